@@ -1,0 +1,539 @@
+//! ARM resource types, as Azure Resource Manager returns them.
+//!
+//! Tolerant by design: unknown fields are ignored, every field that ARM may omit or send as
+//! `null` is optional or defaults to empty, and both the singular and the plural forms of NSG rule
+//! fields are kept (the engine unions them). Resource ids are compared case-insensitively with
+//! [`id_key`]. The same types serialise back to ARM's shapes (the emulator uses them).
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+
+/// Lower-cased id, the key for every join between resources (ARM ids are case-insensitive).
+pub fn id_key(id: &str) -> String {
+    id.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// Treats an explicit `null` like a missing field (ARM sends both).
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn is_empty<T>(v: &[T]) -> bool {
+    v.is_empty()
+}
+
+/// `{"id": "..."}` reference to another resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubResource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+impl SubResource {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: Some(id.into()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compute
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VirtualMachine {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: VmProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmProperties {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_profile: Option<HardwareProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_profile: Option<StorageProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_profile: Option<OsProfile>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub network_profile: NetworkProfile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HardwareProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_size: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_disk: Option<OsDisk>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_reference: Option<ImageReference>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OsDisk {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageReference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OsProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_configuration: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux_configuration: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkProfile {
+    #[serde(default, deserialize_with = "nullable")]
+    pub network_interfaces: Vec<SubResource>,
+}
+
+impl VirtualMachine {
+    /// `Windows` / `Linux` from the OS disk, else from the OS profile, else `None`.
+    pub fn os_type(&self) -> Option<&str> {
+        let p = &self.properties;
+        if let Some(t) = p
+            .storage_profile
+            .as_ref()
+            .and_then(|s| s.os_disk.as_ref())
+            .and_then(|d| d.os_type.as_deref())
+        {
+            return Some(t);
+        }
+        match &p.os_profile {
+            Some(o) if o.windows_configuration.is_some() => Some("Windows"),
+            Some(o) if o.linux_configuration.is_some() => Some("Linux"),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkInterface {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: NicProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NicProperties {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_security_group: Option<SubResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_machine: Option<SubResource>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ip_configurations: Vec<IpConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: IpConfigurationProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpConfigurationProperties {
+    #[serde(default, rename = "privateIPAddress", skip_serializing_if = "Option::is_none")]
+    pub private_ip_address: Option<String>,
+    #[serde(default, rename = "privateIPAddressVersion", skip_serializing_if = "Option::is_none")]
+    pub private_ip_address_version: Option<String>,
+    #[serde(default, rename = "privateIPAllocationMethod", skip_serializing_if = "Option::is_none")]
+    pub private_ip_allocation_method: Option<String>,
+    #[serde(default, rename = "publicIPAddress", skip_serializing_if = "Option::is_none")]
+    pub public_ip_address: Option<SubResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<SubResource>,
+    #[serde(
+        default,
+        rename = "applicationSecurityGroups",
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub application_security_groups: Vec<SubResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PublicIpAddress {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: PublicIpProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PublicIpProperties {
+    #[serde(default, rename = "ipAddress", skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    #[serde(default, rename = "publicIPAddressVersion", skip_serializing_if = "Option::is_none")]
+    pub public_ip_address_version: Option<String>,
+    #[serde(default, rename = "publicIPAllocationMethod", skip_serializing_if = "Option::is_none")]
+    pub public_ip_allocation_method: Option<String>,
+    #[serde(default, rename = "ipConfiguration", skip_serializing_if = "Option::is_none")]
+    pub ip_configuration: Option<SubResource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VirtualNetwork {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: VnetProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VnetProperties {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_space: Option<AddressSpace>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub subnets: Vec<Subnet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressSpace {
+    #[serde(default, deserialize_with = "nullable")]
+    pub address_prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Subnet {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: SubnetProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubnetProperties {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_prefix: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub address_prefixes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_security_group: Option<SubResource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSecurityGroup {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: NsgProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NsgProperties {
+    #[serde(default, deserialize_with = "nullable")]
+    pub security_rules: Vec<SecurityRule>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub default_security_rules: Vec<SecurityRule>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub network_interfaces: Vec<SubResource>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub subnets: Vec<SubResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: SecurityRuleProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityRuleProperties {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_port_range: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub source_port_ranges: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_port_range: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub destination_port_ranges: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_address_prefix: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub source_address_prefixes: Vec<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub source_application_security_groups: Vec<SubResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_address_prefix: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub destination_address_prefixes: Vec<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub destination_application_security_groups: Vec<SubResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationSecurityGroup {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defender for Cloud: just-in-time network access
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JitNetworkAccessPolicy {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: JitPolicyProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPolicyProperties {
+    #[serde(default, deserialize_with = "nullable")]
+    pub virtual_machines: Vec<JitPolicyVm>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub requests: Vec<JitRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPolicyVm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ports: Vec<JitPortRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPortRule {
+    pub number: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_source_address_prefix: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub allowed_source_address_prefixes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_request_access_duration: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitRequest {
+    #[serde(default, deserialize_with = "nullable")]
+    pub virtual_machines: Vec<JitRequestVm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requestor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitRequestVm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ports: Vec<JitRequestPort>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitRequestPort {
+    pub number: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_source_address_prefix: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub allowed_source_address_prefixes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+}
+
+/// A list page as ARM returns it: `{"value": [...], "nextLink": "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
+pub struct Page<T> {
+    #[serde(default = "Vec::new", deserialize_with = "nullable")]
+    pub value: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self {
+            value: Vec::new(),
+            next_link: None,
+        }
+    }
+}
+
+/// The standard ARM (and NSG) default rules, with ids under `nsg_id`.
+pub fn default_security_rules(nsg_id: &str) -> Vec<SecurityRule> {
+    let rule = |name: &str, desc: &str, src: &str, dst: &str, access: &str, prio: i64, dir: &str| {
+        SecurityRule {
+            id: Some(format!("{nsg_id}/defaultSecurityRules/{name}")),
+            name: Some(name.to_string()),
+            etag: None,
+            kind: None,
+            properties: SecurityRuleProperties {
+                description: Some(desc.to_string()),
+                protocol: Some("*".into()),
+                source_port_range: Some("*".into()),
+                destination_port_range: Some("*".into()),
+                source_address_prefix: Some(src.into()),
+                destination_address_prefix: Some(dst.into()),
+                access: Some(access.into()),
+                priority: Some(prio),
+                direction: Some(dir.into()),
+                provisioning_state: Some("Succeeded".into()),
+                ..Default::default()
+            },
+        }
+    };
+    vec![
+        rule("AllowVnetInBound", "Allow inbound traffic from all VMs in VNET", "VirtualNetwork", "VirtualNetwork", "Allow", 65000, "Inbound"),
+        rule("AllowAzureLoadBalancerInBound", "Allow inbound traffic from azure load balancer", "AzureLoadBalancer", "*", "Allow", 65001, "Inbound"),
+        rule("DenyAllInBound", "Deny all inbound traffic", "*", "*", "Deny", 65500, "Inbound"),
+        rule("AllowVnetOutBound", "Allow outbound traffic from all VMs to all VMs in VNET", "VirtualNetwork", "VirtualNetwork", "Allow", 65000, "Outbound"),
+        rule("AllowInternetOutBound", "Allow outbound traffic from all VMs to Internet", "*", "Internet", "Allow", 65001, "Outbound"),
+        rule("DenyAllOutBound", "Deny all outbound traffic", "*", "*", "Deny", 65500, "Outbound"),
+    ]
+}

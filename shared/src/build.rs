@@ -1,0 +1,363 @@
+//! Builds ARM-shaped inventories: for tests, the benchmark's synthetic fleets and the demo tenant.
+//!
+//! Every resource gets a real ARM id (`/subscriptions/{sub}/resourceGroups/{rg}/providers/...`)
+//! and the same JSON shape ARM returns, so what is built here parses exactly like ARM payloads.
+use crate::arm::*;
+use crate::inventory::Inventory;
+
+/// A security rule in the shorthand tests use: `Rule::allow("RDP", 300).port("3389").from("*")`.
+#[derive(Debug, Clone)]
+pub struct Rule(pub SecurityRule);
+
+impl Rule {
+    fn new(name: &str, priority: i64, access: &str) -> Self {
+        Rule(SecurityRule {
+            name: Some(name.to_string()),
+            properties: SecurityRuleProperties {
+                protocol: Some("Tcp".into()),
+                source_port_range: Some("*".into()),
+                destination_port_range: Some("*".into()),
+                source_address_prefix: Some("*".into()),
+                destination_address_prefix: Some("*".into()),
+                access: Some(access.into()),
+                priority: Some(priority),
+                direction: Some("Inbound".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    }
+    pub fn allow(name: &str, priority: i64) -> Self {
+        Self::new(name, priority, "Allow")
+    }
+    pub fn deny(name: &str, priority: i64) -> Self {
+        Self::new(name, priority, "Deny")
+    }
+    pub fn protocol(mut self, p: &str) -> Self {
+        self.0.properties.protocol = Some(p.into());
+        self
+    }
+    pub fn outbound(mut self) -> Self {
+        self.0.properties.direction = Some("Outbound".into());
+        self
+    }
+    /// Destination port (singular field).
+    pub fn port(mut self, p: &str) -> Self {
+        self.0.properties.destination_port_range = Some(p.into());
+        self.0.properties.destination_port_ranges.clear();
+        self
+    }
+    /// Destination ports (plural field).
+    pub fn ports(mut self, ps: &[&str]) -> Self {
+        self.0.properties.destination_port_range = None;
+        self.0.properties.destination_port_ranges = ps.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    pub fn src_port(mut self, p: &str) -> Self {
+        self.0.properties.source_port_range = Some(p.into());
+        self.0.properties.source_port_ranges.clear();
+        self
+    }
+    pub fn src_ports(mut self, ps: &[&str]) -> Self {
+        self.0.properties.source_port_range = None;
+        self.0.properties.source_port_ranges = ps.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    /// Source (singular field).
+    pub fn from(mut self, s: &str) -> Self {
+        self.0.properties.source_address_prefix = Some(s.into());
+        self.0.properties.source_address_prefixes.clear();
+        self
+    }
+    /// Sources (plural field).
+    pub fn from_list(mut self, ss: &[&str]) -> Self {
+        self.0.properties.source_address_prefix = None;
+        self.0.properties.source_address_prefixes = ss.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    pub fn from_asg(mut self, asg_id: &str) -> Self {
+        self.0.properties.source_address_prefix = None;
+        self.0.properties.source_address_prefixes.clear();
+        self.0.properties.source_application_security_groups = vec![SubResource::new(asg_id)];
+        self
+    }
+    pub fn to(mut self, d: &str) -> Self {
+        self.0.properties.destination_address_prefix = Some(d.into());
+        self.0.properties.destination_address_prefixes.clear();
+        self
+    }
+    pub fn to_list(mut self, ds: &[&str]) -> Self {
+        self.0.properties.destination_address_prefix = None;
+        self.0.properties.destination_address_prefixes = ds.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    pub fn to_asg(mut self, asg_id: &str) -> Self {
+        self.0.properties.destination_address_prefix = None;
+        self.0.properties.destination_address_prefixes.clear();
+        self.0.properties.destination_application_security_groups = vec![SubResource::new(asg_id)];
+        self
+    }
+    pub fn description(mut self, d: &str) -> Self {
+        self.0.properties.description = Some(d.into());
+        self
+    }
+}
+
+/// Options for one VM's single NIC.
+#[derive(Debug, Clone, Default)]
+pub struct VmSpec<'a> {
+    pub name: &'a str,
+    pub resource_group: &'a str,
+    pub os: &'a str,
+    pub subnet_id: &'a str,
+    pub private_ip: &'a str,
+    pub public_ip: Option<&'a str>,
+    pub nic_nsg_id: Option<&'a str>,
+    pub asg_ids: &'a [&'a str],
+}
+
+/// Accumulates resources of one subscription (call [`InventoryBuilder::subscription`] to switch).
+#[derive(Debug, Clone)]
+pub struct InventoryBuilder {
+    pub inv: Inventory,
+    sub: String,
+    pub location: String,
+}
+
+impl InventoryBuilder {
+    pub fn new(subscription: &str) -> Self {
+        Self {
+            inv: Inventory::default(),
+            sub: subscription.to_string(),
+            location: "westeurope".into(),
+        }
+    }
+
+    /// Continues building on an existing inventory.
+    pub fn from_inventory(subscription: &str, inv: Inventory) -> Self {
+        Self {
+            inv,
+            ..Self::new(subscription)
+        }
+    }
+
+    pub fn subscription(&mut self, sub: &str) -> &mut Self {
+        self.sub = sub.to_string();
+        self
+    }
+
+    pub fn id(&self, rg: &str, provider_type: &str, name: &str) -> String {
+        format!("/subscriptions/{}/resourceGroups/{rg}/providers/{provider_type}/{name}", self.sub)
+    }
+
+    /// Adds an NSG with custom rules (ids and the six default rules filled in as ARM does).
+    pub fn nsg(&mut self, rg: &str, name: &str, rules: Vec<Rule>) -> String {
+        let id = self.id(rg, "Microsoft.Network/networkSecurityGroups", name);
+        let security_rules = rules
+            .into_iter()
+            .map(|Rule(mut r)| {
+                let rname = r.name.clone().unwrap_or_default();
+                r.id = Some(format!("{id}/securityRules/{rname}"));
+                r.kind = Some("Microsoft.Network/networkSecurityGroups/securityRules".into());
+                r.properties.provisioning_state = Some("Succeeded".into());
+                r
+            })
+            .collect();
+        self.inv.network_security_groups.push(NetworkSecurityGroup {
+            id: id.clone(),
+            name: Some(name.into()),
+            location: Some(self.location.clone()),
+            etag: Some("W/\"00000000-0000-0000-0000-000000000001\"".into()),
+            kind: Some("Microsoft.Network/networkSecurityGroups".into()),
+            tags: Default::default(),
+            properties: NsgProperties {
+                security_rules,
+                default_security_rules: default_security_rules(&id),
+                provisioning_state: Some("Succeeded".into()),
+                ..Default::default()
+            },
+        });
+        id
+    }
+
+    /// Adds a VNet with subnets `(name, prefix, nsg id)`; returns the subnet ids in order.
+    pub fn vnet(&mut self, rg: &str, name: &str, space: &[&str], subnets: &[(&str, &str, Option<&str>)]) -> Vec<String> {
+        let id = self.id(rg, "Microsoft.Network/virtualNetworks", name);
+        let subs: Vec<Subnet> = subnets
+            .iter()
+            .map(|(sname, prefix, nsg)| Subnet {
+                id: Some(format!("{id}/subnets/{sname}")),
+                name: Some(sname.to_string()),
+                properties: SubnetProperties {
+                    address_prefix: Some(prefix.to_string()),
+                    network_security_group: nsg.map(SubResource::new),
+                    ..Default::default()
+                },
+            })
+            .collect();
+        let ids = subs.iter().map(|s| s.id.clone().unwrap_or_default()).collect();
+        self.inv.virtual_networks.push(VirtualNetwork {
+            id,
+            name: Some(name.into()),
+            location: Some(self.location.clone()),
+            kind: Some("Microsoft.Network/virtualNetworks".into()),
+            properties: VnetProperties {
+                address_space: Some(AddressSpace {
+                    address_prefixes: space.iter().map(|s| s.to_string()).collect(),
+                }),
+                subnets: subs,
+            },
+        });
+        ids
+    }
+
+    pub fn asg(&mut self, rg: &str, name: &str) -> String {
+        let id = self.id(rg, "Microsoft.Network/applicationSecurityGroups", name);
+        self.inv.application_security_groups.push(ApplicationSecurityGroup {
+            id: id.clone(),
+            name: Some(name.into()),
+            location: Some(self.location.clone()),
+            kind: Some("Microsoft.Network/applicationSecurityGroups".into()),
+        });
+        id
+    }
+
+    pub fn public_ip(&mut self, rg: &str, name: &str, address: &str) -> String {
+        let id = self.id(rg, "Microsoft.Network/publicIPAddresses", name);
+        let v6 = address.contains(':');
+        self.inv.public_ip_addresses.push(PublicIpAddress {
+            id: id.clone(),
+            name: Some(name.into()),
+            location: Some(self.location.clone()),
+            kind: Some("Microsoft.Network/publicIPAddresses".into()),
+            properties: PublicIpProperties {
+                ip_address: Some(address.into()),
+                public_ip_address_version: Some(if v6 { "IPv6" } else { "IPv4" }.into()),
+                public_ip_allocation_method: Some("Static".into()),
+                ip_configuration: None,
+            },
+        });
+        id
+    }
+
+    /// Adds a VM with one NIC and one ip configuration (and its public IP, if any).
+    pub fn vm(&mut self, s: &VmSpec<'_>) -> String {
+        let vm_id = self.id(s.resource_group, "Microsoft.Compute/virtualMachines", s.name);
+        let nic_name = format!("{}-nic", s.name);
+        let nic_id = self.id(s.resource_group, "Microsoft.Network/networkInterfaces", &nic_name);
+        let pip_id = s
+            .public_ip
+            .map(|addr| self.public_ip(s.resource_group, &format!("{}-ip", s.name), addr));
+        let ipc_id = format!("{nic_id}/ipConfigurations/ipconfig1");
+        if let Some(p) = &pip_id {
+            if let Some(last) = self.inv.public_ip_addresses.iter_mut().find(|x| &x.id == p) {
+                last.properties.ip_configuration = Some(SubResource::new(ipc_id.clone()));
+            }
+        }
+        self.nic(&nic_id, &nic_name, &vm_id, vec![self.ipconfig(&ipc_id, s.private_ip, s.subnet_id, pip_id.as_deref(), s.asg_ids)], s.nic_nsg_id);
+        let os_disk = OsDisk {
+            os_type: Some(s.os.to_string()),
+            name: Some(format!("{}-osdisk", s.name)),
+        };
+        self.inv.virtual_machines.push(VirtualMachine {
+            id: vm_id.clone(),
+            name: Some(s.name.into()),
+            location: Some(self.location.clone()),
+            kind: Some("Microsoft.Compute/virtualMachines".into()),
+            tags: Default::default(),
+            properties: VmProperties {
+                hardware_profile: Some(HardwareProfile {
+                    vm_size: Some("Standard_B2s".into()),
+                }),
+                storage_profile: Some(StorageProfile {
+                    os_disk: Some(os_disk),
+                    image_reference: None,
+                }),
+                network_profile: NetworkProfile {
+                    network_interfaces: vec![SubResource::new(nic_id)],
+                },
+                provisioning_state: Some("Succeeded".into()),
+                ..Default::default()
+            },
+        });
+        vm_id
+    }
+
+    pub fn ipconfig(&self, id: &str, private_ip: &str, subnet_id: &str, public_ip_id: Option<&str>, asgs: &[&str]) -> IpConfiguration {
+        let v6 = private_ip.contains(':');
+        IpConfiguration {
+            id: Some(id.to_string()),
+            name: id.rsplit('/').next().map(str::to_string),
+            properties: IpConfigurationProperties {
+                private_ip_address: Some(private_ip.into()),
+                private_ip_address_version: Some(if v6 { "IPv6" } else { "IPv4" }.into()),
+                private_ip_allocation_method: Some("Dynamic".into()),
+                public_ip_address: public_ip_id.map(SubResource::new),
+                subnet: Some(SubResource::new(subnet_id)),
+                application_security_groups: asgs.iter().map(|a| SubResource::new(*a)).collect(),
+                primary: Some(true),
+            },
+        }
+    }
+
+    pub fn nic(&mut self, id: &str, name: &str, vm_id: &str, ipconfigs: Vec<IpConfiguration>, nsg_id: Option<&str>) {
+        self.inv.network_interfaces.push(NetworkInterface {
+            id: id.to_string(),
+            name: Some(name.to_string()),
+            location: Some(self.location.clone()),
+            etag: None,
+            kind: Some("Microsoft.Network/networkInterfaces".into()),
+            properties: NicProperties {
+                network_security_group: nsg_id.map(SubResource::new),
+                virtual_machine: Some(SubResource::new(vm_id)),
+                ip_configurations: ipconfigs,
+                primary: Some(true),
+                provisioning_state: Some("Succeeded".into()),
+            },
+        });
+    }
+
+    /// Adds (or extends) the `default` JIT policy of a resource group with the VM's ports.
+    pub fn jit(&mut self, rg: &str, vm_id: &str, ports: &[u16], state: &str) -> String {
+        let id = format!(
+            "/subscriptions/{}/resourceGroups/{rg}/providers/Microsoft.Security/locations/{}/jitNetworkAccessPolicies/default",
+            self.sub, self.location
+        );
+        let vm = JitPolicyVm {
+            id: vm_id.to_string(),
+            ports: ports
+                .iter()
+                .map(|&p| JitPortRule {
+                    number: i64::from(p),
+                    protocol: Some("*".into()),
+                    allowed_source_address_prefix: Some("*".into()),
+                    allowed_source_address_prefixes: Vec::new(),
+                    max_request_access_duration: Some("PT3H".into()),
+                })
+                .collect(),
+            public_ip_address: None,
+        };
+        if let Some(p) = self.inv.jit_network_access_policies.iter_mut().find(|p| p.id == id) {
+            p.properties.virtual_machines.push(vm);
+            p.properties.provisioning_state = Some(state.into());
+        } else {
+            self.inv.jit_network_access_policies.push(JitNetworkAccessPolicy {
+                id: id.clone(),
+                name: Some("default".into()),
+                kind_type: Some("Microsoft.Security/locations/jitNetworkAccessPolicies".into()),
+                kind: Some("Basic".into()),
+                location: Some(self.location.clone()),
+                properties: JitPolicyProperties {
+                    virtual_machines: vec![vm],
+                    requests: Vec::new(),
+                    provisioning_state: Some(state.into()),
+                },
+            });
+        }
+        id
+    }
+
+    pub fn build(self) -> Inventory {
+        self.inv
+    }
+}

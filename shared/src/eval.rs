@@ -1,0 +1,90 @@
+//! The evaluation: which sources reach each management port of each VM, the three
+//! recommendations of "Secure management ports", and the control's score.
+//!
+//! `evaluate` is the entry point; `compile` turns NSG payloads into sets; `engine` walks the
+//! rules; `report` holds the output shapes (the `portcullis evaluate` JSON contract).
+pub mod compile;
+pub mod engine;
+pub mod report;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+pub use engine::{evaluate, Model};
+pub use report::{Exposure, Report, State, Status, VmReport};
+
+/// Protocol of a rule or a port probe. Rules match `*` against everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Any,
+    Tcp,
+    Udp,
+    Icmp,
+    Esp,
+    Ah,
+}
+
+impl Protocol {
+    /// Parses any letter case; `All` (effective-rules spelling) means `*`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        Some(match s.to_ascii_lowercase().as_str() {
+            "*" | "all" | "any" => Protocol::Any,
+            "tcp" => Protocol::Tcp,
+            "udp" => Protocol::Udp,
+            "icmp" => Protocol::Icmp,
+            "esp" => Protocol::Esp,
+            "ah" => Protocol::Ah,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Any => "*",
+            Protocol::Tcp => "Tcp",
+            Protocol::Udp => "Udp",
+            Protocol::Icmp => "Icmp",
+            Protocol::Esp => "Esp",
+            Protocol::Ah => "Ah",
+        }
+    }
+
+    /// Does a rule with protocol `self` match traffic of protocol `traffic`?
+    pub fn matches(self, traffic: Protocol) -> bool {
+        self == Protocol::Any || self == traffic
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Protocol {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Protocol::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("{s:?} is not a protocol (*, Tcp, Udp, Icmp, Esp, Ah)"))
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Access {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}

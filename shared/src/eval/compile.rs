@@ -1,0 +1,365 @@
+//! NSG rules, validated and compiled into sets the engine can evaluate.
+//!
+//! Every malformed value is an [`InputError`] naming its JSON path; nothing is skipped silently.
+use super::{Access, Direction, Protocol};
+use crate::arm::{default_security_rules, id_key, NetworkSecurityGroup, SecurityRule, SubResource};
+use crate::inventory::InputError;
+use crate::net::{ports, AddrSet, Cidr, IntervalSet};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One side (source or destination) of a rule: the union of everything it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddrSpec {
+    /// `*` (or `Any`): every address.
+    pub any: bool,
+    /// Explicit addresses and CIDRs.
+    pub set: AddrSet,
+    pub internet: bool,
+    pub virtual_network: bool,
+    pub azure_load_balancer: bool,
+    /// Service tags Portcullis does not expand (e.g. `Storage`, `AzureCloud`), as written.
+    pub other_tags: Vec<String>,
+    /// Application security groups (interned indices, see [`AsgInterner`]).
+    pub asgs: Vec<u32>,
+}
+
+/// A compiled security rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledRule {
+    pub name: Arc<str>,
+    pub priority: u32,
+    pub access: Access,
+    pub direction: Direction,
+    pub protocol: Protocol,
+    pub src_ports: IntervalSet,
+    pub dst_ports: IntervalSet,
+    pub src: AddrSpec,
+    pub dst: AddrSpec,
+    pub is_default: bool,
+    /// Index in the payload's `securityRules` (None for default rules).
+    pub index: Option<usize>,
+}
+
+/// A compiled NSG: inbound rules in evaluation order (custom rules by priority, then defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledNsg {
+    pub id: Arc<str>,
+    pub name: Arc<str>,
+    pub inbound: Vec<CompiledRule>,
+}
+
+/// Interns application-security-group ids (case-insensitive) to small integers.
+#[derive(Debug, Default)]
+pub struct AsgInterner {
+    pub by_key: HashMap<String, u32>,
+    pub ids: Vec<String>,
+}
+
+impl AsgInterner {
+    pub fn intern(&mut self, id: &str) -> u32 {
+        let key = id_key(id);
+        if let Some(&i) = self.by_key.get(&key) {
+            return i;
+        }
+        let i = self.ids.len() as u32;
+        self.ids.push(id.to_string());
+        self.by_key.insert(key, i);
+        i
+    }
+}
+
+fn blank(s: &Option<String>) -> bool {
+    s.as_deref().map(str::trim).is_none_or(str::is_empty)
+}
+
+/// Compiles one NSG. `path` is its JSON path, e.g. `networkSecurityGroups[3]`.
+pub fn compile_nsg(
+    nsg: &NetworkSecurityGroup,
+    path: &str,
+    asgs: &mut AsgInterner,
+    warnings: &mut Vec<String>,
+) -> Result<CompiledNsg, InputError> {
+    let mut inbound = Vec::new();
+    let mut seen_priority: HashMap<(Direction, u32), String> = HashMap::new();
+    for (j, rule) in nsg.properties.security_rules.iter().enumerate() {
+        let rpath = format!("{path}.properties.securityRules[{j}]");
+        let mut c = compile_rule(rule, &rpath, asgs, warnings)?;
+        c.index = Some(j);
+        if !(100..=4096).contains(&c.priority) {
+            warnings.push(format!(
+                "{rpath}.properties.priority: {} is outside ARM's 100-4096 for custom rules; evaluated in priority order anyway",
+                c.priority
+            ));
+        }
+        if let Some(other) = seen_priority.insert((c.direction, c.priority), c.name.to_string()) {
+            warnings.push(format!(
+                "{rpath}: rules {other:?} and {:?} share priority {} ({:?}); ARM forbids this, evaluated in payload order",
+                c.name, c.priority, c.direction
+            ));
+        }
+        if c.direction == Direction::Inbound {
+            inbound.push(c);
+        }
+    }
+    // stable sort keeps payload order among equal priorities
+    inbound.sort_by_key(|r| r.priority);
+    // the default rules are always present, whatever the payload lists
+    for d in default_security_rules(&nsg.id) {
+        let c = compile_rule(&d, "defaultSecurityRules", asgs, warnings)
+            .expect("default rules are well formed");
+        if c.direction == Direction::Inbound {
+            inbound.push(CompiledRule {
+                is_default: true,
+                ..c
+            });
+        }
+    }
+    let name = nsg
+        .name
+        .clone()
+        .unwrap_or_else(|| nsg.id.rsplit('/').next().unwrap_or_default().to_string());
+    Ok(CompiledNsg {
+        id: Arc::from(nsg.id.as_str()),
+        name: Arc::from(name.as_str()),
+        inbound,
+    })
+}
+
+/// Compiles one rule; `rpath` is its JSON path.
+pub fn compile_rule(
+    rule: &SecurityRule,
+    rpath: &str,
+    asgs: &mut AsgInterner,
+    warnings: &mut Vec<String>,
+) -> Result<CompiledRule, InputError> {
+    let p = &rule.properties;
+    let ppath = format!("{rpath}.properties");
+    let name = rule.name.clone().unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(InputError::new(format!("{rpath}.name"), "missing rule name"));
+    }
+    let priority = match p.priority {
+        Some(v) if (0..=65535).contains(&v) => v as u32,
+        Some(v) => {
+            return Err(InputError::new(
+                format!("{ppath}.priority"),
+                format!("{v} is not a priority (100-4096)"),
+            ))
+        }
+        None => return Err(InputError::new(format!("{ppath}.priority"), "missing priority")),
+    };
+    let access = match p.access.as_deref().map(str::trim) {
+        Some(a) if a.eq_ignore_ascii_case("allow") => Access::Allow,
+        Some(a) if a.eq_ignore_ascii_case("deny") => Access::Deny,
+        Some(a) => return Err(InputError::value(format!("{ppath}.access"), a, "is not Allow or Deny")),
+        None => return Err(InputError::new(format!("{ppath}.access"), "missing access (Allow or Deny)")),
+    };
+    let direction = match p.direction.as_deref().map(str::trim) {
+        Some(d) if d.eq_ignore_ascii_case("inbound") => Direction::Inbound,
+        Some(d) if d.eq_ignore_ascii_case("outbound") => Direction::Outbound,
+        Some(d) => {
+            return Err(InputError::value(format!("{ppath}.direction"), d, "is not Inbound or Outbound"))
+        }
+        None => {
+            return Err(InputError::new(
+                format!("{ppath}.direction"),
+                "missing direction (Inbound or Outbound)",
+            ))
+        }
+    };
+    let protocol = match p.protocol.as_deref() {
+        Some(s) => Protocol::parse(s).ok_or_else(|| {
+            InputError::value(
+                format!("{ppath}.protocol"),
+                s,
+                "is not a protocol (*, Tcp, Udp, Icmp, Esp, Ah)",
+            )
+        })?,
+        None => return Err(InputError::new(format!("{ppath}.protocol"), "missing protocol")),
+    };
+    let src_ports = port_field(
+        &p.source_port_range,
+        &p.source_port_ranges,
+        &ppath,
+        "sourcePortRange",
+        "sourcePortRanges",
+        true,
+    )?;
+    let dst_ports = port_field(
+        &p.destination_port_range,
+        &p.destination_port_ranges,
+        &ppath,
+        "destinationPortRange",
+        "destinationPortRanges",
+        false,
+    )?;
+    let src = addr_field(
+        &p.source_address_prefix,
+        &p.source_address_prefixes,
+        &p.source_application_security_groups,
+        &ppath,
+        ["sourceAddressPrefix", "sourceAddressPrefixes", "sourceApplicationSecurityGroups"],
+        asgs,
+    )?;
+    let dst = addr_field(
+        &p.destination_address_prefix,
+        &p.destination_address_prefixes,
+        &p.destination_application_security_groups,
+        &ppath,
+        [
+            "destinationAddressPrefix",
+            "destinationAddressPrefixes",
+            "destinationApplicationSecurityGroups",
+        ],
+        asgs,
+    )?;
+    if direction == Direction::Inbound {
+        for t in &src.other_tags {
+            warnings.push(match access {
+                Access::Allow => format!("{rpath}: source service tag {t:?} is not expanded; treated as the whole Internet (may overstate exposure)"),
+                Access::Deny => format!("{rpath}: source service tag {t:?} is not expanded; this Deny is treated as denying nothing (may overstate exposure)"),
+            });
+        }
+        for t in &dst.other_tags {
+            warnings.push(format!(
+                "{rpath}: destination service tag {t:?} is not expanded; treated as {} the VM",
+                match access {
+                    Access::Allow => "matching",
+                    Access::Deny => "not matching",
+                }
+            ));
+        }
+    }
+    Ok(CompiledRule {
+        name: Arc::from(name.as_str()),
+        priority,
+        access,
+        direction,
+        protocol,
+        src_ports,
+        dst_ports,
+        src,
+        dst,
+        is_default: false,
+        index: None,
+    })
+}
+
+fn port_field(
+    single: &Option<String>,
+    plural: &[String],
+    ppath: &str,
+    single_name: &str,
+    plural_name: &str,
+    default_any: bool,
+) -> Result<IntervalSet, InputError> {
+    let mut set = IntervalSet::empty();
+    let mut any_given = false;
+    if !blank(single) || (plural.is_empty() && single.is_some()) {
+        let s = single.as_deref().unwrap_or_default();
+        let r = ports::parse_port_range(s).ok_or_else(|| {
+            InputError::value(format!("{ppath}.{single_name}"), s, "is not a port or range")
+        })?;
+        set = set.union(&r);
+        any_given = true;
+    }
+    for (k, s) in plural.iter().enumerate() {
+        let r = ports::parse_port_range(s).ok_or_else(|| {
+            InputError::value(format!("{ppath}.{plural_name}[{k}]"), s, "is not a port or range")
+        })?;
+        set = set.union(&r);
+        any_given = true;
+    }
+    if !any_given {
+        if default_any {
+            return Ok(ports::all_ports());
+        }
+        return Err(InputError::new(
+            format!("{ppath}.{single_name}"),
+            format!("missing: neither {single_name} nor {plural_name} is set"),
+        ));
+    }
+    Ok(set)
+}
+
+fn addr_field(
+    single: &Option<String>,
+    plural: &[String],
+    asg_refs: &[SubResource],
+    ppath: &str,
+    names: [&str; 3],
+    asgs: &mut AsgInterner,
+) -> Result<AddrSpec, InputError> {
+    let mut spec = AddrSpec::default();
+    let mut any_given = false;
+    if !blank(single) || (plural.is_empty() && asg_refs.is_empty() && single.is_some()) {
+        let s = single.as_deref().unwrap_or_default();
+        add_prefixes(&mut spec, s, &format!("{ppath}.{}", names[0]))?;
+        any_given = true;
+    }
+    for (k, s) in plural.iter().enumerate() {
+        add_prefixes(&mut spec, s, &format!("{ppath}.{}[{k}]", names[1]))?;
+        any_given = true;
+    }
+    for (k, r) in asg_refs.iter().enumerate() {
+        match r.id.as_deref() {
+            Some(id) if !id.trim().is_empty() => {
+                spec.asgs.push(asgs.intern(id));
+                any_given = true;
+            }
+            _ => {
+                return Err(InputError::new(
+                    format!("{ppath}.{}[{k}].id", names[2]),
+                    "missing application security group id",
+                ))
+            }
+        }
+    }
+    if !any_given {
+        return Err(InputError::new(
+            format!("{ppath}.{}", names[0]),
+            format!("missing: none of {} is set", names.join(", ")),
+        ));
+    }
+    Ok(spec)
+}
+
+/// Adds one address expression (comma-separated lists tolerated) to `spec`.
+fn add_prefixes(spec: &mut AddrSpec, s: &str, path: &str) -> Result<(), InputError> {
+    if s.trim().is_empty() {
+        return Err(InputError::value(path, s, "is not an address prefix, CIDR or service tag"));
+    }
+    for tok in s.split(',').map(str::trim) {
+        let lower = tok.to_ascii_lowercase();
+        match lower.as_str() {
+            "*" | "any" => spec.any = true,
+            "internet" => spec.internet = true,
+            "virtualnetwork" => spec.virtual_network = true,
+            "azureloadbalancer" => spec.azure_load_balancer = true,
+            _ => {
+                let looks_numeric = tok.starts_with(|c: char| c.is_ascii_digit()) || tok.contains(':');
+                if looks_numeric {
+                    let c = Cidr::parse(tok).ok_or_else(|| {
+                        InputError::value(path, tok, "is not a valid IP address or CIDR prefix")
+                    })?;
+                    spec.set = spec.set.union(&AddrSet::from_cidr(&c));
+                } else if !tok.is_empty()
+                    && tok.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && tok
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                {
+                    spec.other_tags.push(tok.to_string());
+                } else {
+                    return Err(InputError::value(
+                        path,
+                        tok,
+                        "is not an address prefix, CIDR or service tag",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! The evaluation report: the `portcullis evaluate` JSON contract (keys fixed; more may be added).
+use super::{Access, Protocol};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub const CONTROL_NAME: &str = "Secure management ports";
+pub const CONTROL_MAX_SCORE: u32 = 8;
+
+/// Exposure state of a management port, worst first in [`State::rank`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum State {
+    Closed,
+    Private,
+    Restricted,
+    Open,
+}
+
+impl State {
+    pub fn rank(self) -> u8 {
+        match self {
+            State::Closed => 0,
+            State::Private => 1,
+            State::Restricted => 2,
+            State::Open => 3,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "closed",
+            State::Private => "private",
+            State::Restricted => "restricted",
+            State::Open => "open",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    Healthy,
+    Unhealthy,
+    NotApplicable,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::Unhealthy => "unhealthy",
+            Status::NotApplicable => "notApplicable",
+        }
+    }
+}
+
+/// Which NSG of an ip configuration a rule belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Level {
+    Subnet,
+    NetworkInterface,
+}
+
+/// A rule that produced a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecidingRule {
+    pub nsg: Arc<str>,
+    pub rule: Arc<str>,
+    pub priority: u32,
+    pub access: Access,
+    pub level: Level,
+    #[serde(default)]
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exposure {
+    pub port: u16,
+    pub protocol: Protocol,
+    pub state: State,
+    pub reachable: bool,
+    /// Allowed public sources, merged into minimal CIDRs (IPv4 first).
+    pub allowed_public_sources: Vec<String>,
+    pub deciding_rules: Vec<DecidingRule>,
+    /// A JIT policy (Succeeded) of this VM lists this port.
+    pub jit_protected: bool,
+    /// One sentence explaining the verdict.
+    pub reason: String,
+}
+
+/// The three recommendations of one VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmRecommendations {
+    pub internet_facing_vms_protected_by_nsg: Status,
+    pub management_ports_closed: Status,
+    pub management_ports_jit_protected: Status,
+}
+
+impl VmRecommendations {
+    pub fn get(&self, key: RecommendationKey) -> Status {
+        match key {
+            RecommendationKey::InternetFacingVmsProtectedByNsg => self.internet_facing_vms_protected_by_nsg,
+            RecommendationKey::ManagementPortsClosed => self.management_ports_closed,
+            RecommendationKey::ManagementPortsJitProtected => self.management_ports_jit_protected,
+        }
+    }
+
+    /// Unhealthy if any is; healthy if none is unhealthy and one is healthy; else not applicable.
+    pub fn control_status(&self) -> Status {
+        let all = [
+            self.internet_facing_vms_protected_by_nsg,
+            self.management_ports_closed,
+            self.management_ports_jit_protected,
+        ];
+        if all.contains(&Status::Unhealthy) {
+            Status::Unhealthy
+        } else if all.contains(&Status::Healthy) {
+            Status::Healthy
+        } else {
+            Status::NotApplicable
+        }
+    }
+}
+
+/// The network path of one ip configuration (for explanations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpConfigSummary {
+    pub id: String,
+    pub network_interface: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    pub has_public_ip: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet_nsg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nic_nsg: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmReport {
+    pub id: String,
+    pub name: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_type: Option<String>,
+    pub status: Status,
+    pub recommendations: VmRecommendations,
+    pub public_ips: Vec<String>,
+    pub exposures: Vec<Exposure>,
+    pub ip_configurations: Vec<IpConfigSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jit_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RecommendationKey {
+    InternetFacingVmsProtectedByNsg,
+    ManagementPortsClosed,
+    ManagementPortsJitProtected,
+}
+
+impl RecommendationKey {
+    pub const ALL: [RecommendationKey; 3] = [
+        RecommendationKey::InternetFacingVmsProtectedByNsg,
+        RecommendationKey::ManagementPortsClosed,
+        RecommendationKey::ManagementPortsJitProtected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InternetFacingVmsProtectedByNsg => "internetFacingVmsProtectedByNsg",
+            Self::ManagementPortsClosed => "managementPortsClosed",
+            Self::ManagementPortsJitProtected => "managementPortsJitProtected",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::InternetFacingVmsProtectedByNsg => {
+                "Internet-facing virtual machines should be protected with network security groups"
+            }
+            Self::ManagementPortsClosed => "Management ports should be closed on your virtual machines",
+            Self::ManagementPortsJitProtected => {
+                "Management ports of virtual machines should be protected with just-in-time network access control"
+            }
+        }
+    }
+
+    /// Defender for Cloud assessment key (assessment metadata name).
+    pub fn assessment_key(self) -> &'static str {
+        match self {
+            Self::InternetFacingVmsProtectedByNsg => "483f12ed-ae23-447e-a2de-a67a10db4353",
+            Self::ManagementPortsClosed => "bc303248-3d14-44c2-96a0-55f5c326b5fe",
+            Self::ManagementPortsJitProtected => "805651bc-6ecd-4c73-9b55-97a19d0582d0",
+        }
+    }
+
+    pub fn severity(self) -> &'static str {
+        match self {
+            Self::ManagementPortsClosed => "Medium",
+            _ => "High",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommendationSummary {
+    pub key: RecommendationKey,
+    pub display_name: String,
+    pub assessment_key: String,
+    pub severity: String,
+    pub healthy: usize,
+    pub unhealthy: usize,
+    pub not_applicable: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlScore {
+    pub name: String,
+    pub max_score: u32,
+    /// `max × healthy / (healthy + unhealthy)`, two decimals; 0 when not applicable.
+    pub current_score: f64,
+    /// `100 × current / max`, two decimals.
+    pub percentage: f64,
+    pub healthy: usize,
+    pub unhealthy: usize,
+    pub not_applicable: usize,
+    /// False when no VM is healthy or unhealthy: the control is then left out of any overall score.
+    pub applicable: bool,
+}
+
+impl ControlScore {
+    pub fn from_counts(healthy: usize, unhealthy: usize, not_applicable: usize) -> Self {
+        let applicable = healthy + unhealthy > 0;
+        let ratio = if applicable {
+            healthy as f64 / (healthy + unhealthy) as f64
+        } else {
+            0.0
+        };
+        Self {
+            name: CONTROL_NAME.to_string(),
+            max_score: CONTROL_MAX_SCORE,
+            current_score: round2(f64::from(CONTROL_MAX_SCORE) * ratio),
+            percentage: round2(100.0 * ratio),
+            healthy,
+            unhealthy,
+            not_applicable,
+            applicable,
+        }
+    }
+}
+
+/// Rounds half away from zero to two decimals (`2.665 → 2.67` as a person would).
+pub fn round2(x: f64) -> f64 {
+    // the tiny epsilon counters binary representation (8/3*100 = 266.666.. is unaffected)
+    ((x * 100.0) + if x >= 0.0 { 1e-9 } else { -1e-9 }).round() / 100.0
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub control: ControlScore,
+    pub recommendations: Vec<RecommendationSummary>,
+    pub vms: Vec<VmReport>,
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// Builds the summary parts from per-VM results.
+    pub fn from_vms(vms: Vec<VmReport>, warnings: Vec<String>) -> Self {
+        let count = |f: &dyn Fn(&VmReport) -> Status| {
+            let mut c = [0usize; 3];
+            for v in &vms {
+                match f(v) {
+                    Status::Healthy => c[0] += 1,
+                    Status::Unhealthy => c[1] += 1,
+                    Status::NotApplicable => c[2] += 1,
+                }
+            }
+            c
+        };
+        let [h, u, n] = count(&|v| v.status);
+        let recommendations = RecommendationKey::ALL
+            .iter()
+            .map(|&k| {
+                let [h, u, n] = count(&|v| v.recommendations.get(k));
+                RecommendationSummary {
+                    key: k,
+                    display_name: k.display_name().to_string(),
+                    assessment_key: k.assessment_key().to_string(),
+                    severity: k.severity().to_string(),
+                    healthy: h,
+                    unhealthy: u,
+                    not_applicable: n,
+                }
+            })
+            .collect();
+        Self {
+            control: ControlScore::from_counts(h, u, n),
+            recommendations,
+            vms,
+            warnings,
+        }
+    }
+
+    pub fn any_unhealthy(&self) -> bool {
+        self.vms.iter().any(|v| v.status == Status::Unhealthy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_math_matches_the_contract() {
+        let c = ControlScore::from_counts(1, 2, 0);
+        assert_eq!(c.current_score, 2.67);
+        assert_eq!(c.percentage, 33.33);
+        let c = ControlScore::from_counts(2, 1, 5);
+        assert_eq!(c.current_score, 5.33);
+        assert_eq!(c.percentage, 66.67);
+        let c = ControlScore::from_counts(0, 0, 4);
+        assert!(!c.applicable);
+        assert_eq!(c.current_score, 0.0);
+        let c = ControlScore::from_counts(7, 0, 0);
+        assert_eq!((c.current_score, c.percentage), (8.0, 100.0));
+        let c = ControlScore::from_counts(1, 7, 0);
+        assert_eq!((c.current_score, c.percentage), (1.0, 12.5));
+    }
+}

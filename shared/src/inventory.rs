@@ -1,0 +1,95 @@
+//! The inventory: ARM resources exactly as ARM returns them, grouped by type.
+use crate::arm::*;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `{"virtualMachines": [..], "networkInterfaces": [..], ...}`; missing keys mean empty lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inventory {
+    #[serde(default, deserialize_with = "nullable")]
+    pub virtual_machines: Vec<VirtualMachine>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub network_interfaces: Vec<NetworkInterface>,
+    #[serde(default, rename = "publicIPAddresses", deserialize_with = "nullable")]
+    pub public_ip_addresses: Vec<PublicIpAddress>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub virtual_networks: Vec<VirtualNetwork>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub network_security_groups: Vec<NetworkSecurityGroup>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub application_security_groups: Vec<ApplicationSecurityGroup>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub jit_network_access_policies: Vec<JitNetworkAccessPolicy>,
+}
+
+/// Bad input: the JSON path of the offending value and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct InputError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() || self.path == "." {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl InputError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// `path: "value" <what>`, the form every validation error takes.
+    pub fn value(path: impl Into<String>, value: &str, what: &str) -> Self {
+        Self::new(path, format!("{} {what}", serde_json::Value::from(value)))
+    }
+}
+
+impl Inventory {
+    /// Parses an inventory. On malformed JSON or a value of the wrong type the error names the
+    /// JSON path (e.g. `networkSecurityGroups[0].properties.securityRules[1].properties.priority`).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, InputError> {
+        match serde_json::from_slice::<Inventory>(bytes) {
+            Ok(inv) => Ok(inv),
+            // parse again, slowly, only to find where it went wrong
+            Err(_) => {
+                let de = &mut serde_json::Deserializer::from_slice(bytes);
+                match serde_path_to_error::deserialize::<_, Inventory>(de) {
+                    Ok(inv) => Ok(inv),
+                    Err(e) => {
+                        let path = e.path().to_string();
+                        let inner = e.into_inner();
+                        Err(InputError::new(path, inner.to_string()))
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn resource_count(&self) -> usize {
+        self.virtual_machines.len()
+            + self.network_interfaces.len()
+            + self.public_ip_addresses.len()
+            + self.virtual_networks.len()
+            + self.network_security_groups.len()
+            + self.application_security_groups.len()
+            + self.jit_network_access_policies.len()
+    }
+}

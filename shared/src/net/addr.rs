@@ -1,0 +1,387 @@
+//! Exact sets of IPv4 and IPv6 addresses, CIDR parsing and formatting, and the public Internet.
+use super::intervals::IntervalSet;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const V4_MAX: u128 = u32::MAX as u128;
+
+/// Address family of an ip configuration or prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+/// A set of IPv4 and IPv6 addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct AddrSet {
+    pub v4: IntervalSet,
+    pub v6: IntervalSet,
+}
+
+/// A parsed address or CIDR prefix (host bits cleared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub family: Family,
+    pub network: u128,
+    pub len: u8,
+}
+
+impl Cidr {
+    pub fn first(&self) -> u128 {
+        self.network
+    }
+
+    pub fn last(&self) -> u128 {
+        let width = family_width(self.family);
+        let host_bits = width - u32::from(self.len);
+        if host_bits == 0 {
+            self.network
+        } else if host_bits == 128 {
+            u128::MAX
+        } else {
+            self.network | ((1u128 << host_bits) - 1)
+        }
+    }
+
+    /// Parses `10.0.0.0/8`, `10.1.2.3`, `2001:db8::/32`, `::1`. Host bits are cleared
+    /// (Azure accepts `10.0.0.5/8` and means `10.0.0.0/8`).
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let s = s.trim();
+        let (addr, len) = match s.split_once('/') {
+            Some((a, l)) => {
+                if l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) || l.len() > 3 {
+                    return None;
+                }
+                (a, Some(l.parse::<u32>().ok()?))
+            }
+            None => (s, None),
+        };
+        let ip: IpAddr = addr.parse().ok()?;
+        let (family, value) = match ip {
+            IpAddr::V4(v4) => (Family::V4, u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => (Family::V6, u128::from(v6)),
+        };
+        let width = family_width(family);
+        let len = len.unwrap_or(width);
+        if len > width {
+            return None;
+        }
+        let host_bits = width - len;
+        let network = if host_bits == 0 {
+            value
+        } else if host_bits >= 128 {
+            0
+        } else {
+            value & !((1u128 << host_bits) - 1)
+        };
+        Some(Cidr {
+            family,
+            network,
+            len: len as u8,
+        })
+    }
+}
+
+fn family_width(f: Family) -> u32 {
+    match f {
+        Family::V4 => 32,
+        Family::V6 => 128,
+    }
+}
+
+/// Parses a single address (no prefix length; `10.0.0.4/24` style NIC values are accepted and
+/// the prefix ignored, as ARM shows in some NIC payloads).
+pub fn parse_ip(s: &str) -> Option<(Family, u128)> {
+    let s = s.trim();
+    let addr = s.split_once('/').map(|(a, _)| a).unwrap_or(s);
+    match addr.parse::<IpAddr>().ok()? {
+        IpAddr::V4(v4) => Some((Family::V4, u128::from(u32::from(v4)))),
+        IpAddr::V6(v6) => Some((Family::V6, u128::from(v6))),
+    }
+}
+
+impl AddrSet {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Every IPv4 and IPv6 address (`*`).
+    pub fn all() -> Self {
+        Self {
+            v4: IntervalSet::range(0, V4_MAX),
+            v6: IntervalSet::range(0, u128::MAX),
+        }
+    }
+
+    /// Every address of one family.
+    pub fn all_of(family: Family) -> Self {
+        match family {
+            Family::V4 => Self {
+                v4: IntervalSet::range(0, V4_MAX),
+                v6: IntervalSet::empty(),
+            },
+            Family::V6 => Self {
+                v4: IntervalSet::empty(),
+                v6: IntervalSet::range(0, u128::MAX),
+            },
+        }
+    }
+
+    pub fn from_cidr(c: &Cidr) -> Self {
+        let r = IntervalSet::range(c.first(), c.last());
+        match c.family {
+            Family::V4 => Self {
+                v4: r,
+                v6: IntervalSet::empty(),
+            },
+            Family::V6 => Self {
+                v4: IntervalSet::empty(),
+                v6: r,
+            },
+        }
+    }
+
+    pub fn from_cidrs<'a>(cidrs: impl IntoIterator<Item = &'a Cidr>) -> Self {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for c in cidrs {
+            match c.family {
+                Family::V4 => v4.push((c.first(), c.last())),
+                Family::V6 => v6.push((c.first(), c.last())),
+            }
+        }
+        Self {
+            v4: IntervalSet::from_ranges(v4),
+            v6: IntervalSet::from_ranges(v6),
+        }
+    }
+
+    /// Parses a list of prefixes; `None` if any fails.
+    pub fn parse_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        let cidrs: Option<Vec<Cidr>> = items.into_iter().map(Cidr::parse).collect();
+        Some(Self::from_cidrs(cidrs?.iter()))
+    }
+
+    pub fn single(family: Family, ip: u128) -> Self {
+        let r = IntervalSet::range(ip, ip);
+        match family {
+            Family::V4 => Self {
+                v4: r,
+                v6: IntervalSet::empty(),
+            },
+            Family::V6 => Self {
+                v4: IntervalSet::empty(),
+                v6: r,
+            },
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    pub fn contains(&self, family: Family, ip: u128) -> bool {
+        match family {
+            Family::V4 => self.v4.contains(ip),
+            Family::V6 => self.v6.contains(ip),
+        }
+    }
+
+    pub fn union(&self, o: &Self) -> Self {
+        Self {
+            v4: self.v4.union(&o.v4),
+            v6: self.v6.union(&o.v6),
+        }
+    }
+
+    pub fn intersection(&self, o: &Self) -> Self {
+        Self {
+            v4: self.v4.intersection(&o.v4),
+            v6: self.v6.intersection(&o.v6),
+        }
+    }
+
+    pub fn difference(&self, o: &Self) -> Self {
+        Self {
+            v4: self.v4.difference(&o.v4),
+            v6: self.v6.difference(&o.v6),
+        }
+    }
+
+    pub fn intersects(&self, o: &Self) -> bool {
+        self.v4.intersects(&o.v4) || self.v6.intersects(&o.v6)
+    }
+
+    pub fn is_subset(&self, o: &Self) -> bool {
+        self.v4.is_subset(&o.v4) && self.v6.is_subset(&o.v6)
+    }
+
+    /// Restricts the set to one family.
+    pub fn only(&self, family: Family) -> Self {
+        match family {
+            Family::V4 => Self {
+                v4: self.v4.clone(),
+                v6: IntervalSet::empty(),
+            },
+            Family::V6 => Self {
+                v4: IntervalSet::empty(),
+                v6: self.v6.clone(),
+            },
+        }
+    }
+
+    /// The set as minimal CIDRs, IPv4 first, each family in ascending order.
+    pub fn to_cidrs(&self) -> Vec<Cidr> {
+        let mut out = Vec::new();
+        for &(lo, hi) in self.v4.ranges() {
+            range_to_cidrs(Family::V4, lo, hi, &mut out);
+        }
+        for &(lo, hi) in self.v6.ranges() {
+            range_to_cidrs(Family::V6, lo, hi, &mut out);
+        }
+        out
+    }
+
+    pub fn to_cidr_strings(&self) -> Vec<String> {
+        self.to_cidrs().iter().map(|c| c.to_string()).collect()
+    }
+}
+
+/// Greedy decomposition of `[lo, hi]` into the fewest aligned prefixes.
+fn range_to_cidrs(family: Family, lo: u128, hi: u128, out: &mut Vec<Cidr>) {
+    let width = family_width(family);
+    let mut cur = lo;
+    loop {
+        // largest block aligned at `cur`
+        let align = if cur == 0 {
+            width
+        } else {
+            cur.trailing_zeros().min(width)
+        };
+        // largest block that fits in [cur, hi]
+        let span = hi - cur; // size - 1
+        let fit = if span == u128::MAX {
+            128
+        } else {
+            127 - (span + 1).leading_zeros()
+        };
+        let bits = align.min(fit).min(width);
+        out.push(Cidr {
+            family,
+            network: cur,
+            len: (width - bits) as u8,
+        });
+        let last = if bits >= 128 {
+            u128::MAX
+        } else {
+            cur + ((1u128 << bits) - 1)
+        };
+        if last >= hi {
+            break;
+        }
+        cur = last + 1;
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.family {
+            Family::V4 => write!(f, "{}/{}", Ipv4Addr::from(self.network as u32), self.len),
+            Family::V6 => write!(f, "{}/{}", Ipv6Addr::from(self.network), self.len),
+        }
+    }
+}
+
+pub fn format_ip(family: Family, ip: u128) -> String {
+    match family {
+        Family::V4 => Ipv4Addr::from(ip as u32).to_string(),
+        Family::V6 => Ipv6Addr::from(ip).to_string(),
+    }
+}
+
+/// Addresses that are never "the public Internet": RFC 1918, CGNAT, loopback, link-local,
+/// "this network", Azure's platform address 168.63.129.16, multicast and reserved; IPv6
+/// unspecified, loopback, ULA, link-local and multicast.
+pub fn non_public() -> AddrSet {
+    const V4: &[&str] = &[
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "168.63.129.16/32",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    ];
+    const V6: &[&str] = &["::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8"];
+    AddrSet::parse_list(V4.iter().chain(V6.iter()).copied()).expect("static prefixes parse")
+}
+
+/// The `AzureLoadBalancer` service tag as NSGs see it: the platform's virtual IP.
+pub fn azure_load_balancer() -> AddrSet {
+    AddrSet::parse_list(["168.63.129.16/32"]).expect("static prefix parses")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidrs(s: &AddrSet) -> Vec<String> {
+        s.to_cidr_strings()
+    }
+
+    #[test]
+    fn parses_addresses_and_prefixes() {
+        let c = Cidr::parse("10.1.2.3/8").unwrap();
+        assert_eq!(c.to_string(), "10.0.0.0/8");
+        assert_eq!(Cidr::parse(" 1.2.3.4 ").unwrap().to_string(), "1.2.3.4/32");
+        assert_eq!(Cidr::parse("2001:DB8::1/32").unwrap().to_string(), "2001:db8::/32");
+        assert_eq!(Cidr::parse("0.0.0.0/0").unwrap().last(), u128::from(u32::MAX));
+        assert_eq!(Cidr::parse("::/0").unwrap().last(), u128::MAX);
+        for bad in ["10.0.0.0/33", "10.0.0/8", "300.1.1.1", "1.2.3.4/", "1.2.3.4/-1", "abc", "", "::/129", "1.2.3.4/8/8"] {
+            assert!(Cidr::parse(bad).is_none(), "{bad} should not parse");
+        }
+    }
+
+    #[test]
+    fn merges_back_to_minimal_cidrs() {
+        let s = AddrSet::parse_list(["10.0.0.0/25", "10.0.0.128/25", "10.0.1.0/24"]).unwrap();
+        assert_eq!(cidrs(&s), vec!["10.0.0.0/23"]);
+        let s = AddrSet::parse_list(["10.0.0.1", "10.0.0.2"]).unwrap();
+        assert_eq!(cidrs(&s), vec!["10.0.0.1/32", "10.0.0.2/32"]);
+        let s = AddrSet::parse_list(["0.0.0.0/1", "128.0.0.0/1"]).unwrap();
+        assert_eq!(cidrs(&s), vec!["0.0.0.0/0"]);
+        assert_eq!(cidrs(&AddrSet::all()), vec!["0.0.0.0/0", "::/0"]);
+        // a hole in the middle
+        let s = AddrSet::all_of(Family::V4).difference(&AddrSet::parse_list(["10.0.0.0/8"]).unwrap());
+        assert_eq!(
+            cidrs(&s),
+            vec!["0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"]
+        );
+    }
+
+    #[test]
+    fn cidr_roundtrip_is_exact_for_odd_ranges() {
+        let mut v4 = IntervalSet::range(3, 1000);
+        v4 = v4.union(&IntervalSet::range(70_000, 70_001));
+        let s = AddrSet { v4, v6: IntervalSet::range(5, 77) };
+        let back = AddrSet::from_cidrs(s.to_cidrs().iter());
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn public_internet_excludes_private_ranges() {
+        let np = non_public();
+        for ip in ["10.1.2.3", "172.20.0.1", "192.168.1.1", "100.64.0.1", "127.0.0.1", "169.254.1.1", "168.63.129.16", "224.0.0.1", "255.255.255.255", "fd00::1", "fe80::1", "::1"] {
+            let (f, v) = parse_ip(ip).unwrap();
+            assert!(np.contains(f, v), "{ip} is not public");
+        }
+        for ip in ["8.8.8.8", "20.50.1.2", "172.32.0.1", "203.0.113.7", "2001:db8::1", "168.63.129.17"] {
+            let (f, v) = parse_ip(ip).unwrap();
+            assert!(!np.contains(f, v), "{ip} is public");
+        }
+    }
+}
