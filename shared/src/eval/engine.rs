@@ -292,6 +292,16 @@ impl<'a> Model<'a> {
 
     /// Evaluates one VM.
     pub fn evaluate_vm(&mut self, vm: &VirtualMachine) -> VmReport {
+        self.evaluate_vm_full(vm).0
+    }
+
+    /// Every source address (public or not) allowed to reach each management port of the VM,
+    /// over all its ip configurations, in the order of [`EvalConfig::ports`].
+    pub fn allowed_sources(&mut self, vm: &VirtualMachine) -> Vec<AddrSet> {
+        self.evaluate_vm_full(vm).1
+    }
+
+    fn evaluate_vm_full(&mut self, vm: &VirtualMachine) -> (VmReport, Vec<AddrSet>) {
         let vm_key = id_key(&vm.id);
         let name = vm
             .name
@@ -434,6 +444,7 @@ impl<'a> Model<'a> {
 
         let jit = self.jit_for(&vm_key);
         let mut exposures = Vec::with_capacity(ports.len());
+        let mut allowed_all = Vec::with_capacity(ports.len());
         let mut any_open = false;
         for (pi, port) in ports.iter().enumerate() {
             let mut worst = State::Closed;
@@ -451,12 +462,15 @@ impl<'a> Model<'a> {
             if let Some(u) = &unknown {
                 candidates.push((u[pi].state, &u[pi]));
             }
+            let mut allowed = AddrSet::empty();
             for (s, e) in &candidates {
                 if s.rank() > worst.rank() {
                     worst = *s;
                 }
                 public = public.union(&e.shown);
+                allowed = allowed.union(&e.allowed);
             }
+            allowed_all.push(allowed);
             let mut deciding: Vec<RuleRef> = Vec::new();
             for (s, e) in &candidates {
                 if *s == worst {
@@ -547,7 +561,7 @@ impl<'a> Model<'a> {
             self.inv.jit_network_access_policies[pi as usize].id.clone()
         });
         let (subscription_id, resource_group) = id_scope(&vm.id);
-        VmReport {
+        let report = VmReport {
             status: recommendations.control_status(),
             id: vm.id.clone(),
             name,
@@ -560,7 +574,8 @@ impl<'a> Model<'a> {
             exposures,
             ip_configurations,
             jit_policy,
-        }
+        };
+        (report, allowed_all)
     }
 
     /// (policy Succeeded?, [(port, protocol)]) for each JIT policy entry of the VM.
@@ -1003,7 +1018,18 @@ fn reason(state: State, no_nsg: bool, public: &[String], rules: &[DecidingRule],
             short_list(public),
             describe(rules)
         ),
-        State::Private => format!("Only private sources can connect; public sources are stopped by {}", describe(rules)),
+        State::Private => {
+            let (deny, allow): (Vec<DecidingRule>, Vec<DecidingRule>) =
+                rules.iter().cloned().partition(|r| r.access == Access::Deny);
+            let mut s = String::from("Only private sources can connect");
+            if !allow.is_empty() {
+                s.push_str(&format!(" (allowed by {})", describe(&allow)));
+            }
+            if !deny.is_empty() {
+                s.push_str(&format!("; public sources are stopped by {}", describe(&deny)));
+            }
+            s
+        }
         State::Closed => format!("No source can connect: denied by {}", describe(rules)),
     }
 }
