@@ -1,17 +1,30 @@
 //! `portcullis`: the server (`serve`, default) and the command-line tools (`evaluate`).
 //!
 //! Errors: `anyhow` at start-up and in the CLI; `thiserror` enums for domain errors in `shared`;
-//! the app error type for requests (added with the API).
+//! the app error type for requests (`error.rs`).
 use clap::{Parser, Subcommand};
 
+mod config;
+mod error;
 mod evaluate;
+mod handlers;
+mod router;
 mod serve;
+mod state;
 
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about = "Secure management ports for Azure VMs")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Secure management ports for Azure VMs",
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// `serve`'s options, so that a bare `portcullis --listen ADDR` serves too.
+    #[command(flatten)]
+    serve: serve::ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +40,6 @@ fn main() -> std::process::ExitCode {
     match cli.command {
         Some(Command::Evaluate(args)) => evaluate::run(args),
         Some(Command::Serve(args)) => serve::main(args),
-        None => serve::main(serve::ServeArgs::parse_from(["portcullis"])),
+        None => serve::main(cli.serve),
     }
 }
