@@ -1,0 +1,172 @@
+//! [`Browser`]: headless Chromium behind its own chromedriver, through fantoccini.
+//!
+//! Debian's `/usr/bin/chromium` and `/usr/bin/chromedriver` (scripts/setup.sh installs them);
+//! `CHROMIUM` and `CHROMEDRIVER` override the paths.
+use crate::{target_dir, READY_TIMEOUT};
+use fantoccini::{elements::Element, wd::Capabilities, Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::{
+    io::{BufRead, BufReader},
+    os::unix::process::CommandExt,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+};
+
+/// Flags for a quiet, reproducible headless Chromium on a machine without internet.
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+];
+
+/// One browser session. Call [`Browser::close`] at the end of a test; if the test panics first,
+/// dropping it kills chromedriver and the Chromium it started.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile_dir: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        let (driver, port) = start_chromedriver();
+        let profile_dir = tempfile::tempdir().expect("temporary Chromium profile");
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|arg| arg.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile_dir.path().display()));
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let capabilities: Capabilities = serde_json::from_value(json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        }))
+        .expect("capabilities are a JSON object");
+        let mut builder = ClientBuilder::rustls().expect("TLS roots for the WebDriver client");
+        let client = builder
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|error| panic!("cannot start a Chromium session: {error}"));
+        Self {
+            client,
+            driver,
+            _profile_dir: profile_dir,
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|error| panic!("cannot open {url}: {error}"));
+    }
+
+    /// Waits (up to [`READY_TIMEOUT`]) for the element with `data-testid="{testid}"`.
+    pub async fn wait_for_testid(&self, testid: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(READY_TIMEOUT)
+            .for_element(Locator::Css(&testid_selector(testid)))
+            .await
+            .unwrap_or_else(|error| panic!("no element with data-testid={testid:?}: {error}"))
+    }
+
+    /// The visible text of the element with `data-testid="{testid}"`, once it is there.
+    pub async fn text_of_testid(&self, testid: &str) -> String {
+        let element = self.wait_for_testid(testid).await;
+        element
+            .text()
+            .await
+            .unwrap_or_else(|error| panic!("text of data-testid={testid:?}: {error}"))
+    }
+
+    /// Whether an element with `data-testid="{testid}"` is on the page right now.
+    pub async fn has_testid(&self, testid: &str) -> bool {
+        self.client
+            .find(Locator::Css(&testid_selector(testid)))
+            .await
+            .is_ok()
+    }
+
+    /// Saves a PNG of the viewport to `target/screenshots/{name}.png` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|error| panic!("screenshot {name}: {error}"));
+        let dir = target_dir().join("screenshots");
+        std::fs::create_dir_all(&dir).expect("create target/screenshots");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+
+    /// Ends the session (Chromium exits), then chromedriver.
+    pub async fn close(self) {
+        let client = self.client.clone();
+        if let Err(error) = client.close().await {
+            eprintln!("closing the browser session: {error}");
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // chromedriver runs in a process group of its own, with Chromium and its helpers:
+        // kill the whole group so that nothing outlives the test.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn testid_selector(testid: &str) -> String {
+    format!(r#"[data-testid="{testid}"]"#)
+}
+
+/// Starts `chromedriver --port=0` and reads the port it chose.
+fn start_chromedriver() -> (Child, u16) {
+    let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let mut driver = Command::new(&program)
+        .arg("--port=0")
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("cannot run {program}: {error} (install it with `make setup`)")
+        });
+    let stdout = driver.stdout.take().expect("piped stdout");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sender = Some(sender);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // "ChromeDriver was started successfully on port 41525."
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                if let (Some(sender), Ok(port)) =
+                    (sender.take(), rest.trim_end_matches('.').parse())
+                {
+                    let _ = sender.send(port);
+                }
+            }
+        }
+    });
+    match receiver.recv_timeout(READY_TIMEOUT) {
+        Ok(port) => (driver, port),
+        Err(_) => {
+            let _ = driver.kill();
+            panic!("{program} did not report its port within {READY_TIMEOUT:?}");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The one end-to-end test binary: the real server, the built front end, headless Chromium.
+//! Needs `dist/` (`make build`); `make test` builds it first.
+mod integration {
+    pub mod health;
+}
