@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# scripts/test.sh: every check of the project, in order, with a summary (`make test` runs it after
+# scripts/setup.sh). Every step runs even when an earlier one failed, so one run shows everything;
+# the exit status is non-zero when any step failed. The last line reads "N passed, N failed"
+# (counting steps) for CI.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+export TRUNK_SKIP_VERSION_CHECK=true
+
+names=() results=() times=()
+run_step() {   # run_step NAME COMMAND...
+  local name="$1" start status
+  shift
+  printf '\n==> %s\n    $ %s\n' "$name" "$*"
+  start=$(date +%s)
+  "$@"
+  status=$?
+  names+=("$name")
+  times+=("$(( $(date +%s) - start ))")
+  if [ $status -eq 0 ]; then results+=(pass); else results+=(FAIL); fi
+  printf '<== %s: %s\n' "$name" "$([ $status -eq 0 ] && echo passed || echo "FAILED (exit $status)")"
+}
+in_frontend() { (cd frontend && "$@"); }
+
+t0=$(date +%s)
+run_step "format (cargo fmt --check)" cargo fmt --all --check
+run_step "clippy: native workspace" cargo clippy --all-targets -- -D warnings
+run_step "clippy: frontend (wasm32)" in_frontend cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+# The end-to-end tests serve dist/: build it before them.
+run_step "frontend release build (trunk)" env RUSTUP_TOOLCHAIN=wasm trunk build --release
+run_step "tests: shared, server, end-to-end" cargo test
+run_step "tests: frontend in Chromium (wasm-bindgen-test)" in_frontend cargo test --target wasm32-unknown-unknown
+
+passed=0 failed=0
+printf '\n==================== summary ====================\n'
+for i in "${!names[@]}"; do
+  printf '  %-4s  %5ss  %s\n' "${results[$i]}" "${times[$i]}" "${names[$i]}"
+  if [ "${results[$i]}" = pass ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+printf '  total %ss\n' "$(( $(date +%s) - t0 ))"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
