@@ -2,7 +2,7 @@
 # first (scripts/setup.sh: about 10 minutes on a fresh machine, about 1 s after that).
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 export TRUNK_SKIP_VERSION_CHECK := true
 # trunk runs cargo from the root, where frontend/rust-toolchain.toml does not apply: name the
 # wasm32-capable toolchain explicitly (it matters when it is Debian's rather than rustup's).
