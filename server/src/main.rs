@@ -33,12 +33,18 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Evaluate an inventory of ARM resources: exposures, recommendations, score.
     Evaluate(evaluate::EvaluateArgs),
+    /// Run the ARM emulator alone (the demo tenant, fault injection, a token endpoint).
+    Emulator(portcullis::emulator::EmulatorArgs),
+    /// Save every subscription's VMs, network resources and JIT policies as an inventory.
+    Snapshot(portcullis::snapshot::SnapshotArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Evaluate(args)) => evaluate::run(args),
+        Some(Command::Emulator(args)) => portcullis::emulator::run(args),
+        Some(Command::Snapshot(args)) => portcullis::snapshot::run(args),
         Some(Command::Serve(args)) => serve::main(args),
         None => serve::main(cli.serve),
     }

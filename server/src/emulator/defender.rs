@@ -1,0 +1,155 @@
+//! Defender for Cloud read APIs computed from the emulator's state with the shared engine:
+//! `secureScores`, `secureScoreControls`, `assessments` (the three recommendations of
+//! "Secure management ports"), alerts (empty for now) and Security locations.
+use super::world::World;
+use portcullis_shared::eval::report::{
+    round2, RecommendationKey, Report, Status, CONTROL_MAX_SCORE, CONTROL_NAME,
+};
+use portcullis_shared::{evaluate, EvalConfig};
+use serde_json::{json, Value};
+
+/// The emulator's id for the "Secure management ports" control definition. Defender's real
+/// GUID is not published in any source we have (see docs/demo-tenant.md).
+pub const CONTROL_ID: &str = "a3c5b1f0-7e2d-4a47-9d0b-5ec0b1c6e801";
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+impl World {
+    /// The shared engine's report for one subscription (empty on malformed state).
+    pub fn report(&self, sub: &str) -> Report {
+        evaluate(&self.sub_inventory(sub), &EvalConfig::default())
+            .unwrap_or_else(|e| Report::from_vms(Vec::new(), vec![e.to_string()]))
+    }
+
+    fn score_json(report: &Report) -> (Value, u64) {
+        let c = &report.control;
+        let max = if c.applicable {
+            f64::from(CONTROL_MAX_SCORE)
+        } else {
+            0.0
+        };
+        let current = round2(c.current_score);
+        let percentage = if max > 0.0 {
+            round4(current / max)
+        } else {
+            0.0
+        };
+        (
+            json!({ "max": max, "current": current, "percentage": percentage }),
+            (c.healthy + c.unhealthy) as u64,
+        )
+    }
+
+    pub fn secure_scores(&self, sub: &str) -> Vec<Value> {
+        let (score, weight) = Self::score_json(&self.report(sub));
+        vec![json!({
+            "id": format!("/subscriptions/{sub}/providers/Microsoft.Security/secureScores/ascScore"),
+            "name": "ascScore",
+            "type": "Microsoft.Security/secureScores",
+            "properties": { "displayName": "ASC score", "score": score, "weight": weight }
+        })]
+    }
+
+    pub fn secure_score_controls(&self, sub: &str, expand_definition: bool) -> Vec<Value> {
+        let report = self.report(sub);
+        let (score, weight) = Self::score_json(&report);
+        let c = &report.control;
+        let mut item = json!({
+            "id": format!("/subscriptions/{sub}/providers/Microsoft.Security/secureScores/ascScore/secureScoreControls/{CONTROL_ID}"),
+            "name": CONTROL_ID,
+            "type": "Microsoft.Security/secureScores/secureScoreControls",
+            "properties": {
+                "displayName": CONTROL_NAME,
+                "healthyResourceCount": c.healthy,
+                "unhealthyResourceCount": c.unhealthy,
+                "notApplicableResourceCount": c.not_applicable,
+                "score": score,
+                "weight": weight
+            }
+        });
+        if expand_definition {
+            item["properties"]["definition"] = json!({
+                "id": format!("/providers/Microsoft.Security/secureScoreControlDefinitions/{CONTROL_ID}"),
+                "name": CONTROL_ID,
+                "type": "Microsoft.Security/secureScoreControlDefinitions",
+                "properties": {
+                    "displayName": CONTROL_NAME,
+                    "maxScore": CONTROL_MAX_SCORE,
+                    "source": { "sourceType": "BuiltIn" },
+                    "assessmentDefinitions": RecommendationKey::ALL.iter().map(|k| json!({
+                        "id": format!("/providers/Microsoft.Security/assessmentMetadata/{}", k.assessment_key())
+                    })).collect::<Vec<_>>()
+                }
+            });
+        }
+        vec![item]
+    }
+
+    /// Assessments of a subscription, or of one resource (`resource` = its id).
+    pub fn assessments(&self, sub: &str, resource: Option<&str>) -> Vec<Value> {
+        let report = self.report(sub);
+        let want = resource.map(portcullis_shared::arm::id_key);
+        let mut out = Vec::new();
+        for vm in &report.vms {
+            if want
+                .as_deref()
+                .is_some_and(|w| w != portcullis_shared::arm::id_key(&vm.id))
+            {
+                continue;
+            }
+            for key in RecommendationKey::ALL {
+                let status = match vm.recommendations.get(key) {
+                    Status::Healthy => json!({ "code": "Healthy" }),
+                    Status::Unhealthy => json!({
+                        "code": "Unhealthy",
+                        "description": vm.exposures.iter().find(|e| e.state.as_str() == "open").map(|e| e.reason.clone()).unwrap_or_default()
+                    }),
+                    Status::NotApplicable => json!({
+                        "code": "NotApplicable",
+                        "cause": "NotApplicable",
+                        "description": "This recommendation does not apply to this resource."
+                    }),
+                };
+                out.push(json!({
+                    "id": format!("{}/providers/Microsoft.Security/assessments/{}", vm.id, key.assessment_key()),
+                    "name": key.assessment_key(),
+                    "type": "Microsoft.Security/assessments",
+                    "properties": {
+                        "resourceDetails": { "source": "Azure", "id": vm.id },
+                        "displayName": key.display_name(),
+                        "status": status,
+                        "metadata": {
+                            "displayName": key.display_name(),
+                            "severity": key.severity(),
+                            "assessmentType": "BuiltIn"
+                        }
+                    }
+                }));
+            }
+        }
+        out
+    }
+
+    pub fn security_locations(&self, sub: &str) -> Vec<Value> {
+        let mut locs: Vec<String> = self
+            .sub_inventory(sub)
+            .virtual_machines
+            .iter()
+            .filter_map(|v| v.location.clone())
+            .collect();
+        locs.sort();
+        locs.dedup();
+        locs.iter()
+            .map(|l| {
+                json!({
+                    "id": format!("/subscriptions/{sub}/providers/Microsoft.Security/locations/{l}"),
+                    "name": l,
+                    "type": "Microsoft.Security/locations",
+                    "properties": { "homeRegionName": l }
+                })
+            })
+            .collect()
+    }
+}

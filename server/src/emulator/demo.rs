@@ -1,0 +1,612 @@
+//! The demo tenant: two subscriptions, about 60 VMs, every situation the dashboard explains.
+//! Deterministic for a seed (names of JIT rules, ETags); the one active JIT request ends two
+//! hours after the emulator starts. Documented in docs/demo-tenant.md — keep the two in step.
+use super::world::{SubscriptionInfo, World};
+use super::TENANT_ID;
+use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use serde_json::json;
+
+pub const PRODUCTION: &str = "11111111-1111-1111-1111-111111111111";
+pub const DEV_TEST: &str = "22222222-2222-2222-2222-222222222222";
+/// The office range (RFC 5737 documentation range) that "restricted" rules allow.
+pub const OFFICE: &str = "203.0.113.0/24";
+
+struct Vm<'a> {
+    name: &'a str,
+    rg: &'a str,
+    os: &'a str,
+    subnet: &'a str,
+    ip: String,
+    public_ip: Option<String>,
+    nsg: Option<&'a str>,
+    asgs: &'a [&'a str],
+}
+
+fn add(b: &mut InventoryBuilder, v: Vm<'_>) -> String {
+    b.vm(&VmSpec {
+        name: v.name,
+        resource_group: v.rg,
+        os: v.os,
+        subnet_id: v.subnet,
+        private_ip: &v.ip,
+        public_ip: v.public_ip.as_deref(),
+        nic_nsg_id: v.nsg,
+        asg_ids: v.asgs,
+    })
+}
+
+fn os(i: usize) -> &'static str {
+    if i.is_multiple_of(2) {
+        "Windows"
+    } else {
+        "Linux"
+    }
+}
+
+/// Builds the demo world: resources first, then JIT applied through the emulator's own JIT
+/// logic, so its deny and allow rules look exactly like those a later PUT/initiate would add.
+pub fn demo_world(seed: u64) -> World {
+    let mut b = InventoryBuilder::new(PRODUCTION);
+    production(&mut b);
+    b.subscription(DEV_TEST);
+    b.location = "northeurope".into();
+    dev_test(&mut b);
+    let subscriptions = vec![
+        SubscriptionInfo {
+            subscription_id: PRODUCTION.into(),
+            display_name: "Contoso Production".into(),
+        },
+        SubscriptionInfo {
+            subscription_id: DEV_TEST.into(),
+            display_name: "Contoso Dev/Test".into(),
+        },
+    ];
+    let mut w = World::new(TENANT_ID, subscriptions, b.build(), seed);
+    let vm = |sub: &str, rg: &str, name: &str| {
+        format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}")
+    };
+    let policy = |vms: &[(String, &[u16])]| {
+        json!({ "kind": "Basic", "properties": { "virtualMachines": vms.iter().map(|(id, ports)| json!({
+            "id": id,
+            "ports": ports.iter().map(|p| json!({ "number": p, "protocol": "*", "allowedSourceAddressPrefix": "*", "maxRequestAccessDuration": "PT3H" })).collect::<Vec<_>>()
+        })).collect::<Vec<_>>() } })
+        .to_string()
+    };
+    let jump1 = vm(PRODUCTION, "rg-mgmt", "jump-prod-01");
+    let prod = policy(&[
+        (jump1.clone(), &[3389, 5986]),
+        (vm(PRODUCTION, "rg-mgmt", "jump-prod-02"), &[3389, 5986]),
+        (vm(PRODUCTION, "rg-mgmt", "jump-prod-03"), &[22]),
+        (vm(PRODUCTION, "rg-mgmt", "legacy-jump-01"), &[3389]),
+    ]);
+    w.put_jit(
+        PRODUCTION,
+        "rg-mgmt",
+        "westeurope",
+        "default",
+        prod.as_bytes(),
+    )
+    .expect("demo JIT policy (production) is valid");
+    let dev = policy(&[
+        (vm(DEV_TEST, "rg-dev", "dev-jit-01"), &[22]),
+        (vm(DEV_TEST, "rg-dev", "dev-jit-02"), &[22]),
+    ]);
+    w.put_jit(DEV_TEST, "rg-dev", "northeurope", "default", dev.as_bytes())
+        .expect("demo JIT policy (dev/test) is valid");
+    let end = super::util::format_time(w.now() + time::Duration::hours(2));
+    let request = json!({
+        "virtualMachines": [{ "id": jump1, "ports": [{ "number": 3389, "endTimeUtc": end, "allowedSourceAddressPrefix": "203.0.113.10" }] }],
+        "justification": "Patch night: KB5034441 on the jump hosts"
+    });
+    w.initiate_jit(
+        PRODUCTION,
+        "rg-mgmt",
+        "westeurope",
+        "default",
+        request.to_string().as_bytes(),
+        "alex.ops@contoso.com",
+        None,
+    )
+    .expect("demo JIT request is valid");
+    w.operations.clear();
+    w
+}
+
+fn production(b: &mut InventoryBuilder) {
+    // SQL Server lab: RDP left open to the Internet on a public IP
+    let lab = b.vnet(
+        "rg-sql-lab",
+        "vnet-sql-lab",
+        &["10.10.0.0/16"],
+        &[("default", "10.10.1.0/24", None)],
+    );
+    let lab_nsg = b.nsg(
+        "rg-sql-lab",
+        "sql-lab-01-nsg",
+        vec![
+            Rule::allow("RDP", 300).port("3389").from("*"),
+            Rule::allow("MSSQL-Office", 310).port("1433").from(OFFICE),
+        ],
+    );
+    add(
+        b,
+        Vm {
+            name: "sql-lab-01",
+            rg: "rg-sql-lab",
+            os: "Windows",
+            subnet: &lab[0],
+            ip: "10.10.1.4".into(),
+            public_ip: Some("20.61.12.34".into()),
+            nsg: Some(&lab_nsg),
+            asgs: &[],
+        },
+    );
+    let lab2_nsg = b.nsg(
+        "rg-sql-lab",
+        "sql-lab-02-nsg",
+        vec![Rule::allow("SSH-VNet", 300)
+            .port("22")
+            .from("VirtualNetwork")],
+    );
+    add(
+        b,
+        Vm {
+            name: "sql-lab-02",
+            rg: "rg-sql-lab",
+            os: "Linux",
+            subnet: &lab[0],
+            ip: "10.10.1.5".into(),
+            public_ip: None,
+            nsg: Some(&lab2_nsg),
+            asgs: &[],
+        },
+    );
+
+    // production web tier: subnet NSGs only; SSH restricted to the office range
+    let web_nsg = b.nsg(
+        "rg-web-prod",
+        "nsg-web",
+        vec![
+            Rule::allow("Allow-HTTPS", 100).port("443").from("Internet"),
+            Rule::allow("Allow-SSH-Office", 200).port("22").from(OFFICE),
+        ],
+    );
+    let app_nsg = b.nsg(
+        "rg-web-prod",
+        "nsg-app",
+        vec![
+            Rule::allow("Allow-App-From-Web", 100)
+                .port("8080")
+                .from("10.20.1.0/24"),
+            Rule::allow("Allow-RDP-Bastion", 200)
+                .port("3389")
+                .from("10.20.250.0/26"),
+        ],
+    );
+    let data_nsg = b.nsg(
+        "rg-web-prod",
+        "nsg-data",
+        vec![Rule::allow("Allow-SQL-From-App", 100)
+            .port("1433")
+            .from("10.20.2.0/24")],
+    );
+    let prod = b.vnet(
+        "rg-web-prod",
+        "vnet-prod",
+        &["10.20.0.0/16"],
+        &[
+            ("web", "10.20.1.0/24", Some(&web_nsg)),
+            ("app", "10.20.2.0/24", Some(&app_nsg)),
+            ("data", "10.20.3.0/24", Some(&data_nsg)),
+            ("AzureBastionSubnet", "10.20.250.0/26", None),
+        ],
+    );
+    for i in 1..=5 {
+        let name = format!("web-prod-{i:02}");
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-web-prod",
+                os: "Linux",
+                subnet: &prod[0],
+                ip: format!("10.20.1.{}", 10 + i),
+                public_ip: Some(format!("20.61.20.{}", 10 + i)),
+                nsg: None,
+                asgs: &[],
+            },
+        );
+    }
+    for i in 1..=5 {
+        let name = format!("app-prod-{i:02}");
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-web-prod",
+                os: os(i),
+                subnet: &prod[1],
+                ip: format!("10.20.2.{}", 10 + i),
+                public_ip: None,
+                nsg: None,
+                asgs: &[],
+            },
+        );
+    }
+    for i in 1..=3 {
+        let name = format!("db-prod-{i:02}");
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-web-prod",
+                os: "Windows",
+                subnet: &prod[2],
+                ip: format!("10.20.3.{}", 10 + i),
+                public_ip: None,
+                nsg: None,
+                asgs: &[],
+            },
+        );
+    }
+
+    // management: WinRM open to the Internet, JIT jump hosts, a JIT deny below an older allow
+    let mgmt = b.vnet(
+        "rg-mgmt",
+        "vnet-mgmt",
+        &["10.40.0.0/16"],
+        &[
+            ("mgmt", "10.40.1.0/24", None),
+            ("ops", "10.40.2.0/24", None),
+        ],
+    );
+    let winrm_nsg = b.nsg(
+        "rg-mgmt",
+        "mgmt-win-nsg",
+        vec![Rule::allow("Allow-WinRM", 400)
+            .ports(&["5985", "5986"])
+            .from("Internet")],
+    );
+    for i in 1..=3 {
+        let name = format!("mgmt-win-{i:02}");
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-mgmt",
+                os: "Windows",
+                subnet: &mgmt[0],
+                ip: format!("10.40.1.{}", 10 + i),
+                public_ip: Some(format!("20.61.40.{}", 10 + i)),
+                nsg: Some(&winrm_nsg),
+                asgs: &[],
+            },
+        );
+    }
+    for i in 1..=3 {
+        let name = format!("jump-prod-{i:02}");
+        let nsg = b.nsg(
+            "rg-mgmt",
+            &format!("{name}-nsg"),
+            vec![Rule::allow("Allow-HTTPS", 300).port("443").from("Internet")],
+        );
+        let os = if i == 3 { "Linux" } else { "Windows" };
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-mgmt",
+                os,
+                subnet: &mgmt[0],
+                ip: format!("10.40.1.{}", 20 + i),
+                public_ip: Some(format!("20.61.40.{}", 20 + i)),
+                nsg: Some(&nsg),
+                asgs: &[],
+            },
+        );
+    }
+    let legacy_nsg = b.nsg(
+        "rg-mgmt",
+        "legacy-jump-01-nsg",
+        vec![Rule::allow("Allow-RDP-Legacy", 1000)
+            .port("3389")
+            .from("*")
+            .description("temporary - vendor access (2019)")],
+    );
+    add(
+        b,
+        Vm {
+            name: "legacy-jump-01",
+            rg: "rg-mgmt",
+            os: "Windows",
+            subnet: &mgmt[0],
+            ip: "10.40.1.30".into(),
+            public_ip: Some("20.61.40.30".into()),
+            nsg: Some(&legacy_nsg),
+            asgs: &[],
+        },
+    );
+    let admins = b.asg("rg-mgmt", "asg-admin-workstations");
+    let ops_asg = b.asg("rg-mgmt", "asg-ops-servers");
+    let ops_nsg = b.nsg(
+        "rg-mgmt",
+        "ops-nsg",
+        vec![Rule::allow("SSH-From-Admins", 200)
+            .port("22")
+            .from_asg(&admins)
+            .to_asg(&ops_asg)],
+    );
+    for i in 1..=2 {
+        let name = format!("ops-linux-{i:02}");
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-mgmt",
+                os: "Linux",
+                subnet: &mgmt[1],
+                ip: format!("10.40.2.{}", 10 + i),
+                public_ip: None,
+                nsg: Some(&ops_nsg),
+                asgs: &[&ops_asg],
+            },
+        );
+    }
+
+    // edge: internet-facing VMs without any NSG
+    let edge = b.vnet(
+        "rg-edge",
+        "vnet-edge",
+        &["10.50.0.0/16"],
+        &[("dmz", "10.50.1.0/24", None)],
+    );
+    for i in 1..=2 {
+        let name = format!("edge-gw-{i:02}");
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-edge",
+                os: "Linux",
+                subnet: &edge[0],
+                ip: format!("10.50.1.{}", 10 + i),
+                public_ip: Some(format!("20.61.50.{}", 10 + i)),
+                nsg: None,
+                asgs: &[],
+            },
+        );
+    }
+}
+
+fn dev_test(b: &mut InventoryBuilder) {
+    let test_nsg = b.nsg(
+        "rg-dev",
+        "nsg-test",
+        vec![
+            Rule::allow("Allow-SSH-VNet", 100)
+                .port("22")
+                .from("VirtualNetwork"),
+            Rule::allow("Allow-RDP-Office", 110)
+                .port("3389")
+                .from(OFFICE),
+        ],
+    );
+    let dev = b.vnet(
+        "rg-dev",
+        "vnet-dev",
+        &["10.30.0.0/16"],
+        &[
+            ("dev", "10.30.1.0/24", None),
+            ("test", "10.30.2.0/24", Some(&test_nsg)),
+        ],
+    );
+    // dev VMs from one template: SSH open to any source (some with public IPs)
+    for i in 1..=16 {
+        let name = format!("dev-linux-{i:02}");
+        let nsg = b.nsg(
+            "rg-dev",
+            &format!("{name}-nsg"),
+            vec![Rule::allow("SSH", 300).port("22").from("*")],
+        );
+        let public_ip = (i <= 8).then(|| format!("51.104.30.{}", 10 + i));
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-dev",
+                os: "Linux",
+                subnet: &dev[0],
+                ip: format!("10.30.1.{}", 10 + i),
+                public_ip,
+                nsg: Some(&nsg),
+                asgs: &[],
+            },
+        );
+    }
+    // Windows dev boxes: RDP only from the office range
+    for i in 1..=4 {
+        let name = format!("dev-win-{i:02}");
+        let nsg = b.nsg(
+            "rg-dev",
+            &format!("{name}-nsg"),
+            vec![Rule::allow("RDP-Office", 300).port("3389").from(OFFICE)],
+        );
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-dev",
+                os: "Windows",
+                subnet: &dev[0],
+                ip: format!("10.30.1.{}", 40 + i),
+                public_ip: Some(format!("51.104.30.{}", 40 + i)),
+                nsg: Some(&nsg),
+                asgs: &[],
+            },
+        );
+    }
+    // JIT-protected dev VMs
+    for i in 1..=2 {
+        let name = format!("dev-jit-{i:02}");
+        let nsg = b.nsg(
+            "rg-dev",
+            &format!("{name}-nsg"),
+            vec![Rule::allow("Allow-HTTPS", 300).port("443").from("Internet")],
+        );
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-dev",
+                os: "Linux",
+                subnet: &dev[0],
+                ip: format!("10.30.1.{}", 50 + i),
+                public_ip: Some(format!("51.104.30.{}", 50 + i)),
+                nsg: Some(&nsg),
+                asgs: &[],
+            },
+        );
+    }
+    // WinRM over HTTPS open to any source
+    let winrm = b.nsg(
+        "rg-dev",
+        "winrm-test-01-nsg",
+        vec![Rule::allow("WinRM-HTTPS", 500).port("5986").from("*")],
+    );
+    add(
+        b,
+        Vm {
+            name: "winrm-test-01",
+            rg: "rg-dev",
+            os: "Windows",
+            subnet: &dev[0],
+            ip: "10.30.1.60".into(),
+            public_ip: Some("51.104.30.60".into()),
+            nsg: Some(&winrm),
+            asgs: &[],
+        },
+    );
+    // private-only test VMs and build agents behind the subnet NSG
+    for i in 1..=6 {
+        let name = format!("test-{i:02}");
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-dev",
+                os: os(i),
+                subnet: &dev[1],
+                ip: format!("10.30.2.{}", 10 + i),
+                public_ip: None,
+                nsg: None,
+                asgs: &[],
+            },
+        );
+    }
+    for i in 1..=3 {
+        let name = format!("build-agent-{i:02}");
+        add(
+            b,
+            Vm {
+                name: &name,
+                rg: "rg-dev",
+                os: "Linux",
+                subnet: &dev[1],
+                ip: format!("10.30.2.{}", 30 + i),
+                public_ip: None,
+                nsg: None,
+                asgs: &[],
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_shared::eval::report::Status;
+    use portcullis_shared::{evaluate, EvalConfig};
+
+    #[test]
+    fn demo_tenant_covers_every_situation_with_a_mid_score() {
+        let w = demo_world(42);
+        let inv = &w.inventory;
+        assert!(
+            (55..=65).contains(&inv.virtual_machines.len()),
+            "{} VMs",
+            inv.virtual_machines.len()
+        );
+        let report = evaluate(inv, &EvalConfig::default()).unwrap();
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        let score = report.control.current_score;
+        assert!((3.0..=5.0).contains(&score), "score {score}");
+        let vm = |name: &str| {
+            report
+                .vms
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap_or_else(|| panic!("{name}"))
+        };
+        let open = |name: &str, port: u16| {
+            vm(name)
+                .exposures
+                .iter()
+                .any(|e| e.port == port && e.state.as_str() == "open")
+        };
+        assert!(
+            open("sql-lab-01", 3389)
+                && vm("sql-lab-01")
+                    .exposures
+                    .iter()
+                    .any(|e| e.port == 3389 && e.reachable)
+        );
+        assert!(open("dev-linux-01", 22));
+        assert!(open("mgmt-win-01", 5985) && open("mgmt-win-01", 5986));
+        assert!(
+            open("legacy-jump-01", 3389),
+            "the JIT deny sits below the older allow"
+        );
+        assert_eq!(
+            vm("edge-gw-01")
+                .recommendations
+                .internet_facing_vms_protected_by_nsg,
+            Status::Unhealthy
+        );
+        assert_eq!(
+            vm("jump-prod-02")
+                .recommendations
+                .management_ports_jit_protected,
+            Status::Healthy
+        );
+        let jump1 = vm("jump-prod-01");
+        assert_eq!(
+            jump1.recommendations.management_ports_jit_protected,
+            Status::Healthy
+        );
+        let rdp = jump1.exposures.iter().find(|e| e.port == 3389).unwrap();
+        assert_eq!(
+            rdp.state.as_str(),
+            "restricted",
+            "the active request opens RDP to one address"
+        );
+        assert_eq!(
+            rdp.allowed_public_sources
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+            vec!["203.0.113.10/32".to_string()]
+        );
+        assert_eq!(vm("web-prod-01").status, Status::Healthy);
+        assert_eq!(vm("test-01").status, Status::Healthy);
+        // deterministic for a seed (apart from the request's times)
+        let again = demo_world(42);
+        let names = |w: &World| {
+            w.inventory
+                .network_security_groups
+                .iter()
+                .flat_map(|n| n.properties.security_rules.iter().map(|r| r.name.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&w), names(&again));
+    }
+}

@@ -1,0 +1,584 @@
+//! ARM paths of the emulator, matched case-insensitively as ARM does, and their handlers.
+use super::defender::CONTROL_ID;
+use super::http::{json_response, page, Fail};
+use super::jit::{delete_status, JIT_TYPE};
+use super::network::{put_status, Conditions, NSG_TYPE};
+use super::world::{Kind, World};
+use axum::{
+    body::Bytes,
+    http::{HeaderMap, Method, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde_json::{json, Value};
+
+/// An ARM request, parsed once.
+#[derive(Debug)]
+pub struct ArmRequest {
+    pub method: Method,
+    /// Path segments, percent-decoded, original case.
+    pub segs: Vec<String>,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub api_version: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// `http://host:port`, for absolute `nextLink` and operation URLs.
+    pub base: String,
+    pub principal: String,
+    pub peer: Option<String>,
+    pub page_size: usize,
+    pub retry_after_ms: u64,
+}
+
+impl ArmRequest {
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn conditions(&self) -> Conditions {
+        let h = |n: &str| {
+            self.headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Conditions {
+            if_match: h("if-match"),
+            if_none_match: h("if-none-match"),
+        }
+    }
+
+    fn list(&self, items: &[Value]) -> Response {
+        let skip = match self.query("$skipToken") {
+            None => 0,
+            Some(t) => match t.parse::<usize>() {
+                Ok(n) => n,
+                Err(_) => {
+                    return Fail::bad_request(
+                        "InvalidSkipToken",
+                        format!("The skip token '{t}' is not valid."),
+                    )
+                    .into_response()
+                }
+            },
+        };
+        let body = page(
+            items,
+            skip,
+            self.page_size,
+            &self.base,
+            &self.path,
+            &self.query,
+        );
+        json_response(StatusCode::OK, &body, &[])
+    }
+
+    fn retry_headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "Retry-After",
+                self.retry_after_ms.div_ceil(1000).max(1).to_string(),
+            ),
+            ("retry-after-ms", self.retry_after_ms.to_string()),
+        ]
+    }
+
+    fn operation_urls(&self, sub: &str, location: &str, op: &str) -> (String, String) {
+        let base = format!(
+            "{}/subscriptions/{sub}/providers/Microsoft.Network/locations/{location}",
+            self.base
+        );
+        let v = &self.api_version;
+        (
+            format!("{base}/operations/{op}?api-version={v}"),
+            format!("{base}/operationResults/{op}?api-version={v}"),
+        )
+    }
+}
+
+fn ok(body: &impl serde::Serialize) -> Response {
+    json_response(StatusCode::OK, body, &[])
+}
+
+fn found(v: Option<Value>, provider_type: &str, name: &str, rg: &str) -> Response {
+    match v {
+        Some(v) => ok(&v),
+        None => Fail::resource_not_found(provider_type, name, rg).into_response(),
+    }
+}
+
+/// Handles one ARM request. Returns the response and whether the world changed (to persist).
+pub fn dispatch(w: &mut World, r: &ArmRequest) -> (Response, bool) {
+    match route(w, r) {
+        Ok(x) => x,
+        Err(f) => (f.into_response(), false),
+    }
+}
+
+fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
+    let lower: Vec<String> = r.segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let s = |i: usize| r.segs[i].as_str();
+    let read = |resp: Response| Ok((resp, false));
+    let m = &r.method;
+    let get = m == Method::GET;
+    match l.as_slice() {
+        // subscriptions
+        ["subscriptions"] if get => read(
+            r.list(
+                &w.subscriptions
+                    .iter()
+                    .map(|x| subscription_json(w, x))
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        ["subscriptions", _] if get => {
+            let info = w.subscription(s(1))?.clone();
+            read(ok(&subscription_json(w, &info)))
+        }
+        // Microsoft.Network long-running operations
+        ["subscriptions", _, "providers", "microsoft.network", "locations", _, "operations", _]
+            if get =>
+        {
+            let op = w.poll_operation(s(7)).ok_or_else(|| {
+                Fail::new(
+                    StatusCode::NOT_FOUND,
+                    "OperationNotFound",
+                    format!("Operation {} was not found.", s(7)),
+                )
+            })?;
+            let mut body = json!({
+                "id": format!("/subscriptions/{}/providers/Microsoft.Network/locations/{}/operations/{}", s(1), s(5), op.id),
+                "name": op.id, "status": op.status, "startTime": op.start_time,
+            });
+            if let Some(end) = &op.end_time {
+                body["endTime"] = json!(end);
+                body["percentComplete"] = json!(100);
+            }
+            let headers = if op.status == "InProgress" {
+                r.retry_headers()
+            } else {
+                Vec::new()
+            };
+            Ok((json_response(StatusCode::OK, &body, &headers), true))
+        }
+        ["subscriptions", _, "providers", "microsoft.network", "locations", _, "operationresults", _]
+            if get =>
+        {
+            let op = w.poll_operation(s(7)).ok_or_else(|| {
+                Fail::new(
+                    StatusCode::NOT_FOUND,
+                    "OperationNotFound",
+                    format!("Operation {} was not found.", s(7)),
+                )
+            })?;
+            let resp = if op.status == "InProgress" {
+                let (_, location) = r.operation_urls(s(1), s(5), &op.id);
+                let mut h = r.retry_headers();
+                h.push(("Location", location));
+                json_response(StatusCode::ACCEPTED, &json!(null), &h)
+            } else if op.is_delete {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                ok(&w
+                    .get(Kind::NetworkSecurityGroups, &op.resource_id)
+                    .unwrap_or(Value::Null))
+            };
+            Ok((resp, true))
+        }
+        // NSG rules
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "networksecuritygroups", _, kind @ ("securityrules" | "defaultsecurityrules")]
+            if get =>
+        {
+            w.check_scope(s(1), None)?;
+            let nsg = w
+                .nsg(&nsg_id(r))
+                .ok_or_else(|| Fail::resource_not_found(NSG_TYPE, s(7), s(3)))?;
+            let rules = if *kind == "securityrules" {
+                &nsg.properties.security_rules
+            } else {
+                &nsg.properties.default_security_rules
+            };
+            let items: Vec<Value> = rules
+                .iter()
+                .filter_map(|x| serde_json::to_value(x).ok())
+                .collect();
+            read(r.list(&items))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "networksecuritygroups", _, kind @ ("securityrules" | "defaultsecurityrules"), _] =>
+        {
+            let cond = r.conditions();
+            match (m.clone(), *kind) {
+                (Method::GET, _) => {
+                    w.check_scope(s(1), None)?;
+                    let nsg = w
+                        .nsg(&nsg_id(r))
+                        .ok_or_else(|| Fail::resource_not_found(NSG_TYPE, s(7), s(3)))?;
+                    let rules = if *kind == "securityrules" {
+                        &nsg.properties.security_rules
+                    } else {
+                        &nsg.properties.default_security_rules
+                    };
+                    let rule = rules.iter().find(|x| {
+                        x.name
+                            .as_deref()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(s(9)))
+                    });
+                    read(found(
+                        rule.and_then(|x| serde_json::to_value(x).ok()),
+                        &format!("{NSG_TYPE}/{}/{}", s(7), s(8)),
+                        s(9),
+                        s(3),
+                    ))
+                }
+                (Method::PUT, "securityrules") => {
+                    let (created, rule) = w.put_rule(s(1), s(3), s(7), s(9), &r.body, &cond)?;
+                    let loc = w
+                        .nsg(&nsg_id(r))
+                        .and_then(|n| n.location.clone())
+                        .unwrap_or_default();
+                    let op = w.start_operation(s(1), &loc, &nsg_id(r), false);
+                    let (async_url, _) = r.operation_urls(s(1), &loc, &op);
+                    let mut h = r.retry_headers();
+                    h.push(("Azure-AsyncOperation", async_url));
+                    Ok((json_response(put_status(created), &rule, &h), true))
+                }
+                (Method::DELETE, "securityrules") => {
+                    let existed = w.delete_rule(s(1), s(3), s(7), s(9), &cond)?;
+                    Ok((delete_accepted(w, r, existed), existed))
+                }
+                _ => Err(method_not_allowed(m)),
+            }
+        }
+        // subnets
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "virtualnetworks", _, "subnets"]
+            if get =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            let vnet = w
+                .get(Kind::VirtualNetworks, &r.path_prefix(8))
+                .ok_or_else(|| {
+                    Fail::resource_not_found("Microsoft.Network/virtualNetworks", s(7), s(3))
+                })?;
+            read(
+                r.list(
+                    vnet["properties"]["subnets"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                ),
+            )
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "virtualnetworks", _, "subnets", _]
+            if get =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            let vnet = w
+                .get(Kind::VirtualNetworks, &r.path_prefix(8))
+                .ok_or_else(|| {
+                    Fail::resource_not_found("Microsoft.Network/virtualNetworks", s(7), s(3))
+                })?;
+            let subnet = vnet["properties"]["subnets"]
+                .as_array()
+                .and_then(|a| {
+                    a.iter().find(|x| {
+                        x["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(s(9)))
+                    })
+                })
+                .cloned();
+            read(found(
+                subnet,
+                &format!("Microsoft.Network/virtualNetworks/{}/subnets", s(7)),
+                s(9),
+                s(3),
+            ))
+        }
+        // NSG writes
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "networksecuritygroups", _]
+            if m == Method::PUT =>
+        {
+            let (created, nsg) = w.put_nsg(s(1), s(3), s(7), &r.body, &r.conditions())?;
+            let op = w.start_operation(
+                s(1),
+                nsg.location.as_deref().unwrap_or_default(),
+                &nsg.id,
+                false,
+            );
+            let (async_url, _) =
+                r.operation_urls(s(1), nsg.location.as_deref().unwrap_or_default(), &op);
+            let mut h = r.retry_headers();
+            h.push(("Azure-AsyncOperation", async_url));
+            Ok((json_response(put_status(created), &nsg, &h), true))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "networksecuritygroups", _]
+            if m == Method::DELETE =>
+        {
+            let existed = w.delete_nsg(s(1), s(3), s(7), &r.conditions())?;
+            Ok((delete_accepted(w, r, existed), existed))
+        }
+        // VMs and network resources: list by subscription, by resource group, get
+        ["subscriptions", _, "providers", ns, ty] if get && Kind::parse(ns, ty).is_some() => {
+            w.check_scope(s(1), None)?;
+            read(r.list(&w.list(
+                Kind::parse(ns, ty).unwrap_or(Kind::VirtualMachines),
+                s(1),
+                None,
+            )))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", ns, ty]
+            if get && Kind::parse(ns, ty).is_some() =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            read(r.list(&w.list(
+                Kind::parse(ns, ty).unwrap_or(Kind::VirtualMachines),
+                s(1),
+                Some(s(3)),
+            )))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", ns, ty, _]
+            if get && Kind::parse(ns, ty).is_some() =>
+        {
+            w.check_scope(s(1), None)?;
+            let kind = Kind::parse(ns, ty).unwrap_or(Kind::VirtualMachines);
+            let mut v = w.get(kind, &r.path_prefix(8));
+            if kind == Kind::NetworkSecurityGroups {
+                v = w
+                    .nsg(&r.path_prefix(8))
+                    .map(|n| w.with_associations(n))
+                    .and_then(|n| serde_json::to_value(n).ok());
+            }
+            read(found(v, kind.provider_type(), s(7), s(3)))
+        }
+        // JIT policies
+        ["subscriptions", _, "providers", "microsoft.security", "jitnetworkaccesspolicies"]
+            if get =>
+        {
+            w.check_scope(s(1), None)?;
+            read(r.list(&w.list_jit(s(1), None, None)))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "locations", _, "jitnetworkaccesspolicies"]
+            if get =>
+        {
+            w.check_scope(s(1), None)?;
+            read(r.list(&w.list_jit(s(1), None, Some(s(5)))))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "jitnetworkaccesspolicies"]
+            if get =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            read(r.list(&w.list_jit(s(1), Some(s(3)), None)))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "jitnetworkaccesspolicies"]
+            if get =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            read(r.list(&w.list_jit(s(1), Some(s(3)), Some(s(7)))))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "jitnetworkaccesspolicies", _] => {
+            match m.clone() {
+                Method::GET => {
+                    w.check_scope(s(1), None)?;
+                    let v = w.jit_index(&r.path_prefix(10)).and_then(|i| {
+                        serde_json::to_value(&w.inventory.jit_network_access_policies[i]).ok()
+                    });
+                    read(found(v, JIT_TYPE, s(9), s(3)))
+                }
+                Method::PUT => {
+                    let policy = w.put_jit(s(1), s(3), s(7), s(9), &r.body)?;
+                    Ok((ok(&policy), true))
+                }
+                Method::DELETE => {
+                    let existed = w.delete_jit(s(1), s(3), s(7), s(9))?;
+                    Ok((delete_status(existed).into_response(), existed))
+                }
+                _ => Err(method_not_allowed(m)),
+            }
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "jitnetworkaccesspolicies", _, "initiate"]
+            if m == Method::POST =>
+        {
+            let req = w.initiate_jit(
+                s(1),
+                s(3),
+                s(7),
+                s(9),
+                &r.body,
+                &r.principal,
+                r.peer.as_deref(),
+            )?;
+            Ok((json_response(StatusCode::ACCEPTED, &req, &[]), true))
+        }
+        // secure score
+        ["subscriptions", _, "providers", "microsoft.security", "securescores"] if get => {
+            w.check_scope(s(1), None)?;
+            read(r.list(&w.secure_scores(s(1))))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "securescores", _] if get => {
+            w.check_scope(s(1), None)?;
+            let v = w.secure_scores(s(1)).into_iter().find(|x| {
+                x["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(s(5)))
+            });
+            read(found(v, "Microsoft.Security/secureScores", s(5), s(1)))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "securescores", name, "securescorecontrols"]
+            if get && *name == "ascscore" =>
+        {
+            w.check_scope(s(1), None)?;
+            read(r.list(&w.secure_score_controls(s(1), expand_definition(r))))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "securescorecontrols"] if get => {
+            w.check_scope(s(1), None)?;
+            read(r.list(&w.secure_score_controls(s(1), expand_definition(r))))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "securescorecontrols", id]
+            if get && id.eq_ignore_ascii_case(CONTROL_ID) =>
+        {
+            w.check_scope(s(1), None)?;
+            read(ok(&w.secure_score_controls(s(1), expand_definition(r))[0]))
+        }
+        // assessments: of a subscription, or of one VM (an extension resource)
+        ["subscriptions", _, "providers", "microsoft.security", "assessments"] if get => {
+            w.check_scope(s(1), None)?;
+            read(r.list(&w.assessments(s(1), None)))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", "virtualmachines", _, "providers", "microsoft.security", "assessments", rest @ ..]
+            if get && rest.len() <= 1 =>
+        {
+            w.check_scope(s(1), None)?;
+            let vm_id = r.path_prefix(8);
+            if w.vm(&vm_id).is_none() {
+                return Err(Fail::resource_not_found(
+                    "Microsoft.Compute/virtualMachines",
+                    s(7),
+                    s(3),
+                ));
+            }
+            let items = w.assessments(s(1), Some(&vm_id));
+            match rest {
+                [] => read(r.list(&items)),
+                _ => {
+                    let v = items.into_iter().find(|x| {
+                        x["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(s(11)))
+                    });
+                    read(found(v, "Microsoft.Security/assessments", s(11), s(3)))
+                }
+            }
+        }
+        // alerts: none yet; Security locations
+        ["subscriptions", _, "providers", "microsoft.security", "alerts"]
+        | ["subscriptions", _, "providers", "microsoft.security", "locations", _, "alerts"]
+            if get =>
+        {
+            w.check_scope(s(1), None)?;
+            read(r.list(&[]))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "alerts"]
+        | ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "alerts"]
+            if get =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            read(r.list(&[]))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "locations"] if get => {
+            w.check_scope(s(1), None)?;
+            read(r.list(&w.security_locations(s(1))))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "locations", _] if get => {
+            w.check_scope(s(1), None)?;
+            let v = w.security_locations(s(1)).into_iter().find(|x| {
+                x["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(s(5)))
+            });
+            read(found(v, "Microsoft.Security/locations", s(5), s(1)))
+        }
+        ["subscriptions", sub, ..] => {
+            w.subscription(sub)?;
+            Err(no_route(r))
+        }
+        _ => Err(no_route(r)),
+    }
+}
+
+impl ArmRequest {
+    /// `/seg0/.../seg{n-1}` in the request's own spelling.
+    fn path_prefix(&self, n: usize) -> String {
+        let mut out = String::new();
+        for s in self.segs.iter().take(n) {
+            out.push('/');
+            out.push_str(s);
+        }
+        out
+    }
+}
+
+fn nsg_id(r: &ArmRequest) -> String {
+    r.path_prefix(8)
+}
+
+fn expand_definition(r: &ArmRequest) -> bool {
+    r.query("$expand")
+        .is_some_and(|e| e.eq_ignore_ascii_case("definition"))
+}
+
+fn subscription_json(w: &World, s: &super::world::SubscriptionInfo) -> Value {
+    json!({
+        "id": format!("/subscriptions/{}", s.subscription_id),
+        "subscriptionId": s.subscription_id,
+        "tenantId": w.tenant_id,
+        "displayName": s.display_name,
+        "state": "Enabled",
+        "subscriptionPolicies": { "locationPlacementId": "Public_2014-09-01", "quotaId": "EnterpriseAgreement_2014-09-01", "spendingLimit": "Off" },
+        "authorizationSource": "RoleBased"
+    })
+}
+
+/// DELETE of a Microsoft.Network resource: 202 + `Location` (+ `Azure-AsyncOperation`), or 204.
+fn delete_accepted(w: &mut World, r: &ArmRequest, existed: bool) -> Response {
+    if !existed {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let sub = r.segs[1].clone();
+    let loc = w
+        .subscription(&sub)
+        .ok()
+        .and(
+            w.inventory
+                .network_security_groups
+                .first()
+                .and_then(|n| n.location.clone()),
+        )
+        .unwrap_or_else(|| "westeurope".into());
+    let op = w.start_operation(&sub, &loc, &nsg_id(r), true);
+    let (async_url, location) = r.operation_urls(&sub, &loc, &op);
+    let mut h = r.retry_headers();
+    h.push(("Azure-AsyncOperation", async_url));
+    h.push(("Location", location));
+    let mut resp = StatusCode::ACCEPTED.into_response();
+    super::http::add_headers(resp.headers_mut(), &h);
+    resp
+}
+
+fn method_not_allowed(m: &Method) -> Fail {
+    Fail::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("The requested method '{m}' is not allowed on this resource."),
+    )
+}
+
+fn no_route(r: &ArmRequest) -> Fail {
+    Fail::bad_request(
+        "InvalidResourceType",
+        format!("The resource type could not be found for '{}' (the emulator does not serve this path).", r.path),
+    )
+}

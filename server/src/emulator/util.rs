@@ -1,0 +1,159 @@
+//! Small deterministic helpers: a seeded PRNG, GUIDs, ARM timestamps and ISO 8601 durations.
+use serde::{Deserialize, Serialize};
+use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
+
+/// SplitMix64: tiny, seedable and good enough for fault injection and names. Its state is
+/// one number, saved with the emulator's state so a restart continues the same sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// True with probability `p` (0 never draws, so a zero rate leaves the sequence alone).
+    pub fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && self.next_f64() < p
+    }
+
+    /// A version-4 GUID, lower case: `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
+    pub fn guid(&mut self) -> String {
+        let a = self.next_u64();
+        let b = self.next_u64();
+        let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+        let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            a & 0xFFFF,
+            b >> 48,
+            b & 0xFFFF_FFFF_FFFF
+        )
+    }
+
+    /// 32 upper-case hex digits (the tail of Defender's JIT rule names).
+    pub fn hex32(&mut self) -> String {
+        format!("{:016X}{:016X}", self.next_u64(), self.next_u64())
+    }
+}
+
+/// `2026-11-23T10:00:00.0000000Z`: ARM's timestamp shape (seven fractional digits, UTC).
+pub fn format_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    )
+}
+
+/// Parses an RFC 3339 timestamp; a missing offset means UTC (ARM accepts both).
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t);
+    }
+    OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok()
+}
+
+/// Parses the ISO 8601 durations JIT uses (`PT3H`, `PT30M`, `P1D`, `PT1H30M`, `PT90S`).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim().to_ascii_uppercase();
+    let rest = s.strip_prefix('P')?;
+    let (date, time_part) = match rest.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (rest, None),
+    };
+    let mut secs: i64 = 0;
+    let mut any = false;
+    let mut take = |part: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut num = String::new();
+        let mut unit_idx = 0;
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+                continue;
+            }
+            let pos = units[unit_idx..].iter().position(|(u, _)| *u == c)? + unit_idx;
+            if num.is_empty() {
+                return None;
+            }
+            secs = secs.checked_add(num.parse::<i64>().ok()?.checked_mul(units[pos].1)?)?;
+            num.clear();
+            unit_idx = pos + 1;
+            any = true;
+        }
+        num.is_empty().then_some(())
+    };
+    take(date, &[('W', 7 * 86_400), ('D', 86_400)])?;
+    if let Some(t) = time_part {
+        if t.is_empty() {
+            return None;
+        }
+        take(t, &[('H', 3600), ('M', 60), ('S', 1)])?;
+    }
+    any.then(|| Duration::seconds(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_deterministic_and_guids_are_well_formed() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        assert_eq!(a.next_u64(), b.next_u64());
+        let g = a.guid();
+        assert_eq!(g.len(), 36);
+        assert_eq!(&g[14..15], "4");
+        assert!(matches!(&g[19..20], "8" | "9" | "a" | "b"), "{g}");
+        assert_eq!(a.hex32().len(), 32);
+        assert!(!Rng::new(1).chance(0.0));
+        assert!(Rng::new(1).chance(1.0));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("PT3H"), Some(Duration::hours(3)));
+        assert_eq!(parse_duration("PT5M"), Some(Duration::minutes(5)));
+        assert_eq!(parse_duration("P1D"), Some(Duration::days(1)));
+        assert_eq!(parse_duration("PT1H30M"), Some(Duration::minutes(90)));
+        assert_eq!(parse_duration("P1DT1S"), Some(Duration::seconds(86_401)));
+        for bad in ["", "P", "PT", "3H", "PTH", "PT3", "PT3M2H", "PT-1H"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_round_trip() {
+        let t = parse_time("2018-07-12T09:53:03.3658798Z").unwrap();
+        assert_eq!(format_time(t), "2018-07-12T09:53:03.3658798Z");
+        assert_eq!(
+            parse_time("2018-07-12T09:53:03"),
+            parse_time("2018-07-12T09:53:03Z")
+        );
+        assert!(parse_time("yesterday").is_none());
+    }
+}

@@ -1,0 +1,294 @@
+//! The emulator's state: subscriptions and their resources (an [`Inventory`]), the emulator
+//! clock, pending long-running operations. Serialisable: `--state FILE` saves it after every
+//! write (temp file + rename) and loads it on start.
+use super::http::Fail;
+use super::util::{format_time, Rng};
+use portcullis_shared::arm::{id_key, NetworkSecurityGroup, VirtualMachine};
+use portcullis_shared::eval::engine::id_scope;
+use portcullis_shared::Inventory;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionInfo {
+    pub subscription_id: String,
+    pub display_name: String,
+}
+
+/// An `Azure-AsyncOperation` in progress: done after `polls_left` polls or two seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub id: String,
+    pub subscription_id: String,
+    pub location: String,
+    pub status: String,
+    pub polls_left: u32,
+    pub start_time: String,
+    pub started_unix: i64,
+    pub end_time: Option<String>,
+    /// The NSG (or NSG id of the rule) whose provisioningState flips to Succeeded at the end.
+    pub resource_id: String,
+    /// DELETE operations: the final Location poll answers 204 instead of 200.
+    pub is_delete: bool,
+}
+
+/// The ARM resource types the emulator lists and gets (all but JIT, which has its own paths).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    VirtualMachines,
+    NetworkInterfaces,
+    PublicIpAddresses,
+    VirtualNetworks,
+    NetworkSecurityGroups,
+    ApplicationSecurityGroups,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::VirtualMachines,
+        Kind::NetworkInterfaces,
+        Kind::PublicIpAddresses,
+        Kind::VirtualNetworks,
+        Kind::NetworkSecurityGroups,
+        Kind::ApplicationSecurityGroups,
+    ];
+
+    /// `Microsoft.Compute/virtualMachines`, ... (ARM's spelling).
+    pub fn provider_type(self) -> &'static str {
+        match self {
+            Kind::VirtualMachines => "Microsoft.Compute/virtualMachines",
+            Kind::NetworkInterfaces => "Microsoft.Network/networkInterfaces",
+            Kind::PublicIpAddresses => "Microsoft.Network/publicIPAddresses",
+            Kind::VirtualNetworks => "Microsoft.Network/virtualNetworks",
+            Kind::NetworkSecurityGroups => "Microsoft.Network/networkSecurityGroups",
+            Kind::ApplicationSecurityGroups => "Microsoft.Network/applicationSecurityGroups",
+        }
+    }
+
+    /// Matches `namespace/type` case-insensitively.
+    pub fn parse(namespace: &str, ty: &str) -> Option<Kind> {
+        let want = format!("{namespace}/{ty}");
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.provider_type().eq_ignore_ascii_case(&want))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct World {
+    pub tenant_id: String,
+    pub subscriptions: Vec<SubscriptionInfo>,
+    pub inventory: Inventory,
+    /// Emulator time = wall clock + this (moved by `POST /admin/clock`).
+    pub clock_offset_seconds: i64,
+    pub rng: Rng,
+    pub operations: BTreeMap<String, Operation>,
+    /// Polls of an `Azure-AsyncOperation` before it reports Succeeded.
+    pub lro_polls: u32,
+}
+
+impl World {
+    pub fn new(
+        tenant_id: &str,
+        subscriptions: Vec<SubscriptionInfo>,
+        inventory: Inventory,
+        seed: u64,
+    ) -> Self {
+        Self {
+            tenant_id: tenant_id.to_string(),
+            subscriptions,
+            inventory,
+            clock_offset_seconds: 0,
+            rng: Rng::new(seed ^ 0x5EED_0000_0000_0001),
+            operations: BTreeMap::new(),
+            lro_polls: 1,
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::seconds(self.clock_offset_seconds)
+    }
+
+    pub fn now_str(&self) -> String {
+        format_time(self.now())
+    }
+
+    /// A fresh weak ETag, `W/"<guid>"`.
+    pub fn new_etag(&mut self) -> String {
+        format!("W/\"{}\"", self.rng.guid())
+    }
+
+    pub fn subscription(&self, sub: &str) -> Result<&SubscriptionInfo, Fail> {
+        self.subscriptions
+            .iter()
+            .find(|s| s.subscription_id.eq_ignore_ascii_case(sub))
+            .ok_or_else(|| Fail::subscription_not_found(sub))
+    }
+
+    /// Every resource id of the world (for resource-group existence).
+    fn all_ids(&self) -> impl Iterator<Item = &str> {
+        let inv = &self.inventory;
+        inv.virtual_machines
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(inv.network_interfaces.iter().map(|r| r.id.as_str()))
+            .chain(inv.public_ip_addresses.iter().map(|r| r.id.as_str()))
+            .chain(inv.virtual_networks.iter().map(|r| r.id.as_str()))
+            .chain(inv.network_security_groups.iter().map(|r| r.id.as_str()))
+            .chain(
+                inv.application_security_groups
+                    .iter()
+                    .map(|r| r.id.as_str()),
+            )
+    }
+
+    /// The subscription exists and the resource group holds at least one resource.
+    pub fn check_scope(&self, sub: &str, rg: Option<&str>) -> Result<(), Fail> {
+        self.subscription(sub)?;
+        if let Some(rg) = rg {
+            let found = self.all_ids().any(|id| {
+                let (s, g) = id_scope(id);
+                s.eq_ignore_ascii_case(sub) && g.eq_ignore_ascii_case(rg)
+            });
+            if !found {
+                return Err(Fail::resource_group_not_found(rg));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resources of `kind` in a subscription (and resource group), as ARM JSON.
+    pub fn list(&self, kind: Kind, sub: &str, rg: Option<&str>) -> Vec<Value> {
+        let in_scope = |id: &str| {
+            let (s, g) = id_scope(id);
+            s.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
+        };
+        let inv = &self.inventory;
+        fn pick<T: Serialize>(
+            items: &[T],
+            id: impl Fn(&T) -> &str,
+            keep: impl Fn(&str) -> bool,
+        ) -> Vec<Value> {
+            items
+                .iter()
+                .filter(|r| keep(id(r)))
+                .filter_map(|r| serde_json::to_value(r).ok())
+                .collect()
+        }
+        match kind {
+            Kind::VirtualMachines => pick(&inv.virtual_machines, |r| &r.id, in_scope),
+            Kind::NetworkInterfaces => pick(&inv.network_interfaces, |r| &r.id, in_scope),
+            Kind::PublicIpAddresses => pick(&inv.public_ip_addresses, |r| &r.id, in_scope),
+            Kind::VirtualNetworks => pick(&inv.virtual_networks, |r| &r.id, in_scope),
+            Kind::NetworkSecurityGroups => pick(&inv.network_security_groups, |r| &r.id, in_scope),
+            Kind::ApplicationSecurityGroups => {
+                pick(&inv.application_security_groups, |r| &r.id, in_scope)
+            }
+        }
+    }
+
+    /// One resource by id (case-insensitive), as ARM JSON.
+    pub fn get(&self, kind: Kind, id: &str) -> Option<Value> {
+        let key = id_key(id);
+        let (sub, _) = id_scope(id);
+        self.list(kind, &sub, None)
+            .into_iter()
+            .find(|v| v["id"].as_str().map(id_key).as_deref() == Some(key.as_str()))
+    }
+
+    pub fn vm(&self, id: &str) -> Option<&VirtualMachine> {
+        let key = id_key(id);
+        self.inventory
+            .virtual_machines
+            .iter()
+            .find(|v| id_key(&v.id) == key)
+    }
+
+    pub fn nsg_index(&self, id: &str) -> Option<usize> {
+        let key = id_key(id);
+        self.inventory
+            .network_security_groups
+            .iter()
+            .position(|n| id_key(&n.id) == key)
+    }
+
+    pub fn nsg(&self, id: &str) -> Option<&NetworkSecurityGroup> {
+        self.nsg_index(id)
+            .map(|i| &self.inventory.network_security_groups[i])
+    }
+
+    /// The part of the inventory that belongs to one subscription.
+    pub fn sub_inventory(&self, sub: &str) -> Inventory {
+        let keep = |id: &str| id_scope(id).0.eq_ignore_ascii_case(sub);
+        let inv = &self.inventory;
+        Inventory {
+            virtual_machines: inv
+                .virtual_machines
+                .iter()
+                .filter(|r| keep(&r.id))
+                .cloned()
+                .collect(),
+            network_interfaces: inv
+                .network_interfaces
+                .iter()
+                .filter(|r| keep(&r.id))
+                .cloned()
+                .collect(),
+            public_ip_addresses: inv
+                .public_ip_addresses
+                .iter()
+                .filter(|r| keep(&r.id))
+                .cloned()
+                .collect(),
+            virtual_networks: inv
+                .virtual_networks
+                .iter()
+                .filter(|r| keep(&r.id))
+                .cloned()
+                .collect(),
+            network_security_groups: inv
+                .network_security_groups
+                .iter()
+                .filter(|r| keep(&r.id))
+                .cloned()
+                .collect(),
+            application_security_groups: inv
+                .application_security_groups
+                .iter()
+                .filter(|r| keep(&r.id))
+                .cloned()
+                .collect(),
+            jit_network_access_policies: inv
+                .jit_network_access_policies
+                .iter()
+                .filter(|r| keep(&r.id))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Writes the state atomically: a temporary file beside `path`, then a rename.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// Loads a saved state; `Ok(None)` when the file does not exist yet.
+    pub fn load(path: &Path) -> std::io::Result<Option<World>> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

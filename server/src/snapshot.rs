@@ -1,0 +1,283 @@
+//! Inventory snapshots: every subscription's VMs, NICs, public IPs, VNets, NSGs, ASGs and JIT
+//! policies pulled through the ARM client into a [`portcullis_shared::Inventory`], a few list
+//! calls at a time, with progress reports.
+//!
+//! CLI: `portcullis snapshot --out inventory.json [--arm-url URL]`; without Azure credentials
+//! and without `--arm-url` it snapshots the embedded emulator's demo tenant.
+use crate::arm::{
+    api, ArmClient, ArmClientConfig, ArmError, AzureIdentity, NoAuth, TokenSource, AZURE_ARM_URL,
+};
+use crate::emulator::{spawn_emulator, EmulatorConfig};
+use clap::{Args, ValueEnum};
+use futures::stream::{self, StreamExt};
+use portcullis_shared::arm::{id_key, Page};
+use portcullis_shared::Inventory;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// One step done: `subscription X: 3/7 resource types`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub subscription_id: String,
+    pub subscription_name: String,
+    pub resource_type: &'static str,
+    pub done: usize,
+    pub total: usize,
+}
+
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "subscription {} ({}): {}/{} resource types ({} done)",
+            self.subscription_name, self.subscription_id, self.done, self.total, self.resource_type
+        )
+    }
+}
+
+/// The resource types of a snapshot, with their list paths (relative to the subscription).
+pub const RESOURCE_TYPES: [(&str, &str, &str); 7] = [
+    (
+        "virtualMachines",
+        "providers/Microsoft.Compute/virtualMachines",
+        api::COMPUTE,
+    ),
+    (
+        "networkInterfaces",
+        "providers/Microsoft.Network/networkInterfaces",
+        api::NETWORK,
+    ),
+    (
+        "publicIPAddresses",
+        "providers/Microsoft.Network/publicIPAddresses",
+        api::NETWORK,
+    ),
+    (
+        "virtualNetworks",
+        "providers/Microsoft.Network/virtualNetworks",
+        api::NETWORK,
+    ),
+    (
+        "networkSecurityGroups",
+        "providers/Microsoft.Network/networkSecurityGroups",
+        api::NETWORK,
+    ),
+    (
+        "applicationSecurityGroups",
+        "providers/Microsoft.Network/applicationSecurityGroups",
+        api::NETWORK,
+    ),
+    (
+        "jitNetworkAccessPolicies",
+        "providers/Microsoft.Security/jitNetworkAccessPolicies",
+        api::JIT,
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: String,
+    pub name: String,
+}
+
+pub async fn list_subscriptions(client: &ArmClient) -> Result<Vec<Subscription>, ArmError> {
+    let subs: Vec<Value> = client
+        .list(&format!(
+            "/subscriptions?api-version={}",
+            api::SUBSCRIPTIONS
+        ))
+        .await?;
+    Ok(subs
+        .iter()
+        .filter_map(|s| {
+            let id = s["subscriptionId"].as_str()?.to_string();
+            let name = s["displayName"].as_str().unwrap_or(&id).to_string();
+            Some(Subscription { id, name })
+        })
+        .collect())
+}
+
+/// Everything of every subscription, at most `concurrency` list calls at a time. Lists are
+/// sorted by id, so two snapshots of the same state are equal.
+pub async fn take_snapshot(
+    client: &ArmClient,
+    concurrency: usize,
+    progress: &(dyn Fn(&Progress) + Send + Sync),
+) -> Result<Inventory, ArmError> {
+    let subs = list_subscriptions(client).await?;
+    let done: Mutex<HashMap<String, usize>> = Mutex::new(HashMap::new());
+    let jobs = subs.iter().flat_map(|s| {
+        RESOURCE_TYPES
+            .iter()
+            .enumerate()
+            .map(move |(i, t)| (s, i, *t))
+    });
+    let mut results: Vec<(usize, Vec<Value>)> = Vec::new();
+    let mut stream = stream::iter(jobs)
+        .map(|(sub, index, (name, path, version))| {
+            let done = &done;
+            async move {
+                let items: Vec<Value> = client
+                    .list(&format!(
+                        "/subscriptions/{}/{path}?api-version={version}",
+                        sub.id
+                    ))
+                    .await?;
+                let n = {
+                    let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
+                    let n = d.entry(sub.id.clone()).or_default();
+                    *n += 1;
+                    *n
+                };
+                progress(&Progress {
+                    subscription_id: sub.id.clone(),
+                    subscription_name: sub.name.clone(),
+                    resource_type: name,
+                    done: n,
+                    total: RESOURCE_TYPES.len(),
+                });
+                Ok::<_, ArmError>((index, items))
+            }
+        })
+        .buffer_unordered(concurrency.max(1));
+    while let Some(r) = stream.next().await {
+        results.push(r?);
+    }
+    let mut by_type: Vec<Vec<Value>> = vec![Vec::new(); RESOURCE_TYPES.len()];
+    for (i, items) in results {
+        by_type[i].extend(items);
+    }
+    fn typed<T: DeserializeOwned>(items: Vec<Value>, what: &str) -> Result<Vec<T>, ArmError> {
+        let mut items = items;
+        items.sort_by_key(|v| v["id"].as_str().map(id_key).unwrap_or_default());
+        let page: Page<T> = serde_json::from_value(serde_json::json!({ "value": items }))
+            .map_err(|e| ArmError::Decode(format!("{what}: {e}")))?;
+        Ok(page.value)
+    }
+    let mut it = by_type.into_iter();
+    let mut next = || it.next().unwrap_or_default();
+    Ok(Inventory {
+        virtual_machines: typed(next(), "virtualMachines")?,
+        network_interfaces: typed(next(), "networkInterfaces")?,
+        public_ip_addresses: typed(next(), "publicIPAddresses")?,
+        virtual_networks: typed(next(), "virtualNetworks")?,
+        network_security_groups: typed(next(), "networkSecurityGroups")?,
+        application_security_groups: typed(next(), "applicationSecurityGroups")?,
+        jit_network_access_policies: typed(next(), "jitNetworkAccessPolicies")?,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Credential {
+    /// A service principal from AZURE_* variables when set, else none.
+    Auto,
+    /// AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET.
+    ClientSecret,
+    ManagedIdentity,
+    /// `az` or `azd`, whichever is signed in.
+    DeveloperTools,
+    /// No token (an open emulator).
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Output file (`-`: stdout).
+    #[arg(long)]
+    pub out: String,
+    /// ARM base URL (default: Azure when a credential is configured, else the embedded emulator).
+    #[arg(long, env = "PORTCULLIS_ARM_URL")]
+    pub arm_url: Option<String>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub credential: Credential,
+    /// List calls in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+fn env_has_client_secret() -> bool {
+    ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"]
+        .iter()
+        .all(|n| std::env::var(n).is_ok_and(|v| !v.trim().is_empty()))
+}
+
+fn token_source(c: Credential) -> Result<Arc<dyn TokenSource>, ArmError> {
+    Ok(match c {
+        Credential::Auto if env_has_client_secret() => {
+            Arc::new(AzureIdentity::client_secret_from_env()?)
+        }
+        Credential::ClientSecret => Arc::new(AzureIdentity::client_secret_from_env()?),
+        Credential::ManagedIdentity => Arc::new(AzureIdentity::managed_identity()?),
+        Credential::DeveloperTools => Arc::new(AzureIdentity::developer_tools()?),
+        Credential::Auto | Credential::None => Arc::new(NoAuth),
+    })
+}
+
+pub fn run(args: SnapshotArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("portcullis snapshot: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_inner(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portcullis snapshot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
+    let live = env_has_client_secret()
+        || matches!(
+            args.credential,
+            Credential::ClientSecret | Credential::ManagedIdentity | Credential::DeveloperTools
+        );
+    let mut emulator = None;
+    let base = match (&args.arm_url, live) {
+        (Some(url), _) => url.clone(),
+        (None, true) => AZURE_ARM_URL.to_string(),
+        (None, false) => {
+            let (addr, handle) = spawn_emulator(EmulatorConfig::default()).await?;
+            eprintln!("no Azure credential and no --arm-url: snapshotting the embedded emulator's demo tenant (http://{addr})");
+            emulator = Some(handle);
+            format!("http://{addr}")
+        }
+    };
+    let client = ArmClient::new(ArmClientConfig::new(&base)?, token_source(args.credential)?)?;
+    let started = Instant::now();
+    let inv = take_snapshot(&client, args.concurrency, &|p| eprintln!("{p}")).await?;
+    let elapsed = started.elapsed();
+    let json = serde_json::to_vec_pretty(&inv)?;
+    if args.out == "-" {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&json)?;
+        out.write_all(b"\n")?;
+    } else {
+        std::fs::write(&args.out, &json)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out))?;
+    }
+    eprintln!(
+        "{} VMs, {} resources in {:.0?} ({} retries) -> {}",
+        inv.virtual_machines.len(),
+        inv.resource_count(),
+        elapsed,
+        client.retries(),
+        args.out
+    );
+    if let Some(h) = emulator {
+        h.shutdown().await;
+    }
+    Ok(())
+}
