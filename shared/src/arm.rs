@@ -21,6 +21,12 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Reads and discards `defaultSecurityRules` (see [`NsgProperties::default_security_rules`]).
+fn skip_default_rules<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecurityRule>, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Ok(Vec::new())
+}
+
 fn is_empty<T>(v: &[T]) -> bool {
     v.is_empty()
 }
@@ -54,7 +60,11 @@ pub struct VirtualMachine {
     pub location: Option<String>,
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub tags: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "nullable")]
     pub properties: VmProperties,
@@ -198,13 +208,29 @@ pub struct IpConfiguration {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpConfigurationProperties {
-    #[serde(default, rename = "privateIPAddress", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "privateIPAddress",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub private_ip_address: Option<String>,
-    #[serde(default, rename = "privateIPAddressVersion", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "privateIPAddressVersion",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub private_ip_address_version: Option<String>,
-    #[serde(default, rename = "privateIPAllocationMethod", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "privateIPAllocationMethod",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub private_ip_allocation_method: Option<String>,
-    #[serde(default, rename = "publicIPAddress", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "publicIPAddress",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub public_ip_address: Option<SubResource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subnet: Option<SubResource>,
@@ -237,11 +263,23 @@ pub struct PublicIpAddress {
 pub struct PublicIpProperties {
     #[serde(default, rename = "ipAddress", skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
-    #[serde(default, rename = "publicIPAddressVersion", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "publicIPAddressVersion",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub public_ip_address_version: Option<String>,
-    #[serde(default, rename = "publicIPAllocationMethod", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "publicIPAllocationMethod",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub public_ip_allocation_method: Option<String>,
-    #[serde(default, rename = "ipConfiguration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "ipConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_configuration: Option<SubResource>,
 }
 
@@ -290,7 +328,11 @@ pub struct Subnet {
 pub struct SubnetProperties {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_prefix: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub address_prefixes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_security_group: Option<SubResource>,
@@ -308,7 +350,11 @@ pub struct NetworkSecurityGroup {
     pub etag: Option<String>,
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub tags: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "nullable")]
     pub properties: NsgProperties,
@@ -319,11 +365,26 @@ pub struct NetworkSecurityGroup {
 pub struct NsgProperties {
     #[serde(default, deserialize_with = "nullable")]
     pub security_rules: Vec<SecurityRule>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    /// ARM's six default rules are fixed and read-only: they are accepted in payloads but not
+    /// kept (the engine always applies the canonical set, and large inventories need not carry
+    /// 6 copies per NSG); [`default_security_rules`] regenerates them for output.
+    #[serde(
+        default,
+        deserialize_with = "skip_default_rules",
+        skip_serializing_if = "is_empty"
+    )]
     pub default_security_rules: Vec<SecurityRule>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub network_interfaces: Vec<SubResource>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub subnets: Vec<SubResource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
@@ -352,23 +413,47 @@ pub struct SecurityRuleProperties {
     pub protocol: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_port_range: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub source_port_ranges: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination_port_range: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub destination_port_ranges: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_address_prefix: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub source_address_prefixes: Vec<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub source_application_security_groups: Vec<SubResource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination_address_prefix: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub destination_address_prefixes: Vec<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub destination_application_security_groups: Vec<SubResource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
@@ -442,7 +527,11 @@ pub struct JitPortRule {
     pub protocol: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_source_address_prefix: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub allowed_source_address_prefixes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_request_access_duration: Option<String>,
@@ -478,7 +567,11 @@ pub struct JitRequestPort {
     pub end_time_utc: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_source_address_prefix: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
     pub allowed_source_address_prefixes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -507,33 +600,82 @@ impl<T> Default for Page<T> {
 
 /// The standard ARM (and NSG) default rules, with ids under `nsg_id`.
 pub fn default_security_rules(nsg_id: &str) -> Vec<SecurityRule> {
-    let rule = |name: &str, desc: &str, src: &str, dst: &str, access: &str, prio: i64, dir: &str| {
-        SecurityRule {
-            id: Some(format!("{nsg_id}/defaultSecurityRules/{name}")),
-            name: Some(name.to_string()),
-            etag: None,
-            kind: None,
-            properties: SecurityRuleProperties {
-                description: Some(desc.to_string()),
-                protocol: Some("*".into()),
-                source_port_range: Some("*".into()),
-                destination_port_range: Some("*".into()),
-                source_address_prefix: Some(src.into()),
-                destination_address_prefix: Some(dst.into()),
-                access: Some(access.into()),
-                priority: Some(prio),
-                direction: Some(dir.into()),
-                provisioning_state: Some("Succeeded".into()),
-                ..Default::default()
-            },
-        }
-    };
+    let rule =
+        |name: &str, desc: &str, src: &str, dst: &str, access: &str, prio: i64, dir: &str| {
+            SecurityRule {
+                id: Some(format!("{nsg_id}/defaultSecurityRules/{name}")),
+                name: Some(name.to_string()),
+                etag: None,
+                kind: None,
+                properties: SecurityRuleProperties {
+                    description: Some(desc.to_string()),
+                    protocol: Some("*".into()),
+                    source_port_range: Some("*".into()),
+                    destination_port_range: Some("*".into()),
+                    source_address_prefix: Some(src.into()),
+                    destination_address_prefix: Some(dst.into()),
+                    access: Some(access.into()),
+                    priority: Some(prio),
+                    direction: Some(dir.into()),
+                    provisioning_state: Some("Succeeded".into()),
+                    ..Default::default()
+                },
+            }
+        };
     vec![
-        rule("AllowVnetInBound", "Allow inbound traffic from all VMs in VNET", "VirtualNetwork", "VirtualNetwork", "Allow", 65000, "Inbound"),
-        rule("AllowAzureLoadBalancerInBound", "Allow inbound traffic from azure load balancer", "AzureLoadBalancer", "*", "Allow", 65001, "Inbound"),
-        rule("DenyAllInBound", "Deny all inbound traffic", "*", "*", "Deny", 65500, "Inbound"),
-        rule("AllowVnetOutBound", "Allow outbound traffic from all VMs to all VMs in VNET", "VirtualNetwork", "VirtualNetwork", "Allow", 65000, "Outbound"),
-        rule("AllowInternetOutBound", "Allow outbound traffic from all VMs to Internet", "*", "Internet", "Allow", 65001, "Outbound"),
-        rule("DenyAllOutBound", "Deny all outbound traffic", "*", "*", "Deny", 65500, "Outbound"),
+        rule(
+            "AllowVnetInBound",
+            "Allow inbound traffic from all VMs in VNET",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow",
+            65000,
+            "Inbound",
+        ),
+        rule(
+            "AllowAzureLoadBalancerInBound",
+            "Allow inbound traffic from azure load balancer",
+            "AzureLoadBalancer",
+            "*",
+            "Allow",
+            65001,
+            "Inbound",
+        ),
+        rule(
+            "DenyAllInBound",
+            "Deny all inbound traffic",
+            "*",
+            "*",
+            "Deny",
+            65500,
+            "Inbound",
+        ),
+        rule(
+            "AllowVnetOutBound",
+            "Allow outbound traffic from all VMs to all VMs in VNET",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow",
+            65000,
+            "Outbound",
+        ),
+        rule(
+            "AllowInternetOutBound",
+            "Allow outbound traffic from all VMs to Internet",
+            "*",
+            "Internet",
+            "Allow",
+            65001,
+            "Outbound",
+        ),
+        rule(
+            "DenyAllOutBound",
+            "Deny all outbound traffic",
+            "*",
+            "*",
+            "Deny",
+            65500,
+            "Outbound",
+        ),
     ]
 }

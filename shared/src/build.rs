@@ -147,7 +147,10 @@ impl InventoryBuilder {
     }
 
     pub fn id(&self, rg: &str, provider_type: &str, name: &str) -> String {
-        format!("/subscriptions/{}/resourceGroups/{rg}/providers/{provider_type}/{name}", self.sub)
+        format!(
+            "/subscriptions/{}/resourceGroups/{rg}/providers/{provider_type}/{name}",
+            self.sub
+        )
     }
 
     /// Adds an NSG with custom rules (ids and the six default rules filled in as ARM does).
@@ -181,7 +184,13 @@ impl InventoryBuilder {
     }
 
     /// Adds a VNet with subnets `(name, prefix, nsg id)`; returns the subnet ids in order.
-    pub fn vnet(&mut self, rg: &str, name: &str, space: &[&str], subnets: &[(&str, &str, Option<&str>)]) -> Vec<String> {
+    pub fn vnet(
+        &mut self,
+        rg: &str,
+        name: &str,
+        space: &[&str],
+        subnets: &[(&str, &str, Option<&str>)],
+    ) -> Vec<String> {
         let id = self.id(rg, "Microsoft.Network/virtualNetworks", name);
         let subs: Vec<Subnet> = subnets
             .iter()
@@ -195,7 +204,10 @@ impl InventoryBuilder {
                 },
             })
             .collect();
-        let ids = subs.iter().map(|s| s.id.clone().unwrap_or_default()).collect();
+        let ids = subs
+            .iter()
+            .map(|s| s.id.clone().unwrap_or_default())
+            .collect();
         self.inv.virtual_networks.push(VirtualNetwork {
             id,
             name: Some(name.into()),
@@ -213,12 +225,14 @@ impl InventoryBuilder {
 
     pub fn asg(&mut self, rg: &str, name: &str) -> String {
         let id = self.id(rg, "Microsoft.Network/applicationSecurityGroups", name);
-        self.inv.application_security_groups.push(ApplicationSecurityGroup {
-            id: id.clone(),
-            name: Some(name.into()),
-            location: Some(self.location.clone()),
-            kind: Some("Microsoft.Network/applicationSecurityGroups".into()),
-        });
+        self.inv
+            .application_security_groups
+            .push(ApplicationSecurityGroup {
+                id: id.clone(),
+                name: Some(name.into()),
+                location: Some(self.location.clone()),
+                kind: Some("Microsoft.Network/applicationSecurityGroups".into()),
+            });
         id
     }
 
@@ -242,9 +256,17 @@ impl InventoryBuilder {
 
     /// Adds a VM with one NIC and one ip configuration (and its public IP, if any).
     pub fn vm(&mut self, s: &VmSpec<'_>) -> String {
-        let vm_id = self.id(s.resource_group, "Microsoft.Compute/virtualMachines", s.name);
+        let vm_id = self.id(
+            s.resource_group,
+            "Microsoft.Compute/virtualMachines",
+            s.name,
+        );
         let nic_name = format!("{}-nic", s.name);
-        let nic_id = self.id(s.resource_group, "Microsoft.Network/networkInterfaces", &nic_name);
+        let nic_id = self.id(
+            s.resource_group,
+            "Microsoft.Network/networkInterfaces",
+            &nic_name,
+        );
         let pip_id = s
             .public_ip
             .map(|addr| self.public_ip(s.resource_group, &format!("{}-ip", s.name), addr));
@@ -254,7 +276,19 @@ impl InventoryBuilder {
                 last.properties.ip_configuration = Some(SubResource::new(ipc_id.clone()));
             }
         }
-        self.nic(&nic_id, &nic_name, &vm_id, vec![self.ipconfig(&ipc_id, s.private_ip, s.subnet_id, pip_id.as_deref(), s.asg_ids)], s.nic_nsg_id);
+        self.nic(
+            &nic_id,
+            &nic_name,
+            &vm_id,
+            vec![self.ipconfig(
+                &ipc_id,
+                s.private_ip,
+                s.subnet_id,
+                pip_id.as_deref(),
+                s.asg_ids,
+            )],
+            s.nic_nsg_id,
+        );
         let os_disk = OsDisk {
             os_type: Some(s.os.to_string()),
             name: Some(format!("{}-osdisk", s.name)),
@@ -283,7 +317,14 @@ impl InventoryBuilder {
         vm_id
     }
 
-    pub fn ipconfig(&self, id: &str, private_ip: &str, subnet_id: &str, public_ip_id: Option<&str>, asgs: &[&str]) -> IpConfiguration {
+    pub fn ipconfig(
+        &self,
+        id: &str,
+        private_ip: &str,
+        subnet_id: &str,
+        public_ip_id: Option<&str>,
+        asgs: &[&str],
+    ) -> IpConfiguration {
         let v6 = private_ip.contains(':');
         IpConfiguration {
             id: Some(id.to_string()),
@@ -300,7 +341,14 @@ impl InventoryBuilder {
         }
     }
 
-    pub fn nic(&mut self, id: &str, name: &str, vm_id: &str, ipconfigs: Vec<IpConfiguration>, nsg_id: Option<&str>) {
+    pub fn nic(
+        &mut self,
+        id: &str,
+        name: &str,
+        vm_id: &str,
+        ipconfigs: Vec<IpConfiguration>,
+        nsg_id: Option<&str>,
+    ) {
         self.inv.network_interfaces.push(NetworkInterface {
             id: id.to_string(),
             name: Some(name.to_string()),
@@ -337,22 +385,29 @@ impl InventoryBuilder {
                 .collect(),
             public_ip_address: None,
         };
-        if let Some(p) = self.inv.jit_network_access_policies.iter_mut().find(|p| p.id == id) {
+        if let Some(p) = self
+            .inv
+            .jit_network_access_policies
+            .iter_mut()
+            .find(|p| p.id == id)
+        {
             p.properties.virtual_machines.push(vm);
             p.properties.provisioning_state = Some(state.into());
         } else {
-            self.inv.jit_network_access_policies.push(JitNetworkAccessPolicy {
-                id: id.clone(),
-                name: Some("default".into()),
-                kind_type: Some("Microsoft.Security/locations/jitNetworkAccessPolicies".into()),
-                kind: Some("Basic".into()),
-                location: Some(self.location.clone()),
-                properties: JitPolicyProperties {
-                    virtual_machines: vec![vm],
-                    requests: Vec::new(),
-                    provisioning_state: Some(state.into()),
-                },
-            });
+            self.inv
+                .jit_network_access_policies
+                .push(JitNetworkAccessPolicy {
+                    id: id.clone(),
+                    name: Some("default".into()),
+                    kind_type: Some("Microsoft.Security/locations/jitNetworkAccessPolicies".into()),
+                    kind: Some("Basic".into()),
+                    location: Some(self.location.clone()),
+                    properties: JitPolicyProperties {
+                        virtual_machines: vec![vm],
+                        requests: Vec::new(),
+                        provisioning_state: Some(state.into()),
+                    },
+                });
         }
         id
     }
@@ -360,4 +415,151 @@ impl InventoryBuilder {
     pub fn build(self) -> Inventory {
         self.inv
     }
+}
+
+/// A tiny deterministic PRNG (xorshift64*), so generated fleets are the same on every machine.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// A synthetic fleet in ARM shape for benchmarks: `vms` VMs in subnets of 50 (VNets of 64
+/// subnets), about 10 VMs per NSG (a NIC NSG per group of 10 VMs for three groups in four,
+/// a subnet NSG on every other subnet), 20 custom inbound rules per NSG (a realistic mix of
+/// service, office, deny, range, list, source-port and destination-specific rules, some
+/// leaving management ports open), public IPs on 30% of VMs.
+pub fn synthetic_fleet(vms: usize, seed: u64) -> Inventory {
+    let mut rng = Rng::new(seed);
+    let mut b = InventoryBuilder::new("00000000-0000-0000-0000-00000000b00b");
+    let per_subnet = 50;
+    let subnets_per_vnet = 64;
+    let mut subnet_ids: Vec<String> = Vec::new();
+    let mut nic_nsg: Option<String> = None;
+    for i in 0..vms {
+        let s = i / per_subnet;
+        let vnet = s / subnets_per_vnet;
+        let rg = format!("rg-{}", vnet % 50);
+        if i % per_subnet == 0 {
+            if s % subnets_per_vnet == 0 {
+                let prefixes: Vec<(String, String, Option<String>)> = (0..subnets_per_vnet)
+                    .map(|k| {
+                        let nsg = (k % 2 == 0).then(|| {
+                            b.nsg(
+                                &rg,
+                                &format!("nsg-subnet-{vnet}-{k}"),
+                                synthetic_rules(&mut rng, vnet, k),
+                            )
+                        });
+                        (
+                            format!("subnet-{k}"),
+                            format!("10.{}.{k}.0/24", vnet % 256),
+                            nsg,
+                        )
+                    })
+                    .collect();
+                let refs: Vec<(&str, &str, Option<&str>)> = prefixes
+                    .iter()
+                    .map(|(n, p, g)| (n.as_str(), p.as_str(), g.as_deref()))
+                    .collect();
+                subnet_ids = b.vnet(
+                    &rg,
+                    &format!("vnet-{vnet}"),
+                    &[&format!("10.{}.0.0/16", vnet % 256)],
+                    &refs,
+                );
+            }
+        }
+        if i % 10 == 0 {
+            let group = i / 10;
+            nic_nsg = (group % 4 != 3).then(|| {
+                b.nsg(
+                    &rg,
+                    &format!("nsg-nic-{group}"),
+                    synthetic_rules(&mut rng, vnet, group),
+                )
+            });
+        }
+        let public = rng
+            .chance(30)
+            .then(|| format!("20.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255));
+        b.vm(&VmSpec {
+            name: &format!("vm-{i:06}"),
+            resource_group: &rg,
+            os: if i % 3 == 0 { "Windows" } else { "Linux" },
+            subnet_id: &subnet_ids[s % subnets_per_vnet],
+            private_ip: &format!(
+                "10.{}.{}.{}",
+                vnet % 256,
+                s % subnets_per_vnet,
+                4 + i % per_subnet
+            ),
+            public_ip: public.as_deref(),
+            nic_nsg_id: nic_nsg.as_deref(),
+            asg_ids: &[],
+        });
+    }
+    b.build()
+}
+
+fn synthetic_rules(rng: &mut Rng, vnet: usize, k: usize) -> Vec<Rule> {
+    let mut rules = Vec::with_capacity(20);
+    for j in 0..20i64 {
+        let prio = 100 + j * 10;
+        let name = format!("rule-{j:02}");
+        let r = match rng.below(10) {
+            0 => Rule::allow(&name, prio).port("443").from("Internet"),
+            1 => Rule::allow(&name, prio)
+                .ports(&["80", "8080-8090"])
+                .from("*"),
+            2 => Rule::allow(&name, prio)
+                .port("22")
+                .from(&format!("203.0.{}.0/24", rng.below(256))),
+            3 => Rule::deny(&name, prio).port("3389").from("Internet"),
+            4 => Rule::allow(&name, prio).port("1433").from("VirtualNetwork"),
+            5 => Rule::allow(&name, prio)
+                .port("5985-5986")
+                .from_list(&["198.51.100.0/24", "192.0.2.0/24"]),
+            6 => Rule::allow(&name, prio).port("3389").from("*").to(&format!(
+                "10.{}.{}.{}",
+                vnet % 256,
+                k % 64,
+                4 + rng.below(50)
+            )),
+            7 => Rule::deny(&name, prio)
+                .port("*")
+                .from(&format!("{}.0.0.0/8", 30 + rng.below(60))),
+            8 => Rule::allow(&name, prio)
+                .port("10000-20000")
+                .src_port("1024-65535")
+                .protocol("Udp"),
+            _ => {
+                if rng.chance(30) {
+                    Rule::allow(&name, prio).port("3389").from("*")
+                } else {
+                    Rule::allow(&name, prio).port("22").from("10.0.0.0/8")
+                }
+            }
+        };
+        rules.push(r);
+    }
+    rules
 }

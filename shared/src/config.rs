@@ -54,7 +54,10 @@ pub struct EvalConfig {
 }
 
 fn default_ports() -> Vec<PortEntry> {
-    [22, 3389, 5985, 5986].into_iter().map(PortEntry::Number).collect()
+    [22, 3389, 5985, 5986]
+        .into_iter()
+        .map(PortEntry::Number)
+        .collect()
 }
 fn default_v4() -> u8 {
     8
@@ -90,13 +93,19 @@ impl EvalConfig {
         if self.open_threshold_ipv4_prefix > 32 {
             return Err(InputError::new(
                 "openThresholdIpv4Prefix",
-                format!("{} is not a prefix length (0-32)", self.open_threshold_ipv4_prefix),
+                format!(
+                    "{} is not a prefix length (0-32)",
+                    self.open_threshold_ipv4_prefix
+                ),
             ));
         }
         if self.open_threshold_ipv6_prefix > 128 {
             return Err(InputError::new(
                 "openThresholdIpv6Prefix",
-                format!("{} is not a prefix length (0-128)", self.open_threshold_ipv6_prefix),
+                format!(
+                    "{} is not a prefix length (0-128)",
+                    self.open_threshold_ipv6_prefix
+                ),
             ));
         }
         for (i, p) in self.ports().iter().enumerate() {

@@ -72,7 +72,9 @@ impl<'de> Deserialize<'de> for Protocol {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Protocol::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("{s:?} is not a protocol (*, Tcp, Udp, Icmp, Esp, Ah)"))
+            serde::de::Error::custom(format!(
+                "{s:?} is not a protocol (*, Tcp, Udp, Icmp, Esp, Ah)"
+            ))
         })
     }
 }

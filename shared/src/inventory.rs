@@ -83,6 +83,18 @@ impl Inventory {
         }
     }
 
+    /// Parses an inventory from a reader in one streaming pass (the input is never held in
+    /// memory whole), with the same JSON-path errors as [`Inventory::from_json`].
+    pub fn from_reader<R: std::io::Read>(reader: R) -> Result<Self, InputError> {
+        let de = &mut serde_json::Deserializer::from_reader(reader);
+        let inv = serde_path_to_error::deserialize::<_, Inventory>(&mut *de).map_err(|e| {
+            let path = e.path().to_string();
+            InputError::new(path, e.into_inner().to_string())
+        })?;
+        de.end().map_err(|e| InputError::new("", e.to_string()))?;
+        Ok(inv)
+    }
+
     pub fn resource_count(&self) -> usize {
         self.virtual_machines.len()
             + self.network_interfaces.len()

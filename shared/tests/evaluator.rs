@@ -34,7 +34,12 @@ fn scene_inventory(s: Scene<'_>) -> Inventory {
     let mut b = InventoryBuilder::new("sub1");
     let subnet_nsg = s.subnet.map(|r| b.nsg(RG, "subnet-nsg", r));
     let nic_nsg = s.nic.map(|r| b.nsg(RG, "nic-nsg", r));
-    let subnets = b.vnet(RG, "vnet1", s.vnet_space, &[("default", s.subnet_prefix, subnet_nsg.as_deref())]);
+    let subnets = b.vnet(
+        RG,
+        "vnet1",
+        s.vnet_space,
+        &[("default", s.subnet_prefix, subnet_nsg.as_deref())],
+    );
     b.vm(&VmSpec {
         name: "vm1",
         resource_group: RG,
@@ -53,11 +58,17 @@ fn eval(inv: &Inventory) -> Report {
 }
 
 fn vm1(r: &Report) -> &VmReport {
-    r.vms.iter().find(|v| v.name == "vm1").expect("vm1 evaluated")
+    r.vms
+        .iter()
+        .find(|v| v.name == "vm1")
+        .expect("vm1 evaluated")
 }
 
 fn port(v: &VmReport, p: u16) -> &Exposure {
-    v.exposures.iter().find(|e| e.port == p).expect("port reported")
+    v.exposures
+        .iter()
+        .find(|e| e.port == p)
+        .expect("port reported")
 }
 
 fn nic(rules: Vec<Rule>) -> Scene<'static> {
@@ -68,96 +79,708 @@ fn nic(rules: Vec<Rule>) -> Scene<'static> {
 }
 
 /// (case, scene, port, expected state, expected reachable, expected allowed public sources)
-type Case = (&'static str, Scene<'static>, u16, State, bool, Option<&'static [&'static str]>);
+type Case = (
+    &'static str,
+    Scene<'static>,
+    u16,
+    State,
+    bool,
+    Option<&'static [&'static str]>,
+);
 
 #[test]
 fn nsg_semantics_table() {
     use State::*;
     let cases: Vec<Case> = vec![
-        ("no NSG at all: everything passes", Scene::default(), 3389, Open, true, Some(&["0.0.0.0/0"])),
-        ("only default rules: VNet only", nic(vec![]), 3389, Private, false, Some(&[])),
-        ("allow * to 3389", nic(vec![Rule::allow("RDP", 300).port("3389").from("*")]), 3389, Open, true, Some(&["0.0.0.0/0"])),
-        ("allow 0.0.0.0/0", nic(vec![Rule::allow("RDP", 300).port("3389").from("0.0.0.0/0")]), 3389, Open, true, Some(&["0.0.0.0/0"])),
-        ("allow Internet tag", nic(vec![Rule::allow("RDP", 300).port("3389").from("Internet")]), 3389, Open, true, None),
-        ("allow 'internet' lower case", nic(vec![Rule::allow("RDP", 300).port("3389").from("internet")]), 3389, Open, true, None),
-        ("allow Any", nic(vec![Rule::allow("RDP", 300).port("3389").from("Any")]), 3389, Open, true, Some(&["0.0.0.0/0"])),
-        ("office range only", nic(vec![Rule::allow("RDP", 300).port("3389").from("203.0.113.0/24")]), 3389, Restricted, true, Some(&["203.0.113.0/24"])),
-        ("single office address", nic(vec![Rule::allow("SSH", 300).port("22").from("198.51.100.7")]), 22, Restricted, true, Some(&["198.51.100.7/32"])),
-        ("private source only", nic(vec![Rule::allow("RDP", 300).port("3389").from("10.0.0.0/8")]), 3389, Private, false, Some(&[])),
-        ("VirtualNetwork source", nic(vec![Rule::allow("RDP", 300).port("3389").from("VirtualNetwork")]), 3389, Private, false, Some(&[])),
-        ("AzureLoadBalancer source", nic(vec![Rule::allow("LB", 300).port("3389").from("AzureLoadBalancer")]), 3389, Private, false, Some(&[])),
-        ("deny first, then allow", nic(vec![Rule::deny("NoRDP", 100).port("3389"), Rule::allow("RDP", 200).port("3389")]), 3389, Closed, false, Some(&[])),
-        ("allow first, then deny", nic(vec![Rule::allow("RDP", 100).port("3389"), Rule::deny("NoRDP", 200).port("3389")]), 3389, Open, true, None),
-        ("priority, not payload order", nic(vec![Rule::allow("RDP", 200).port("3389"), Rule::deny("NoRDP", 100).port("3389")]), 3389, Closed, false, None),
-        ("port range covers 3389", nic(vec![Rule::allow("Range", 300).port("3000-4000")]), 3389, Open, true, None),
-        ("port range misses 22", nic(vec![Rule::allow("Range", 300).port("3000-4000")]), 22, Private, false, None),
-        ("range edge inclusive", nic(vec![Rule::allow("Range", 300).port("22-22")]), 22, Open, true, None),
-        ("plural port list", nic(vec![Rule::allow("Mgmt", 300).ports(&["22", "3389"])]), 22, Open, true, None),
-        ("plural port list 2", nic(vec![Rule::allow("Mgmt", 300).ports(&["80", "5985-5986"])]), 5986, Open, true, None),
-        ("plural list misses", nic(vec![Rule::allow("Web", 300).ports(&["80", "443"])]), 3389, Private, false, None),
-        ("comma list in singular", nic(vec![Rule::allow("Mgmt", 300).port("22,3389")]), 3389, Open, true, None),
-        ("dst port *", nic(vec![Rule::allow("All", 300).port("*")]), 5985, Open, true, None),
-        ("0-65535", nic(vec![Rule::allow("All", 300).port("0-65535")]), 5985, Open, true, None),
-        ("prefixes that cover the Internet", nic(vec![Rule::allow("Halves", 300).port("3389").from_list(&["0.0.0.0/1", "128.0.0.0/1"])]), 3389, Open, true, Some(&["0.0.0.0/0"])),
-        ("a /8 worth of public space is open", nic(vec![Rule::allow("Two9s", 300).port("3389").from_list(&["20.0.0.0/9", "20.128.0.0/9"])]), 3389, Open, true, Some(&["20.0.0.0/8"])),
-        ("a /9 is restricted", nic(vec![Rule::allow("A9", 300).port("3389").from("20.0.0.0/9")]), 3389, Restricted, true, Some(&["20.0.0.0/9"])),
-        ("plural and singular sources unioned", nic(vec![{
-            let mut r = Rule::allow("Both", 300).port("3389").from("203.0.113.0/24");
-            r.0.properties.source_address_prefixes = vec!["198.51.100.0/24".into()];
-            r
-        }]), 3389, Restricted, true, Some(&["198.51.100.0/24", "203.0.113.0/24"])),
-        ("protocol TCP upper case", nic(vec![Rule::allow("RDP", 300).port("3389").protocol("TCP")]), 3389, Open, true, None),
-        ("protocol tcp lower case", nic(vec![Rule::allow("RDP", 300).port("3389").protocol("tcp")]), 3389, Open, true, None),
-        ("protocol *", nic(vec![Rule::allow("RDP", 300).port("3389").protocol("*")]), 3389, Open, true, None),
-        ("protocol Udp does not open TCP", nic(vec![Rule::allow("RDP", 300).port("3389").protocol("Udp")]), 3389, Private, false, None),
-        ("protocol Icmp does not open TCP", nic(vec![Rule::allow("Ping", 300).port("*").protocol("Icmp")]), 22, Private, false, None),
-        ("Udp deny does not close TCP", nic(vec![Rule::deny("NoUdp", 100).port("3389").protocol("UDP"), Rule::allow("RDP", 200).port("3389")]), 3389, Open, true, None),
-        ("access and direction any case", nic(vec![{
-            let mut r = Rule::allow("RDP", 300).port("3389");
-            r.0.properties.access = Some("ALLOW".into());
-            r.0.properties.direction = Some("inbound".into());
-            r
-        }]), 3389, Open, true, None),
-        ("outbound rules do not apply", nic(vec![Rule::allow("Out", 300).port("3389").outbound()]), 3389, Private, false, None),
-        ("allow limited to source port 3389 still exposes", nic(vec![Rule::allow("RDP", 300).port("3389").src_port("3389")]), 3389, Open, true, Some(&["0.0.0.0/0"])),
-        ("deny limited to some source ports does not close", nic(vec![Rule::deny("Hi", 100).port("3389").src_port("1024-65535"), Rule::allow("RDP", 200).port("3389")]), 3389, Open, true, None),
-        ("deny on every source port closes", nic(vec![Rule::deny("Lo", 100).port("3389").src_ports(&["0-1023", "1024-65535"]), Rule::allow("RDP", 200).port("3389")]), 3389, Closed, false, None),
-        ("destination: this VM's private address", nic(vec![Rule::allow("RDP", 300).port("3389").to("10.0.1.4")]), 3389, Open, true, None),
-        ("destination: this VM's subnet", nic(vec![Rule::allow("RDP", 300).port("3389").to("10.0.1.0/24")]), 3389, Open, true, None),
-        ("destination: another host", nic(vec![Rule::allow("RDP", 300).port("3389").to("10.0.1.5")]), 3389, Private, false, None),
-        ("destination: the public IP never matches", nic(vec![Rule::allow("RDP", 300).port("3389").to("20.50.1.2")]), 3389, Private, false, None),
-        ("destination: VirtualNetwork", nic(vec![Rule::allow("RDP", 300).port("3389").to("VirtualNetwork")]), 3389, Open, true, None),
-        ("destination: Internet does not match", nic(vec![Rule::allow("RDP", 300).port("3389").to("Internet")]), 3389, Private, false, None),
-        ("deny aimed at another host does not close", nic(vec![Rule::deny("Other", 100).port("3389").to("10.0.1.5"), Rule::allow("RDP", 200).port("3389")]), 3389, Open, true, None),
-        ("destination list with this host", nic(vec![Rule::allow("RDP", 300).port("3389").to_list(&["10.0.9.9", "10.0.1.4/32"])]), 3389, Open, true, None),
-        ("deny from Internet then allow *: only private", nic(vec![Rule::deny("NoInternet", 100).port("*").from("Internet"), Rule::allow("RDP", 200).port("3389")]), 3389, Private, false, None),
-        ("deny from a part leaves the rest", nic(vec![Rule::deny("NoHalf", 100).port("3389").from("0.0.0.0/1"), Rule::allow("RDP", 200).port("3389")]), 3389, Open, true, Some(&["128.0.0.0/1"])),
-        ("no public IP: open but not reachable", Scene { public_ip: None, nic: Some(vec![Rule::allow("RDP", 300).port("3389")]), ..Default::default() }, 3389, Open, false, None),
-        ("subnet NSG only, permissive", Scene { subnet: Some(vec![Rule::allow("RDP", 300).port("3389")]), ..Default::default() }, 3389, Open, true, None),
-        ("subnet NSG only, defaults", Scene { subnet: Some(vec![]), ..Default::default() }, 3389, Private, false, None),
-        ("subnet allows, NIC defaults deny", Scene { subnet: Some(vec![Rule::allow("RDP", 300).port("3389")]), nic: Some(vec![]), ..Default::default() }, 3389, Private, false, None),
-        ("subnet defaults deny, NIC allows", Scene { subnet: Some(vec![]), nic: Some(vec![Rule::allow("RDP", 300).port("3389")]), ..Default::default() }, 3389, Private, false, None),
-        ("both allow", Scene { subnet: Some(vec![Rule::allow("RDP", 300).port("3389")]), nic: Some(vec![Rule::allow("RDP", 300).port("3389")]), ..Default::default() }, 3389, Open, true, None),
-        ("subnet *, NIC office: intersection", Scene { subnet: Some(vec![Rule::allow("RDP", 300).port("3389")]), nic: Some(vec![Rule::allow("Office", 300).port("3389").from("203.0.113.0/24")]), ..Default::default() }, 3389, Restricted, true, Some(&["203.0.113.0/24"])),
-        ("subnet and NIC disjoint sources: closed to public", Scene { subnet: Some(vec![Rule::allow("A", 300).port("3389").from("203.0.113.0/24")]), nic: Some(vec![Rule::allow("B", 300).port("3389").from("198.51.100.0/24")]), ..Default::default() }, 3389, Private, false, Some(&[])),
-        ("source-port pieces intersect across levels", Scene {
-            subnet: Some(vec![Rule::allow("A", 300).port("3389").src_port("1000-2000")]),
-            nic: Some(vec![Rule::allow("B", 300).port("3389").src_port("1500-3000")]),
-            ..Default::default()
-        }, 3389, Open, true, None),
-        ("source-port pieces disjoint across levels", Scene {
-            subnet: Some(vec![Rule::allow("A", 300).port("3389").src_port("1000-1499")]),
-            nic: Some(vec![Rule::allow("B", 300).port("3389").src_port("1500-3000")]),
-            ..Default::default()
-        }, 3389, Private, false, None),
-        ("IPv6: ::/0 opens a v6 ip configuration", Scene { private_ip: "fd00::4", public_ip: Some("2001:db8:1::4"), vnet_space: &["10.0.0.0/16", "fd00::/48"], subnet_prefix: "fd00::/64", nic: Some(vec![Rule::allow("RDP", 300).port("3389").from("::/0")]), ..Default::default() }, 3389, Open, true, Some(&["::/0"])),
-        ("IPv6: 0.0.0.0/0 does not reach a v6 ip configuration", Scene { private_ip: "fd00::4", public_ip: Some("2001:db8:1::4"), vnet_space: &["fd00::/48"], subnet_prefix: "fd00::/64", nic: Some(vec![Rule::allow("RDP", 300).port("3389").from("0.0.0.0/0")]), ..Default::default() }, 3389, Private, false, Some(&[])),
-        ("IPv6: a /48 is restricted", Scene { private_ip: "fd00::4", public_ip: Some("2001:db8:1::4"), vnet_space: &["fd00::/48"], subnet_prefix: "fd00::/64", nic: Some(vec![Rule::allow("RDP", 300).port("3389").from("2001:db8:abcd::/48")]), ..Default::default() }, 3389, Restricted, true, Some(&["2001:db8:abcd::/48"])),
-        ("IPv6: a /32 is open", Scene { private_ip: "fd00::4", public_ip: Some("2001:db8:1::4"), vnet_space: &["fd00::/48"], subnet_prefix: "fd00::/64", nic: Some(vec![Rule::allow("RDP", 300).port("3389").from("2001:db8::/32")]), ..Default::default() }, 3389, Open, true, None),
-        ("IPv4 ::/0 rule does not reach a v4 ip configuration", nic(vec![Rule::allow("V6", 300).port("3389").from("::/0")]), 3389, Private, false, None),
-        ("public VNet space is not the Internet", Scene { vnet_space: &["20.0.0.0/16"], subnet_prefix: "20.0.1.0/24", private_ip: "20.0.1.4", nic: Some(vec![Rule::allow("Vnet", 300).port("3389").from("20.0.0.0/16")]), ..Default::default() }, 3389, Private, false, None),
-        ("unknown service tag treated as Internet for Allow", nic(vec![Rule::allow("Cloud", 300).port("3389").from("AzureCloud")]), 3389, Open, true, None),
-        ("unknown service tag Deny denies nothing", nic(vec![Rule::deny("Cloud", 100).port("3389").from("AzureCloud"), Rule::allow("RDP", 200).port("3389")]), 3389, Open, true, None),
+        (
+            "no NSG at all: everything passes",
+            Scene::default(),
+            3389,
+            Open,
+            true,
+            Some(&["0.0.0.0/0"]),
+        ),
+        (
+            "only default rules: VNet only",
+            nic(vec![]),
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
+        (
+            "allow * to 3389",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("*")]),
+            3389,
+            Open,
+            true,
+            Some(&["0.0.0.0/0"]),
+        ),
+        (
+            "allow 0.0.0.0/0",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("0.0.0.0/0")]),
+            3389,
+            Open,
+            true,
+            Some(&["0.0.0.0/0"]),
+        ),
+        (
+            "allow Internet tag",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("Internet")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "allow 'internet' lower case",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("internet")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "allow Any",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("Any")]),
+            3389,
+            Open,
+            true,
+            Some(&["0.0.0.0/0"]),
+        ),
+        (
+            "office range only",
+            nic(vec![Rule::allow("RDP", 300)
+                .port("3389")
+                .from("203.0.113.0/24")]),
+            3389,
+            Restricted,
+            true,
+            Some(&["203.0.113.0/24"]),
+        ),
+        (
+            "single office address",
+            nic(vec![Rule::allow("SSH", 300)
+                .port("22")
+                .from("198.51.100.7")]),
+            22,
+            Restricted,
+            true,
+            Some(&["198.51.100.7/32"]),
+        ),
+        (
+            "private source only",
+            nic(vec![Rule::allow("RDP", 300)
+                .port("3389")
+                .from("10.0.0.0/8")]),
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
+        (
+            "VirtualNetwork source",
+            nic(vec![Rule::allow("RDP", 300)
+                .port("3389")
+                .from("VirtualNetwork")]),
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
+        (
+            "AzureLoadBalancer source",
+            nic(vec![Rule::allow("LB", 300)
+                .port("3389")
+                .from("AzureLoadBalancer")]),
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
+        (
+            "deny first, then allow",
+            nic(vec![
+                Rule::deny("NoRDP", 100).port("3389"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Closed,
+            false,
+            Some(&[]),
+        ),
+        (
+            "allow first, then deny",
+            nic(vec![
+                Rule::allow("RDP", 100).port("3389"),
+                Rule::deny("NoRDP", 200).port("3389"),
+            ]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "priority, not payload order",
+            nic(vec![
+                Rule::allow("RDP", 200).port("3389"),
+                Rule::deny("NoRDP", 100).port("3389"),
+            ]),
+            3389,
+            Closed,
+            false,
+            None,
+        ),
+        (
+            "port range covers 3389",
+            nic(vec![Rule::allow("Range", 300).port("3000-4000")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "port range misses 22",
+            nic(vec![Rule::allow("Range", 300).port("3000-4000")]),
+            22,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "range edge inclusive",
+            nic(vec![Rule::allow("Range", 300).port("22-22")]),
+            22,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "plural port list",
+            nic(vec![Rule::allow("Mgmt", 300).ports(&["22", "3389"])]),
+            22,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "plural port list 2",
+            nic(vec![Rule::allow("Mgmt", 300).ports(&["80", "5985-5986"])]),
+            5986,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "plural list misses",
+            nic(vec![Rule::allow("Web", 300).ports(&["80", "443"])]),
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "comma list in singular",
+            nic(vec![Rule::allow("Mgmt", 300).port("22,3389")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "dst port *",
+            nic(vec![Rule::allow("All", 300).port("*")]),
+            5985,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "0-65535",
+            nic(vec![Rule::allow("All", 300).port("0-65535")]),
+            5985,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "prefixes that cover the Internet",
+            nic(vec![Rule::allow("Halves", 300)
+                .port("3389")
+                .from_list(&["0.0.0.0/1", "128.0.0.0/1"])]),
+            3389,
+            Open,
+            true,
+            Some(&["0.0.0.0/0"]),
+        ),
+        (
+            "a /8 worth of public space is open",
+            nic(vec![Rule::allow("Two9s", 300)
+                .port("3389")
+                .from_list(&["20.0.0.0/9", "20.128.0.0/9"])]),
+            3389,
+            Open,
+            true,
+            Some(&["20.0.0.0/8"]),
+        ),
+        (
+            "a /9 is restricted",
+            nic(vec![Rule::allow("A9", 300).port("3389").from("20.0.0.0/9")]),
+            3389,
+            Restricted,
+            true,
+            Some(&["20.0.0.0/9"]),
+        ),
+        (
+            "plural and singular sources unioned",
+            nic(vec![{
+                let mut r = Rule::allow("Both", 300).port("3389").from("203.0.113.0/24");
+                r.0.properties.source_address_prefixes = vec!["198.51.100.0/24".into()];
+                r
+            }]),
+            3389,
+            Restricted,
+            true,
+            Some(&["198.51.100.0/24", "203.0.113.0/24"]),
+        ),
+        (
+            "protocol TCP upper case",
+            nic(vec![Rule::allow("RDP", 300).port("3389").protocol("TCP")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "protocol tcp lower case",
+            nic(vec![Rule::allow("RDP", 300).port("3389").protocol("tcp")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "protocol *",
+            nic(vec![Rule::allow("RDP", 300).port("3389").protocol("*")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "protocol Udp does not open TCP",
+            nic(vec![Rule::allow("RDP", 300).port("3389").protocol("Udp")]),
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "protocol Icmp does not open TCP",
+            nic(vec![Rule::allow("Ping", 300).port("*").protocol("Icmp")]),
+            22,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "Udp deny does not close TCP",
+            nic(vec![
+                Rule::deny("NoUdp", 100).port("3389").protocol("UDP"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "access and direction any case",
+            nic(vec![{
+                let mut r = Rule::allow("RDP", 300).port("3389");
+                r.0.properties.access = Some("ALLOW".into());
+                r.0.properties.direction = Some("inbound".into());
+                r
+            }]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "outbound rules do not apply",
+            nic(vec![Rule::allow("Out", 300).port("3389").outbound()]),
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "allow limited to source port 3389 still exposes",
+            nic(vec![Rule::allow("RDP", 300).port("3389").src_port("3389")]),
+            3389,
+            Open,
+            true,
+            Some(&["0.0.0.0/0"]),
+        ),
+        (
+            "deny limited to some source ports does not close",
+            nic(vec![
+                Rule::deny("Hi", 100).port("3389").src_port("1024-65535"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "deny on every source port closes",
+            nic(vec![
+                Rule::deny("Lo", 100)
+                    .port("3389")
+                    .src_ports(&["0-1023", "1024-65535"]),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Closed,
+            false,
+            None,
+        ),
+        (
+            "destination: this VM's private address",
+            nic(vec![Rule::allow("RDP", 300).port("3389").to("10.0.1.4")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "destination: this VM's subnet",
+            nic(vec![Rule::allow("RDP", 300).port("3389").to("10.0.1.0/24")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "destination: another host",
+            nic(vec![Rule::allow("RDP", 300).port("3389").to("10.0.1.5")]),
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "destination: the public IP never matches",
+            nic(vec![Rule::allow("RDP", 300).port("3389").to("20.50.1.2")]),
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "destination: VirtualNetwork",
+            nic(vec![Rule::allow("RDP", 300)
+                .port("3389")
+                .to("VirtualNetwork")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "destination: Internet does not match",
+            nic(vec![Rule::allow("RDP", 300).port("3389").to("Internet")]),
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "deny aimed at another host does not close",
+            nic(vec![
+                Rule::deny("Other", 100).port("3389").to("10.0.1.5"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "destination list with this host",
+            nic(vec![Rule::allow("RDP", 300)
+                .port("3389")
+                .to_list(&["10.0.9.9", "10.0.1.4/32"])]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "deny from Internet then allow *: only private",
+            nic(vec![
+                Rule::deny("NoInternet", 100).port("*").from("Internet"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "deny from a part leaves the rest",
+            nic(vec![
+                Rule::deny("NoHalf", 100).port("3389").from("0.0.0.0/1"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Open,
+            true,
+            Some(&["128.0.0.0/1"]),
+        ),
+        (
+            "no public IP: open but not reachable",
+            Scene {
+                public_ip: None,
+                nic: Some(vec![Rule::allow("RDP", 300).port("3389")]),
+                ..Default::default()
+            },
+            3389,
+            Open,
+            false,
+            None,
+        ),
+        (
+            "subnet NSG only, permissive",
+            Scene {
+                subnet: Some(vec![Rule::allow("RDP", 300).port("3389")]),
+                ..Default::default()
+            },
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "subnet NSG only, defaults",
+            Scene {
+                subnet: Some(vec![]),
+                ..Default::default()
+            },
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "subnet allows, NIC defaults deny",
+            Scene {
+                subnet: Some(vec![Rule::allow("RDP", 300).port("3389")]),
+                nic: Some(vec![]),
+                ..Default::default()
+            },
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "subnet defaults deny, NIC allows",
+            Scene {
+                subnet: Some(vec![]),
+                nic: Some(vec![Rule::allow("RDP", 300).port("3389")]),
+                ..Default::default()
+            },
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "both allow",
+            Scene {
+                subnet: Some(vec![Rule::allow("RDP", 300).port("3389")]),
+                nic: Some(vec![Rule::allow("RDP", 300).port("3389")]),
+                ..Default::default()
+            },
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "subnet *, NIC office: intersection",
+            Scene {
+                subnet: Some(vec![Rule::allow("RDP", 300).port("3389")]),
+                nic: Some(vec![Rule::allow("Office", 300)
+                    .port("3389")
+                    .from("203.0.113.0/24")]),
+                ..Default::default()
+            },
+            3389,
+            Restricted,
+            true,
+            Some(&["203.0.113.0/24"]),
+        ),
+        (
+            "subnet and NIC disjoint sources: closed to public",
+            Scene {
+                subnet: Some(vec![Rule::allow("A", 300)
+                    .port("3389")
+                    .from("203.0.113.0/24")]),
+                nic: Some(vec![Rule::allow("B", 300)
+                    .port("3389")
+                    .from("198.51.100.0/24")]),
+                ..Default::default()
+            },
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
+        (
+            "source-port pieces intersect across levels",
+            Scene {
+                subnet: Some(vec![Rule::allow("A", 300)
+                    .port("3389")
+                    .src_port("1000-2000")]),
+                nic: Some(vec![Rule::allow("B", 300)
+                    .port("3389")
+                    .src_port("1500-3000")]),
+                ..Default::default()
+            },
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "source-port pieces disjoint across levels",
+            Scene {
+                subnet: Some(vec![Rule::allow("A", 300)
+                    .port("3389")
+                    .src_port("1000-1499")]),
+                nic: Some(vec![Rule::allow("B", 300)
+                    .port("3389")
+                    .src_port("1500-3000")]),
+                ..Default::default()
+            },
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "IPv6: ::/0 opens a v6 ip configuration",
+            Scene {
+                private_ip: "fd00::4",
+                public_ip: Some("2001:db8:1::4"),
+                vnet_space: &["10.0.0.0/16", "fd00::/48"],
+                subnet_prefix: "fd00::/64",
+                nic: Some(vec![Rule::allow("RDP", 300).port("3389").from("::/0")]),
+                ..Default::default()
+            },
+            3389,
+            Open,
+            true,
+            Some(&["::/0"]),
+        ),
+        (
+            "IPv6: 0.0.0.0/0 does not reach a v6 ip configuration",
+            Scene {
+                private_ip: "fd00::4",
+                public_ip: Some("2001:db8:1::4"),
+                vnet_space: &["fd00::/48"],
+                subnet_prefix: "fd00::/64",
+                nic: Some(vec![Rule::allow("RDP", 300).port("3389").from("0.0.0.0/0")]),
+                ..Default::default()
+            },
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
+        (
+            "IPv6: a /48 is restricted",
+            Scene {
+                private_ip: "fd00::4",
+                public_ip: Some("2001:db8:1::4"),
+                vnet_space: &["fd00::/48"],
+                subnet_prefix: "fd00::/64",
+                nic: Some(vec![Rule::allow("RDP", 300)
+                    .port("3389")
+                    .from("2001:db8:abcd::/48")]),
+                ..Default::default()
+            },
+            3389,
+            Restricted,
+            true,
+            Some(&["2001:db8:abcd::/48"]),
+        ),
+        (
+            "IPv6: a /32 is open",
+            Scene {
+                private_ip: "fd00::4",
+                public_ip: Some("2001:db8:1::4"),
+                vnet_space: &["fd00::/48"],
+                subnet_prefix: "fd00::/64",
+                nic: Some(vec![Rule::allow("RDP", 300)
+                    .port("3389")
+                    .from("2001:db8::/32")]),
+                ..Default::default()
+            },
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "IPv4 ::/0 rule does not reach a v4 ip configuration",
+            nic(vec![Rule::allow("V6", 300).port("3389").from("::/0")]),
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "public VNet space is not the Internet",
+            Scene {
+                vnet_space: &["20.0.0.0/16"],
+                subnet_prefix: "20.0.1.0/24",
+                private_ip: "20.0.1.4",
+                nic: Some(vec![Rule::allow("Vnet", 300)
+                    .port("3389")
+                    .from("20.0.0.0/16")]),
+                ..Default::default()
+            },
+            3389,
+            Private,
+            false,
+            None,
+        ),
+        (
+            "unknown service tag treated as Internet for Allow",
+            nic(vec![Rule::allow("Cloud", 300)
+                .port("3389")
+                .from("AzureCloud")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "unknown service tag Deny denies nothing",
+            nic(vec![
+                Rule::deny("Cloud", 100).port("3389").from("AzureCloud"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
     ];
     let mut failures = Vec::new();
     let n = cases.len();
@@ -172,7 +795,9 @@ fn nsg_semantics_table() {
             bad.push(format!("reachable {} != {}", e.reachable, reachable));
         }
         if let Some(s) = sources {
-            if e.allowed_public_sources != s.iter().map(|x| x.to_string()).collect::<Vec<_>>() {
+            if e.allowed_public_sources.to_vec()
+                != s.iter().map(|x| x.to_string()).collect::<Vec<_>>()
+            {
                 bad.push(format!("sources {:?} != {:?}", e.allowed_public_sources, s));
             }
         }
@@ -180,7 +805,12 @@ fn nsg_semantics_table() {
             failures.push(format!("{name}: {} (reason: {})", bad.join("; "), e.reason));
         }
     }
-    assert!(failures.is_empty(), "{} of {n} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -193,16 +823,26 @@ fn deciding_rules_name_the_rule_and_nsg() {
     assert_eq!(e.deciding_rules.len(), 1, "{:?}", e.deciding_rules);
     let d = &e.deciding_rules[0];
     assert_eq!((&*d.rule, d.priority), ("RDP", 300));
-    assert!(d.nsg.ends_with("/networkSecurityGroups/nic-nsg"), "{}", d.nsg);
+    assert!(
+        d.nsg.ends_with("/networkSecurityGroups/nic-nsg"),
+        "{}",
+        d.nsg
+    );
     assert!(e.reason.contains("RDP"), "{}", e.reason);
     // closed: the deny that stopped the Internet is named
-    let r = eval(&scene_inventory(nic(vec![Rule::deny("BlockRDP", 100).port("3389")])));
+    let r = eval(&scene_inventory(nic(vec![
+        Rule::deny("BlockRDP", 100).port("3389")
+    ])));
     let e = port(vm1(&r), 3389);
     assert_eq!(e.state, State::Closed);
     assert_eq!(&*e.deciding_rules[0].rule, "BlockRDP");
     // private: the default deny is what stops public sources
     let r = eval(&scene_inventory(nic(vec![])));
-    let names: Vec<&str> = port(vm1(&r), 22).deciding_rules.iter().map(|d| &*d.rule).collect();
+    let names: Vec<&str> = port(vm1(&r), 22)
+        .deciding_rules
+        .iter()
+        .map(|d| &*d.rule)
+        .collect();
     assert!(names.contains(&"DenyAllInBound"), "{names:?}");
 }
 
@@ -217,30 +857,75 @@ fn application_security_groups() {
         "nsg",
         vec![
             // RDP to members of asg-web from anywhere
-            Rule::allow("RdpToWeb", 200).port("3389").to_asg(&web.to_uppercase()),
+            Rule::allow("RdpToWeb", 200)
+                .port("3389")
+                .to_asg(&web.to_uppercase()),
             // SSH to asg-other only
             Rule::allow("SshToOther", 210).port("22").to_asg(&other),
             // WinRM from the jump hosts' ASG only
-            Rule::allow("WinRmFromJump", 220).port("5985").from_asg(&jump),
+            Rule::allow("WinRmFromJump", 220)
+                .port("5985")
+                .from_asg(&jump),
         ],
     );
-    let subnets = b.vnet(RG, "vnet", &["10.1.0.0/16"], &[("s", "10.1.0.0/24", Some(&nsg))]);
-    b.vm(&VmSpec { name: "web1", resource_group: RG, os: "Linux", subnet_id: &subnets[0], private_ip: "10.1.0.4", public_ip: Some("20.1.1.1"), nic_nsg_id: None, asg_ids: &[&web] });
-    b.vm(&VmSpec { name: "jump1", resource_group: RG, os: "Linux", subnet_id: &subnets[0], private_ip: "10.1.0.5", public_ip: None, nic_nsg_id: None, asg_ids: &[&jump] });
+    let subnets = b.vnet(
+        RG,
+        "vnet",
+        &["10.1.0.0/16"],
+        &[("s", "10.1.0.0/24", Some(&nsg))],
+    );
+    b.vm(&VmSpec {
+        name: "web1",
+        resource_group: RG,
+        os: "Linux",
+        subnet_id: &subnets[0],
+        private_ip: "10.1.0.4",
+        public_ip: Some("20.1.1.1"),
+        nic_nsg_id: None,
+        asg_ids: &[&web],
+    });
+    b.vm(&VmSpec {
+        name: "jump1",
+        resource_group: RG,
+        os: "Linux",
+        subnet_id: &subnets[0],
+        private_ip: "10.1.0.5",
+        public_ip: None,
+        nic_nsg_id: None,
+        asg_ids: &[&jump],
+    });
     let r = eval(&b.build());
     let web1 = r.vms.iter().find(|v| v.name == "web1").unwrap();
-    assert_eq!(port(web1, 3389).state, State::Open, "member of the destination ASG");
-    assert_eq!(port(web1, 22).state, State::Private, "not a member of asg-other");
-    assert_eq!(port(web1, 5985).state, State::Private, "WinRM only from the jump ASG (private)");
+    assert_eq!(
+        port(web1, 3389).state,
+        State::Open,
+        "member of the destination ASG"
+    );
+    assert_eq!(
+        port(web1, 22).state,
+        State::Private,
+        "not a member of asg-other"
+    );
+    assert_eq!(
+        port(web1, 5985).state,
+        State::Private,
+        "WinRM only from the jump ASG (private)"
+    );
     let jump1 = r.vms.iter().find(|v| v.name == "jump1").unwrap();
-    assert_eq!(port(jump1, 3389).state, State::Private, "jump1 is not in asg-web");
+    assert_eq!(
+        port(jump1, 3389).state,
+        State::Private,
+        "jump1 is not in asg-web"
+    );
 }
 
 #[test]
 fn joins_are_case_insensitive() {
     let mut inv = scene_inventory(Scene {
         subnet: Some(vec![]),
-        nic: Some(vec![Rule::allow("RDP", 300).port("3389").from("203.0.113.0/24")]),
+        nic: Some(vec![Rule::allow("RDP", 300)
+            .port("3389")
+            .from("203.0.113.0/24")]),
         ..Default::default()
     });
     // shout every reference, whisper every id
@@ -252,14 +937,18 @@ fn joins_are_case_insensitive() {
     for nic in &mut inv.network_interfaces {
         nic.id = nic.id.to_lowercase();
         if let Some(n) = &mut nic.properties.network_security_group {
-            n.id = n.id.as_ref().map(|s| s.replace("resourceGroups", "RESOURCEGROUPS"));
+            n.id =
+                n.id.as_ref()
+                    .map(|s| s.replace("resourceGroups", "RESOURCEGROUPS"));
         }
         for c in &mut nic.properties.ip_configurations {
             if let Some(s) = &mut c.properties.subnet {
                 s.id = s.id.as_ref().map(|x| x.to_uppercase());
             }
             if let Some(p) = &mut c.properties.public_ip_address {
-                p.id = p.id.as_ref().map(|x| x.replace("publicIPAddresses", "publicipaddresses"));
+                p.id =
+                    p.id.as_ref()
+                        .map(|x| x.replace("publicIPAddresses", "publicipaddresses"));
             }
         }
     }
@@ -272,7 +961,10 @@ fn joins_are_case_insensitive() {
     assert_eq!(v.public_ips, vec!["20.50.1.2"]);
     // the subnet NSG (defaults) blocks the NIC NSG's office rule: both were found
     assert_eq!(port(v, 3389).state, State::Private);
-    assert_eq!(v.recommendations.internet_facing_vms_protected_by_nsg, Status::Healthy);
+    assert_eq!(
+        v.recommendations.internet_facing_vms_protected_by_nsg,
+        Status::Healthy
+    );
 }
 
 #[test]
@@ -281,9 +973,22 @@ fn missing_nsg_counts_as_none_and_warns() {
     inv.network_security_groups.clear();
     let r = eval(&inv);
     let v = vm1(&r);
-    assert_eq!(port(v, 3389).state, State::Open, "a partial inventory must not look safer");
-    assert_eq!(v.recommendations.internet_facing_vms_protected_by_nsg, Status::Unhealthy);
-    assert!(r.warnings.iter().any(|w| w.contains("not in the inventory")), "{:?}", r.warnings);
+    assert_eq!(
+        port(v, 3389).state,
+        State::Open,
+        "a partial inventory must not look safer"
+    );
+    assert_eq!(
+        v.recommendations.internet_facing_vms_protected_by_nsg,
+        Status::Unhealthy
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("not in the inventory")),
+        "{:?}",
+        r.warnings
+    );
 }
 
 #[test]
@@ -301,19 +1006,125 @@ fn missing_nic_is_treated_as_unprotected() {
 fn recommendations_per_design() {
     use Status::*;
     // (case, scene, jit ports + state, expected [nsg, closed, jit], control status)
-    type RecCase = (&'static str, Scene<'static>, Option<(&'static [u16], &'static str)>, [Status; 3], Status);
+    type RecCase = (
+        &'static str,
+        Scene<'static>,
+        Option<(&'static [u16], &'static str)>,
+        [Status; 3],
+        Status,
+    );
     let cases: Vec<RecCase> = vec![
-        ("open RDP, no JIT", nic(vec![Rule::allow("RDP", 300).port("3389")]), None, [Healthy, Unhealthy, Unhealthy], Unhealthy),
-        ("closed ports, no JIT, public IP", nic(vec![]), None, [Healthy, Healthy, NotApplicable], Healthy),
-        ("no public IP, closed", Scene { public_ip: None, nic: Some(vec![]), ..Default::default() }, None, [NotApplicable, Healthy, NotApplicable], Healthy),
-        ("no NSG, public IP", Scene::default(), None, [Unhealthy, Unhealthy, Unhealthy], Unhealthy),
-        ("no NSG, no public IP: open but private", Scene { public_ip: None, ..Default::default() }, None, [NotApplicable, Unhealthy, Unhealthy], Unhealthy),
-        ("restricted office range is not open", nic(vec![Rule::allow("RDP", 300).port("3389").from("203.0.113.0/24")]), None, [Healthy, Healthy, NotApplicable], Healthy),
-        ("JIT enabled, deny rules in place", nic(vec![Rule::deny("SecurityCenter-JITRule_1_AB", 4096).port("3389").to("10.0.1.4"), Rule::deny("SecurityCenter-JITRule_2_AB", 4095).port("22").to("10.0.1.4")]), Some((&[22, 3389], "Succeeded")), [Healthy, Healthy, Healthy], Healthy),
-        ("JIT covers 22 but 3389 open", nic(vec![Rule::allow("RDP", 300).port("3389"), Rule::deny("SecurityCenter-JITRule_1_AB", 4096).port("22").to("10.0.1.4")]), Some((&[22], "Succeeded")), [Healthy, Unhealthy, Unhealthy], Unhealthy),
-        ("JIT deny below older permissive allow (MX-20)", nic(vec![Rule::allow("OldRDP", 1000).port("3389"), Rule::deny("SecurityCenter-JITRule_1_AB", 4096).port("3389").to("10.0.1.4")]), Some((&[3389], "Succeeded")), [Healthy, Unhealthy, Unhealthy], Unhealthy),
-        ("JIT access granted to one address (active request)", nic(vec![Rule::allow("SecurityCenter-JITRule-1-AB", 100).port("3389").from("198.51.100.7").to("10.0.1.4"), Rule::deny("SecurityCenter-JITRule_1_AB", 4096).port("3389").to("10.0.1.4")]), Some((&[3389], "Succeeded")), [Healthy, Healthy, Healthy], Healthy),
-        ("JIT policy not Succeeded does not count", nic(vec![]), Some((&[3389], "Failed")), [Healthy, Healthy, NotApplicable], Healthy),
+        (
+            "open RDP, no JIT",
+            nic(vec![Rule::allow("RDP", 300).port("3389")]),
+            None,
+            [Healthy, Unhealthy, Unhealthy],
+            Unhealthy,
+        ),
+        (
+            "closed ports, no JIT, public IP",
+            nic(vec![]),
+            None,
+            [Healthy, Healthy, NotApplicable],
+            Healthy,
+        ),
+        (
+            "no public IP, closed",
+            Scene {
+                public_ip: None,
+                nic: Some(vec![]),
+                ..Default::default()
+            },
+            None,
+            [NotApplicable, Healthy, NotApplicable],
+            Healthy,
+        ),
+        (
+            "no NSG, public IP",
+            Scene::default(),
+            None,
+            [Unhealthy, Unhealthy, Unhealthy],
+            Unhealthy,
+        ),
+        (
+            "no NSG, no public IP: open but private",
+            Scene {
+                public_ip: None,
+                ..Default::default()
+            },
+            None,
+            [NotApplicable, Unhealthy, Unhealthy],
+            Unhealthy,
+        ),
+        (
+            "restricted office range is not open",
+            nic(vec![Rule::allow("RDP", 300)
+                .port("3389")
+                .from("203.0.113.0/24")]),
+            None,
+            [Healthy, Healthy, NotApplicable],
+            Healthy,
+        ),
+        (
+            "JIT enabled, deny rules in place",
+            nic(vec![
+                Rule::deny("SecurityCenter-JITRule_1_AB", 4096)
+                    .port("3389")
+                    .to("10.0.1.4"),
+                Rule::deny("SecurityCenter-JITRule_2_AB", 4095)
+                    .port("22")
+                    .to("10.0.1.4"),
+            ]),
+            Some((&[22, 3389], "Succeeded")),
+            [Healthy, Healthy, Healthy],
+            Healthy,
+        ),
+        (
+            "JIT covers 22 but 3389 open",
+            nic(vec![
+                Rule::allow("RDP", 300).port("3389"),
+                Rule::deny("SecurityCenter-JITRule_1_AB", 4096)
+                    .port("22")
+                    .to("10.0.1.4"),
+            ]),
+            Some((&[22], "Succeeded")),
+            [Healthy, Unhealthy, Unhealthy],
+            Unhealthy,
+        ),
+        (
+            "JIT deny below older permissive allow (MX-20)",
+            nic(vec![
+                Rule::allow("OldRDP", 1000).port("3389"),
+                Rule::deny("SecurityCenter-JITRule_1_AB", 4096)
+                    .port("3389")
+                    .to("10.0.1.4"),
+            ]),
+            Some((&[3389], "Succeeded")),
+            [Healthy, Unhealthy, Unhealthy],
+            Unhealthy,
+        ),
+        (
+            "JIT access granted to one address (active request)",
+            nic(vec![
+                Rule::allow("SecurityCenter-JITRule-1-AB", 100)
+                    .port("3389")
+                    .from("198.51.100.7")
+                    .to("10.0.1.4"),
+                Rule::deny("SecurityCenter-JITRule_1_AB", 4096)
+                    .port("3389")
+                    .to("10.0.1.4"),
+            ]),
+            Some((&[3389], "Succeeded")),
+            [Healthy, Healthy, Healthy],
+            Healthy,
+        ),
+        (
+            "JIT policy not Succeeded does not count",
+            nic(vec![]),
+            Some((&[3389], "Failed")),
+            [Healthy, Healthy, NotApplicable],
+            Healthy,
+        ),
     ];
     let mut failures = Vec::new();
     for (name, scene, jit, expected, control) in cases {
@@ -330,7 +1141,10 @@ fn recommendations_per_design() {
             v.recommendations.management_ports_jit_protected,
         ];
         if got != expected || v.status != control {
-            failures.push(format!("{name}: got {got:?} / {:?}, expected {expected:?} / {control:?}", v.status));
+            failures.push(format!(
+                "{name}: got {got:?} / {:?}, expected {expected:?} / {control:?}",
+                v.status
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -338,7 +1152,10 @@ fn recommendations_per_design() {
 
 #[test]
 fn jit_coverage_is_per_port() {
-    let mut b = InventoryBuilder::from_inventory("sub1", scene_inventory(nic(vec![Rule::allow("RDP", 300).port("3389")])));
+    let mut b = InventoryBuilder::from_inventory(
+        "sub1",
+        scene_inventory(nic(vec![Rule::allow("RDP", 300).port("3389")])),
+    );
     let vm_id = b.inv.virtual_machines[0].id.to_uppercase();
     b.jit(RG, &vm_id, &[22], "Succeeded");
     let r = eval(&b.build());
@@ -353,10 +1170,23 @@ fn control_counts_and_score() {
     // 1 healthy (office-restricted), 2 unhealthy (open), 1 not applicable (no NIC)
     let mut b = InventoryBuilder::new("sub1");
     let open = b.nsg(RG, "open", vec![Rule::allow("RDP", 300).port("3389")]);
-    let office = b.nsg(RG, "office", vec![Rule::allow("RDP", 300).port("3389").from("203.0.113.0/24")]);
+    let office = b.nsg(
+        RG,
+        "office",
+        vec![Rule::allow("RDP", 300).port("3389").from("203.0.113.0/24")],
+    );
     let s = b.vnet(RG, "vnet", &["10.0.0.0/16"], &[("a", "10.0.1.0/24", None)]);
     for (i, nsg) in [&open, &open, &office].iter().enumerate() {
-        b.vm(&VmSpec { name: &format!("vm{i}"), resource_group: RG, os: "Windows", subnet_id: &s[0], private_ip: &format!("10.0.1.{}", 10 + i), public_ip: None, nic_nsg_id: Some(nsg), asg_ids: &[] });
+        b.vm(&VmSpec {
+            name: &format!("vm{i}"),
+            resource_group: RG,
+            os: "Windows",
+            subnet_id: &s[0],
+            private_ip: &format!("10.0.1.{}", 10 + i),
+            public_ip: None,
+            nic_nsg_id: Some(nsg),
+            asg_ids: &[],
+        });
     }
     let mut inv = b.build();
     let mut lonely = inv.virtual_machines[0].clone();
@@ -370,8 +1200,15 @@ fn control_counts_and_score() {
     assert_eq!(c.current_score, 2.67);
     assert_eq!(c.percentage, 33.33);
     assert!(c.applicable);
-    let closed = r.recommendations.iter().find(|x| x.key.as_str() == "managementPortsClosed").unwrap();
-    assert_eq!((closed.healthy, closed.unhealthy, closed.not_applicable), (1, 2, 1));
+    let closed = r
+        .recommendations
+        .iter()
+        .find(|x| x.key.as_str() == "managementPortsClosed")
+        .unwrap();
+    assert_eq!(
+        (closed.healthy, closed.unhealthy, closed.not_applicable),
+        (1, 2, 1)
+    );
 }
 
 #[test]
@@ -396,7 +1233,11 @@ fn configurable_ports_and_threshold() {
     let r = evaluate(&inv, &cfg).unwrap();
     let v = vm1(&r);
     assert_eq!(v.exposures.len(), 2);
-    assert_eq!(port(v, 3389).state, State::Open, "a /9 is open with threshold /9");
+    assert_eq!(
+        port(v, 3389).state,
+        State::Open,
+        "a /9 is open with threshold /9"
+    );
     let dns = port(v, 53);
     assert_eq!((dns.state, dns.protocol.as_str()), (State::Open, "Udp"));
 }
@@ -404,18 +1245,38 @@ fn configurable_ports_and_threshold() {
 #[test]
 fn multiple_ip_configurations_take_the_worst() {
     let mut b = InventoryBuilder::new("sub1");
-    let nsg = b.nsg(RG, "nsg", vec![Rule::allow("RDP2", 300).port("3389").to("10.0.1.5")]);
+    let nsg = b.nsg(
+        RG,
+        "nsg",
+        vec![Rule::allow("RDP2", 300).port("3389").to("10.0.1.5")],
+    );
     let s = b.vnet(RG, "vnet", &["10.0.0.0/16"], &[("a", "10.0.1.0/24", None)]);
     let vm_id = b.id(RG, "Microsoft.Compute/virtualMachines", "vm1");
     let nic_id = b.id(RG, "Microsoft.Network/networkInterfaces", "nic1");
     let pip = b.public_ip(RG, "pip1", "20.9.9.9");
-    let c1 = b.ipconfig(&format!("{nic_id}/ipConfigurations/a"), "10.0.1.4", &s[0], Some(&pip), &[]);
-    let c2 = b.ipconfig(&format!("{nic_id}/ipConfigurations/b"), "10.0.1.5", &s[0], None, &[]);
+    let c1 = b.ipconfig(
+        &format!("{nic_id}/ipConfigurations/a"),
+        "10.0.1.4",
+        &s[0],
+        Some(&pip),
+        &[],
+    );
+    let c2 = b.ipconfig(
+        &format!("{nic_id}/ipConfigurations/b"),
+        "10.0.1.5",
+        &s[0],
+        None,
+        &[],
+    );
     b.nic(&nic_id, "nic1", &vm_id, vec![c1, c2], Some(&nsg));
     let mut inv = b.build();
-    inv.virtual_machines.push(serde_json::from_value(serde_json::json!({"id": vm_id, "name": "vm1"})).unwrap());
+    inv.virtual_machines
+        .push(serde_json::from_value(serde_json::json!({"id": vm_id, "name": "vm1"})).unwrap());
     let r = eval(&inv);
     let e = port(vm1(&r), 3389);
     assert_eq!(e.state, State::Open, "the second ip configuration is open");
-    assert!(!e.reachable, "but it has no public IP; the one with a public IP is private");
+    assert!(
+        !e.reachable,
+        "but it has no public IP; the one with a public IP is private"
+    );
 }

@@ -5,9 +5,30 @@ use serde_json::{json, Value};
 
 fn base() -> Value {
     let mut b = InventoryBuilder::new("s");
-    let nsg = b.nsg("rg", "nsg", vec![Rule::allow("Web", 200).port("443"), Rule::allow("RDP", 300).port("3389")]);
-    let s = b.vnet("rg", "vnet", &["10.0.0.0/16"], &[("a", "10.0.1.0/24", None)]);
-    b.vm(&VmSpec { name: "vm", resource_group: "rg", os: "Linux", subnet_id: &s[0], private_ip: "10.0.1.4", public_ip: Some("20.1.1.1"), nic_nsg_id: Some(&nsg), asg_ids: &[] });
+    let nsg = b.nsg(
+        "rg",
+        "nsg",
+        vec![
+            Rule::allow("Web", 200).port("443"),
+            Rule::allow("RDP", 300).port("3389"),
+        ],
+    );
+    let s = b.vnet(
+        "rg",
+        "vnet",
+        &["10.0.0.0/16"],
+        &[("a", "10.0.1.0/24", None)],
+    );
+    b.vm(&VmSpec {
+        name: "vm",
+        resource_group: "rg",
+        os: "Linux",
+        subnet_id: &s[0],
+        private_ip: "10.0.1.4",
+        public_ip: Some("20.1.1.1"),
+        nic_nsg_id: Some(&nsg),
+        asg_ids: &[],
+    });
     serde_json::to_value(b.build()).unwrap()
 }
 
@@ -15,7 +36,9 @@ fn error_of(v: &Value) -> String {
     let bytes = serde_json::to_vec(v).unwrap();
     match Inventory::from_json(&bytes) {
         Err(e) => e.to_string(),
-        Ok(inv) => evaluate(&inv, &EvalConfig::default()).expect_err("must be refused").to_string(),
+        Ok(inv) => evaluate(&inv, &EvalConfig::default())
+            .expect_err("must be refused")
+            .to_string(),
     }
 }
 
@@ -26,18 +49,72 @@ fn rule_path(field: &str) -> String {
 #[test]
 fn bad_rule_fields_name_path_and_value() {
     let cases: Vec<(&str, Value, String)> = vec![
-        ("destinationPortRange", json!("70000"), format!("{}: \"70000\" is not a port or range", rule_path("destinationPortRange"))),
-        ("destinationPortRange", json!("4000-3000"), format!("{}: \"4000-3000\" is not a port or range", rule_path("destinationPortRange"))),
-        ("sourcePortRange", json!("abc"), format!("{}: \"abc\" is not a port or range", rule_path("sourcePortRange"))),
-        ("sourceAddressPrefix", json!("10.0.0.0/33"), format!("{}: \"10.0.0.0/33\" is not a valid IP address or CIDR prefix", rule_path("sourceAddressPrefix"))),
-        ("sourceAddressPrefix", json!("300.1.2.3"), format!("{}: \"300.1.2.3\" is not a valid IP address or CIDR prefix", rule_path("sourceAddressPrefix"))),
-        ("protocol", json!("Tcpx"), format!("{}: \"Tcpx\" is not a protocol (*, Tcp, Udp, Icmp, Esp, Ah)", rule_path("protocol"))),
-        ("access", json!("Permit"), format!("{}: \"Permit\" is not Allow or Deny", rule_path("access"))),
-        ("destinationPortRange", Value::Null, format!("{}: missing: neither destinationPortRange nor destinationPortRanges is set", rule_path("destinationPortRange"))),
+        (
+            "destinationPortRange",
+            json!("70000"),
+            format!(
+                "{}: \"70000\" is not a port or range",
+                rule_path("destinationPortRange")
+            ),
+        ),
+        (
+            "destinationPortRange",
+            json!("4000-3000"),
+            format!(
+                "{}: \"4000-3000\" is not a port or range",
+                rule_path("destinationPortRange")
+            ),
+        ),
+        (
+            "sourcePortRange",
+            json!("abc"),
+            format!(
+                "{}: \"abc\" is not a port or range",
+                rule_path("sourcePortRange")
+            ),
+        ),
+        (
+            "sourceAddressPrefix",
+            json!("10.0.0.0/33"),
+            format!(
+                "{}: \"10.0.0.0/33\" is not a valid IP address or CIDR prefix",
+                rule_path("sourceAddressPrefix")
+            ),
+        ),
+        (
+            "sourceAddressPrefix",
+            json!("300.1.2.3"),
+            format!(
+                "{}: \"300.1.2.3\" is not a valid IP address or CIDR prefix",
+                rule_path("sourceAddressPrefix")
+            ),
+        ),
+        (
+            "protocol",
+            json!("Tcpx"),
+            format!(
+                "{}: \"Tcpx\" is not a protocol (*, Tcp, Udp, Icmp, Esp, Ah)",
+                rule_path("protocol")
+            ),
+        ),
+        (
+            "access",
+            json!("Permit"),
+            format!("{}: \"Permit\" is not Allow or Deny", rule_path("access")),
+        ),
+        (
+            "destinationPortRange",
+            Value::Null,
+            format!(
+                "{}: missing: neither destinationPortRange nor destinationPortRanges is set",
+                rule_path("destinationPortRange")
+            ),
+        ),
     ];
     for (field, value, expected) in cases {
         let mut v = base();
-        v["networkSecurityGroups"][0]["properties"]["securityRules"][1]["properties"][field] = value;
+        v["networkSecurityGroups"][0]["properties"]["securityRules"][1]["properties"][field] =
+            value;
         assert_eq!(error_of(&v), expected, "{field}");
     }
 }
@@ -57,22 +134,37 @@ fn plural_entries_are_named_by_index() {
 #[test]
 fn wrong_types_name_the_path() {
     let mut v = base();
-    v["networkSecurityGroups"][0]["properties"]["securityRules"][1]["properties"]["priority"] = json!("high");
+    v["networkSecurityGroups"][0]["properties"]["securityRules"][1]["properties"]["priority"] =
+        json!("high");
     let e = error_of(&v);
-    assert!(e.starts_with(&format!("{}: invalid type: string \"high\"", rule_path("priority"))), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "{}: invalid type: string \"high\"",
+            rule_path("priority")
+        )),
+        "{e}"
+    );
     let mut v = base();
     v["virtualMachines"] = json!({"not": "a list"});
-    assert!(error_of(&v).starts_with("virtualMachines: invalid type: map"), "{}", error_of(&v));
-    let e = Inventory::from_json(b"{\"virtualMachines\": [").unwrap_err().to_string();
+    assert!(
+        error_of(&v).starts_with("virtualMachines: invalid type: map"),
+        "{}",
+        error_of(&v)
+    );
+    let e = Inventory::from_json(b"{\"virtualMachines\": [")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("EOF"), "{e}");
 }
 
 #[test]
 fn bad_addresses_elsewhere() {
     let mut v = base();
-    v["networkInterfaces"][0]["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"] = json!("10.0.1.999");
+    v["networkInterfaces"][0]["properties"]["ipConfigurations"][0]["properties"]
+        ["privateIPAddress"] = json!("10.0.1.999");
     assert_eq!(error_of(&v), "networkInterfaces[0].properties.ipConfigurations[0].properties.privateIPAddress: \"10.0.1.999\" is not an IP address");
     let mut v = base();
-    v["virtualNetworks"][0]["properties"]["addressSpace"]["addressPrefixes"][0] = json!("10.0.0.0/99");
+    v["virtualNetworks"][0]["properties"]["addressSpace"]["addressPrefixes"][0] =
+        json!("10.0.0.0/99");
     assert_eq!(error_of(&v), "virtualNetworks[0].properties.addressSpace.addressPrefixes[0]: \"10.0.0.0/99\" is not a valid CIDR prefix");
 }

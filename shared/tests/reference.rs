@@ -32,8 +32,16 @@ fn in_cidr(a: u32, (net, len): (u32, u32)) -> bool {
 
 fn is_internet(a: u32) -> bool {
     const SPECIAL: &[&str] = &[
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "168.63.129.16/32", "169.254.0.0/16",
-        "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4",
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "168.63.129.16/32",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
     ];
     !SPECIAL.iter().any(|s| in_cidr(a, cidr(s).unwrap())) && !in_cidr(a, VNET)
 }
@@ -55,7 +63,9 @@ fn port_matches(expr: &str, p: u32) -> bool {
             return true;
         }
         match t.split_once('-') {
-            Some((lo, hi)) => (lo.parse::<u32>().unwrap()..=hi.parse::<u32>().unwrap()).contains(&p),
+            Some((lo, hi)) => {
+                (lo.parse::<u32>().unwrap()..=hi.parse::<u32>().unwrap()).contains(&p)
+            }
             None => t.parse::<u32>().unwrap() == p,
         }
     })
@@ -74,8 +84,20 @@ struct R {
 }
 
 fn defaults() -> Vec<R> {
-    let d = |allow, priority, src| R { allow, priority, protocol: "*", dst_ports: vec!["*"], src_ports: vec!["*"], src: vec![src], dst: "*" };
-    vec![d(true, 65000, "VirtualNetwork"), d(true, 65001, "AzureLoadBalancer"), d(false, 65500, "*")]
+    let d = |allow, priority, src| R {
+        allow,
+        priority,
+        protocol: "*",
+        dst_ports: vec!["*"],
+        src_ports: vec!["*"],
+        src: vec![src],
+        dst: "*",
+    };
+    vec![
+        d(true, 65000, "VirtualNetwork"),
+        d(true, 65001, "AzureLoadBalancer"),
+        d(false, 65500, "*"),
+    ]
 }
 
 /// First-match decision for one address and one source port (None = no NSG at this level).
@@ -98,10 +120,22 @@ fn reference_allows(rules: Option<&[R]>, a: u32, sport: u32) -> bool {
 }
 
 fn to_rule(r: &R, i: usize) -> Rule {
-    let base = if r.allow { Rule::allow(&format!("r{i}"), r.priority) } else { Rule::deny(&format!("r{i}"), r.priority) };
+    let base = if r.allow {
+        Rule::allow(&format!("r{i}"), r.priority)
+    } else {
+        Rule::deny(&format!("r{i}"), r.priority)
+    };
     let base = base.protocol(r.protocol).to(r.dst);
-    let base = if r.dst_ports.len() == 1 { base.port(r.dst_ports[0]) } else { base.ports(&r.dst_ports) };
-    let base = if r.src_ports.len() == 1 { base.src_port(r.src_ports[0]) } else { base.src_ports(&r.src_ports) };
+    let base = if r.dst_ports.len() == 1 {
+        base.port(r.dst_ports[0])
+    } else {
+        base.ports(&r.dst_ports)
+    };
+    let base = if r.src_ports.len() == 1 {
+        base.src_port(r.src_ports[0])
+    } else {
+        base.src_ports(&r.src_ports)
+    };
     if r.src.len() == 1 {
         base.from(r.src[0])
     } else {
@@ -110,12 +144,49 @@ fn to_rule(r: &R, i: usize) -> Rule {
 }
 
 const SRC: &[&str] = &[
-    "*", "Internet", "VirtualNetwork", "AzureLoadBalancer", "0.0.0.0/0", "20.0.0.0/8", "20.1.0.0/16", "20.1.2.3",
-    "10.0.0.0/8", "10.0.1.0/24", "203.0.113.0/24", "128.0.0.0/1", "0.0.0.0/1", "168.63.129.16", "172.0.0.0/8",
+    "*",
+    "Internet",
+    "VirtualNetwork",
+    "AzureLoadBalancer",
+    "0.0.0.0/0",
+    "20.0.0.0/8",
+    "20.1.0.0/16",
+    "20.1.2.3",
+    "10.0.0.0/8",
+    "10.0.1.0/24",
+    "203.0.113.0/24",
+    "128.0.0.0/1",
+    "0.0.0.0/1",
+    "168.63.129.16",
+    "172.0.0.0/8",
 ];
-const DST: &[&str] = &["*", "10.0.1.4", "10.0.1.5", "10.0.1.0/24", "10.0.0.0/16", "VirtualNetwork", "Internet", "20.50.1.2"];
-const DPORTS: &[&str] = &["3389", "*", "22", "3000-4000", "3390-4000", "0-3389", "3389-3389"];
-const SPORTS: &[&str] = &["*", "1000-2000", "3389", "0-1023", "1024-65535", "1500-3000"];
+const DST: &[&str] = &[
+    "*",
+    "10.0.1.4",
+    "10.0.1.5",
+    "10.0.1.0/24",
+    "10.0.0.0/16",
+    "VirtualNetwork",
+    "Internet",
+    "20.50.1.2",
+];
+const DPORTS: &[&str] = &[
+    "3389",
+    "*",
+    "22",
+    "3000-4000",
+    "3390-4000",
+    "0-3389",
+    "3389-3389",
+];
+const SPORTS: &[&str] = &[
+    "*",
+    "1000-2000",
+    "3389",
+    "0-1023",
+    "1024-65535",
+    "1500-3000",
+];
 const PROTOS: &[&str] = &["Tcp", "*", "Udp", "tcp", "Icmp"];
 
 fn rule_strategy() -> impl Strategy<Value = R> {
@@ -129,12 +200,24 @@ fn rule_strategy() -> impl Strategy<Value = R> {
     )
         .prop_map(|(allow, protocol, dst_ports, src_ports, src, dst)| {
             // multiple service tags cannot share a rule in ARM; keep lists to prefixes only
-            let src = if src.len() > 1 && src.iter().any(|s| s.chars().next().unwrap().is_alphabetic() || *s == "*") {
+            let src = if src.len() > 1
+                && src
+                    .iter()
+                    .any(|s| s.chars().next().unwrap().is_alphabetic() || *s == "*")
+            {
                 vec![src[0]]
             } else {
                 src
             };
-            R { allow, priority: 0, protocol, dst_ports, src_ports, src, dst }
+            R {
+                allow,
+                priority: 0,
+                protocol,
+                dst_ports,
+                src_ports,
+                src,
+                dst,
+            }
         })
 }
 
@@ -152,21 +235,59 @@ fn level_strategy() -> impl Strategy<Value = Option<Vec<R>>> {
 
 fn inventory(subnet: &Option<Vec<R>>, nic: &Option<Vec<R>>) -> Inventory {
     let mut b = InventoryBuilder::new("sub");
-    let conv = |rs: &Vec<R>| rs.iter().enumerate().map(|(i, r)| to_rule(r, i)).collect::<Vec<_>>();
-    let s_nsg = subnet.as_ref().map(|rs| b.nsg("rg", "subnet-nsg", conv(rs)));
+    let conv = |rs: &Vec<R>| {
+        rs.iter()
+            .enumerate()
+            .map(|(i, r)| to_rule(r, i))
+            .collect::<Vec<_>>()
+    };
+    let s_nsg = subnet
+        .as_ref()
+        .map(|rs| b.nsg("rg", "subnet-nsg", conv(rs)));
     let n_nsg = nic.as_ref().map(|rs| b.nsg("rg", "nic-nsg", conv(rs)));
-    let subnets = b.vnet("rg", "vnet", &["10.0.0.0/16"], &[("s", "10.0.1.0/24", s_nsg.as_deref())]);
-    b.vm(&VmSpec { name: "vm", resource_group: "rg", os: "Linux", subnet_id: &subnets[0], private_ip: "10.0.1.4", public_ip: Some("20.50.1.2"), nic_nsg_id: n_nsg.as_deref(), asg_ids: &[] });
+    let subnets = b.vnet(
+        "rg",
+        "vnet",
+        &["10.0.0.0/16"],
+        &[("s", "10.0.1.0/24", s_nsg.as_deref())],
+    );
+    b.vm(&VmSpec {
+        name: "vm",
+        resource_group: "rg",
+        os: "Linux",
+        subnet_id: &subnets[0],
+        private_ip: "10.0.1.4",
+        public_ip: Some("20.50.1.2"),
+        nic_nsg_id: n_nsg.as_deref(),
+        asg_ids: &[],
+    });
     b.build()
 }
 
 /// Addresses worth probing: every prefix edge and its neighbours, plus the random ones.
 fn probes(extra: &[u32]) -> Vec<u32> {
     let mut out: Vec<u32> = extra.to_vec();
-    for s in SRC.iter().chain(DST).chain(["100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "172.16.0.0/12"].iter()) {
+    for s in SRC.iter().chain(DST).chain(
+        [
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "192.168.0.0/16",
+            "224.0.0.0/4",
+            "240.0.0.0/4",
+            "172.16.0.0/12",
+        ]
+        .iter(),
+    ) {
         if let Some((net, len)) = cidr(s) {
             let last = net | u32::MAX.checked_shr(len).unwrap_or(0);
-            out.extend([net, net.wrapping_sub(1), last, last.wrapping_add(1), net.wrapping_add(1)]);
+            out.extend([
+                net,
+                net.wrapping_sub(1),
+                last,
+                last.wrapping_add(1),
+                net.wrapping_add(1),
+            ]);
         }
     }
     out.sort_unstable();
@@ -201,7 +322,7 @@ proptest! {
     ) {
         let inv = inventory(&subnet, &nic);
         let cfg: EvalConfig = serde_json::from_value(serde_json::json!({"managementPorts": [3389]})).unwrap();
-        let mut model = portcullis_shared::eval::Model::build(&inv, &cfg).unwrap();
+        let model = portcullis_shared::eval::Model::build(&inv, &cfg).unwrap();
         let allowed = model.allowed_sources(&inv.virtual_machines[0]).remove(0);
         prop_assert!(allowed.v6.is_empty(), "an IPv4 ip configuration sees no IPv6 sources");
         let sports = source_ports();

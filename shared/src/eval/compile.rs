@@ -6,7 +6,7 @@ use crate::arm::{default_security_rules, id_key, NetworkSecurityGroup, SecurityR
 use crate::inventory::InputError;
 use crate::net::{ports, AddrSet, Cidr, IntervalSet};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// One side (source or destination) of a rule: the union of everything it names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,9 +19,9 @@ pub struct AddrSpec {
     pub virtual_network: bool,
     pub azure_load_balancer: bool,
     /// Service tags Portcullis does not expand (e.g. `Storage`, `AzureCloud`), as written.
-    pub other_tags: Vec<String>,
+    pub other_tags: Box<[String]>,
     /// Application security groups (interned indices, see [`AsgInterner`]).
-    pub asgs: Vec<u32>,
+    pub asgs: Box<[u32]>,
 }
 
 /// A compiled security rule.
@@ -38,7 +38,7 @@ pub struct CompiledRule {
     pub dst: AddrSpec,
     pub is_default: bool,
     /// Index in the payload's `securityRules` (None for default rules).
-    pub index: Option<usize>,
+    pub index: Option<u32>,
 }
 
 /// A compiled NSG: inbound rules in evaluation order (custom rules by priority, then defaults).
@@ -81,21 +81,25 @@ pub fn compile_nsg(
     warnings: &mut Vec<String>,
 ) -> Result<CompiledNsg, InputError> {
     let mut inbound = Vec::new();
-    let mut seen_priority: HashMap<(Direction, u32), String> = HashMap::new();
+    let mut seen_priority: HashMap<(Direction, u32), Arc<str>> = HashMap::new();
     for (j, rule) in nsg.properties.security_rules.iter().enumerate() {
-        let rpath = format!("{path}.properties.securityRules[{j}]");
-        let mut c = compile_rule(rule, &rpath, asgs, warnings)?;
-        c.index = Some(j);
+        let rpath = || format!("{path}.properties.securityRules[{j}]");
+        let mut c = compile_rule_with(rule, &rpath, asgs, warnings)?;
+        c.index = Some(j as u32);
         if !(100..=4096).contains(&c.priority) {
             warnings.push(format!(
-                "{rpath}.properties.priority: {} is outside ARM's 100-4096 for custom rules; evaluated in priority order anyway",
+                "{}.properties.priority: {} is outside ARM's 100-4096 for custom rules; evaluated in priority order anyway",
+                rpath(),
                 c.priority
             ));
         }
-        if let Some(other) = seen_priority.insert((c.direction, c.priority), c.name.to_string()) {
+        if let Some(other) = seen_priority.insert((c.direction, c.priority), c.name.clone()) {
             warnings.push(format!(
-                "{rpath}: rules {other:?} and {:?} share priority {} ({:?}); ARM forbids this, evaluated in payload order",
-                c.name, c.priority, c.direction
+                "{}: rules {other:?} and {:?} share priority {} ({:?}); ARM forbids this, evaluated in payload order",
+                rpath(),
+                c.name,
+                c.priority,
+                c.direction
             ));
         }
         if c.direction == Direction::Inbound {
@@ -105,16 +109,7 @@ pub fn compile_nsg(
     // stable sort keeps payload order among equal priorities
     inbound.sort_by_key(|r| r.priority);
     // the default rules are always present, whatever the payload lists
-    for d in default_security_rules(&nsg.id) {
-        let c = compile_rule(&d, "defaultSecurityRules", asgs, warnings)
-            .expect("default rules are well formed");
-        if c.direction == Direction::Inbound {
-            inbound.push(CompiledRule {
-                is_default: true,
-                ..c
-            });
-        }
-    }
+    inbound.extend(DEFAULT_INBOUND.iter().cloned());
     let name = nsg
         .name
         .clone()
@@ -126,6 +121,23 @@ pub fn compile_nsg(
     })
 }
 
+/// The inbound default rules, compiled once.
+static DEFAULT_INBOUND: LazyLock<Vec<CompiledRule>> = LazyLock::new(|| {
+    let mut asgs = AsgInterner::default();
+    default_security_rules("")
+        .iter()
+        .map(|d| {
+            compile_rule(d, "defaultSecurityRules", &mut asgs, &mut Vec::new())
+                .expect("default rules are well formed")
+        })
+        .filter(|c| c.direction == Direction::Inbound)
+        .map(|c| CompiledRule {
+            is_default: true,
+            ..c
+        })
+        .collect()
+});
+
 /// Compiles one rule; `rpath` is its JSON path.
 pub fn compile_rule(
     rule: &SecurityRule,
@@ -133,37 +145,70 @@ pub fn compile_rule(
     asgs: &mut AsgInterner,
     warnings: &mut Vec<String>,
 ) -> Result<CompiledRule, InputError> {
+    compile_rule_with(rule, &|| rpath.to_string(), asgs, warnings)
+}
+
+/// As [`compile_rule`], with the path built only when an error or warning needs it.
+fn compile_rule_with(
+    rule: &SecurityRule,
+    rpath: &dyn Fn() -> String,
+    asgs: &mut AsgInterner,
+    warnings: &mut Vec<String>,
+) -> Result<CompiledRule, InputError> {
     let p = &rule.properties;
-    let ppath = format!("{rpath}.properties");
+    let ppath = || format!("{}.properties", rpath());
     let name = rule.name.clone().unwrap_or_default();
     if name.trim().is_empty() {
-        return Err(InputError::new(format!("{rpath}.name"), "missing rule name"));
+        return Err(InputError::new(
+            format!("{}.name", rpath()),
+            "missing rule name",
+        ));
     }
     let priority = match p.priority {
         Some(v) if (0..=65535).contains(&v) => v as u32,
         Some(v) => {
             return Err(InputError::new(
-                format!("{ppath}.priority"),
+                format!("{}.priority", ppath()),
                 format!("{v} is not a priority (100-4096)"),
             ))
         }
-        None => return Err(InputError::new(format!("{ppath}.priority"), "missing priority")),
+        None => {
+            return Err(InputError::new(
+                format!("{}.priority", ppath()),
+                "missing priority",
+            ))
+        }
     };
     let access = match p.access.as_deref().map(str::trim) {
         Some(a) if a.eq_ignore_ascii_case("allow") => Access::Allow,
         Some(a) if a.eq_ignore_ascii_case("deny") => Access::Deny,
-        Some(a) => return Err(InputError::value(format!("{ppath}.access"), a, "is not Allow or Deny")),
-        None => return Err(InputError::new(format!("{ppath}.access"), "missing access (Allow or Deny)")),
+        Some(a) => {
+            return Err(InputError::value(
+                format!("{}.access", ppath()),
+                a,
+                "is not Allow or Deny",
+            ))
+        }
+        None => {
+            return Err(InputError::new(
+                format!("{}.access", ppath()),
+                "missing access (Allow or Deny)",
+            ))
+        }
     };
     let direction = match p.direction.as_deref().map(str::trim) {
         Some(d) if d.eq_ignore_ascii_case("inbound") => Direction::Inbound,
         Some(d) if d.eq_ignore_ascii_case("outbound") => Direction::Outbound,
         Some(d) => {
-            return Err(InputError::value(format!("{ppath}.direction"), d, "is not Inbound or Outbound"))
+            return Err(InputError::value(
+                format!("{}.direction", ppath()),
+                d,
+                "is not Inbound or Outbound",
+            ))
         }
         None => {
             return Err(InputError::new(
-                format!("{ppath}.direction"),
+                format!("{}.direction", ppath()),
                 "missing direction (Inbound or Outbound)",
             ))
         }
@@ -171,12 +216,17 @@ pub fn compile_rule(
     let protocol = match p.protocol.as_deref() {
         Some(s) => Protocol::parse(s).ok_or_else(|| {
             InputError::value(
-                format!("{ppath}.protocol"),
+                format!("{}.protocol", ppath()),
                 s,
                 "is not a protocol (*, Tcp, Udp, Icmp, Esp, Ah)",
             )
         })?,
-        None => return Err(InputError::new(format!("{ppath}.protocol"), "missing protocol")),
+        None => {
+            return Err(InputError::new(
+                format!("{}.protocol", ppath()),
+                "missing protocol",
+            ))
+        }
     };
     let src_ports = port_field(
         &p.source_port_range,
@@ -199,7 +249,11 @@ pub fn compile_rule(
         &p.source_address_prefixes,
         &p.source_application_security_groups,
         &ppath,
-        ["sourceAddressPrefix", "sourceAddressPrefixes", "sourceApplicationSecurityGroups"],
+        [
+            "sourceAddressPrefix",
+            "sourceAddressPrefixes",
+            "sourceApplicationSecurityGroups",
+        ],
         asgs,
     )?;
     let dst = addr_field(
@@ -217,13 +271,14 @@ pub fn compile_rule(
     if direction == Direction::Inbound {
         for t in &src.other_tags {
             warnings.push(match access {
-                Access::Allow => format!("{rpath}: source service tag {t:?} is not expanded; treated as the whole Internet (may overstate exposure)"),
-                Access::Deny => format!("{rpath}: source service tag {t:?} is not expanded; this Deny is treated as denying nothing (may overstate exposure)"),
+                Access::Allow => format!("{}: source service tag {t:?} is not expanded; treated as the whole Internet (may overstate exposure)", rpath()),
+                Access::Deny => format!("{}: source service tag {t:?} is not expanded; this Deny is treated as denying nothing (may overstate exposure)", rpath()),
             });
         }
         for t in &dst.other_tags {
             warnings.push(format!(
-                "{rpath}: destination service tag {t:?} is not expanded; treated as {} the VM",
+                "{}: destination service tag {t:?} is not expanded; treated as {} the VM",
+                rpath(),
                 match access {
                     Access::Allow => "matching",
                     Access::Deny => "not matching",
@@ -249,7 +304,7 @@ pub fn compile_rule(
 fn port_field(
     single: &Option<String>,
     plural: &[String],
-    ppath: &str,
+    ppath: &dyn Fn() -> String,
     single_name: &str,
     plural_name: &str,
     default_any: bool,
@@ -259,14 +314,22 @@ fn port_field(
     if !blank(single) || (plural.is_empty() && single.is_some()) {
         let s = single.as_deref().unwrap_or_default();
         let r = ports::parse_port_range(s).ok_or_else(|| {
-            InputError::value(format!("{ppath}.{single_name}"), s, "is not a port or range")
+            InputError::value(
+                format!("{}.{single_name}", ppath()),
+                s,
+                "is not a port or range",
+            )
         })?;
         set = set.union(&r);
         any_given = true;
     }
     for (k, s) in plural.iter().enumerate() {
         let r = ports::parse_port_range(s).ok_or_else(|| {
-            InputError::value(format!("{ppath}.{plural_name}[{k}]"), s, "is not a port or range")
+            InputError::value(
+                format!("{}.{plural_name}[{k}]", ppath()),
+                s,
+                "is not a port or range",
+            )
         })?;
         set = set.union(&r);
         any_given = true;
@@ -276,7 +339,7 @@ fn port_field(
             return Ok(ports::all_ports());
         }
         return Err(InputError::new(
-            format!("{ppath}.{single_name}"),
+            format!("{}.{single_name}", ppath()),
             format!("missing: neither {single_name} nor {plural_name} is set"),
         ));
     }
@@ -287,38 +350,40 @@ fn addr_field(
     single: &Option<String>,
     plural: &[String],
     asg_refs: &[SubResource],
-    ppath: &str,
+    ppath: &dyn Fn() -> String,
     names: [&str; 3],
     asgs: &mut AsgInterner,
 ) -> Result<AddrSpec, InputError> {
     let mut spec = AddrSpec::default();
+    let mut asg_ids = Vec::new();
     let mut any_given = false;
     if !blank(single) || (plural.is_empty() && asg_refs.is_empty() && single.is_some()) {
         let s = single.as_deref().unwrap_or_default();
-        add_prefixes(&mut spec, s, &format!("{ppath}.{}", names[0]))?;
+        add_prefixes(&mut spec, s, || format!("{}.{}", ppath(), names[0]))?;
         any_given = true;
     }
     for (k, s) in plural.iter().enumerate() {
-        add_prefixes(&mut spec, s, &format!("{ppath}.{}[{k}]", names[1]))?;
+        add_prefixes(&mut spec, s, || format!("{}.{}[{k}]", ppath(), names[1]))?;
         any_given = true;
     }
     for (k, r) in asg_refs.iter().enumerate() {
         match r.id.as_deref() {
             Some(id) if !id.trim().is_empty() => {
-                spec.asgs.push(asgs.intern(id));
+                asg_ids.push(asgs.intern(id));
                 any_given = true;
             }
             _ => {
                 return Err(InputError::new(
-                    format!("{ppath}.{}[{k}].id", names[2]),
+                    format!("{}.{}[{k}].id", ppath(), names[2]),
                     "missing application security group id",
                 ))
             }
         }
     }
+    spec.asgs = asg_ids.into_boxed_slice();
     if !any_given {
         return Err(InputError::new(
-            format!("{ppath}.{}", names[0]),
+            format!("{}.{}", ppath(), names[0]),
             format!("missing: none of {} is set", names.join(", ")),
         ));
     }
@@ -326,38 +391,49 @@ fn addr_field(
 }
 
 /// Adds one address expression (comma-separated lists tolerated) to `spec`.
-fn add_prefixes(spec: &mut AddrSpec, s: &str, path: &str) -> Result<(), InputError> {
+fn add_prefixes(spec: &mut AddrSpec, s: &str, path: impl Fn() -> String) -> Result<(), InputError> {
     if s.trim().is_empty() {
-        return Err(InputError::value(path, s, "is not an address prefix, CIDR or service tag"));
+        return Err(InputError::value(
+            path(),
+            s,
+            "is not an address prefix, CIDR or service tag",
+        ));
     }
     for tok in s.split(',').map(str::trim) {
-        let lower = tok.to_ascii_lowercase();
-        match lower.as_str() {
-            "*" | "any" => spec.any = true,
-            "internet" => spec.internet = true,
-            "virtualnetwork" => spec.virtual_network = true,
-            "azureloadbalancer" => spec.azure_load_balancer = true,
-            _ => {
-                let looks_numeric = tok.starts_with(|c: char| c.is_ascii_digit()) || tok.contains(':');
-                if looks_numeric {
-                    let c = Cidr::parse(tok).ok_or_else(|| {
-                        InputError::value(path, tok, "is not a valid IP address or CIDR prefix")
-                    })?;
-                    spec.set = spec.set.union(&AddrSet::from_cidr(&c));
-                } else if !tok.is_empty()
-                    && tok.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && tok
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-                {
-                    spec.other_tags.push(tok.to_string());
-                } else {
-                    return Err(InputError::value(
-                        path,
-                        tok,
-                        "is not an address prefix, CIDR or service tag",
-                    ));
-                }
+        let is = |t: &str| tok.eq_ignore_ascii_case(t);
+        if is("*") || is("any") {
+            spec.any = true;
+        } else if is("internet") {
+            spec.internet = true;
+        } else if is("virtualnetwork") {
+            spec.virtual_network = true;
+        } else if is("azureloadbalancer") {
+            spec.azure_load_balancer = true;
+        } else {
+            let looks_numeric = tok.starts_with(|c: char| c.is_ascii_digit()) || tok.contains(':');
+            if looks_numeric {
+                let c = Cidr::parse(tok).ok_or_else(|| {
+                    InputError::value(path(), tok, "is not a valid IP address or CIDR prefix")
+                })?;
+                spec.set = spec.set.union(&AddrSet::from_cidr(&c));
+            } else if !tok.is_empty()
+                && tok.starts_with(|c: char| c.is_ascii_alphabetic())
+                && tok
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            {
+                spec.other_tags = spec
+                    .other_tags
+                    .iter()
+                    .cloned()
+                    .chain([tok.to_string()])
+                    .collect();
+            } else {
+                return Err(InputError::value(
+                    path(),
+                    tok,
+                    "is not an address prefix, CIDR or service tag",
+                ));
             }
         }
     }

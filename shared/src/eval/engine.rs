@@ -12,41 +12,39 @@
 use super::compile::{compile_nsg, AsgInterner, CompiledNsg, CompiledRule};
 use super::report::*;
 use super::{Access, Protocol};
-use crate::arm::{id_key, JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
+use crate::arm::{JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
 use crate::config::{EvalConfig, PortSpec};
 use crate::inventory::{InputError, Inventory};
 use crate::net::addr::{azure_load_balancer, format_ip, non_public, parse_ip};
 use crate::net::{AddrSet, Cidr, Family, IntervalSet};
+use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, OnceLock};
 
 const NONE: u32 = u32::MAX;
 
 /// Evaluates an inventory. Errors only on malformed input (with the JSON path).
 pub fn evaluate(inv: &Inventory, cfg: &EvalConfig) -> Result<Report, InputError> {
-    let mut model = Model::build(inv, cfg)?;
-    Ok(model.report())
+    Ok(Model::build(inv, cfg)?.report())
 }
 
-/// A parsed ip configuration.
+/// A parsed ip configuration, its joins resolved to indices at build time.
 #[derive(Debug, Clone)]
-struct IpConf {
-    id: String,
-    nic: u32,
+struct IpConf<'a> {
+    id: Cow<'a, str>,
     family: Family,
     /// Destination addresses (one address, or a prefix for prefix ip configurations);
     /// `None` when the payload has no private address.
     addrs: Option<IntervalSet>,
-    private_ip: Option<String>,
+    private_ip: Option<Arc<str>>,
     asgs: Vec<u32>,
-    subnet_key: Option<String>,
-    public_ip_ref: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-struct SubnetInfo {
-    nsg_key: Option<String>,
+    subnet_nsg: u32,
     vnet: u32,
+    has_public: bool,
+    public_ip: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,9 +54,10 @@ struct VnetInfo {
     public: AddrSet,
 }
 
-/// The verdict for one ip configuration and one port.
-#[derive(Debug, Clone)]
+/// The verdict for one ip configuration (as cached key) and one port.
+#[derive(Debug)]
 pub struct PortEval {
+    /// Every source address allowed through.
     pub allowed: AddrSet,
     /// The exact public part of `allowed` (what the open/restricted threshold counts).
     pub public: AddrSet,
@@ -68,6 +67,11 @@ pub struct PortEval {
     pub state: State,
     pub deciding: Vec<RuleRef>,
     pub no_nsg: bool,
+    /// Presentation, built once and shared by every VM with this verdict.
+    sources: OnceLock<Arc<[String]>>,
+    rules: OnceLock<Arc<[DecidingRule]>>,
+    /// Reason sentence, for reachable = false / true.
+    reasons: [OnceLock<Arc<str>>; 2],
 }
 
 /// A rule of a compiled NSG.
@@ -78,14 +82,51 @@ pub struct RuleRef {
     pub rule: u32,
 }
 
+/// Which rules of an NSG match an ip configuration as destination (bit i = rule i).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Mask {
+    /// NSGs of up to 128 rules (custom + default): no allocation.
+    Small([u64; 2]),
+    Large(Vec<u64>),
+}
+
+impl Mask {
+    fn new(rules: usize) -> Self {
+        if rules <= 128 {
+            Mask::Small([0; 2])
+        } else {
+            Mask::Large(vec![0; rules.div_ceil(64)])
+        }
+    }
+    fn words(&mut self) -> &mut [u64] {
+        match self {
+            Mask::Small(w) => w,
+            Mask::Large(w) => w,
+        }
+    }
+    fn bit(&self, i: usize) -> bool {
+        let w = match self {
+            Mask::Small(w) => &w[..],
+            Mask::Large(w) => &w[..],
+        };
+        w[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct EvalKey {
     subnet_nsg: u32,
-    subnet_mask: Vec<u64>,
+    subnet_mask: Mask,
     nic_nsg: u32,
-    nic_mask: Vec<u64>,
+    nic_mask: Mask,
     vnet: u32,
     family: Family,
+}
+
+#[derive(Default)]
+struct Cache {
+    index: FxMap<EvalKey, u32>,
+    evals: Vec<Arc<[Arc<PortEval>]>>,
 }
 
 /// Everything the evaluator needs, indexed; built once per inventory.
@@ -95,21 +136,18 @@ pub struct Model<'a> {
     v4_threshold: u128,
     v6_threshold: u128,
     pub nsgs: Vec<CompiledNsg>,
-    nsg_by_key: HashMap<String, u32>,
-    subnets: HashMap<String, SubnetInfo>,
     vnets: Vec<VnetInfo>,
-    /// Public Internet when the VNet is unknown (index `vnets.len()` is not stored).
+    /// Public Internet when the VNet is unknown.
     public_no_vnet: AddrSet,
     asg_members: Vec<AddrSet>,
-    pips: HashMap<String, u32>,
-    nics: HashMap<String, u32>,
-    ipconfs_by_nic: Vec<Vec<IpConf>>,
-    nics_by_vm: HashMap<String, Vec<u32>>,
-    jit_by_vm: HashMap<String, Vec<(u32, u32)>>,
-    cache_index: HashMap<EvalKey, u32>,
-    cache: Vec<Vec<Arc<PortEval>>>,
-    warnings: Vec<String>,
-    warned: HashSet<String>,
+    nics: FxMap<Ci<'a>, u32>,
+    nic_nsg: Vec<u32>,
+    ipconfs_by_nic: Vec<Vec<IpConf<'a>>>,
+    nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>>,
+    jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>>,
+    cache: RefCell<Cache>,
+    warnings: RefCell<Vec<String>>,
+    warned: RefCell<FxSet<String>>,
 }
 
 impl<'a> Model<'a> {
@@ -123,87 +161,137 @@ impl<'a> Model<'a> {
 
         // NSGs
         let mut nsgs = Vec::with_capacity(inv.network_security_groups.len());
-        let mut nsg_by_key = HashMap::with_capacity(inv.network_security_groups.len());
+        let mut nsg_by_key: FxMap<Ci<'a>, u32> = fx_map(inv.network_security_groups.len());
         for (i, nsg) in inv.network_security_groups.iter().enumerate() {
-            let path = format!("networkSecurityGroups[{i}]");
             if nsg.id.trim().is_empty() {
-                return Err(InputError::new(format!("{path}.id"), "missing resource id"));
+                return Err(InputError::new(
+                    format!("networkSecurityGroups[{i}].id"),
+                    "missing resource id",
+                ));
             }
-            let c = compile_nsg(nsg, &path, &mut asgs, &mut warnings)?;
-            nsg_by_key.insert(id_key(&nsg.id), nsgs.len() as u32);
+            let c = compile_nsg(
+                nsg,
+                &format!("networkSecurityGroups[{i}]"),
+                &mut asgs,
+                &mut warnings,
+            )?;
+            nsg_by_key.insert(Ci::new(&nsg.id), nsgs.len() as u32);
             nsgs.push(c);
         }
+        let nsg_ref =
+            |id: Option<&str>, whose: &dyn Fn() -> String, warnings: &mut Vec<String>| -> u32 {
+                let Some(id) = id.filter(|s| !s.trim().is_empty()) else {
+                    return NONE;
+                };
+                match nsg_by_key.get(&Ci::new(id)) {
+                    Some(&k) => k,
+                    None => {
+                        warnings.push(format!(
+                            "{}: NSG {id} is not in the inventory; counted as no NSG",
+                            whose()
+                        ));
+                        NONE
+                    }
+                }
+            };
 
-        // VNets and subnets
+        // VNets and subnets: subnet id -> (subnet NSG, VNet)
         let np = non_public();
         let mut vnets = Vec::with_capacity(inv.virtual_networks.len());
-        let mut subnets = HashMap::new();
+        let mut subnets: FxMap<Ci<'a>, (u32, u32)> = fx_map(0);
         for (i, vnet) in inv.virtual_networks.iter().enumerate() {
-            let path = format!("virtualNetworks[{i}]");
+            let path = || format!("virtualNetworks[{i}]");
             let mut space = AddrSet::empty();
             if let Some(a) = &vnet.properties.address_space {
                 for (k, p) in a.address_prefixes.iter().enumerate() {
-                    space = space.union(&parse_cidr(
-                        p,
-                        &format!("{path}.properties.addressSpace.addressPrefixes[{k}]"),
-                    )?);
+                    space = space.union(&parse_cidr(p, || {
+                        format!("{}.properties.addressSpace.addressPrefixes[{k}]", path())
+                    })?);
                 }
             }
             let vidx = vnets.len() as u32;
             for (j, s) in vnet.properties.subnets.iter().enumerate() {
-                let spath = format!("{path}.properties.subnets[{j}].properties");
-                if let Some(p) = s.properties.address_prefix.as_deref().filter(|p| !p.trim().is_empty()) {
-                    space = space.union(&parse_cidr(p, &format!("{spath}.addressPrefix"))?);
+                let spath = || format!("{}.properties.subnets[{j}].properties", path());
+                if let Some(p) = s
+                    .properties
+                    .address_prefix
+                    .as_deref()
+                    .filter(|p| !p.trim().is_empty())
+                {
+                    space = space.union(&parse_cidr(p, || format!("{}.addressPrefix", spath()))?);
                 }
                 for (k, p) in s.properties.address_prefixes.iter().enumerate() {
-                    space = space.union(&parse_cidr(p, &format!("{spath}.addressPrefixes[{k}]"))?);
+                    space = space.union(&parse_cidr(p, || {
+                        format!("{}.addressPrefixes[{k}]", spath())
+                    })?);
                 }
-                let id = match (&s.id, &s.name) {
-                    (Some(id), _) if !id.trim().is_empty() => id.clone(),
-                    (_, Some(name)) => format!("{}/subnets/{name}", vnet.id),
+                let id: Cow<'a, str> = match (&s.id, &s.name) {
+                    (Some(id), _) if !id.trim().is_empty() => Cow::Borrowed(id.as_str()),
+                    (_, Some(name)) => Cow::Owned(format!("{}/subnets/{name}", vnet.id)),
                     _ => continue,
                 };
-                subnets.insert(
-                    id_key(&id),
-                    SubnetInfo {
-                        nsg_key: s
-                            .properties
-                            .network_security_group
-                            .as_ref()
-                            .and_then(|r| r.id.as_deref())
-                            .map(id_key),
-                        vnet: vidx,
-                    },
+                let nsg = nsg_ref(
+                    s.properties
+                        .network_security_group
+                        .as_ref()
+                        .and_then(|r| r.id.as_deref()),
+                    &|| format!("subnet {id}"),
+                    &mut warnings,
                 );
+                subnets.insert(Ci::owned(id), (nsg, vidx));
             }
             let public = AddrSet::all().difference(&np).difference(&space);
             vnets.push(VnetInfo { space, public });
         }
         let public_no_vnet = AddrSet::all().difference(&np);
 
-        // Public IPs
-        let pips = inv
+        // Public IPs: id -> address
+        let pips: FxMap<Ci<'a>, Option<Arc<str>>> = inv
             .public_ip_addresses
             .iter()
-            .enumerate()
-            .map(|(i, p)| (id_key(&p.id), i as u32))
+            .map(|p| {
+                let addr = p
+                    .properties
+                    .ip_address
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(Arc::from);
+                (Ci::new(&p.id), addr)
+            })
             .collect();
 
         // NICs and their ip configurations
-        let mut nics = HashMap::with_capacity(inv.network_interfaces.len());
-        let mut ipconfs_by_nic = Vec::with_capacity(inv.network_interfaces.len());
-        let mut nics_by_vm: HashMap<String, Vec<u32>> = HashMap::new();
+        let n = inv.network_interfaces.len();
+        let mut nics: FxMap<Ci<'a>, u32> = fx_map(n);
+        let mut nic_nsg = Vec::with_capacity(n);
+        let mut ipconfs_by_nic = Vec::with_capacity(n);
+        let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(n);
         let mut asg_members: Vec<AddrSet> = Vec::new();
         for (i, nic) in inv.network_interfaces.iter().enumerate() {
-            let path = format!("networkInterfaces[{i}]");
             if nic.id.trim().is_empty() {
-                return Err(InputError::new(format!("{path}.id"), "missing resource id"));
+                return Err(InputError::new(
+                    format!("networkInterfaces[{i}].id"),
+                    "missing resource id",
+                ));
             }
-            nics.insert(id_key(&nic.id), i as u32);
-            if let Some(vm) = nic.properties.virtual_machine.as_ref().and_then(|r| r.id.as_deref()) {
-                nics_by_vm.entry(id_key(vm)).or_default().push(i as u32);
+            nics.insert(Ci::new(&nic.id), i as u32);
+            if let Some(vm) = nic
+                .properties
+                .virtual_machine
+                .as_ref()
+                .and_then(|r| r.id.as_deref())
+            {
+                nics_by_vm.entry(Ci::new(vm)).or_default().push(i as u32);
             }
-            let confs = parse_ipconfs(nic, i as u32, &path, &mut asgs)?;
+            nic_nsg.push(nsg_ref(
+                nic.properties
+                    .network_security_group
+                    .as_ref()
+                    .and_then(|r| r.id.as_deref()),
+                &|| format!("network interface {}", nic.id),
+                &mut warnings,
+            ));
+            let confs = parse_ipconfs(nic, i, &mut asgs, &subnets, &pips, &mut warnings)?;
             for c in &confs {
                 if let Some(addrs) = &c.addrs {
                     for &a in &c.asgs {
@@ -211,8 +299,14 @@ impl<'a> Model<'a> {
                             asg_members.resize(a as usize + 1, AddrSet::empty());
                         }
                         let set = match c.family {
-                            Family::V4 => AddrSet { v4: addrs.clone(), v6: IntervalSet::empty() },
-                            Family::V6 => AddrSet { v4: IntervalSet::empty(), v6: addrs.clone() },
+                            Family::V4 => AddrSet {
+                                v4: addrs.clone(),
+                                v6: IntervalSet::empty(),
+                            },
+                            Family::V6 => AddrSet {
+                                v4: IntervalSet::empty(),
+                                v6: addrs.clone(),
+                            },
                         };
                         asg_members[a as usize] = asg_members[a as usize].union(&set);
                     }
@@ -223,7 +317,7 @@ impl<'a> Model<'a> {
         asg_members.resize(asgs.ids.len().max(asg_members.len()), AddrSet::empty());
 
         // JIT policies
-        let mut jit_by_vm: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>> = fx_map(0);
         for (i, pol) in inv.jit_network_access_policies.iter().enumerate() {
             for (j, vm) in pol.properties.virtual_machines.iter().enumerate() {
                 for (k, port) in vm.ports.iter().enumerate() {
@@ -235,74 +329,80 @@ impl<'a> Model<'a> {
                     }
                 }
                 jit_by_vm
-                    .entry(id_key(&vm.id))
+                    .entry(Ci::new(&vm.id))
                     .or_default()
                     .push((i as u32, j as u32));
             }
         }
 
+        let warned = warnings.iter().cloned().collect();
         Ok(Self {
             inv,
             ports: cfg.ports(),
             v4_threshold: cfg.v4_open_threshold(),
             v6_threshold: cfg.v6_open_threshold(),
             nsgs,
-            nsg_by_key,
-            subnets,
             vnets,
             public_no_vnet,
             asg_members,
-            pips,
             nics,
+            nic_nsg,
             ipconfs_by_nic,
             nics_by_vm,
             jit_by_vm,
-            cache_index: HashMap::new(),
-            cache: Vec::new(),
-            warnings,
-            warned: HashSet::new(),
+            cache: RefCell::new(Cache::default()),
+            warnings: RefCell::new(warnings),
+            warned: RefCell::new(warned),
         })
     }
 
-    fn warn(&mut self, w: String) {
-        if self.warned.insert(w.clone()) {
-            self.warnings.push(w);
+    fn warn(&self, w: String) {
+        if self.warned.borrow_mut().insert(w.clone()) {
+            self.warnings.borrow_mut().push(w);
         }
     }
 
     /// Evaluates every VM and builds the report.
-    pub fn report(&mut self) -> Report {
+    pub fn report(&self) -> Report {
         let inv = self.inv;
         let mut vms = Vec::with_capacity(inv.virtual_machines.len());
-        let mut seen = HashSet::with_capacity(inv.virtual_machines.len());
+        let mut seen: FxSet<Ci<'a>> =
+            FxSet::with_capacity_and_hasher(inv.virtual_machines.len(), Default::default());
         for (i, vm) in inv.virtual_machines.iter().enumerate() {
             if vm.id.trim().is_empty() {
                 self.warn(format!("virtualMachines[{i}]: no id; skipped"));
                 continue;
             }
-            if !seen.insert(id_key(&vm.id)) {
-                self.warn(format!("virtualMachines[{i}]: duplicate id {:?}; evaluated once", vm.id));
+            if !seen.insert(Ci::new(&vm.id)) {
+                self.warn(format!(
+                    "virtualMachines[{i}]: duplicate id {:?}; evaluated once",
+                    vm.id
+                ));
                 continue;
             }
             vms.push(self.evaluate_vm(vm));
         }
-        let warnings = std::mem::take(&mut self.warnings);
+        let warnings = std::mem::take(&mut *self.warnings.borrow_mut());
         Report::from_vms(vms, warnings)
     }
 
     /// Evaluates one VM.
-    pub fn evaluate_vm(&mut self, vm: &VirtualMachine) -> VmReport {
-        self.evaluate_vm_full(vm).0
+    pub fn evaluate_vm(&self, vm: &VirtualMachine) -> VmReport {
+        self.evaluate_vm_full(vm, false).0
     }
 
     /// Every source address (public or not) allowed to reach each management port of the VM,
     /// over all its ip configurations, in the order of [`EvalConfig::ports`].
-    pub fn allowed_sources(&mut self, vm: &VirtualMachine) -> Vec<AddrSet> {
-        self.evaluate_vm_full(vm).1
+    pub fn allowed_sources(&self, vm: &VirtualMachine) -> Vec<AddrSet> {
+        self.evaluate_vm_full(vm, true).1
     }
 
-    fn evaluate_vm_full(&mut self, vm: &VirtualMachine) -> (VmReport, Vec<AddrSet>) {
-        let vm_key = id_key(&vm.id);
+    fn evaluate_vm_full(
+        &self,
+        vm: &VirtualMachine,
+        want_allowed: bool,
+    ) -> (VmReport, Vec<AddrSet>) {
+        let vm_key = Ci::new(&vm.id);
         let name = vm
             .name
             .clone()
@@ -313,7 +413,7 @@ impl<'a> Model<'a> {
         let mut missing_nics = 0usize;
         for r in &vm.properties.network_profile.network_interfaces {
             let Some(id) = r.id.as_deref() else { continue };
-            match self.nics.get(&id_key(id)) {
+            match self.nics.get(&Ci::new(id)) {
                 Some(&n) => {
                     if !nic_idx.contains(&n) {
                         nic_idx.push(n)
@@ -336,182 +436,88 @@ impl<'a> Model<'a> {
         }
         let has_nic = !nic_idx.is_empty() || missing_nics > 0;
 
-        // per ip configuration: NSGs, VNet, public IP
-        struct Path {
-            conf: IpConf,
-            subnet_nsg: u32,
-            nic_nsg: u32,
-            vnet: u32,
-            has_public: bool,
-            public_ip: Option<String>,
-            covered: bool,
-            subnet_nsg_id: Option<String>,
-            nic_nsg_id: Option<String>,
-        }
-        let mut paths: Vec<Path> = Vec::new();
+        // every ip configuration, with its evaluation of every port
+        let mut confs: Vec<(&IpConf<'a>, u32, Arc<[Arc<PortEval>]>)> = Vec::new();
         for &n in &nic_idx {
-            let nic = &self.inv.network_interfaces[n as usize];
-            let nic_name = nic.name.clone().unwrap_or_else(|| nic.id.clone());
-            let (nic_nsg, nic_nsg_id) = match nic.properties.network_security_group.as_ref().and_then(|r| r.id.as_deref()) {
-                Some(id) => match self.nsg_by_key.get(&id_key(id)) {
-                    Some(&k) => (k, Some(id.to_string())),
-                    None => {
-                        self.warn(format!(
-                            "network interface {nic_name}: NSG {id} is not in the inventory; counted as no NSG"
-                        ));
-                        (NONE, None)
-                    }
-                },
-                None => (NONE, None),
-            };
-            for conf in self.ipconfs_by_nic[n as usize].clone() {
-                let (mut subnet_nsg, mut subnet_nsg_id, mut vnet) = (NONE, None, NONE);
-                if let Some(sk) = &conf.subnet_key {
-                    match self.subnets.get(sk).cloned() {
-                        Some(s) => {
-                            vnet = s.vnet;
-                            if let Some(nk) = &s.nsg_key {
-                                match self.nsg_by_key.get(nk) {
-                                    Some(&k) => {
-                                        subnet_nsg = k;
-                                        subnet_nsg_id = Some(self.nsgs[k as usize].id.to_string());
-                                    }
-                                    None => self.warn(format!(
-                                        "subnet {sk}: NSG {nk} is not in the inventory; counted as no NSG"
-                                    )),
-                                }
-                            }
-                        }
-                        None => self.warn(format!(
-                            "ip configuration {}: subnet {sk} is not in the inventory; counted as no subnet NSG, VirtualNetwork unknown",
-                            conf.id
-                        )),
-                    }
-                }
-                let mut public_ip = None;
-                let has_public = conf.public_ip_ref.is_some();
-                if let Some(pk) = &conf.public_ip_ref {
-                    match self.pips.get(&id_key(pk)) {
-                        Some(&p) => {
-                            public_ip = self.inv.public_ip_addresses[p as usize]
-                                .properties
-                                .ip_address
-                                .clone()
-                                .filter(|s| !s.trim().is_empty());
-                        }
-                        None => self.warn(format!(
-                            "ip configuration {}: public IP {pk} is not in the inventory; counted as internet-facing",
-                            conf.id
-                        )),
-                    }
-                }
-                paths.push(Path {
-                    covered: subnet_nsg != NONE || nic_nsg != NONE,
-                    conf,
-                    subnet_nsg,
-                    nic_nsg,
-                    vnet,
-                    has_public,
-                    public_ip,
-                    subnet_nsg_id,
-                    nic_nsg_id: nic_nsg_id.clone(),
-                });
+            let nic_nsg = self.nic_nsg[n as usize];
+            for c in &self.ipconfs_by_nic[n as usize] {
+                confs.push((c, nic_nsg, self.eval_path(c, c.subnet_nsg, nic_nsg, c.vnet)));
             }
         }
-
-        // evaluate every port on every path
-        let ports = self.ports.clone();
-        let mut per_path: Vec<Vec<Arc<PortEval>>> = Vec::with_capacity(paths.len());
-        for p in &paths {
-            per_path.push(self.eval_path(&p.conf, p.subnet_nsg, p.nic_nsg, p.vnet));
-        }
         // a NIC we cannot see: no NSG, no public IP known
-        let unknown = if missing_nics > 0 {
+        let unknown = (missing_nics > 0).then(|| {
             let conf = IpConf {
-                id: String::new(),
-                nic: NONE,
+                id: Cow::Borrowed(""),
                 family: Family::V4,
                 addrs: None,
                 private_ip: None,
                 asgs: Vec::new(),
-                subnet_key: None,
-                public_ip_ref: None,
+                subnet_nsg: NONE,
+                vnet: NONE,
+                has_public: false,
+                public_ip: None,
             };
-            Some(self.eval_path(&conf, NONE, NONE, NONE))
-        } else {
-            None
-        };
+            self.eval_path(&conf, NONE, NONE, NONE)
+        });
 
         let jit = self.jit_for(&vm_key);
-        let mut exposures = Vec::with_capacity(ports.len());
-        let mut allowed_all = Vec::with_capacity(ports.len());
+        let mut exposures = Vec::with_capacity(self.ports.len());
+        let mut allowed_all = Vec::with_capacity(self.ports.len());
         let mut any_open = false;
-        for (pi, port) in ports.iter().enumerate() {
-            let mut worst = State::Closed;
-            let mut public = AddrSet::empty();
-            let mut reachable = false;
-            let mut no_nsg = false;
-            let mut candidates: Vec<(State, &Arc<PortEval>)> = Vec::new();
-            for (p, evals) in paths.iter().zip(&per_path) {
-                let e = &evals[pi];
-                candidates.push((e.state, e));
-                if matches!(e.state, State::Open | State::Restricted) && p.has_public {
-                    reachable = true;
-                }
-            }
+        for (pi, port) in self.ports.iter().enumerate() {
+            let mut candidates: Vec<(&Arc<PortEval>, bool)> = Vec::with_capacity(confs.len() + 1);
+            candidates.extend(confs.iter().map(|(c, _, e)| (&e[pi], c.has_public)));
             if let Some(u) = &unknown {
-                candidates.push((u[pi].state, &u[pi]));
+                candidates.push((&u[pi], false));
             }
-            let mut allowed = AddrSet::empty();
-            for (s, e) in &candidates {
-                if s.rank() > worst.rank() {
-                    worst = *s;
-                }
-                public = public.union(&e.shown);
-                allowed = allowed.union(&e.allowed);
-            }
-            allowed_all.push(allowed);
-            let mut deciding: Vec<RuleRef> = Vec::new();
-            for (s, e) in &candidates {
-                if *s == worst {
-                    no_nsg |= e.no_nsg;
-                    for r in &e.deciding {
-                        if !deciding.contains(r) {
-                            deciding.push(*r);
-                        }
-                    }
-                }
-            }
-            deciding.sort();
-            if worst == State::Open {
-                any_open = true;
-            }
+            let reachable = candidates
+                .iter()
+                .any(|(e, public)| *public && matches!(e.state, State::Open | State::Restricted));
             let jit_protected = jit.iter().any(|(policy_ok, ports)| {
                 *policy_ok
-                    && ports
-                        .iter()
-                        .any(|(n, proto)| *n == i64::from(port.port) && proto.matches(port.protocol))
+                    && ports.iter().any(|(n, proto)| {
+                        *n == i64::from(port.port) && proto.matches(port.protocol)
+                    })
             });
-            let deciding_rules: Vec<DecidingRule> = deciding.iter().map(|r| self.deciding_rule(r)).collect();
-            let allowed_public_sources = public.to_cidr_strings();
-            let reason = reason(worst, no_nsg, &allowed_public_sources, &deciding_rules, reachable);
+            let (state, sources, rules, reason, allowed) = if let [(e, _)] = candidates.as_slice() {
+                // one ip configuration: its shared presentation
+                let allowed = if want_allowed {
+                    e.allowed.clone()
+                } else {
+                    AddrSet::empty()
+                };
+                (
+                    e.state,
+                    self.sources_of(e),
+                    self.rules_of(e),
+                    self.reason_of(e, reachable),
+                    allowed,
+                )
+            } else {
+                self.combine(&candidates, reachable)
+            };
+            any_open |= state == State::Open;
+            allowed_all.push(allowed);
             exposures.push(Exposure {
                 port: port.port,
                 protocol: port.protocol,
-                state: worst,
+                state,
                 reachable,
-                allowed_public_sources,
-                deciding_rules,
+                allowed_public_sources: sources,
+                deciding_rules: rules,
                 jit_protected,
                 reason,
             });
         }
 
         // recommendations
-        let facing: Vec<&Path> = paths.iter().filter(|p| p.has_public).collect();
-        let nsg_rec = if facing.is_empty() {
+        let facing = confs.iter().filter(|(c, _, _)| c.has_public);
+        let nsg_rec = if facing.clone().next().is_none() {
             Status::NotApplicable
-        } else if facing.iter().all(|p| p.covered) {
+        } else if facing
+            .clone()
+            .all(|(c, nic_nsg, _)| c.subnet_nsg != NONE || *nic_nsg != NONE)
+        {
             Status::Healthy
         } else {
             Status::Unhealthy
@@ -523,10 +529,9 @@ impl<'a> Model<'a> {
         } else {
             Status::Healthy
         };
-        let jit_covers = jit.iter().any(|(ok, _)| *ok);
         let jit_rec = if any_open {
             Status::Unhealthy
-        } else if jit_covers {
+        } else if jit.iter().any(|(ok, _)| *ok) {
             Status::Healthy
         } else {
             Status::NotApplicable
@@ -538,28 +543,30 @@ impl<'a> Model<'a> {
         };
 
         let mut public_ips: Vec<String> = Vec::new();
-        for p in &paths {
-            if let Some(ip) = &p.public_ip {
-                if !public_ips.contains(ip) {
-                    public_ips.push(ip.clone());
+        for (c, _, _) in &confs {
+            if let Some(ip) = &c.public_ip {
+                if !public_ips.iter().any(|p| p.as_str() == &**ip) {
+                    public_ips.push(ip.to_string());
                 }
             }
         }
-        let ip_configurations = paths
+        let nsg_id = |k: u32| (k != NONE).then(|| self.nsgs[k as usize].id.clone());
+        let ip_configurations = confs
             .iter()
-            .map(|p| IpConfigSummary {
-                id: p.conf.id.clone(),
-                network_interface: self.inv.network_interfaces[p.conf.nic as usize].id.clone(),
-                private_ip: p.conf.private_ip.clone(),
-                public_ip: p.public_ip.clone(),
-                has_public_ip: p.has_public,
-                subnet_nsg: p.subnet_nsg_id.clone(),
-                nic_nsg: p.nic_nsg_id.clone(),
+            .map(|(c, nic_nsg, _)| IpConfigSummary {
+                id: Arc::from(&*c.id),
+                private_ip: c.private_ip.clone(),
+                public_ip: c.public_ip.clone(),
+                has_public_ip: c.has_public,
+                subnet_nsg: nsg_id(c.subnet_nsg),
+                nic_nsg: nsg_id(*nic_nsg),
             })
             .collect();
-        let jit_policy = self.jit_by_vm.get(&vm_key).and_then(|v| v.first()).map(|&(pi, _)| {
-            self.inv.jit_network_access_policies[pi as usize].id.clone()
-        });
+        let jit_policy = self
+            .jit_by_vm
+            .get(&vm_key)
+            .and_then(|v| v.first())
+            .map(|&(pi, _)| self.inv.jit_network_access_policies[pi as usize].id.clone());
         let (subscription_id, resource_group) = id_scope(&vm.id);
         let report = VmReport {
             status: recommendations.control_status(),
@@ -578,15 +585,78 @@ impl<'a> Model<'a> {
         (report, allowed_all)
     }
 
+    /// Several ip configurations: the worst state, the union of sources, the deciding rules of
+    /// the paths in the worst state.
+    #[allow(clippy::type_complexity)]
+    fn combine(
+        &self,
+        candidates: &[(&Arc<PortEval>, bool)],
+        reachable: bool,
+    ) -> (State, Arc<[String]>, Arc<[DecidingRule]>, Arc<str>, AddrSet) {
+        let mut worst = State::Closed;
+        let mut shown = AddrSet::empty();
+        let mut allowed = AddrSet::empty();
+        for (e, _) in candidates {
+            if e.state.rank() > worst.rank() {
+                worst = e.state;
+            }
+            shown = shown.union(&e.shown);
+            allowed = allowed.union(&e.allowed);
+        }
+        let mut deciding: Vec<RuleRef> = Vec::new();
+        let mut no_nsg = false;
+        for (e, _) in candidates.iter().filter(|(e, _)| e.state == worst) {
+            no_nsg |= e.no_nsg;
+            for r in &e.deciding {
+                if !deciding.contains(r) {
+                    deciding.push(*r);
+                }
+            }
+        }
+        deciding.sort();
+        let rules: Arc<[DecidingRule]> = deciding.iter().map(|r| self.deciding_rule(r)).collect();
+        let sources: Arc<[String]> = shown.to_cidr_strings().into();
+        let reason = reason(worst, no_nsg, &sources, &rules, reachable).into();
+        (worst, sources, rules, reason, allowed)
+    }
+
+    fn sources_of(&self, e: &PortEval) -> Arc<[String]> {
+        e.sources
+            .get_or_init(|| e.shown.to_cidr_strings().into())
+            .clone()
+    }
+
+    fn rules_of(&self, e: &PortEval) -> Arc<[DecidingRule]> {
+        e.rules
+            .get_or_init(|| e.deciding.iter().map(|r| self.deciding_rule(r)).collect())
+            .clone()
+    }
+
+    fn reason_of(&self, e: &PortEval, reachable: bool) -> Arc<str> {
+        e.reasons[usize::from(reachable)]
+            .get_or_init(|| {
+                reason(
+                    e.state,
+                    e.no_nsg,
+                    &self.sources_of(e),
+                    &self.rules_of(e),
+                    reachable,
+                )
+                .into()
+            })
+            .clone()
+    }
+
     /// (policy Succeeded?, [(port, protocol)]) for each JIT policy entry of the VM.
-    fn jit_for(&self, vm_key: &str) -> Vec<(bool, Vec<(i64, Protocol)>)> {
+    fn jit_for(&self, vm_key: &Ci<'_>) -> Vec<(bool, Vec<(i64, Protocol)>)> {
         let Some(entries) = self.jit_by_vm.get(vm_key) else {
             return Vec::new();
         };
         entries
             .iter()
             .map(|&(pi, vi)| {
-                let pol: &JitNetworkAccessPolicy = &self.inv.jit_network_access_policies[pi as usize];
+                let pol: &JitNetworkAccessPolicy =
+                    &self.inv.jit_network_access_policies[pi as usize];
                 let ok = pol
                     .properties
                     .provisioning_state
@@ -623,7 +693,13 @@ impl<'a> Model<'a> {
     }
 
     /// Evaluates all management ports for one ip configuration, through the cache.
-    fn eval_path(&mut self, conf: &IpConf, subnet_nsg: u32, nic_nsg: u32, vnet: u32) -> Vec<Arc<PortEval>> {
+    fn eval_path(
+        &self,
+        conf: &IpConf<'_>,
+        subnet_nsg: u32,
+        nic_nsg: u32,
+        vnet: u32,
+    ) -> Arc<[Arc<PortEval>]> {
         let key = EvalKey {
             subnet_nsg,
             subnet_mask: self.dest_mask(subnet_nsg, conf),
@@ -632,29 +708,31 @@ impl<'a> Model<'a> {
             vnet,
             family: conf.family,
         };
-        if let Some(&i) = self.cache_index.get(&key) {
-            return self.cache[i as usize].clone();
+        if let Some(&i) = self.cache.borrow().index.get(&key) {
+            return self.cache.borrow().evals[i as usize].clone();
         }
-        let evals: Vec<Arc<PortEval>> = self
+        let evals: Arc<[Arc<PortEval>]> = self
             .ports
             .iter()
             .map(|port| Arc::new(self.eval_port(&key, *port)))
             .collect();
-        self.cache_index.insert(key, self.cache.len() as u32);
-        self.cache.push(evals.clone());
+        let mut cache = self.cache.borrow_mut();
+        let i = cache.evals.len() as u32;
+        cache.index.insert(key, i);
+        cache.evals.push(evals.clone());
         evals
     }
-
     /// Which inbound rules of an NSG match the ip configuration as destination.
-    fn dest_mask(&self, nsg: u32, conf: &IpConf) -> Vec<u64> {
+    fn dest_mask(&self, nsg: u32, conf: &IpConf<'_>) -> Mask {
         if nsg == NONE {
-            return Vec::new();
+            return Mask::Small([0; 2]);
         }
         let rules = &self.nsgs[nsg as usize].inbound;
-        let mut mask = vec![0u64; rules.len().div_ceil(64)];
+        let mut mask = Mask::new(rules.len());
+        let words = mask.words();
         for (i, r) in rules.iter().enumerate() {
             if dest_matches(r, conf) {
-                mask[i / 64] |= 1 << (i % 64);
+                words[i / 64] |= 1 << (i % 64);
             }
         }
         mask
@@ -711,7 +789,7 @@ impl<'a> Model<'a> {
             let rules = &self.nsgs[nsg as usize].inbound;
             let mut m = Vec::new();
             for (i, r) in rules.iter().enumerate() {
-                if mask[i / 64] & (1 << (i % 64)) == 0 {
+                if !mask.bit(i) {
                     continue;
                 }
                 if !r.protocol.matches(port.protocol) || !r.dst_ports.contains(p) {
@@ -804,15 +882,16 @@ impl<'a> Model<'a> {
         }
 
         let public = total.intersection(&public_all);
-        let state = if public.v4.count() >= self.v4_threshold || public.v6.count() >= self.v6_threshold {
-            State::Open
-        } else if !public.is_empty() {
-            State::Restricted
-        } else if !total.is_empty() {
-            State::Private
-        } else {
-            State::Closed
-        };
+        let state =
+            if public.v4.count() >= self.v4_threshold || public.v6.count() >= self.v6_threshold {
+                State::Open
+            } else if !public.is_empty() {
+                State::Restricted
+            } else if !total.is_empty() {
+                State::Private
+            } else {
+                State::Closed
+            };
         let deciding = match state {
             State::Open | State::Restricted => allow_public,
             State::Private => {
@@ -830,6 +909,8 @@ impl<'a> Model<'a> {
                 }
             }
         };
+        let mut deciding = deciding;
+        deciding.sort();
         let shown_cidrs: Vec<Cidr> = total
             .to_cidrs()
             .into_iter()
@@ -842,6 +923,9 @@ impl<'a> Model<'a> {
             state,
             deciding,
             no_nsg,
+            sources: OnceLock::new(),
+            rules: OnceLock::new(),
+            reasons: [OnceLock::new(), OnceLock::new()],
         }
     }
 }
@@ -850,7 +934,7 @@ impl<'a> Model<'a> {
 /// NAT, so the destination is the private address. Where the answer is uncertain (unknown
 /// service tag, unknown address, prefix ip configurations) Allow rules are taken to match and
 /// Deny rules not, so uncertainty never hides exposure.
-fn dest_matches(r: &CompiledRule, conf: &IpConf) -> bool {
+fn dest_matches(r: &CompiledRule, conf: &IpConf<'_>) -> bool {
     let d = &r.dst;
     if d.any || d.virtual_network {
         return true;
@@ -876,21 +960,25 @@ fn dest_matches(r: &CompiledRule, conf: &IpConf) -> bool {
     }
 }
 
-fn parse_cidr(s: &str, path: &str) -> Result<AddrSet, InputError> {
+fn parse_cidr(s: &str, path: impl Fn() -> String) -> Result<AddrSet, InputError> {
     Cidr::parse(s)
         .map(|c| AddrSet::from_cidr(&c))
-        .ok_or_else(|| InputError::value(path, s, "is not a valid CIDR prefix"))
+        .ok_or_else(|| InputError::value(path(), s, "is not a valid CIDR prefix"))
 }
 
-fn parse_ipconfs(
-    nic: &NetworkInterface,
-    nic_idx: u32,
-    path: &str,
+/// Parses a NIC's ip configurations and resolves their subnet (NSG, VNet) and public IP.
+fn parse_ipconfs<'a>(
+    nic: &'a NetworkInterface,
+    i: usize,
     asgs: &mut AsgInterner,
-) -> Result<Vec<IpConf>, InputError> {
+    subnets: &FxMap<Ci<'a>, (u32, u32)>,
+    pips: &FxMap<Ci<'a>, Option<Arc<str>>>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<IpConf<'a>>, InputError> {
     let mut out = Vec::with_capacity(nic.properties.ip_configurations.len());
     for (j, c) in nic.properties.ip_configurations.iter().enumerate() {
-        let cpath = format!("{path}.properties.ipConfigurations[{j}].properties");
+        let cpath =
+            || format!("networkInterfaces[{i}].properties.ipConfigurations[{j}].properties");
         let p = &c.properties;
         let declared = match p.private_ip_address_version.as_deref().map(str::trim) {
             Some(v) if v.eq_ignore_ascii_case("ipv6") => Some(Family::V6),
@@ -898,15 +986,25 @@ fn parse_ipconfs(
             Some("") | None => None,
             Some(v) => {
                 return Err(InputError::value(
-                    format!("{cpath}.privateIPAddressVersion"),
+                    format!("{}.privateIPAddressVersion", cpath()),
                     v,
                     "is not IPv4 or IPv6",
                 ))
             }
         };
-        let (family, addrs) = match p.private_ip_address.as_deref().filter(|s| !s.trim().is_empty()) {
+        let (family, addrs) = match p
+            .private_ip_address
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
             Some(a) => {
-                let bad = || InputError::value(format!("{cpath}.privateIPAddress"), a, "is not an IP address");
+                let bad = || {
+                    InputError::value(
+                        format!("{}.privateIPAddress", cpath()),
+                        a,
+                        "is not an IP address",
+                    )
+                };
                 let (fam, ip) = parse_ip(a).ok_or_else(bad)?;
                 // prefix ip configurations ("172.20.2.16/28") own the whole prefix
                 let set = if a.contains('/') {
@@ -919,35 +1017,64 @@ fn parse_ipconfs(
             }
             None => (declared.unwrap_or(Family::V4), None),
         };
-        let id = c
-            .id
-            .clone()
-            .unwrap_or_else(|| format!("{}/ipConfigurations/{}", nic.id, c.name.as_deref().unwrap_or("?")));
+        let id: Cow<'a, str> = match &c.id {
+            Some(id) => Cow::Borrowed(id.as_str()),
+            None => Cow::Owned(format!(
+                "{}/ipConfigurations/{}",
+                nic.id,
+                c.name.as_deref().unwrap_or("?")
+            )),
+        };
         let mut conf_asgs = Vec::new();
         for (k, a) in p.application_security_groups.iter().enumerate() {
             match a.id.as_deref() {
-                Some(id) if !id.trim().is_empty() => conf_asgs.push(asgs.intern(id)),
+                Some(aid) if !aid.trim().is_empty() => conf_asgs.push(asgs.intern(aid)),
                 _ => {
                     return Err(InputError::new(
-                        format!("{cpath}.applicationSecurityGroups[{k}].id"),
+                        format!("{}.applicationSecurityGroups[{k}].id", cpath()),
                         "missing application security group id",
                     ))
                 }
             }
         }
+        let (mut subnet_nsg, mut vnet) = (NONE, NONE);
+        if let Some(sid) = p.subnet.as_ref().and_then(|s| s.id.as_deref()) {
+            match subnets.get(&Ci::new(sid)) {
+                Some(&(n, v)) => (subnet_nsg, vnet) = (n, v),
+                None => warnings.push(format!(
+                    "ip configuration {id}: subnet {sid} is not in the inventory; counted as no subnet NSG, VirtualNetwork unknown"
+                )),
+            }
+        }
+        let pip_ref = p
+            .public_ip_address
+            .as_ref()
+            .and_then(|s| s.id.as_deref())
+            .filter(|s| !s.trim().is_empty());
+        let public_ip = match pip_ref {
+            Some(pk) => match pips.get(&Ci::new(pk)) {
+                Some(addr) => addr.clone(),
+                None => {
+                    warnings.push(format!(
+                        "ip configuration {id}: public IP {pk} is not in the inventory; counted as internet-facing"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
         out.push(IpConf {
-            private_ip: addrs.as_ref().map(|s| format_ip(family, s.ranges()[0].0)),
+            private_ip: addrs
+                .as_ref()
+                .map(|s| Arc::from(format_ip(family, s.ranges()[0].0))),
             id,
-            nic: nic_idx,
             family,
             addrs,
             asgs: conf_asgs,
-            subnet_key: p.subnet.as_ref().and_then(|s| s.id.as_deref()).map(id_key),
-            public_ip_ref: p
-                .public_ip_address
-                .as_ref()
-                .and_then(|s| s.id.clone())
-                .filter(|s| !s.trim().is_empty()),
+            subnet_nsg,
+            vnet,
+            has_public: pip_ref.is_some(),
+            public_ip,
         });
     }
     Ok(out)
@@ -955,18 +1082,102 @@ fn parse_ipconfs(
 
 /// `(subscriptionId, resourceGroup)` of an ARM id (empty when absent).
 pub fn id_scope(id: &str) -> (String, String) {
-    let parts: Vec<&str> = id.split('/').collect();
-    let mut sub = String::new();
-    let mut rg = String::new();
-    for w in parts.windows(2) {
-        if w[0].eq_ignore_ascii_case("subscriptions") && sub.is_empty() {
-            sub = w[1].to_string();
-        }
-        if w[0].eq_ignore_ascii_case("resourceGroups") && rg.is_empty() {
-            rg = w[1].to_string();
+    let mut sub = None;
+    let mut rg = None;
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if sub.is_none() && p.eq_ignore_ascii_case("subscriptions") {
+            sub = parts.next();
+        } else if rg.is_none() && p.eq_ignore_ascii_case("resourceGroups") {
+            rg = parts.next();
         }
     }
-    (sub, rg)
+    (
+        sub.unwrap_or_default().to_string(),
+        rg.unwrap_or_default().to_string(),
+    )
+}
+
+/// An ARM id as a map key: hashed and compared case-insensitively (ARM ids are), and borrowed
+/// from the inventory, so joins allocate nothing.
+#[derive(Debug, Clone)]
+struct Ci<'a>(Cow<'a, str>);
+
+impl<'a> Ci<'a> {
+    fn new(id: &'a str) -> Self {
+        Ci(Cow::Borrowed(id.trim().trim_end_matches('/')))
+    }
+    fn owned(id: Cow<'a, str>) -> Self {
+        match id {
+            Cow::Borrowed(b) => Self::new(b),
+            Cow::Owned(o) => Ci(Cow::Owned(o.trim().trim_end_matches('/').to_string())),
+        }
+    }
+}
+
+impl PartialEq for Ci<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&o.0)
+    }
+}
+
+impl Eq for Ci<'_> {}
+
+impl std::hash::Hash for Ci<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let b = self.0.as_bytes();
+        for c in b.chunks(8) {
+            let mut w = [0u8; 8];
+            for (x, y) in w.iter_mut().zip(c) {
+                *x = y.to_ascii_lowercase();
+            }
+            h.write_u64(u64::from_le_bytes(w));
+        }
+        h.write_usize(b.len());
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+type FxSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
+
+fn fx_map<K, V>(capacity: usize) -> FxMap<K, V> {
+    FxMap::with_capacity_and_hasher(capacity, Default::default())
+}
+
+/// The Firefox/rustc hash: fast for short keys; the keys here are not attacker-chosen per
+/// request (the inventory is the caller's own), and a collision only costs time.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 fn short_list(items: &[String]) -> String {
@@ -982,7 +1193,13 @@ fn describe(rules: &[DecidingRule]) -> String {
         .iter()
         .map(|r| {
             let nsg = r.nsg.rsplit('/').next().unwrap_or_default();
-            format!("{} ({} {}, {} NSG {nsg})", r.rule, r.access_str(), r.priority, r.level_str())
+            format!(
+                "{} ({} {}, {} NSG {nsg})",
+                r.rule,
+                r.access_str(),
+                r.priority,
+                r.level_str()
+            )
         })
         .collect();
     short_list(&names)
@@ -1003,30 +1220,41 @@ impl DecidingRule {
     }
 }
 
-fn reason(state: State, no_nsg: bool, public: &[String], rules: &[DecidingRule], reachable: bool) -> String {
+fn reason(
+    state: State,
+    no_nsg: bool,
+    public: &[String],
+    rules: &[DecidingRule],
+    reachable: bool,
+) -> String {
     let via = if reachable {
         " through a public IP"
     } else {
         " (no public IP on this path)"
     };
     match state {
-        State::Open | State::Restricted if no_nsg && rules.is_empty() => format!(
-            "No NSG on the subnet or the network interface: every source can connect{via}"
-        ),
+        State::Open | State::Restricted if no_nsg && rules.is_empty() => {
+            format!("No NSG on the subnet or the network interface: every source can connect{via}")
+        }
         State::Open | State::Restricted => format!(
             "Public sources {} allowed by {}{via}",
             short_list(public),
             describe(rules)
         ),
         State::Private => {
-            let (deny, allow): (Vec<DecidingRule>, Vec<DecidingRule>) =
-                rules.iter().cloned().partition(|r| r.access == Access::Deny);
+            let (deny, allow): (Vec<DecidingRule>, Vec<DecidingRule>) = rules
+                .iter()
+                .cloned()
+                .partition(|r| r.access == Access::Deny);
             let mut s = String::from("Only private sources can connect");
             if !allow.is_empty() {
                 s.push_str(&format!(" (allowed by {})", describe(&allow)));
             }
             if !deny.is_empty() {
-                s.push_str(&format!("; public sources are stopped by {}", describe(&deny)));
+                s.push_str(&format!(
+                    "; public sources are stopped by {}",
+                    describe(&deny)
+                ));
             }
             s
         }

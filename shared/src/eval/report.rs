@@ -82,13 +82,15 @@ pub struct Exposure {
     pub protocol: Protocol,
     pub state: State,
     pub reachable: bool,
-    /// Allowed public sources, merged into minimal CIDRs (IPv4 first).
-    pub allowed_public_sources: Vec<String>,
-    pub deciding_rules: Vec<DecidingRule>,
+    /// Allowed public sources: the minimal CIDRs of the allowed sources that contain public
+    /// addresses (IPv4 first), so `*` reads `0.0.0.0/0`.
+    pub allowed_public_sources: Arc<[String]>,
+    /// The rules that produced the verdict (shared between VMs with the same verdict).
+    pub deciding_rules: Arc<[DecidingRule]>,
     /// A JIT policy (Succeeded) of this VM lists this port.
     pub jit_protected: bool,
     /// One sentence explaining the verdict.
-    pub reason: String,
+    pub reason: Arc<str>,
 }
 
 /// The three recommendations of one VM.
@@ -103,7 +105,9 @@ pub struct VmRecommendations {
 impl VmRecommendations {
     pub fn get(&self, key: RecommendationKey) -> Status {
         match key {
-            RecommendationKey::InternetFacingVmsProtectedByNsg => self.internet_facing_vms_protected_by_nsg,
+            RecommendationKey::InternetFacingVmsProtectedByNsg => {
+                self.internet_facing_vms_protected_by_nsg
+            }
             RecommendationKey::ManagementPortsClosed => self.management_ports_closed,
             RecommendationKey::ManagementPortsJitProtected => self.management_ports_jit_protected,
         }
@@ -130,17 +134,16 @@ impl VmRecommendations {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IpConfigSummary {
-    pub id: String,
-    pub network_interface: String,
+    pub id: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_ip: Option<String>,
+    pub private_ip: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_ip: Option<String>,
+    pub public_ip: Option<Arc<str>>,
     pub has_public_ip: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subnet_nsg: Option<String>,
+    pub subnet_nsg: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nic_nsg: Option<String>,
+    pub nic_nsg: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

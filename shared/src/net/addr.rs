@@ -338,10 +338,26 @@ mod tests {
         let c = Cidr::parse("10.1.2.3/8").unwrap();
         assert_eq!(c.to_string(), "10.0.0.0/8");
         assert_eq!(Cidr::parse(" 1.2.3.4 ").unwrap().to_string(), "1.2.3.4/32");
-        assert_eq!(Cidr::parse("2001:DB8::1/32").unwrap().to_string(), "2001:db8::/32");
-        assert_eq!(Cidr::parse("0.0.0.0/0").unwrap().last(), u128::from(u32::MAX));
+        assert_eq!(
+            Cidr::parse("2001:DB8::1/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(
+            Cidr::parse("0.0.0.0/0").unwrap().last(),
+            u128::from(u32::MAX)
+        );
         assert_eq!(Cidr::parse("::/0").unwrap().last(), u128::MAX);
-        for bad in ["10.0.0.0/33", "10.0.0/8", "300.1.1.1", "1.2.3.4/", "1.2.3.4/-1", "abc", "", "::/129", "1.2.3.4/8/8"] {
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0/8",
+            "300.1.1.1",
+            "1.2.3.4/",
+            "1.2.3.4/-1",
+            "abc",
+            "",
+            "::/129",
+            "1.2.3.4/8/8",
+        ] {
             assert!(Cidr::parse(bad).is_none(), "{bad} should not parse");
         }
     }
@@ -356,10 +372,20 @@ mod tests {
         assert_eq!(cidrs(&s), vec!["0.0.0.0/0"]);
         assert_eq!(cidrs(&AddrSet::all()), vec!["0.0.0.0/0", "::/0"]);
         // a hole in the middle
-        let s = AddrSet::all_of(Family::V4).difference(&AddrSet::parse_list(["10.0.0.0/8"]).unwrap());
+        let s =
+            AddrSet::all_of(Family::V4).difference(&AddrSet::parse_list(["10.0.0.0/8"]).unwrap());
         assert_eq!(
             cidrs(&s),
-            vec!["0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"]
+            vec![
+                "0.0.0.0/5",
+                "8.0.0.0/7",
+                "11.0.0.0/8",
+                "12.0.0.0/6",
+                "16.0.0.0/4",
+                "32.0.0.0/3",
+                "64.0.0.0/2",
+                "128.0.0.0/1"
+            ]
         );
     }
 
@@ -367,7 +393,10 @@ mod tests {
     fn cidr_roundtrip_is_exact_for_odd_ranges() {
         let mut v4 = IntervalSet::range(3, 1000);
         v4 = v4.union(&IntervalSet::range(70_000, 70_001));
-        let s = AddrSet { v4, v6: IntervalSet::range(5, 77) };
+        let s = AddrSet {
+            v4,
+            v6: IntervalSet::range(5, 77),
+        };
         let back = AddrSet::from_cidrs(s.to_cidrs().iter());
         assert_eq!(back, s);
     }
@@ -375,11 +404,31 @@ mod tests {
     #[test]
     fn public_internet_excludes_private_ranges() {
         let np = non_public();
-        for ip in ["10.1.2.3", "172.20.0.1", "192.168.1.1", "100.64.0.1", "127.0.0.1", "169.254.1.1", "168.63.129.16", "224.0.0.1", "255.255.255.255", "fd00::1", "fe80::1", "::1"] {
+        for ip in [
+            "10.1.2.3",
+            "172.20.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "168.63.129.16",
+            "224.0.0.1",
+            "255.255.255.255",
+            "fd00::1",
+            "fe80::1",
+            "::1",
+        ] {
             let (f, v) = parse_ip(ip).unwrap();
             assert!(np.contains(f, v), "{ip} is not public");
         }
-        for ip in ["8.8.8.8", "20.50.1.2", "172.32.0.1", "203.0.113.7", "2001:db8::1", "168.63.129.17"] {
+        for ip in [
+            "8.8.8.8",
+            "20.50.1.2",
+            "172.32.0.1",
+            "203.0.113.7",
+            "2001:db8::1",
+            "168.63.129.17",
+        ] {
             let (f, v) = parse_ip(ip).unwrap();
             assert!(!np.contains(f, v), "{ip} is public");
         }

@@ -4,15 +4,22 @@
 //! (values below 2^16). Every operation is an exact linear merge; results are always normalised
 //! (sorted, no overlap, no two intervals touching), so equality of sets is equality of vectors.
 
+use smallvec::SmallVec;
+
+/// Most sets are one prefix or one port range: that one is stored inline, without allocation.
+type Ranges = SmallVec<[(u128, u128); 1]>;
+
 /// A set of `u128` values as closed intervals `[lo, hi]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct IntervalSet {
-    ranges: Vec<(u128, u128)>,
+    ranges: Ranges,
 }
 
 impl IntervalSet {
-    pub const fn empty() -> Self {
-        Self { ranges: Vec::new() }
+    pub fn empty() -> Self {
+        Self {
+            ranges: SmallVec::new(),
+        }
     }
 
     /// The single interval `[lo, hi]` (empty if `lo > hi`).
@@ -21,7 +28,7 @@ impl IntervalSet {
             Self::empty()
         } else {
             Self {
-                ranges: vec![(lo, hi)],
+                ranges: smallvec::smallvec![(lo, hi)],
             }
         }
     }
@@ -30,7 +37,7 @@ impl IntervalSet {
     pub fn from_ranges(mut ranges: Vec<(u128, u128)>) -> Self {
         ranges.retain(|(lo, hi)| lo <= hi);
         ranges.sort_unstable();
-        let mut out: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+        let mut out: Ranges = SmallVec::with_capacity(ranges.len());
         for (lo, hi) in ranges {
             match out.last_mut() {
                 Some(last) if lo <= last.1.saturating_add(1) => {
@@ -78,12 +85,12 @@ impl IntervalSet {
         if self.is_empty() {
             return other.clone();
         }
-        let mut all: Vec<(u128, u128)> = Vec::with_capacity(self.ranges.len() + other.ranges.len());
+        let mut all: Ranges = SmallVec::with_capacity(self.ranges.len() + other.ranges.len());
         // merge two sorted lists, then normalise
         let (mut i, mut j) = (0, 0);
         while i < self.ranges.len() || j < other.ranges.len() {
-            let take_self =
-                j >= other.ranges.len() || (i < self.ranges.len() && self.ranges[i] <= other.ranges[j]);
+            let take_self = j >= other.ranges.len()
+                || (i < self.ranges.len() && self.ranges[i] <= other.ranges[j]);
             let r = if take_self {
                 i += 1;
                 self.ranges[i - 1]
@@ -104,7 +111,7 @@ impl IntervalSet {
     }
 
     pub fn intersection(&self, other: &Self) -> Self {
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         let (mut i, mut j) = (0, 0);
         while i < self.ranges.len() && j < other.ranges.len() {
             let (a_lo, a_hi) = self.ranges[i];
@@ -145,7 +152,7 @@ impl IntervalSet {
         if other.is_empty() || self.is_empty() {
             return self.clone();
         }
-        let mut out = Vec::with_capacity(self.ranges.len());
+        let mut out: Ranges = SmallVec::with_capacity(self.ranges.len());
         let mut j = 0;
         for &(lo, hi) in &self.ranges {
             let mut cur = lo;
@@ -211,9 +218,14 @@ mod tests {
     fn extremes_do_not_overflow() {
         let full = S::range(0, u128::MAX);
         assert_eq!(full.count(), u128::MAX);
-        let hole = full.difference(&S::range(0, 0)).difference(&S::range(u128::MAX, u128::MAX));
+        let hole = full
+            .difference(&S::range(0, 0))
+            .difference(&S::range(u128::MAX, u128::MAX));
         assert_eq!(hole.ranges(), &[(1, u128::MAX - 1)]);
-        assert_eq!(hole.union(&S::range(u128::MAX, u128::MAX)).ranges(), &[(1, u128::MAX)]);
+        assert_eq!(
+            hole.union(&S::range(u128::MAX, u128::MAX)).ranges(),
+            &[(1, u128::MAX)]
+        );
         assert!(full.contains(u128::MAX));
     }
 }

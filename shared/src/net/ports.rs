@@ -55,10 +55,27 @@ mod tests {
     fn parses_port_expressions() {
         assert_eq!(parse_port_range("*").unwrap().ranges(), &[(0, 65535)]);
         assert_eq!(parse_port_range("22").unwrap().ranges(), &[(22, 22)]);
-        assert_eq!(parse_port_range(" 3000 - 4000 ").unwrap().ranges(), &[(3000, 4000)]);
-        assert_eq!(parse_port_range("22,3389").unwrap().ranges(), &[(22, 22), (3389, 3389)]);
+        assert_eq!(
+            parse_port_range(" 3000 - 4000 ").unwrap().ranges(),
+            &[(3000, 4000)]
+        );
+        assert_eq!(
+            parse_port_range("22,3389").unwrap().ranges(),
+            &[(22, 22), (3389, 3389)]
+        );
         assert_eq!(parse_port_range("0-65535").unwrap().ranges(), &[(0, 65535)]);
-        for bad in ["70000", "4000-3000", "", "-1", "a", "22-", "1-2-3", "65536", "22,,23", "+22"] {
+        for bad in [
+            "70000",
+            "4000-3000",
+            "",
+            "-1",
+            "a",
+            "22-",
+            "1-2-3",
+            "65536",
+            "22,,23",
+            "+22",
+        ] {
             assert!(parse_port_range(bad).is_none(), "{bad:?} must not parse");
         }
     }

@@ -1,0 +1,136 @@
+//! Benchmark: parse and evaluate synthetic fleets of 1k, 10k and 100k VMs.
+//!
+//! `cargo bench -p portcullis-shared --bench evaluate [-- SIZES...]`
+//!
+//! For each size the fleet is generated (deterministic, ARM shape) and written to
+//! `target/bench-fleets/fleet-N.json`; then a fresh child process reads, parses and evaluates
+//! it, so that its peak resident memory (VmHWM) covers exactly that work. Each timing is the best
+//! of three runs in that child. `BENCH_PHASES=1` also prints, per size, the time and resident
+//! memory of model building, report building and dropping, on stderr.
+use portcullis_shared::build::synthetic_fleet;
+use portcullis_shared::{evaluate, EvalConfig, Inventory};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+fn rss_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn peak_rss_kib() -> u64 {
+    rss_kib("VmHWM:")
+}
+
+fn measure(path: &str) {
+    let file_bytes = std::fs::metadata(path).expect("fleet file").len();
+    // as `portcullis evaluate` does: one streaming pass, the file is never in memory whole
+    let t = Instant::now();
+    let file = std::fs::File::open(path).expect("fleet file");
+    let mut inv = Inventory::from_reader(std::io::BufReader::with_capacity(1 << 20, file))
+        .expect("valid fleet");
+    if std::env::var_os("NODEFAULTS").is_some() {
+        for n in &mut inv.network_security_groups {
+            n.properties.default_security_rules = Vec::new();
+        }
+    }
+    let parse_ms = t.elapsed().as_secs_f64() * 1e3;
+    let after_parse_kib = rss_kib("VmHWM:");
+    if std::env::var_os("BENCH_PHASES").is_some() {
+        eprintln!("parsed: rss {} KiB", rss_kib("VmRSS:"));
+        let t = Instant::now();
+        let model = portcullis_shared::eval::Model::build(&inv, &EvalConfig::default()).unwrap();
+        eprintln!(
+            "build {:.1} ms, rss {} KiB",
+            t.elapsed().as_secs_f64() * 1e3,
+            rss_kib("VmRSS:")
+        );
+        let t = Instant::now();
+        let r = model.report();
+        eprintln!(
+            "report {:.1} ms, rss {} KiB",
+            t.elapsed().as_secs_f64() * 1e3,
+            rss_kib("VmRSS:")
+        );
+        let t = Instant::now();
+        drop(model);
+        eprintln!(
+            "drop model {:.1} ms, rss {} KiB",
+            t.elapsed().as_secs_f64() * 1e3,
+            rss_kib("VmRSS:")
+        );
+        let t = Instant::now();
+        drop(r);
+        eprintln!(
+            "drop report {:.1} ms, rss {} KiB",
+            t.elapsed().as_secs_f64() * 1e3,
+            rss_kib("VmRSS:")
+        );
+    }
+    let cfg = EvalConfig::default();
+    let mut best = f64::MAX;
+    let mut unhealthy = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let report = evaluate(&inv, &cfg).expect("evaluates");
+        best = best.min(t.elapsed().as_secs_f64() * 1e3);
+        unhealthy = report.control.unhealthy;
+        drop(report);
+    }
+    println!(
+        "{{\"vms\":{},\"fileBytes\":{file_bytes},\"parseMs\":{parse_ms:.1},\"parsePeakKiB\":{after_parse_kib},\"evalMs\":{best:.1},\"peakKiB\":{},\"unhealthy\":{unhealthy}}}",
+        inv.virtual_machines.len(),
+        peak_rss_kib()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.first().map(String::as_str) == Some("--measure") {
+        return measure(&args[1]);
+    }
+    let sizes: Vec<usize> = if args.is_empty() {
+        vec![1_000, 10_000, 100_000]
+    } else {
+        args.iter().filter_map(|a| a.parse().ok()).collect()
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-fleets");
+    std::fs::create_dir_all(&dir).unwrap();
+    println!("| VMs | NSGs | file | parse | evaluate | per VM | peak memory | peak / file |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for n in sizes {
+        let path = dir.join(format!("fleet-{n}.json"));
+        let inv = synthetic_fleet(n, 42);
+        let nsgs = inv.network_security_groups.len();
+        std::fs::write(&path, serde_json::to_vec(&inv).unwrap()).unwrap();
+        drop(inv);
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--measure", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let file_mb = m["fileBytes"].as_f64().unwrap() / 1_048_576.0;
+        let peak_mb = m["peakKiB"].as_f64().unwrap() / 1024.0;
+        let eval_ms = m["evalMs"].as_f64().unwrap();
+        println!(
+            "| {n} | {nsgs} | {file_mb:.1} MB | {:.0} ms | {eval_ms:.1} ms | {:.2} µs | {peak_mb:.1} MB | {:.2}× |",
+            m["parseMs"].as_f64().unwrap(),
+            eval_ms * 1000.0 / n as f64,
+            peak_mb / file_mb
+        );
+    }
+}
