@@ -5,7 +5,7 @@
 use clap::{Args, ValueEnum};
 use portcullis_shared::eval::report::{Report, State, Status};
 use portcullis_shared::{evaluate, EvalConfig, InputError, Inventory};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,21 +70,18 @@ fn run_inner(args: &EvaluateArgs) -> Result<Report, InputError> {
         Some(path) => load_config(path)?,
         None => EvalConfig::default(),
     };
-    let bytes = read_input(&args.inventory)?;
-    let inv = Inventory::from_json(&bytes)?;
-    drop(bytes);
+    let inv = read_inventory(&args.inventory)?;
     evaluate(&inv, &cfg)
 }
 
-fn read_input(path: &str) -> Result<Vec<u8>, InputError> {
-    let mut bytes = Vec::new();
-    let res = if path == "-" {
-        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
-    } else {
-        std::fs::read(path).map(|b| bytes = b)
-    };
-    res.map_err(|e| InputError::new(path, format!("cannot read the inventory: {e}")))?;
-    Ok(bytes)
+/// Reads the inventory in one streaming pass: a large file is never held in memory whole.
+fn read_inventory(path: &str) -> Result<Inventory, InputError> {
+    if path == "-" {
+        return Inventory::from_reader(std::io::stdin().lock());
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| InputError::new(path, format!("cannot read the inventory: {e}")))?;
+    Inventory::from_reader(std::io::BufReader::with_capacity(1 << 20, file))
 }
 
 /// Loads a settings file: TOML, or JSON when the name ends in `.json`.

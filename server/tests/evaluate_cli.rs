@@ -1,0 +1,136 @@
+//! `portcullis evaluate`: the contract other tools and CI pipelines depend on.
+use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+}
+
+fn temp(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portcullis-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+/// Two VMs: `open-vm` with RDP open to the Internet, `safe-vm` restricted to an office range.
+fn fleet(open: bool) -> serde_json::Value {
+    let mut b = InventoryBuilder::new("sub1");
+    let rdp = b.nsg("rg", "rdp", vec![Rule::allow("RDP", 300).port("3389").from(if open { "*" } else { "203.0.113.0/24" })]);
+    let office = b.nsg("rg", "office", vec![Rule::allow("SSH", 300).port("22").from("203.0.113.0/24")]);
+    let s = b.vnet("rg", "vnet", &["10.0.0.0/16"], &[("a", "10.0.1.0/24", None)]);
+    b.vm(&VmSpec { name: "open-vm", resource_group: "rg", os: "Windows", subnet_id: &s[0], private_ip: "10.0.1.4", public_ip: Some("20.1.1.1"), nic_nsg_id: Some(&rdp), asg_ids: &[] });
+    b.vm(&VmSpec { name: "safe-vm", resource_group: "rg", os: "Linux", subnet_id: &s[0], private_ip: "10.0.1.5", public_ip: Some("20.1.1.2"), nic_nsg_id: Some(&office), asg_ids: &[] });
+    serde_json::to_value(b.build()).unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn json_report_and_exit_codes() {
+    let inv = temp("open.json", &serde_json::to_vec(&fleet(true)).unwrap());
+    let o = run(&["evaluate", inv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["control"]["name"], "Secure management ports");
+    assert_eq!(r["control"]["maxScore"], 8);
+    assert_eq!(r["control"]["currentScore"], 4.0);
+    assert_eq!(r["control"]["percentage"], 50.0);
+    assert_eq!(r["recommendations"].as_array().unwrap().len(), 3);
+    let vm = r["vms"].as_array().unwrap().iter().find(|v| v["name"] == "open-vm").unwrap();
+    assert_eq!(vm["status"], "unhealthy");
+    assert_eq!(vm["recommendations"]["managementPortsClosed"], "unhealthy");
+    let rdp = vm["exposures"].as_array().unwrap().iter().find(|e| e["port"] == 3389).unwrap();
+    assert_eq!(rdp["state"], "open");
+    assert_eq!(rdp["reachable"], true);
+    assert_eq!(rdp["allowedPublicSources"], serde_json::json!(["0.0.0.0/0"]));
+    assert_eq!(rdp["decidingRules"][0]["rule"], "RDP");
+    assert_eq!(rdp["decidingRules"][0]["priority"], 300);
+    assert_eq!(rdp["decidingRules"][0]["access"], "Allow");
+    assert!(r["warnings"].as_array().unwrap().is_empty());
+
+    let o = run(&["evaluate", inv.to_str().unwrap(), "--fail-on-unhealthy"]);
+    assert_eq!(o.status.code(), Some(3));
+    let healthy = temp("healthy.json", &serde_json::to_vec(&fleet(false)).unwrap());
+    let o = run(&["evaluate", healthy.to_str().unwrap(), "--fail-on-unhealthy"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let mut v = fleet(true);
+    v["networkSecurityGroups"][0]["properties"]["securityRules"][0]["properties"]["destinationPortRange"] = "70000".into();
+    let p = temp("bad-port.json", &serde_json::to_vec(&v).unwrap());
+    let o = run(&["evaluate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty(), "no report on bad input");
+    assert_eq!(
+        stderr(&o),
+        "networkSecurityGroups[0].properties.securityRules[0].properties.destinationPortRange: \"70000\" is not a port or range\n"
+    );
+    for (name, body) in [
+        ("syntax.json", &b"{\"virtualMachines\": [}"[..]),
+        ("types.json", &b"{\"networkSecurityGroups\": [{\"id\": 5}]}"[..]),
+        ("notjson.json", &b"hello"[..]),
+    ] {
+        let p = temp(name, body);
+        let o = run(&["evaluate", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert_eq!(stderr(&o).lines().count(), 1, "{name}: {}", stderr(&o));
+    }
+    let o = run(&["evaluate", "/nonexistent/inventory.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("/nonexistent/inventory.json: cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn table_format_is_readable_and_plain_when_piped() {
+    let inv = temp("table.json", &serde_json::to_vec(&fleet(true)).unwrap());
+    let o = run(&["evaluate", inv.to_str().unwrap(), "--format", "table"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(out.starts_with("Secure management ports: 4.00 of 8 points (50.00%)"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("open-vm")).expect("one row per VM");
+    assert!(row.contains("unhealthy") && row.contains("3389/Tcp open (reachable)"), "{row}");
+    assert!(out.lines().any(|l| l.starts_with("safe-vm")));
+}
+
+#[test]
+fn config_file_and_stdin() {
+    let cfg = temp("cfg.toml", b"managementPorts = [22, { port = 3389, protocol = \"Tcp\" }]\nopenThresholdIpv4Prefix = 24\n");
+    let mut child = bin()
+        .args(["evaluate", "-", "--config", cfg.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&serde_json::to_vec(&fleet(false)).unwrap()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let vm = r["vms"].as_array().unwrap().iter().find(|v| v["name"] == "safe-vm").unwrap();
+    let ex = vm["exposures"].as_array().unwrap();
+    assert_eq!(ex.len(), 2, "only the configured ports");
+    // with a /24 threshold the office range counts as open
+    assert_eq!(ex[0]["state"], "open");
+
+    let bad = temp("bad.toml", b"openThresholdIpv4Prefix = 40\n");
+    let o = run(&["evaluate", "-", "--config", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("openThresholdIpv4Prefix"), "{}", stderr(&o));
+    let unknown = temp("unknown.toml", b"managementPortz = [22]\n");
+    let o = run(&["evaluate", "-", "--config", unknown.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("managementPortz"), "{}", stderr(&o));
+}
