@@ -204,15 +204,7 @@ impl World {
                 r.properties.provisioning_state = Some(provisioning.to_string());
             }
         }
-        nsg.properties.default_security_rules = default_security_rules(&nsg_id)
-            .into_iter()
-            .map(|mut d| {
-                d.etag = Some(etag.clone());
-                d.kind =
-                    Some("Microsoft.Network/networkSecurityGroups/defaultSecurityRules".into());
-                d
-            })
-            .collect();
+        nsg.properties.default_security_rules = Vec::new();
     }
 
     /// PUT networkSecurityGroups/{name}: returns (created, the NSG as stored).
@@ -292,6 +284,17 @@ impl World {
     pub fn with_associations(&self, nsg: &NetworkSecurityGroup) -> NetworkSecurityGroup {
         let key = id_key(&nsg.id);
         let mut out = nsg.clone();
+        // the six default rules are not kept in the state (the shared types drop them on
+        // input): regenerate them on output, as ARM always lists them
+        out.properties.default_security_rules = default_security_rules(&nsg.id)
+            .into_iter()
+            .map(|mut d| {
+                d.etag = nsg.etag.clone();
+                d.kind =
+                    Some("Microsoft.Network/networkSecurityGroups/defaultSecurityRules".into());
+                d
+            })
+            .collect();
         out.properties.network_interfaces = self
             .inventory
             .network_interfaces

@@ -197,6 +197,7 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
             let nsg = w
                 .nsg(&nsg_id(r))
                 .ok_or_else(|| Fail::resource_not_found(NSG_TYPE, s(7), s(3)))?;
+            let nsg = &w.with_associations(nsg);
             let rules = if *kind == "securityrules" {
                 &nsg.properties.security_rules
             } else {
@@ -217,6 +218,7 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
                     let nsg = w
                         .nsg(&nsg_id(r))
                         .ok_or_else(|| Fail::resource_not_found(NSG_TYPE, s(7), s(3)))?;
+                    let nsg = &w.with_associations(nsg);
                     let rules = if *kind == "securityrules" {
                         &nsg.properties.security_rules
                     } else {

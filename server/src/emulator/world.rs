@@ -186,7 +186,12 @@ impl World {
             Kind::NetworkInterfaces => pick(&inv.network_interfaces, |r| &r.id, in_scope),
             Kind::PublicIpAddresses => pick(&inv.public_ip_addresses, |r| &r.id, in_scope),
             Kind::VirtualNetworks => pick(&inv.virtual_networks, |r| &r.id, in_scope),
-            Kind::NetworkSecurityGroups => pick(&inv.network_security_groups, |r| &r.id, in_scope),
+            Kind::NetworkSecurityGroups => inv
+                .network_security_groups
+                .iter()
+                .filter(|r| in_scope(&r.id))
+                .filter_map(|r| serde_json::to_value(self.with_associations(r)).ok())
+                .collect(),
             Kind::ApplicationSecurityGroups => {
                 pick(&inv.application_security_groups, |r| &r.id, in_scope)
             }
