@@ -53,13 +53,15 @@ impl HttpClient for RedirectToEmulator {
 fn credential(addr: SocketAddr, secret: &str) -> Arc<ClientSecretCredential> {
     let mut custom = CustomConfiguration::default();
     custom.authority_host = "https://login.emulator.test".to_string();
-    let mut client_options = ClientOptions::default();
-    client_options.cloud = Some(Arc::new(CloudConfiguration::from(custom)));
-    client_options.transport = Some(Transport::new(Arc::new(RedirectToEmulator {
-        inner: new_http_client(None),
-        addr,
-    })));
-    client_options.retry = RetryOptions::none();
+    let client_options = ClientOptions {
+        cloud: Some(Arc::new(CloudConfiguration::from(custom))),
+        transport: Some(Transport::new(Arc::new(RedirectToEmulator {
+            inner: new_http_client(None),
+            addr,
+        }))),
+        retry: RetryOptions::none(),
+        ..Default::default()
+    };
     ClientSecretCredential::new(
         TENANT_ID,
         CLIENT_ID.into(),
