@@ -458,35 +458,33 @@ pub fn synthetic_fleet(vms: usize, seed: u64) -> Inventory {
         let s = i / per_subnet;
         let vnet = s / subnets_per_vnet;
         let rg = format!("rg-{}", vnet % 50);
-        if i % per_subnet == 0 {
-            if s % subnets_per_vnet == 0 {
-                let prefixes: Vec<(String, String, Option<String>)> = (0..subnets_per_vnet)
-                    .map(|k| {
-                        let nsg = (k % 2 == 0).then(|| {
-                            b.nsg(
-                                &rg,
-                                &format!("nsg-subnet-{vnet}-{k}"),
-                                synthetic_rules(&mut rng, vnet, k),
-                            )
-                        });
-                        (
-                            format!("subnet-{k}"),
-                            format!("10.{}.{k}.0/24", vnet % 256),
-                            nsg,
+        if i % per_subnet == 0 && s % subnets_per_vnet == 0 {
+            let prefixes: Vec<(String, String, Option<String>)> = (0..subnets_per_vnet)
+                .map(|k| {
+                    let nsg = (k % 2 == 0).then(|| {
+                        b.nsg(
+                            &rg,
+                            &format!("nsg-subnet-{vnet}-{k}"),
+                            synthetic_rules(&mut rng, vnet, k),
                         )
-                    })
-                    .collect();
-                let refs: Vec<(&str, &str, Option<&str>)> = prefixes
-                    .iter()
-                    .map(|(n, p, g)| (n.as_str(), p.as_str(), g.as_deref()))
-                    .collect();
-                subnet_ids = b.vnet(
-                    &rg,
-                    &format!("vnet-{vnet}"),
-                    &[&format!("10.{}.0.0/16", vnet % 256)],
-                    &refs,
-                );
-            }
+                    });
+                    (
+                        format!("subnet-{k}"),
+                        format!("10.{}.{k}.0/24", vnet % 256),
+                        nsg,
+                    )
+                })
+                .collect();
+            let refs: Vec<(&str, &str, Option<&str>)> = prefixes
+                .iter()
+                .map(|(n, p, g)| (n.as_str(), p.as_str(), g.as_deref()))
+                .collect();
+            subnet_ids = b.vnet(
+                &rg,
+                &format!("vnet-{vnet}"),
+                &[&format!("10.{}.0.0/16", vnet % 256)],
+                &refs,
+            );
         }
         if i % 10 == 0 {
             let group = i / 10;

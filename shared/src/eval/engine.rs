@@ -123,10 +123,13 @@ struct EvalKey {
     family: Family,
 }
 
+/// The evaluation of every management port for one ip configuration.
+type PathEval = Arc<[Arc<PortEval>]>;
+
 #[derive(Default)]
 struct Cache {
     index: FxMap<EvalKey, u32>,
-    evals: Vec<Arc<[Arc<PortEval>]>>,
+    evals: Vec<PathEval>,
 }
 
 /// Everything the evaluator needs, indexed; built once per inventory.
@@ -139,6 +142,8 @@ pub struct Model<'a> {
     vnets: Vec<VnetInfo>,
     /// Public Internet when the VNet is unknown.
     public_no_vnet: AddrSet,
+    /// The `AzureLoadBalancer` tag's addresses.
+    load_balancer: AddrSet,
     asg_members: Vec<AddrSet>,
     nics: FxMap<Ci<'a>, u32>,
     nic_nsg: Vec<u32>,
@@ -265,7 +270,7 @@ impl<'a> Model<'a> {
         let mut nics: FxMap<Ci<'a>, u32> = fx_map(n);
         let mut nic_nsg = Vec::with_capacity(n);
         let mut ipconfs_by_nic = Vec::with_capacity(n);
-        let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(n);
+        let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(0);
         let mut asg_members: Vec<AddrSet> = Vec::new();
         for (i, nic) in inv.network_interfaces.iter().enumerate() {
             if nic.id.trim().is_empty() {
@@ -275,14 +280,6 @@ impl<'a> Model<'a> {
                 ));
             }
             nics.insert(Ci::new(&nic.id), i as u32);
-            if let Some(vm) = nic
-                .properties
-                .virtual_machine
-                .as_ref()
-                .and_then(|r| r.id.as_deref())
-            {
-                nics_by_vm.entry(Ci::new(vm)).or_default().push(i as u32);
-            }
             nic_nsg.push(nsg_ref(
                 nic.properties
                     .network_security_group
@@ -316,6 +313,27 @@ impl<'a> Model<'a> {
         }
         asg_members.resize(asgs.ids.len().max(asg_members.len()), AddrSet::empty());
 
+        // NICs that point at a VM whose network profile does not list them (the reverse join);
+        // usually none, so the index stays small
+        let mut listed = vec![false; n];
+        for vm in &inv.virtual_machines {
+            for r in &vm.properties.network_profile.network_interfaces {
+                if let Some(&k) = r.id.as_deref().and_then(|id| nics.get(&Ci::new(id))) {
+                    listed[k as usize] = true;
+                }
+            }
+        }
+        for (i, nic) in inv.network_interfaces.iter().enumerate() {
+            let back = nic
+                .properties
+                .virtual_machine
+                .as_ref()
+                .and_then(|r| r.id.as_deref());
+            if let (false, Some(vm)) = (listed[i], back) {
+                nics_by_vm.entry(Ci::new(vm)).or_default().push(i as u32);
+            }
+        }
+
         // JIT policies
         let mut jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>> = fx_map(0);
         for (i, pol) in inv.jit_network_access_policies.iter().enumerate() {
@@ -344,6 +362,7 @@ impl<'a> Model<'a> {
             nsgs,
             vnets,
             public_no_vnet,
+            load_balancer: azure_load_balancer(),
             asg_members,
             nics,
             nic_nsg,
@@ -437,7 +456,7 @@ impl<'a> Model<'a> {
         let has_nic = !nic_idx.is_empty() || missing_nics > 0;
 
         // every ip configuration, with its evaluation of every port
-        let mut confs: Vec<(&IpConf<'a>, u32, Arc<[Arc<PortEval>]>)> = Vec::new();
+        let mut confs: Vec<(&IpConf<'a>, u32, PathEval)> = Vec::new();
         for &n in &nic_idx {
             let nic_nsg = self.nic_nsg[n as usize];
             for c in &self.ipconfs_by_nic[n as usize] {
@@ -693,13 +712,7 @@ impl<'a> Model<'a> {
     }
 
     /// Evaluates all management ports for one ip configuration, through the cache.
-    fn eval_path(
-        &self,
-        conf: &IpConf<'_>,
-        subnet_nsg: u32,
-        nic_nsg: u32,
-        vnet: u32,
-    ) -> Arc<[Arc<PortEval>]> {
+    fn eval_path(&self, conf: &IpConf<'_>, subnet_nsg: u32, nic_nsg: u32, vnet: u32) -> PathEval {
         let key = EvalKey {
             subnet_nsg,
             subnet_mask: self.dest_mask(subnet_nsg, conf),
@@ -711,7 +724,7 @@ impl<'a> Model<'a> {
         if let Some(&i) = self.cache.borrow().index.get(&key) {
             return self.cache.borrow().evals[i as usize].clone();
         }
-        let evals: Arc<[Arc<PortEval>]> = self
+        let evals: PathEval = self
             .ports
             .iter()
             .map(|port| Arc::new(self.eval_port(&key, *port)))
@@ -746,39 +759,52 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// The sources a rule names, for traffic of `family` to an ip configuration in `vnet`.
-    fn resolve_sources(&self, r: &CompiledRule, vnet: u32, family: Family) -> AddrSet {
+    /// The sources a rule names, for traffic of `family` to an ip configuration in `vnet`;
+    /// borrowed when the rule names plain prefixes only.
+    fn resolve_sources<'s>(
+        &'s self,
+        r: &'s CompiledRule,
+        vnet: u32,
+        family: Family,
+    ) -> Cow<'s, IntervalSet> {
         let s = &r.src;
         if s.any {
-            return AddrSet::all_of(family);
+            return Cow::Owned(universe(family));
         }
-        let mut out = s.set.only(family);
-        if s.internet || (!s.other_tags.is_empty() && r.access == Access::Allow) {
-            out = out.union(&self.public_set(vnet).only(family));
+        let internet = s.internet || (!s.other_tags.is_empty() && r.access == Access::Allow);
+        let vnet_space = s.virtual_network && vnet != NONE;
+        if !internet && !vnet_space && !s.azure_load_balancer && s.asgs.is_empty() {
+            return Cow::Borrowed(of(&s.set, family));
         }
-        if s.virtual_network && vnet != NONE {
-            out = out.union(&self.vnets[vnet as usize].space.only(family));
+        let mut out = of(&s.set, family).clone();
+        if internet {
+            out = out.union(of(self.public_set(vnet), family));
+        }
+        if vnet_space {
+            out = out.union(of(&self.vnets[vnet as usize].space, family));
         }
         if s.azure_load_balancer {
-            out = out.union(&azure_load_balancer().only(family));
+            out = out.union(of(&self.load_balancer, family));
         }
-        for &a in &s.asgs {
+        for &a in s.asgs.iter() {
             if let Some(m) = self.asg_members.get(a as usize) {
-                out = out.union(&m.only(family));
+                out = out.union(of(m, family));
             }
         }
-        out
+        Cow::Owned(out)
     }
 
-    /// The heart: one ip configuration (as cached key), one port.
+    /// The heart: one ip configuration (as cached key), one port. The walk runs on the address
+    /// family of the ip configuration only.
     fn eval_port(&self, key: &EvalKey, port: PortSpec) -> PortEval {
         let family = key.family;
-        let universe = AddrSet::all_of(family);
-        let public_all = self.public_set(key.vnet).only(family);
+        let universe = universe(family);
+        let public_all = of(self.public_set(key.vnet), family);
         let p = u128::from(port.port);
 
         // matching rules per level, in evaluation order
-        let mut levels: Vec<(Level, u32, Vec<(u32, &CompiledRule, AddrSet)>)> = Vec::new();
+        type Matching<'r> = Vec<(u32, &'r CompiledRule, Cow<'r, IntervalSet>)>;
+        let mut levels: Vec<(Level, u32, Matching<'_>)> = Vec::with_capacity(2);
         for (level, nsg, mask) in [
             (Level::Subnet, key.subnet_nsg, &key.subnet_mask),
             (Level::NetworkInterface, key.nic_nsg, &key.nic_mask),
@@ -789,14 +815,10 @@ impl<'a> Model<'a> {
             let rules = &self.nsgs[nsg as usize].inbound;
             let mut m = Vec::new();
             for (i, r) in rules.iter().enumerate() {
-                if !mask.bit(i) {
+                if !mask.bit(i) || !r.protocol.matches(port.protocol) || !r.dst_ports.contains(p) {
                     continue;
                 }
-                if !r.protocol.matches(port.protocol) || !r.dst_ports.contains(p) {
-                    continue;
-                }
-                let src = self.resolve_sources(r, key.vnet, family);
-                m.push((i as u32, r, src));
+                m.push((i as u32, r, self.resolve_sources(r, key.vnet, family)));
             }
             levels.push((level, nsg, m));
         }
@@ -815,7 +837,7 @@ impl<'a> Model<'a> {
         cuts.sort_unstable();
         cuts.dedup();
 
-        let mut total = AddrSet::empty();
+        let mut total = IntervalSet::empty();
         let mut allow_public: Vec<RuleRef> = Vec::new();
         let mut allow_any: Vec<RuleRef> = Vec::new();
         let mut deny_public: Vec<RuleRef> = Vec::new();
@@ -825,13 +847,14 @@ impl<'a> Model<'a> {
                 v.push(r)
             }
         };
+        let mut contributions: Vec<(RuleRef, Access, IntervalSet)> = Vec::new();
         for w in cuts.windows(2) {
             let (lo, hi) = (w[0], w[1] - 1);
             let mut piece_allowed = universe.clone();
-            let mut contributions: Vec<(RuleRef, Access, AddrSet)> = Vec::new();
+            contributions.clear();
             for (level, nsg, rules) in &levels {
                 let mut undecided = universe.clone();
-                let mut allowed = AddrSet::empty();
+                let mut allowed = IntervalSet::empty();
                 for (i, r, src) in rules {
                     if !r.src_ports.contains_range(lo, hi) {
                         continue;
@@ -844,22 +867,19 @@ impl<'a> Model<'a> {
                     if r.access == Access::Allow {
                         allowed = allowed.union(&s);
                     }
-                    contributions.push((
-                        RuleRef {
-                            level: *level,
-                            nsg: *nsg,
-                            rule: *i,
-                        },
-                        r.access,
-                        s,
-                    ));
+                    let rr = RuleRef {
+                        level: *level,
+                        nsg: *nsg,
+                        rule: *i,
+                    };
+                    contributions.push((rr, r.access, s));
                     if undecided.is_empty() {
                         break;
                     }
                 }
                 piece_allowed = piece_allowed.intersection(&allowed);
             }
-            let piece_public = piece_allowed.intersection(&public_all);
+            let piece_public = piece_allowed.intersection(public_all);
             for (rr, access, s) in &contributions {
                 match access {
                     Access::Allow => {
@@ -871,7 +891,7 @@ impl<'a> Model<'a> {
                         }
                     }
                     Access::Deny => {
-                        if s.intersects(&public_all) {
+                        if s.intersects(public_all) {
                             push(&mut deny_public, *rr);
                         }
                         push(&mut deny_any, *rr);
@@ -881,18 +901,21 @@ impl<'a> Model<'a> {
             total = total.union(&piece_allowed);
         }
 
-        let public = total.intersection(&public_all);
-        let state =
-            if public.v4.count() >= self.v4_threshold || public.v6.count() >= self.v6_threshold {
-                State::Open
-            } else if !public.is_empty() {
-                State::Restricted
-            } else if !total.is_empty() {
-                State::Private
-            } else {
-                State::Closed
-            };
-        let deciding = match state {
+        let public = total.intersection(public_all);
+        let threshold = match family {
+            Family::V4 => self.v4_threshold,
+            Family::V6 => self.v6_threshold,
+        };
+        let state = if public.count() >= threshold {
+            State::Open
+        } else if !public.is_empty() {
+            State::Restricted
+        } else if !total.is_empty() {
+            State::Private
+        } else {
+            State::Closed
+        };
+        let mut deciding = match state {
             State::Open | State::Restricted => allow_public,
             State::Private => {
                 let mut d = deny_public;
@@ -909,16 +932,17 @@ impl<'a> Model<'a> {
                 }
             }
         };
-        let mut deciding = deciding;
         deciding.sort();
-        let shown_cidrs: Vec<Cidr> = total
+        let allowed = lift(family, total);
+        let public = lift(family, public);
+        let shown_cidrs: Vec<Cidr> = allowed
             .to_cidrs()
             .into_iter()
             .filter(|c| AddrSet::from_cidr(c).intersects(&public))
             .collect();
         PortEval {
             shown: AddrSet::from_cidrs(shown_cidrs.iter()),
-            allowed: total,
+            allowed,
             public,
             state,
             deciding,
@@ -927,6 +951,36 @@ impl<'a> Model<'a> {
             rules: OnceLock::new(),
             reasons: [OnceLock::new(), OnceLock::new()],
         }
+    }
+}
+
+/// One family's part of an address set.
+fn of(set: &AddrSet, family: Family) -> &IntervalSet {
+    match family {
+        Family::V4 => &set.v4,
+        Family::V6 => &set.v6,
+    }
+}
+
+/// Every address of one family.
+fn universe(family: Family) -> IntervalSet {
+    match family {
+        Family::V4 => IntervalSet::range(0, u128::from(u32::MAX)),
+        Family::V6 => IntervalSet::range(0, u128::MAX),
+    }
+}
+
+/// A one-family set as an address set.
+fn lift(family: Family, set: IntervalSet) -> AddrSet {
+    match family {
+        Family::V4 => AddrSet {
+            v4: set,
+            v6: IntervalSet::empty(),
+        },
+        Family::V6 => AddrSet {
+            v4: IntervalSet::empty(),
+            v6: set,
+        },
     }
 }
 
