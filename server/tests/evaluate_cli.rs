@@ -19,11 +19,44 @@ fn temp(name: &str, contents: &[u8]) -> PathBuf {
 /// Two VMs: `open-vm` with RDP open to the Internet, `safe-vm` restricted to an office range.
 fn fleet(open: bool) -> serde_json::Value {
     let mut b = InventoryBuilder::new("sub1");
-    let rdp = b.nsg("rg", "rdp", vec![Rule::allow("RDP", 300).port("3389").from(if open { "*" } else { "203.0.113.0/24" })]);
-    let office = b.nsg("rg", "office", vec![Rule::allow("SSH", 300).port("22").from("203.0.113.0/24")]);
-    let s = b.vnet("rg", "vnet", &["10.0.0.0/16"], &[("a", "10.0.1.0/24", None)]);
-    b.vm(&VmSpec { name: "open-vm", resource_group: "rg", os: "Windows", subnet_id: &s[0], private_ip: "10.0.1.4", public_ip: Some("20.1.1.1"), nic_nsg_id: Some(&rdp), asg_ids: &[] });
-    b.vm(&VmSpec { name: "safe-vm", resource_group: "rg", os: "Linux", subnet_id: &s[0], private_ip: "10.0.1.5", public_ip: Some("20.1.1.2"), nic_nsg_id: Some(&office), asg_ids: &[] });
+    let rdp = b.nsg(
+        "rg",
+        "rdp",
+        vec![Rule::allow("RDP", 300)
+            .port("3389")
+            .from(if open { "*" } else { "203.0.113.0/24" })],
+    );
+    let office = b.nsg(
+        "rg",
+        "office",
+        vec![Rule::allow("SSH", 300).port("22").from("203.0.113.0/24")],
+    );
+    let s = b.vnet(
+        "rg",
+        "vnet",
+        &["10.0.0.0/16"],
+        &[("a", "10.0.1.0/24", None)],
+    );
+    b.vm(&VmSpec {
+        name: "open-vm",
+        resource_group: "rg",
+        os: "Windows",
+        subnet_id: &s[0],
+        private_ip: "10.0.1.4",
+        public_ip: Some("20.1.1.1"),
+        nic_nsg_id: Some(&rdp),
+        asg_ids: &[],
+    });
+    b.vm(&VmSpec {
+        name: "safe-vm",
+        resource_group: "rg",
+        os: "Linux",
+        subnet_id: &s[0],
+        private_ip: "10.0.1.5",
+        public_ip: Some("20.1.1.2"),
+        nic_nsg_id: Some(&office),
+        asg_ids: &[],
+    });
     serde_json::to_value(b.build()).unwrap()
 }
 
@@ -46,13 +79,26 @@ fn json_report_and_exit_codes() {
     assert_eq!(r["control"]["currentScore"], 4.0);
     assert_eq!(r["control"]["percentage"], 50.0);
     assert_eq!(r["recommendations"].as_array().unwrap().len(), 3);
-    let vm = r["vms"].as_array().unwrap().iter().find(|v| v["name"] == "open-vm").unwrap();
+    let vm = r["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "open-vm")
+        .unwrap();
     assert_eq!(vm["status"], "unhealthy");
     assert_eq!(vm["recommendations"]["managementPortsClosed"], "unhealthy");
-    let rdp = vm["exposures"].as_array().unwrap().iter().find(|e| e["port"] == 3389).unwrap();
+    let rdp = vm["exposures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["port"] == 3389)
+        .unwrap();
     assert_eq!(rdp["state"], "open");
     assert_eq!(rdp["reachable"], true);
-    assert_eq!(rdp["allowedPublicSources"], serde_json::json!(["0.0.0.0/0"]));
+    assert_eq!(
+        rdp["allowedPublicSources"],
+        serde_json::json!(["0.0.0.0/0"])
+    );
     assert_eq!(rdp["decidingRules"][0]["rule"], "RDP");
     assert_eq!(rdp["decidingRules"][0]["priority"], 300);
     assert_eq!(rdp["decidingRules"][0]["access"], "Allow");
@@ -68,7 +114,8 @@ fn json_report_and_exit_codes() {
 #[test]
 fn bad_input_exits_2_with_one_line() {
     let mut v = fleet(true);
-    v["networkSecurityGroups"][0]["properties"]["securityRules"][0]["properties"]["destinationPortRange"] = "70000".into();
+    v["networkSecurityGroups"][0]["properties"]["securityRules"][0]["properties"]
+        ["destinationPortRange"] = "70000".into();
     let p = temp("bad-port.json", &serde_json::to_vec(&v).unwrap());
     let o = run(&["evaluate", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
@@ -79,7 +126,10 @@ fn bad_input_exits_2_with_one_line() {
     );
     for (name, body) in [
         ("syntax.json", &b"{\"virtualMachines\": [}"[..]),
-        ("types.json", &b"{\"networkSecurityGroups\": [{\"id\": 5}]}"[..]),
+        (
+            "types.json",
+            &b"{\"networkSecurityGroups\": [{\"id\": 5}]}"[..],
+        ),
         ("notjson.json", &b"hello"[..]),
     ] {
         let p = temp(name, body);
@@ -89,7 +139,11 @@ fn bad_input_exits_2_with_one_line() {
     }
     let o = run(&["evaluate", "/nonexistent/inventory.json"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).starts_with("/nonexistent/inventory.json: cannot read"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("/nonexistent/inventory.json: cannot read"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -98,10 +152,22 @@ fn table_format_is_readable_and_plain_when_piped() {
     let o = run(&["evaluate", inv.to_str().unwrap(), "--format", "table"]);
     assert_eq!(o.status.code(), Some(0));
     let out = String::from_utf8(o.stdout).unwrap();
-    assert!(!out.contains('\x1b'), "no colour when stdout is not a terminal");
-    assert!(out.starts_with("Secure management ports: 4.00 of 8 points (50.00%)"), "{out}");
-    let row = out.lines().find(|l| l.starts_with("open-vm")).expect("one row per VM");
-    assert!(row.contains("unhealthy") && row.contains("3389/Tcp open (reachable)"), "{row}");
+    assert!(
+        !out.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(
+        out.starts_with("Secure management ports: 4.00 of 8 points (50.00%)"),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("open-vm"))
+        .expect("one row per VM");
+    assert!(
+        row.contains("unhealthy") && row.contains("3389/Tcp open (reachable)"),
+        "{row}"
+    );
     assert!(out.lines().any(|l| l.starts_with("safe-vm")));
 }
 
@@ -115,11 +181,21 @@ fn config_file_and_stdin() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&serde_json::to_vec(&fleet(false)).unwrap()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&serde_json::to_vec(&fleet(false)).unwrap())
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let vm = r["vms"].as_array().unwrap().iter().find(|v| v["name"] == "safe-vm").unwrap();
+    let vm = r["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "safe-vm")
+        .unwrap();
     let ex = vm["exposures"].as_array().unwrap();
     assert_eq!(ex.len(), 2, "only the configured ports");
     // with a /24 threshold the office range counts as open
@@ -128,7 +204,11 @@ fn config_file_and_stdin() {
     let bad = temp("bad.toml", b"openThresholdIpv4Prefix = 40\n");
     let o = run(&["evaluate", "-", "--config", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("openThresholdIpv4Prefix"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("openThresholdIpv4Prefix"),
+        "{}",
+        stderr(&o)
+    );
     let unknown = temp("unknown.toml", b"managementPortz = [22]\n");
     let o = run(&["evaluate", "-", "--config", unknown.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
