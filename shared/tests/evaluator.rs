@@ -1280,3 +1280,24 @@ fn multiple_ip_configurations_take_the_worst() {
         "but it has no public IP; the one with a public IP is private"
     );
 }
+
+#[test]
+fn whole_fleet_report_equals_vm_by_vm_evaluation() {
+    // large enough for the `parallel` feature to share the VMs out between threads
+    let inv = portcullis_shared::build::synthetic_fleet(3_000, 7);
+    let cfg = EvalConfig::default();
+    let whole = evaluate(&inv, &cfg).unwrap();
+    let model = portcullis_shared::eval::Model::build(&inv, &cfg).unwrap();
+    let one_by_one: Vec<VmReport> = inv
+        .virtual_machines
+        .iter()
+        .map(|vm| model.evaluate_vm(vm))
+        .collect();
+    assert_eq!(whole.vms.len(), 3_000);
+    assert_eq!(whole.vms, one_by_one);
+    assert!(
+        whole.control.unhealthy > 0 && whole.control.healthy > 0,
+        "{:?}",
+        whole.control
+    );
+}

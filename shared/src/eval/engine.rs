@@ -19,10 +19,9 @@ use crate::net::addr::{azure_load_balancer, format_ip, non_public, parse_ip};
 use crate::net::{AddrSet, Cidr, Family, IntervalSet};
 use smallvec::SmallVec;
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 const NONE: u32 = u32::MAX;
 
@@ -150,9 +149,10 @@ pub struct Model<'a> {
     ipconfs_by_nic: Vec<Vec<IpConf<'a>>>,
     nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>>,
     jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>>,
-    cache: RefCell<Cache>,
-    warnings: RefCell<Vec<String>>,
-    warned: RefCell<FxSet<String>>,
+    /// Shared between evaluation threads (see the `parallel` feature).
+    cache: Mutex<Cache>,
+    /// Warnings found while building the model.
+    warnings: Mutex<Vec<String>>,
 }
 
 impl<'a> Model<'a> {
@@ -353,7 +353,6 @@ impl<'a> Model<'a> {
             }
         }
 
-        let warned = warnings.iter().cloned().collect();
         Ok(Self {
             inv,
             ports: cfg.ports(),
@@ -369,57 +368,99 @@ impl<'a> Model<'a> {
             ipconfs_by_nic,
             nics_by_vm,
             jit_by_vm,
-            cache: RefCell::new(Cache::default()),
-            warnings: RefCell::new(warnings),
-            warned: RefCell::new(warned),
+            cache: Mutex::new(Cache::default()),
+            warnings: Mutex::new(warnings),
         })
     }
 
-    fn warn(&self, w: String) {
-        if self.warned.borrow_mut().insert(w.clone()) {
-            self.warnings.borrow_mut().push(w);
-        }
-    }
-
-    /// Evaluates every VM and builds the report.
+    /// Evaluates every VM and builds the report. With the `parallel` feature (native builds)
+    /// the VMs are shared out between the machine's cores; the report is the same either way.
     pub fn report(&self) -> Report {
         let inv = self.inv;
-        let mut vms = Vec::with_capacity(inv.virtual_machines.len());
+        let mut warnings = std::mem::take(&mut *lock(&self.warnings));
+        let mut todo: Vec<&VirtualMachine> = Vec::with_capacity(inv.virtual_machines.len());
         let mut seen: FxSet<Ci<'a>> =
             FxSet::with_capacity_and_hasher(inv.virtual_machines.len(), Default::default());
         for (i, vm) in inv.virtual_machines.iter().enumerate() {
             if vm.id.trim().is_empty() {
-                self.warn(format!("virtualMachines[{i}]: no id; skipped"));
-                continue;
-            }
-            if !seen.insert(Ci::new(&vm.id)) {
-                self.warn(format!(
+                warnings.push(format!("virtualMachines[{i}]: no id; skipped"));
+            } else if !seen.insert(Ci::new(&vm.id)) {
+                warnings.push(format!(
                     "virtualMachines[{i}]: duplicate id {:?}; evaluated once",
                     vm.id
                 ));
-                continue;
+            } else {
+                todo.push(vm);
             }
-            vms.push(self.evaluate_vm(vm));
         }
-        let warnings = std::mem::take(&mut *self.warnings.borrow_mut());
+        let mut vms = Vec::with_capacity(todo.len());
+        for (chunk, chunk_warnings) in self.evaluate_all(&todo) {
+            vms.extend(chunk);
+            warnings.extend(chunk_warnings);
+        }
+        // the same warning from several VMs is reported once, in first-seen order
+        let mut once: FxSet<&str> = FxSet::default();
+        let keep: Vec<bool> = warnings.iter().map(|w| once.insert(w.as_str())).collect();
+        let mut keep = keep.into_iter();
+        warnings.retain(|_| keep.next().unwrap_or(false));
         Report::from_vms(vms, warnings)
+    }
+
+    /// Evaluates VMs in order; returns chunks of reports with their warnings, in order.
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    fn evaluate_all(&self, vms: &[&VirtualMachine]) -> Vec<(Vec<VmReport>, Vec<String>)> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        if threads < 2 || vms.len() < 2_000 {
+            return vec![self.evaluate_chunk(vms)];
+        }
+        let size = vms.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = vms
+                .chunks(size)
+                .map(|chunk| scope.spawn(move || self.evaluate_chunk(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("evaluation thread"))
+                .collect()
+        })
+    }
+
+    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+    fn evaluate_all(&self, vms: &[&VirtualMachine]) -> Vec<(Vec<VmReport>, Vec<String>)> {
+        vec![self.evaluate_chunk(vms)]
+    }
+
+    fn evaluate_chunk(&self, vms: &[&VirtualMachine]) -> (Vec<VmReport>, Vec<String>) {
+        let mut warnings = Vec::new();
+        let reports = vms
+            .iter()
+            .map(|vm| self.evaluate_vm_full(vm, false, &mut warnings).0)
+            .collect();
+        (reports, warnings)
     }
 
     /// Evaluates one VM.
     pub fn evaluate_vm(&self, vm: &VirtualMachine) -> VmReport {
-        self.evaluate_vm_full(vm, false).0
+        let mut w = Vec::new();
+        let report = self.evaluate_vm_full(vm, false, &mut w).0;
+        lock(&self.warnings).extend(w);
+        report
     }
 
     /// Every source address (public or not) allowed to reach each management port of the VM,
     /// over all its ip configurations, in the order of [`EvalConfig::ports`].
     pub fn allowed_sources(&self, vm: &VirtualMachine) -> Vec<AddrSet> {
-        self.evaluate_vm_full(vm, true).1
+        self.evaluate_vm_full(vm, true, &mut Vec::new()).1
     }
 
     fn evaluate_vm_full(
         &self,
         vm: &VirtualMachine,
         want_allowed: bool,
+        warnings: &mut Vec<String>,
     ) -> (VmReport, Vec<AddrSet>) {
         let vm_key = Ci::new(&vm.id);
         let name = vm
@@ -440,7 +481,7 @@ impl<'a> Model<'a> {
                 }
                 None => {
                     missing_nics += 1;
-                    self.warn(format!(
+                    warnings.push(format!(
                         "VM {name}: network interface {id} is not in the inventory; treated as unprotected (no NSG)"
                     ));
                 }
@@ -721,15 +762,18 @@ impl<'a> Model<'a> {
             vnet,
             family: conf.family,
         };
-        if let Some(&i) = self.cache.borrow().index.get(&key) {
-            return self.cache.borrow().evals[i as usize].clone();
+        {
+            let cache = lock(&self.cache);
+            if let Some(&i) = cache.index.get(&key) {
+                return cache.evals[i as usize].clone();
+            }
         }
         let evals: PathEval = self
             .ports
             .iter()
             .map(|port| Arc::new(self.eval_port(&key, *port)))
             .collect();
-        let mut cache = self.cache.borrow_mut();
+        let mut cache = lock(&self.cache);
         let i = cache.evals.len() as u32;
         cache.index.insert(key, i);
         cache.evals.push(evals.clone());
@@ -952,6 +996,11 @@ impl<'a> Model<'a> {
             reasons: [OnceLock::new(), OnceLock::new()],
         }
     }
+}
+
+/// Locks a mutex; a panic elsewhere cannot leave these caches inconsistent, so poison is ignored.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One family's part of an address set.
