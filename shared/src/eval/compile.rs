@@ -80,7 +80,7 @@ pub fn compile_nsg(
     asgs: &mut AsgInterner,
     warnings: &mut Vec<String>,
 ) -> Result<CompiledNsg, InputError> {
-    let mut inbound = Vec::new();
+    let mut inbound = Vec::with_capacity(nsg.properties.security_rules.len() + DEFAULT_INBOUND.len());
     let mut seen_priority: HashMap<(Direction, u32), Arc<str>> = HashMap::new();
     for (j, rule) in nsg.properties.security_rules.iter().enumerate() {
         let rpath = || format!("{path}.properties.securityRules[{j}]");

@@ -58,8 +58,6 @@ struct VnetInfo {
 pub struct PortEval {
     /// Every source address allowed through.
     pub allowed: AddrSet,
-    /// The exact public part of `allowed` (what the open/restricted threshold counts).
-    pub public: AddrSet,
     /// The minimal CIDRs of `allowed` that contain public addresses: what users read as the
     /// allowed public sources (`*` shows as `0.0.0.0/0`, not as the Internet's 30-odd CIDRs).
     pub shown: AddrSet,
@@ -987,7 +985,6 @@ impl<'a> Model<'a> {
         PortEval {
             shown: AddrSet::from_cidrs(shown_cidrs.iter()),
             allowed,
-            public,
             state,
             deciding,
             no_nsg,
