@@ -10,6 +10,7 @@ pub mod config;
 pub mod eval;
 pub mod inventory;
 pub mod net;
+pub mod remediation;
 
 pub use config::EvalConfig;
 pub use eval::{evaluate, Report};
