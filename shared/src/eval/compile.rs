@@ -50,7 +50,7 @@ pub struct CompiledNsg {
 }
 
 /// Interns application-security-group ids (case-insensitive) to small integers.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct AsgInterner {
     pub by_key: HashMap<String, u32>,
     pub ids: Vec<String>,
@@ -80,7 +80,8 @@ pub fn compile_nsg(
     asgs: &mut AsgInterner,
     warnings: &mut Vec<String>,
 ) -> Result<CompiledNsg, InputError> {
-    let mut inbound = Vec::with_capacity(nsg.properties.security_rules.len() + DEFAULT_INBOUND.len());
+    let mut inbound =
+        Vec::with_capacity(nsg.properties.security_rules.len() + DEFAULT_INBOUND.len());
     let mut seen_priority: HashMap<(Direction, u32), Arc<str>> = HashMap::new();
     for (j, rule) in nsg.properties.security_rules.iter().enumerate() {
         let rpath = || format!("{path}.properties.securityRules[{j}]");

@@ -157,29 +157,65 @@ impl<'a> Model<'a> {
     pub fn build(inv: &'a Inventory, cfg: &EvalConfig) -> Result<Self, InputError> {
         cfg.validate()?;
         let mut warnings = Vec::new();
+        // every application security group id, interned up front so that NSGs and NICs can be
+        // compiled in parallel, each thread with an identical copy of the interner
         let mut asgs = AsgInterner::default();
         for a in &inv.application_security_groups {
             asgs.intern(&a.id);
         }
+        let asg_refs = inv
+            .network_security_groups
+            .iter()
+            .flat_map(|n| &n.properties.security_rules)
+            .flat_map(|r| {
+                let p = &r.properties;
+                p.source_application_security_groups
+                    .iter()
+                    .chain(&p.destination_application_security_groups)
+            })
+            .chain(
+                inv.network_interfaces
+                    .iter()
+                    .flat_map(|n| &n.properties.ip_configurations)
+                    .flat_map(|c| &c.properties.application_security_groups),
+            );
+        for r in asg_refs {
+            if let Some(id) = r.id.as_deref().filter(|id| !id.trim().is_empty()) {
+                asgs.intern(id);
+            }
+        }
 
         // NSGs
         let mut nsgs = Vec::with_capacity(inv.network_security_groups.len());
-        let mut nsg_by_key: FxMap<Ci<'a>, u32> = fx_map(inv.network_security_groups.len());
-        for (i, nsg) in inv.network_security_groups.iter().enumerate() {
-            if nsg.id.trim().is_empty() {
-                return Err(InputError::new(
-                    format!("networkSecurityGroups[{i}].id"),
-                    "missing resource id",
-                ));
+        let chunks = par_chunks(&inv.network_security_groups, |start, chunk| {
+            let mut asgs = asgs.clone();
+            let mut warnings = Vec::new();
+            let mut out = Vec::with_capacity(chunk.len());
+            for (k, nsg) in chunk.iter().enumerate() {
+                let i = start + k;
+                if nsg.id.trim().is_empty() {
+                    return Err(InputError::new(
+                        format!("networkSecurityGroups[{i}].id"),
+                        "missing resource id",
+                    ));
+                }
+                out.push(compile_nsg(
+                    nsg,
+                    &format!("networkSecurityGroups[{i}]"),
+                    &mut asgs,
+                    &mut warnings,
+                )?);
             }
-            let c = compile_nsg(
-                nsg,
-                &format!("networkSecurityGroups[{i}]"),
-                &mut asgs,
-                &mut warnings,
-            )?;
-            nsg_by_key.insert(Ci::new(&nsg.id), nsgs.len() as u32);
-            nsgs.push(c);
+            Ok((out, warnings))
+        });
+        for chunk in chunks {
+            let (compiled, w) = chunk?;
+            nsgs.extend(compiled);
+            warnings.extend(w);
+        }
+        let mut nsg_by_key: FxMap<Ci<'a>, u32> = fx_map(nsgs.len());
+        for (i, nsg) in inv.network_security_groups.iter().enumerate() {
+            nsg_by_key.insert(Ci::new(&nsg.id), i as u32);
         }
         let nsg_ref =
             |id: Option<&str>, whose: &dyn Fn() -> String, warnings: &mut Vec<String>| -> u32 {
@@ -270,24 +306,44 @@ impl<'a> Model<'a> {
         let mut ipconfs_by_nic = Vec::with_capacity(n);
         let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(0);
         let mut asg_members: Vec<AddrSet> = Vec::new();
-        for (i, nic) in inv.network_interfaces.iter().enumerate() {
-            if nic.id.trim().is_empty() {
-                return Err(InputError::new(
-                    format!("networkInterfaces[{i}].id"),
-                    "missing resource id",
-                ));
+        let chunks = par_chunks(&inv.network_interfaces, |start, chunk| {
+            let mut asgs = asgs.clone();
+            let mut warnings = Vec::new();
+            let mut out = Vec::with_capacity(chunk.len());
+            for (k, nic) in chunk.iter().enumerate() {
+                let i = start + k;
+                if nic.id.trim().is_empty() {
+                    return Err(InputError::new(
+                        format!("networkInterfaces[{i}].id"),
+                        "missing resource id",
+                    ));
+                }
+                let nsg = nsg_ref(
+                    nic.properties
+                        .network_security_group
+                        .as_ref()
+                        .and_then(|r| r.id.as_deref()),
+                    &|| format!("network interface {}", nic.id),
+                    &mut warnings,
+                );
+                let confs = parse_ipconfs(nic, i, &mut asgs, &subnets, &pips, &mut warnings)?;
+                out.push((nsg, confs));
             }
+            Ok((out, warnings))
+        });
+        for chunk in chunks {
+            let (parsed, w) = chunk?;
+            warnings.extend(w);
+            for (nsg, confs) in parsed {
+                nic_nsg.push(nsg);
+                ipconfs_by_nic.push(confs);
+            }
+        }
+        for (i, nic) in inv.network_interfaces.iter().enumerate() {
             nics.insert(Ci::new(&nic.id), i as u32);
-            nic_nsg.push(nsg_ref(
-                nic.properties
-                    .network_security_group
-                    .as_ref()
-                    .and_then(|r| r.id.as_deref()),
-                &|| format!("network interface {}", nic.id),
-                &mut warnings,
-            ));
-            let confs = parse_ipconfs(nic, i, &mut asgs, &subnets, &pips, &mut warnings)?;
-            for c in &confs {
+        }
+        for confs in &ipconfs_by_nic {
+            for c in confs {
                 if let Some(addrs) = &c.addrs {
                     for &a in &c.asgs {
                         if asg_members.len() <= a as usize {
@@ -307,7 +363,6 @@ impl<'a> Model<'a> {
                     }
                 }
             }
-            ipconfs_by_nic.push(confs);
         }
         asg_members.resize(asgs.ids.len().max(asg_members.len()), AddrSet::empty());
 
@@ -404,31 +459,10 @@ impl<'a> Model<'a> {
         Report::from_vms(vms, warnings)
     }
 
-    /// Evaluates VMs in order; returns chunks of reports with their warnings, in order.
-    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    /// Evaluates VMs in order (in parallel with the `parallel` feature); returns chunks of
+    /// reports with their warnings, in order.
     fn evaluate_all(&self, vms: &[&VirtualMachine]) -> Vec<(Vec<VmReport>, Vec<String>)> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        if threads < 2 || vms.len() < 2_000 {
-            return vec![self.evaluate_chunk(vms)];
-        }
-        let size = vms.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = vms
-                .chunks(size)
-                .map(|chunk| scope.spawn(move || self.evaluate_chunk(chunk)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("evaluation thread"))
-                .collect()
-        })
-    }
-
-    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
-    fn evaluate_all(&self, vms: &[&VirtualMachine]) -> Vec<(Vec<VmReport>, Vec<String>)> {
-        vec![self.evaluate_chunk(vms)]
+        par_chunks(vms, |_, chunk| self.evaluate_chunk(chunk))
     }
 
     fn evaluate_chunk(&self, vms: &[&VirtualMachine]) -> (Vec<VmReport>, Vec<String>) {
@@ -993,6 +1027,36 @@ impl<'a> Model<'a> {
             reasons: [OnceLock::new(), OnceLock::new()],
         }
     }
+}
+
+/// Applies `f(first index, chunk)` to consecutive chunks of `items` and returns the results in
+/// order. With the `parallel` feature (native builds) the chunks run on the machine's cores.
+fn par_chunks<'t, T: Sync, R: Send>(
+    items: &'t [T],
+    f: impl Fn(usize, &'t [T]) -> R + Sync,
+) -> Vec<R> {
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        if threads > 1 && items.len() >= 1_000 {
+            let size = items.len().div_ceil(threads);
+            let f = &f;
+            return std::thread::scope(|scope| {
+                let handles: Vec<_> = items
+                    .chunks(size)
+                    .enumerate()
+                    .map(|(k, chunk)| scope.spawn(move || f(k * size, chunk)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("evaluation thread"))
+                    .collect()
+            });
+        }
+    }
+    vec![f(0, items)]
 }
 
 /// Locks a mutex; a panic elsewhere cannot leave these caches inconsistent, so poison is ignored.
