@@ -1,19 +1,85 @@
-//! Server configuration, parsed once at start-up from flags and environment (see `.env.sample`).
+//! Server configuration, parsed once at start-up. Precedence: flags, then environment variables
+//! (see `.env.sample`), then the optional TOML file (`--config`), then defaults.
+use anyhow::Context;
 use clap::Args;
-use std::{fmt, net::SocketAddr, path::PathBuf};
+use portcullis_shared::api::Role;
+use portcullis_shared::EvalConfig;
+use serde::Deserialize;
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
-/// `portcullis serve` options. Every flag can also be set through its environment variable.
-#[derive(Debug, Clone, Args)]
+/// `portcullis serve` options. Every flag can also be set through its environment variable or
+/// the config file (same name, snake_case).
+#[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Port 0 picks a free port; the address actually bound is printed.
-    #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Directory for the server's state (created if missing).
-    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-    /// The built front end (`trunk build --release` writes it); served at `/`.
-    #[arg(long, env = "PORTCULLIS_DIST", default_value = "./dist")]
-    pub dist: PathBuf,
+    /// TOML config file (keys as the flags, snake_case; plus `[[users]]` and `[eval]`).
+    #[arg(long, env = "PORTCULLIS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default 127.0.0.1:8080]. Port 0 picks a free port; the address
+    /// actually bound is printed.
+    #[arg(long, env = "PORTCULLIS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the server's state (created if missing) [default ./data].
+    #[arg(long, env = "PORTCULLIS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The built front end (`trunk build --release` writes it); served at `/` [default ./dist].
+    #[arg(long, env = "PORTCULLIS_DIST")]
+    pub dist: Option<PathBuf>,
+    /// Database URL [default sqlite://<data dir>/portcullis.db]. SQLite is built in.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// ARM base URL (default: Azure with credentials, else the embedded emulator).
+    #[arg(long, env = "PORTCULLIS_ARM_URL")]
+    pub arm_url: Option<String>,
+    /// Seconds between scheduled snapshots [default 900].
+    #[arg(long, env = "PORTCULLIS_SNAPSHOT_INTERVAL_SECS")]
+    pub snapshot_interval_secs: Option<u64>,
+    /// Days of history kept [default 730].
+    #[arg(long, env = "PORTCULLIS_RETENTION_DAYS")]
+    pub retention_days: Option<u32>,
+    /// Minutes a session lasts [default 480].
+    #[arg(long, env = "PORTCULLIS_SESSION_TTL_MINUTES")]
+    pub session_ttl_minutes: Option<u64>,
+    /// Mark session cookies `Secure` (set it behind TLS; `X-Forwarded-Proto: https` does too).
+    #[arg(long, env = "PORTCULLIS_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+    /// Demo mode: the password of the viewer, operator and admin accounts (random if unset,
+    /// printed at start-up).
+    #[arg(long, env = "PORTCULLIS_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
+    /// Demo mode: backfill 90 days of history on first start [default true].
+    #[arg(long, env = "PORTCULLIS_BACKFILL")]
+    pub backfill: Option<bool>,
+}
+
+/// The config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub dist: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub arm_url: Option<String>,
+    pub snapshot_interval_secs: Option<u64>,
+    pub retention_days: Option<u32>,
+    pub session_ttl_minutes: Option<u64>,
+    pub secure_cookies: Option<bool>,
+    pub demo_password: Option<String>,
+    pub backfill: Option<bool>,
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    #[serde(default)]
+    pub eval: Option<EvalConfig>,
+}
+
+/// A local account: `[[users]] username = "..", role = "operator", password_hash = "$argon2id$.."`
+/// (`portcullis hash-password` prints the hash).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub username: String,
+    pub role: Role,
+    pub password_hash: String,
 }
 
 /// Everything the server needs to know, fixed for the life of the process.
@@ -23,17 +89,119 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub dist: PathBuf,
     pub data_source: DataSource,
+    pub database_url: String,
+    pub arm_url: Option<String>,
+    pub snapshot_interval: Duration,
+    pub retention_days: u32,
+    pub session_ttl: Duration,
+    pub secure_cookies: bool,
+    pub demo_password: Option<String>,
+    pub backfill: bool,
+    pub users: Vec<UserConfig>,
+    pub eval: EvalConfig,
+    /// Largest request body accepted (bytes).
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+    /// Failed sign-ins (per user name or address, 15 minutes) before sign-in is refused.
+    pub login_max_failures: u32,
+    /// Test hook: ARM client timings for the emulator (tiny delays).
+    pub fast_arm: bool,
 }
 
 impl Config {
     /// `env` looks up an environment variable (`std::env::var(..).ok()` outside tests).
-    pub fn new(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Self {
-        Self {
-            listen: args.listen,
-            data_dir: args.data_dir,
-            dist: args.dist,
-            data_source: DataSource::detect(env),
+    pub fn new(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the config file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = args
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("portcullis.db").display()));
+        let arm_url = args.arm_url.or(file.arm_url);
+        let mut data_source = DataSource::detect(env);
+        if arm_url.is_some() {
+            data_source = DataSource::Azure;
         }
+        let eval = file.eval.unwrap_or_default();
+        eval.validate()
+            .map_err(|e| anyhow::anyhow!("config file [eval]: {e}"))?;
+        for (i, u) in file.users.iter().enumerate() {
+            if !u.password_hash.starts_with("$argon2") {
+                anyhow::bail!("config file users[{i}].password_hash: not an argon2 hash (use `portcullis hash-password`)");
+            }
+        }
+        Ok(Self {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            dist: args
+                .dist
+                .or(file.dist)
+                .unwrap_or_else(|| PathBuf::from("./dist")),
+            data_dir,
+            data_source,
+            database_url,
+            arm_url,
+            snapshot_interval: Duration::from_secs(
+                args.snapshot_interval_secs
+                    .or(file.snapshot_interval_secs)
+                    .unwrap_or(900)
+                    .max(1),
+            ),
+            retention_days: args.retention_days.or(file.retention_days).unwrap_or(730),
+            session_ttl: Duration::from_secs(
+                60 * args
+                    .session_ttl_minutes
+                    .or(file.session_ttl_minutes)
+                    .unwrap_or(480),
+            ),
+            secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
+            demo_password: args.demo_password.or(file.demo_password),
+            backfill: args.backfill.or(file.backfill).unwrap_or(true),
+            users: file.users,
+            eval,
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(60),
+            login_max_failures: 5,
+            fast_arm: false,
+        })
+    }
+
+    /// A config for tests: emulator, temporary directories, fast ARM timings, no backfill.
+    pub fn for_tests(dist: PathBuf, data_dir: PathBuf) -> Self {
+        let mut c = Self::new(
+            ServeArgs {
+                listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+                dist: Some(dist),
+                data_dir: Some(data_dir),
+                demo_password: Some("demo-password".into()),
+                backfill: Some(false),
+                snapshot_interval_secs: Some(3600),
+                ..ServeArgs::default()
+            },
+            |_| None,
+        )
+        .expect("test config is valid");
+        c.fast_arm = true;
+        c
+    }
+
+    /// Demo mode: the embedded emulator (demo accounts, history backfill).
+    pub fn demo(&self) -> bool {
+        self.data_source == DataSource::Emulator
     }
 }
 
@@ -42,7 +210,7 @@ impl Config {
 pub enum DataSource {
     /// The embedded ARM emulator with its demo tenant: the default, and all tests use it.
     Emulator,
-    /// Azure Resource Manager, with a service principal from the environment.
+    /// Azure Resource Manager, with a service principal from the environment (or `--arm-url`).
     Azure,
 }
 
@@ -115,5 +283,39 @@ mod tests {
         ];
         assert_eq!(DataSource::detect(env_of(&full)), DataSource::Azure);
         assert_eq!(DataSource::Azure.to_string(), "azure");
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9999\"\nretention_days = 30\nsnapshot_interval_secs = 60\n",
+        )
+        .unwrap();
+        let c = Config::new(
+            ServeArgs {
+                config: Some(file.clone()),
+                retention_days: Some(7),
+                ..ServeArgs::default()
+            },
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.retention_days, 7);
+        assert_eq!(c.snapshot_interval, Duration::from_secs(60));
+        assert!(c.database_url.starts_with("sqlite://"));
+        std::fs::write(&file, "bogus_key = 1\n").unwrap();
+        let err = Config::new(
+            ServeArgs {
+                config: Some(file),
+                ..ServeArgs::default()
+            },
+            |_| None,
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("bogus_key"), "{err:#}");
     }
 }

@@ -1,5 +1,14 @@
 //! Request handlers, one module per resource, named `verb_noun`.
+pub mod audit;
+pub mod events;
 pub mod health;
+pub mod history;
+pub mod jit;
+pub mod posture;
+pub mod remediations;
+pub mod session;
+pub mod users;
+pub mod vms;
 
 use crate::error::AppError;
 use axum::extract::OriginalUri;

@@ -4,13 +4,9 @@
 //! the app error type for requests (`error.rs`).
 use clap::{Parser, Subcommand};
 
-mod config;
-mod error;
 mod evaluate;
-mod handlers;
-mod router;
-mod serve;
-mod state;
+
+use portcullis::serve;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +33,11 @@ enum Command {
     Emulator(portcullis::emulator::EmulatorArgs),
     /// Save every subscription's VMs, network resources and JIT policies as an inventory.
     Snapshot(portcullis::snapshot::SnapshotArgs),
+    /// The audit log: `portcullis audit verify` checks its hash chain.
+    #[command(subcommand)]
+    Audit(portcullis::audit::AuditCommand),
+    /// Print the argon2id hash of a password read from stdin (for `[[users]]` in the config file).
+    HashPassword,
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +47,8 @@ fn main() -> std::process::ExitCode {
         Some(Command::Emulator(args)) => portcullis::emulator::run(args),
         Some(Command::Snapshot(args)) => portcullis::snapshot::run(args),
         Some(Command::Serve(args)) => serve::main(args),
+        Some(Command::Audit(cmd)) => portcullis::audit::run(cmd),
+        Some(Command::HashPassword) => portcullis::auth::hash_password_cli(),
         None => serve::main(cli.serve),
     }
 }

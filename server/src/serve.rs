@@ -2,18 +2,20 @@
 use crate::{config::Config, router::build_router, state::AppState};
 use anyhow::Context;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub use crate::config::ServeArgs;
 
 pub fn main(args: ServeArgs) -> ExitCode {
     init_tracing();
-    let config = Config::new(args, |name| std::env::var(name).ok());
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(run(config)));
+    let result = Config::new(args, |name| std::env::var(name).ok()).and_then(|config| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")
+            .and_then(|runtime| runtime.block_on(run(config)))
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -35,12 +37,6 @@ fn init_tracing() {
 
 /// Binds, prints the address, and serves until ctrl-c or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
     let index = config.dist.join("index.html");
     if !index.is_file() {
         tracing::warn!(
@@ -55,13 +51,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let data_source = config.data_source;
     tracing::info!(dist = %config.dist.display(), data_dir = %config.data_dir.display(), "starting");
-    let app = build_router(AppState::new(config));
+    let state = AppState::start(config).await?;
+    match &state.emulator_url {
+        Some(url) => {
+            tracing::info!(%url, "no Azure credential: using the embedded ARM emulator (demo tenant)")
+        }
+        None => tracing::info!(arm = %state.arm.base_url(), "using Azure Resource Manager"),
+    }
+    let scheduler =
+        crate::history::spawn_scheduler(state.clone(), Arc::new(tokio::sync::Notify::new()));
+    let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Scripts and the end-to-end tests read this line: keep its shape.
     println!("Portcullis listening on http://{addr} (data source: {data_source})");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
+    scheduler.abort();
     tracing::info!("stopped");
     Ok(())
 }

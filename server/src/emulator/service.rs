@@ -73,6 +73,8 @@ pub struct Emu {
     faults: Mutex<FaultState>,
     ids: Mutex<Rng>,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
+    /// Writes (non-GET) whose path contains one of these (lower case) fail with 500.
+    fail_writes: Mutex<Vec<String>>,
     pub stats: Stats,
 }
 
@@ -88,6 +90,7 @@ impl Emu {
             initial: world.clone(),
             world: AsyncMutex::new(world),
             tokens: Mutex::new(HashMap::new()),
+            fail_writes: Mutex::new(Vec::new()),
             stats: Stats::default(),
             cfg,
         }
@@ -311,6 +314,7 @@ fn router(emu: Arc<Emu>) -> Router {
         .route("/admin/reset", post(reset))
         .route("/admin/clock", post(advance_clock))
         .route("/admin/stats", get(get_stats))
+        .route("/admin/fail-writes", post(set_fail_writes))
         .fallback(arm)
         .with_state(emu)
 }
@@ -404,6 +408,10 @@ async fn reset(State(emu): State<Arc<Emu>>) -> StatusCode {
     f.faults = emu.cfg.faults;
     f.rng = Rng::new(emu.cfg.seed);
     f.buckets.clear();
+    emu.fail_writes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
     StatusCode::NO_CONTENT
 }
 
@@ -422,6 +430,27 @@ async fn advance_clock(State(emu): State<Arc<Emu>>, Json(body): Json<ClockBody>)
     emu.persist(&w);
     Json(json!({ "now": w.now_str(), "offsetSeconds": w.clock_offset_seconds, "expired": expired }))
         .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailWritesBody {
+    /// Substrings of request paths (case-insensitive); empty clears.
+    path_contains: Vec<String>,
+}
+
+/// Deterministic write failures for tests: every non-GET request whose path contains one of
+/// the strings answers 500 (until cleared with an empty list or `/admin/reset`).
+async fn set_fail_writes(
+    State(emu): State<Arc<Emu>>,
+    Json(body): Json<FailWritesBody>,
+) -> StatusCode {
+    *emu.fail_writes.lock().unwrap_or_else(|e| e.into_inner()) = body
+        .path_contains
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    StatusCode::NO_CONTENT
 }
 
 async fn get_stats(State(emu): State<Arc<Emu>>) -> Response {
@@ -627,6 +656,24 @@ async fn arm_inner(
         page_size: emu.cfg.page_size,
         retry_after_ms: retry_ms,
     };
+    if req.method != Method::GET {
+        let lower = req.path.to_ascii_lowercase();
+        let fail = emu
+            .fail_writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|f| lower.contains(f.as_str()));
+        if fail {
+            emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
+            return Fail::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Injected write failure.",
+            )
+            .into_response();
+        }
+    }
     let mut w = emu.world.lock().await;
     let (resp, changed) = dispatch(&mut w, &req);
     if changed {

@@ -1,6 +1,6 @@
-//! Liveness and version.
+//! Liveness, readiness, version, metrics, the OpenAPI document.
 use crate::state::AppState;
-use axum::{extract::State, Json};
+use axum::{extract::State, http::header, http::StatusCode, response::IntoResponse, Json};
 use portcullis_shared::api::Health;
 
 /// `GET /api/health`: the version and where the data comes from (the dashboard shows both).
@@ -15,4 +15,33 @@ pub async fn get_health(State(state): State<AppState>) -> Json<Health> {
 /// `GET /healthz`: plain liveness for load balancers and scripts.
 pub async fn get_healthz() -> &'static str {
     "ok"
+}
+
+/// `GET /readyz`: 200 once a snapshot has been read and the database answers.
+pub async fn get_readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let db = sqlx::query("SELECT 1")
+        .execute(&state.store.db)
+        .await
+        .is_ok();
+    match (db, state.current().is_some()) {
+        (true, true) => (StatusCode::OK, "ready"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+        (_, false) => (StatusCode::SERVICE_UNAVAILABLE, "no snapshot yet"),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// `GET /api/openapi.json`
+pub async fn get_openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../openapi.json"),
+    )
 }

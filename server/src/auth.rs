@@ -1,0 +1,272 @@
+//! Sign-in, sessions and roles.
+//!
+//! Local accounts with argon2id hashes. A session is a random token in an HttpOnly,
+//! SameSite=Strict cookie (Secure behind TLS); the store keeps only its SHA-256. Every write
+//! also needs the session's CSRF token in `X-CSRF-Token`. Failed sign-ins are counted per user
+//! name and per address; past the limit sign-in answers 429 with a growing `Retry-After`.
+use crate::error::AppError;
+use crate::state::AppState;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::{request::Parts, HeaderMap, Method};
+use portcullis_shared::api::Role;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const COOKIE: &str = "portcullis_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// 32 random bytes, hex.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).expect("the OS random source works");
+    crate::audit::hex(&b)
+}
+
+pub fn token_hash(token: &str) -> String {
+    crate::audit::hex(&Sha256::digest(token.as_bytes()))
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// `portcullis hash-password`: reads one line from stdin, prints its hash.
+pub fn hash_password_cli() -> ExitCode {
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+        eprintln!("portcullis hash-password: give the password on stdin");
+        return ExitCode::from(2);
+    }
+    match hash_password(line.trim_end_matches(['\r', '\n'])) {
+        Ok(h) => {
+            println!("{h}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("portcullis hash-password: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Failed sign-ins per key (`user:NAME`, `addr:IP`) in a 15-minute window.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+impl LoginLimiter {
+    /// Seconds to wait before another attempt, if any key is over `max`.
+    pub fn blocked(&self, keys: &[String], max: u32) -> Option<u64> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter()
+            .filter_map(|k| map.get(k))
+            .filter(|(n, last)| *n >= max && last.elapsed() < WINDOW)
+            .map(|(n, last)| {
+                let wait = Duration::from_secs(1u64 << (n - max).min(8));
+                wait.saturating_sub(last.elapsed()).as_secs().max(1)
+            })
+            .max()
+    }
+
+    pub fn failed(&self, keys: &[String]) -> u32 {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut worst = 0;
+        for k in keys {
+            let e = map.entry(k.clone()).or_insert((0, Instant::now()));
+            if e.1.elapsed() >= WINDOW {
+                e.0 = 0;
+            }
+            e.0 += 1;
+            e.1 = Instant::now();
+            worst = worst.max(e.0);
+        }
+        worst
+    }
+
+    pub fn succeeded(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            map.remove(k);
+        }
+    }
+}
+
+/// The signed-in user of a request (extractor). Rejects with 401 without a live session and
+/// with 403 when a write lacks the CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub username: String,
+    pub role: Role,
+    pub csrf_token: String,
+    pub expires_at: i64,
+    pub token_hash: String,
+}
+
+impl Session {
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this needs the {} role; {} has {}",
+                role.as_str(),
+                self.username,
+                self.role.as_str()
+            )))
+        }
+    }
+}
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Constant-time comparison (CSRF tokens).
+pub fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(s) = parts.extensions.get::<Session>() {
+            return Ok(s.clone());
+        }
+        let token = cookie_value(&parts.headers, COOKIE).ok_or(AppError::Unauthorized)?;
+        let hash = token_hash(&token);
+        let row = state
+            .store
+            .session(&hash)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let writes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if writes {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !same(sent, &row.csrf_token) {
+                return Err(AppError::Csrf);
+            }
+        }
+        let s = Session {
+            username: row.username,
+            role: row.role,
+            csrf_token: row.csrf_token,
+            expires_at: row.expires_at,
+            token_hash: hash,
+        };
+        parts.extensions.insert(s.clone());
+        Ok(s)
+    }
+}
+
+/// The `Set-Cookie` value of a new session (or, with `max_age` 0, of a sign-out).
+pub fn session_cookie(token: &str, max_age: Duration, secure: bool) -> String {
+    format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        max_age.as_secs(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Behind TLS: the config flag, or a proxy's `X-Forwarded-Proto: https`.
+pub fn secure_request(headers: &HeaderMap, configured: bool) -> bool {
+    configured
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("s3cret").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("s3cret", &h));
+        assert!(!verify_password("s3cret ", &h));
+        assert!(!verify_password("s3cret", "not a hash"));
+    }
+
+    #[test]
+    fn limiter_blocks_after_max_failures_and_clears_on_success() {
+        let l = LoginLimiter::default();
+        let keys = vec!["user:a".to_string()];
+        for _ in 0..3 {
+            assert_eq!(l.blocked(&keys, 3), None);
+            l.failed(&keys);
+        }
+        assert!(l.blocked(&keys, 3).is_some());
+        l.succeeded(&keys);
+        assert_eq!(l.blocked(&keys, 3), None);
+    }
+
+    #[test]
+    fn cookies_are_httponly_strict_and_secure_behind_tls() {
+        let c = session_cookie("t", Duration::from_secs(60), true);
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"));
+        assert!(!session_cookie("t", Duration::from_secs(60), false).contains("Secure"));
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(secure_request(&h, false));
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+}
+
+/// The peer address, when the server was started with connect info (tests via `oneshot` are not).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}

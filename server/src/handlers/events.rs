@@ -1,0 +1,59 @@
+//! Server-sent events and on-demand refresh.
+use crate::auth::Session;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::sse::{Event, KeepAlive, Sse},
+    Json,
+};
+use futures::stream::Stream;
+use portcullis_shared::api::{RefreshStarted, Role};
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+
+/// `GET /api/events`: refresh progress, snapshot finished, write applied.
+pub async fn stream_events(
+    State(state): State<AppState>,
+    _s: Session,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = state.events.subscribe();
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    let ev = Event::default()
+                        .event(e.name())
+                        .json_data(&e)
+                        .unwrap_or_default();
+                    return Some((Ok(ev), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// `POST /api/refresh` (operator): starts a snapshot in the background.
+pub async fn start_refresh(
+    State(state): State<AppState>,
+    s: Session,
+) -> Result<(StatusCode, Json<RefreshStarted>), AppError> {
+    s.require(Role::Operator)?;
+    if state.refreshing.load(Ordering::SeqCst) {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(RefreshStarted { started: false }),
+        ));
+    }
+    let st = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::history::refresh(&st).await {
+            tracing::warn!(error = %e, "refresh failed");
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(RefreshStarted { started: true })))
+}

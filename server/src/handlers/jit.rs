@@ -1,0 +1,214 @@
+//! JIT access requests: request (operator) and list.
+use crate::arm::api;
+use crate::audit::NewEntry;
+use crate::auth::{ClientAddr, Session};
+use crate::error::{AppError, AppJson};
+use crate::state::AppState;
+use crate::store::{now_ms, rfc3339, MarkerRow};
+use axum::{
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode},
+    Json,
+};
+use portcullis_shared::api::{
+    CreateJitRequest, JitRequestList, JitRequestRecord, JitRequestStatus, Role, ServerEvent,
+};
+use portcullis_shared::arm::id_key;
+use portcullis_shared::remediation::{parse_iso_minutes, valid_source};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ListQuery {
+    /// Every request, not only the active ones.
+    pub all: bool,
+}
+
+/// `GET /api/jit/requests`
+pub async fn list_jit_requests(
+    State(state): State<AppState>,
+    _s: Session,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<JitRequestList>, AppError> {
+    let requests = state
+        .store
+        .jit_requests(if q.all { None } else { Some(now_ms()) }, None)
+        .await?;
+    Ok(Json(JitRequestList { requests }))
+}
+
+/// `POST /api/jit/requests`
+pub async fn create_jit_request(
+    State(state): State<AppState>,
+    s: Session,
+    ClientAddr(peer): ClientAddr,
+    headers: HeaderMap,
+    AppJson(req): AppJson<CreateJitRequest>,
+) -> Result<(StatusCode, Json<JitRequestRecord>), AppError> {
+    s.require(Role::Operator)?;
+    let cur = state.current().ok_or(AppError::NotReady)?;
+    let vm = cur
+        .report
+        .vms
+        .iter()
+        .find(|v| id_key(&v.id) == id_key(&req.vm_id))
+        .ok_or_else(|| AppError::bad("vmId", format!("{:?} is not a known VM", req.vm_id)))?;
+    let (policy, entry) = cur
+        .inventory
+        .jit_network_access_policies
+        .iter()
+        .find_map(|p| {
+            Some((
+                p,
+                p.properties
+                    .virtual_machines
+                    .iter()
+                    .find(|v| id_key(&v.id) == id_key(&vm.id))?,
+            ))
+        })
+        .ok_or_else(|| {
+            AppError::bad(
+                "vmId",
+                format!("{} has no JIT policy: enable JIT first", vm.name),
+            )
+        })?;
+    let ports: Vec<u16> = if req.ports.is_empty() {
+        entry
+            .ports
+            .iter()
+            .map(|p| p.number.clamp(0, 65535) as u16)
+            .collect()
+    } else {
+        req.ports.clone()
+    };
+    let mut max_minutes = u32::MAX;
+    for (i, p) in ports.iter().enumerate() {
+        let rule = entry
+            .ports
+            .iter()
+            .find(|r| r.number == i64::from(*p))
+            .ok_or_else(|| {
+                AppError::bad(
+                    format!("ports[{i}]"),
+                    format!("port {p} is not in {}'s JIT policy", vm.name),
+                )
+            })?;
+        max_minutes = max_minutes.min(
+            rule.max_request_access_duration
+                .as_deref()
+                .and_then(parse_iso_minutes)
+                .unwrap_or(180),
+        );
+    }
+    if req.duration_minutes == 0 || req.duration_minutes > max_minutes {
+        return Err(AppError::bad(
+            "durationMinutes",
+            format!(
+                "{} is not within 1-{max_minutes} minutes (the policy's maximum)",
+                req.duration_minutes
+            ),
+        ));
+    }
+    let justification = req.justification.trim();
+    if justification.is_empty() || justification.len() > 500 {
+        return Err(AppError::bad("justification", "say why (1-500 characters)"));
+    }
+    let source = match &req.source_address {
+        Some(s) if !valid_source(s) => {
+            return Err(AppError::bad(
+                "sourceAddress",
+                format!("{s:?} is not an IP address or CIDR"),
+            ))
+        }
+        Some(s) => s.trim().to_string(),
+        None => headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+            .filter(|v| valid_source(v))
+            .or(peer.map(|p| p.ip().to_string()))
+            .unwrap_or_else(|| "127.0.0.1".into()),
+    };
+    let _w = state.write_lock.lock().await;
+    let requested_at = now_ms();
+    let expires_at = requested_at + i64::from(req.duration_minutes) * 60_000;
+    let body = json!({
+        "virtualMachines": [{ "id": vm.id, "ports": ports.iter().map(|p| json!({ "number": p, "endTimeUtc": rfc3339(expires_at), "allowedSourceAddressPrefix": source })).collect::<Vec<_>>() }],
+        "justification": justification,
+    });
+    let result = state
+        .arm
+        .post(
+            &format!("{}/initiate?api-version={}", policy.id, api::JIT),
+            &body,
+        )
+        .await;
+    let mut record = JitRequestRecord {
+        id: 0,
+        vm_id: vm.id.clone(),
+        vm_name: vm.name.clone(),
+        ports: ports.clone(),
+        source_address: source.clone(),
+        justification: justification.into(),
+        requested_by: s.username.clone(),
+        requested_at: rfc3339(requested_at),
+        expires_at: rfc3339(expires_at),
+        status: if result.is_ok() {
+            JitRequestStatus::Active
+        } else {
+            JitRequestStatus::Failed
+        },
+        message: result.as_ref().err().map(|e| e.to_string()),
+    };
+    record.id = state.store.insert_jit_request(&record).await?;
+    state
+        .store
+        .audit(NewEntry {
+            actor: s.username.clone(),
+            action: "jit.request".into(),
+            target: vm.id.clone(),
+            outcome: if result.is_ok() {
+                "success".into()
+            } else {
+                "failure".into()
+            },
+            before: json!(null),
+            after: json!(record),
+            detail: json!({ "policy": policy.id }),
+        })
+        .await?;
+    drop(_w);
+    if let Err(e) = result {
+        return Err(e.into());
+    }
+    let summary = format!(
+        "JIT access to {} ({}) for {} min",
+        vm.name,
+        ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        req.duration_minutes
+    );
+    state
+        .store
+        .add_marker(&MarkerRow {
+            at: requested_at,
+            kind: "jitRequest".into(),
+            summary: summary.clone(),
+            actor: Some(s.username.clone()),
+        })
+        .await?;
+    state.emit(ServerEvent::WriteApplied {
+        at: rfc3339(requested_at),
+        actor: s.username.clone(),
+        action: "jit.request".into(),
+        summary,
+    });
+    if let Err(e) = crate::history::refresh(&state).await {
+        tracing::warn!(error = %e, "snapshot after JIT request failed");
+    }
+    Ok((StatusCode::CREATED, Json(record)))
+}

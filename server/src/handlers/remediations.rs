@@ -1,0 +1,124 @@
+//! Remediations: preview (the plan) and apply (operator).
+use crate::audit::NewEntry;
+use crate::auth::Session;
+use crate::error::{AppError, AppJson};
+use crate::state::AppState;
+use crate::store::{now_ms, rfc3339, MarkerRow};
+use axum::{extract::State, http::StatusCode, Json};
+use portcullis_shared::api::Role;
+use portcullis_shared::api::{
+    ApplyOutcome, ApplyResult, RemediationPlan, RemediationRequest, ServerEvent,
+};
+use serde_json::json;
+
+/// `POST /api/remediations/preview`
+pub async fn preview_remediation(
+    State(state): State<AppState>,
+    s: Session,
+    AppJson(req): AppJson<RemediationRequest>,
+) -> Result<Json<RemediationPlan>, AppError> {
+    s.require(Role::Operator)?;
+    Ok(Json(crate::writes::plan_now(&state, &req)?))
+}
+
+/// `POST /api/remediations/apply`: 200 applied or no-op; 502 rolled back or failed (see steps).
+pub async fn apply_remediation(
+    State(state): State<AppState>,
+    s: Session,
+    AppJson(req): AppJson<RemediationRequest>,
+) -> Result<(StatusCode, Json<ApplyResult>), AppError> {
+    s.require(Role::Operator)?;
+    let result = crate::writes::apply(&state, &req).await;
+    let target = req.vm_ids.join(",");
+    let mut result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            state
+                .store
+                .audit(NewEntry {
+                    actor: s.username.clone(),
+                    action: "remediation.apply".into(),
+                    target,
+                    outcome: "error".into(),
+                    before: json!(null),
+                    after: json!(null),
+                    detail: json!({ "request": req, "error": e.to_string() }),
+                })
+                .await?;
+            return Err(e);
+        }
+    };
+    let outcome = match result.outcome {
+        ApplyOutcome::Applied => "success",
+        ApplyOutcome::Noop => "noop",
+        ApplyOutcome::RolledBack => "rolledBack",
+        ApplyOutcome::Failed => "failed",
+    };
+    let before: Vec<_> = result
+        .plan
+        .nsg_changes
+        .iter()
+        .map(|c| json!({ "nsg": c.nsg_id, "securityRules": c.before }))
+        .collect();
+    let after: Vec<_> = result
+        .plan
+        .nsg_changes
+        .iter()
+        .map(|c| json!({ "nsg": c.nsg_id, "securityRules": c.after }))
+        .chain(
+            result
+                .plan
+                .jit_policies
+                .iter()
+                .map(|j| json!({ "jitPolicy": j.policy_id, "after": j.after })),
+        )
+        .collect();
+    result.audit_seq = state
+        .store
+        .audit(NewEntry {
+            actor: s.username.clone(),
+            action: "remediation.apply".into(),
+            target,
+            outcome: outcome.into(),
+            before: json!(before),
+            after: json!(after),
+            detail: json!({ "request": req, "steps": result.steps, "replans": result.replans }),
+        })
+        .await?;
+    let status = match result.outcome {
+        ApplyOutcome::Applied => {
+            let summary = format!(
+                "{} on {} VM(s): score {} → {}",
+                req.kind.as_str(),
+                req.vm_ids.len(),
+                result.plan.before.current_score,
+                result.plan.after.current_score
+            );
+            state
+                .store
+                .add_marker(&MarkerRow {
+                    at: now_ms(),
+                    kind: "remediation".into(),
+                    summary: summary.clone(),
+                    actor: Some(s.username.clone()),
+                })
+                .await?;
+            state.emit(ServerEvent::WriteApplied {
+                at: rfc3339(now_ms()),
+                actor: s.username.clone(),
+                action: "remediation.apply".into(),
+                summary,
+            });
+            if let Err(e) = crate::history::refresh(&state).await {
+                tracing::warn!(error = %e, "snapshot after apply failed");
+            }
+            StatusCode::OK
+        }
+        ApplyOutcome::Noop => StatusCode::OK,
+        _ => {
+            let _ = crate::history::refresh(&state).await;
+            StatusCode::BAD_GATEWAY
+        }
+    };
+    Ok((status, Json(result)))
+}

@@ -1,0 +1,156 @@
+//! Sign-in and sign-out.
+use crate::audit::NewEntry;
+use crate::auth::{
+    random_token, secure_request, session_cookie, token_hash, verify_password, ClientAddr, Session,
+};
+use crate::error::{AppError, AppJson};
+use crate::state::AppState;
+use crate::store::{now_ms, rfc3339};
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use portcullis_shared::api::{LoginRequest, Me};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    peer.map(|p| p.ip().to_string())
+        .or_else(|| {
+            headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `POST /api/login`
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(peer): ClientAddr,
+    headers: HeaderMap,
+    AppJson(body): AppJson<LoginRequest>,
+) -> Result<Response, AppError> {
+    let ip = client_ip(&headers, peer);
+    let username = body.username.trim().to_string();
+    if username.is_empty() || username.len() > 128 {
+        return Err(AppError::bad(
+            "username",
+            "give a user name (at most 128 characters)",
+        ));
+    }
+    let keys = vec![
+        format!("user:{}", username.to_lowercase()),
+        format!("addr:{ip}"),
+    ];
+    if let Some(wait) = state
+        .limiter
+        .blocked(&keys, state.config.login_max_failures)
+    {
+        tracing::warn!(%username, %ip, "sign-in refused: too many failures");
+        return Err(AppError::TooManyRequests(wait));
+    }
+    let user = state.store.user(&username).await?;
+    let password = body.password.clone();
+    let ok = match user.clone() {
+        Some((_, hash)) => tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false),
+        None => false,
+    };
+    let Some((role, _)) = user.filter(|_| ok) else {
+        let n = state.limiter.failed(&keys);
+        tracing::warn!(%username, %ip, failures = n, "sign-in failed");
+        state
+            .store
+            .audit(NewEntry {
+                actor: username.clone(),
+                action: "login".into(),
+                target: username.clone(),
+                outcome: "failure".into(),
+                before: json!(null),
+                after: json!(null),
+                detail: json!({ "address": ip, "failures": n }),
+            })
+            .await?;
+        // the same answer for an unknown user and a wrong password
+        return Err(AppError::Unauthorized);
+    };
+    state.limiter.succeeded(&keys);
+    let token = random_token();
+    let csrf = random_token();
+    let ttl = state.config.session_ttl;
+    let expires_at = now_ms() + ttl.as_millis() as i64;
+    state
+        .store
+        .create_session(&token_hash(&token), &username, &csrf, expires_at)
+        .await?;
+    state.store.touch_login(&username).await?;
+    state
+        .store
+        .audit(NewEntry {
+            actor: username.clone(),
+            action: "login".into(),
+            target: username.clone(),
+            outcome: "success".into(),
+            before: json!(null),
+            after: json!({ "role": role.as_str() }),
+            detail: json!({ "address": ip }),
+        })
+        .await?;
+    let me = Me {
+        username,
+        role,
+        csrf_token: csrf,
+        expires_at: rfc3339(expires_at),
+        data_source: state.config.data_source.as_str().into(),
+    };
+    let cookie = session_cookie(
+        &token,
+        ttl,
+        secure_request(&headers, state.config.secure_cookies),
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
+}
+
+/// `POST /api/logout`: revokes the session.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    session: Session,
+) -> Result<Response, AppError> {
+    state.store.revoke_session(&session.token_hash).await?;
+    state
+        .store
+        .audit(NewEntry {
+            actor: session.username.clone(),
+            action: "logout".into(),
+            target: session.username.clone(),
+            outcome: "success".into(),
+            before: json!(null),
+            after: json!(null),
+            detail: json!(null),
+        })
+        .await?;
+    let cookie = session_cookie(
+        "",
+        Duration::ZERO,
+        secure_request(&headers, state.config.secure_cookies),
+    );
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// `GET /api/me`
+pub async fn get_me(State(state): State<AppState>, session: Session) -> Json<Me> {
+    Json(Me {
+        username: session.username,
+        role: session.role,
+        csrf_token: session.csrf_token,
+        expires_at: rfc3339(session.expires_at),
+        data_source: state.config.data_source.as_str().into(),
+    })
+}

@@ -1,0 +1,811 @@
+//! The API against the real router (oneshot), the real embedded emulator and a real SQLite
+//! store in a temporary directory.
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use portcullis::config::Config;
+use portcullis::router::build_router;
+use portcullis::state::AppState;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct TestApp {
+    router: Router,
+    state: AppState,
+    dir: tempfile::TempDir,
+}
+
+#[derive(Clone)]
+struct Client {
+    cookie: String,
+    csrf: String,
+}
+
+impl TestApp {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = dir.path().join("dist");
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(dist.join("index.html"), "<!-- test index -->").unwrap();
+        let config = Config::for_tests(dist, dir.path().join("data"));
+        let state = AppState::start(config).await.expect("server starts");
+        Self {
+            router: build_router(state.clone()),
+            state,
+            dir,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        who: Option<&Client>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.send_raw(
+            method,
+            uri,
+            who,
+            body.map(|b| b.to_string().into_bytes()),
+            true,
+        )
+        .await
+    }
+
+    async fn send_raw(
+        &self,
+        method: Method,
+        uri: &str,
+        who: Option<&Client>,
+        body: Option<Vec<u8>>,
+        csrf: bool,
+    ) -> (StatusCode, Value) {
+        let mut r = Request::builder().method(method).uri(uri);
+        if let Some(c) = who {
+            r = r.header(header::COOKIE, &c.cookie);
+            if csrf {
+                r = r.header("x-csrf-token", &c.csrf);
+            }
+        }
+        let req = match body {
+            Some(b) => r
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b))
+                .unwrap(),
+            None => r.body(Body::empty()).unwrap(),
+        };
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = to_bytes(resp.into_body(), 1 << 24).await.unwrap();
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, v)
+    }
+
+    async fn login(&self, user: &str) -> Client {
+        let req = Request::post("/api/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({ "username": user, "password": "demo-password" }).to_string(),
+            ))
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "login {user}");
+        let cookie = resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let me: Value = serde_json::from_slice(&bytes).unwrap();
+        Client {
+            cookie: cookie.split(';').next().unwrap().to_string(),
+            csrf: me["csrfToken"].as_str().unwrap().to_string(),
+        }
+    }
+
+    fn vm_id(&self, name: &str) -> String {
+        let cur = self.state.current().unwrap();
+        cur.report
+            .vms
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("no VM {name}"))
+            .id
+            .clone()
+    }
+
+    async fn emulator(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.state.emulator_url.as_ref().unwrap());
+        let mut r = reqwest::Client::new().request(method, url);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        assert!(
+            resp.status().is_success(),
+            "emulator {path}: {}",
+            resp.status()
+        );
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    /// An NSG as the emulator has it now.
+    async fn nsg(&self, id: &str) -> Value {
+        self.emulator(
+            reqwest::Method::GET,
+            &format!("{id}?api-version=2024-07-01"),
+            None,
+        )
+        .await
+    }
+}
+
+/// Name and properties of each custom rule (ETags change on every write, rules need not).
+fn rules(nsg: &Value) -> Vec<(Value, Value)> {
+    nsg["properties"]["securityRules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].clone(), r["properties"].clone()))
+        .collect()
+}
+
+fn rule_names(nsg: &Value) -> Vec<String> {
+    let mut v: Vec<String> = nsg["properties"]["securityRules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn role_matrix_over_every_endpoint() {
+    let app = TestApp::new().await;
+    let viewer = app.login("viewer").await;
+    let operator = app.login("operator").await;
+    let admin = app.login("admin").await;
+    let vm = app.vm_id("sql-lab-02");
+    let vm_path = format!("/api/vms{vm}");
+    let preview = json!({ "kind": "denyPorts", "vmIds": [vm] });
+    let jit_bad = json!({ "vmId": vm, "durationMinutes": 10, "justification": "x" });
+    // (method, path, body, [anonymous, viewer, operator, admin])
+    let cases: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
+        (
+            Method::GET,
+            "/api/health".into(),
+            None,
+            [200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/openapi.json".into(),
+            None,
+            [200, 200, 200, 200],
+        ),
+        (Method::GET, "/api/me".into(), None, [401, 200, 200, 200]),
+        (
+            Method::GET,
+            "/api/posture".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/vms.csv".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (Method::GET, vm_path.clone(), None, [401, 200, 200, 200]),
+        (
+            Method::GET,
+            "/api/history?range=7d".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/jit/requests".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
+            Method::POST,
+            "/api/remediations/preview".into(),
+            Some(preview.clone()),
+            [401, 403, 200, 200],
+        ),
+        (
+            Method::POST,
+            "/api/jit/requests".into(),
+            Some(jit_bad),
+            [401, 403, 400, 400],
+        ),
+        (
+            Method::POST,
+            "/api/refresh".into(),
+            Some(json!({})),
+            [401, 403, 202, 202],
+        ),
+        (Method::GET, "/api/audit".into(), None, [401, 403, 403, 200]),
+        (Method::GET, "/api/users".into(), None, [401, 403, 403, 200]),
+        (
+            Method::GET,
+            "/arm/subscriptions?api-version=2022-12-01".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (Method::GET, "/healthz".into(), None, [200, 200, 200, 200]),
+        (Method::GET, "/readyz".into(), None, [200, 200, 200, 200]),
+        (Method::GET, "/metrics".into(), None, [200, 200, 200, 200]),
+        (
+            Method::GET,
+            "/vms/deep/link".into(),
+            None,
+            [200, 200, 200, 200],
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        for (i, who) in [None, Some(&viewer), Some(&operator), Some(&admin)]
+            .into_iter()
+            .enumerate()
+        {
+            let (status, resp) = app.send(method.clone(), &path, who, body.clone()).await;
+            assert_eq!(
+                status.as_u16(),
+                expected[i],
+                "{method} {path} as #{i}: {resp}"
+            );
+        }
+    }
+    // apply is operator-only too (viewer refused before anything is planned)
+    let (s, _) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&viewer),
+            Some(preview),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn csrf_logout_and_session_expiry() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let body = json!({ "kind": "denyPorts", "vmIds": [app.vm_id("sql-lab-01")] });
+    let (s, v) = app
+        .send_raw(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(body.to_string().into_bytes()),
+            false,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"]["code"], "CsrfMismatch");
+    let wrong = Client {
+        csrf: "0".repeat(64),
+        ..op.clone()
+    };
+    let (s, _) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&wrong),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // expiry
+    let token = op.cookie.split_once('=').unwrap().1;
+    app.state
+        .store
+        .expire_session(&portcullis::auth::token_hash(token))
+        .await
+        .unwrap();
+    let (s, _) = app.send(Method::GET, "/api/me", Some(&op), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // logout revokes
+    let v = app.login("viewer").await;
+    let (s, _) = app.send(Method::POST, "/api/logout", Some(&v), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.send(Method::GET, "/api/posture", Some(&v), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_slowed_down_and_audited() {
+    let app = TestApp::new().await;
+    let bad = json!({ "username": "admin", "password": "wrong" });
+    for _ in 0..5 {
+        let (s, _) = app
+            .send(Method::POST, "/api/login", None, Some(bad.clone()))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v) = app
+        .send(
+            Method::POST,
+            "/api/login",
+            None,
+            Some(json!({ "username": "admin", "password": "demo-password" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    let entries = app
+        .state
+        .store
+        .audit_entries(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "login" && e.outcome == "failure")
+            .count(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn posture_filters_detail_and_csv() {
+    let app = TestApp::new().await;
+    let v = app.login("viewer").await;
+    let (s, p) = app
+        .send(Method::GET, "/api/posture?perPage=5", Some(&v), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["counts"]["vms"], 58);
+    assert_eq!(p["control"]["currentScore"], 4.69);
+    assert_eq!(p["vms"]["items"].as_array().unwrap().len(), 5);
+    assert_eq!(p["vms"]["total"], 58);
+    let (_, p) = app
+        .send(
+            Method::GET,
+            "/api/posture?resourceGroup=rg-edge&status=unhealthy",
+            Some(&v),
+            None,
+        )
+        .await;
+    assert_eq!(p["vms"]["total"], 2, "{p}");
+    let (_, p) = app
+        .send(
+            Method::GET,
+            "/api/posture?q=sql-lab&sort=name&order=desc",
+            Some(&v),
+            None,
+        )
+        .await;
+    let names: Vec<&str> = p["vms"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sql-lab-02", "sql-lab-01"]);
+    let (s, e) = app
+        .send(Method::GET, "/api/posture?perPage=9999", Some(&v), None)
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("perPage"))
+    );
+    // detail: the deciding rule of RDP on sql-lab-01 is marked
+    let id = app.vm_id("sql-lab-01");
+    let (s, d) = app
+        .send(Method::GET, &format!("/api/vms{id}"), Some(&v), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let rules = d["nsgs"][0]["rules"].as_array().unwrap();
+    let rdp = rules.iter().find(|r| r["name"] == "RDP").expect("RDP rule");
+    assert_eq!(rdp["decidingForPorts"], json!([3389]));
+    let (s, _) = app
+        .send(Method::GET, "/api/vms/subscriptions/x/nope", Some(&v), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, csv) = app
+        .send(
+            Method::GET,
+            "/api/vms.csv?resourceGroup=rg-edge",
+            Some(&v),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(csv.as_str().unwrap().lines().count(), 3, "{csv}");
+}
+
+#[tokio::test]
+async fn bad_inputs_are_400_with_the_field_and_change_nothing() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let id = app.vm_id("sql-lab-01");
+    let nsg_id = app
+        .state
+        .current()
+        .unwrap()
+        .report
+        .vms
+        .iter()
+        .find(|v| v.id == id)
+        .unwrap()
+        .ip_configurations[0]
+        .nic_nsg
+        .clone()
+        .unwrap()
+        .to_string();
+    let before = rule_names(&app.nsg(&nsg_id).await);
+    let cases = [
+        (
+            json!({ "kind": "restrictSources", "vmIds": [id], "params": { "sources": ["10.0.0.0/33"] } }),
+            "params.sources[0]",
+        ),
+        (
+            json!({ "kind": "denyPorts", "vmIds": ["/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/virtualMachines/z"] }),
+            "vmIds[0]",
+        ),
+        (
+            json!({ "kind": "denyPorts", "vmIds": [id], "ports": [70000] }),
+            "ports[0]",
+        ),
+        (
+            json!({ "kind": "enableJit", "vmIds": [id], "params": { "maxRequestAccessDuration": "PT2M" } }),
+            "params.maxRequestAccessDuration",
+        ),
+        (json!({ "kind": "closeEverything", "vmIds": [id] }), "kind"),
+    ];
+    for (body, field) in cases {
+        let (s, e) = app
+            .send(
+                Method::POST,
+                "/api/remediations/apply",
+                Some(&op),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert_eq!(e["error"]["field"], field, "{body}: {e}");
+    }
+    let jump = app.vm_id("jump-prod-02");
+    let (s, e) = app
+        .send(
+            Method::POST,
+            "/api/jit/requests",
+            Some(&op),
+            Some(json!({ "vmId": jump, "durationMinutes": 600, "justification": "patching" })),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("durationMinutes")),
+        "{e}"
+    );
+    let (s, e) = app.send(Method::POST, "/api/jit/requests", Some(&op), Some(json!({ "vmId": jump, "durationMinutes": 30, "sourceAddress": "not-an-ip", "justification": "patching" }))).await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("sourceAddress")),
+        "{e}"
+    );
+    let huge = vec![b' '; 300 * 1024];
+    let (s, _) = app
+        .send_raw(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(huge),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(rule_names(&app.nsg(&nsg_id).await), before);
+}
+
+#[tokio::test]
+async fn apply_is_idempotent_and_updates_score_history_and_audit() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let id = app.vm_id("sql-lab-01");
+    let req = json!({ "kind": "denyPorts", "vmIds": [id] });
+    let (s, preview) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{preview}");
+    assert!(preview["after"]["currentScore"].as_f64() > preview["before"]["currentScore"].as_f64());
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["outcome"], "applied");
+    // the new snapshot agrees with the preview
+    assert_eq!(
+        app.state.current().unwrap().report.control.current_score,
+        preview["after"]["currentScore"].as_f64().unwrap()
+    );
+    let (s, r2) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req),
+        )
+        .await;
+    assert_eq!((s, r2["outcome"].as_str()), (StatusCode::OK, Some("noop")));
+    let v = app.login("viewer").await;
+    let (_, h) = app
+        .send(
+            Method::GET,
+            "/api/history?range=7d&granularity=raw",
+            Some(&v),
+            None,
+        )
+        .await;
+    assert!(h["points"].as_array().unwrap().len() >= 2, "{h}");
+    assert!(h["markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["kind"] == "remediation"));
+}
+
+#[tokio::test]
+async fn a_failing_second_nsg_rolls_back_the_first() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let req = json!({ "kind": "denyPorts", "vmIds": [app.vm_id("sql-lab-01"), app.vm_id("winrm-test-01")] });
+    let (_, preview) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    let changes = preview["nsgChanges"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{preview}");
+    let first = changes[0]["nsgId"].as_str().unwrap().to_string();
+    let second = changes[1]["nsgId"].as_str().unwrap().to_string();
+    let first_before = rules(&app.nsg(&first).await);
+    let second_before = rules(&app.nsg(&second).await);
+    let name = second.rsplit('/').next().unwrap();
+    app.emulator(
+        reqwest::Method::POST,
+        "/admin/fail-writes",
+        Some(json!({ "pathContains": [format!("networksecuritygroups/{name}")] })),
+    )
+    .await;
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{r}");
+    assert_eq!(r["outcome"], "rolledBack", "{r}");
+    let steps = r["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|x| x["target"] == first.as_str() && x["outcome"] == "rolledBack"),
+        "{r}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|x| x["target"] == second.as_str() && x["outcome"] == "failed"),
+        "{r}"
+    );
+    assert_eq!(rules(&app.nsg(&first).await), first_before);
+    assert_eq!(rules(&app.nsg(&second).await), second_before);
+    // cleared, the same request goes through
+    app.emulator(
+        reqwest::Method::POST,
+        "/admin/fail-writes",
+        Some(json!({ "pathContains": [] })),
+    )
+    .await;
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req),
+        )
+        .await;
+    assert_eq!(
+        (s, r["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_race_is_replanned_not_overwritten() {
+    let app = TestApp::new().await;
+    let op1 = app.login("operator").await;
+    let op2 = app.login("operator").await;
+    let id = app.vm_id("sql-lab-01");
+    let nsg_id = app
+        .state
+        .current()
+        .unwrap()
+        .report
+        .vms
+        .iter()
+        .find(|v| v.id == id)
+        .unwrap()
+        .ip_configurations[0]
+        .nic_nsg
+        .clone()
+        .unwrap()
+        .to_string();
+    // someone else adds a rule behind Portcullis's back (its snapshot is now stale)
+    let mut nsg = app.nsg(&nsg_id).await;
+    nsg["properties"]["securityRules"].as_array_mut().unwrap().push(json!({ "name": "Added-Elsewhere", "properties": { "protocol": "Tcp", "sourceAddressPrefix": "10.0.0.0/8", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "8080", "access": "Allow", "priority": 2000, "direction": "Inbound" } }));
+    app.emulator(
+        reqwest::Method::PUT,
+        &format!("{nsg_id}?api-version=2024-07-01"),
+        Some(nsg),
+    )
+    .await;
+    // two operators at once: deny on sql-lab-01 and restrict on winrm-test-01
+    let a = json!({ "kind": "denyPorts", "vmIds": [id] });
+    let b = json!({ "kind": "restrictSources", "vmIds": [app.vm_id("winrm-test-01")], "params": { "sources": ["203.0.113.0/24"] } });
+    let (ra, rb) = tokio::join!(
+        app.send(Method::POST, "/api/remediations/apply", Some(&op1), Some(a)),
+        app.send(Method::POST, "/api/remediations/apply", Some(&op2), Some(b))
+    );
+    assert_eq!(ra.0, StatusCode::OK, "{}", ra.1);
+    assert_eq!(rb.0, StatusCode::OK, "{}", rb.1);
+    assert!(ra.1["replans"].as_u64().unwrap() >= 1, "{}", ra.1);
+    let names = rule_names(&app.nsg(&nsg_id).await);
+    assert!(
+        names.contains(&"Added-Elsewhere".to_string()),
+        "lost update: {names:?}"
+    );
+    assert!(!names.contains(&"RDP".to_string()), "{names:?}");
+}
+
+#[tokio::test]
+async fn jit_requests_are_recorded_and_expire() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let jump = app.vm_id("jump-prod-02");
+    let (s, r) = app.send(Method::POST, "/api/jit/requests", Some(&op), Some(json!({ "vmId": jump, "ports": [3389], "durationMinutes": 30, "sourceAddress": "198.51.100.7", "justification": "patching" }))).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["status"], "active");
+    let (_, list) = app
+        .send(Method::GET, "/api/jit/requests", Some(&op), None)
+        .await;
+    assert!(list["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == r["id"]));
+    let (_, d) = app
+        .send(Method::GET, &format!("/api/vms{jump}"), Some(&op), None)
+        .await;
+    assert!(
+        d["nsgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|n| n["rules"].as_array().unwrap())
+            .any(|x| x["sources"] == json!(["198.51.100.7"])),
+        "{d}"
+    );
+    // expiry: the emulator removes the allow rule
+    app.emulator(
+        reqwest::Method::POST,
+        "/admin/clock",
+        Some(json!({ "advanceSeconds": 3600 })),
+    )
+    .await;
+    portcullis::history::refresh(&app.state).await.unwrap();
+    let cur = app.state.current().unwrap();
+    let still = cur
+        .inventory
+        .network_security_groups
+        .iter()
+        .flat_map(|n| n.properties.security_rules.iter())
+        .any(|x| x.properties.source_address_prefix.as_deref() == Some("198.51.100.7"));
+    assert!(!still, "the JIT allow rule survived expiry");
+}
+
+#[tokio::test]
+async fn audit_chain_is_verified_and_tampering_is_named() {
+    let app = TestApp::new().await;
+    for u in ["viewer", "operator", "admin"] {
+        app.login(u).await;
+    }
+    let admin = app.login("admin").await;
+    let (s, page) = app
+        .send(Method::GET, "/api/audit", Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page["entries"].as_array().unwrap().len() >= 4);
+    assert_eq!(app.state.store.verify_audit().await.unwrap(), Ok(4));
+    let bin = env!("CARGO_BIN_EXE_portcullis");
+    let data = app.dir.path().join("data");
+    let ok = std::process::Command::new(bin)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    sqlx::query("UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+        .execute(&app.state.store.db)
+        .await
+        .unwrap();
+    let bad = std::process::Command::new(bin)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("entry 2"), "{err}");
+}
+
+#[tokio::test]
+async fn metrics_and_security_headers() {
+    let app = TestApp::new().await;
+    let req = Request::get("/").body(Body::empty()).unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let csp = resp.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(resp.headers().contains_key("x-request-id"));
+    assert!(!resp
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    app.send(Method::GET, "/api/health", None, None).await;
+    let (_, m) = app.send(Method::GET, "/metrics", None, None).await;
+    let m = m.as_str().unwrap().to_string();
+    assert!(
+        m.contains(
+            "portcullis_http_requests_total{method=\"GET\",route=\"/api/health\",status=\"200\"} 1"
+        ),
+        "{m}"
+    );
+    assert!(m.contains("portcullis_control_score 4.69"), "{m}");
+}
