@@ -133,10 +133,20 @@ fn write_table(w: &mut impl Write, r: &Report, color: bool) -> std::io::Result<(
         writeln!(
             w,
             "{}: {:.2} of {} points ({:.2}%)  healthy {}  unhealthy {}  not applicable {}",
-            c.name, c.current_score, c.max_score, c.percentage, c.healthy, c.unhealthy, c.not_applicable
+            c.name,
+            c.current_score,
+            c.max_score,
+            c.percentage,
+            c.healthy,
+            c.unhealthy,
+            c.not_applicable
         )?;
     } else {
-        writeln!(w, "{}: not applicable (no VM is healthy or unhealthy)", c.name)?;
+        writeln!(
+            w,
+            "{}: not applicable (no VM is healthy or unhealthy)",
+            c.name
+        )?;
     }
     for rec in &r.recommendations {
         writeln!(
@@ -149,7 +159,16 @@ fn write_table(w: &mut impl Write, r: &Report, color: bool) -> std::io::Result<(
         )?;
     }
     writeln!(w)?;
-    let headers = ["VM", "RESOURCE GROUP", "STATUS", "NSG", "PORTS CLOSED", "JIT", "PUBLIC IP", "EXPOSED PORTS"];
+    let headers = [
+        "VM",
+        "RESOURCE GROUP",
+        "STATUS",
+        "NSG",
+        "PORTS CLOSED",
+        "JIT",
+        "PUBLIC IP",
+        "EXPOSED PORTS",
+    ];
     let rows: Vec<[(String, usize); 8]> = r
         .vms
         .iter()
@@ -173,14 +192,22 @@ fn write_table(w: &mut impl Write, r: &Report, color: bool) -> std::io::Result<(
                     )
                 })
                 .collect();
-            let exposed_plain = if exposed.is_empty() { "-".to_string() } else { exposed.join(", ") };
+            let exposed_plain = if exposed.is_empty() {
+                "-".to_string()
+            } else {
+                exposed.join(", ")
+            };
             let exposed_len = exposed_plain.chars().count();
             let exposed_vis = if v.exposures.iter().any(|e| e.state == State::Open) {
                 p.wrap(&exposed_plain, "31")
             } else {
                 exposed_plain
             };
-            let ips = if v.public_ips.is_empty() { "-".to_string() } else { v.public_ips.join(",") };
+            let ips = if v.public_ips.is_empty() {
+                "-".to_string()
+            } else {
+                v.public_ips.join(",")
+            };
             let plain = |s: &str| (s.to_string(), s.chars().count());
             [
                 plain(&v.name),
