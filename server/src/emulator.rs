@@ -6,6 +6,7 @@
 //! `portcullis emulator` runs it alone; `portcullis serve` starts it in-process with
 //! [`spawn_emulator`] when no Azure credential is configured. Tests start it on an ephemeral
 //! port and steer it through `/admin/*` (faults, clock, reset).
+pub mod alerts;
 pub mod defender;
 pub mod demo;
 pub mod http;

@@ -475,20 +475,49 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
                 }
             }
         }
-        // alerts: none yet; Security locations
+        // Defender alerts (raised on read for exposures that have none yet) and their actions
         ["subscriptions", _, "providers", "microsoft.security", "alerts"]
         | ["subscriptions", _, "providers", "microsoft.security", "locations", _, "alerts"]
             if get =>
         {
             w.check_scope(s(1), None)?;
-            read(r.list(&[]))
+            let changed = w.raise_alerts(s(1));
+            Ok((r.list(&w.list_alerts(s(1), None)), changed))
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "alerts"]
         | ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "alerts"]
             if get =>
         {
             w.check_scope(s(1), Some(s(3)))?;
-            read(r.list(&[]))
+            let changed = w.raise_alerts(s(1));
+            Ok((r.list(&w.list_alerts(s(1), Some(s(3)))), changed))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "locations", _, "alerts", _]
+        | ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "alerts", _]
+            if get =>
+        {
+            w.check_scope(s(1), None)?;
+            let changed = w.raise_alerts(s(1));
+            let name = s(r.segs.len() - 1);
+            let v = w.list_alerts(s(1), None).into_iter().find(|a| {
+                a["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            });
+            let rg = if l[2] == "resourcegroups" { s(3) } else { "" };
+            Ok((
+                found(v, "Microsoft.Security/locations/alerts", name, rg),
+                changed,
+            ))
+        }
+        ["subscriptions", _, "providers", "microsoft.security", "locations", _, "alerts", _, _]
+        | ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "alerts", _, _]
+            if m == Method::POST =>
+        {
+            w.check_scope(s(1), None)?;
+            let n = r.segs.len();
+            w.set_alert_status(s(1), s(n - 2), s(n - 1))?;
+            Ok((StatusCode::NO_CONTENT.into_response(), true))
         }
         ["subscriptions", _, "providers", "microsoft.security", "locations"] if get => {
             w.check_scope(s(1), None)?;

@@ -91,6 +91,12 @@ pub struct World {
     pub operations: BTreeMap<String, Operation>,
     /// Polls of an `Azure-AsyncOperation` before it reports Succeeded.
     pub lro_polls: u32,
+    /// Seed of the simulated attack traffic (see `alerts.rs`).
+    #[serde(default)]
+    pub alert_seed: u64,
+    /// Defender alerts raised so far, by `vm id|port|kind`: kept once raised.
+    #[serde(default)]
+    pub alerts: BTreeMap<String, Value>,
 }
 
 impl World {
@@ -108,6 +114,8 @@ impl World {
             rng: Rng::new(seed ^ 0x5EED_0000_0000_0001),
             operations: BTreeMap::new(),
             lro_polls: 1,
+            alert_seed: seed,
+            alerts: BTreeMap::new(),
         }
     }
 
