@@ -47,10 +47,13 @@ pub fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
 impl Store {
     /// Appends an entry; returns its sequence number.
     pub async fn audit(&self, e: NewEntry) -> Result<i64, sqlx::Error> {
+        // Appends are serialised by this lock (one process owns the SQLite file), so the read
+        // of the last entry and the insert need no transaction: a deferred SQLite transaction
+        // that reads and then writes fails at once (SQLITE_BUSY) when another writer is active,
+        // whereas single statements wait out the busy timeout.
         let _guard = self.audit_lock.lock().await;
-        let mut tx = self.db.begin().await?;
         let last = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.db)
             .await?;
         let (seq, prev) = match last {
             Some(r) => (r.get::<i64, _>(0) + 1, r.get::<String, _>(1)),
@@ -76,8 +79,7 @@ impl Store {
             .bind(&entry.target).bind(&entry.outcome).bind(entry.before.to_string())
             .bind(entry.after.to_string()).bind(entry.detail.to_string())
             .bind(&entry.prev_hash).bind(&entry.hash)
-            .execute(&mut *tx).await?;
-        tx.commit().await?;
+            .execute(&self.db).await?;
         Ok(seq)
     }
 

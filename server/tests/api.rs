@@ -23,6 +23,11 @@ struct Client {
 
 impl TestApp {
     async fn new() -> Self {
+        // server errors show in a failing test's output
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("portcullis=warn")
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let dist = dir.path().join("dist");
         std::fs::create_dir_all(&dist).unwrap();
