@@ -1,3 +1,22 @@
 //! Reusable widgets, one component per file.
 pub mod app_header;
+pub mod app_nav;
+pub mod countdown;
+pub mod empty_state;
+pub mod error_panel;
+pub mod exposure_table;
 pub mod health_summary;
+pub mod jit_request_form;
+pub mod loading;
+pub mod nsg_rules;
+pub mod port_chip;
+pub mod recommendation_card;
+pub mod refresh_button;
+pub mod require_auth;
+pub mod rule_diff;
+pub mod score_gauge;
+pub mod sparkline;
+pub mod status_badge;
+pub mod theme_toggle;
+pub mod trend_chart;
+pub mod vm_table;

@@ -1,8 +1,17 @@
+use crate::components::theme_toggle::ThemeToggle;
+use crate::state::expect_auth;
 use leptos::prelude::*;
 
-/// The bar at the top of every page.
+/// The bar at the top of every page: brand, theme toggle, who is signed in.
 #[component]
 pub fn AppHeader() -> impl IntoView {
+    let auth = expect_auth();
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = crate::api::logout().await;
+            auth.set(None);
+        });
+    };
     view! {
         <header class="app-header">
             <a class="app-header-brand" href="/" data-testid="app-title">
@@ -10,6 +19,16 @@ pub fn AppHeader() -> impl IntoView {
                 <span>"Portcullis"</span>
             </a>
             <span class="app-header-tagline">"Secure management ports for Azure VMs"</span>
+            <span class="app-header-spacer"></span>
+            <ThemeToggle />
+            {move || auth.me.get().map(|me| view! {
+                <span class="app-header-user" data-testid="current-user">
+                    <span aria-hidden="true">"👤 "</span>
+                    {me.username.clone()}
+                    <span class="tag" data-testid="current-role">{me.role.as_str()}</span>
+                </span>
+                <button class="button button-quiet" on:click=sign_out data-testid="sign-out">"Sign out"</button>
+            })}
         </header>
     }
 }

@@ -1,0 +1,49 @@
+use crate::format::{arm_name, port_name, state_label};
+use leptos::prelude::*;
+use portcullis_shared::eval::report::Exposure;
+use portcullis_shared::eval::Access;
+
+/// Per management port: state, reachability, allowed public sources and the deciding rules.
+#[component]
+pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="exposure-table" data-testid="exposure-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Port"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Reachable"</th>
+                        <th scope="col">"Allowed public sources"</th>
+                        <th scope="col">"Deciding rules"</th>
+                        <th scope="col">"JIT"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {exposures.into_iter().map(|e| {
+                        let (label, icon) = state_label(e.state);
+                        let state_class = format!("state state-{}", e.state.as_str());
+                        view! {
+                            <tr data-testid=format!("exposure-{}", e.port)>
+                                <th scope="row">{e.port}" "<span class="muted">{port_name(e.port)}</span></th>
+                                <td><span class=state_class data-testid="exposure-state"><span aria-hidden="true">{icon}" "</span>{label}</span></td>
+                                <td>{if e.reachable { "🌐 Yes" } else { "No" }}</td>
+                                <td class="mono">{if e.allowed_public_sources.is_empty() { "none".to_owned() } else { e.allowed_public_sources.join(", ") }}</td>
+                                <td>
+                                    <ul class="plain-list">
+                                        {e.deciding_rules.iter().map(|r| {
+                                            let access = match r.access { Access::Allow => "✓ Allow", Access::Deny => "✕ Deny" };
+                                            view! { <li><code>{r.rule.to_string()}</code>" "{format!("({}, {access}, NSG {})", r.priority, arm_name(&r.nsg))}</li> }
+                                        }).collect_view()}
+                                    </ul>
+                                    <p class="muted small">{e.reason.to_string()}</p>
+                                </td>
+                                <td>{if e.jit_protected { "⏱ Yes" } else { "—" }}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

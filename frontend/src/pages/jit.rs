@@ -1,0 +1,123 @@
+use crate::api;
+use crate::components::{
+    countdown::Countdown, empty_state::EmptyState, error_panel::ErrorPanel, loading::Loading,
+    vm_table::vm_href,
+};
+use crate::format::{arm_name, date_time};
+use crate::state::expect_events;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use portcullis_shared::api::{JitRequestRecord, JitRequestStatus, VmFilter, VmSort};
+use std::collections::BTreeMap;
+
+/// `/jit`: JIT policies and the VMs they cover; active and past access requests.
+#[component]
+pub fn JitPage() -> impl IntoView {
+    let events = expect_events();
+    let requests = LocalResource::new(move || {
+        events.version.track();
+        api::get_jit_requests(true)
+    });
+    let posture = LocalResource::new(move || {
+        events.version.track();
+        api::get_posture(VmFilter {
+            sort: Some(VmSort::Name),
+            per_page: Some(500),
+            ..Default::default()
+        })
+    });
+    view! {
+        <header class="page-header">
+            <div>
+                <h1>"Just-in-time access"</h1>
+                <p class="muted">"Management ports closed until someone asks, for a limited time, from one address."</p>
+            </div>
+        </header>
+        <section class="card">
+            <h2>"Access requests"</h2>
+            <Transition fallback=|| view! { <Loading what="the requests" /> }>
+                <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the JIT requests" errors retry=Callback::new(move |_| requests.refetch()) /> }>
+                    {move || Suspend::new(async move { requests.await.map(|list| request_tables(list.requests)) })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+        <section class="card">
+            <h2>"Policies"</h2>
+            <Transition fallback=|| view! { <Loading what="the policies" /> }>
+                <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the policies" errors retry=Callback::new(move |_| posture.refetch()) /> }>
+                    {move || Suspend::new(async move {
+                        posture.await.map(|p| {
+                            let mut policies: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+                            for vm in p.vms.items {
+                                if let Some(policy) = vm.jit_policy {
+                                    policies.entry(policy).or_default().push((vm.id, vm.name));
+                                }
+                            }
+                            if policies.is_empty() {
+                                view! { <EmptyState title="No JIT policy yet." hint="Enable JIT from the remediation wizard." /> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="simple-table" data-testid="jit-policies">
+                                        <thead><tr><th scope="col">"Policy"</th><th scope="col">"VMs covered"</th></tr></thead>
+                                        <tbody>
+                                            {policies.into_iter().map(|(policy, vms)| view! {
+                                                <tr>
+                                                    <td title=policy.clone()>{arm_name(&policy).to_owned()}</td>
+                                                    <td>{vms.into_iter().map(|(id, name)| view! { <A href=vm_href(&id) attr:class="chip-link">{name}</A>" " }).collect_view()}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                    <p class="muted small">"Ports and maximum durations of each policy are on the VM's page."</p>
+                                }.into_any()
+                            }
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}
+
+fn request_tables(requests: Vec<JitRequestRecord>) -> impl IntoView {
+    let (active, past): (Vec<_>, Vec<_>) = requests
+        .into_iter()
+        .partition(|r| r.status == JitRequestStatus::Active);
+    let row = |r: JitRequestRecord, live: bool| {
+        view! {
+            <tr>
+                <td><A href=vm_href(&r.vm_id)>{r.vm_name.clone()}</A></td>
+                <td>{r.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")}</td>
+                <td class="mono">{r.source_address.clone()}</td>
+                <td>{r.requested_by.clone()}</td>
+                <td>{r.justification.clone()}</td>
+                <td>{date_time(&r.requested_at)}</td>
+                <td>{if live {
+                    view! { <Countdown expires_at=r.expires_at.clone() /> }.into_any()
+                } else {
+                    let status = match r.status { JitRequestStatus::Active => "⏱ Active", JitRequestStatus::Expired => "✓ Expired", JitRequestStatus::Failed => "✕ Failed" };
+                    view! { <span>{status}{r.message.clone().map(|m| format!(" — {m}"))}</span> }.into_any()
+                }}</td>
+            </tr>
+        }
+    };
+    let head = || {
+        view! {
+            <thead><tr><th scope="col">"VM"</th><th scope="col">"Ports"</th><th scope="col">"Source"</th><th scope="col">"By"</th><th scope="col">"Justification"</th><th scope="col">"Requested"</th><th scope="col">"Expiry"</th></tr></thead>
+        }
+    };
+    view! {
+        <h3>"Active"</h3>
+        {if active.is_empty() {
+            view! { <p class="muted" data-testid="jit-no-active">"No active request."</p> }.into_any()
+        } else {
+            view! { <div class="table-scroll"><table class="simple-table" data-testid="jit-active">{head()}<tbody>{active.into_iter().map(|r| row(r, true)).collect_view()}</tbody></table></div> }.into_any()
+        }}
+        <h3>"Past"</h3>
+        {if past.is_empty() {
+            view! { <p class="muted">"No past request."</p> }.into_any()
+        } else {
+            view! { <div class="table-scroll"><table class="simple-table" data-testid="jit-past">{head()}<tbody>{past.into_iter().map(|r| row(r, false)).collect_view()}</tbody></table></div> }.into_any()
+        }}
+    }
+}

@@ -1,0 +1,130 @@
+use crate::components::{
+    empty_state::EmptyState, error_panel::ErrorPanel, loading::Loading,
+    recommendation_card::RecommendationCard, refresh_button::RefreshButton,
+    score_gauge::ScoreGauge, sparkline::Sparkline, vm_table::VmTable,
+};
+use crate::{api, state::expect_events};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use portcullis_shared::api::{HistoryQuery, HistoryRange, Posture, SortOrder, VmFilter, VmSort};
+
+/// `/`: the control's score, its three recommendations, what is reachable from the Internet,
+/// the trend, and the worst exposures.
+#[component]
+pub fn Overview() -> impl IntoView {
+    let events = expect_events();
+    let posture = LocalResource::new(move || {
+        events.version.track();
+        api::get_posture(VmFilter {
+            sort: Some(VmSort::Exposure),
+            order: Some(SortOrder::Desc),
+            per_page: Some(8),
+            ..Default::default()
+        })
+    });
+    let retry = Callback::new(move |_| posture.refetch());
+    view! {
+        <header class="page-header">
+            <div>
+                <h1>"Secure management ports"</h1>
+                <p class="muted">"SSH 22, RDP 3389 and WinRM 5985/5986 of your Azure VMs, from their NSG rules."</p>
+            </div>
+        </header>
+        <Transition fallback=|| view! { <Loading what="the posture" /> }>
+            <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the posture" errors retry /> }>
+                {move || Suspend::new(async move { posture.await.map(overview_body) })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+fn overview_body(posture: Posture) -> impl IntoView {
+    let events = expect_events();
+    let history = LocalResource::new(move || {
+        events.version.track();
+        api::get_history(HistoryQuery {
+            range: Some(HistoryRange::Days30),
+            granularity: None,
+        })
+    });
+    let counts = posture.counts.clone();
+    let worst: Vec<_> = posture
+        .vms
+        .items
+        .iter()
+        .filter(|vm| vm.worst_state.rank() >= 2)
+        .cloned()
+        .collect();
+    view! {
+        <div class="overview" data-testid="overview">
+            <RefreshButton refreshed_at=posture.refreshed_at.clone() refreshing=posture.refreshing />
+            <div class="overview-top">
+                <section class="card overview-score" aria-labelledby="score-title">
+                    <h2 id="score-title">"Secure score"</h2>
+                    <ScoreGauge score=posture.control.clone() />
+                    <p class="muted overview-score-note">
+                        {format!("{} healthy, {} unhealthy, {} not applicable of {} VMs",
+                            counts.healthy, counts.unhealthy, counts.not_applicable, counts.vms)}
+                    </p>
+                </section>
+                <section class="card overview-reach" aria-labelledby="reach-title">
+                    <h2 id="reach-title">"Reachable from the Internet"</h2>
+                    <A href="/vms?reachable=true&sort=exposure&order=desc" attr:class="big-number-link" attr:data-testid="reachable-count">
+                        <span class="big-number" class:big-number-bad={counts.reachable_from_internet > 0}>
+                            {counts.reachable_from_internet}
+                        </span>
+                        <span class="big-number-label">
+                            <span aria-hidden="true">{if counts.reachable_from_internet > 0 { "🌐 " } else { "✓ " }}</span>
+                            {if counts.reachable_from_internet == 1 { "VM with a management port reachable" } else { "VMs with management ports reachable" }}
+                        </span>
+                    </A>
+                    <ul class="fact-list">
+                        <li>{format!("{} with a port open to the Internet", counts.with_open_ports)}</li>
+                        <li>{format!("{} covered by a JIT policy", counts.jit_protected)}</li>
+                        <li>{format!("{} JIT access requests active", counts.active_jit_requests)}</li>
+                    </ul>
+                </section>
+                <section class="card overview-trend" aria-labelledby="trend-title">
+                    <h2 id="trend-title">"Last 30 days"</h2>
+                    <Transition fallback=|| view! { <Loading what="the trend" /> }>
+                        <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the trend" errors retry=Callback::new(move |_| history.refetch()) /> }>
+                            {move || Suspend::new(async move {
+                                history.await.map(|history| {
+                                    let values: Vec<f64> = history.points.iter().map(|p| p.current_score).collect();
+                                    if values.is_empty() {
+                                        view! { <EmptyState title="No history yet" hint="Snapshots appear here as the data is read." /> }.into_any()
+                                    } else {
+                                        view! { <Sparkline values max=8.0 label="Score over 30 days" /> <A href="/trends">"See trends →"</A> }.into_any()
+                                    }
+                                })
+                            })}
+                        </ErrorBoundary>
+                    </Transition>
+                </section>
+            </div>
+            <section class="overview-recommendations" aria-labelledby="recs-title">
+                <h2 id="recs-title">"Recommendations"</h2>
+                <div class="card-grid">
+                    {posture.recommendations.into_iter().map(|summary| view! { <RecommendationCard summary /> }).collect_view()}
+                </div>
+            </section>
+            <section class="card" aria-labelledby="worst-title">
+                <div class="section-header">
+                    <h2 id="worst-title">"Worst exposures"</h2>
+                    <A href="/vms?sort=exposure&order=desc">"All VMs →"</A>
+                </div>
+                {if worst.is_empty() {
+                    view! { <EmptyState title="No management port is open or restricted to public sources." hint="Nothing to fix here." /> }.into_any()
+                } else {
+                    view! { <VmTable rows=worst /> }.into_any()
+                }}
+            </section>
+            {(!posture.warnings.is_empty()).then(|| view! {
+                <details class="card warnings">
+                    <summary>{format!("⚠ {} warnings from the evaluation", posture.warnings.len())}</summary>
+                    <ul>{posture.warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+                </details>
+            })}
+        </div>
+    }
+}
