@@ -201,5 +201,21 @@ async fn emulator_answers_parse_with_the_same_types_and_have_the_examples_keys()
         "{sub}/providers/Microsoft.Security/alerts?api-version=2022-01-01"
     ))
     .await;
-    assert_eq!(alerts["value"], Value::Array(Vec::new()));
+    // the demo tenant's exposed VMs are under attack: alerts with every key of ARM's example
+    let alerts = alerts["value"].as_array().expect("a list of alerts");
+    assert!(!alerts.is_empty(), "exposed demo VMs raise alerts");
+    let example = example("security/GetAlertsSubscription_example.json");
+    let shape = &example["responses"]["200"]["body"]["value"][0];
+    for a in alerts {
+        for key in shape.as_object().unwrap().keys() {
+            assert!(a.get(key).is_some(), "alert lacks {key}");
+        }
+        for key in shape["properties"].as_object().unwrap().keys() {
+            assert!(
+                a["properties"].get(key).is_some(),
+                "alert properties lack {key}"
+            );
+        }
+        assert_eq!(a["type"], "Microsoft.Security/Locations/alerts");
+    }
 }

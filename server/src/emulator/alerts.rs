@@ -415,6 +415,32 @@ fn alert_json(
             ])
         })
         .collect();
+    let extended = json!({
+        "port": port.to_string(),
+        "protocol": "Tcp",
+        "attackerCount": sources.len().to_string(),
+        "connectionAttempts": attempts.to_string(),
+        "failedSignIns": failed.to_string(),
+        "userNames": users.join(","),
+        "legitimateSources": legitimate.iter().map(|s| s.address.as_str()).collect::<Vec<_>>().join(","),
+    });
+    let evidence = json!({
+        "type": "nestedList",
+        "lists": [
+            {
+                "type": "tabularEvidences",
+                "title": "Inbound traffic from attacking addresses",
+                "columns": ["Source address", "Connection attempts", "Failed sign-ins", "First seen", "Last seen", "Recommended for blocking", "User names tried"],
+                "rows": rows
+            },
+            {
+                "type": "tabularEvidences",
+                "title": "Legitimate sessions from the owners' usual sources",
+                "columns": ["Source address", "Sessions", "First seen", "Last seen", "User names"],
+                "rows": legit_rows
+            }
+        ]
+    });
     json!({
         "id": id,
         "name": name,
@@ -434,6 +460,7 @@ fn alert_json(
             "remediationSteps": steps,
             "vendorName": "Microsoft",
             "status": "Active",
+            "extendedLinks": [],
             "alertUri": format!("https://portal.azure.com/#blade/Microsoft_Azure_Security/AlertBlade/alertId/{name}/subscriptionId/{}/resourceGroup/{}/referencedFrom/alertDeepLink/location/{location}", vm.subscription_id, vm.resource_group),
             "timeGeneratedUtc": format_time(now),
             "productName": "Microsoft Defender for Cloud",
@@ -441,35 +468,11 @@ fn alert_json(
             "entities": entities,
             "isIncident": false,
             "correlationKey": format!("{:016x}", fnv(&format!("{}|{port}", id_key(&vm.id)))),
-            "extendedProperties": {
-                "port": port.to_string(),
-                "protocol": "Tcp",
-                "attackerCount": sources.len().to_string(),
-                "connectionAttempts": attempts.to_string(),
-                "failedSignIns": failed.to_string(),
-                "userNames": users.join(","),
-                "legitimateSources": legitimate.iter().map(|s| s.address.as_str()).collect::<Vec<_>>().join(","),
-            },
+            "extendedProperties": extended,
             "compromisedEntity": vm.name,
             "techniques": ["T1110"],
             "subTechniques": ["T1110.001"],
-            "supportingEvidence": {
-                "type": "nestedList",
-                "lists": [
-                    {
-                        "type": "tabularEvidences",
-                        "title": "Inbound traffic from attacking addresses",
-                        "columns": ["Source address", "Connection attempts", "Failed sign-ins", "First seen", "Last seen", "Recommended for blocking", "User names tried"],
-                        "rows": rows
-                    },
-                    {
-                        "type": "tabularEvidences",
-                        "title": "Legitimate sessions from the owners' usual sources",
-                        "columns": ["Source address", "Sessions", "First seen", "Last seen", "User names"],
-                        "rows": legit_rows
-                    }
-                ]
-            }
+            "supportingEvidence": evidence
         }
     })
 }
