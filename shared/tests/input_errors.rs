@@ -173,8 +173,13 @@ fn bad_addresses_elsewhere() {
 fn the_first_bad_resource_is_named_even_when_parsed_in_parallel() {
     let mut inv = portcullis_shared::build::synthetic_fleet(3_000, 3);
     for i in [2_500, 10, 1_700] {
-        inv.network_interfaces[i].properties.ip_configurations[0].properties.private_ip_address = Some("10.0.0.300".into());
+        inv.network_interfaces[i].properties.ip_configurations[0]
+            .properties
+            .private_ip_address = Some("10.0.0.300".into());
     }
     let e = evaluate(&inv, &EvalConfig::default()).unwrap_err();
-    assert_eq!(e.path, "networkInterfaces[10].properties.ipConfigurations[0].properties.privateIPAddress");
+    assert_eq!(
+        e.path,
+        "networkInterfaces[10].properties.ipConfigurations[0].properties.privateIPAddress"
+    );
 }
