@@ -814,3 +814,108 @@ async fn metrics_and_security_headers() {
     );
     assert!(m.contains("portcullis_control_score 4.69"), "{m}");
 }
+
+#[tokio::test]
+async fn attach_nsg_protects_an_internet_facing_vm_without_one() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let id = app.vm_id("edge-gw-01");
+    let before = app
+        .state
+        .current()
+        .unwrap()
+        .report
+        .vms
+        .iter()
+        .find(|v| v.name == "edge-gw-01")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        format!(
+            "{:?}",
+            before.recommendations.internet_facing_vms_protected_by_nsg
+        ),
+        "Unhealthy"
+    );
+    let req = json!({ "kind": "attachNsg", "vmIds": [id] });
+    let (s, preview) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{preview}");
+    assert_eq!(
+        preview["nicChanges"].as_array().map(Vec::len),
+        Some(1),
+        "{preview}"
+    );
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(
+        (s, r["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{r}"
+    );
+    // the emulator's NIC now names the new NSG, and the engine agrees
+    let nic_id = before.ip_configurations[0]
+        .id
+        .split("/ipConfigurations/")
+        .next()
+        .unwrap()
+        .to_string();
+    let nic = app
+        .emulator(
+            reqwest::Method::GET,
+            &format!("{nic_id}?api-version=2024-07-01"),
+            None,
+        )
+        .await;
+    let nsg = nic["properties"]["networkSecurityGroup"]["id"]
+        .as_str()
+        .expect("an NSG is attached");
+    assert!(app.nsg(nsg).await["properties"]["securityRules"].is_array());
+    let after = app
+        .state
+        .current()
+        .unwrap()
+        .report
+        .vms
+        .iter()
+        .find(|v| v.name == "edge-gw-01")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        format!(
+            "{:?}",
+            after.recommendations.internet_facing_vms_protected_by_nsg
+        ),
+        "Healthy"
+    );
+    assert_eq!(
+        format!("{:?}", after.recommendations.management_ports_closed),
+        "Healthy"
+    );
+    // applying again changes nothing
+    let (s, again) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req),
+        )
+        .await;
+    assert_eq!(
+        (s, again["outcome"].as_str()),
+        (StatusCode::OK, Some("noop")),
+        "{again}"
+    );
+}

@@ -5,7 +5,8 @@ use super::util::format_time;
 use super::world::{Operation, World};
 use axum::http::StatusCode;
 use portcullis_shared::arm::{
-    default_security_rules, id_key, NetworkSecurityGroup, SecurityRule, SubResource,
+    default_security_rules, id_key, NetworkInterface, NetworkSecurityGroup, SecurityRule,
+    SubResource,
 };
 use portcullis_shared::eval::compile::{compile_rule, AsgInterner};
 use std::collections::HashMap;
@@ -184,6 +185,66 @@ pub fn validate_rules(rules: &[SecurityRule]) -> Result<(), Fail> {
 }
 
 impl World {
+    /// `PUT …/networkInterfaces/{name}`: updates an existing NIC (its NSG association, ip
+    /// configurations, …) with `If-Match`, as ARM does; the NSG it names must exist. Creating
+    /// NICs is not emulated (404).
+    pub fn put_nic(
+        &mut self,
+        sub: &str,
+        rg: &str,
+        name: &str,
+        body: &[u8],
+        cond: &Conditions,
+    ) -> Result<NetworkInterface, Fail> {
+        self.check_scope(sub, Some(rg))?;
+        let id = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/networkInterfaces/{name}");
+        let pos = self
+            .inventory
+            .network_interfaces
+            .iter()
+            .position(|n| id_key(&n.id) == id_key(&id));
+        cond.check(
+            pos.and_then(|i| self.inventory.network_interfaces[i].etag.as_deref()),
+            &format!("network interface '{name}'"),
+        )?;
+        let Some(i) = pos else {
+            return Err(Fail::resource_not_found(
+                "Microsoft.Network/networkInterfaces",
+                name,
+                rg,
+            ));
+        };
+        let mut nic: NetworkInterface = parse_body(body)?;
+        if let Some(nsg) = nic
+            .properties
+            .network_security_group
+            .as_ref()
+            .and_then(|r| r.id.as_deref())
+        {
+            if self.nsg(nsg).is_none() {
+                return Err(Fail::bad_request(
+                    "InvalidResourceReference",
+                    format!("Resource {nsg} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."),
+                ));
+            }
+        }
+        let current = &self.inventory.network_interfaces[i];
+        nic.id = current.id.clone();
+        nic.name = current.name.clone();
+        nic.location = current.location.clone();
+        nic.kind = current.kind.clone();
+        if nic.properties.virtual_machine.is_none() {
+            nic.properties.virtual_machine = current.properties.virtual_machine.clone();
+        }
+        if nic.properties.ip_configurations.is_empty() {
+            nic.properties.ip_configurations = current.properties.ip_configurations.clone();
+        }
+        nic.properties.provisioning_state = Some("Succeeded".into());
+        nic.etag = Some(self.new_etag());
+        self.inventory.network_interfaces[i] = nic.clone();
+        Ok(nic)
+    }
+
     fn nsg_id(sub: &str, rg: &str, name: &str) -> String {
         format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/{NSG_TYPE}/{name}")
     }

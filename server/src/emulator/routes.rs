@@ -300,6 +300,18 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
                 s(3),
             ))
         }
+        // NIC writes (the NSG association)
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "networkinterfaces", _]
+            if m == Method::PUT =>
+        {
+            let nic = w.put_nic(s(1), s(3), s(7), &r.body, &r.conditions())?;
+            let location = nic.location.clone().unwrap_or_default();
+            let op = w.start_operation(s(1), &location, &nic.id, false);
+            let (async_url, _) = r.operation_urls(s(1), &location, &op);
+            let mut h = r.retry_headers();
+            h.push(("Azure-AsyncOperation", async_url));
+            Ok((json_response(put_status(false), &nic, &h), true))
+        }
         // NSG writes
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "networksecuritygroups", _]
             if m == Method::PUT =>
