@@ -4,9 +4,6 @@
 SHELL := /bin/bash
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 export TRUNK_SKIP_VERSION_CHECK := true
-# trunk runs cargo from the root, where frontend/rust-toolchain.toml does not apply: name the
-# wasm32-capable toolchain explicitly (it matters when it is Debian's rather than rustup's).
-TRUNK := RUSTUP_TOOLCHAIN=wasm trunk
 LISTEN ?= 127.0.0.1:8080
 
 .PHONY: help setup run build frontend server test lint fmt e2e test-wasm clean
@@ -24,7 +21,7 @@ run: build ## build everything (release) and serve it on http://127.0.0.1:8080 (
 build: setup frontend server ## release builds of the front end (dist/) and the server
 
 frontend: ## trunk build --release: the front end into dist/
-	$(TRUNK) build --release
+	scripts/build-frontend.sh
 
 server: ## cargo build --release -p portcullis
 	cargo build --release -p portcullis

@@ -28,7 +28,7 @@ run_step "format (cargo fmt --check)" cargo fmt --all --check
 run_step "clippy: native workspace" cargo clippy --all-targets -- -D warnings
 run_step "clippy: frontend (wasm32)" in_frontend cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
 # The end-to-end tests serve dist/: build it before them.
-run_step "frontend release build (trunk)" env RUSTUP_TOOLCHAIN=wasm trunk build --release
+run_step "frontend release build (trunk)" scripts/build-frontend.sh
 run_step "tests: shared, server, end-to-end" cargo test
 run_step "tests: frontend in Chromium (wasm-bindgen-test)" in_frontend cargo test --target wasm32-unknown-unknown
 
