@@ -25,7 +25,7 @@ pub fn HealthSummary(health: Health) -> impl IntoView {
                 <dt>"Version"</dt>
                 <dd><code data-testid="health-version">{health.version}</code></dd>
             </div>
-            <div>
+            <div class="health-summary-source">
                 <dt>"Data source"</dt>
                 <dd>
                     <span class="source-badge" class:source-badge-live=live data-testid="health-source">
