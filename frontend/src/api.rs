@@ -188,8 +188,24 @@ pub async fn login(username: String, password: String) -> Result<Me, ApiError> {
     post_json(url::LOGIN, &LoginRequest { username, password }).await
 }
 
-pub async fn logout() -> Result<serde_json::Value, ApiError> {
-    post_json(url::LOGOUT, &serde_json::json!({})).await
+/// `POST /api/logout` (answers 204, no body).
+pub async fn logout() -> Result<(), ApiError> {
+    let mut request = Request::post(url::LOGOUT);
+    if let Some(token) = csrf_token() {
+        request = request.header("X-CSRF-Token", &token);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|error| ApiError::Network(error.to_string()))?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(ApiError::Status {
+            status: response.status(),
+            message: response.status_text(),
+        })
+    }
 }
 
 pub async fn get_posture(filter: VmFilter) -> Result<Posture, ApiError> {

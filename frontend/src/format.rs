@@ -61,7 +61,7 @@ pub fn state_label(state: State) -> (&'static str, &'static str) {
     match state {
         State::Open => ("Open", "⚠"),
         State::Restricted => ("Restricted", "◐"),
-        State::Private => ("Private", "🔒"),
+        State::Private => ("Private", "⊙"),
         State::Closed => ("Closed", "✓"),
     }
 }

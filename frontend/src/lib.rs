@@ -5,6 +5,7 @@ pub mod format;
 pub mod pages;
 pub mod query;
 pub mod state;
+pub mod whatif;
 
 use components::{app_header::AppHeader, app_nav::AppNav, require_auth::RequireAuth};
 use leptos::prelude::*;
@@ -40,7 +41,9 @@ pub fn App() -> impl IntoView {
             <a class="skip-link" href="#main">"Skip to content"</a>
             <AppHeader />
             <div class="app-body">
-                <AppNav />
+                <Show when=move || auth.me.with(Option::is_some)>
+                    <AppNav />
+                </Show>
                 <main class="app-main" id="main" tabindex="-1">
                     <Routes fallback=NotFound>
                         <Route path=path!("/login") view=LoginPage />

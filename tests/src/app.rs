@@ -48,6 +48,8 @@ impl TestApp {
             .env_remove("AZURE_TENANT_ID")
             .env_remove("AZURE_CLIENT_SECRET")
             .env("RUST_LOG", "info")
+            // Demo accounts viewer / operator / admin get a known password.
+            .env("PORTCULLIS_DEMO_PASSWORD", crate::DEMO_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

@@ -94,6 +94,66 @@ impl Browser {
             .is_ok()
     }
 
+    /// Clicks the element with `data-testid="{testid}"` once it is there.
+    pub async fn click_testid(&self, testid: &str) {
+        let element = self.wait_for_testid(testid).await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("click data-testid={testid:?}: {error}"));
+    }
+
+    /// Types `text` into the input with `data-testid="{testid}"` (after clearing it).
+    pub async fn fill_testid(&self, testid: &str, text: &str) {
+        let element = self.wait_for_testid(testid).await;
+        element.clear().await.ok();
+        element
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|error| panic!("type into data-testid={testid:?}: {error}"));
+    }
+
+    /// Waits (up to [`READY_TIMEOUT`]) until the text of `data-testid="{testid}"` satisfies
+    /// `accept`, and returns it.
+    pub async fn wait_for_text(&self, testid: &str, accept: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + READY_TIMEOUT;
+        let mut last = String::new();
+        while std::time::Instant::now() < deadline {
+            if let Ok(element) = self
+                .client
+                .find(Locator::Css(&testid_selector(testid)))
+                .await
+            {
+                if let Ok(text) = element.text().await {
+                    if accept(&text) {
+                        return text;
+                    }
+                    last = text;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("data-testid={testid:?} never had the expected text (last: {last:?})")
+    }
+
+    /// Signs in through the form and waits for the signed-in shell.
+    pub async fn sign_in(&self, base_url: &str, username: &str, password: &str) {
+        self.goto(&format!("{base_url}/login")).await;
+        self.fill_testid("login-username", username).await;
+        self.fill_testid("login-password", password).await;
+        self.click_testid("login-submit").await;
+        self.wait_for_text("current-user", |text| text.contains(username))
+            .await;
+    }
+
+    /// Runs JavaScript in the page and returns its JSON result.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|error| panic!("script {script:?}: {error}"))
+    }
+
     /// Saves a PNG of the viewport to `target/screenshots/{name}.png` and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self

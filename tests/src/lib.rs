@@ -22,6 +22,9 @@ use std::{path::PathBuf, time::Duration};
 /// How long to wait for anything to become ready (a server, a driver, an element).
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The password of the demo accounts (`viewer`, `operator`, `admin`) of every [`TestApp`].
+pub const DEMO_PASSWORD: &str = "e2e-demo-password";
+
 /// The repository root (the workspace).
 pub fn repo_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

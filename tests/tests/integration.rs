@@ -1,5 +1,6 @@
 //! The one end-to-end test binary: the real server, the built front end, headless Chromium.
 //! Needs `dist/` (`make build`); `make test` builds it first.
 mod integration {
+    pub mod dashboard;
     pub mod health;
 }

@@ -23,7 +23,6 @@ pub fn AppHeader() -> impl IntoView {
             <ThemeToggle />
             {move || auth.me.get().map(|me| view! {
                 <span class="app-header-user" data-testid="current-user">
-                    <span aria-hidden="true">"👤 "</span>
                     {me.username.clone()}
                     <span class="tag" data-testid="current-role">{me.role.as_str()}</span>
                 </span>

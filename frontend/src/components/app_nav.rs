@@ -12,9 +12,9 @@ pub fn AppNav() -> impl IntoView {
             <A href="/" exact=true attr:data-testid="nav-overview"><span aria-hidden="true">"◎"</span>" Overview"</A>
             <A href="/vms" attr:data-testid="nav-vms"><span aria-hidden="true">"▤"</span>" Virtual machines"</A>
             <A href="/trends" attr:data-testid="nav-trends"><span aria-hidden="true">"↗"</span>" Trends"</A>
-            <A href="/jit" attr:data-testid="nav-jit"><span aria-hidden="true">"⏱"</span>" Just-in-time"</A>
+            <A href="/jit" attr:data-testid="nav-jit"><span aria-hidden="true">"◷"</span>" Just-in-time"</A>
             {move || auth.can_fix().then(|| view! {
-                <A href="/remediate" attr:data-testid="nav-remediate"><span aria-hidden="true">"🛠"</span>" Remediate"</A>
+                <A href="/remediate" attr:data-testid="nav-remediate"><span aria-hidden="true">"⚙"</span>" Remediate"</A>
             })}
             {move || auth.has_role(Role::Admin).then(|| view! {
                 <A href="/audit" attr:data-testid="nav-audit"><span aria-hidden="true">"☰"</span>" Audit log"</A>

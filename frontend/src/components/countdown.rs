@@ -21,7 +21,7 @@ pub fn Countdown(#[prop(into)] expires_at: String) -> impl IntoView {
             data-testid="countdown"
             title=title
         >
-            <span aria-hidden="true">"⏱ "</span>
+            <span aria-hidden="true">"◷ "</span>
             {move || match left() {
                 Some(s) if s > 0 => format!("{} left", countdown(s)),
                 Some(_) => "expired".to_owned(),

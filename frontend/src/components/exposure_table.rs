@@ -27,7 +27,7 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                             <tr data-testid=format!("exposure-{}", e.port)>
                                 <th scope="row">{e.port}" "<span class="muted">{port_name(e.port)}</span></th>
                                 <td><span class=state_class data-testid="exposure-state"><span aria-hidden="true">{icon}" "</span>{label}</span></td>
-                                <td>{if e.reachable { "🌐 Yes" } else { "No" }}</td>
+                                <td>{if e.reachable { "⊕ Yes" } else { "No" }}</td>
                                 <td class="mono">{if e.allowed_public_sources.is_empty() { "none".to_owned() } else { e.allowed_public_sources.join(", ") }}</td>
                                 <td>
                                     <ul class="plain-list">
@@ -38,7 +38,7 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                                     </ul>
                                     <p class="muted small">{e.reason.to_string()}</p>
                                 </td>
-                                <td>{if e.jit_protected { "⏱ Yes" } else { "—" }}</td>
+                                <td>{if e.jit_protected { "◷ Yes" } else { "—" }}</td>
                             </tr>
                         }
                     }).collect_view()}

@@ -4,7 +4,16 @@ use leptos::prelude::*;
 #[component]
 pub fn Sparkline(values: Vec<f64>, max: f64, #[prop(into)] label: String) -> impl IntoView {
     let (width, height) = (240.0, 48.0);
-    let points = sparkline_points(&values, max, width, height);
+    // Scaled to the data (with a margin) so that small changes show; never beyond 0..=max.
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo.is_finite() {
+        ((lo - 0.5).max(0.0), (hi + 0.5).min(max))
+    } else {
+        (0.0, max)
+    };
+    let scaled: Vec<f64> = values.iter().map(|v| v - lo).collect();
+    let points = sparkline_points(&scaled, hi - lo, width, height);
     let last = values.last().copied();
     view! {
         <figure class="sparkline" data-testid="sparkline">

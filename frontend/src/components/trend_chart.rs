@@ -159,7 +159,7 @@ pub fn TrendChart(
             <ul class="trend-chart-legend">
                 {legend}
                 {(!markers.is_empty()).then(|| view! {
-                    <li><span class="trend-chart-marker" aria-hidden="true">"▼"</span>"Remediation or JIT change"</li>
+                    <li><span class="trend-chart-marker" aria-hidden="true">"▲"</span>"Remediation or JIT change"</li>
                 })}
             </ul>
         </figure>

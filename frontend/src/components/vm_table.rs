@@ -130,7 +130,7 @@ fn vm_row(row: VmRow, selected: Option<RwSignal<HashSet<String>>>) -> impl IntoV
                 } else {
                     chips.into_iter().map(|(port, state)| view! { <PortChip port state /> }).collect_view().into_any()
                 }}
-                {row.reachable.then(|| view! { <span class="reachable-flag" title="Reachable from the Internet">"🌐 Internet"</span> })}
+                {row.reachable.then(|| view! { <span class="reachable-flag" title="Reachable from the Internet">"⊕ Internet"</span> })}
             </td>
         </tr>
     }

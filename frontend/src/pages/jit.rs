@@ -95,7 +95,7 @@ fn request_tables(requests: Vec<JitRequestRecord>) -> impl IntoView {
                 <td>{if live {
                     view! { <Countdown expires_at=r.expires_at.clone() /> }.into_any()
                 } else {
-                    let status = match r.status { JitRequestStatus::Active => "⏱ Active", JitRequestStatus::Expired => "✓ Expired", JitRequestStatus::Failed => "✕ Failed" };
+                    let status = match r.status { JitRequestStatus::Active => "◷ Active", JitRequestStatus::Expired => "✓ Expired", JitRequestStatus::Failed => "✕ Failed" };
                     view! { <span>{status}{r.message.clone().map(|m| format!(" — {m}"))}</span> }.into_any()
                 }}</td>
             </tr>

@@ -74,7 +74,7 @@ fn overview_body(posture: Posture) -> impl IntoView {
                             {counts.reachable_from_internet}
                         </span>
                         <span class="big-number-label">
-                            <span aria-hidden="true">{if counts.reachable_from_internet > 0 { "🌐 " } else { "✓ " }}</span>
+                            <span aria-hidden="true">{if counts.reachable_from_internet > 0 { "⊕ " } else { "✓ " }}</span>
                             {if counts.reachable_from_internet == 1 { "VM with a management port reachable" } else { "VMs with management ports reachable" }}
                         </span>
                     </A>

@@ -392,6 +392,36 @@ fn Wizard() -> impl IntoView {
 /// Step 4: predicted score and statuses, and the rule diff of every NSG.
 #[component]
 fn PlanReview(plan: RemediationPlan) -> impl IntoView {
+    let server_plan = plan.clone();
+    let browser = LocalResource::new(move || {
+        let request = server_plan.request.clone();
+        async move { crate::whatif::plan_in_browser(&request).await }
+    });
+    let plan_for_check = plan.clone();
+    let check = move || {
+        let server_plan = plan_for_check.clone();
+        browser.get().map(|result| match result {
+            Ok(mine) => {
+                let differences = crate::whatif::disagreements(&server_plan, &mine);
+                if differences.is_empty() {
+                    view! {
+                        <p class="ok-text" data-testid="whatif-agree">
+                            {format!("✓ The browser's own engine predicts the same: {} → {} points, same statuses and rule changes.",
+                                crate::format::score_number(mine.before.current_score), crate::format::score_number(mine.after.current_score))}
+                        </p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <div class="warning-text" data-testid="whatif-disagree">
+                            <p>"⚠ The browser's engine disagrees with the server's preview (the data may have changed since the last snapshot):"</p>
+                            <ul>{differences.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>
+                        </div>
+                    }.into_any()
+                }
+            }
+            Err(e) => view! { <p class="muted" data-testid="whatif-error">{format!("The browser could not compute its own preview: {e}")}</p> }.into_any(),
+        })
+    };
     let before = plan.before.clone();
     let after = plan.after.clone();
     view! {
@@ -404,6 +434,9 @@ fn PlanReview(plan: RemediationPlan) -> impl IntoView {
                 <p class="score-compare-delta" data-testid="score-delta">
                     {format!("{} → {} ({} points)", gauge_text(&before), gauge_text(&after), score_delta(before.current_score, after.current_score))}
                 </p>
+            </div>
+            <div class="whatif" data-testid="whatif">
+                {move || check().unwrap_or_else(|| view! { <p class="muted">"Checking the preview with the browser's own engine…"</p> }.into_any())}
             </div>
             <h3>"Changes per NSG"</h3>
             {if plan.nsg_changes.is_empty() {

@@ -125,7 +125,7 @@ fn TrendsBody(history: History, hidden: RwSignal<HashSet<String>>) -> impl IntoV
             series=vec![
                 Series { name: "✓ Healthy".into(), color: PALETTE[2], dashed: false, points: points(&history.points, |p| p.healthy as f64) },
                 Series { name: "✕ Unhealthy".into(), color: PALETTE[1], dashed: true, points: points(&history.points, |p| p.unhealthy as f64) },
-                Series { name: "🌐 Reachable from the Internet".into(), color: PALETTE[3], dashed: true, points: points(&history.points, |p| p.reachable_from_internet as f64) },
+                Series { name: "⊕ Reachable from the Internet".into(), color: PALETTE[3], dashed: true, points: points(&history.points, |p| p.reachable_from_internet as f64) },
             ] />
     };
     view! {

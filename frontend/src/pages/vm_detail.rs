@@ -63,7 +63,7 @@ fn detail_body(detail: VmDetail, reload: Callback<()>) -> impl IntoView {
             </div>
             <div class="page-actions">
                 {move || (auth.can_fix() && report.status == portcullis_shared::eval::Status::Unhealthy).then(|| view! {
-                    <A href=fix_href.clone() attr:class="button button-primary" attr:data-testid="fix-vm">"🛠 Fix this VM"</A>
+                    <A href=fix_href.clone() attr:class="button button-primary" attr:data-testid="fix-vm">"⚙ Fix this VM"</A>
                 })}
             </div>
         </header>

@@ -95,7 +95,7 @@ pub fn VmsPage() -> impl IntoView {
                 <a class="button" href=move || api::url::vms_csv(&filter.get()) download="vms.csv" data-testid="csv-export">"⤓ Export CSV"</a>
                 {move || auth.can_fix().then(|| view! {
                     <A href=move || format!("/remediate{}", filter_to_query(&VmFilter { page: None, per_page: None, ..filter.get() }))
-                        attr:class="button button-primary" attr:data-testid="fix-these">"🛠 Fix these VMs"</A>
+                        attr:class="button button-primary" attr:data-testid="fix-these">"⚙ Fix these VMs"</A>
                 })}
             </div>
         </header>
@@ -147,7 +147,7 @@ pub fn VmsPage() -> impl IntoView {
             <label class="field field-check">
                 <input type="checkbox" data-testid="filter-reachable" prop:checked=move || filter.get().reachable == Some(true)
                     on:change=move |ev| { let c = event_target_checked(&ev); update(&|f| f.reachable = c.then_some(true)) } />
-                <span>"🌐 Reachable from the Internet"</span>
+                <span>"⊕ Reachable from the Internet"</span>
             </label>
             <button class="button button-quiet" on:click=move |_| { search.set(String::new()); set_filter.run(VmFilter::default()) } data-testid="filter-clear">"Clear"</button>
         </div>

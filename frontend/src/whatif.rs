@@ -1,0 +1,232 @@
+//! The what-if preview computed in the browser: the inventory read through the server's
+//! read-only ARM proxy (`/arm/...`), then the very planner the server runs
+//! (`portcullis_shared::remediation::plan`), so the review step can show that both agree.
+//!
+//! The planner runs in a Web Worker built from `src/bin/whatif-worker.rs` ([`plan_json`]), so
+//! the engine is not part of the dashboard's WASM and the page stays responsive.
+use crate::api::{get_json, ApiError};
+use crate::format::score_number;
+use portcullis_shared::api::{RemediationPlan, RemediationRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+
+/// The worker's loader script (trunk: `data-type="worker"`, `data-loader-shim`).
+pub const WORKER_URL: &str = "/whatif-worker_loader.js";
+
+/// The list calls of a snapshot (same paths and api-versions as the server's).
+const RESOURCE_TYPES: [(&str, &str, &str); 7] = [
+    (
+        "virtualMachines",
+        "providers/Microsoft.Compute/virtualMachines",
+        "2024-11-01",
+    ),
+    (
+        "networkInterfaces",
+        "providers/Microsoft.Network/networkInterfaces",
+        "2024-07-01",
+    ),
+    (
+        "publicIPAddresses",
+        "providers/Microsoft.Network/publicIPAddresses",
+        "2024-07-01",
+    ),
+    (
+        "virtualNetworks",
+        "providers/Microsoft.Network/virtualNetworks",
+        "2024-07-01",
+    ),
+    (
+        "networkSecurityGroups",
+        "providers/Microsoft.Network/networkSecurityGroups",
+        "2024-07-01",
+    ),
+    (
+        "applicationSecurityGroups",
+        "providers/Microsoft.Network/applicationSecurityGroups",
+        "2024-07-01",
+    ),
+    (
+        "jitNetworkAccessPolicies",
+        "providers/Microsoft.Security/jitNetworkAccessPolicies",
+        "2020-01-01",
+    ),
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    #[serde(default)]
+    value: Vec<Value>,
+    #[serde(default)]
+    next_link: Option<String>,
+}
+
+/// Every page of an ARM list, through the proxy.
+async fn list_all(first: String) -> Result<Vec<Value>, ApiError> {
+    let mut items = Vec::new();
+    let mut next = Some(first);
+    while let Some(url) = next.take() {
+        let page: Page = get_json(&url).await?;
+        items.extend(page.value);
+        next = page.next_link;
+    }
+    Ok(items)
+}
+
+/// The inventory of every subscription the server can read, as ARM JSON (`Inventory`'s shape).
+pub async fn load_inventory() -> Result<Value, ApiError> {
+    let subscriptions = list_all("/arm/subscriptions?api-version=2022-12-01".to_owned()).await?;
+    let mut all = serde_json::Map::new();
+    for (name, _, _) in RESOURCE_TYPES {
+        all.insert(name.to_owned(), Value::Array(Vec::new()));
+    }
+    for subscription in &subscriptions {
+        let Some(id) = subscription["subscriptionId"].as_str() else {
+            continue;
+        };
+        for (name, path, version) in RESOURCE_TYPES {
+            let items = list_all(format!(
+                "/arm/subscriptions/{id}/{path}?api-version={version}"
+            ))
+            .await?;
+            if let Some(Value::Array(list)) = all.get_mut(name) {
+                list.extend(items);
+            }
+        }
+    }
+    Ok(Value::Object(all))
+}
+
+/// The worker's side: `{"inventory", "request"}` → `{"ok": plan}` or `{"err": message}`.
+pub fn plan_json(input: &str) -> String {
+    #[derive(Deserialize)]
+    struct Input {
+        inventory: portcullis_shared::Inventory,
+        request: RemediationRequest,
+    }
+    let result = serde_json::from_str::<Input>(input)
+        .map_err(|e| e.to_string())
+        .and_then(|input| {
+            portcullis_shared::remediation::plan(
+                &input.inventory,
+                &portcullis_shared::EvalConfig::default(),
+                &input.request,
+            )
+            .map(|planned| planned.plan)
+            .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(plan) => json!({ "ok": plan }).to_string(),
+        Err(message) => json!({ "err": message }).to_string(),
+    }
+}
+
+/// Plans `request` in the browser (inventory through the proxy, planner in the worker).
+pub async fn plan_in_browser(request: &RemediationRequest) -> Result<RemediationPlan, String> {
+    let inventory = load_inventory().await.map_err(|e| e.to_string())?;
+    let message = json!({ "inventory": inventory, "request": request }).to_string();
+    let worker = web_sys::Worker::new(WORKER_URL)
+        .map_err(|e| format!("cannot start the what-if worker: {e:?}"))?;
+    let reply = js_sys::Promise::new(&mut |resolve, reject| {
+        // First "ready" (the worker's WASM has started), then the answer.
+        let sender = worker.clone();
+        let message = message.clone();
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                if event.data().as_string().as_deref() == Some("ready") {
+                    let _ = sender.post_message(&JsValue::from_str(&message));
+                } else {
+                    let _ = resolve.call1(&JsValue::NULL, &event.data());
+                }
+            },
+        );
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        let on_error = Closure::once_into_js(move |_event: web_sys::Event| {
+            let _ = reject.call1(
+                &JsValue::NULL,
+                &JsValue::from_str("the what-if worker failed"),
+            );
+        });
+        worker.set_onerror(Some(on_error.unchecked_ref()));
+    });
+    let answer = wasm_bindgen_futures::JsFuture::from(reply).await;
+    worker.terminate();
+    let text = answer
+        .map_err(|e| e.as_string().unwrap_or_else(|| format!("{e:?}")))?
+        .as_string()
+        .unwrap_or_default();
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    enum Answer {
+        Ok(Box<RemediationPlan>),
+        Err(String),
+    }
+    match serde_json::from_str::<Answer>(&text).map_err(|e| e.to_string())? {
+        Answer::Ok(plan) => Ok(*plan),
+        Answer::Err(message) => Err(message),
+    }
+}
+
+/// Where the server's plan and the browser's differ (empty: they agree) on what the review
+/// shows: the score before and after, each VM's predicted status, and the rule changes.
+pub fn disagreements(server: &RemediationPlan, browser: &RemediationPlan) -> Vec<String> {
+    let mut out = Vec::new();
+    for (what, s, b) in [
+        (
+            "score now",
+            server.before.current_score,
+            browser.before.current_score,
+        ),
+        (
+            "predicted score",
+            server.after.current_score,
+            browser.after.current_score,
+        ),
+    ] {
+        if (s - b).abs() > 0.005 {
+            out.push(format!(
+                "{what}: server {}, browser {}",
+                score_number(s),
+                score_number(b)
+            ));
+        }
+    }
+    for vm in &server.vms {
+        match browser
+            .vms
+            .iter()
+            .find(|b| b.id.eq_ignore_ascii_case(&vm.id))
+        {
+            Some(b) if b.after != vm.after => out.push(format!(
+                "{}: server predicts {}, browser {}",
+                vm.name,
+                vm.after.as_str(),
+                b.after.as_str()
+            )),
+            Some(_) => {}
+            None => out.push(format!("{}: missing from the browser's plan", vm.name)),
+        }
+    }
+    let rules = |plan: &RemediationPlan| {
+        let mut rules: Vec<(String, String)> = plan
+            .nsg_changes
+            .iter()
+            .flat_map(|c| {
+                c.diff.iter().map(move |d| {
+                    (
+                        c.nsg_name.to_lowercase(),
+                        format!("{:?} {}", d.change, d.rule),
+                    )
+                })
+            })
+            .collect();
+        rules.sort();
+        rules
+    };
+    if rules(server) != rules(browser) {
+        out.push("the rule changes differ".to_owned());
+    }
+    out
+}
