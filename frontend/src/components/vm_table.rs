@@ -75,7 +75,7 @@ pub fn VmTable(
                         {header("OS", None)}
                         {header("Public IPs", None)}
                         <th scope="col" title="Internet-facing VMs protected by NSGs">"NSG"</th>
-                        <th scope="col" title="Management ports closed">"Ports closed"</th>
+                        <th scope="col" title="Management ports closed">"Closed"</th>
                         <th scope="col" title="Management ports protected by JIT">"JIT"</th>
                         {header("Exposed ports", Some(VmSort::Exposure))}
                     </tr>

@@ -62,7 +62,7 @@ pub fn JitPage() -> impl IntoView {
                                         <tbody>
                                             {policies.into_iter().map(|(policy, vms)| view! {
                                                 <tr>
-                                                    <td title=policy.clone()>{arm_name(&policy).to_owned()}</td>
+                                                    <td title=policy.clone()>{policy_label(&policy)}</td>
                                                     <td>{vms.into_iter().map(|(id, name)| view! { <A href=vm_href(&id) attr:class="chip-link">{name}</A>" " }).collect_view()}</td>
                                                 </tr>
                                             }).collect_view()}
@@ -119,5 +119,18 @@ fn request_tables(requests: Vec<JitRequestRecord>) -> impl IntoView {
         } else {
             view! { <div class="table-scroll"><table class="simple-table" data-testid="jit-past">{head()}<tbody>{past.into_iter().map(|r| row(r, false)).collect_view()}</tbody></table></div> }.into_any()
         }}
+    }
+}
+
+/// `default (rg-sql-lab)`: the policy's name and resource group (names repeat per group).
+pub fn policy_label(id: &str) -> String {
+    let parts: Vec<&str> = id.split('/').collect();
+    let group = parts
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case("resourceGroups"))
+        .and_then(|i| parts.get(i + 1));
+    match group {
+        Some(group) => format!("{} ({group})", arm_name(id)),
+        None => arm_name(id).to_owned(),
     }
 }
