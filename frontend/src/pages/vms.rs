@@ -177,9 +177,9 @@ pub fn VmsPage() -> impl IntoView {
                                 view! { <VmTable rows=posture.vms.items sort=f.sort.unwrap_or(VmSort::Name) order=f.order.unwrap_or(SortOrder::Asc) on_sort /> }.into_any()
                             }}
                             <nav class="pager" aria-label="Pages">
-                                <button class="button" disabled=page <= 1 on:click=move |_| go(page - 1) data-testid="page-prev">"← Previous"</button>
+                                <button class="button" disabled={page <= 1} on:click=move |_| go(page - 1) data-testid="page-prev">"← Previous"</button>
                                 <span data-testid="page-info">{format!("Page {page} of {pages}")}</span>
-                                <button class="button" disabled=page >= pages on:click=move |_| go(page + 1) data-testid="page-next">"Next →"</button>
+                                <button class="button" disabled={page >= pages} on:click=move |_| go(page + 1) data-testid="page-next">"Next →"</button>
                             </nav>
                         }
                     })

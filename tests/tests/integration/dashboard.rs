@@ -256,5 +256,15 @@ async fn trends_audit_and_themes_render() {
     browser.goto(&app.url("/vms")).await;
     browser.wait_for_testid("vm-table").await;
     browser.screenshot("dashboard-vms-dark").await;
+    // Paging (50 per page) and the page number kept in the URL.
+    assert_eq!(browser.text_of_testid("page-info").await, "Page 1 of 2");
+    browser.click_testid("page-next").await;
+    browser
+        .wait_for_text("page-info", |t| t == "Page 2 of 2")
+        .await;
+    let count = browser.text_of_testid("vm-count").await;
+    assert!(count.starts_with("51–"), "{count}");
+    let url = browser.client.current_url().await.unwrap();
+    assert!(url.query().unwrap_or_default().contains("page=2"), "{url}");
     browser.close().await;
 }
