@@ -128,6 +128,11 @@ async fn an_operator_enables_jit_on_sql_lab_01_and_the_score_rises() {
     browser.wait_for_testid("exposure-table").await;
     browser.wait_for_testid("rule-deciding").await;
     browser.screenshot("dashboard-vm-detail-before").await;
+    browser
+        .eval("document.querySelector('[data-testid=nsg-rules]').scrollIntoView(); return true")
+        .await;
+    browser.screenshot("dashboard-vm-detail-rules").await;
+    browser.eval("window.scrollTo(0, 0); return true").await;
 
     // The wizard, from the VM: (1) preselected, (2) enable JIT, (3) defaults, (4) review.
     browser.click_testid("fix-vm").await;
