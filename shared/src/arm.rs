@@ -13,7 +13,7 @@ pub fn id_key(id: &str) -> String {
 }
 
 /// Treats an explicit `null` like a missing field (ARM sends both).
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

@@ -1,33 +1,29 @@
 //! The inventory: ARM resources exactly as ARM returns them, grouped by type.
 use crate::arm::*;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::fmt;
-
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 /// `{"virtualMachines": [..], "networkInterfaces": [..], ...}`; missing keys mean empty lists.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Inventory {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub virtual_machines: Vec<VirtualMachine>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub network_interfaces: Vec<NetworkInterface>,
-    #[serde(default, rename = "publicIPAddresses", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        rename = "publicIPAddresses",
+        deserialize_with = "crate::arm::nullable"
+    )]
     pub public_ip_addresses: Vec<PublicIpAddress>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub virtual_networks: Vec<VirtualNetwork>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub network_security_groups: Vec<NetworkSecurityGroup>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub application_security_groups: Vec<ApplicationSecurityGroup>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub jit_network_access_policies: Vec<JitNetworkAccessPolicy>,
 }
 

@@ -490,19 +490,14 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
         // Defender alerts (raised on read for exposures that have none yet) and their actions
         ["subscriptions", _, "providers", "microsoft.security", "alerts"]
         | ["subscriptions", _, "providers", "microsoft.security", "locations", _, "alerts"]
-            if get =>
-        {
-            w.check_scope(s(1), None)?;
-            let changed = w.raise_alerts(s(1));
-            Ok((r.list(&w.list_alerts(s(1), None)), changed))
-        }
-        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "alerts"]
+        | ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "alerts"]
         | ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "alerts"]
             if get =>
         {
-            w.check_scope(s(1), Some(s(3)))?;
+            let rg = (l[2] == "resourcegroups").then(|| s(3));
+            w.check_scope(s(1), rg)?;
             let changed = w.raise_alerts(s(1));
-            Ok((r.list(&w.list_alerts(s(1), Some(s(3)))), changed))
+            Ok((r.list(&w.list_alerts(s(1), rg)), changed))
         }
         ["subscriptions", _, "providers", "microsoft.security", "locations", _, "alerts", _]
         | ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "alerts", _]

@@ -357,14 +357,19 @@ fn addr_field(
 ) -> Result<AddrSpec, InputError> {
     let mut spec = AddrSpec::default();
     let mut asg_ids = Vec::new();
+    let mut tags = Vec::new();
     let mut any_given = false;
     if !blank(single) || (plural.is_empty() && asg_refs.is_empty() && single.is_some()) {
         let s = single.as_deref().unwrap_or_default();
-        add_prefixes(&mut spec, s, || format!("{}.{}", ppath(), names[0]))?;
+        add_prefixes(&mut spec, &mut tags, s, || {
+            format!("{}.{}", ppath(), names[0])
+        })?;
         any_given = true;
     }
     for (k, s) in plural.iter().enumerate() {
-        add_prefixes(&mut spec, s, || format!("{}.{}[{k}]", ppath(), names[1]))?;
+        add_prefixes(&mut spec, &mut tags, s, || {
+            format!("{}.{}[{k}]", ppath(), names[1])
+        })?;
         any_given = true;
     }
     for (k, r) in asg_refs.iter().enumerate() {
@@ -382,6 +387,7 @@ fn addr_field(
         }
     }
     spec.asgs = asg_ids.into_boxed_slice();
+    spec.other_tags = tags.into_boxed_slice();
     if !any_given {
         return Err(InputError::new(
             format!("{}.{}", ppath(), names[0]),
@@ -392,7 +398,12 @@ fn addr_field(
 }
 
 /// Adds one address expression (comma-separated lists tolerated) to `spec`.
-fn add_prefixes(spec: &mut AddrSpec, s: &str, path: impl Fn() -> String) -> Result<(), InputError> {
+fn add_prefixes(
+    spec: &mut AddrSpec,
+    tags: &mut Vec<String>,
+    s: &str,
+    path: impl Fn() -> String,
+) -> Result<(), InputError> {
     if s.trim().is_empty() {
         return Err(InputError::value(
             path(),
@@ -423,12 +434,7 @@ fn add_prefixes(spec: &mut AddrSpec, s: &str, path: impl Fn() -> String) -> Resu
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
             {
-                spec.other_tags = spec
-                    .other_tags
-                    .iter()
-                    .cloned()
-                    .chain([tok.to_string()])
-                    .collect();
+                tags.push(tok.to_string());
             } else {
                 return Err(InputError::value(
                     path(),
