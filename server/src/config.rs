@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Demo mode: backfill 90 days of history on first start [default true].
     #[arg(long, env = "PORTCULLIS_BACKFILL")]
     pub backfill: Option<bool>,
+    /// Address ranges always kept by "Enforce rule" (e.g. the office or VPN egress), comma
+    /// separated CIDRs [default none].
+    #[arg(long, env = "PORTCULLIS_TRUSTED_RANGES", value_delimiter = ',')]
+    pub trusted_ranges: Option<Vec<String>>,
 }
 
 /// The config file.
@@ -66,6 +70,7 @@ pub struct FileConfig {
     pub secure_cookies: Option<bool>,
     pub demo_password: Option<String>,
     pub backfill: Option<bool>,
+    pub trusted_ranges: Option<Vec<String>>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
     #[serde(default)]
@@ -97,6 +102,8 @@ pub struct Config {
     pub secure_cookies: bool,
     pub demo_password: Option<String>,
     pub backfill: bool,
+    /// CIDRs "Enforce rule" always allows besides the legitimate sources seen in the traffic.
+    pub trusted_ranges: Vec<String>,
     pub users: Vec<UserConfig>,
     pub eval: EvalConfig,
     /// Largest request body accepted (bytes).
@@ -137,6 +144,19 @@ impl Config {
         let eval = file.eval.unwrap_or_default();
         eval.validate()
             .map_err(|e| anyhow::anyhow!("config file [eval]: {e}"))?;
+        let trusted_ranges: Vec<String> = args
+            .trusted_ranges
+            .or(file.trusted_ranges)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        for (i, r) in trusted_ranges.iter().enumerate() {
+            if !portcullis_shared::remediation::valid_source(r) {
+                anyhow::bail!("trusted_ranges[{i}]: {r:?} is not an IP address or CIDR");
+            }
+        }
         for (i, u) in file.users.iter().enumerate() {
             if !u.password_hash.starts_with("$argon2") {
                 anyhow::bail!("config file users[{i}].password_hash: not an argon2 hash (use `portcullis hash-password`)");
@@ -171,6 +191,7 @@ impl Config {
             secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
             demo_password: args.demo_password.or(file.demo_password),
             backfill: args.backfill.or(file.backfill).unwrap_or(true),
+            trusted_ranges,
             users: file.users,
             eval,
             max_body_bytes: 256 * 1024,

@@ -1,4 +1,5 @@
 //! Request handlers, one module per resource, named `verb_noun`.
+pub mod alerts;
 pub mod audit;
 pub mod events;
 pub mod health;

@@ -191,6 +191,17 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<Arc<Current>> {
         subscriptions: subs,
     });
     state.set_current(cur.clone());
+    // alerts about ports that are no longer open are resolved (and audited)
+    match crate::alerts::resolve_closed(state, &cur).await {
+        Ok(0) => {}
+        Ok(n) => state.emit(ServerEvent::WriteApplied {
+            at: rfc3339(now_ms()),
+            actor: "portcullis".into(),
+            action: "alert.resolve".into(),
+            summary: format!("{n} alert(s) resolved: their ports are no longer open"),
+        }),
+        Err(e) => tracing::warn!(error = %e, "resolving alerts failed"),
+    }
     tracing::info!(
         score = cur.report.control.current_score,
         vms = cur.report.vms.len(),

@@ -3,6 +3,7 @@
 //! Resource Manager (the [`arm`] client), the embedded ARM [`emulator`] with its demo tenant,
 //! inventory [`snapshot`]s and the read-only ARM [`proxy`]. The binary (`main.rs`) and the
 //! integration tests (`server/tests/`) use it.
+pub mod alerts;
 pub mod arm;
 pub mod audit;
 pub mod auth;

@@ -2,7 +2,8 @@
 use crate::{
     auth::Session,
     handlers::{
-        self, audit, events, health, history, jit, posture, remediations, session, users, vms,
+        self, alerts, audit, events, health, history, jit, posture, remediations, session, users,
+        vms,
     },
     proxy::{arm_proxy_router, ArmProxy},
     state::AppState,
@@ -101,6 +102,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/vms/{*id}", get(vms::get_vm))
         .route("/history", get(history::get_history))
         .route("/events", get(events::stream_events))
+        .route("/alerts", get(alerts::list_alerts))
+        .route("/alerts/{*id}", get(alerts::get_alert))
         // writes (operator)
         .route("/refresh", post(events::start_refresh))
         .route(

@@ -222,6 +222,12 @@ async fn role_matrix_over_every_endpoint() {
             [401, 200, 200, 200],
         ),
         (
+            Method::GET,
+            "/api/alerts?severity=High".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
             Method::POST,
             "/api/remediations/preview".into(),
             Some(preview.clone()),
@@ -917,5 +923,174 @@ async fn attach_nsg_protects_an_internet_facing_vm_without_one() {
         (s, again["outcome"].as_str()),
         (StatusCode::OK, Some("noop")),
         "{again}"
+    );
+}
+
+#[tokio::test]
+async fn enforce_rule_answers_the_attack_on_sql_lab_01() {
+    let app = TestApp::new().await;
+    let viewer = app.login("viewer").await;
+    let operator = app.login("operator").await;
+    let admin = app.login("admin").await;
+    let vm = app.vm_id("sql-lab-01");
+
+    // the alerts: both kinds on 3389, ~30 attackers, flagged ones, user names, legit sources
+    let (s, list) = app
+        .send(
+            Method::GET,
+            "/api/alerts?vm=sql-lab-01",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let alerts = list["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 2, "{list}");
+    let brute = alerts
+        .iter()
+        .find(|a| a["alertType"] == "VM_SuspiciousAuthenticationActivity")
+        .unwrap();
+    assert_eq!(brute["severity"], "High");
+    assert_eq!(brute["status"], "Active");
+    assert_eq!(brute["port"], 3389);
+    assert_eq!(brute["portState"], "open");
+    assert_eq!(brute["vmId"], vm.as_str());
+    let attackers = brute["attackers"].as_array().unwrap();
+    assert!((28..=32).contains(&attackers.len()), "{}", attackers.len());
+    assert!(attackers
+        .iter()
+        .any(|a| a["recommendedForBlocking"] == true));
+    assert!(attackers
+        .iter()
+        .any(|a| a["recommendedForBlocking"] == false));
+    assert!(attackers.iter().all(|a| a["attempts"].as_u64().unwrap()
+        >= a["failedSignIns"].as_u64().unwrap()
+        && a["lastSeen"].as_str().unwrap() >= a["firstSeen"].as_str().unwrap()));
+    assert!(!brute["userNames"].as_array().unwrap().is_empty());
+    let legit: Vec<&str> = brute["legitimateSources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(legit, ["203.0.113.10", "203.0.113.24"]);
+    let enforce = brute["enforce"].clone();
+    assert_eq!(enforce["kind"], "enforceRule");
+    assert_eq!(enforce["params"]["sources"], json!(legit));
+
+    // filters: by severity and status, and bad values name the field
+    let (_, high) = app
+        .send(
+            Method::GET,
+            "/api/alerts?severity=high&status=open",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert!(high["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["severity"] == "High"));
+    assert!(high["alerts"].as_array().unwrap().len() >= 1);
+    let (s, err) = app
+        .send(Method::GET, "/api/alerts?status=bogus", Some(&viewer), None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        err.to_string().contains("status") && err.to_string().contains("bogus"),
+        "{err}"
+    );
+    // one alert by id
+    let path = format!("/api/alerts{}", brute["id"].as_str().unwrap());
+    let (s, one) = app.send(Method::GET, &path, Some(&viewer), None).await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert_eq!(one["name"], brute["name"]);
+
+    // a viewer cannot enforce; the operator previews and applies
+    let (s, _) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&viewer),
+            Some(enforce.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, plan) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&operator),
+            Some(enforce.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{plan}");
+    let before = plan["before"]["currentScore"].as_f64().unwrap();
+    let predicted = plan["after"]["currentScore"].as_f64().unwrap();
+    assert!(predicted > before, "{before} -> {predicted}");
+    let (s, applied) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&operator),
+            Some(enforce.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{applied}");
+    assert_eq!(applied["outcome"], "applied");
+
+    // the port: no longer open, the legitimate sources still reach it
+    let (_, detail) = app
+        .send(Method::GET, &format!("/api/vms{vm}"), Some(&viewer), None)
+        .await;
+    let rdp = detail["report"]["exposures"]
+        .as_array()
+        .or(detail["exposures"].as_array())
+        .unwrap()
+        .iter()
+        .find(|e| e["port"] == 3389)
+        .unwrap()
+        .clone();
+    assert_eq!(rdp["state"], "restricted", "{rdp}");
+    assert_eq!(
+        rdp["allowedPublicSources"],
+        json!(["203.0.113.10/32", "203.0.113.24/32"])
+    );
+    let (_, posture) = app
+        .send(Method::GET, "/api/posture", Some(&viewer), None)
+        .await;
+    assert_eq!(
+        posture["control"]["currentScore"].as_f64().unwrap(),
+        predicted
+    );
+
+    // the alerts are resolved, by the server, audited
+    let (_, list) = app
+        .send(
+            Method::GET,
+            "/api/alerts?vm=sql-lab-01",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    for a in list["alerts"].as_array().unwrap() {
+        assert_eq!(a["status"], "Resolved", "{a}");
+        assert!(a.get("enforce").is_none(), "nothing left to enforce");
+    }
+    let (_, audit) = app
+        .send(Method::GET, "/api/audit", Some(&admin), None)
+        .await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"remediation.apply"), "{actions:?}");
+    assert_eq!(
+        actions.iter().filter(|a| **a == "alert.resolve").count(),
+        2,
+        "{actions:?}"
     );
 }

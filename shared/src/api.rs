@@ -442,6 +442,92 @@ pub struct HistoryMarker {
 }
 
 // ---------------------------------------------------------------------------------------------
+// alerts: GET /api/alerts, GET /api/alerts/{id}
+// ---------------------------------------------------------------------------------------------
+
+/// A Defender for Cloud security alert about a VM (attacks on its management ports), with the
+/// attacking and legitimate sources taken from its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    /// The ARM id of the alert.
+    pub id: String,
+    pub name: String,
+    /// e.g. `Network_TrafficFromUnrecommendedIP`, `VM_SuspiciousAuthenticationActivity`.
+    pub alert_type: String,
+    pub display_name: String,
+    pub description: String,
+    /// `High`, `Medium`, `Low` or `Informational`.
+    pub severity: String,
+    /// `Active`, `InProgress`, `Resolved` or `Dismissed`.
+    pub status: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    /// The attacked VM (empty when the alert names none).
+    pub vm_id: String,
+    pub vm_name: String,
+    /// The attacked port, when the alert names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The port's state now (`open`, `restricted`, `private`, `closed`), from the last snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_state: Option<String>,
+    pub start_time: String,
+    pub end_time: String,
+    pub time_generated: String,
+    pub connection_attempts: u64,
+    pub failed_sign_ins: u64,
+    pub attackers: Vec<AttackSource>,
+    pub legitimate_sources: Vec<LegitimateSource>,
+    /// User names tried by the attackers.
+    pub user_names: Vec<String>,
+    pub remediation_steps: Vec<String>,
+    /// The rule Portcullis recommends, in words (one line per rule).
+    pub recommended_rules: Vec<String>,
+    /// The "Enforce rule" remediation, ready for preview (absent when the alert names no VM
+    /// and port, or the port is no longer open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce: Option<RemediationRequest>,
+}
+
+/// An address that attacked the port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttackSource {
+    pub address: String,
+    pub attempts: u64,
+    pub failed_sign_ins: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// Threat intelligence recommends blocking it.
+    pub recommended_for_blocking: bool,
+    pub user_names: Vec<String>,
+}
+
+/// A source with successful sessions: the owners' usual address, kept by "Enforce rule".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegitimateSource {
+    pub address: String,
+    pub sessions: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub user_names: Vec<String>,
+}
+
+/// `GET /api/alerts`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertList {
+    pub alerts: Vec<Alert>,
+    /// Alerts that are `Active` or `InProgress` (before filtering).
+    pub open: usize,
+    /// Errors reading some subscription's alerts (the others are still listed).
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
 // remediations: POST /api/remediations/preview, POST /api/remediations/apply
 // ---------------------------------------------------------------------------------------------
 
@@ -457,6 +543,10 @@ pub enum RemediationKind {
     DenyPorts,
     /// A new NSG with safe rules attached to an internet-facing NIC that has none.
     AttachNsg,
+    /// The answer to an attack ("Enforce rule"): the permissive rules for the ports narrowed to
+    /// `params.sources` (the legitimate sources seen in the traffic and the trusted ranges) and
+    /// an explicit Deny from the Internet below them; with no source, the ports are denied.
+    EnforceRule,
 }
 
 impl RemediationKind {
@@ -466,6 +556,7 @@ impl RemediationKind {
             Self::RestrictSources => "restrictSources",
             Self::DenyPorts => "denyPorts",
             Self::AttachNsg => "attachNsg",
+            Self::EnforceRule => "enforceRule",
         }
     }
 }
@@ -486,8 +577,8 @@ pub struct RemediationRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RemediationParams {
-    /// restrictSources (required) and attachNsg (optional: management access allowed from
-    /// these): CIDRs or addresses.
+    /// restrictSources (required), enforceRule (the legitimate sources; empty = deny) and
+    /// attachNsg (optional: management access allowed from these): CIDRs or addresses.
     pub sources: Vec<String>,
     /// enableJit: the policy's maximum request duration, ISO 8601, 5 min to 1 day (default PT3H).
     pub max_request_access_duration: Option<String>,

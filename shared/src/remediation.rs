@@ -254,6 +254,14 @@ pub fn plan(
     let mut warnings = Vec::new();
     let mut nic_changes = Vec::new();
     let mut added_names: Vec<(String, String, String)> = Vec::new(); // (nsg key, rule, why)
+                                                                     // enforceRule: per NSG edited, the highest priority number among the rules it keeps (or
+                                                                     // narrows) for the ports, and the ports
+    let mut enforced: BTreeMap<String, (i64, Vec<u16>)> = BTreeMap::new();
+    let narrow = match req.kind {
+        RemediationKind::RestrictSources => true,
+        RemediationKind::EnforceRule => !req.params.sources.is_empty(),
+        _ => false,
+    };
 
     // 1. rule edits (deny / restrict / the permissive rules above a JIT deny)
     if req.kind != RemediationKind::AttachNsg {
@@ -320,8 +328,9 @@ pub fn plan(
                     c.sort_unstable();
                     c.into_iter().map(|p| (p, p)).collect()
                 };
-                match req.kind {
-                    RemediationKind::RestrictSources => {
+                let mut kept = old.properties.priority.unwrap_or(100);
+                match narrow {
+                    true => {
                         let src = &req.params.sources;
                         let already = old
                             .properties
@@ -346,6 +355,7 @@ pub fn plan(
                                 ));
                                 continue;
                             };
+                            kept = kept.max(p);
                             let name = unique_name(rules, &format!("{rule_name}-restricted"));
                             let mut new = old.clone();
                             new.name = Some(name.clone());
@@ -366,11 +376,22 @@ pub fn plan(
                             ));
                         }
                     }
-                    _ => {
+                    false => {
                         if remaining.is_empty() {
                             rules.remove(idx);
                         } else {
                             set_ports(&mut rules[idx].properties, &remaining);
+                        }
+                    }
+                }
+                if req.kind == RemediationKind::EnforceRule {
+                    let e = enforced
+                        .entry(nsg_key.clone())
+                        .or_insert((i64::MIN, Vec::new()));
+                    e.0 = e.0.max(kept);
+                    for (p, _) in &cut_here {
+                        if !e.1.contains(p) {
+                            e.1.push(*p);
                         }
                     }
                 }
@@ -380,6 +401,59 @@ pub fn plan(
                 break;
             }
         }
+    }
+
+    // enforceRule: an explicit Deny from the Internet right below the rules kept, so no later
+    // rule can open the ports to the Internet again
+    for (nsg_key, (after_prio, mut cut)) in enforced {
+        let Some(nsg) = work
+            .network_security_groups
+            .iter_mut()
+            .find(|n| id_key(&n.id) == nsg_key)
+        else {
+            continue;
+        };
+        cut.sort_unstable();
+        let rules = &mut nsg.properties.security_rules;
+        let used: Vec<i64> = rules
+            .iter()
+            .filter(|r| inbound(r))
+            .filter_map(|r| r.properties.priority)
+            .collect();
+        // after every rule kept (or narrowed) for the ports
+        let Some(prio) = (after_prio.max(99) + 1..=4096).find(|p| !used.contains(p)) else {
+            warnings.push(format!(
+                "{}: no free priority left for the Deny from the Internet",
+                nsg.name.clone().unwrap_or_default()
+            ));
+            continue;
+        };
+        let label = cut.iter().map(u16::to_string).collect::<Vec<_>>().join("-");
+        let name = unique_name(rules, &format!("Deny-{label}-From-Internet"));
+        let mut deny = rule(
+            &name,
+            prio,
+            "Deny",
+            "*",
+            &cut.iter().map(u16::to_string).collect::<Vec<_>>(),
+            &["Internet".to_string()],
+        );
+        deny.properties.description = Some(
+            "Enforce rule (Portcullis): the management ports only from the sources allowed above"
+                .into(),
+        );
+        rules.push(deny);
+        added_names.push((
+            nsg_key.clone(),
+            name,
+            format!(
+                "denies {} from the Internet below the rules that allow the legitimate sources",
+                cut.iter()
+                    .map(|p| format!("port {p}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
     }
 
     // 2. attach an NSG with safe rules to internet-facing NICs without one
@@ -910,6 +984,94 @@ mod tests {
                 .management_ports_jit_protected,
             Status::Healthy
         );
+    }
+
+    fn source_set(inv: &Inventory, vm: &str, port: u16) -> (State, Vec<String>) {
+        let r = evaluate(inv, &EvalConfig::default()).unwrap();
+        let v = r.vms.iter().find(|v| v.id == vm).unwrap();
+        let e = v.exposures.iter().find(|e| e.port == port).unwrap();
+        (e.state, e.allowed_public_sources.to_vec())
+    }
+
+    #[test]
+    fn enforce_rule_keeps_the_legitimate_sources_and_denies_the_internet() {
+        let (inv, vm, _) = fleet();
+        let mut r = req(RemediationKind::EnforceRule, &vm);
+        r.ports = vec![3389];
+        r.params.sources = vec!["203.0.113.10".into(), "203.0.113.24/32".into()];
+        let p = plan(&inv, &EvalConfig::default(), &r).unwrap();
+        let after = &p.plan.nsg_changes[0].after;
+        let rdp = after
+            .iter()
+            .find(|x| x.name.as_deref() == Some("RDP-Old"))
+            .unwrap();
+        assert_eq!(rdp.properties.source_address_prefixes.len(), 2);
+        let deny = after
+            .iter()
+            .find(|x| x.name.as_deref() == Some("Deny-3389-From-Internet"))
+            .expect("an explicit deny from the Internet");
+        assert_eq!(deny.properties.access.as_deref(), Some("Deny"));
+        assert_eq!(
+            deny.properties.source_address_prefix.as_deref(),
+            Some("Internet")
+        );
+        assert!(deny.properties.priority.unwrap() > 1000, "below RDP-Old");
+        // the legitimate sources still reach 3389, nobody else does; 22 is left as it was
+        let (state, sources) = source_set(&p.predicted, &vm, 3389);
+        assert_eq!(state, State::Restricted);
+        assert_eq!(sources, vec!["203.0.113.10/32", "203.0.113.24/32"]);
+        assert_eq!(source_set(&p.predicted, &vm, 22).0, State::Open);
+        let diff: Vec<_> = p.plan.nsg_changes[0]
+            .diff
+            .iter()
+            .map(|d| (d.change, d.rule.as_str()))
+            .collect();
+        assert!(
+            diff.contains(&(RuleChangeKind::Changed, "RDP-Old")),
+            "{diff:?}"
+        );
+        assert!(diff.contains(&(RuleChangeKind::Added, "Deny-3389-From-Internet")));
+        // idempotent
+        let again = plan(&p.predicted, &EvalConfig::default(), &r).unwrap();
+        assert!(again.plan.noop, "{:?}", again.plan.nsg_changes);
+    }
+
+    #[test]
+    fn enforce_rule_splits_multi_port_rules_and_denies_without_sources() {
+        let (inv, vm, _) = fleet();
+        let mut r = req(RemediationKind::EnforceRule, &vm);
+        r.ports = vec![22];
+        r.params.sources = vec!["198.51.100.7".into()];
+        let p = plan(&inv, &EvalConfig::default(), &r).unwrap();
+        let after = &p.plan.nsg_changes[0].after;
+        let split = after
+            .iter()
+            .find(|x| x.name.as_deref() == Some("Web-And-SSH-restricted"))
+            .unwrap();
+        let deny = after
+            .iter()
+            .find(|x| x.name.as_deref() == Some("Deny-22-From-Internet"))
+            .unwrap();
+        assert!(deny.properties.priority > split.properties.priority);
+        assert_eq!(source_set(&p.predicted, &vm, 22).1, vec!["198.51.100.7/32"]);
+        // 443 still open to everyone
+        let web = after
+            .iter()
+            .find(|x| x.name.as_deref() == Some("Web-And-SSH"))
+            .unwrap();
+        assert_eq!(
+            web.properties.destination_port_range.as_deref(),
+            Some("443")
+        );
+
+        // no legitimate source: the port is denied outright
+        r.params.sources.clear();
+        let p = plan(&inv, &EvalConfig::default(), &r).unwrap();
+        assert_eq!(source_set(&p.predicted, &vm, 22).0, State::Private);
+        assert!(p.plan.nsg_changes[0]
+            .after
+            .iter()
+            .any(|x| x.name.as_deref() == Some("Deny-22-From-Internet")));
     }
 
     #[test]
