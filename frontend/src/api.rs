@@ -5,9 +5,9 @@
 use crate::query;
 use gloo_net::http::{Request, RequestBuilder};
 use portcullis_shared::api::{
-    ApplyResult, AuditPage, AuditQuery, CreateJitRequest, Health, History, HistoryQuery,
-    JitRequestList, JitRequestRecord, LoginRequest, Me, Posture, RefreshStarted, RemediationPlan,
-    RemediationRequest, VmDetail, VmFilter,
+    Alert, AlertList, ApplyResult, AuditPage, AuditQuery, CreateJitRequest, Health, History,
+    HistoryQuery, JitRequestList, JitRequestRecord, LoginRequest, Me, Posture, RefreshStarted,
+    RemediationPlan, RemediationRequest, VmDetail, VmFilter,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
@@ -50,6 +50,21 @@ pub mod url {
             pairs.push(("range".to_owned(), query::range_str(range).to_owned()));
         }
         with_query("/api/history", &pairs)
+    }
+
+    /// `/api/alerts` with filters (comma-separated lists; empty = any).
+    pub fn alerts(vm: &str, severity: &str, status: &str) -> String {
+        let pairs: Vec<(String, String)> = [("vm", vm), ("severity", severity), ("status", status)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        with_query("/api/alerts", &pairs)
+    }
+
+    /// `/api/alerts/{id}` with the ARM id URL-encoded (one path segment).
+    pub fn alert(id: &str) -> String {
+        format!("/api/alerts/{}", query::encode(id))
     }
 
     pub fn jit_requests(all: bool) -> String {
@@ -230,6 +245,18 @@ pub async fn preview(request: RemediationRequest) -> Result<RemediationPlan, Api
 
 pub async fn apply(request: RemediationRequest) -> Result<ApplyResult, ApiError> {
     post_json(url::APPLY, &request).await
+}
+
+pub async fn get_alerts(
+    vm: String,
+    severity: String,
+    status: String,
+) -> Result<AlertList, ApiError> {
+    get_json(&url::alerts(&vm, &severity, &status)).await
+}
+
+pub async fn get_alert(id: String) -> Result<Alert, ApiError> {
+    get_json(&url::alert(&id)).await
 }
 
 pub async fn get_jit_requests(all: bool) -> Result<JitRequestList, ApiError> {

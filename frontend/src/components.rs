@@ -1,4 +1,5 @@
 //! Reusable widgets, one component per file.
+pub mod alert_card;
 pub mod app_header;
 pub mod app_nav;
 pub mod countdown;

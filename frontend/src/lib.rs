@@ -14,8 +14,9 @@ use leptos_router::{
     path,
 };
 use pages::{
-    audit::AuditPage, jit::JitPage, login::LoginPage, not_found::NotFound, overview::Overview,
-    remediate::RemediatePage, trends::TrendsPage, vm_detail::VmDetailPage, vms::VmsPage,
+    alerts::AlertsPage, audit::AuditPage, jit::JitPage, login::LoginPage, not_found::NotFound,
+    overview::Overview, remediate::RemediatePage, trends::TrendsPage, vm_detail::VmDetailPage,
+    vms::VmsPage,
 };
 
 #[component]
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/remediate") view=|| view! { <RequireAuth><RemediatePage /></RequireAuth> } />
                         <Route path=path!("/trends") view=|| view! { <RequireAuth><TrendsPage /></RequireAuth> } />
                         <Route path=path!("/jit") view=|| view! { <RequireAuth><JitPage /></RequireAuth> } />
+                        <Route path=path!("/alerts") view=|| view! { <RequireAuth><AlertsPage /></RequireAuth> } />
                         <Route path=path!("/audit") view=|| view! { <RequireAuth><AuditPage /></RequireAuth> } />
                     </Routes>
                 </main>

@@ -1,4 +1,5 @@
 //! One module per route.
+pub mod alerts;
 pub mod audit;
 pub mod jit;
 pub mod login;

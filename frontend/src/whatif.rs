@@ -143,11 +143,17 @@ pub async fn plan_in_browser(request: &RemediationRequest) -> Result<Remediation
         );
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
-        let on_error = Closure::once_into_js(move |_event: web_sys::Event| {
-            let _ = reject.call1(
-                &JsValue::NULL,
-                &JsValue::from_str("the what-if worker failed"),
-            );
+        let on_error = Closure::once_into_js(move |event: web_sys::Event| {
+            // an ErrorEvent: its message says what failed (a panic's text, a load error)
+            let detail = js_sys::Reflect::get(&event, &JsValue::from_str("message"))
+                .ok()
+                .and_then(|m| m.as_string())
+                .filter(|m| !m.is_empty());
+            let text = match detail {
+                Some(m) => format!("the what-if worker failed: {m}"),
+                None => "the what-if worker failed".to_owned(),
+            };
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&text));
         });
         worker.set_onerror(Some(on_error.unchecked_ref()));
     });

@@ -13,6 +13,7 @@ pub fn AppNav() -> impl IntoView {
             <A href="/vms" attr:data-testid="nav-vms"><span aria-hidden="true">"▤"</span>" Virtual machines"</A>
             <A href="/trends" attr:data-testid="nav-trends"><span aria-hidden="true">"↗"</span>" Trends"</A>
             <A href="/jit" attr:data-testid="nav-jit"><span aria-hidden="true">"◷"</span>" Just-in-time"</A>
+            <A href="/alerts" attr:data-testid="nav-alerts"><span aria-hidden="true">"⚑"</span>" Alerts"</A>
             {move || auth.can_fix().then(|| view! {
                 <A href="/remediate" attr:data-testid="nav-remediate"><span aria-hidden="true">"⚙"</span>" Remediate"</A>
             })}

@@ -67,6 +67,11 @@ pub fn fix_explanation(kind: RemediationKind) -> (&'static str, &'static str, &'
             "The management ports are removed from the permissive rules (multi-port rules are split), so nothing from the Internet reaches them.",
             "Safest, but also blocks your own direct access. Reach the VMs through Azure Bastion (no public management ports at all) or a VPN, or publish a port through Azure Firewall DNAT with its own source rules when a few partners need it.",
         ),
+        RemediationKind::EnforceRule => (
+            "Enforce rule",
+            "The answer to an attack: the rules that let the Internet reach the ports are narrowed to the legitimate sources seen in the traffic (and your trusted ranges), and an explicit Deny from the Internet is added below them.",
+            "Stops the attackers at once and keeps the owners' access, but only from the addresses listed: a new office or home address will be refused. JIT access or Azure Bastion remove the public port altogether.",
+        ),
         RemediationKind::AttachNsg => (
             "Attach an NSG",
             "Internet-facing NICs without any NSG get a new NSG that admits only the ports you keep open (e.g. 443) and, optionally, management from your addresses.",
@@ -111,7 +116,26 @@ fn Wizard() -> impl IntoView {
         .filter(|(k, _)| k == "vm")
         .map(|(_, v)| v.clone())
         .collect();
-    let mut filter = filter_from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // "Enforce rule" from an alert: `fix=`, `port=` and `source=` prefill the wizard.
+    let prefill_kind = pairs.iter().find(|(k, _)| k == "fix").and_then(|(_, v)| {
+        serde_json::from_value::<RemediationKind>(serde_json::Value::String(v.clone())).ok()
+    });
+    let prefill_ports: BTreeSet<u16> = pairs
+        .iter()
+        .filter(|(k, _)| k == "port")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let prefill_sources: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "source")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let mut filter = filter_from_pairs(
+        pairs
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "fix" | "port" | "source"))
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     if filter == VmFilter::default() {
         filter.status = Some(Status::Unhealthy);
     }
@@ -120,12 +144,17 @@ fn Wizard() -> impl IntoView {
     filter.page = None;
     let list_filter = filter.clone();
 
-    let step = RwSignal::new(Step::ChooseVms);
+    let prefilled = prefill_kind.is_some() && !preselect.is_empty();
+    let step = RwSignal::new(if prefilled {
+        Step::Parameters
+    } else {
+        Step::ChooseVms
+    });
     let selected = RwSignal::new(preselect.clone());
-    let kind = RwSignal::new(RemediationKind::EnableJit);
-    let ports = RwSignal::new(BTreeSet::<u16>::new()); // empty = every port that needs it
+    let kind = RwSignal::new(prefill_kind.unwrap_or(RemediationKind::EnableJit));
+    let ports = RwSignal::new(prefill_ports); // empty = every port that needs it
     let jit_minutes = RwSignal::new(180u32);
-    let sources_text = RwSignal::new(String::new());
+    let sources_text = RwSignal::new(prefill_sources.join(", "));
     let allow_ports_text = RwSignal::new(String::from("443"));
     let plan = RwSignal::new(None::<Result<RemediationPlan, String>>);
     let result = RwSignal::new(None::<Result<ApplyResult, String>>);
@@ -203,6 +232,7 @@ fn Wizard() -> impl IntoView {
                     errors.push("The maximum duration must be 5 minutes to 1 day.".to_owned());
                 }
             }
+            RemediationKind::EnforceRule => errors.extend(source_errors()),
             RemediationKind::DenyPorts => {}
         }
         errors
@@ -220,7 +250,7 @@ fn Wizard() -> impl IntoView {
                 max_request_access_duration: Some(iso_duration(jit_minutes.get_untracked())),
                 ..Default::default()
             },
-            RemediationKind::RestrictSources => RemediationParams {
+            RemediationKind::RestrictSources | RemediationKind::EnforceRule => RemediationParams {
                 sources: sources(),
                 ..Default::default()
             },
@@ -297,7 +327,7 @@ fn Wizard() -> impl IntoView {
                 Step::ChooseFix => view! {
                     <h2>"2. Choose the fix"</h2>
                     <div class="fix-options" role="radiogroup" aria-label="Fix">
-                        {[RemediationKind::EnableJit, RemediationKind::RestrictSources, RemediationKind::DenyPorts, RemediationKind::AttachNsg].into_iter().map(|k| {
+                        {[RemediationKind::EnableJit, RemediationKind::RestrictSources, RemediationKind::DenyPorts, RemediationKind::AttachNsg, RemediationKind::EnforceRule].into_iter().map(|k| {
                             let (title, what, tradeoff) = fix_explanation(k);
                             view! {
                                 <label class="fix-option" class:fix-option-selected=move || kind.get() == k data-testid=format!("fix-{}", k.as_str())>
@@ -316,6 +346,10 @@ fn Wizard() -> impl IntoView {
                 }.into_any(),
                 Step::Parameters => view! {
                     <h2>{move || format!("3. Parameters: {}", fix_explanation(kind.get()).0)}</h2>
+                    <p class="muted" data-testid="params-selection">{move || match selected.with(HashSet::len) {
+                        1 => "For 1 selected VM.".to_owned(),
+                        n => format!("For {n} selected VMs."),
+                    }}</p>
                     <fieldset class="field">
                         <legend>"Ports (none checked: every management port that needs it)"</legend>
                         {MANAGEMENT_PORTS.into_iter().map(|p| view! {
@@ -336,9 +370,16 @@ fn Wizard() -> impl IntoView {
                                 <small class="muted">"Default 3 h; Azure allows 5 minutes to 1 day."</small>
                             </label>
                         }.into_any(),
-                        RemediationKind::RestrictSources | RemediationKind::AttachNsg => view! {
+                        RemediationKind::RestrictSources | RemediationKind::AttachNsg | RemediationKind::EnforceRule => view! {
+                            {move || (kind.get() == RemediationKind::EnforceRule).then(|| view! {
+                                <p class="muted">"Prefilled from the alert: the legitimate sources seen in the traffic and the trusted ranges. Every other address on the Internet is denied; leave the list empty to deny the ports to everyone."</p>
+                            })}
                             <label class="field">
-                                <span>{move || if kind.get() == RemediationKind::RestrictSources { "Allowed sources (required)" } else { "Management allowed from (optional)" }}</span>
+                                <span>{move || match kind.get() {
+                                    RemediationKind::RestrictSources => "Allowed sources (required)",
+                                    RemediationKind::EnforceRule => "Keep access from",
+                                    _ => "Management allowed from (optional)",
+                                }}</span>
                                 <textarea rows="3" placeholder="203.0.113.0/24, 198.51.100.7" bind:value=sources_text data-testid="param-sources"
                                     aria-invalid=move || (!source_errors().is_empty()).to_string()></textarea>
                                 <small class="muted">"IPv4/IPv6 addresses or CIDRs, separated by commas or new lines."</small>

@@ -1,5 +1,5 @@
 use crate::components::{
-    countdown::Countdown, empty_state::EmptyState, error_panel::ErrorPanel,
+    alert_card::AlertCard, countdown::Countdown, empty_state::EmptyState, error_panel::ErrorPanel,
     exposure_table::ExposureTable, jit_request_form::JitRequestForm, loading::Loading,
     nsg_rules::NsgRules, status_badge::StatusBadge,
 };
@@ -79,6 +79,7 @@ fn detail_body(detail: VmDetail, reload: Callback<()>) -> impl IntoView {
             <h2>"Management ports"</h2>
             <ExposureTable exposures=detail.report.exposures.clone() />
         </section>
+        <AlertPanel vm_id=vm_id.clone() />
         <section class="card">
             <h2>"Effective inbound rules"</h2>
             <p class="muted">"Subnet NSG first, then NIC NSG; within each, rules in the order Azure evaluates them (lowest priority number first). Traffic must pass both. ★ marks the rules that decided a port's verdict."</p>
@@ -140,5 +141,37 @@ fn detail_body(detail: VmDetail, reload: Callback<()>) -> impl IntoView {
                 </details>
             })}
         </section>
+    }
+}
+
+/// The VM's security alerts (open ones first); nothing when it has none.
+#[component]
+fn AlertPanel(vm_id: String) -> impl IntoView {
+    let events = expect_events();
+    let alerts = LocalResource::new(move || {
+        events.version.track();
+        api::get_alerts(vm_id.clone(), String::new(), String::new())
+    });
+    view! {
+        <Transition fallback=|| view! { <Loading what="the alerts" /> }>
+            <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="this VM's alerts" errors retry=Callback::new(move |_| alerts.refetch()) /> }>
+                {move || Suspend::new(async move {
+                    alerts.await.map(|list| {
+                        let mut all = list.alerts;
+                        if all.is_empty() {
+                            return view! { <span data-testid="no-alerts"></span> }.into_any();
+                        }
+                        all.sort_by_key(|a| !crate::components::alert_card::is_open(&a.status));
+                        let open = all.iter().filter(|a| crate::components::alert_card::is_open(&a.status)).count();
+                        view! {
+                            <section class="alert-panel" data-testid="vm-alerts" aria-label="Security alerts">
+                                <h2>{format!("Security alerts ({open} open)")}</h2>
+                                {all.into_iter().enumerate().map(|(i, a)| { let first = i == 0; view! { <AlertCard alert=a expanded=first /> } }).collect_view()}
+                            </section>
+                        }.into_any()
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
     }
 }
