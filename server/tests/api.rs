@@ -23,6 +23,11 @@ struct Client {
 
 impl TestApp {
     async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// A test app whose config `tweak` adjusts first.
+    async fn with(tweak: impl FnOnce(&mut Config)) -> Self {
         // server errors show in a failing test's output
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -32,7 +37,8 @@ impl TestApp {
         let dist = dir.path().join("dist");
         std::fs::create_dir_all(&dist).unwrap();
         std::fs::write(dist.join("index.html"), "<!-- test index -->").unwrap();
-        let config = Config::for_tests(dist, dir.path().join("data"));
+        let mut config = Config::for_tests(dist, dir.path().join("data"));
+        tweak(&mut config);
         let state = AppState::start(config).await.expect("server starts");
         Self {
             router: build_router(state.clone()),
@@ -1093,4 +1099,180 @@ async fn enforce_rule_answers_the_attack_on_sql_lab_01() {
         2,
         "{actions:?}"
     );
+}
+
+/// Reads server-sent events from `body` until `want` has been seen (or 30 s pass); returns the
+/// event names in order.
+async fn events_until(body: Body, want: &[&str]) -> Vec<String> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut names = Vec::new();
+    let mut buf = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !want.iter().all(|w| names.iter().any(|n| n == w)) {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {want:?}; saw {names:?}"))
+            .expect("the event stream stays open")
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let name = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("event:"))
+                .map(|n| n.trim().to_string());
+            let data = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .map(|d| d.trim().to_string());
+            if let (Some(name), Some(data)) = (name, data) {
+                let v: Value = serde_json::from_str(&data).expect("event data is JSON");
+                assert!(v.is_object(), "{data}");
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn events_stream_refresh_progress_snapshots_and_writes() {
+    let app = TestApp::new().await;
+    let viewer = app.login("viewer").await;
+    let operator = app.login("operator").await;
+    // anonymous: refused
+    let (s, _) = app.send(Method::GET, "/api/events", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let req = Request::get("/api/events")
+        .header(header::COOKIE, &viewer.cookie)
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let body = resp.into_body();
+    let (s, started) = app
+        .send(
+            Method::POST,
+            "/api/refresh",
+            Some(&operator),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{started}");
+    let names = events_until(body, &["refreshProgress", "snapshotFinished"]).await;
+    let first_done = names.iter().position(|n| n == "snapshotFinished").unwrap();
+    assert!(
+        names[..first_done].iter().any(|n| n == "refreshProgress"),
+        "progress comes before the snapshot: {names:?}"
+    );
+
+    // a write: the stream says so
+    let req = Request::get("/api/events")
+        .header(header::COOKIE, &viewer.cookie)
+        .body(Body::empty())
+        .unwrap();
+    let body = app.router.clone().oneshot(req).await.unwrap().into_body();
+    let vm = app.vm_id("sql-lab-01");
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&operator),
+            Some(json!({ "kind": "denyPorts", "vmIds": [vm] })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["outcome"], "applied");
+    let names = events_until(body, &["writeApplied", "snapshotFinished"]).await;
+    assert!(names.contains(&"writeApplied".to_string()), "{names:?}");
+}
+
+#[tokio::test]
+async fn demo_backfill_replays_90_days_through_the_engine() {
+    let app = TestApp::with(|c| c.backfill = true).await;
+    let viewer = app.login("viewer").await;
+    let (s, h) = app
+        .send(
+            Method::GET,
+            "/api/history?range=90d&granularity=day",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    let points = h["points"].as_array().unwrap();
+    assert!(
+        (89..=92).contains(&points.len()),
+        "{} daily points",
+        points.len()
+    );
+    // every point is the engine's arithmetic on its own counts, never a hand-written number
+    for p in points {
+        let healthy = p["healthy"].as_f64().unwrap();
+        let unhealthy = p["unhealthy"].as_f64().unwrap();
+        let expected = if healthy + unhealthy == 0.0 {
+            0.0
+        } else {
+            (800.0 * healthy / (healthy + unhealthy)).round() / 100.0
+        };
+        assert!(
+            (p["currentScore"].as_f64().unwrap() - expected).abs() < 0.006,
+            "{p}"
+        );
+    }
+    // the scripted timeline changes the score; its events are markers
+    let scores: std::collections::BTreeSet<String> = points
+        .iter()
+        .map(|p| p["currentScore"].to_string())
+        .collect();
+    assert!(
+        scores.len() >= 3,
+        "the score moves over 90 days: {scores:?}"
+    );
+    let vms_first = points[0]["healthy"].as_u64().unwrap()
+        + points[0]["unhealthy"].as_u64().unwrap()
+        + points[0]["notApplicable"].as_u64().unwrap();
+    let last = points.last().unwrap();
+    let vms_last = last["healthy"].as_u64().unwrap()
+        + last["unhealthy"].as_u64().unwrap()
+        + last["notApplicable"].as_u64().unwrap();
+    assert!(vms_first < vms_last, "VMs are created during the timeline");
+    assert!(h["markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["kind"] == "scripted"));
+    // per subscription lines, the same days
+    let subs = h["subscriptions"].as_array().unwrap();
+    assert!(subs.len() >= 2, "{subs:?}");
+    for sub in subs {
+        assert!(!sub["points"].as_array().unwrap().is_empty());
+    }
+    // granularity: weekly buckets are fewer, the 7-day range only covers the last week
+    let (_, weekly) = app
+        .send(
+            Method::GET,
+            "/api/history?range=90d&granularity=week",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    let weeks = weekly["points"].as_array().unwrap().len();
+    assert!((13..=15).contains(&weeks), "{weeks} weekly points");
+    let (_, week) = app
+        .send(Method::GET, "/api/history?range=7d", Some(&viewer), None)
+        .await;
+    assert_eq!(week["granularity"], "hour");
+    let cutoff = points[points.len() - 8]["at"].as_str().unwrap().to_string();
+    for p in week["points"].as_array().unwrap() {
+        assert!(p["at"].as_str().unwrap() >= cutoff.as_str(), "{p}");
+    }
+    // a second start does not backfill again
+    let count = app.state.store.snapshot_count().await.unwrap();
+    assert!(count >= 90);
 }
