@@ -90,6 +90,11 @@ pub fn sort_str(sort: VmSort) -> &'static str {
         VmSort::Subscription => "subscription",
         VmSort::ResourceGroup => "resourceGroup",
         VmSort::Exposure => "exposure",
+        VmSort::Os => "os",
+        VmSort::PublicIps => "publicIps",
+        VmSort::NsgProtected => "nsgProtected",
+        VmSort::PortsClosed => "portsClosed",
+        VmSort::JitProtected => "jitProtected",
     }
 }
 
@@ -100,6 +105,11 @@ pub fn parse_sort(s: &str) -> Option<VmSort> {
         VmSort::Subscription,
         VmSort::ResourceGroup,
         VmSort::Exposure,
+        VmSort::Os,
+        VmSort::PublicIps,
+        VmSort::NsgProtected,
+        VmSort::PortsClosed,
+        VmSort::JitProtected,
     ]
     .into_iter()
     .find(|sort| sort_str(*sort) == s)

@@ -1276,3 +1276,63 @@ async fn demo_backfill_replays_90_days_through_the_engine() {
     let count = app.state.store.snapshot_count().await.unwrap();
     assert!(count >= 90);
 }
+
+#[tokio::test]
+async fn posture_sorts_by_os_public_ip_and_each_recommendation() {
+    let app = TestApp::new().await;
+    let viewer = app.login("viewer").await;
+    let page = |sort: &'static str, order: &'static str| {
+        let app = &app;
+        let viewer = viewer.clone();
+        async move {
+            let (s, p) = app
+                .send(
+                    Method::GET,
+                    &format!("/api/posture?sort={sort}&order={order}&perPage=500"),
+                    Some(&viewer),
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{p}");
+            p["vms"]["items"].as_array().unwrap().clone()
+        }
+    };
+    let os = page("os", "asc").await;
+    let keys: Vec<String> = os
+        .iter()
+        .map(|v| v["osType"].as_str().unwrap_or_default().to_lowercase())
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{keys:?}");
+    assert!(keys.iter().any(|k| k == "linux") && keys.iter().any(|k| k == "windows"));
+
+    let ips = page("publicIps", "desc").await;
+    let first: Vec<Option<std::net::IpAddr>> = ips
+        .iter()
+        .map(|v| v["publicIps"][0].as_str().and_then(|s| s.parse().ok()))
+        .collect();
+    assert!(first.windows(2).all(|w| w[0] >= w[1]), "{first:?}");
+    assert!(first[0].is_some() && first.last().unwrap().is_none());
+
+    let rank = |s: &str| match s {
+        "unhealthy" => 2,
+        "healthy" => 1,
+        _ => 0,
+    };
+    for (sort, key) in [
+        ("nsgProtected", "internetFacingVmsProtectedByNsg"),
+        ("portsClosed", "managementPortsClosed"),
+        ("jitProtected", "managementPortsJitProtected"),
+    ] {
+        let rows = page(sort, "desc").await;
+        let ranks: Vec<i32> = rows
+            .iter()
+            .map(|v| rank(v["recommendations"][key].as_str().unwrap()))
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] >= w[1]), "{sort}: {ranks:?}");
+        assert_eq!(ranks[0], 2, "{sort}: unhealthy first when descending");
+    }
+    let (s, err) = app
+        .send(Method::GET, "/api/posture?sort=bogus", Some(&viewer), None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
+}

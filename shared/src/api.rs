@@ -167,6 +167,13 @@ pub enum VmSort {
     ResourceGroup,
     /// Worst exposure state first when descending.
     Exposure,
+    Os,
+    /// By the first public IP (numerically); VMs without one first.
+    PublicIps,
+    /// By the recommendation's status (unhealthy last, first when descending), then name.
+    NsgProtected,
+    PortsClosed,
+    JitProtected,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,8 @@ pub fn VmTable(
     #[prop(optional)] on_sort: Option<Callback<VmSort>>,
     #[prop(optional)] selected: Option<RwSignal<HashSet<String>>>,
 ) -> impl IntoView {
-    let header = move |label: &'static str, column: Option<VmSort>| {
+    let header = move |label: &'static str, column: Option<VmSort>, title: &'static str| {
+        let title = (!title.is_empty()).then_some(title);
         let active = column.is_some() && column == sort;
         let aria_sort = match (active, order) {
             (true, Some(SortOrder::Desc)) => "descending",
@@ -36,14 +37,14 @@ pub fn VmTable(
         };
         match (column, on_sort) {
             (Some(column), Some(on_sort)) => view! {
-                <th scope="col" aria-sort=aria_sort>
+                <th scope="col" aria-sort=aria_sort title=title>
                     <button class="vm-table-sort" on:click=move |_| on_sort.run(column) data-testid=format!("sort-{}", query::sort_str(column))>
                         {label}{arrow}
                     </button>
                 </th>
             }
             .into_any(),
-            _ => view! { <th scope="col">{label}</th> }.into_any(),
+            _ => view! { <th scope="col" title=title>{label}</th> }.into_any(),
         }
     };
     let all_ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
@@ -68,16 +69,16 @@ pub fn VmTable(
                                 </th>
                             }
                         })}
-                        {header("Name", Some(VmSort::Name))}
-                        {header("Status", Some(VmSort::Status))}
-                        {header("Subscription", Some(VmSort::Subscription))}
-                        {header("Resource group", Some(VmSort::ResourceGroup))}
-                        {header("OS", None)}
-                        {header("Public IPs", None)}
-                        <th scope="col" title="Internet-facing VMs protected by NSGs">"NSG"</th>
-                        <th scope="col" title="Management ports closed">"Closed"</th>
-                        <th scope="col" title="Management ports protected by JIT">"JIT"</th>
-                        {header("Exposed ports", Some(VmSort::Exposure))}
+                        {header("Name", Some(VmSort::Name), "")}
+                        {header("Status", Some(VmSort::Status), "")}
+                        {header("Subscription", Some(VmSort::Subscription), "")}
+                        {header("Resource group", Some(VmSort::ResourceGroup), "")}
+                        {header("OS", Some(VmSort::Os), "")}
+                        {header("Public IPs", Some(VmSort::PublicIps), "")}
+                        {header("NSG", Some(VmSort::NsgProtected), "Internet-facing VMs protected by NSGs")}
+                        {header("Closed", Some(VmSort::PortsClosed), "Management ports closed")}
+                        {header("JIT", Some(VmSort::JitProtected), "Management ports protected by JIT")}
+                        {header("Exposed ports", Some(VmSort::Exposure), "")}
                     </tr>
                 </thead>
                 <tbody>

@@ -82,6 +82,7 @@ fn overview_body(posture: Posture) -> impl IntoView {
                         <li>{format!("{} with a port open to the Internet", counts.with_open_ports)}</li>
                         <li>{format!("{} covered by a JIT policy", counts.jit_protected)}</li>
                         <li>{format!("{} JIT access requests active", counts.active_jit_requests)}</li>
+                        <OpenAlertsFact />
                     </ul>
                 </section>
                 <section class="card overview-trend" aria-labelledby="trend-title">
@@ -126,5 +127,37 @@ fn overview_body(posture: Posture) -> impl IntoView {
                 </details>
             })}
         </div>
+    }
+}
+
+/// "N open security alerts (M high)", linking to the Alerts page; read after the posture so the
+/// score is never held up by it.
+#[component]
+fn OpenAlertsFact() -> impl IntoView {
+    let events = expect_events();
+    let alerts = LocalResource::new(move || {
+        events.version.track();
+        api::get_alerts(String::new(), String::new(), "open".to_owned())
+    });
+    move || match alerts.get() {
+        Some(Ok(list)) => {
+            let high = list
+                .alerts
+                .iter()
+                .filter(|a| a.severity.eq_ignore_ascii_case("high"))
+                .count();
+            let text = match list.open {
+                0 => "✓ No open security alert".to_owned(),
+                1 => format!("⚑ 1 open security alert ({high} high)"),
+                n => format!("⚑ {n} open security alerts ({high} high)"),
+            };
+            view! { <li><A href="/alerts" attr:data-testid="open-alerts">{text}</A></li> }
+                .into_any()
+        }
+        Some(Err(e)) => {
+            view! { <li class="warning-text">{format!("⚠ Alerts unavailable: {e}")}</li> }
+                .into_any()
+        }
+        None => view! { <li class="muted">"Reading alerts…"</li> }.into_any(),
     }
 }

@@ -102,6 +102,38 @@ pub fn filtered(cur: &Current, f: &VmFilter) -> Vec<VmRow> {
         VmSort::Exposure => {
             rows.sort_by_key(|r| (r.worst_state.rank(), r.reachable, r.name.to_lowercase()))
         }
+        VmSort::Os => rows.sort_by_key(|r| {
+            (
+                r.os_type.as_deref().unwrap_or_default().to_lowercase(),
+                r.name.to_lowercase(),
+            )
+        }),
+        VmSort::PublicIps => rows.sort_by_key(|r| {
+            (
+                r.public_ips
+                    .first()
+                    .and_then(|ip| ip.parse::<std::net::IpAddr>().ok()),
+                r.name.to_lowercase(),
+            )
+        }),
+        VmSort::NsgProtected => rows.sort_by_key(|r| {
+            (
+                status_rank(r.recommendations.internet_facing_vms_protected_by_nsg),
+                r.name.to_lowercase(),
+            )
+        }),
+        VmSort::PortsClosed => rows.sort_by_key(|r| {
+            (
+                status_rank(r.recommendations.management_ports_closed),
+                r.name.to_lowercase(),
+            )
+        }),
+        VmSort::JitProtected => rows.sort_by_key(|r| {
+            (
+                status_rank(r.recommendations.management_ports_jit_protected),
+                r.name.to_lowercase(),
+            )
+        }),
     }
     if f.order == Some(SortOrder::Desc) {
         rows.reverse();

@@ -13,6 +13,13 @@ fn points(gauge_text: &str) -> f64 {
         .unwrap_or_else(|| panic!("not a gauge text: {gauge_text:?}"))
 }
 
+/// `⚑ 50 open security alerts (25 high)` → 50
+fn open_alerts(text: &str) -> u64 {
+    text.split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {text:?}"))
+}
+
 /// The brute-force alert card of sql-lab-01 on the Alerts page, as JSON facts read in the page.
 const SQL_LAB_CARD: &str = r#"
 const card = [...document.querySelectorAll('[data-testid=alert-card][data-alert-type=VM_SuspiciousAuthenticationActivity]')]
@@ -49,6 +56,11 @@ async fn an_operator_enforces_the_rule_on_the_attacked_sql_lab_vm() {
     let before = browser
         .wait_for_text("gauge-text", |t| t.ends_with("of 8 points"))
         .await;
+    let open_before = open_alerts(
+        &browser
+            .wait_for_text("open-alerts", |t| t.contains("open security alert"))
+            .await,
+    );
 
     // The Alerts page: the brute-force alert on sql-lab-01 with about 30 addresses.
     browser.click_testid("nav-alerts").await;
@@ -185,5 +197,12 @@ async fn an_operator_enforces_the_rule_on_the_attacked_sql_lab_vm() {
         .wait_for_text("gauge-text", |t| t.ends_with("of 8 points"))
         .await;
     assert!(points(&after) > points(&before), "{before} → {after}");
+    // the overview counts the two resolved alerts out
+    let open_after = open_alerts(
+        &browser
+            .wait_for_text("open-alerts", |t| t.contains("open security alert"))
+            .await,
+    );
+    assert_eq!(open_after + 2, open_before);
     browser.close().await;
 }
