@@ -1050,6 +1050,12 @@ async fn enforce_rule_answers_the_attack_on_sql_lab_01() {
     let (_, detail) = app
         .send(Method::GET, &format!("/api/vms{vm}"), Some(&viewer), None)
         .await;
+    // Defender's own assessments, read beside Portcullis's verdicts (the emulator's Defender
+    // assesses the state as it is, so they agree)
+    let verdicts = detail["defender"]["recommendations"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 3, "{}", detail["defender"]);
+    assert!(verdicts.iter().all(|v| v["defender"].is_string()), "{verdicts:?}");
+    assert_eq!(detail["defender"]["disagreements"], 0);
     let rdp = detail["report"]["exposures"]
         .as_array()
         .or(detail["exposures"].as_array())

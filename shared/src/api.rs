@@ -286,6 +286,37 @@ pub struct VmDetail {
     /// Access requests for this VM recorded by Portcullis, newest first.
     pub jit_requests: Vec<JitRequestRecord>,
     pub refreshed_at: Option<String>,
+    /// Defender for Cloud's own assessments of the three recommendations, beside Portcullis's.
+    #[serde(default)]
+    pub defender: DefenderComparison,
+}
+
+/// Defender for Cloud's verdicts on a VM next to Portcullis's (read live from
+/// `Microsoft.Security/assessments` on the VM).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefenderComparison {
+    /// One per recommendation, in [`RecommendationKey::ALL`] order.
+    pub recommendations: Vec<DefenderVerdict>,
+    /// How many recommendations Defender assesses differently (not counting unassessed ones).
+    pub disagreements: usize,
+    /// Why Defender's assessments could not be read (e.g. Defender not enabled, no permission).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefenderVerdict {
+    pub key: RecommendationKey,
+    pub portcullis: Status,
+    /// `None`: Defender has no assessment of it for this VM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defender: Option<Status>,
+    /// Defender's own words (its status description or cause).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub agrees: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

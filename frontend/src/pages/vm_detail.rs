@@ -67,13 +67,36 @@ fn detail_body(detail: VmDetail, reload: Callback<()>) -> impl IntoView {
                 })}
             </div>
         </header>
-        <section class="card">
+        <section class="card" data-testid="recommendations">
             <h2>"Recommendations"</h2>
-            <ul class="recommendation-list">
-                {RecommendationKey::ALL.into_iter().map(|k| view! {
-                    <li><StatusBadge status=detail.report.recommendations.get(k) />" "{recommendation_short(k)}</li>
-                }).collect_view()}
-            </ul>
+            <table class="simple-table recommendation-table">
+                <thead><tr><th scope="col">"Recommendation"</th><th scope="col">"Portcullis"</th><th scope="col">"Defender for Cloud"</th></tr></thead>
+                <tbody>
+                    {RecommendationKey::ALL.into_iter().map(|k| {
+                        let verdict = detail.defender.recommendations.iter().find(|v| v.key == k).cloned();
+                        view! {
+                            <tr data-testid=format!("rec-row-{}", k.as_str())>
+                                <th scope="row">{recommendation_short(k)}</th>
+                                <td><StatusBadge status=detail.report.recommendations.get(k) /></td>
+                                <td data-testid="defender-verdict">{match verdict {
+                                    Some(v) => match v.defender {
+                                        Some(d) => view! {
+                                            <StatusBadge status=d />
+                                            {(!v.agrees).then(|| view! { <span class="disagree" data-testid="disagrees" title=v.description.clone().unwrap_or_default()>" ≠ differs"</span> })}
+                                        }.into_any(),
+                                        None => view! { <span class="muted">"not assessed"</span> }.into_any(),
+                                    },
+                                    None => view! { <span class="muted">"—"</span> }.into_any(),
+                                }}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {detail.defender.error.clone().map(|e| view! { <p class="warning-text small">{format!("⚠ Defender's assessments could not be read: {e}")}</p> })}
+            {(detail.defender.disagreements > 0).then(|| view! {
+                <p class="warning-text small" data-testid="defender-note">"≠ Defender for Cloud assesses this VM differently. Portcullis reads the NSG rules as they are now; Defender re-assesses on its own schedule (hours), so it often lags behind a recent change."</p>
+            })}
         </section>
         <section class="card">
             <h2>"Management ports"</h2>

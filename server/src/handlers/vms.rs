@@ -8,11 +8,16 @@ use axum::{
     extract::{Path, State},
     Json,
 };
-use portcullis_shared::api::{JitPolicyView, JitPortView, NicView, NsgView, RuleView, VmDetail};
+use portcullis_shared::api::{
+    DefenderComparison, DefenderVerdict, JitPolicyView, JitPortView, NicView, NsgView, RuleView,
+    VmDetail,
+};
 use portcullis_shared::arm::{default_security_rules, id_key, SecurityRule};
-use portcullis_shared::eval::report::Level;
+use portcullis_shared::eval::report::{Level, RecommendationKey, VmRecommendations};
 use portcullis_shared::eval::Access;
+use portcullis_shared::eval::Status;
 use portcullis_shared::remediation::parse_iso_minutes;
+use serde_json::Value;
 
 fn list(single: &Option<String>, many: &[String]) -> Vec<String> {
     single
@@ -228,7 +233,23 @@ pub async fn get_vm(
         })
     });
     let jit_requests = state.store.jit_requests(None, Some(&report.id)).await?;
+    let defender = match state
+        .arm
+        .list::<Value>(&format!(
+            "{}/providers/Microsoft.Security/assessments?api-version={}",
+            report.id,
+            crate::arm::api::ASSESSMENTS
+        ))
+        .await
+    {
+        Ok(list) => compare_with_defender(&report.recommendations, &list),
+        Err(e) => DefenderComparison {
+            error: Some(e.to_string()),
+            ..compare_with_defender(&report.recommendations, &[])
+        },
+    };
     Ok(Json(VmDetail {
+        defender,
         subscription_name: cur.subscription_name(&report.subscription_id),
         report,
         nics,
@@ -237,4 +258,101 @@ pub async fn get_vm(
         jit_requests,
         refreshed_at: Some(rfc3339(cur.at_ms)),
     }))
+}
+
+/// Defender's assessments of the VM (ARM `Microsoft.Security/assessments` items) beside
+/// Portcullis's verdicts: status codes `Healthy`, `Unhealthy`, `NotApplicable` (any case).
+pub fn compare_with_defender(
+    ours: &VmRecommendations,
+    assessments: &[Value],
+) -> DefenderComparison {
+    let recommendations: Vec<DefenderVerdict> = RecommendationKey::ALL
+        .into_iter()
+        .map(|key| {
+            let found = assessments.iter().find(|a| {
+                a["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(key.assessment_key()))
+            });
+            let status = &found.map(|a| &a["properties"]["status"]);
+            let defender =
+                status.and_then(
+                    |s| match s["code"].as_str()?.to_ascii_lowercase().as_str() {
+                        "healthy" => Some(Status::Healthy),
+                        "unhealthy" => Some(Status::Unhealthy),
+                        "notapplicable" => Some(Status::NotApplicable),
+                        _ => None,
+                    },
+                );
+            let description = status.and_then(|s| {
+                s["description"]
+                    .as_str()
+                    .or(s["cause"].as_str())
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+            });
+            let portcullis = ours.get(key);
+            DefenderVerdict {
+                key,
+                portcullis,
+                agrees: defender.is_none_or(|d| d == portcullis),
+                defender,
+                description,
+            }
+        })
+        .collect();
+    DefenderComparison {
+        disagreements: recommendations.iter().filter(|r| !r.agrees).count(),
+        recommendations,
+        error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn assessment(key: RecommendationKey, code: &str, description: &str) -> Value {
+        json!({
+            "id": format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Security/assessments/{}", key.assessment_key()),
+            "name": key.assessment_key().to_uppercase(),
+            "properties": { "status": { "code": code, "description": description } }
+        })
+    }
+
+    #[test]
+    fn defender_verdicts_are_compared_key_by_key() {
+        let ours = VmRecommendations {
+            internet_facing_vms_protected_by_nsg: Status::Healthy,
+            management_ports_closed: Status::Healthy,
+            management_ports_jit_protected: Status::NotApplicable,
+        };
+        let list = vec![
+            assessment(
+                RecommendationKey::InternetFacingVmsProtectedByNsg,
+                "Healthy",
+                "",
+            ),
+            assessment(
+                RecommendationKey::ManagementPortsClosed,
+                "unhealthy",
+                "Port 3389 is open to the Internet",
+            ),
+        ];
+        let c = compare_with_defender(&ours, &list);
+        assert_eq!(c.disagreements, 1);
+        assert!(c.recommendations[0].agrees);
+        let closed = &c.recommendations[1];
+        assert_eq!(closed.defender, Some(Status::Unhealthy));
+        assert!(!closed.agrees);
+        assert_eq!(
+            closed.description.as_deref(),
+            Some("Port 3389 is open to the Internet")
+        );
+        // not assessed: no verdict, not a disagreement
+        assert_eq!(c.recommendations[2].defender, None);
+        assert!(c.recommendations[2].agrees);
+        assert_eq!(compare_with_defender(&ours, &[]).disagreements, 0);
+    }
 }
