@@ -28,14 +28,21 @@ impl Protocol {
     /// Parses any letter case; `All` (effective-rules spelling) means `*`.
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
-        Some(match s.to_ascii_lowercase().as_str() {
-            "*" | "all" | "any" => Protocol::Any,
-            "tcp" => Protocol::Tcp,
-            "udp" => Protocol::Udp,
-            "icmp" => Protocol::Icmp,
-            "esp" => Protocol::Esp,
-            "ah" => Protocol::Ah,
-            _ => return None,
+        let is = |name: &str| s.eq_ignore_ascii_case(name);
+        Some(if s == "*" || is("all") || is("any") {
+            Protocol::Any
+        } else if is("tcp") {
+            Protocol::Tcp
+        } else if is("udp") {
+            Protocol::Udp
+        } else if is("icmp") {
+            Protocol::Icmp
+        } else if is("esp") {
+            Protocol::Esp
+        } else if is("ah") {
+            Protocol::Ah
+        } else {
+            return None;
         })
     }
 

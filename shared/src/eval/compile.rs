@@ -4,7 +4,8 @@
 use super::{Access, Direction, Protocol};
 use crate::arm::{default_security_rules, id_key, NetworkSecurityGroup, SecurityRule, SubResource};
 use crate::inventory::InputError;
-use crate::net::{ports, AddrSet, Cidr, IntervalSet};
+use crate::net::ports::PortSet;
+use crate::net::{AddrSet, Cidr};
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
@@ -13,15 +14,35 @@ use std::sync::{Arc, LazyLock};
 pub struct AddrSpec {
     /// `*` (or `Any`): every address.
     pub any: bool,
-    /// Explicit addresses and CIDRs.
-    pub set: AddrSet,
     pub internet: bool,
     pub virtual_network: bool,
     pub azure_load_balancer: bool,
+    /// Explicit addresses and CIDRs.
+    pub set: AddrSet,
+    /// Unexpanded service tags and application security groups: rare, so boxed (and absent
+    /// when there are none).
+    pub extra: Option<Box<AddrExtra>>,
+}
+
+/// The rarely used parts of an [`AddrSpec`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddrExtra {
     /// Service tags Portcullis does not expand (e.g. `Storage`, `AzureCloud`), as written.
     pub other_tags: Box<[String]>,
     /// Application security groups (interned indices, see [`AsgInterner`]).
     pub asgs: Box<[u32]>,
+}
+
+impl AddrSpec {
+    /// Service tags Portcullis does not expand (e.g. `Storage`, `AzureCloud`), as written.
+    pub fn other_tags(&self) -> &[String] {
+        self.extra.as_deref().map_or(&[], |e| &e.other_tags)
+    }
+
+    /// Application security groups (interned indices, see [`AsgInterner`]).
+    pub fn asgs(&self) -> &[u32] {
+        self.extra.as_deref().map_or(&[], |e| &e.asgs)
+    }
 }
 
 /// A compiled security rule.
@@ -29,24 +50,45 @@ pub struct AddrSpec {
 pub struct CompiledRule {
     pub name: Arc<str>,
     pub priority: u32,
+    /// Index in the payload's `securityRules` (None for default rules).
+    pub index: Option<u32>,
     pub access: Access,
     pub direction: Direction,
     pub protocol: Protocol,
-    pub src_ports: IntervalSet,
-    pub dst_ports: IntervalSet,
+    pub is_default: bool,
+    pub src_ports: PortSet,
+    pub dst_ports: PortSet,
     pub src: AddrSpec,
     pub dst: AddrSpec,
-    pub is_default: bool,
-    /// Index in the payload's `securityRules` (None for default rules).
-    pub index: Option<u32>,
 }
 
-/// A compiled NSG: inbound rules in evaluation order (custom rules by priority, then defaults).
+/// A compiled NSG: its custom inbound rules in evaluation order (by priority); the default rules,
+/// compiled once and shared by every NSG, follow them (see [`CompiledNsg::inbound`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledNsg {
     pub id: Arc<str>,
     pub name: Arc<str>,
-    pub inbound: Vec<CompiledRule>,
+    pub custom: Vec<CompiledRule>,
+}
+
+impl CompiledNsg {
+    /// Every inbound rule in evaluation order: custom rules by priority, then the defaults.
+    pub fn inbound(&self) -> impl Iterator<Item = &CompiledRule> + Clone {
+        self.custom.iter().chain(default_inbound().iter())
+    }
+
+    /// The number of inbound rules, defaults included.
+    pub fn inbound_len(&self) -> usize {
+        self.custom.len() + default_inbound().len()
+    }
+
+    /// Inbound rule `i` in evaluation order (defaults after the custom rules).
+    pub fn rule(&self, i: usize) -> &CompiledRule {
+        match self.custom.get(i) {
+            Some(r) => r,
+            None => &default_inbound()[i - self.custom.len()],
+        }
+    }
 }
 
 /// Interns application-security-group ids (case-insensitive) to small integers.
@@ -80,10 +122,14 @@ pub fn compile_nsg(
     asgs: &mut AsgInterner,
     warnings: &mut Vec<String>,
 ) -> Result<CompiledNsg, InputError> {
-    let mut inbound =
-        Vec::with_capacity(nsg.properties.security_rules.len() + DEFAULT_INBOUND.len());
-    let mut seen_priority: HashMap<(Direction, u32), Arc<str>> = HashMap::new();
-    for (j, rule) in nsg.properties.security_rules.iter().enumerate() {
+    let rules = &nsg.properties.security_rules;
+    let mut inbound = Vec::with_capacity(rules.len());
+    // rules sharing a (direction, priority) are reported; when priorities only grow (as ARM
+    // lists them) none can, and no map is needed
+    let mut seen_priority: Option<HashMap<(Direction, u32), Arc<str>>> = None;
+    let mut last_priority: Option<u32> = None;
+    let mut sorted = true;
+    for (j, rule) in rules.iter().enumerate() {
         let rpath = || format!("{path}.properties.securityRules[{j}]");
         let mut c = compile_rule_with(rule, &rpath, asgs, warnings)?;
         c.index = Some(j as u32);
@@ -94,35 +140,75 @@ pub fn compile_nsg(
                 c.priority
             ));
         }
-        if let Some(other) = seen_priority.insert((c.direction, c.priority), c.name.clone()) {
-            warnings.push(format!(
-                "{}: rules {other:?} and {:?} share priority {} ({:?}); ARM forbids this, evaluated in payload order",
-                rpath(),
-                c.name,
-                c.priority,
-                c.direction
-            ));
+        if seen_priority.is_none() && last_priority.is_some_and(|p| p >= c.priority) {
+            // the rules so far have distinct, growing priorities: index them
+            let mut seen = HashMap::with_capacity(rules.len());
+            for r in &rules[..j] {
+                let (name, priority, direction) = rule_key(r);
+                seen.insert((direction, priority), name);
+            }
+            seen_priority = Some(seen);
+        }
+        if let Some(seen) = &mut seen_priority {
+            if let Some(other) = seen.insert((c.direction, c.priority), c.name.clone()) {
+                warnings.push(format!(
+                    "{}: rules {other:?} and {:?} share priority {} ({:?}); ARM forbids this, evaluated in payload order",
+                    rpath(),
+                    c.name,
+                    c.priority,
+                    c.direction
+                ));
+            }
         }
         if c.direction == Direction::Inbound {
+            sorted &= inbound
+                .last()
+                .is_none_or(|l: &CompiledRule| l.priority <= c.priority);
             inbound.push(c);
         }
+        last_priority = Some(rule_key_priority(rule));
     }
     // stable sort keeps payload order among equal priorities
-    inbound.sort_by_key(|r| r.priority);
-    // the default rules are always present, whatever the payload lists
-    inbound.extend(DEFAULT_INBOUND.iter().cloned());
-    let name = nsg
-        .name
-        .clone()
-        .unwrap_or_else(|| nsg.id.rsplit('/').next().unwrap_or_default().to_string());
+    if !sorted {
+        inbound.sort_by_key(|r| r.priority);
+    }
+    if inbound.len() < inbound.capacity() {
+        inbound.shrink_to_fit();
+    }
+    let name = match &nsg.name {
+        Some(n) => Arc::from(n.as_str()),
+        None => Arc::from(nsg.id.rsplit('/').next().unwrap_or_default()),
+    };
     Ok(CompiledNsg {
         id: Arc::from(nsg.id.as_str()),
-        name: Arc::from(name.as_str()),
-        inbound,
+        name,
+        custom: inbound,
     })
 }
 
-/// The inbound default rules, compiled once.
+/// (name, priority, direction) of a rule that compiled already.
+fn rule_key(r: &SecurityRule) -> (Arc<str>, u32, Direction) {
+    let direction = match r.properties.direction.as_deref().map(str::trim) {
+        Some(d) if d.eq_ignore_ascii_case("inbound") => Direction::Inbound,
+        _ => Direction::Outbound,
+    };
+    (
+        Arc::from(r.name.as_deref().unwrap_or_default()),
+        rule_key_priority(r),
+        direction,
+    )
+}
+
+/// The priority of a rule that compiled already.
+fn rule_key_priority(r: &SecurityRule) -> u32 {
+    r.properties.priority.unwrap_or_default() as u32
+}
+
+/// The inbound default rules (the tail of every NSG's inbound rules), compiled once.
+pub fn default_inbound() -> &'static [CompiledRule] {
+    &DEFAULT_INBOUND
+}
+
 static DEFAULT_INBOUND: LazyLock<Vec<CompiledRule>> = LazyLock::new(|| {
     let mut asgs = AsgInterner::default();
     default_security_rules("")
@@ -158,7 +244,7 @@ fn compile_rule_with(
 ) -> Result<CompiledRule, InputError> {
     let p = &rule.properties;
     let ppath = || format!("{}.properties", rpath());
-    let name = rule.name.clone().unwrap_or_default();
+    let name = rule.name.as_deref().unwrap_or_default();
     if name.trim().is_empty() {
         return Err(InputError::new(
             format!("{}.name", rpath()),
@@ -270,13 +356,13 @@ fn compile_rule_with(
         asgs,
     )?;
     if direction == Direction::Inbound {
-        for t in &src.other_tags {
+        for t in src.other_tags() {
             warnings.push(match access {
                 Access::Allow => format!("{}: source service tag {t:?} is not expanded; treated as the whole Internet (may overstate exposure)", rpath()),
                 Access::Deny => format!("{}: source service tag {t:?} is not expanded; this Deny is treated as denying nothing (may overstate exposure)", rpath()),
             });
         }
-        for t in &dst.other_tags {
+        for t in dst.other_tags() {
             warnings.push(format!(
                 "{}: destination service tag {t:?} is not expanded; treated as {} the VM",
                 rpath(),
@@ -288,7 +374,7 @@ fn compile_rule_with(
         }
     }
     Ok(CompiledRule {
-        name: Arc::from(name.as_str()),
+        name: Arc::from(name),
         priority,
         access,
         direction,
@@ -309,35 +395,33 @@ fn port_field(
     single_name: &str,
     plural_name: &str,
     default_any: bool,
-) -> Result<IntervalSet, InputError> {
-    let mut set = IntervalSet::empty();
+) -> Result<PortSet, InputError> {
+    let mut set = PortSet::default();
     let mut any_given = false;
     if !blank(single) || (plural.is_empty() && single.is_some()) {
         let s = single.as_deref().unwrap_or_default();
-        let r = ports::parse_port_range(s).ok_or_else(|| {
+        set.add(s).ok_or_else(|| {
             InputError::value(
                 format!("{}.{single_name}", ppath()),
                 s,
                 "is not a port or range",
             )
         })?;
-        set = set.union(&r);
         any_given = true;
     }
     for (k, s) in plural.iter().enumerate() {
-        let r = ports::parse_port_range(s).ok_or_else(|| {
+        set.add(s).ok_or_else(|| {
             InputError::value(
                 format!("{}.{plural_name}[{k}]", ppath()),
                 s,
                 "is not a port or range",
             )
         })?;
-        set = set.union(&r);
         any_given = true;
     }
     if !any_given {
         if default_any {
-            return Ok(ports::all_ports());
+            return Ok(PortSet::all());
         }
         return Err(InputError::new(
             format!("{}.{single_name}", ppath()),
@@ -386,8 +470,12 @@ fn addr_field(
             }
         }
     }
-    spec.asgs = asg_ids.into_boxed_slice();
-    spec.other_tags = tags.into_boxed_slice();
+    if !asg_ids.is_empty() || !tags.is_empty() {
+        spec.extra = Some(Box::new(AddrExtra {
+            other_tags: tags.into_boxed_slice(),
+            asgs: asg_ids.into_boxed_slice(),
+        }));
+    }
     if !any_given {
         return Err(InputError::new(
             format!("{}.{}", ppath(), names[0]),
@@ -427,7 +515,12 @@ fn add_prefixes(
                 let c = Cidr::parse(tok).ok_or_else(|| {
                     InputError::value(path(), tok, "is not a valid IP address or CIDR prefix")
                 })?;
-                spec.set = spec.set.union(&AddrSet::from_cidr(&c));
+                let one = AddrSet::from_cidr(&c);
+                spec.set = if spec.set.is_empty() {
+                    one
+                } else {
+                    spec.set.union(&one)
+                };
             } else if !tok.is_empty()
                 && tok.starts_with(|c: char| c.is_ascii_alphabetic())
                 && tok

@@ -20,6 +20,7 @@ use crate::net::{AddrSet, Cidr, Family, IntervalSet};
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -120,6 +121,51 @@ struct EvalKey {
     family: Family,
 }
 
+/// The inbound rules of an NSG that can decide a management port (a port and protocol of the
+/// configuration match), in evaluation order: `(rule index, bit)`. `bit` is the rule's bit in
+/// the destination mask when whether it applies depends on the ip configuration, or `NONE` when
+/// it always applies (destination `*`, `VirtualNetwork`, or an unexpanded tag in an Allow).
+/// Other rules never change a verdict, so they stay out of the cache key: ip configurations
+/// that differ only by rules for other ports share one evaluation.
+#[derive(Debug)]
+struct NsgPlan {
+    relevant: Box<[(u32, u32)]>,
+    /// The number of rules with a bit.
+    conditional: u32,
+}
+
+impl NsgPlan {
+    fn new(nsg: &CompiledNsg, ports: &[PortSpec]) -> Self {
+        let mut conditional = 0;
+        let relevant = nsg
+            .inbound()
+            .enumerate()
+            .filter(|(_, r)| {
+                ports
+                    .iter()
+                    .any(|p| r.protocol.matches(p.protocol) && r.dst_ports.contains(p.port))
+            })
+            .map(|(i, r)| {
+                let d = &r.dst;
+                let always = d.any
+                    || d.virtual_network
+                    || (!d.other_tags().is_empty() && r.access == Access::Allow);
+                let bit = if always {
+                    NONE
+                } else {
+                    conditional += 1;
+                    conditional - 1
+                };
+                (i as u32, bit)
+            })
+            .collect();
+        NsgPlan {
+            relevant,
+            conditional,
+        }
+    }
+}
+
 /// The evaluation of every management port for one ip configuration.
 type PathEval = Arc<[Arc<PortEval>]>;
 
@@ -136,6 +182,8 @@ pub struct Model<'a> {
     v4_threshold: u128,
     v6_threshold: u128,
     pub nsgs: Vec<CompiledNsg>,
+    /// Per NSG, the inbound rules that can decide a management port.
+    plans: Vec<NsgPlan>,
     vnets: Vec<VnetInfo>,
     /// Public Internet when the VNet is unknown.
     public_no_vnet: AddrSet,
@@ -186,7 +234,9 @@ impl<'a> Model<'a> {
         }
 
         // NSGs
+        let ports = cfg.ports();
         let mut nsgs = Vec::with_capacity(inv.network_security_groups.len());
+        let mut plans = Vec::with_capacity(inv.network_security_groups.len());
         let chunks = par_chunks(&inv.network_security_groups, |start, chunk| {
             let mut asgs = asgs.clone();
             let mut warnings = Vec::new();
@@ -199,18 +249,23 @@ impl<'a> Model<'a> {
                         "missing resource id",
                     ));
                 }
-                out.push(compile_nsg(
+                let compiled = compile_nsg(
                     nsg,
                     &format!("networkSecurityGroups[{i}]"),
                     &mut asgs,
                     &mut warnings,
-                )?);
+                )?;
+                let plan = NsgPlan::new(&compiled, &ports);
+                out.push((compiled, plan));
             }
             Ok((out, warnings))
         });
         for chunk in chunks {
             let (compiled, w) = chunk?;
-            nsgs.extend(compiled);
+            for (nsg, plan) in compiled {
+                nsgs.push(nsg);
+                plans.push(plan);
+            }
             warnings.extend(w);
         }
         let mut nsg_by_key: FxMap<Ci<'a>, u32> = fx_map(nsgs.len());
@@ -408,10 +463,11 @@ impl<'a> Model<'a> {
 
         Ok(Self {
             inv,
-            ports: cfg.ports(),
+            ports,
             v4_threshold: cfg.v4_open_threshold(),
             v6_threshold: cfg.v6_open_threshold(),
             nsgs,
+            plans,
             vnets,
             public_no_vnet,
             load_balancer: azure_load_balancer(),
@@ -773,7 +829,7 @@ impl<'a> Model<'a> {
 
     fn deciding_rule(&self, r: &RuleRef) -> DecidingRule {
         let nsg = &self.nsgs[r.nsg as usize];
-        let rule = &nsg.inbound[r.rule as usize];
+        let rule = nsg.rule(r.rule as usize);
         DecidingRule {
             nsg: nsg.id.clone(),
             rule: rule.name.clone(),
@@ -800,28 +856,26 @@ impl<'a> Model<'a> {
                 return cache.evals[i as usize].clone();
             }
         }
-        let evals: PathEval = self
-            .ports
-            .iter()
-            .map(|port| Arc::new(self.eval_port(&key, *port)))
-            .collect();
+        let evals = self.eval_key(&key);
         let mut cache = lock(&self.cache);
         let i = cache.evals.len() as u32;
         cache.index.insert(key, i);
         cache.evals.push(evals.clone());
         evals
     }
-    /// Which inbound rules of an NSG match the ip configuration as destination.
+    /// Which of the NSG's relevant rules whose destination is conditional (see [`NsgPlan`])
+    /// match the ip configuration as destination.
     fn dest_mask(&self, nsg: u32, conf: &IpConf<'_>) -> Mask {
         if nsg == NONE {
             return Mask::Small([0; 2]);
         }
-        let rules = &self.nsgs[nsg as usize].inbound;
-        let mut mask = Mask::new(rules.len());
+        let nsg_rules = &self.nsgs[nsg as usize];
+        let plan = &self.plans[nsg as usize];
+        let mut mask = Mask::new(plan.conditional as usize);
         let words = mask.words();
-        for (i, r) in rules.iter().enumerate() {
-            if dest_matches(r, conf) {
-                words[i / 64] |= 1 << (i % 64);
+        for &(i, bit) in plan.relevant.iter() {
+            if bit != NONE && dest_matches(nsg_rules.rule(i as usize), conf) {
+                words[bit as usize / 64] |= 1 << (bit % 64);
             }
         }
         mask
@@ -835,52 +889,51 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// The sources a rule names, for traffic of `family` to an ip configuration in `vnet`;
-    /// borrowed when the rule names plain prefixes only.
-    fn resolve_sources<'s>(
+    /// Calls `f` with each part of the sources a rule names, for traffic of `family` to an ip
+    /// configuration in `vnet`.
+    fn source_parts<'s>(
         &'s self,
         r: &'s CompiledRule,
         vnet: u32,
         family: Family,
-    ) -> Cow<'s, IntervalSet> {
+        mut f: impl FnMut(Part<'s>),
+    ) {
         let s = &r.src;
         if s.any {
-            return Cow::Owned(universe(family));
+            return f(Part::All);
         }
-        let internet = s.internet || (!s.other_tags.is_empty() && r.access == Access::Allow);
-        let vnet_space = s.virtual_network && vnet != NONE;
-        if !internet && !vnet_space && !s.azure_load_balancer && s.asgs.is_empty() {
-            return Cow::Borrowed(of(&s.set, family));
+        let set = of(&s.set, family);
+        if !set.is_empty() {
+            f(Part::Set(set));
         }
-        let mut out = of(&s.set, family).clone();
-        if internet {
-            out = out.union(of(self.public_set(vnet), family));
+        if s.internet || (!s.other_tags().is_empty() && r.access == Access::Allow) {
+            f(Part::Public);
         }
-        if vnet_space {
-            out = out.union(of(&self.vnets[vnet as usize].space, family));
+        if s.virtual_network && vnet != NONE {
+            f(Part::Vnet);
         }
         if s.azure_load_balancer {
-            out = out.union(of(&self.load_balancer, family));
+            f(Part::LoadBalancer);
         }
-        for &a in s.asgs.iter() {
+        for &a in s.asgs() {
             if let Some(m) = self.asg_members.get(a as usize) {
-                out = out.union(of(m, family));
+                f(Part::Set(of(m, family)));
             }
         }
-        Cow::Owned(out)
     }
 
-    /// The heart: one ip configuration (as cached key), one port. The walk runs on the address
-    /// family of the ip configuration only.
-    fn eval_port(&self, key: &EvalKey, port: PortSpec) -> PortEval {
+    /// Evaluates every management port for one cached key. The walk runs on the address family
+    /// of the ip configuration only, over "atoms": the elementary address intervals that every
+    /// source set involved (and the public Internet) is a union of, so that each set is a small
+    /// bitset and every set operation of the walk is a few word operations.
+    fn eval_key(&self, key: &EvalKey) -> PathEval {
         let family = key.family;
-        let universe = universe(family);
         let public_all = of(self.public_set(key.vnet), family);
-        let p = u128::from(port.port);
 
-        // matching rules per level, in evaluation order
-        type Matching<'r> = Vec<(u32, &'r CompiledRule, Cow<'r, IntervalSet>)>;
-        let mut levels: Vec<(Level, u32, Matching<'_>)> = Vec::with_capacity(2);
+        // the rules that can matter: matching the ip configuration as destination and at least
+        // one management port; in evaluation order, level by level
+        let mut levels: SmallVec<[(Level, u32, usize); 2]> = SmallVec::new();
+        let mut cands: Vec<(u32, &CompiledRule)> = Vec::new();
         for (level, nsg, mask) in [
             (Level::Subnet, key.subnet_nsg, &key.subnet_mask),
             (Level::NetworkInterface, key.nic_nsg, &key.nic_mask),
@@ -888,96 +941,226 @@ impl<'a> Model<'a> {
             if nsg == NONE {
                 continue;
             }
-            let rules = &self.nsgs[nsg as usize].inbound;
-            let mut m = Vec::new();
-            for (i, r) in rules.iter().enumerate() {
-                if !mask.bit(i) || !r.protocol.matches(port.protocol) || !r.dst_ports.contains(p) {
-                    continue;
+            let rules = &self.nsgs[nsg as usize];
+            for &(i, bit) in self.plans[nsg as usize].relevant.iter() {
+                if bit == NONE || mask.bit(bit as usize) {
+                    cands.push((i, rules.rule(i as usize)));
                 }
-                m.push((i as u32, r, self.resolve_sources(r, key.vnet, family)));
             }
-            levels.push((level, nsg, m));
+            levels.push((level, nsg, cands.len()));
         }
-        let no_nsg = levels.is_empty();
+
+        // atoms: cut at every bound of every source set; the sets several rules name (the
+        // public Internet, the VNet, the load balancer) are cut and turned into bits once
+        let max = family_max(family);
+        let vnet_space =
+            (key.vnet != NONE).then(|| of(&self.vnets[key.vnet as usize].space, family));
+        let load_balancer = of(&self.load_balancer, family);
+        let mut bounds: Vec<u128> = Vec::with_capacity(64);
+        bounds.push(0);
+        add_bounds(&mut bounds, public_all, max);
+        let (mut vnet_used, mut lb_used) = (false, false);
+        for (_, r) in &cands {
+            self.source_parts(r, key.vnet, family, |part| match part {
+                Part::Set(set) => add_bounds(&mut bounds, set, max),
+                Part::Vnet => vnet_used = true,
+                Part::LoadBalancer => lb_used = true,
+                Part::All | Part::Public => {}
+            });
+        }
+        if let (true, Some(space)) = (vnet_used, vnet_space) {
+            add_bounds(&mut bounds, space, max);
+        }
+        if lb_used {
+            add_bounds(&mut bounds, load_balancer, max);
+        }
+        let atoms = Atoms::new(bounds, max);
+        let w = atoms.words;
+        // public, VNet, load balancer, then the rules' sources
+        let mut bits = vec![0u64; w * (3 + cands.len())];
+        let (shared, rule_bits) = bits.split_at_mut(3 * w);
+        atoms.set_bits(public_all, &mut shared[..w]);
+        if let (true, Some(space)) = (vnet_used, vnet_space) {
+            atoms.set_bits(space, &mut shared[w..2 * w]);
+        }
+        if lb_used {
+            atoms.set_bits(load_balancer, &mut shared[2 * w..]);
+        }
+        for (k, (_, r)) in cands.iter().enumerate() {
+            let out = &mut rule_bits[k * w..(k + 1) * w];
+            self.source_parts(r, key.vnet, family, |part| {
+                let from = match part {
+                    Part::Set(set) => return atoms.set_bits(set, out),
+                    Part::All => &atoms.full[..],
+                    Part::Public => &shared[..w],
+                    Part::Vnet => &shared[w..2 * w],
+                    Part::LoadBalancer => &shared[2 * w..],
+                };
+                for (o, f) in out.iter_mut().zip(from) {
+                    *o |= f;
+                }
+            });
+        }
+        let public_bits = &shared[..w];
+        let mut scratch = Scratch::default();
+        let walk = Walk {
+            levels: &levels,
+            cands: &cands,
+            atoms: &atoms,
+            rule_bits,
+            public_bits,
+        };
+        self.ports
+            .iter()
+            .map(|port| Arc::new(self.eval_port(key, &walk, &mut scratch, *port)))
+            .collect()
+    }
+
+    /// The heart: one ip configuration (as cached key), one port.
+    fn eval_port(
+        &self,
+        key: &EvalKey,
+        walk: &Walk<'_>,
+        scratch: &mut Scratch,
+        port: PortSpec,
+    ) -> PortEval {
+        let family = key.family;
+        let atoms = walk.atoms;
+        let w = atoms.words;
+        let no_nsg = walk.levels.is_empty();
+
+        // the candidate rules matching this port
+        let active = &mut scratch.active;
+        active.clear();
+        active.extend(
+            walk.cands
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, r))| {
+                    r.protocol.matches(port.protocol) && r.dst_ports.contains(port.port)
+                })
+                .map(|(k, _)| k as u32),
+        );
 
         // source-port pieces the rules distinguish
-        let mut cuts: Vec<u128> = vec![0, 65_536];
-        for (_, _, rules) in &levels {
-            for (_, r, _) in rules {
-                for &(lo, hi) in r.src_ports.ranges() {
-                    cuts.push(lo);
-                    cuts.push(hi + 1);
-                }
+        let mut cuts: SmallVec<[u32; 8]> = SmallVec::new();
+        cuts.push(0);
+        cuts.push(65_536);
+        for &k in active.iter() {
+            for &(lo, hi) in walk.cands[k as usize].1.src_ports.ranges() {
+                cuts.push(u32::from(lo));
+                cuts.push(u32::from(hi) + 1);
             }
         }
         cuts.sort_unstable();
         cuts.dedup();
 
-        let mut total = IntervalSet::empty();
-        let mut allow_public: Vec<RuleRef> = Vec::new();
-        let mut allow_any: Vec<RuleRef> = Vec::new();
-        let mut deny_public: Vec<RuleRef> = Vec::new();
-        let mut deny_any: Vec<RuleRef> = Vec::new();
-        let push = |v: &mut Vec<RuleRef>, r: RuleRef| {
+        scratch.bits.clear();
+        scratch.bits.resize(5 * w, 0);
+        let (total, rest) = scratch.bits.split_at_mut(w);
+        let (piece_allowed, rest) = rest.split_at_mut(w);
+        let (undecided, rest) = rest.split_at_mut(w);
+        let (allowed, piece_public) = rest.split_at_mut(w);
+        let mut allow_public: SmallVec<[RuleRef; 4]> = SmallVec::new();
+        let mut allow_any: SmallVec<[RuleRef; 4]> = SmallVec::new();
+        let mut deny_public: SmallVec<[RuleRef; 4]> = SmallVec::new();
+        let mut deny_any: SmallVec<[RuleRef; 4]> = SmallVec::new();
+        fn push(v: &mut SmallVec<[RuleRef; 4]>, r: RuleRef) {
             if !v.contains(&r) {
                 v.push(r)
             }
-        };
-        let mut contributions: Vec<(RuleRef, Access, IntervalSet)> = Vec::new();
-        for w in cuts.windows(2) {
-            let (lo, hi) = (w[0], w[1] - 1);
-            let mut piece_allowed = universe.clone();
+        }
+        // (rule, access) of each rule that decided some sources, and those sources' bits
+        let contributions = &mut scratch.contributions;
+        let contributed = &mut scratch.contributed;
+        for piece in cuts.windows(2) {
+            // both fit in u16: the cuts lie in 0..=65536 and the pieces end before 65536
+            let (lo, hi) = (piece[0] as u16, (piece[1] - 1) as u16);
+            piece_allowed.copy_from_slice(&atoms.full);
             contributions.clear();
-            for (level, nsg, rules) in &levels {
-                let mut undecided = universe.clone();
-                let mut allowed = IntervalSet::empty();
-                for (i, r, src) in rules {
+            contributed.clear();
+            let mut next = 0;
+            for &(level, nsg, end) in walk.levels {
+                undecided.copy_from_slice(&atoms.full);
+                allowed.fill(0);
+                let first = next;
+                while next < active.len() && (active[next] as usize) < end {
+                    next += 1;
+                }
+                for &k in &active[first..next] {
+                    let k = k as usize;
+                    let (i, r) = walk.cands[k];
                     if !r.src_ports.contains_range(lo, hi) {
                         continue;
                     }
-                    let s = src.intersection(&undecided);
-                    if s.is_empty() {
+                    let src = &walk.rule_bits[k * w..(k + 1) * w];
+                    if !intersects(src, undecided) {
                         continue;
                     }
-                    undecided = undecided.difference(&s);
-                    if r.access == Access::Allow {
-                        allowed = allowed.union(&s);
+                    let mut left = false;
+                    for (j, (s, u)) in src.iter().zip(undecided.iter_mut()).enumerate() {
+                        let d = s & *u;
+                        *u &= !d;
+                        left |= *u != 0;
+                        if r.access == Access::Allow {
+                            allowed[j] |= d;
+                        }
+                        contributed.push(d);
                     }
-                    let rr = RuleRef {
-                        level: *level,
-                        nsg: *nsg,
-                        rule: *i,
-                    };
-                    contributions.push((rr, r.access, s));
-                    if undecided.is_empty() {
+                    contributions.push((
+                        RuleRef {
+                            level,
+                            nsg,
+                            rule: i,
+                        },
+                        r.access,
+                    ));
+                    if !left {
                         break;
                     }
                 }
-                piece_allowed = piece_allowed.intersection(&allowed);
+                for (a, b) in piece_allowed.iter_mut().zip(allowed.iter()) {
+                    *a &= b;
+                }
             }
-            let piece_public = piece_allowed.intersection(public_all);
-            for (rr, access, s) in &contributions {
+            for ((pp, a), b) in piece_public
+                .iter_mut()
+                .zip(piece_allowed.iter())
+                .zip(walk.public_bits)
+            {
+                *pp = a & b;
+            }
+            for (n, &(rr, access)) in contributions.iter().enumerate() {
+                let s = &contributed[n * w..(n + 1) * w];
                 match access {
                     Access::Allow => {
-                        if s.intersects(&piece_public) {
-                            push(&mut allow_public, *rr);
+                        if intersects(s, piece_public) {
+                            push(&mut allow_public, rr);
                         }
-                        if s.intersects(&piece_allowed) {
-                            push(&mut allow_any, *rr);
+                        if intersects(s, piece_allowed) {
+                            push(&mut allow_any, rr);
                         }
                     }
                     Access::Deny => {
-                        if s.intersects(public_all) {
-                            push(&mut deny_public, *rr);
+                        if intersects(s, walk.public_bits) {
+                            push(&mut deny_public, rr);
                         }
-                        push(&mut deny_any, *rr);
+                        push(&mut deny_any, rr);
                     }
                 }
             }
-            total = total.union(&piece_allowed);
+            for (t, a) in total.iter_mut().zip(piece_allowed.iter()) {
+                *t |= a;
+            }
         }
 
-        let public = total.intersection(public_all);
+        piece_public.copy_from_slice(total);
+        // the public Internet is a union of atoms: its intersection is exact
+        for (t, b) in piece_public.iter_mut().zip(walk.public_bits) {
+            *t &= b;
+        }
+        let public = atoms.to_set(piece_public);
+        let total = atoms.to_set(total);
         let threshold = match family {
             Family::V4 => self.v4_threshold,
             Family::V6 => self.v6_threshold,
@@ -991,7 +1174,7 @@ impl<'a> Model<'a> {
         } else {
             State::Closed
         };
-        let mut deciding = match state {
+        let mut deciding: SmallVec<[RuleRef; 4]> = match state {
             State::Open | State::Restricted => allow_public,
             State::Private => {
                 let mut d = deny_public;
@@ -1009,6 +1192,7 @@ impl<'a> Model<'a> {
             }
         };
         deciding.sort();
+        let deciding = deciding.into_vec();
         let allowed = lift(family, total);
         let public = lift(family, public);
         let shown_cidrs: Vec<Cidr> = allowed
@@ -1026,6 +1210,131 @@ impl<'a> Model<'a> {
             rules: OnceLock::new(),
             reasons: [OnceLock::new(), OnceLock::new()],
         }
+    }
+}
+
+/// A part of the sources a rule names (see [`Model::source_parts`]).
+enum Part<'s> {
+    /// Every address of the family (`*`).
+    All,
+    Set(&'s IntervalSet),
+    /// The public Internet as seen from the ip configuration's VNet.
+    Public,
+    /// The VNet's address space.
+    Vnet,
+    LoadBalancer,
+}
+
+/// The rules of one cached key that can matter, as bitsets over address atoms.
+struct Walk<'w> {
+    /// (level, NSG, end of its rules in `cands`), in evaluation order.
+    levels: &'w [(Level, u32, usize)],
+    /// (index in the NSG's inbound rules, rule).
+    cands: &'w [(u32, &'w CompiledRule)],
+    atoms: &'w Atoms,
+    /// The sources of `cands[k]`: `atoms.words` words from `k * atoms.words`.
+    rule_bits: &'w [u64],
+    public_bits: &'w [u64],
+}
+
+/// Buffers reused between the ports of one key.
+#[derive(Default)]
+struct Scratch {
+    active: Vec<u32>,
+    bits: Vec<u64>,
+    contributions: Vec<(RuleRef, Access)>,
+    contributed: Vec<u64>,
+}
+
+/// The elementary intervals of one family's address space that a walk's sets are unions of.
+struct Atoms {
+    /// First address of each atom, ascending, from 0; each atom ends where the next begins.
+    starts: Vec<u128>,
+    max: u128,
+    words: usize,
+    /// Every atom.
+    full: SmallVec<[u64; 4]>,
+}
+
+impl Atoms {
+    fn new(mut starts: Vec<u128>, max: u128) -> Self {
+        starts.sort_unstable();
+        starts.dedup();
+        let n = starts.len();
+        let words = n.div_ceil(64);
+        let mut full: SmallVec<[u64; 4]> = smallvec::smallvec![0; words];
+        set_range(&mut full, 0, n - 1);
+        Atoms {
+            starts,
+            max,
+            words,
+            full,
+        }
+    }
+
+    /// Sets the bits of the atoms `set` covers (its bounds must be among the atoms' bounds).
+    fn set_bits(&self, set: &IntervalSet, out: &mut [u64]) {
+        for &(lo, hi) in set.ranges() {
+            let i = self.starts.partition_point(|&b| b < lo);
+            let j = self.starts.partition_point(|&b| b <= hi) - 1;
+            set_range(out, i, j);
+        }
+    }
+
+    /// The addresses of the atoms whose bits are set.
+    fn to_set(&self, bits: &[u64]) -> IntervalSet {
+        let mut ranges: SmallVec<[(u128, u128); 1]> = SmallVec::new();
+        let n = self.starts.len();
+        let mut i = 0;
+        while i < n {
+            if bits[i / 64] & (1 << (i % 64)) == 0 {
+                i += 1;
+                continue;
+            }
+            let lo = self.starts[i];
+            while i < n && bits[i / 64] & (1 << (i % 64)) != 0 {
+                i += 1;
+            }
+            let hi = if i < n { self.starts[i] - 1 } else { self.max };
+            ranges.push((lo, hi));
+        }
+        IntervalSet::from_normalized(ranges)
+    }
+}
+
+/// Adds the bounds of `set`'s intervals (first address, and one past the last) to `bounds`.
+fn add_bounds(bounds: &mut Vec<u128>, set: &IntervalSet, max: u128) {
+    for &(lo, hi) in set.ranges() {
+        bounds.push(lo);
+        if hi < max {
+            bounds.push(hi + 1);
+        }
+    }
+}
+
+/// Sets bits `i..=j`.
+fn set_range(bits: &mut [u64], i: usize, j: usize) {
+    for (k, word) in bits.iter_mut().enumerate().take(j / 64 + 1).skip(i / 64) {
+        let lo = if k == i / 64 { i % 64 } else { 0 };
+        let hi = if k == j / 64 { j % 64 } else { 63 };
+        let m = if hi - lo == 63 {
+            u64::MAX
+        } else {
+            ((1u64 << (hi - lo + 1)) - 1) << lo
+        };
+        *word |= m;
+    }
+}
+
+fn intersects(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).any(|(x, y)| x & y != 0)
+}
+
+/// The last address of a family.
+fn family_max(family: Family) -> u128 {
+    match family {
+        Family::V4 => u128::from(u32::MAX),
+        Family::V6 => u128::MAX,
     }
 }
 
@@ -1072,14 +1381,6 @@ fn of(set: &AddrSet, family: Family) -> &IntervalSet {
     }
 }
 
-/// Every address of one family.
-fn universe(family: Family) -> IntervalSet {
-    match family {
-        Family::V4 => IntervalSet::range(0, u128::from(u32::MAX)),
-        Family::V6 => IntervalSet::range(0, u128::MAX),
-    }
-}
-
 /// A one-family set as an address set.
 fn lift(family: Family, set: IntervalSet) -> AddrSet {
     match family {
@@ -1104,10 +1405,10 @@ fn dest_matches(r: &CompiledRule, conf: &IpConf<'_>) -> bool {
         return true;
     }
     let lenient = r.access == Access::Allow;
-    if !d.other_tags.is_empty() && lenient {
+    if !d.other_tags().is_empty() && lenient {
         return true;
     }
-    if d.asgs.iter().any(|a| conf.asgs.contains(a)) {
+    if d.asgs().iter().any(|a| conf.asgs.contains(a)) {
         return true;
     }
     let prefixes = match conf.family {
@@ -1344,29 +1645,33 @@ impl FxHasher {
     }
 }
 
-fn short_list(items: &[String]) -> String {
-    match items.len() {
-        0 => String::new(),
-        1..=3 => items.join(", "),
-        n => format!("{} and {} more", items[..3].join(", "), n - 3),
+/// Appends `a, b, c`, or `a, b, c and N more` when there are more than three items.
+fn push_list<T>(out: &mut String, items: &[T], mut item: impl FnMut(&mut String, &T)) {
+    for (k, x) in items.iter().take(3).enumerate() {
+        if k > 0 {
+            out.push_str(", ");
+        }
+        item(out, x);
+    }
+    if items.len() > 3 {
+        let _ = write!(out, " and {} more", items.len() - 3);
     }
 }
 
-fn describe(rules: &[DecidingRule]) -> String {
-    let names: Vec<String> = rules
-        .iter()
-        .map(|r| {
-            let nsg = r.nsg.rsplit('/').next().unwrap_or_default();
-            format!(
-                "{} ({} {}, {} NSG {nsg})",
-                r.rule,
-                r.access_str(),
-                r.priority,
-                r.level_str()
-            )
-        })
-        .collect();
-    short_list(&names)
+/// Appends the rules as `name (Allow 300, NIC NSG nsg-name)`, listed as [`push_list`] does.
+fn describe<R: std::borrow::Borrow<DecidingRule>>(out: &mut String, rules: &[R]) {
+    push_list(out, rules, |out, r| {
+        let r = r.borrow();
+        let nsg = r.nsg.rsplit('/').next().unwrap_or_default();
+        out.push_str(&r.rule);
+        out.push_str(" (");
+        out.push_str(r.access_str());
+        let _ = write!(out, " {}, ", r.priority);
+        out.push_str(r.level_str());
+        out.push_str(" NSG ");
+        out.push_str(nsg);
+        out.push(')');
+    });
 }
 
 impl DecidingRule {
@@ -1396,32 +1701,39 @@ fn reason(
     } else {
         " (no public IP on this path)"
     };
+    let mut s = String::with_capacity(160);
     match state {
         State::Open | State::Restricted if no_nsg && rules.is_empty() => {
-            format!("No NSG on the subnet or the network interface: every source can connect{via}")
+            s.push_str("No NSG on the subnet or the network interface: every source can connect");
+            s.push_str(via);
         }
-        State::Open | State::Restricted => format!(
-            "Public sources {} allowed by {}{via}",
-            short_list(public),
-            describe(rules)
-        ),
+        State::Open | State::Restricted => {
+            s.push_str("Public sources ");
+            push_list(&mut s, public, |out, p| out.push_str(p));
+            s.push_str(" allowed by ");
+            describe(&mut s, rules);
+            s.push_str(via);
+        }
         State::Private => {
-            let (deny, allow): (Vec<DecidingRule>, Vec<DecidingRule>) = rules
-                .iter()
-                .cloned()
-                .partition(|r| r.access == Access::Deny);
-            let mut s = String::from("Only private sources can connect");
+            let deny: SmallVec<[&DecidingRule; 8]> =
+                rules.iter().filter(|r| r.access == Access::Deny).collect();
+            let allow: SmallVec<[&DecidingRule; 8]> =
+                rules.iter().filter(|r| r.access != Access::Deny).collect();
+            s.push_str("Only private sources can connect");
             if !allow.is_empty() {
-                s.push_str(&format!(" (allowed by {})", describe(&allow)));
+                s.push_str(" (allowed by ");
+                describe(&mut s, &allow);
+                s.push(')');
             }
             if !deny.is_empty() {
-                s.push_str(&format!(
-                    "; public sources are stopped by {}",
-                    describe(&deny)
-                ));
+                s.push_str("; public sources are stopped by ");
+                describe(&mut s, &deny);
             }
-            s
         }
-        State::Closed => format!("No source can connect: denied by {}", describe(rules)),
+        State::Closed => {
+            s.push_str("No source can connect: denied by ");
+            describe(&mut s, rules);
+        }
     }
+    s
 }

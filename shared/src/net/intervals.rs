@@ -51,6 +51,15 @@ impl IntervalSet {
         Self { ranges: out }
     }
 
+    /// A set from intervals that are already sorted, disjoint and non-adjacent.
+    pub(crate) fn from_normalized(ranges: Ranges) -> Self {
+        debug_assert!(ranges
+            .windows(2)
+            .all(|w| w[0].1 < w[1].0 && w[0].1 + 1 < w[1].0));
+        debug_assert!(ranges.iter().all(|(lo, hi)| lo <= hi));
+        Self { ranges }
+    }
+
     pub fn ranges(&self) -> &[(u128, u128)] {
         &self.ranges
     }
