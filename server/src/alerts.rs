@@ -8,7 +8,6 @@ use crate::state::{AppState, Current};
 use portcullis_shared::api::{
     Alert, AttackSource, LegitimateSource, RemediationKind, RemediationParams, RemediationRequest,
 };
-use portcullis_shared::arm::id_key;
 use portcullis_shared::eval::engine::id_scope;
 use portcullis_shared::eval::State as PortState;
 use serde_json::{json, Value};
@@ -106,11 +105,7 @@ pub fn parse(v: &Value, cur: &Current, trusted: &[String]) -> Option<Alert> {
         })
         .unwrap_or_default()
         .to_string();
-    let vm = cur
-        .report
-        .vms
-        .iter()
-        .find(|x| !vm_id.is_empty() && id_key(&x.id) == id_key(&vm_id));
+    let vm = (!vm_id.is_empty()).then(|| cur.vm(&vm_id)).flatten();
     let port: Option<u16> = ext["port"]
         .as_str()
         .or(ext["destinationPort"].as_str())
@@ -283,12 +278,7 @@ pub async fn resolve_closed(state: &AppState, cur: &Current) -> anyhow::Result<u
         let (Some(port), false) = (a.port, a.vm_id.is_empty()) else {
             continue;
         };
-        let Some(vm) = cur
-            .report
-            .vms
-            .iter()
-            .find(|v| id_key(&v.id) == id_key(&a.vm_id))
-        else {
+        let Some(vm) = cur.vm(&a.vm_id) else {
             continue;
         };
         let Some(e) = vm.exposures.iter().find(|e| e.port == port) else {

@@ -49,6 +49,11 @@ pub struct ServeArgs {
     /// Demo mode: backfill 90 days of history on first start [default true].
     #[arg(long, env = "PORTCULLIS_BACKFILL")]
     pub backfill: Option<bool>,
+    /// Demo mode: grow the demo tenant by N synthetic VMs (a third subscription, "Contoso Scale
+    /// Test"), to try the dashboard at scale [default 0; at most 200000]. Read when the
+    /// emulator's state is created (a fresh data directory).
+    #[arg(long, env = "PORTCULLIS_DEMO_EXTRA_VMS")]
+    pub demo_extra_vms: Option<usize>,
     /// Address ranges always kept by "Enforce rule" (e.g. the office or VPN egress), comma
     /// separated CIDRs [default none].
     #[arg(long, env = "PORTCULLIS_TRUSTED_RANGES", value_delimiter = ',')]
@@ -70,6 +75,7 @@ pub struct FileConfig {
     pub secure_cookies: Option<bool>,
     pub demo_password: Option<String>,
     pub backfill: Option<bool>,
+    pub demo_extra_vms: Option<usize>,
     pub trusted_ranges: Option<Vec<String>>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
@@ -87,6 +93,9 @@ pub struct UserConfig {
     pub password_hash: String,
 }
 
+/// The most synthetic VMs `--demo-extra-vms` adds (the emulator holds them all in memory).
+pub const MAX_DEMO_EXTRA_VMS: usize = 200_000;
+
 /// Everything the server needs to know, fixed for the life of the process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -102,6 +111,8 @@ pub struct Config {
     pub secure_cookies: bool,
     pub demo_password: Option<String>,
     pub backfill: bool,
+    /// Synthetic VMs added to the demo tenant (`--demo-extra-vms`).
+    pub demo_extra_vms: usize,
     /// CIDRs "Enforce rule" always allows besides the legitimate sources seen in the traffic.
     pub trusted_ranges: Vec<String>,
     pub users: Vec<UserConfig>,
@@ -162,6 +173,12 @@ impl Config {
                 anyhow::bail!("config file users[{i}].password_hash: not an argon2 hash (use `portcullis hash-password`)");
             }
         }
+        let demo_extra_vms = args.demo_extra_vms.or(file.demo_extra_vms).unwrap_or(0);
+        if demo_extra_vms > MAX_DEMO_EXTRA_VMS {
+            anyhow::bail!(
+                "--demo-extra-vms {demo_extra_vms}: at most {MAX_DEMO_EXTRA_VMS} synthetic VMs"
+            );
+        }
         Ok(Self {
             listen: args
                 .listen
@@ -191,6 +208,7 @@ impl Config {
             secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
             demo_password: args.demo_password.or(file.demo_password),
             backfill: args.backfill.or(file.backfill).unwrap_or(true),
+            demo_extra_vms,
             trusted_ranges,
             users: file.users,
             eval,
@@ -338,5 +356,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(format!("{err:#}").contains("bogus_key"), "{err:#}");
+    }
+
+    #[test]
+    fn demo_extra_vms_from_the_flag_or_the_file_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "demo_extra_vms = 500\n").unwrap();
+        let with = |flag: Option<usize>| {
+            Config::new(
+                ServeArgs {
+                    config: Some(file.clone()),
+                    demo_extra_vms: flag,
+                    ..ServeArgs::default()
+                },
+                |_| None,
+            )
+        };
+        assert_eq!(with(None).unwrap().demo_extra_vms, 500);
+        assert_eq!(with(Some(10_000)).unwrap().demo_extra_vms, 10_000);
+        let err = with(Some(MAX_DEMO_EXTRA_VMS + 1)).unwrap_err();
+        assert!(format!("{err:#}").contains("at most"), "{err:#}");
+        assert_eq!(
+            Config::new(ServeArgs::default(), |_| None)
+                .unwrap()
+                .demo_extra_vms,
+            0
+        );
     }
 }

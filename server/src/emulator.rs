@@ -104,6 +104,9 @@ pub struct EmulatorConfig {
     pub retry_after_ms: u64,
     /// Polls before an `Azure-AsyncOperation` reports Succeeded.
     pub lro_polls: u32,
+    /// [`Tenant::Demo`] only: synthetic VMs added in a subscription of their own
+    /// ([`demo::demo_world_with_extra_vms`]).
+    pub demo_extra_vms: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -119,6 +122,7 @@ impl Default for EmulatorConfig {
             tenant: Tenant::Demo,
             retry_after_ms: 1000,
             lro_polls: 1,
+            demo_extra_vms: 0,
         }
     }
 }
@@ -132,7 +136,7 @@ pub async fn spawn_emulator(cfg: EmulatorConfig) -> anyhow::Result<(SocketAddr, 
         Some(Some(w)) => w,
         _ => {
             let mut w = match &cfg.tenant {
-                Tenant::Demo => demo::demo_world(cfg.seed),
+                Tenant::Demo => demo::demo_world_with_extra_vms(cfg.seed, cfg.demo_extra_vms),
                 Tenant::Custom {
                     subscriptions,
                     inventory,
@@ -170,6 +174,9 @@ pub struct EmulatorArgs {
     /// Items per list page.
     #[arg(long, default_value_t = 20)]
     pub page_size: usize,
+    /// Grow the demo tenant by this many synthetic VMs, in a subscription of their own.
+    #[arg(long, env = "PORTCULLIS_DEMO_EXTRA_VMS", default_value_t = 0)]
+    pub demo_extra_vms: usize,
     #[arg(long = "fault-429-rate", default_value_t = 0.0)]
     pub fault_429_rate: f64,
     #[arg(long = "fault-5xx-rate", default_value_t = 0.0)]
@@ -207,6 +214,7 @@ impl EmulatorArgs {
                 drop_rate: self.drop_rate,
             },
             state_file: self.state.clone(),
+            demo_extra_vms: self.demo_extra_vms,
             auth: match (&self.client_id, &self.client_secret) {
                 (Some(id), Some(secret)) => Auth::ClientCredentials {
                     client_id: id.clone(),

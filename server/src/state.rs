@@ -9,7 +9,10 @@ use crate::snapshot::Subscription;
 use crate::store::Store;
 use anyhow::Context;
 use portcullis_shared::api::{Role, ServerEvent};
+use portcullis_shared::arm::id_key;
+use portcullis_shared::eval::VmReport;
 use portcullis_shared::{Inventory, Report};
+use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
@@ -21,9 +24,39 @@ pub struct Current {
     pub report: Report,
     pub at_ms: i64,
     pub subscriptions: Vec<Subscription>,
+    /// `report.vms` positions by lower-cased id ([`Current::vm`]).
+    vm_index: HashMap<String, usize>,
 }
 
 impl Current {
+    pub fn new(
+        inventory: Inventory,
+        report: Report,
+        at_ms: i64,
+        subscriptions: Vec<Subscription>,
+    ) -> Self {
+        let vm_index = report
+            .vms
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (id_key(&v.id), i))
+            .collect();
+        Self {
+            inventory,
+            report,
+            at_ms,
+            subscriptions,
+            vm_index,
+        }
+    }
+
+    /// A VM's evaluation by ARM id (any case), without a scan of every VM.
+    pub fn vm(&self, id: &str) -> Option<&VmReport> {
+        self.vm_index
+            .get(&id_key(id))
+            .and_then(|&i| self.report.vms.get(i))
+    }
+
     pub fn subscription_name(&self, id: &str) -> String {
         self.subscriptions
             .iter()
@@ -82,7 +115,11 @@ impl AppState {
                 (None, DataSource::Emulator) => {
                     let (addr, handle) = spawn_emulator(EmulatorConfig {
                         state_file: Some(config.data_dir.join("emulator.json")),
-                        page_size: 50,
+                        // small pages exercise nextLink on the demo tenant; a synthetic
+                        // fleet is listed in pages of 1,000 (ARM's usual largest), or its
+                        // ~600 list calls would run into ARM's read throttling
+                        page_size: if config.demo_extra_vms > 0 { 1000 } else { 50 },
+                        demo_extra_vms: config.demo_extra_vms,
                         retry_after_ms: if config.fast_arm { 20 } else { 1000 },
                         ..EmulatorConfig::default()
                     })

@@ -448,8 +448,16 @@ impl Rng {
 /// service, office, deny, range, list, source-port and destination-specific rules, some
 /// leaving management ports open), public IPs on 30% of VMs.
 pub fn synthetic_fleet(vms: usize, seed: u64) -> Inventory {
-    let mut rng = Rng::new(seed);
     let mut b = InventoryBuilder::new("00000000-0000-0000-0000-00000000b00b");
+    synthetic_fleet_into(&mut b, vms, seed);
+    b.build()
+}
+
+/// Adds the [`synthetic_fleet`] to `b`'s current subscription (the emulator's demo tenant grows
+/// by one with `--demo-extra-vms`). VMs are named `vm-000000`, `vm-000001`, ... in resource
+/// groups `rg-0`, `rg-1`, ... (one per VNet of 3,200 VMs).
+pub fn synthetic_fleet_into(b: &mut InventoryBuilder, vms: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
     let per_subnet = 50;
     let subnets_per_vnet = 64;
     let mut subnet_ids: Vec<String> = Vec::new();
@@ -515,7 +523,6 @@ pub fn synthetic_fleet(vms: usize, seed: u64) -> Inventory {
             asg_ids: &[],
         });
     }
-    b.build()
 }
 
 fn synthetic_rules(rng: &mut Rng, vnet: usize, k: usize) -> Vec<Rule> {

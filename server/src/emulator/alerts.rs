@@ -200,6 +200,13 @@ impl World {
         let report = self.report(sub);
         let now = self.now();
         let mut added = false;
+        // VM locations by id, looked up once per alert
+        let locations: std::collections::HashMap<String, String> = self
+            .inventory
+            .virtual_machines
+            .iter()
+            .filter_map(|v| Some((id_key(&v.id), v.location.clone()?)))
+            .collect();
         for vm in &report.vms {
             for e in vm
                 .exposures
@@ -232,9 +239,9 @@ impl World {
                     if self.alerts.contains_key(&key) {
                         continue;
                     }
-                    let location = self
-                        .vm(&vm.id)
-                        .and_then(|v| v.location.clone())
+                    let location = locations
+                        .get(&id_key(&vm.id))
+                        .cloned()
                         .unwrap_or_else(|| "westeurope".into());
                     let alert = alert_json(
                         self.alert_seed,

@@ -3,11 +3,15 @@
 //! hours after the emulator starts. Documented in docs/demo-tenant.md — keep the two in step.
 use super::world::{SubscriptionInfo, World};
 use super::TENANT_ID;
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use portcullis_shared::build::{synthetic_fleet_into, InventoryBuilder, Rule, VmSpec};
 use serde_json::json;
 
 pub const PRODUCTION: &str = "11111111-1111-1111-1111-111111111111";
 pub const DEV_TEST: &str = "22222222-2222-2222-2222-222222222222";
+/// The subscription of the synthetic fleet that `--demo-extra-vms N` adds (absent when N is 0).
+pub const SCALE_TEST: &str = "33333333-3333-3333-3333-333333333333";
+/// Its display name.
+pub const SCALE_TEST_NAME: &str = "Contoso Scale Test (synthetic)";
 /// The office range (RFC 5737 documentation range) that "restricted" rules allow.
 pub const OFFICE: &str = "203.0.113.0/24";
 
@@ -46,12 +50,24 @@ fn os(i: usize) -> &'static str {
 /// Builds the demo world: resources first, then JIT applied through the emulator's own JIT
 /// logic, so its deny and allow rules look exactly like those a later PUT/initiate would add.
 pub fn demo_world(seed: u64) -> World {
+    demo_world_with_extra_vms(seed, 0)
+}
+
+/// The demo world, plus `extra_vms` synthetic VMs ([`synthetic_fleet_into`]: NSGs of 20 rules,
+/// about a quarter of the VMs unhealthy) in a subscription of their own, [`SCALE_TEST`], so the
+/// scripted VMs above are the same whatever the size.
+pub fn demo_world_with_extra_vms(seed: u64, extra_vms: usize) -> World {
     let mut b = InventoryBuilder::new(PRODUCTION);
     production(&mut b);
     b.subscription(DEV_TEST);
     b.location = "northeurope".into();
     dev_test(&mut b);
-    let subscriptions = vec![
+    if extra_vms > 0 {
+        b.subscription(SCALE_TEST);
+        b.location = "westeurope".into();
+        synthetic_fleet_into(&mut b, extra_vms, seed);
+    }
+    let mut subscriptions = vec![
         SubscriptionInfo {
             subscription_id: PRODUCTION.into(),
             display_name: "Contoso Production".into(),
@@ -61,6 +77,12 @@ pub fn demo_world(seed: u64) -> World {
             display_name: "Contoso Dev/Test".into(),
         },
     ];
+    if extra_vms > 0 {
+        subscriptions.push(SubscriptionInfo {
+            subscription_id: SCALE_TEST.into(),
+            display_name: SCALE_TEST_NAME.into(),
+        });
+    }
     let mut w = World::new(TENANT_ID, subscriptions, b.build(), seed);
     let vm = |sub: &str, rg: &str, name: &str| {
         format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}")
@@ -608,5 +630,42 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(&w), names(&again));
+    }
+
+    #[test]
+    fn extra_vms_come_in_a_subscription_of_their_own() {
+        let base = demo_world(42);
+        let w = demo_world_with_extra_vms(42, 1000);
+        let inv = &w.inventory;
+        let in_scale = |id: &str| id.starts_with(&format!("/subscriptions/{SCALE_TEST}/"));
+        assert_eq!(
+            inv.virtual_machines
+                .iter()
+                .filter(|v| in_scale(&v.id))
+                .count(),
+            1000
+        );
+        assert_eq!(
+            inv.virtual_machines.len(),
+            base.inventory.virtual_machines.len() + 1000
+        );
+        assert!(w
+            .subscriptions
+            .iter()
+            .any(|s| s.subscription_id == SCALE_TEST));
+        // the scripted VMs are untouched
+        let scripted = |inv: &portcullis_shared::Inventory| {
+            serde_json::to_string(
+                &inv.virtual_machines
+                    .iter()
+                    .filter(|v| !in_scale(&v.id))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap()
+        };
+        assert_eq!(scripted(inv), scripted(&base.inventory));
+        let report = evaluate(inv, &EvalConfig::default()).unwrap();
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        assert!(report.control.unhealthy > 100, "{:?}", report.control);
     }
 }

@@ -140,8 +140,21 @@ pub fn page<T: Serialize>(
     let page_size = page_size.max(1);
     let end = (skip + page_size).min(items.len());
     let value: Vec<&T> = items.get(skip..end).unwrap_or_default().iter().collect();
-    let mut body = json!({ "value": value });
-    if end < items.len() {
+    page_window(value, skip, items.len(), base_url, path, query)
+}
+
+/// [`page`] when only the page's `items` (from `skip` on, out of `total`) were produced.
+pub fn page_window<T: Serialize>(
+    items: Vec<T>,
+    skip: usize,
+    total: usize,
+    base_url: &str,
+    path: &str,
+    query: &[(String, String)],
+) -> Value {
+    let end = skip.saturating_add(items.len()).min(total);
+    let mut body = json!({ "value": items });
+    if end < total {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in query.iter().filter(|(k, _)| k != "$skipToken") {
             q.append_pair(k, v);

@@ -343,51 +343,64 @@ impl World {
 
     /// The NSG with its read-only `networkInterfaces` / `subnets` back-references filled in.
     pub fn with_associations(&self, nsg: &NetworkSecurityGroup) -> NetworkSecurityGroup {
-        let key = id_key(&nsg.id);
-        let mut out = nsg.clone();
-        // the six default rules are not kept in the state (the shared types drop them on
-        // input): regenerate them on output, as ARM always lists them
-        out.properties.default_security_rules = default_security_rules(&nsg.id)
-            .into_iter()
-            .map(|mut d| {
-                d.etag = nsg.etag.clone();
-                d.kind =
-                    Some("Microsoft.Network/networkSecurityGroups/defaultSecurityRules".into());
-                d
-            })
-            .collect();
-        out.properties.network_interfaces = self
-            .inventory
-            .network_interfaces
+        self.with_associations_all(&[nsg])
+            .pop()
+            .unwrap_or_else(|| nsg.clone())
+    }
+
+    /// [`World::with_associations`] for many NSGs (a list page), in one pass over the NICs and
+    /// subnets: listing stays linear however many NSGs and NICs the tenant has.
+    pub fn with_associations_all(
+        &self,
+        nsgs: &[&NetworkSecurityGroup],
+    ) -> Vec<NetworkSecurityGroup> {
+        let mut refs: HashMap<String, (Vec<SubResource>, Vec<SubResource>)> = nsgs
             .iter()
-            .filter(|n| {
-                n.properties
-                    .network_security_group
-                    .as_ref()
-                    .and_then(|r| r.id.as_deref())
-                    .map(id_key)
-                    .as_deref()
-                    == Some(key.as_str())
-            })
-            .map(|n| SubResource::new(n.id.clone()))
+            .map(|n| (id_key(&n.id), Default::default()))
             .collect();
-        out.properties.subnets = self
+        let nsg_of = |r: Option<&SubResource>| r.and_then(|r| r.id.as_deref()).map(id_key);
+        for n in &self.inventory.network_interfaces {
+            if let Some(entry) = nsg_of(n.properties.network_security_group.as_ref())
+                .and_then(|key| refs.get_mut(&key))
+            {
+                entry.0.push(SubResource::new(n.id.clone()));
+            }
+        }
+        for s in self
             .inventory
             .virtual_networks
             .iter()
             .flat_map(|v| v.properties.subnets.iter())
-            .filter(|s| {
-                s.properties
-                    .network_security_group
-                    .as_ref()
-                    .and_then(|r| r.id.as_deref())
-                    .map(id_key)
-                    .as_deref()
-                    == Some(key.as_str())
+        {
+            if let (Some(entry), Some(id)) = (
+                nsg_of(s.properties.network_security_group.as_ref())
+                    .and_then(|key| refs.get_mut(&key)),
+                s.id.clone(),
+            ) {
+                entry.1.push(SubResource::new(id));
+            }
+        }
+        nsgs.iter()
+            .map(|nsg| {
+                let mut out = (*nsg).clone();
+                // the six default rules are not kept in the state (the shared types drop them
+                // on input): regenerate them on output, as ARM always lists them
+                out.properties.default_security_rules = default_security_rules(&nsg.id)
+                    .into_iter()
+                    .map(|mut d| {
+                        d.etag = nsg.etag.clone();
+                        d.kind = Some(
+                            "Microsoft.Network/networkSecurityGroups/defaultSecurityRules".into(),
+                        );
+                        d
+                    })
+                    .collect();
+                let (nics, subnets) = refs.get(&id_key(&nsg.id)).cloned().unwrap_or_default();
+                out.properties.network_interfaces = nics;
+                out.properties.subnets = subnets;
+                out
             })
-            .filter_map(|s| s.id.clone().map(SubResource::new))
-            .collect();
-        out
+            .collect()
     }
 
     /// DELETE networkSecurityGroups/{name}: `Ok(false)` when it did not exist.

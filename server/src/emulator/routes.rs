@@ -1,6 +1,6 @@
 //! ARM paths of the emulator, matched case-insensitively as ARM does, and their handlers.
 use super::defender::CONTROL_ID;
-use super::http::{json_response, page, Fail};
+use super::http::{json_response, page, page_window, Fail};
 use super::jit::{delete_status, JIT_TYPE};
 use super::network::{put_status, Conditions, NSG_TYPE};
 use super::world::{Kind, World};
@@ -51,19 +51,23 @@ impl ArmRequest {
         }
     }
 
+    fn skip_token(&self) -> Result<usize, Response> {
+        match self.query("$skipToken") {
+            None => Ok(0),
+            Some(t) => t.parse::<usize>().map_err(|_| {
+                Fail::bad_request(
+                    "InvalidSkipToken",
+                    format!("The skip token '{t}' is not valid."),
+                )
+                .into_response()
+            }),
+        }
+    }
+
     fn list(&self, items: &[Value]) -> Response {
-        let skip = match self.query("$skipToken") {
-            None => 0,
-            Some(t) => match t.parse::<usize>() {
-                Ok(n) => n,
-                Err(_) => {
-                    return Fail::bad_request(
-                        "InvalidSkipToken",
-                        format!("The skip token '{t}' is not valid."),
-                    )
-                    .into_response()
-                }
-            },
+        let skip = match self.skip_token() {
+            Ok(n) => n,
+            Err(response) => return response,
         };
         let body = page(
             items,
@@ -73,6 +77,19 @@ impl ArmRequest {
             &self.path,
             &self.query,
         );
+        json_response(StatusCode::OK, &body, &[])
+    }
+
+    /// [`ArmRequest::list`] for large lists: `fetch(skip, take)` returns only the page (and
+    /// the total), so a page costs its own size, not the whole list's.
+    fn list_paged(&self, fetch: impl FnOnce(usize, usize) -> (Vec<Value>, usize)) -> Response {
+        let skip = match self.skip_token() {
+            Ok(n) => n,
+            Err(response) => return response,
+        };
+        let take = self.page_size.max(1);
+        let (items, total) = fetch(skip, take);
+        let body = page_window(items, skip, total, &self.base, &self.path, &self.query);
         json_response(StatusCode::OK, &body, &[])
     }
 
@@ -97,6 +114,35 @@ impl ArmRequest {
             format!("{base}/operationResults/{op}?api-version={v}"),
         )
     }
+}
+
+/// One page of [`World::list_alerts`] (same scope and order), cloning only that page: a
+/// large tenant has thousands of alerts.
+fn alerts_page(
+    w: &World,
+    sub: &str,
+    rg: Option<&str>,
+    skip: usize,
+    take: usize,
+) -> (Vec<Value>, usize) {
+    let mut refs: Vec<&Value> = w
+        .alerts
+        .values()
+        .filter(|a| {
+            let (s, g) =
+                portcullis_shared::eval::engine::id_scope(a["id"].as_str().unwrap_or_default());
+            s.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
+        })
+        .collect();
+    refs.sort_by(|a, b| {
+        b["properties"]["timeGeneratedUtc"]
+            .as_str()
+            .cmp(&a["properties"]["timeGeneratedUtc"].as_str())
+            .then(a["name"].as_str().cmp(&b["name"].as_str()))
+    });
+    let total = refs.len();
+    let page = refs.into_iter().skip(skip).take(take).cloned().collect();
+    (page, total)
 }
 
 fn ok(body: &impl serde::Serialize) -> Response {
@@ -338,34 +384,22 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
         // VMs and network resources: list by subscription, by resource group, get
         ["subscriptions", _, "providers", ns, ty] if get && Kind::parse(ns, ty).is_some() => {
             w.check_scope(s(1), None)?;
-            read(r.list(&w.list(
-                Kind::parse(ns, ty).unwrap_or(Kind::VirtualMachines),
-                s(1),
-                None,
-            )))
+            let kind = Kind::parse(ns, ty).unwrap_or(Kind::VirtualMachines);
+            read(r.list_paged(|skip, take| w.list_range(kind, s(1), None, skip, take)))
         }
         ["subscriptions", _, "resourcegroups", _, "providers", ns, ty]
             if get && Kind::parse(ns, ty).is_some() =>
         {
             w.check_scope(s(1), Some(s(3)))?;
-            read(r.list(&w.list(
-                Kind::parse(ns, ty).unwrap_or(Kind::VirtualMachines),
-                s(1),
-                Some(s(3)),
-            )))
+            let kind = Kind::parse(ns, ty).unwrap_or(Kind::VirtualMachines);
+            read(r.list_paged(|skip, take| w.list_range(kind, s(1), Some(s(3)), skip, take)))
         }
         ["subscriptions", _, "resourcegroups", _, "providers", ns, ty, _]
             if get && Kind::parse(ns, ty).is_some() =>
         {
             w.check_scope(s(1), None)?;
             let kind = Kind::parse(ns, ty).unwrap_or(Kind::VirtualMachines);
-            let mut v = w.get(kind, &r.path_prefix(8));
-            if kind == Kind::NetworkSecurityGroups {
-                v = w
-                    .nsg(&r.path_prefix(8))
-                    .map(|n| w.with_associations(n))
-                    .and_then(|n| serde_json::to_value(n).ok());
-            }
+            let v = w.get(kind, &r.path_prefix(8));
             read(found(v, kind.provider_type(), s(7), s(3)))
         }
         // JIT policies
@@ -496,8 +530,13 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
         {
             let rg = (l[2] == "resourcegroups").then(|| s(3));
             w.check_scope(s(1), rg)?;
-            let changed = w.raise_alerts(s(1));
-            Ok((r.list(&w.list_alerts(s(1), rg)), changed))
+            // raised when a listing starts, not again for each of its later pages (that would
+            // evaluate the subscription once per page)
+            let changed = r.query("$skipToken").is_none() && w.raise_alerts(s(1));
+            Ok((
+                r.list_paged(|skip, take| alerts_page(w, s(1), rg, skip, take)),
+                changed,
+            ))
         }
         ["subscriptions", _, "providers", "microsoft.security", "locations", _, "alerts", _]
         | ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.security", "locations", _, "alerts", _]
@@ -617,6 +656,50 @@ fn method_not_allowed(m: &Method) -> Fail {
 fn no_route(r: &ArmRequest) -> Fail {
     Fail::bad_request(
         "InvalidResourceType",
-        format!("The resource type could not be found for '{}' (the emulator does not serve this path).", r.path),
+        format!(
+            "The resource type could not be found for '{}' (the emulator does not serve this path).",
+            r.path
+        ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::demo::{demo_world_with_extra_vms, SCALE_TEST};
+
+    #[test]
+    fn pages_are_slices_of_the_whole_list() {
+        let mut w = demo_world_with_extra_vms(42, 300);
+        for kind in [
+            Kind::VirtualMachines,
+            Kind::NetworkInterfaces,
+            Kind::PublicIpAddresses,
+            Kind::NetworkSecurityGroups,
+        ] {
+            let all = w.list(kind, SCALE_TEST, None);
+            assert!(all.len() > 1, "{kind:?}");
+            let (page, total) = w.list_range(kind, SCALE_TEST, None, 1, 20);
+            assert_eq!(total, all.len(), "{kind:?}");
+            assert_eq!(page[..], all[1..all.len().min(21)], "{kind:?}");
+        }
+        // NSG back-references, computed for a page at once
+        let nsgs = w.list(Kind::NetworkSecurityGroups, SCALE_TEST, None);
+        assert!(nsgs.iter().any(|n| {
+            n["properties"]["networkInterfaces"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        }));
+        assert!(nsgs.iter().any(|n| {
+            n["properties"]["subnets"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        }));
+        w.raise_alerts(SCALE_TEST);
+        let all = w.list_alerts(SCALE_TEST, None);
+        assert!(all.len() > 15, "{} alerts", all.len());
+        let (page, total) = alerts_page(&w, SCALE_TEST, None, 5, 10);
+        assert_eq!(total, all.len());
+        assert_eq!(page[..], all[5..15]);
+    }
 }

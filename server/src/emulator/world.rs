@@ -173,46 +173,113 @@ impl World {
 
     /// Resources of `kind` in a subscription (and resource group), as ARM JSON.
     pub fn list(&self, kind: Kind, sub: &str, rg: Option<&str>) -> Vec<Value> {
+        self.list_range(kind, sub, rg, 0, usize::MAX).0
+    }
+
+    /// One page of [`World::list`]: the `take` resources from `skip` on, and how many there
+    /// are in all. Only the page is serialised, so paging through a large tenant stays linear.
+    pub fn list_range(
+        &self,
+        kind: Kind,
+        sub: &str,
+        rg: Option<&str>,
+        skip: usize,
+        take: usize,
+    ) -> (Vec<Value>, usize) {
         let in_scope = |id: &str| {
             let (s, g) = id_scope(id);
             s.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
         };
         let inv = &self.inventory;
-        fn pick<T: Serialize>(
-            items: &[T],
+        fn pick<'a, T: Serialize>(
+            items: &'a [T],
             id: impl Fn(&T) -> &str,
             keep: impl Fn(&str) -> bool,
-        ) -> Vec<Value> {
-            items
-                .iter()
-                .filter(|r| keep(id(r)))
+            skip: usize,
+            take: usize,
+        ) -> (Vec<&'a T>, usize) {
+            let mut total = 0;
+            let mut page = Vec::new();
+            for item in items.iter().filter(|r| keep(id(r))) {
+                if total >= skip && page.len() < take {
+                    page.push(item);
+                }
+                total += 1;
+            }
+            (page, total)
+        }
+        fn values<T: Serialize>((page, total): (Vec<&T>, usize)) -> (Vec<Value>, usize) {
+            let values = page
+                .into_iter()
                 .filter_map(|r| serde_json::to_value(r).ok())
-                .collect()
+                .collect();
+            (values, total)
         }
         match kind {
-            Kind::VirtualMachines => pick(&inv.virtual_machines, |r| &r.id, in_scope),
-            Kind::NetworkInterfaces => pick(&inv.network_interfaces, |r| &r.id, in_scope),
-            Kind::PublicIpAddresses => pick(&inv.public_ip_addresses, |r| &r.id, in_scope),
-            Kind::VirtualNetworks => pick(&inv.virtual_networks, |r| &r.id, in_scope),
-            Kind::NetworkSecurityGroups => inv
-                .network_security_groups
-                .iter()
-                .filter(|r| in_scope(&r.id))
-                .filter_map(|r| serde_json::to_value(self.with_associations(r)).ok())
-                .collect(),
-            Kind::ApplicationSecurityGroups => {
-                pick(&inv.application_security_groups, |r| &r.id, in_scope)
+            Kind::VirtualMachines => {
+                values(pick(&inv.virtual_machines, |r| &r.id, in_scope, skip, take))
             }
+            Kind::NetworkInterfaces => values(pick(
+                &inv.network_interfaces,
+                |r| &r.id,
+                in_scope,
+                skip,
+                take,
+            )),
+            Kind::PublicIpAddresses => values(pick(
+                &inv.public_ip_addresses,
+                |r| &r.id,
+                in_scope,
+                skip,
+                take,
+            )),
+            Kind::VirtualNetworks => {
+                values(pick(&inv.virtual_networks, |r| &r.id, in_scope, skip, take))
+            }
+            Kind::NetworkSecurityGroups => {
+                let (page, total) = pick(
+                    &inv.network_security_groups,
+                    |r| &r.id,
+                    in_scope,
+                    skip,
+                    take,
+                );
+                let page = self.with_associations_all(&page);
+                values((page.iter().collect(), total))
+            }
+            Kind::ApplicationSecurityGroups => values(pick(
+                &inv.application_security_groups,
+                |r| &r.id,
+                in_scope,
+                skip,
+                take,
+            )),
         }
     }
 
     /// One resource by id (case-insensitive), as ARM JSON.
     pub fn get(&self, kind: Kind, id: &str) -> Option<Value> {
         let key = id_key(id);
-        let (sub, _) = id_scope(id);
-        self.list(kind, &sub, None)
-            .into_iter()
-            .find(|v| v["id"].as_str().map(id_key).as_deref() == Some(key.as_str()))
+        let inv = &self.inventory;
+        fn find<T: Serialize>(items: &[T], id: impl Fn(&T) -> &str, key: &str) -> Option<Value> {
+            items
+                .iter()
+                .find(|r| id_key(id(r)) == key)
+                .and_then(|r| serde_json::to_value(r).ok())
+        }
+        match kind {
+            Kind::VirtualMachines => find(&inv.virtual_machines, |r| &r.id, &key),
+            Kind::NetworkInterfaces => find(&inv.network_interfaces, |r| &r.id, &key),
+            Kind::PublicIpAddresses => find(&inv.public_ip_addresses, |r| &r.id, &key),
+            Kind::VirtualNetworks => find(&inv.virtual_networks, |r| &r.id, &key),
+            Kind::NetworkSecurityGroups => self
+                .nsg(id)
+                .map(|n| self.with_associations(n))
+                .and_then(|n| serde_json::to_value(n).ok()),
+            Kind::ApplicationSecurityGroups => {
+                find(&inv.application_security_groups, |r| &r.id, &key)
+            }
+        }
     }
 
     pub fn vm(&self, id: &str) -> Option<&VirtualMachine> {
