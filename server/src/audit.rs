@@ -3,7 +3,7 @@
 //! `sha256(prev_hash || canonical JSON of {seq, at, actor, action, target, outcome, before, after, detail})`
 //! (keys sorted, no spaces); the first entry's `prev_hash` is 64 zeros. `portcullis audit
 //! verify` recomputes the chain and names the first entry that does not match.
-use crate::store::{now_ms, rfc3339, Store};
+use crate::store::{now_ms, rfc3339, LockKey, Store};
 use clap::{Args, Subcommand};
 use portcullis_shared::api::{AuditEntry, AuditQuery};
 use serde_json::{json, Value};
@@ -47,13 +47,13 @@ pub fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
 impl Store {
     /// Appends an entry; returns its sequence number.
     pub async fn audit(&self, e: NewEntry) -> Result<i64, sqlx::Error> {
-        // Appends are serialised by this lock (one process owns the SQLite file), so the read
-        // of the last entry and the insert need no transaction: a deferred SQLite transaction
-        // that reads and then writes fails at once (SQLITE_BUSY) when another writer is active,
-        // whereas single statements wait out the busy timeout.
+        // Appends from this process are serialised by this lock; on PostgreSQL the chain is
+        // read and extended inside a transaction holding an advisory lock, which serialises
+        // appends across replicas (see `Store::serialized`).
         let _guard = self.audit_lock.lock().await;
+        let mut conn = self.serialized(LockKey::AuditAppend).await?;
         let last = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&self.db)
+            .fetch_optional(conn.as_mut())
             .await?;
         let (seq, prev) = match last {
             Some(r) => (r.get::<i64, _>(0) + 1, r.get::<String, _>(1)),
@@ -79,7 +79,8 @@ impl Store {
             .bind(&entry.target).bind(&entry.outcome).bind(entry.before.to_string())
             .bind(entry.after.to_string()).bind(entry.detail.to_string())
             .bind(&entry.prev_hash).bind(&entry.hash)
-            .execute(&self.db).await?;
+            .execute(conn.as_mut()).await?;
+        conn.finish().await?;
         Ok(seq)
     }
 
@@ -135,7 +136,7 @@ impl Store {
     }
 }
 
-fn row_entry(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
+fn row_entry(r: &sqlx::any::AnyRow) -> AuditEntry {
     let parse = |s: String| serde_json::from_str(&s).unwrap_or(Value::String(s));
     AuditEntry {
         seq: r.get(0),

@@ -24,7 +24,8 @@ pub struct ServeArgs {
     /// The built front end (`trunk build --release` writes it); served at `/` [default ./dist].
     #[arg(long, env = "PORTCULLIS_DIST")]
     pub dist: Option<PathBuf>,
-    /// Database URL [default sqlite://<data dir>/portcullis.db]. SQLite is built in.
+    /// Database URL [default sqlite://<data dir>/portcullis.db]. Also
+    /// postgres://USER:PASSWORD@HOST:PORT/DB, shared by several replicas (no TLS built in).
     #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
     pub database_url: Option<String>,
     /// ARM base URL (default: Azure with credentials, else the embedded emulator).
@@ -147,6 +148,7 @@ impl Config {
             .database_url
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("portcullis.db").display()));
+        crate::store::Backend::of_url(&database_url)?;
         let arm_url = args.arm_url.or(file.arm_url);
         let mut data_source = DataSource::detect(env);
         if arm_url.is_some() {
@@ -322,6 +324,30 @@ mod tests {
         ];
         assert_eq!(DataSource::detect(env_of(&full)), DataSource::Azure);
         assert_eq!(DataSource::Azure.to_string(), "azure");
+    }
+
+    #[test]
+    fn database_urls_name_their_backend_and_others_are_refused() {
+        let with = |url: &str| {
+            Config::new(
+                ServeArgs {
+                    database_url: Some(url.into()),
+                    ..ServeArgs::default()
+                },
+                |_| None,
+            )
+        };
+        assert!(with("sqlite://./data/x.db").is_ok());
+        assert!(with("postgres://portcullis@db.internal:5432/portcullis").is_ok());
+        assert!(with("postgresql://portcullis@db.internal/portcullis").is_ok());
+        let err = format!(
+            "{:#}",
+            with("mysql://root:hunter2@db/portcullis").unwrap_err()
+        );
+        assert!(err.contains("database_url"), "{err}");
+        assert!(err.contains("mysql://root:***@db/portcullis"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(with("./data/portcullis.db").is_err());
     }
 
     #[test]

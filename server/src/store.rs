@@ -1,18 +1,126 @@
 //! The store: users and sessions, snapshots over time, history markers, the audit log and JIT
 //! request records.
 //!
-//! SQLite (file under the data directory, WAL) is built in. The SQL is kept portable to
-//! PostgreSQL — `TEXT`/`BIGINT`/`DOUBLE PRECISION` only, `$n` placeholders, times as Unix
-//! milliseconds, application-chosen keys — so moving to a `postgres://` URL is a matter of
-//! enabling sqlx's `postgres` driver and swapping [`Db`]; it is not compiled in today.
+//! Two backends, chosen by the database URL, through sqlx's `Any` driver:
+//! - **SQLite** (`sqlite://PATH`, the default: `<data dir>/portcullis.db`): the file is created
+//!   if missing and switched to WAL; every connection has foreign keys on and a 10 s busy
+//!   timeout. One server process owns the file.
+//! - **PostgreSQL** (`postgres://USER:PASSWORD@HOST:PORT/DB`, or `postgresql://`): several
+//!   stateless replicas can share one database behind a load balancer. No TLS stack is built
+//!   in: connect over a trusted network or a local socket (`sslmode=prefer`, the default, then
+//!   falls back to plaintext; `sslmode=require` fails).
+//!
+//! The SQL is the same on both — `TEXT`/`BIGINT`/`DOUBLE PRECISION` only, `$n` placeholders,
+//! times as Unix milliseconds, application-chosen keys — and so are the migrations
+//! (`server/migrations/`, run at start-up; on PostgreSQL sqlx holds an advisory lock while it
+//! migrates, so replicas starting together do not race). What differs is coordination between
+//! processes, which only PostgreSQL needs: audit appends and JIT request ids are taken inside a
+//! transaction holding a transaction-level advisory lock ([`LockKey`]), and the scheduler leader
+//! and the demo backfill hold session-level advisory locks ([`Store::try_lock`],
+//! [`Store::lock`]). On SQLite those locks are no-ops and the in-process mutexes suffice.
 use anyhow::Context;
 use portcullis_shared::api::{JitRequestRecord, JitRequestStatus, Role, UserInfo};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::Row;
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::AnyConnection;
+use sqlx::{ConnectOptions, Connection, Executor, Row};
 use std::str::FromStr;
 use std::sync::Arc;
 
-pub type Db = sqlx::SqlitePool;
+pub type Db = sqlx::AnyPool;
+
+/// Which database the URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a database URL, or an error naming the setting and the value.
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            _ => anyhow::bail!(
+                "database_url (--database-url, PORTCULLIS_DATABASE_URL) {:?}: unsupported; use \
+                 sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+                redact(url)
+            ),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A database URL fit for logs and errors: the password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The advisory locks Portcullis takes on PostgreSQL (one 64-bit key space per database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKey {
+    /// Held for as long as a replica is the scheduler leader.
+    SchedulerLeader,
+    /// Held while the demo history is checked and backfilled.
+    DemoBackfill,
+    /// Held (per transaction) while an audit entry is chained and appended.
+    AuditAppend,
+    /// Held (per transaction) while a JIT request record gets its id.
+    JitRequestId,
+}
+
+impl LockKey {
+    /// `"PCUL"` in the high half, the lock in the low half.
+    pub fn id(self) -> i64 {
+        let low = match self {
+            Self::SchedulerLeader => 1,
+            Self::DemoBackfill => 2,
+            Self::AuditAppend => 3,
+            Self::JitRequestId => 4,
+        };
+        (0x5043_554c_i64 << 32) | low
+    }
+}
+
+/// A session-level advisory lock, held by a connection of its own until [`SessionLock::release`]
+/// (or the drop of the lock, which closes the connection; PostgreSQL then frees the lock). On
+/// SQLite it holds nothing: one process owns the database.
+#[derive(Debug)]
+pub struct SessionLock {
+    conn: Option<AnyConnection>,
+}
+
+impl SessionLock {
+    /// Whether the lock is still held: on PostgreSQL, whether its connection is alive (a lost
+    /// connection frees the lock on the server).
+    pub async fn is_held(&mut self) -> bool {
+        match &mut self.conn {
+            None => true,
+            Some(conn) => conn.ping().await.is_ok(),
+        }
+    }
+
+    /// Frees the lock now.
+    pub async fn release(mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
+}
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -35,7 +143,9 @@ pub fn rfc3339(ms: i64) -> String {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub db: Db,
-    /// Serialises audit appends (the chain needs the previous hash).
+    pub backend: Backend,
+    /// Serialises audit appends from this process (the chain needs the previous hash); on
+    /// PostgreSQL an advisory lock serialises them across replicas too.
     pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -81,37 +191,127 @@ pub struct MarkerRow {
 }
 
 impl Store {
-    /// Opens (creating the file if needed) and migrates.
+    /// Opens (on SQLite creating the file if needed) and migrates.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        if !url.starts_with("sqlite:") {
-            anyhow::bail!(
-                "database URL {url:?}: only sqlite:// is compiled in (the SQL is portable to PostgreSQL; see server/src/store.rs)"
-            );
+        let backend = Backend::of_url(url)?;
+        sqlx::any::install_default_drivers();
+        let shown = redact(url);
+        let mut pool = AnyPoolOptions::new().max_connections(8);
+        if backend == Backend::Sqlite {
+            // Create the file and switch it to WAL once (the journal mode is stored in the
+            // file); the Any driver takes nothing but the URL, so the per-connection settings
+            // are applied as each connection opens.
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("database_url {shown:?}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(std::time::Duration::from_secs(10))
+                .foreign_keys(true);
+            let conn = options
+                .connect()
+                .await
+                .with_context(|| format!("cannot open the database {shown}"))?;
+            conn.close().await.ok();
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            });
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                // every connection would see a database of its own: keep exactly one
+                pool = pool
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            }
         }
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("database URL {url}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .foreign_keys(true);
-        let db = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let db = pool
+            .connect(url)
             .await
-            .with_context(|| format!("cannot open the database {url}"))?;
+            .with_context(|| format!("cannot open the database {shown}"))?;
         sqlx::migrate!("./migrations")
             .run(&db)
             .await
             .context("database migrations")?;
         Ok(Self {
             db,
+            backend,
             audit_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
+    // ----- locks between replicas -----
+
+    /// Takes a session-level advisory lock if it is free (`None` when another connection holds
+    /// it). Always succeeds on SQLite.
+    pub async fn try_lock(&self, key: LockKey) -> Result<Option<SessionLock>, sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(SessionLock { conn: None }));
+        }
+        // a connection of its own, outside the pool: the lock lives as long as it does
+        let mut conn = self.db.acquire().await?.detach();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key.id())
+            .fetch_one(&mut conn)
+            .await?;
+        if got {
+            Ok(Some(SessionLock { conn: Some(conn) }))
+        } else {
+            let _ = conn.close().await;
+            Ok(None)
+        }
+    }
+
+    /// Takes a session-level advisory lock, waiting while another connection holds it.
+    pub async fn lock(&self, key: LockKey) -> Result<SessionLock, sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            return Ok(SessionLock { conn: None });
+        }
+        let mut conn = self.db.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(key.id())
+            .execute(&mut conn)
+            .await?;
+        Ok(SessionLock { conn: Some(conn) })
+    }
+
+    /// Begins a transaction; on PostgreSQL it first takes the transaction-level advisory lock
+    /// `key`, so that read-then-write sequences (the audit chain, JIT ids) are serialised across
+    /// replicas. On SQLite it is a plain connection (no transaction: a deferred SQLite
+    /// transaction that reads and then writes fails at once with SQLITE_BUSY when another
+    /// writer is active, whereas single statements wait out the busy timeout); callers hold an
+    /// in-process lock instead.
+    pub(crate) async fn serialized(&self, key: LockKey) -> Result<Serialized, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => Ok(Serialized::Plain(self.db.acquire().await?)),
+            Backend::Postgres => {
+                let mut tx = self.db.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(key.id())
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(Serialized::Tx(tx))
+            }
+        }
+    }
+
+    /// Rows of `snapshots` taken before `ms`.
+    pub async fn snapshot_count_before(&self, ms: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query("SELECT COUNT(*) FROM snapshots WHERE taken_at < $1")
+            .bind(ms)
+            .fetch_one(&self.db)
+            .await
+            .map(|r| r.get(0))
+    }
+
     // ----- users -----
 
-    /// Creates or replaces an account.
+    /// Creates or replaces an account (one statement, so that replicas starting together on
+    /// one database do not race). Without a hash, an existing account keeps its password and
+    /// source, and a new one cannot sign in.
     pub async fn upsert_user(
         &self,
         username: &str,
@@ -119,26 +319,21 @@ impl Store {
         password_hash: Option<&str>,
         source: &str,
     ) -> Result<(), sqlx::Error> {
-        let existing = self.user(username).await?;
-        match (existing, password_hash) {
-            (Some(_), Some(hash)) => {
-                sqlx::query("UPDATE users SET role = $1, password_hash = $2, source = $3 WHERE username = $4")
-                    .bind(role.as_str()).bind(hash).bind(source).bind(username)
-                    .execute(&self.db).await?;
-            }
-            (Some(_), None) => {
-                sqlx::query("UPDATE users SET role = $1 WHERE username = $2")
-                    .bind(role.as_str())
-                    .bind(username)
-                    .execute(&self.db)
-                    .await?;
-            }
-            (None, hash) => {
-                sqlx::query("INSERT INTO users (username, role, password_hash, source, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(username).bind(role.as_str()).bind(hash.unwrap_or("!")).bind(source).bind(now_ms())
-                    .execute(&self.db).await?;
-            }
-        }
+        let on_conflict = match password_hash {
+            Some(_) => "role = excluded.role, password_hash = excluded.password_hash, source = excluded.source",
+            None => "role = excluded.role",
+        };
+        sqlx::query(&format!(
+            "INSERT INTO users (username, role, password_hash, source, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (username) DO UPDATE SET {on_conflict}"
+        ))
+        .bind(username)
+        .bind(role.as_str())
+        .bind(password_hash.unwrap_or("!"))
+        .bind(source)
+        .bind(now_ms())
+        .execute(&self.db)
+        .await?;
         Ok(())
     }
 
@@ -255,6 +450,25 @@ impl Store {
         tx.commit().await
     }
 
+    /// [`Store::insert_snapshot`], moving `taken_at` on by a millisecond (a few times) while
+    /// another snapshot — another replica's — has it; returns the key stored.
+    pub async fn insert_snapshot_at_free_key(
+        &self,
+        s: &mut SnapshotRow,
+        vms: &[VmStatusRow],
+    ) -> Result<i64, sqlx::Error> {
+        let mut tries = 0;
+        loop {
+            match self.insert_snapshot(s, vms).await {
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() && tries < 8 => {
+                    tries += 1;
+                    s.taken_at += 1;
+                }
+                r => return r.map(|()| s.taken_at),
+            }
+        }
+    }
+
     pub async fn snapshots_since(&self, since_ms: i64) -> Result<Vec<SnapshotRow>, sqlx::Error> {
         let rows = sqlx::query("SELECT taken_at, source, current_score, percentage, healthy, unhealthy, not_applicable, reachable, recommendations, subscriptions, duration_ms \
                                 FROM snapshots WHERE taken_at >= $1 ORDER BY taken_at")
@@ -350,8 +564,9 @@ impl Store {
     // ----- JIT requests -----
 
     pub async fn insert_jit_request(&self, r: &JitRequestRecord) -> Result<i64, sqlx::Error> {
+        let mut conn = self.serialized(LockKey::JitRequestId).await?;
         let id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM jit_requests")
-            .fetch_one(&self.db)
+            .fetch_one(conn.as_mut())
             .await?
             .get(0);
         sqlx::query("INSERT INTO jit_requests (id, vm_id, vm_name, ports, source_address, justification, requested_by, requested_at, expires_at, status, message) \
@@ -361,7 +576,8 @@ impl Store {
             .bind(&r.source_address).bind(&r.justification).bind(&r.requested_by)
             .bind(parse_ms(&r.requested_at)).bind(parse_ms(&r.expires_at))
             .bind(status_str(r.status)).bind(&r.message)
-            .execute(&self.db).await?;
+            .execute(conn.as_mut()).await?;
+        conn.finish().await?;
         Ok(id)
     }
 
@@ -405,6 +621,29 @@ impl Store {
                     && vm_id.is_none_or(|v| r.vm_id.eq_ignore_ascii_case(v))
             })
             .collect())
+    }
+}
+
+/// A connection for a serialised read-then-write: see [`Store::serialized`].
+pub(crate) enum Serialized {
+    Plain(sqlx::pool::PoolConnection<sqlx::Any>),
+    Tx(sqlx::Transaction<'static, sqlx::Any>),
+}
+
+impl Serialized {
+    pub(crate) fn as_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Self::Plain(c) => c,
+            Self::Tx(tx) => tx,
+        }
+    }
+
+    /// Commits (PostgreSQL), which also frees the advisory lock.
+    pub(crate) async fn finish(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Plain(_) => Ok(()),
+            Self::Tx(tx) => tx.commit().await,
+        }
     }
 }
 
