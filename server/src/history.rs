@@ -3,7 +3,9 @@
 //! by replaying a scripted timeline of the demo tenant's changes through the real engine.
 use crate::snapshot::{list_subscriptions, take_snapshot, Subscription};
 use crate::state::{AppState, Current};
-use crate::store::{now_ms, rfc3339, MarkerRow, SnapshotRow, VmStatusRow};
+use crate::store::{
+    now_ms, rfc3339, Backend, LockKey, MarkerRow, SessionLock, SnapshotRow, VmStatusRow,
+};
 use portcullis_shared::api::{RecommendationCounts, ServerEvent};
 use portcullis_shared::arm::id_key;
 use portcullis_shared::eval::report::ControlScore;
@@ -137,6 +139,18 @@ pub fn summarize_counts(
 
 /// Reads the inventory, evaluates it, stores the snapshot and makes it current.
 pub async fn refresh(state: &AppState) -> anyhow::Result<Arc<Current>> {
+    refresh_as(state, true).await
+}
+
+/// A refresh of this replica's view only: the inventory is read and evaluated and made current,
+/// but no snapshot is stored and no alert resolved. The scheduler of a replica that is not the
+/// leader runs this, so that every replica serves a fresh posture while the history holds one
+/// series.
+pub async fn refresh_view(state: &AppState) -> anyhow::Result<Arc<Current>> {
+    refresh_as(state, false).await
+}
+
+async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Current>> {
     let _guard = state.refresh_lock.lock().await;
     state.refreshing.store(true, Ordering::SeqCst);
     let started = Instant::now();
@@ -183,14 +197,20 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<Arc<Current>> {
     if let Some(prev) = state.current() {
         at = at.max(prev.at_ms + 1);
     }
-    let (row, vms) = summarize(
+    let (mut row, vms) = summarize(
         &report,
         &subs,
         at,
         state.config.data_source.as_str(),
         elapsed.as_millis() as i64,
     );
-    state.store.insert_snapshot(&row, &vms).await?;
+    if record {
+        // another replica may have stored one in the same millisecond: the next free one
+        at = state
+            .store
+            .insert_snapshot_at_free_key(&mut row, &vms)
+            .await?;
+    }
     state
         .metrics
         .snapshot_taken(elapsed, report.control.current_score);
@@ -204,7 +224,12 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<Arc<Current>> {
     let cur = Arc::new(Current::new(inventory, report, at, subs));
     state.set_current(cur.clone());
     // alerts about ports that are no longer open are resolved (and audited)
-    match crate::alerts::resolve_closed(state, &cur).await {
+    let resolved = if record {
+        crate::alerts::resolve_closed(state, &cur).await
+    } else {
+        Ok(0)
+    };
+    match resolved {
         Ok(0) => {}
         Ok(n) => state.emit(ServerEvent::WriteApplied {
             at: rfc3339(now_ms()),
@@ -218,21 +243,47 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<Arc<Current>> {
         score = cur.report.control.current_score,
         vms = cur.report.vms.len(),
         ms = elapsed.as_millis() as u64,
+        stored = record,
         "snapshot taken"
     );
     Ok(cur)
 }
 
 /// Snapshots every `snapshot_interval` (and when `kick` is notified), pruning past retention.
+///
+/// With several replicas on one PostgreSQL database, only the scheduler leader — the replica
+/// holding the [`LockKey::SchedulerLeader`] advisory lock, on a connection of its own — stores
+/// snapshots and prunes; the others refresh their own view ([`refresh_view`]) and try for the
+/// lock again at every tick, so a leader that stops is replaced within one interval. On SQLite
+/// the process is always the leader.
 pub fn spawn_scheduler(
     state: AppState,
     kick: Arc<tokio::sync::Notify>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut leader: Option<SessionLock> = None;
+        // at start-up too, so that the log says at once which replica leads
+        let mut was_leader = None;
+        let mut is_leader = lead(&state, &mut leader).await;
         loop {
+            if was_leader != Some(is_leader) && state.store.backend == Backend::Postgres {
+                if is_leader {
+                    tracing::info!("scheduler leader: this replica stores the snapshots");
+                } else {
+                    tracing::info!("another replica is the scheduler leader");
+                }
+            }
+            was_leader = Some(is_leader);
             tokio::select! {
                 _ = tokio::time::sleep(state.config.snapshot_interval) => {},
                 _ = kick.notified() => {},
+            }
+            is_leader = lead(&state, &mut leader).await;
+            if !is_leader {
+                if let Err(e) = refresh_view(&state).await {
+                    tracing::warn!(error = %e, "scheduled refresh failed");
+                }
+                continue;
             }
             if let Err(e) = refresh(&state).await {
                 tracing::warn!(error = %e, "scheduled snapshot failed");
@@ -246,6 +297,44 @@ pub fn spawn_scheduler(
             }
         }
     })
+}
+
+/// Whether this process is the scheduler leader: keeps the leader lock if it still holds it,
+/// else tries to take it.
+async fn lead(state: &AppState, leader: &mut Option<SessionLock>) -> bool {
+    if let Some(lock) = leader.as_mut() {
+        if lock.is_held().await {
+            return true;
+        }
+        tracing::warn!("lost the scheduler leader lock (its database connection failed)");
+        *leader = None;
+    }
+    match state.store.try_lock(LockKey::SchedulerLeader).await {
+        Ok(lock) => {
+            *leader = lock;
+            leader.is_some()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot try the scheduler leader lock");
+            false
+        }
+    }
+}
+
+/// In demo mode on a fresh store, backfills the history once: under the
+/// [`LockKey::DemoBackfill`] lock, and only when no snapshot is older than this replica's first
+/// one — so replicas starting together on one PostgreSQL database backfill exactly once.
+pub async fn backfill_demo_once(state: &AppState, cur: &Current) -> anyhow::Result<usize> {
+    let lock = state.store.lock(LockKey::DemoBackfill).await?;
+    let result = async {
+        if state.store.snapshot_count_before(cur.at_ms).await? > 0 {
+            return anyhow::Ok(0);
+        }
+        backfill_demo(state, cur).await
+    }
+    .await;
+    lock.release().await;
+    result
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -154,11 +154,12 @@ impl AppState {
         if let Err(e) = crate::history::refresh(&state).await {
             tracing::error!(error = %e, "first snapshot failed; the scheduler will retry");
         }
-        if state.config.demo() && state.config.backfill && state.store.snapshot_count().await? <= 1
-        {
+        if state.config.demo() && state.config.backfill {
             if let Some(cur) = state.current() {
-                let n = crate::history::backfill_demo(&state, &cur).await?;
-                tracing::info!(days = n, "demo history backfilled");
+                let n = crate::history::backfill_demo_once(&state, &cur).await?;
+                if n > 0 {
+                    tracing::info!(days = n, "demo history backfilled");
+                }
             }
         }
         Ok(state)
