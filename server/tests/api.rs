@@ -1054,7 +1054,10 @@ async fn enforce_rule_answers_the_attack_on_sql_lab_01() {
     // assesses the state as it is, so they agree)
     let verdicts = detail["defender"]["recommendations"].as_array().unwrap();
     assert_eq!(verdicts.len(), 3, "{}", detail["defender"]);
-    assert!(verdicts.iter().all(|v| v["defender"].is_string()), "{verdicts:?}");
+    assert!(
+        verdicts.iter().all(|v| v["defender"].is_string()),
+        "{verdicts:?}"
+    );
     assert_eq!(detail["defender"]["disagreements"], 0);
     let rdp = detail["report"]["exposures"]
         .as_array()

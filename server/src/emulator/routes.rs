@@ -51,7 +51,7 @@ impl ArmRequest {
         }
     }
 
-    fn skip_token(&self) -> Result<usize, Response> {
+    fn skip_token(&self) -> Result<usize, Box<Response>> {
         match self.query("$skipToken") {
             None => Ok(0),
             Some(t) => t.parse::<usize>().map_err(|_| {
@@ -60,6 +60,7 @@ impl ArmRequest {
                     format!("The skip token '{t}' is not valid."),
                 )
                 .into_response()
+                .into()
             }),
         }
     }
@@ -67,7 +68,7 @@ impl ArmRequest {
     fn list(&self, items: &[Value]) -> Response {
         let skip = match self.skip_token() {
             Ok(n) => n,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let body = page(
             items,
@@ -85,7 +86,7 @@ impl ArmRequest {
     fn list_paged(&self, fetch: impl FnOnce(usize, usize) -> (Vec<Value>, usize)) -> Response {
         let skip = match self.skip_token() {
             Ok(n) => n,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let take = self.page_size.max(1);
         let (items, total) = fetch(skip, take);

@@ -191,13 +191,13 @@ impl World {
             s.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
         };
         let inv = &self.inventory;
-        fn pick<'a, T: Serialize>(
-            items: &'a [T],
+        fn pick<T: Serialize>(
+            items: &[T],
             id: impl Fn(&T) -> &str,
             keep: impl Fn(&str) -> bool,
             skip: usize,
             take: usize,
-        ) -> (Vec<&'a T>, usize) {
+        ) -> (Vec<&T>, usize) {
             let mut total = 0;
             let mut page = Vec::new();
             for item in items.iter().filter(|r| keep(id(r))) {
