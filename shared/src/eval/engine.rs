@@ -25,6 +25,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 const NONE: u32 = u32::MAX;
+/// A network profile entry naming a NIC that is not in the inventory.
+const MISSING: u32 = u32::MAX;
+/// A network profile entry without an id.
+const NO_ID: u32 = u32::MAX - 1;
 
 /// Evaluates an inventory. Errors only on malformed input (with the JSON path).
 pub fn evaluate(inv: &Inventory, cfg: &EvalConfig) -> Result<Report, InputError> {
@@ -192,7 +196,13 @@ pub struct Model<'a> {
     asg_members: Vec<AddrSet>,
     nics: FxMap<Ci<'a>, u32>,
     nic_nsg: Vec<u32>,
-    ipconfs_by_nic: Vec<Vec<IpConf<'a>>>,
+    /// The ip configurations of NIC `i`: `ipconfs[nic_confs[i]..nic_confs[i + 1]]`.
+    ipconfs: Vec<IpConf<'a>>,
+    nic_confs: Vec<u32>,
+    /// The network profile of VM `i` resolved: `vm_nics[vm_nic_at[i]..vm_nic_at[i + 1]]` holds,
+    /// for each entry, the NIC's index, [`MISSING`] or [`NO_ID`].
+    vm_nics: Vec<u32>,
+    vm_nic_at: Vec<u32>,
     nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>>,
     jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>>,
     /// Shared between evaluation threads (see the `parallel` feature).
@@ -358,13 +368,17 @@ impl<'a> Model<'a> {
         let n = inv.network_interfaces.len();
         let mut nics: FxMap<Ci<'a>, u32> = fx_map(n);
         let mut nic_nsg = Vec::with_capacity(n);
-        let mut ipconfs_by_nic = Vec::with_capacity(n);
+        let mut ipconfs = Vec::with_capacity(n);
+        let mut nic_confs = Vec::with_capacity(n + 1);
+        nic_confs.push(0u32);
         let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(0);
         let mut asg_members: Vec<AddrSet> = Vec::new();
         let chunks = par_chunks(&inv.network_interfaces, |start, chunk| {
             let mut asgs = asgs.clone();
             let mut warnings = Vec::new();
-            let mut out = Vec::with_capacity(chunk.len());
+            let mut nsgs = Vec::with_capacity(chunk.len());
+            let mut confs = Vec::with_capacity(chunk.len());
+            let mut ends = Vec::with_capacity(chunk.len());
             for (k, nic) in chunk.iter().enumerate() {
                 let i = start + k;
                 if nic.id.trim().is_empty() {
@@ -381,24 +395,33 @@ impl<'a> Model<'a> {
                     &|| format!("network interface {}", nic.id),
                     &mut warnings,
                 );
-                let confs = parse_ipconfs(nic, i, &mut asgs, &subnets, &pips, &mut warnings)?;
-                out.push((nsg, confs));
+                parse_ipconfs(
+                    nic,
+                    i,
+                    &mut asgs,
+                    &subnets,
+                    &pips,
+                    &mut warnings,
+                    &mut confs,
+                )?;
+                nsgs.push(nsg);
+                ends.push(confs.len() as u32);
             }
-            Ok((out, warnings))
+            Ok((nsgs, confs, ends, warnings))
         });
         for chunk in chunks {
-            let (parsed, w) = chunk?;
+            let (nsgs, confs, ends, w) = chunk?;
             warnings.extend(w);
-            for (nsg, confs) in parsed {
-                nic_nsg.push(nsg);
-                ipconfs_by_nic.push(confs);
-            }
+            let base = ipconfs.len() as u32;
+            nic_nsg.extend(nsgs);
+            nic_confs.extend(ends.into_iter().map(|e| base + e));
+            ipconfs.extend(confs);
         }
         for (i, nic) in inv.network_interfaces.iter().enumerate() {
             nics.insert(Ci::new(&nic.id), i as u32);
         }
-        for confs in &ipconfs_by_nic {
-            for c in confs {
+        {
+            for c in &ipconfs {
                 if let Some(addrs) = &c.addrs {
                     for &a in &c.asgs {
                         if asg_members.len() <= a as usize {
@@ -424,12 +447,24 @@ impl<'a> Model<'a> {
         // NICs that point at a VM whose network profile does not list them (the reverse join);
         // usually none, so the index stays small
         let mut listed = vec![false; n];
+        let mut vm_nics = Vec::with_capacity(inv.virtual_machines.len());
+        let mut vm_nic_at = Vec::with_capacity(inv.virtual_machines.len() + 1);
+        vm_nic_at.push(0u32);
         for vm in &inv.virtual_machines {
             for r in &vm.properties.network_profile.network_interfaces {
-                if let Some(&k) = r.id.as_deref().and_then(|id| nics.get(&Ci::new(id))) {
-                    listed[k as usize] = true;
-                }
+                let k = match r.id.as_deref() {
+                    None => NO_ID,
+                    Some(id) => match nics.get(&Ci::new(id)) {
+                        Some(&k) => {
+                            listed[k as usize] = true;
+                            k
+                        }
+                        None => MISSING,
+                    },
+                };
+                vm_nics.push(k);
             }
+            vm_nic_at.push(vm_nics.len() as u32);
         }
         for (i, nic) in inv.network_interfaces.iter().enumerate() {
             let back = nic
@@ -474,7 +509,10 @@ impl<'a> Model<'a> {
             asg_members,
             nics,
             nic_nsg,
-            ipconfs_by_nic,
+            ipconfs,
+            nic_confs,
+            vm_nics,
+            vm_nic_at,
             nics_by_vm,
             jit_by_vm,
             cache: Mutex::new(Cache::default()),
@@ -487,7 +525,7 @@ impl<'a> Model<'a> {
     pub fn report(&self) -> Report {
         let inv = self.inv;
         let mut warnings = std::mem::take(&mut *lock(&self.warnings));
-        let mut todo: Vec<&VirtualMachine> = Vec::with_capacity(inv.virtual_machines.len());
+        let mut todo: Vec<u32> = Vec::with_capacity(inv.virtual_machines.len());
         let mut seen: FxSet<Ci<'a>> =
             FxSet::with_capacity_and_hasher(inv.virtual_machines.len(), Default::default());
         for (i, vm) in inv.virtual_machines.iter().enumerate() {
@@ -499,7 +537,7 @@ impl<'a> Model<'a> {
                     vm.id
                 ));
             } else {
-                todo.push(vm);
+                todo.push(i as u32);
             }
         }
         let mut vms = Vec::with_capacity(todo.len());
@@ -517,15 +555,19 @@ impl<'a> Model<'a> {
 
     /// Evaluates VMs in order (in parallel with the `parallel` feature); returns chunks of
     /// reports with their warnings, in order.
-    fn evaluate_all(&self, vms: &[&VirtualMachine]) -> Vec<(Vec<VmReport>, Vec<String>)> {
+    fn evaluate_all(&self, vms: &[u32]) -> Vec<(Vec<VmReport>, Vec<String>)> {
         par_chunks(vms, |_, chunk| self.evaluate_chunk(chunk))
     }
 
-    fn evaluate_chunk(&self, vms: &[&VirtualMachine]) -> (Vec<VmReport>, Vec<String>) {
+    fn evaluate_chunk(&self, vms: &[u32]) -> (Vec<VmReport>, Vec<String>) {
         let mut warnings = Vec::new();
         let reports = vms
             .iter()
-            .map(|vm| self.evaluate_vm_full(vm, false, &mut warnings).0)
+            .map(|&i| {
+                let vm = &self.inv.virtual_machines[i as usize];
+                self.evaluate_vm_full(vm, Some(i as usize), false, &mut warnings)
+                    .0
+            })
             .collect();
         (reports, warnings)
     }
@@ -533,7 +575,7 @@ impl<'a> Model<'a> {
     /// Evaluates one VM.
     pub fn evaluate_vm(&self, vm: &VirtualMachine) -> VmReport {
         let mut w = Vec::new();
-        let report = self.evaluate_vm_full(vm, false, &mut w).0;
+        let report = self.evaluate_vm_full(vm, None, false, &mut w).0;
         lock(&self.warnings).extend(w);
         report
     }
@@ -541,12 +583,15 @@ impl<'a> Model<'a> {
     /// Every source address (public or not) allowed to reach each management port of the VM,
     /// over all its ip configurations, in the order of [`EvalConfig::ports`].
     pub fn allowed_sources(&self, vm: &VirtualMachine) -> Vec<AddrSet> {
-        self.evaluate_vm_full(vm, true, &mut Vec::new()).1
+        self.evaluate_vm_full(vm, None, true, &mut Vec::new()).1
     }
 
+    /// `index`: the VM's index in the inventory, when it is the inventory's own (its network
+    /// profile is then resolved already).
     fn evaluate_vm_full(
         &self,
         vm: &VirtualMachine,
+        index: Option<usize>,
         want_allowed: bool,
         warnings: &mut Vec<String>,
     ) -> (VmReport, Vec<AddrSet>) {
@@ -557,12 +602,24 @@ impl<'a> Model<'a> {
             .unwrap_or_else(|| vm.id.rsplit('/').next().unwrap_or_default().to_string());
 
         // NICs: from the VM's network profile, plus NICs that point back at the VM
-        let mut nic_idx: Vec<u32> = Vec::new();
+        let mut nic_idx: SmallVec<[u32; 4]> = SmallVec::new();
         let mut missing_nics = 0usize;
-        for r in &vm.properties.network_profile.network_interfaces {
+        let resolved = index
+            .map(|i| &self.vm_nics[self.vm_nic_at[i] as usize..self.vm_nic_at[i + 1] as usize]);
+        for (k, r) in vm
+            .properties
+            .network_profile
+            .network_interfaces
+            .iter()
+            .enumerate()
+        {
             let Some(id) = r.id.as_deref() else { continue };
-            match self.nics.get(&Ci::new(id)) {
-                Some(&n) => {
+            let found = match resolved {
+                Some(res) => Some(res[k]).filter(|&n| n != MISSING),
+                None => self.nics.get(&Ci::new(id)).copied(),
+            };
+            match found {
+                Some(n) => {
                     if !nic_idx.contains(&n) {
                         nic_idx.push(n)
                     }
@@ -585,10 +642,11 @@ impl<'a> Model<'a> {
         let has_nic = !nic_idx.is_empty() || missing_nics > 0;
 
         // every ip configuration, with its evaluation of every port
-        let mut confs: Vec<(&IpConf<'a>, u32, PathEval)> = Vec::new();
+        let mut confs: SmallVec<[(&IpConf<'a>, u32, PathEval); 2]> = SmallVec::new();
         for &n in &nic_idx {
             let nic_nsg = self.nic_nsg[n as usize];
-            for c in &self.ipconfs_by_nic[n as usize] {
+            let (from, to) = (self.nic_confs[n as usize], self.nic_confs[n as usize + 1]);
+            for c in &self.ipconfs[from as usize..to as usize] {
                 confs.push((c, nic_nsg, self.eval_path(c, c.subnet_nsg, nic_nsg, c.vnet)));
             }
         }
@@ -610,10 +668,10 @@ impl<'a> Model<'a> {
 
         let jit = self.jit_for(&vm_key);
         let mut exposures = Vec::with_capacity(self.ports.len());
-        let mut allowed_all = Vec::with_capacity(self.ports.len());
+        let mut allowed_all = Vec::with_capacity(if want_allowed { self.ports.len() } else { 0 });
         let mut any_open = false;
         for (pi, port) in self.ports.iter().enumerate() {
-            let mut candidates: Vec<(&Arc<PortEval>, bool)> = Vec::with_capacity(confs.len() + 1);
+            let mut candidates: SmallVec<[(&Arc<PortEval>, bool); 4]> = SmallVec::new();
             candidates.extend(confs.iter().map(|(c, _, e)| (&e[pi], c.has_public)));
             if let Some(u) = &unknown {
                 candidates.push((&u[pi], false));
@@ -645,7 +703,9 @@ impl<'a> Model<'a> {
                 self.combine(&candidates, reachable)
             };
             any_open |= state == State::Open;
-            allowed_all.push(allowed);
+            if want_allowed {
+                allowed_all.push(allowed);
+            }
             exposures.push(Exposure {
                 port: port.port,
                 protocol: port.protocol,
@@ -1439,8 +1499,8 @@ fn parse_ipconfs<'a>(
     subnets: &FxMap<Ci<'a>, (u32, u32)>,
     pips: &FxMap<Ci<'a>, Option<Arc<str>>>,
     warnings: &mut Vec<String>,
-) -> Result<Vec<IpConf<'a>>, InputError> {
-    let mut out = Vec::with_capacity(nic.properties.ip_configurations.len());
+    out: &mut Vec<IpConf<'a>>,
+) -> Result<(), InputError> {
     for (j, c) in nic.properties.ip_configurations.iter().enumerate() {
         let cpath =
             || format!("networkInterfaces[{i}].properties.ipConfigurations[{j}].properties");
@@ -1529,9 +1589,7 @@ fn parse_ipconfs<'a>(
             None => None,
         };
         out.push(IpConf {
-            private_ip: addrs
-                .as_ref()
-                .map(|s| Arc::from(format_ip(family, s.ranges()[0].0))),
+            private_ip: addrs.as_ref().map(|s| ip_arc(family, s.ranges()[0].0)),
             id,
             family,
             addrs,
@@ -1542,7 +1600,7 @@ fn parse_ipconfs<'a>(
             public_ip,
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `(subscriptionId, resourceGroup)` of an ARM id (empty when absent).
@@ -1551,16 +1609,47 @@ pub fn id_scope(id: &str) -> (String, String) {
     let mut rg = None;
     let mut parts = id.split('/');
     while let Some(p) = parts.next() {
-        if sub.is_none() && p.eq_ignore_ascii_case("subscriptions") {
+        if sub.is_none() && p.len() == 13 && p.eq_ignore_ascii_case("subscriptions") {
             sub = parts.next();
-        } else if rg.is_none() && p.eq_ignore_ascii_case("resourceGroups") {
+        } else if rg.is_none() && p.len() == 14 && p.eq_ignore_ascii_case("resourceGroups") {
             rg = parts.next();
+        }
+        if sub.is_some() && rg.is_some() {
+            break;
         }
     }
     (
         sub.unwrap_or_default().to_string(),
         rg.unwrap_or_default().to_string(),
     )
+}
+
+/// An address as shared text (IPv4 without going through the formatter).
+fn ip_arc(family: Family, ip: u128) -> Arc<str> {
+    match family {
+        Family::V4 => {
+            let mut buf = [0u8; 15];
+            let mut n = 0;
+            for (k, octet) in (ip as u32).to_be_bytes().into_iter().enumerate() {
+                if k > 0 {
+                    buf[n] = b'.';
+                    n += 1;
+                }
+                if octet >= 100 {
+                    buf[n] = b'0' + octet / 100;
+                    n += 1;
+                }
+                if octet >= 10 {
+                    buf[n] = b'0' + octet / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + octet % 10;
+                n += 1;
+            }
+            Arc::from(std::str::from_utf8(&buf[..n]).expect("ASCII"))
+        }
+        Family::V6 => Arc::from(format_ip(family, ip)),
+    }
 }
 
 /// An ARM id as a map key: hashed and compared case-insensitively (ARM ids are), and borrowed
@@ -1570,19 +1659,27 @@ struct Ci<'a>(Cow<'a, str>);
 
 impl<'a> Ci<'a> {
     fn new(id: &'a str) -> Self {
-        Ci(Cow::Borrowed(id.trim().trim_end_matches('/')))
+        Ci(Cow::Borrowed(trim_id(id)))
     }
     fn owned(id: Cow<'a, str>) -> Self {
         match id {
             Cow::Borrowed(b) => Self::new(b),
-            Cow::Owned(o) => Ci(Cow::Owned(o.trim().trim_end_matches('/').to_string())),
+            Cow::Owned(o) => Ci(Cow::Owned(trim_id(&o).to_string())),
         }
+    }
+}
+
+/// `id.trim().trim_end_matches('/')`, without scanning ids that need no trimming.
+fn trim_id(id: &str) -> &str {
+    match (id.as_bytes().first(), id.as_bytes().last()) {
+        (Some(f), Some(&l)) if f.is_ascii_graphic() && l.is_ascii_graphic() && l != b'/' => id,
+        _ => id.trim().trim_end_matches('/'),
     }
 }
 
 impl PartialEq for Ci<'_> {
     fn eq(&self, o: &Self) -> bool {
-        self.0.eq_ignore_ascii_case(&o.0)
+        self.0 == o.0 || self.0.eq_ignore_ascii_case(&o.0)
     }
 }
 
@@ -1591,15 +1688,33 @@ impl Eq for Ci<'_> {}
 impl std::hash::Hash for Ci<'_> {
     fn hash<H: Hasher>(&self, h: &mut H) {
         let b = self.0.as_bytes();
-        for c in b.chunks(8) {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            h.write_u64(ascii_lower8(u64::from_le_bytes(
+                c.try_into().expect("8 bytes"),
+            )));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
             let mut w = [0u8; 8];
-            for (x, y) in w.iter_mut().zip(c) {
-                *x = y.to_ascii_lowercase();
-            }
-            h.write_u64(u64::from_le_bytes(w));
+            w[..rest.len()].copy_from_slice(rest);
+            h.write_u64(ascii_lower8(u64::from_le_bytes(w)));
         }
         h.write_usize(b.len());
     }
+}
+
+/// `to_ascii_lowercase` of each of the eight bytes of `x` at once (other bytes unchanged).
+fn ascii_lower8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // the high bit of each byte of `from_a` is set when its low seven bits are >= 'A', of
+    // `past_z` when they are > 'Z' (no carry crosses bytes: 0x7f + 0x3f < 0x100)
+    let from_a = low7 + (0x80 - u64::from(b'A')) * ONES;
+    let past_z = low7 + (0x80 - u64::from(b'Z') - 1) * ONES;
+    let upper = from_a & !past_z & !x & HIGH;
+    x | (upper >> 2)
 }
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
@@ -1736,4 +1851,64 @@ fn reason(
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_lower8_is_to_ascii_lowercase() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut bytes = *b"aZ/9-_.Q";
+                bytes[pos] = b;
+                let want: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
+                let got = ascii_lower8(u64::from_le_bytes(bytes)).to_le_bytes();
+                assert_eq!(&got[..], &want[..], "byte {b:#x} at {pos}");
+            }
+        }
+    }
+
+    #[test]
+    fn ids_join_case_insensitively() {
+        let a = Ci::new("/subscriptions/S/resourceGroups/RG/providers/x/NIC-1");
+        let b = Ci::new(" /subscriptions/s/resourcegroups/rg/providers/X/nic-1/ ");
+        assert_eq!(a, b);
+        let mut m: FxMap<Ci<'_>, u32> = fx_map(1);
+        m.insert(a, 1);
+        assert_eq!(m.get(&b), Some(&1));
+        assert_eq!(trim_id("abc/"), "abc");
+        assert_eq!(trim_id("\u{a0}abc\u{a0}"), "abc");
+    }
+
+    #[test]
+    fn addresses_format_as_std_does() {
+        for ip in [
+            0u32,
+            1,
+            9,
+            10,
+            99,
+            100,
+            255,
+            256,
+            0x0a00_0104,
+            0xffff_ffff,
+            0x7f00_0001,
+        ] {
+            let ip = u128::from(ip);
+            assert_eq!(&*ip_arc(Family::V4, ip), format_ip(Family::V4, ip));
+        }
+        assert_eq!(&*ip_arc(Family::V6, 1), "::1");
+    }
+
+    #[test]
+    fn scopes_of_ids() {
+        assert_eq!(
+            id_scope("/SUBSCRIPTIONS/s1/ResourceGroups/rg-1/providers/x/y"),
+            ("s1".to_string(), "rg-1".to_string())
+        );
+        assert_eq!(id_scope("nothing"), (String::new(), String::new()));
+    }
 }
