@@ -107,6 +107,10 @@ pub struct EmulatorConfig {
     /// [`Tenant::Demo`] only: synthetic VMs added in a subscription of their own
     /// ([`demo::demo_world_with_extra_vms`]).
     pub demo_extra_vms: usize,
+    /// Seconds between Defender's assessments of a subscription (0: live). `None`: the
+    /// tenant's default, 4 hours for the demo tenant (Defender lags behind changes), live for
+    /// a custom one.
+    pub assessment_interval_seconds: Option<i64>,
 }
 
 impl Default for EmulatorConfig {
@@ -123,16 +127,20 @@ impl Default for EmulatorConfig {
             retry_after_ms: 1000,
             lro_polls: 1,
             demo_extra_vms: 0,
+            assessment_interval_seconds: None,
         }
     }
 }
+
+/// How often the demo tenant's Defender re-assesses a subscription: 4 hours.
+pub const DEMO_ASSESSMENT_INTERVAL_SECONDS: i64 = 4 * 3600;
 
 /// The tenant id of the emulator's directory.
 pub const TENANT_ID: &str = "72f988bf-0000-4000-8000-00000000c0de";
 
 /// Starts the emulator on `cfg.listen` (port 0: any free port); returns the bound address.
 pub async fn spawn_emulator(cfg: EmulatorConfig) -> anyhow::Result<(SocketAddr, EmulatorHandle)> {
-    let world = match cfg.state_file.as_deref().map(World::load).transpose()? {
+    let mut world = match cfg.state_file.as_deref().map(World::load).transpose()? {
         Some(Some(w)) => w,
         _ => {
             let mut w = match &cfg.tenant {
@@ -148,9 +156,18 @@ pub async fn spawn_emulator(cfg: EmulatorConfig) -> anyhow::Result<(SocketAddr, 
                 ),
             };
             w.lro_polls = cfg.lro_polls.max(1);
+            if matches!(cfg.tenant, Tenant::Demo) {
+                w.assessment_interval_seconds = DEMO_ASSESSMENT_INTERVAL_SECONDS;
+            }
             w
         }
     };
+    if let Some(secs) = cfg.assessment_interval_seconds {
+        world.assessment_interval_seconds = secs.max(0);
+    }
+    if world.assessment_interval_seconds > 0 && world.assessed.is_empty() {
+        world.assess_all();
+    }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -177,6 +194,10 @@ pub struct EmulatorArgs {
     /// Grow the demo tenant by this many synthetic VMs, in a subscription of their own.
     #[arg(long, env = "PORTCULLIS_DEMO_EXTRA_VMS", default_value_t = 0)]
     pub demo_extra_vms: usize,
+    /// Minutes between Defender's assessments of a subscription (0: assessments always show the
+    /// state as it is) [default: 240 for the demo tenant].
+    #[arg(long)]
+    pub assessment_interval_minutes: Option<i64>,
     #[arg(long = "fault-429-rate", default_value_t = 0.0)]
     pub fault_429_rate: f64,
     #[arg(long = "fault-5xx-rate", default_value_t = 0.0)]
@@ -215,6 +236,7 @@ impl EmulatorArgs {
             },
             state_file: self.state.clone(),
             demo_extra_vms: self.demo_extra_vms,
+            assessment_interval_seconds: self.assessment_interval_minutes.map(|m| m * 60),
             auth: match (&self.client_id, &self.client_secret) {
                 (Some(id), Some(secret)) => Auth::ClientCredentials {
                     client_id: id.clone(),

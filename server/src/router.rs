@@ -111,6 +111,7 @@ pub fn build_router(state: AppState) -> Router {
             post(remediations::preview_remediation),
         )
         .route("/remediations/apply", post(remediations::apply_remediation))
+        .route("/jit/policies", get(jit::list_jit_policies))
         .route(
             "/jit/requests",
             get(jit::list_jit_requests).post(jit::create_jit_request),

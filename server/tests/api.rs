@@ -1050,15 +1050,37 @@ async fn enforce_rule_answers_the_attack_on_sql_lab_01() {
     let (_, detail) = app
         .send(Method::GET, &format!("/api/vms{vm}"), Some(&viewer), None)
         .await;
-    // Defender's own assessments, read beside Portcullis's verdicts (the emulator's Defender
-    // assesses the state as it is, so they agree)
+    // Defender's own assessments, read beside Portcullis's verdicts: the emulator's Defender
+    // re-assesses every 4 hours, like Azure's it lags behind the change: "ports closed" differs
     let verdicts = detail["defender"]["recommendations"].as_array().unwrap();
     assert_eq!(verdicts.len(), 3, "{}", detail["defender"]);
     assert!(
         verdicts.iter().all(|v| v["defender"].is_string()),
         "{verdicts:?}"
     );
-    assert_eq!(detail["defender"]["disagreements"], 0);
+    let closed = verdicts
+        .iter()
+        .find(|v| v["key"] == "managementPortsClosed")
+        .unwrap();
+    assert_eq!(closed["portcullis"], "healthy");
+    assert_eq!(closed["defender"], "unhealthy");
+    assert_eq!(closed["agrees"], false);
+    assert!(detail["defender"]["disagreements"].as_u64().unwrap() >= 1);
+    // four hours later Defender has re-assessed: they agree
+    app.emulator(
+        reqwest::Method::POST,
+        "/admin/clock",
+        Some(json!({ "advanceSeconds": 4 * 3600 })),
+    )
+    .await;
+    let (_, later) = app
+        .send(Method::GET, &format!("/api/vms{vm}"), Some(&viewer), None)
+        .await;
+    assert_eq!(
+        later["defender"]["disagreements"], 0,
+        "{}",
+        later["defender"]
+    );
     let rdp = detail["report"]["exposures"]
         .as_array()
         .or(detail["exposures"].as_array())
@@ -1344,4 +1366,56 @@ async fn posture_sorts_by_os_public_ip_and_each_recommendation() {
         .send(Method::GET, "/api/posture?sort=bogus", Some(&viewer), None)
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
+}
+
+#[tokio::test]
+async fn jit_policies_list_every_policy_with_its_vms_and_ports() {
+    let app = TestApp::new().await;
+    let viewer = app.login("viewer").await;
+    let operator = app.login("operator").await;
+    let (s, _) = app.send(Method::GET, "/api/jit/policies", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, before) = app
+        .send(Method::GET, "/api/jit/policies", Some(&viewer), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{before}");
+    let covers = |list: &Value, vm: &str| -> Option<Value> {
+        list["policies"].as_array().unwrap().iter().find_map(|p| {
+            p["vms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["vmName"] == vm)
+                .cloned()
+        })
+    };
+    assert!(covers(&before, "sql-lab-01").is_none());
+    let vm = app.vm_id("sql-lab-01");
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&operator),
+            Some(json!({ "kind": "enableJit", "vmIds": [vm], "params": { "maxRequestAccessDuration": "PT2H" } })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (_, after) = app
+        .send(Method::GET, "/api/jit/policies", Some(&viewer), None)
+        .await;
+    let entry = covers(&after, "sql-lab-01").expect("sql-lab-01 covered");
+    assert_eq!(entry["found"], true);
+    assert_eq!(entry["vmId"], vm.as_str());
+    let ports = entry["ports"].as_array().unwrap();
+    let rdp = ports
+        .iter()
+        .find(|p| p["number"] == 3389)
+        .expect("3389 in the policy");
+    assert_eq!(rdp["maxMinutes"], 120);
+    assert_eq!(rdp["maxRequestAccessDuration"], "PT2H");
+    assert_eq!(
+        after["policies"].as_array().unwrap().len(),
+        before["policies"].as_array().unwrap().len() + 1,
+        "a new `default` policy in rg-sql-lab"
+    );
 }

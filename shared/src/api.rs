@@ -385,6 +385,36 @@ pub struct JitPortView {
     pub allowed_source_address_prefixes: Vec<String>,
 }
 
+/// `GET /api/jit/policies`: every JIT policy, the VMs it covers and their ports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPolicyList {
+    pub policies: Vec<JitPolicySummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPolicySummary {
+    pub id: String,
+    pub name: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub location: Option<String>,
+    pub provisioning_state: Option<String>,
+    pub vms: Vec<JitPolicyVmView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPolicyVmView {
+    pub vm_id: String,
+    /// The VM's name, or the last segment of its id when the inventory lacks it.
+    pub vm_name: String,
+    /// The VM is in the inventory (a policy may name a deleted VM).
+    pub found: bool,
+    pub ports: Vec<JitPortView>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // history: GET /api/history
 // ---------------------------------------------------------------------------------------------

@@ -87,18 +87,61 @@ impl World {
         vec![item]
     }
 
-    /// Assessments of a subscription, or of one resource (`resource` = its id).
-    pub fn assessments(&self, sub: &str, resource: Option<&str>) -> Vec<Value> {
-        let report = self.report(sub);
+    /// Assessments of a subscription, or of one resource (`resource` = its id), as Defender
+    /// last assessed them: a subscription is re-assessed when its last assessment is
+    /// `assessment_interval_seconds` old (emulator clock), so a change shows in Defender's
+    /// assessments only after that, as in Azure. Returns the items and whether the saved state
+    /// changed (never: assessments are not saved).
+    pub fn assessments(&mut self, sub: &str, resource: Option<&str>) -> (Vec<Value>, bool) {
+        let key = sub.to_ascii_lowercase();
+        let now = self.now().unix_timestamp();
+        let interval = self.assessment_interval_seconds;
+        let (items, changed) = match self.assessed.get(&key) {
+            Some((at, items)) if interval > 0 && now - at < interval => (items.clone(), false),
+            _ => {
+                let items = self.assess(sub);
+                if interval > 0 {
+                    self.assessed.insert(key, (now, items.clone()));
+                }
+                (items, false)
+            }
+        };
         let want = resource.map(portcullis_shared::arm::id_key);
+        let items = items
+            .into_iter()
+            .filter(|a| {
+                want.as_deref().is_none_or(|w| {
+                    portcullis_shared::arm::id_key(
+                        a["properties"]["resourceDetails"]["id"]
+                            .as_str()
+                            .unwrap_or_default(),
+                    ) == w
+                })
+            })
+            .collect();
+        (items, changed)
+    }
+
+    /// Assesses every subscription now (Defender had assessed the tenant before the emulator
+    /// started: later changes show after the next assessment).
+    pub fn assess_all(&mut self) {
+        let now = self.now().unix_timestamp();
+        let subs: Vec<String> = self
+            .subscriptions
+            .iter()
+            .map(|s| s.subscription_id.clone())
+            .collect();
+        for sub in subs {
+            let items = self.assess(&sub);
+            self.assessed.insert(sub.to_ascii_lowercase(), (now, items));
+        }
+    }
+
+    /// Defender's assessment of a subscription's VMs now.
+    fn assess(&self, sub: &str) -> Vec<Value> {
+        let report = self.report(sub);
         let mut out = Vec::new();
         for vm in &report.vms {
-            if want
-                .as_deref()
-                .is_some_and(|w| w != portcullis_shared::arm::id_key(&vm.id))
-            {
-                continue;
-            }
             for key in RecommendationKey::ALL {
                 let status = match vm.recommendations.get(key) {
                     Status::Healthy => json!({ "code": "Healthy" }),

@@ -495,7 +495,8 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
         // assessments: of a subscription, or of one VM (an extension resource)
         ["subscriptions", _, "providers", "microsoft.security", "assessments"] if get => {
             w.check_scope(s(1), None)?;
-            read(r.list(&w.assessments(s(1), None)))
+            let (items, changed) = w.assessments(s(1), None);
+            Ok((r.list(&items), changed))
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", "virtualmachines", _, "providers", "microsoft.security", "assessments", rest @ ..]
             if get && rest.len() <= 1 =>
@@ -509,16 +510,19 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
                     s(3),
                 ));
             }
-            let items = w.assessments(s(1), Some(&vm_id));
+            let (items, changed) = w.assessments(s(1), Some(&vm_id));
             match rest {
-                [] => read(r.list(&items)),
+                [] => Ok((r.list(&items), changed)),
                 _ => {
                     let v = items.into_iter().find(|x| {
                         x["name"]
                             .as_str()
                             .is_some_and(|n| n.eq_ignore_ascii_case(s(11)))
                     });
-                    read(found(v, "Microsoft.Security/assessments", s(11), s(3)))
+                    Ok((
+                        found(v, "Microsoft.Security/assessments", s(11), s(3)),
+                        changed,
+                    ))
                 }
             }
         }

@@ -97,6 +97,15 @@ pub struct World {
     /// Defender alerts raised so far, by `vm id|port|kind`: kept once raised.
     #[serde(default)]
     pub alerts: BTreeMap<String, Value>,
+    /// Defender re-assesses resources on its own schedule, not on every change: seconds between
+    /// two assessments of a subscription (0: every read sees the state as it is now).
+    #[serde(default)]
+    pub assessment_interval_seconds: i64,
+    /// The last assessment of each subscription (lower-case id): when (Unix seconds, emulator
+    /// clock) and its `Microsoft.Security/assessments` items. Not saved in the state file (it
+    /// is large): a restarted emulator assesses everything again at start.
+    #[serde(skip)]
+    pub assessed: BTreeMap<String, (i64, Vec<Value>)>,
 }
 
 impl World {
@@ -116,6 +125,8 @@ impl World {
             lro_polls: 1,
             alert_seed: seed,
             alerts: BTreeMap::new(),
+            assessment_interval_seconds: 0,
+            assessed: BTreeMap::new(),
         }
     }
 

@@ -11,7 +11,8 @@ use axum::{
     Json,
 };
 use portcullis_shared::api::{
-    CreateJitRequest, JitRequestList, JitRequestRecord, JitRequestStatus, Role, ServerEvent,
+    CreateJitRequest, JitPolicyList, JitPolicySummary, JitPolicyVmView, JitPortView,
+    JitRequestList, JitRequestRecord, JitRequestStatus, Role, ServerEvent,
 };
 use portcullis_shared::arm::id_key;
 use portcullis_shared::remediation::{parse_iso_minutes, valid_source};
@@ -211,4 +212,91 @@ pub async fn create_jit_request(
         tracing::warn!(error = %e, "snapshot after JIT request failed");
     }
     Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// `GET /api/jit/policies`: every JIT policy of the inventory, by subscription, group and name.
+pub async fn list_jit_policies(
+    State(state): State<AppState>,
+    _s: Session,
+) -> Result<Json<JitPolicyList>, AppError> {
+    let cur = state.current().ok_or(AppError::NotReady)?;
+    let mut policies: Vec<JitPolicySummary> = cur
+        .inventory
+        .jit_network_access_policies
+        .iter()
+        .map(|p| {
+            let (sub, rg) = portcullis_shared::eval::engine::id_scope(&p.id);
+            JitPolicySummary {
+                id: p.id.clone(),
+                name: p
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| p.id.rsplit('/').next().unwrap_or_default().to_string()),
+                subscription_id: sub.to_string(),
+                resource_group: rg.to_string(),
+                location: p.location.clone(),
+                provisioning_state: p.properties.provisioning_state.clone(),
+                vms: p
+                    .properties
+                    .virtual_machines
+                    .iter()
+                    .map(|v| {
+                        let vm = cur
+                            .report
+                            .vms
+                            .iter()
+                            .find(|r| id_key(&r.id) == id_key(&v.id));
+                        JitPolicyVmView {
+                            vm_id: vm.map(|r| r.id.clone()).unwrap_or_else(|| v.id.clone()),
+                            vm_name: vm.map(|r| r.name.clone()).unwrap_or_else(|| {
+                                v.id.rsplit('/').next().unwrap_or_default().to_string()
+                            }),
+                            found: vm.is_some(),
+                            ports: v
+                                .ports
+                                .iter()
+                                .map(|port| {
+                                    let d = port
+                                        .max_request_access_duration
+                                        .clone()
+                                        .unwrap_or_else(|| "PT3H".into());
+                                    let mut sources: Vec<String> = port
+                                        .allowed_source_address_prefix
+                                        .iter()
+                                        .chain(port.allowed_source_address_prefixes.iter())
+                                        .filter(|s| !s.is_empty())
+                                        .cloned()
+                                        .collect();
+                                    sources.dedup();
+                                    JitPortView {
+                                        number: port.number.clamp(0, 65535) as u16,
+                                        protocol: port
+                                            .protocol
+                                            .clone()
+                                            .unwrap_or_else(|| "*".into()),
+                                        max_minutes: parse_iso_minutes(&d).unwrap_or(180),
+                                        max_request_access_duration: d,
+                                        allowed_source_address_prefixes: sources,
+                                    }
+                                })
+                                .collect(),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    policies.sort_by(|a, b| {
+        (
+            a.subscription_id.to_lowercase(),
+            a.resource_group.to_lowercase(),
+            &a.name,
+        )
+            .cmp(&(
+                b.subscription_id.to_lowercase(),
+                b.resource_group.to_lowercase(),
+                &b.name,
+            ))
+    });
+    Ok(Json(JitPolicyList { policies }))
 }
