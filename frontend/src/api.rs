@@ -6,8 +6,8 @@ use crate::query;
 use gloo_net::http::{Request, RequestBuilder};
 use portcullis_shared::api::{
     Alert, AlertList, ApplyResult, AuditPage, AuditQuery, CreateJitRequest, Health, History,
-    HistoryQuery, JitRequestList, JitRequestRecord, LoginRequest, Me, Posture, RefreshStarted,
-    RemediationPlan, RemediationRequest, VmDetail, VmFilter,
+    HistoryQuery, JitPolicyList, JitRequestList, JitRequestRecord, LoginRequest, Me, Posture,
+    RefreshStarted, RemediationPlan, RemediationRequest, VmDetail, VmFilter,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
@@ -257,6 +257,10 @@ pub async fn get_alerts(
 
 pub async fn get_alert(id: String) -> Result<Alert, ApiError> {
     get_json(&url::alert(&id)).await
+}
+
+pub async fn get_jit_policies() -> Result<JitPolicyList, ApiError> {
+    get_json("/api/jit/policies").await
 }
 
 pub async fn get_jit_requests(all: bool) -> Result<JitRequestList, ApiError> {

@@ -7,8 +7,7 @@ use crate::format::{arm_name, date_time};
 use crate::state::expect_events;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use portcullis_shared::api::{JitRequestRecord, JitRequestStatus, VmFilter, VmSort};
-use std::collections::BTreeMap;
+use portcullis_shared::api::{JitRequestRecord, JitRequestStatus};
 
 /// `/jit`: JIT policies and the VMs they cover; active and past access requests.
 #[component]
@@ -18,13 +17,9 @@ pub fn JitPage() -> impl IntoView {
         events.version.track();
         api::get_jit_requests(true)
     });
-    let posture = LocalResource::new(move || {
+    let policies = LocalResource::new(move || {
         events.version.track();
-        api::get_posture(VmFilter {
-            sort: Some(VmSort::Name),
-            per_page: Some(500),
-            ..Default::default()
-        })
+        api::get_jit_policies()
     });
     view! {
         <header class="page-header">
@@ -44,31 +39,53 @@ pub fn JitPage() -> impl IntoView {
         <section class="card">
             <h2>"Policies"</h2>
             <Transition fallback=|| view! { <Loading what="the policies" /> }>
-                <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the policies" errors retry=Callback::new(move |_| posture.refetch()) /> }>
+                <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the policies" errors retry=Callback::new(move |_| policies.refetch()) /> }>
                     {move || Suspend::new(async move {
-                        posture.await.map(|p| {
-                            let mut policies: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-                            for vm in p.vms.items {
-                                if let Some(policy) = vm.jit_policy {
-                                    policies.entry(policy).or_default().push((vm.id, vm.name));
-                                }
-                            }
-                            if policies.is_empty() {
+                        policies.await.map(|list| {
+                            if list.policies.is_empty() {
                                 view! { <EmptyState title="No JIT policy yet." hint="Enable JIT from the remediation wizard." /> }.into_any()
                             } else {
                                 view! {
-                                    <table class="simple-table" data-testid="jit-policies">
-                                        <thead><tr><th scope="col">"Policy"</th><th scope="col">"VMs covered"</th></tr></thead>
-                                        <tbody>
-                                            {policies.into_iter().map(|(policy, vms)| view! {
-                                                <tr>
-                                                    <td title=policy.clone()>{policy_label(&policy)}</td>
-                                                    <td>{vms.into_iter().map(|(id, name)| view! { <A href=vm_href(&id) attr:class="chip-link">{name}</A>" " }).collect_view()}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                    <p class="muted small">"Ports and maximum durations of each policy are on the VM's page."</p>
+                                    <div class="table-scroll">
+                                        <table class="simple-table" data-testid="jit-policies">
+                                            <thead><tr><th scope="col">"Policy"</th><th scope="col">"State"</th><th scope="col">"VM"</th><th scope="col">"Ports (maximum duration, allowed sources)"</th></tr></thead>
+                                            <tbody>
+                                                {list.policies.into_iter().flat_map(|policy| {
+                                                    let label = policy_label(&policy.id);
+                                                    let state = policy.provisioning_state.clone().unwrap_or_else(|| "unknown".into());
+                                                    let id = policy.id.clone();
+                                                    let rows = policy.vms.len().max(1);
+                                                    let vms: Vec<_> = if policy.vms.is_empty() { vec![None] } else { policy.vms.into_iter().map(Some).collect() };
+                                                    vms.into_iter().enumerate().map(move |(i, vm)| {
+                                                        let head = (i == 0).then(|| view! {
+                                                            <td rowspan=rows title=id.clone()>{label.clone()}</td>
+                                                            <td rowspan=rows>{state.clone()}</td>
+                                                        });
+                                                        match vm {
+                                                            None => view! { <tr>{head}<td colspan="2" class="muted">"No VM"</td></tr> }.into_any(),
+                                                            Some(vm) => {
+                                                                let name = vm.vm_name.clone();
+                                                                let ports = vm.ports.iter().map(|p| format!("{} ({}, {})", p.number, crate::format::minutes(p.max_minutes),
+                                                                        if p.allowed_source_address_prefixes.is_empty() { "*".to_owned() } else { p.allowed_source_address_prefixes.join(", ") })).collect::<Vec<_>>().join(" · ");
+                                                                let cell = if vm.found {
+                                                                    view! { <A href=vm_href(&vm.vm_id) attr:class="chip-link">{vm.vm_name.clone()}</A> }.into_any()
+                                                                } else {
+                                                                    view! { <span class="muted" title=vm.vm_id.clone()>{format!("{} (not in the inventory)", vm.vm_name)}</span> }.into_any()
+                                                                };
+                                                                view! {
+                                                                <tr data-testid="jit-policy-vm" data-vm=name>
+                                                                    {head}
+                                                                    <td>{cell}</td>
+                                                                    <td>{ports}</td>
+                                                                </tr>
+                                                            }.into_any()
+                                                            }
+                                                        }
+                                                    }).collect::<Vec<_>>()
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
                                 }.into_any()
                             }
                         })
