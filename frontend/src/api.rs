@@ -195,8 +195,18 @@ pub async fn get_health() -> Result<Health, ApiError> {
     get_json(url::HEALTH).await
 }
 
-pub async fn get_me() -> Result<Me, ApiError> {
-    get_json(url::ME).await
+/// Who is signed in: `None` when nobody is. Asks with `?optional=true`, so a signed-out visit
+/// gets 204 rather than 401 and the browser logs no failed request.
+pub async fn get_me() -> Result<Option<Me>, ApiError> {
+    let response = Request::get(&format!("{}?optional=true", url::ME))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|error| ApiError::Network(error.to_string()))?;
+    if response.status() == 204 {
+        return Ok(None);
+    }
+    decode(response).await.map(Some)
 }
 
 pub async fn login(username: String, password: String) -> Result<Me, ApiError> {

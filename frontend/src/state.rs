@@ -43,7 +43,7 @@ pub fn provide_auth_context() -> AuthContext {
     };
     provide_context(auth);
     leptos::task::spawn_local(async move {
-        auth.set(api::get_me().await.ok());
+        auth.set(api::get_me().await.ok().flatten());
     });
     auth
 }

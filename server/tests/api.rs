@@ -341,6 +341,15 @@ async fn csrf_logout_and_session_expiry() {
         .unwrap();
     let (s, _) = app.send(Method::GET, "/api/me", Some(&op), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // the dashboard's start-up check: "nobody" is an answer, not an error
+    let (s, _) = app
+        .send(Method::GET, "/api/me?optional=true", Some(&op), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app
+        .send(Method::GET, "/api/me?optional=true", None, None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
     // logout revokes
     let v = app.login("viewer").await;
     let (s, _) = app.send(Method::POST, "/api/logout", Some(&v), None).await;

@@ -33,6 +33,23 @@ impl TestApp {
 
     /// Starts the server over any directory of static files.
     pub fn start_with_dist(dist: &Path) -> Self {
+        Self::spawn(dist, &[], &[], READY_TIMEOUT)
+    }
+
+    /// [`TestApp::start`] with more `portcullis serve` flags and environment variables, waiting
+    /// up to `startup` for the server (its first snapshot and history backfill come before
+    /// it listens: a large demo tenant takes longer than [`READY_TIMEOUT`]).
+    pub fn start_with(args: &[&str], envs: &[(&str, &str)], startup: Duration) -> Self {
+        let dist = repo_root().join("dist");
+        assert!(
+            dist.join("index.html").is_file(),
+            "{} is missing: build the front end first (scripts/build-frontend.sh)",
+            dist.join("index.html").display()
+        );
+        Self::spawn(&dist, args, envs, startup)
+    }
+
+    fn spawn(dist: &Path, args: &[&str], envs: &[(&str, &str)], startup: Duration) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let log_path = data_dir.path().join("server.log");
         let log = std::fs::File::create(&log_path).expect("server log file");
@@ -50,13 +67,15 @@ impl TestApp {
             .env("RUST_LOG", "info")
             // Demo accounts viewer / operator / admin get a known password.
             .env("PORTCULLIS_DEMO_PASSWORD", crate::DEMO_PASSWORD)
+            .args(args)
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .expect("start the portcullis binary");
 
-        let addr = read_listening_addr(&mut child, &log_path);
+        let addr = read_listening_addr(&mut child, &log_path, startup);
         let app = Self {
             base_url: format!("http://{addr}"),
             child,
@@ -119,7 +138,7 @@ impl Drop for TestApp {
 }
 
 /// Reads the server's stdout until its "Portcullis listening on http://ADDR ..." line.
-fn read_listening_addr(child: &mut Child, log_path: &Path) -> String {
+fn read_listening_addr(child: &mut Child, log_path: &Path, timeout: Duration) -> String {
     let stdout = child.stdout.take().expect("piped stdout");
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
@@ -138,7 +157,7 @@ fn read_listening_addr(child: &mut Child, log_path: &Path) -> String {
             }
         }
     });
-    receiver.recv_timeout(READY_TIMEOUT).unwrap_or_else(|_| {
+    receiver.recv_timeout(timeout).unwrap_or_else(|_| {
         let status = child.try_wait().ok().flatten();
         let _ = child.kill();
         let log = std::fs::read_to_string(log_path).unwrap_or_default();

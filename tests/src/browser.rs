@@ -3,7 +3,11 @@
 //! Debian's `/usr/bin/chromium` and `/usr/bin/chromedriver` (scripts/setup.sh installs them);
 //! `CHROMIUM` and `CHROMEDRIVER` override the paths.
 use crate::{target_dir, READY_TIMEOUT};
-use fantoccini::{elements::Element, wd::Capabilities, Client, ClientBuilder, Locator};
+use fantoccini::{
+    elements::Element,
+    wd::{Capabilities, WebDriverCompatibleCommand},
+    Client, ClientBuilder, Locator,
+};
 use serde_json::json;
 use std::{
     io::{BufRead, BufReader},
@@ -45,6 +49,8 @@ impl Browser {
         let capabilities: Capabilities = serde_json::from_value(json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": chromium, "args": args },
+            // the page's console (and failed loads), read by `console_errors`
+            "goog:loggingPrefs": { "browser": "ALL" },
         }))
         .expect("capabilities are a JSON object");
         let mut builder = ClientBuilder::rustls().expect("TLS roots for the WebDriver client");
@@ -154,8 +160,58 @@ impl Browser {
             .unwrap_or_else(|error| panic!("script {script:?}: {error}"))
     }
 
+    /// The errors Chromium logged in the page's console since the last call: uncaught
+    /// exceptions, `console.error`, failed loads (4xx/5xx) of scripts, styles and fetches.
+    /// Reading the browser log empties it.
+    pub async fn console_errors(&self) -> Vec<String> {
+        let log = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .unwrap_or_else(|error| panic!("cannot read the browser log: {error}"));
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .filter_map(|entry| entry["message"].as_str())
+            // Chromium notes that trunk's `<link rel=preload ... integrity=...>` for the WASM
+            // is preloaded with an integrity attribute that it cannot match against the later
+            // fetch: a browser remark about the preload hint, not an error of the app.
+            .filter(|message| !(message.contains("preload") && message.contains("integrity")))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Asserts that the page's console has had no errors since the last check (`context`
+    /// names the page in the failure).
+    pub async fn assert_no_console_errors(&self, context: &str) {
+        let errors = self.console_errors().await;
+        assert!(
+            errors.is_empty(),
+            "console errors on {context}:\n  {}",
+            errors.join("\n  ")
+        );
+    }
+
+    /// Resizes the browser window (outer size; the viewport is what `innerWidth` reports).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|error| panic!("resize to {width}x{height}: {error}"));
+    }
+
     /// Saves a PNG of the viewport to `target/screenshots/{name}.png` and returns its path.
+    /// Every page a test looks at is screenshotted, so this also asserts that the console had
+    /// no errors since the last check ([`Browser::assert_no_console_errors`]).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let path = self.screenshot_only(name).await;
+        self.assert_no_console_errors(name).await;
+        path
+    }
+
+    /// [`Browser::screenshot`] without the console check.
+    pub async fn screenshot_only(&self, name: &str) -> PathBuf {
         let png = self
             .client
             .screenshot()
@@ -168,8 +224,10 @@ impl Browser {
         path
     }
 
-    /// Ends the session (Chromium exits), then chromedriver.
+    /// Asserts that the console stayed free of errors since the last check, then ends the
+    /// session (Chromium exits) and chromedriver.
     pub async fn close(self) {
+        self.assert_no_console_errors("the last page").await;
         let client = self.client.clone();
         if let Err(error) = client.close().await {
             eprintln!("closing the browser session: {error}");
@@ -187,6 +245,28 @@ impl Drop for Browser {
             .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// chromedriver's `POST /session/{id}/se/log {"type": "browser"}`: the console entries since
+/// the last read (needs `goog:loggingPrefs`).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
     }
 }
 

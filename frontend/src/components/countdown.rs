@@ -1,5 +1,7 @@
 use crate::format::{countdown, now_seconds, parse_rfc3339};
 use leptos::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Time left until `expires_at` (RFC 3339), ticking every second.
@@ -7,9 +9,20 @@ use std::time::Duration;
 pub fn Countdown(#[prop(into)] expires_at: String) -> impl IntoView {
     let expiry = parse_rfc3339(&expires_at);
     let now = RwSignal::new(now_seconds());
-    if let Ok(handle) =
-        set_interval_with_handle(move || now.set(now_seconds()), Duration::from_secs(1))
-    {
+    // The timer stops when the view is cleaned up, and also by itself once `now` is gone: a
+    // view rebuilt by a Suspend (a resource refetched after a server event) can drop its
+    // signals before its cleanups run, and a tick then must not touch them.
+    let timer: Rc<Cell<Option<IntervalHandle>>> = Rc::default();
+    let own = timer.clone();
+    let tick = move || {
+        if now.try_set(now_seconds()).is_some() {
+            if let Some(handle) = own.take() {
+                handle.clear();
+            }
+        }
+    };
+    if let Ok(handle) = set_interval_with_handle(tick, Duration::from_secs(1)) {
+        timer.set(Some(handle));
         on_cleanup(move || handle.clear());
     }
     let title = expires_at.clone();

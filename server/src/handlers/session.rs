@@ -7,7 +7,7 @@ use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use crate::store::{now_ms, rfc3339};
 use axum::{
-    extract::State,
+    extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -144,13 +144,33 @@ pub async fn logout(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
-/// `GET /api/me`
-pub async fn get_me(State(state): State<AppState>, session: Session) -> Json<Me> {
-    Json(Me {
+/// `GET /api/me?optional=true`: 204 No Content instead of 401 when nobody is signed in.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MeQuery {
+    #[serde(default)]
+    optional: bool,
+}
+
+/// `GET /api/me`: who is signed in; 401 when nobody is (or 204 with `?optional=true`, which
+/// the dashboard's start-up check uses, so that a signed-out visit logs no failed request).
+pub async fn get_me(
+    State(state): State<AppState>,
+    Query(query): Query<MeQuery>,
+    session: Result<Session, AppError>,
+) -> Result<Response, AppError> {
+    let session = match session {
+        Ok(session) => session,
+        Err(AppError::Unauthorized) if query.optional => {
+            return Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Err(error) => return Err(error),
+    };
+    Ok(Json(Me {
         username: session.username,
         role: session.role,
         csrf_token: session.csrf_token,
         expires_at: rfc3339(session.expires_at),
         data_source: state.config.data_source.as_str().into(),
     })
+    .into_response())
 }
