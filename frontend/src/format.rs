@@ -23,6 +23,19 @@ pub fn score_number(value: f64) -> String {
     }
 }
 
+/// A count with thousands separators: `10,058`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `66.63 %` rounded to whole percent: `67%`.
 pub fn percent(value: f64) -> String {
     format!("{}%", value.round() as i64)

@@ -4,4 +4,6 @@ mod integration {
     pub mod alerts;
     pub mod dashboard;
     pub mod health;
+    pub mod keyboard_layout;
+    pub mod scale;
 }

@@ -2,7 +2,7 @@ use crate::api;
 use crate::components::{
     empty_state::EmptyState, error_panel::ErrorPanel, loading::Loading, vm_table::VmTable,
 };
-use crate::format::recommendation_short;
+use crate::format::{count, recommendation_short};
 use crate::query::{self, filter_from_query, filter_to_query};
 use crate::state::{expect_auth, expect_events};
 use leptos::prelude::*;
@@ -75,7 +75,10 @@ pub fn VmsPage() -> impl IntoView {
     };
     let on_sort = Callback::new(move |column: VmSort| {
         let mut f = filter.get_untracked();
-        f.order = if f.sort == Some(column) && f.order != Some(SortOrder::Desc) {
+        // the table shows name, ascending, when the URL names no sort: clicking that column
+        // then reverses it, as for any column already sorted ascending
+        let current = f.sort.unwrap_or(VmSort::Name);
+        f.order = if current == column && f.order != Some(SortOrder::Desc) {
             Some(SortOrder::Desc)
         } else {
             Some(SortOrder::Asc)
@@ -169,7 +172,7 @@ pub fn VmsPage() -> impl IntoView {
                         };
                         view! {
                             <div class="table-meta">
-                                <span data-testid="vm-count">{if total == 0 { "No VMs match".to_owned() } else { format!("{first}–{last} of {total} VMs") }}</span>
+                                <span data-testid="vm-count">{if total == 0 { "No VMs match".to_owned() } else { format!("{}–{} of {} VMs", count(first), count(last), count(total)) }}</span>
                             </div>
                             {if posture.vms.items.is_empty() {
                                 view! { <EmptyState title="No VM matches these filters." hint="Clear a filter or the search to see more." /> }.into_any()
@@ -178,7 +181,7 @@ pub fn VmsPage() -> impl IntoView {
                             }}
                             <nav class="pager" aria-label="Pages">
                                 <button class="button" disabled={page <= 1} on:click=move |_| go(page - 1) data-testid="page-prev">"← Previous"</button>
-                                <span data-testid="page-info">{format!("Page {page} of {pages}")}</span>
+                                <span data-testid="page-info">{format!("Page {} of {}", count(page as usize), count(pages as usize))}</span>
                                 <button class="button" disabled={page >= pages} on:click=move |_| go(page + 1) data-testid="page-next">"Next →"</button>
                             </nav>
                         }
