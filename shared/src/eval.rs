@@ -13,6 +13,15 @@ use std::fmt;
 pub use engine::{evaluate, Model};
 pub use report::{Exposure, Report, State, Status, VmReport};
 
+/// `s.trim()`, without decoding characters when `s` starts and ends with visible ASCII (as
+/// ids, names and numbers do).
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// Protocol of a rule or a port probe. Rules match `*` against everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
@@ -27,7 +36,7 @@ pub enum Protocol {
 impl Protocol {
     /// Parses any letter case; `All` (effective-rules spelling) means `*`.
     pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
+        let s = trim(s);
         let is = |name: &str| s.eq_ignore_ascii_case(name);
         Some(if s == "*" || is("all") || is("any") {
             Protocol::Any

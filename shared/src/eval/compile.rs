@@ -112,7 +112,9 @@ impl AsgInterner {
 }
 
 fn blank(s: &Option<String>) -> bool {
-    s.as_deref().map(str::trim).is_none_or(str::is_empty)
+    s.as_deref()
+        .map(crate::eval::trim)
+        .is_none_or(str::is_empty)
 }
 
 /// Compiles one NSG. `path` is its JSON path, e.g. `networkSecurityGroups[3]`.
@@ -245,7 +247,7 @@ fn compile_rule_with(
     let p = &rule.properties;
     let ppath = || format!("{}.properties", rpath());
     let name = rule.name.as_deref().unwrap_or_default();
-    if name.trim().is_empty() {
+    if crate::eval::trim(name).is_empty() {
         return Err(InputError::new(
             format!("{}.name", rpath()),
             "missing rule name",
@@ -458,7 +460,7 @@ fn addr_field(
     }
     for (k, r) in asg_refs.iter().enumerate() {
         match r.id.as_deref() {
-            Some(id) if !id.trim().is_empty() => {
+            Some(id) if !crate::eval::trim(id).is_empty() => {
                 asg_ids.push(asgs.intern(id));
                 any_given = true;
             }
@@ -492,7 +494,7 @@ fn add_prefixes(
     s: &str,
     path: impl Fn() -> String,
 ) -> Result<(), InputError> {
-    if s.trim().is_empty() {
+    if crate::eval::trim(s).is_empty() {
         return Err(InputError::value(
             path(),
             s,

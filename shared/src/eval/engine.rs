@@ -15,7 +15,7 @@ use super::{Access, Protocol};
 use crate::arm::{JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
 use crate::config::{EvalConfig, PortSpec};
 use crate::inventory::{InputError, Inventory};
-use crate::net::addr::{azure_load_balancer, format_ip, non_public, parse_ip};
+use crate::net::addr::{azure_load_balancer, cidr_cover, format_ip, non_public, parse_ip};
 use crate::net::{AddrSet, Cidr, Family, IntervalSet};
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -203,6 +203,8 @@ pub struct Model<'a> {
     /// for each entry, the NIC's index, [`MISSING`] or [`NO_ID`].
     vm_nics: Vec<u32>,
     vm_nic_at: Vec<u32>,
+    /// Each VM's id as a key (hashed once, at build).
+    vm_keys: Vec<Ci<'a>>,
     nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>>,
     jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>>,
     /// Shared between evaluation threads (see the `parallel` feature).
@@ -238,7 +240,10 @@ impl<'a> Model<'a> {
                     .flat_map(|c| &c.properties.application_security_groups),
             );
         for r in asg_refs {
-            if let Some(id) = r.id.as_deref().filter(|id| !id.trim().is_empty()) {
+            if let Some(id) =
+                r.id.as_deref()
+                    .filter(|id| !crate::eval::trim(id).is_empty())
+            {
                 asgs.intern(id);
             }
         }
@@ -253,7 +258,7 @@ impl<'a> Model<'a> {
             let mut out = Vec::with_capacity(chunk.len());
             for (k, nsg) in chunk.iter().enumerate() {
                 let i = start + k;
-                if nsg.id.trim().is_empty() {
+                if crate::eval::trim(&nsg.id).is_empty() {
                     return Err(InputError::new(
                         format!("networkSecurityGroups[{i}].id"),
                         "missing resource id",
@@ -284,7 +289,7 @@ impl<'a> Model<'a> {
         }
         let nsg_ref =
             |id: Option<&str>, whose: &dyn Fn() -> String, warnings: &mut Vec<String>| -> u32 {
-                let Some(id) = id.filter(|s| !s.trim().is_empty()) else {
+                let Some(id) = id.filter(|s| !crate::eval::trim(s).is_empty()) else {
                     return NONE;
                 };
                 match nsg_by_key.get(&Ci::new(id)) {
@@ -320,7 +325,7 @@ impl<'a> Model<'a> {
                     .properties
                     .address_prefix
                     .as_deref()
-                    .filter(|p| !p.trim().is_empty())
+                    .filter(|p| !crate::eval::trim(p).is_empty())
                 {
                     space = space.union(&parse_cidr(p, || format!("{}.addressPrefix", spath()))?);
                 }
@@ -330,7 +335,9 @@ impl<'a> Model<'a> {
                     })?);
                 }
                 let id: Cow<'a, str> = match (&s.id, &s.name) {
-                    (Some(id), _) if !id.trim().is_empty() => Cow::Borrowed(id.as_str()),
+                    (Some(id), _) if !crate::eval::trim(id).is_empty() => {
+                        Cow::Borrowed(id.as_str())
+                    }
                     (_, Some(name)) => Cow::Owned(format!("{}/subnets/{name}", vnet.id)),
                     _ => continue,
                 };
@@ -358,7 +365,7 @@ impl<'a> Model<'a> {
                     .properties
                     .ip_address
                     .as_deref()
-                    .filter(|s| !s.trim().is_empty())
+                    .filter(|s| !crate::eval::trim(s).is_empty())
                     .map(Arc::from);
                 (Ci::new(&p.id), addr)
             })
@@ -379,9 +386,10 @@ impl<'a> Model<'a> {
             let mut nsgs = Vec::with_capacity(chunk.len());
             let mut confs = Vec::with_capacity(chunk.len());
             let mut ends = Vec::with_capacity(chunk.len());
+            let mut keys = Vec::with_capacity(chunk.len());
             for (k, nic) in chunk.iter().enumerate() {
                 let i = start + k;
-                if nic.id.trim().is_empty() {
+                if crate::eval::trim(&nic.id).is_empty() {
                     return Err(InputError::new(
                         format!("networkInterfaces[{i}].id"),
                         "missing resource id",
@@ -406,19 +414,23 @@ impl<'a> Model<'a> {
                 )?;
                 nsgs.push(nsg);
                 ends.push(confs.len() as u32);
+                keys.push(Ci::new(&nic.id));
             }
-            Ok((nsgs, confs, ends, warnings))
+            Ok((nsgs, confs, ends, keys, warnings))
         });
+        let mut nic_keys = Vec::with_capacity(n);
         for chunk in chunks {
-            let (nsgs, confs, ends, w) = chunk?;
+            let (nsgs, confs, ends, keys, w) = chunk?;
             warnings.extend(w);
+            nic_keys.extend(keys);
             let base = ipconfs.len() as u32;
             nic_nsg.extend(nsgs);
             nic_confs.extend(ends.into_iter().map(|e| base + e));
             ipconfs.extend(confs);
         }
-        for (i, nic) in inv.network_interfaces.iter().enumerate() {
-            nics.insert(Ci::new(&nic.id), i as u32);
+        let mut nic_ids_unique = true;
+        for (i, key) in nic_keys.into_iter().enumerate() {
+            nic_ids_unique &= nics.insert(key, i as u32).is_none();
         }
         {
             for c in &ipconfs {
@@ -450,21 +462,47 @@ impl<'a> Model<'a> {
         let mut vm_nics = Vec::with_capacity(inv.virtual_machines.len());
         let mut vm_nic_at = Vec::with_capacity(inv.virtual_machines.len() + 1);
         vm_nic_at.push(0u32);
-        for vm in &inv.virtual_machines {
-            for r in &vm.properties.network_profile.network_interfaces {
-                let k = match r.id.as_deref() {
-                    None => NO_ID,
-                    Some(id) => match nics.get(&Ci::new(id)) {
-                        Some(&k) => {
-                            listed[k as usize] = true;
-                            k
+        let mut vm_keys = Vec::with_capacity(inv.virtual_machines.len());
+        let chunks = par_chunks(&inv.virtual_machines, |_, chunk| {
+            let mut keys = Vec::with_capacity(chunk.len());
+            let mut refs = Vec::with_capacity(chunk.len());
+            let mut ends = Vec::with_capacity(chunk.len());
+            // NICs are usually listed in the order of their VMs: the NIC after the last one
+            // found is tried first (exact when NIC ids are unique, as the map would answer)
+            let mut next = NONE;
+            for vm in chunk {
+                keys.push(Ci::new(&vm.id));
+                for r in &vm.properties.network_profile.network_interfaces {
+                    let k = match r.id.as_deref() {
+                        None => NO_ID,
+                        Some(id) => {
+                            let key = Ci::new(id);
+                            let guess = inv.network_interfaces.get(next as usize);
+                            match guess {
+                                Some(nic) if nic_ids_unique && Ci::new(&nic.id) == key => next,
+                                _ => nics.get(&key).copied().unwrap_or(MISSING),
+                            }
                         }
-                        None => MISSING,
-                    },
-                };
-                vm_nics.push(k);
+                    };
+                    if k < NO_ID {
+                        next = k + 1;
+                    }
+                    refs.push(k);
+                }
+                ends.push(refs.len() as u32);
             }
-            vm_nic_at.push(vm_nics.len() as u32);
+            (keys, refs, ends)
+        });
+        for (keys, refs, ends) in chunks {
+            vm_keys.extend(keys);
+            let base = vm_nics.len() as u32;
+            vm_nics.extend(refs);
+            vm_nic_at.extend(ends.into_iter().map(|e| base + e));
+        }
+        for &k in &vm_nics {
+            if k < NO_ID {
+                listed[k as usize] = true;
+            }
         }
         for (i, nic) in inv.network_interfaces.iter().enumerate() {
             let back = nic
@@ -513,6 +551,7 @@ impl<'a> Model<'a> {
             nic_confs,
             vm_nics,
             vm_nic_at,
+            vm_keys,
             nics_by_vm,
             jit_by_vm,
             cache: Mutex::new(Cache::default()),
@@ -529,9 +568,9 @@ impl<'a> Model<'a> {
         let mut seen: FxSet<Ci<'a>> =
             FxSet::with_capacity_and_hasher(inv.virtual_machines.len(), Default::default());
         for (i, vm) in inv.virtual_machines.iter().enumerate() {
-            if vm.id.trim().is_empty() {
+            if crate::eval::trim(&vm.id).is_empty() {
                 warnings.push(format!("virtualMachines[{i}]: no id; skipped"));
-            } else if !seen.insert(Ci::new(&vm.id)) {
+            } else if !seen.insert(self.vm_keys[i].clone()) {
                 warnings.push(format!(
                     "virtualMachines[{i}]: duplicate id {:?}; evaluated once",
                     vm.id
@@ -595,7 +634,10 @@ impl<'a> Model<'a> {
         want_allowed: bool,
         warnings: &mut Vec<String>,
     ) -> (VmReport, Vec<AddrSet>) {
-        let vm_key = Ci::new(&vm.id);
+        let vm_key = match index {
+            Some(i) => self.vm_keys[i].clone(),
+            None => Ci::new(&vm.id),
+        };
         let name = vm
             .name
             .clone()
@@ -987,13 +1029,24 @@ impl<'a> Model<'a> {
     /// source set involved (and the public Internet) is a union of, so that each set is a small
     /// bitset and every set operation of the walk is a few word operations.
     fn eval_key(&self, key: &EvalKey) -> PathEval {
+        // buffers reused from key to key (most keys need a few hundred bytes)
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+        }
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut scratch) => self.eval_key_with(key, &mut scratch),
+            Err(_) => self.eval_key_with(key, &mut Scratch::default()),
+        })
+    }
+
+    fn eval_key_with(&self, key: &EvalKey, scratch: &mut Scratch) -> PathEval {
         let family = key.family;
         let public_all = of(self.public_set(key.vnet), family);
 
         // the rules that can matter: matching the ip configuration as destination and at least
         // one management port; in evaluation order, level by level
         let mut levels: SmallVec<[(Level, u32, usize); 2]> = SmallVec::new();
-        let mut cands: Vec<(u32, &CompiledRule)> = Vec::new();
+        let mut cands: SmallVec<[(u32, &CompiledRule); 32]> = SmallVec::new();
         for (level, nsg, mask) in [
             (Level::Subnet, key.subnet_nsg, &key.subnet_mask),
             (Level::NetworkInterface, key.nic_nsg, &key.nic_mask),
@@ -1016,7 +1069,8 @@ impl<'a> Model<'a> {
         let vnet_space =
             (key.vnet != NONE).then(|| of(&self.vnets[key.vnet as usize].space, family));
         let load_balancer = of(&self.load_balancer, family);
-        let mut bounds: Vec<u128> = Vec::with_capacity(64);
+        let mut bounds = std::mem::take(&mut scratch.bounds);
+        bounds.clear();
         bounds.push(0);
         add_bounds(&mut bounds, public_all, max);
         let (mut vnet_used, mut lb_used) = (false, false);
@@ -1034,10 +1088,12 @@ impl<'a> Model<'a> {
         if lb_used {
             add_bounds(&mut bounds, load_balancer, max);
         }
-        let atoms = Atoms::new(bounds, max);
+        let atoms = Atoms::new(&mut bounds, max);
         let w = atoms.words;
         // public, VNet, load balancer, then the rules' sources
-        let mut bits = vec![0u64; w * (3 + cands.len())];
+        let mut bits = std::mem::take(&mut scratch.rule_bits);
+        bits.clear();
+        bits.resize(w * (3 + cands.len()), 0);
         let (shared, rule_bits) = bits.split_at_mut(3 * w);
         atoms.set_bits(public_all, &mut shared[..w]);
         if let (true, Some(space)) = (vnet_used, vnet_space) {
@@ -1062,7 +1118,6 @@ impl<'a> Model<'a> {
             });
         }
         let public_bits = &shared[..w];
-        let mut scratch = Scratch::default();
         let walk = Walk {
             levels: &levels,
             cands: &cands,
@@ -1070,10 +1125,15 @@ impl<'a> Model<'a> {
             rule_bits,
             public_bits,
         };
-        self.ports
+        let evals: PathEval = self
+            .ports
             .iter()
-            .map(|port| Arc::new(self.eval_port(key, &walk, &mut scratch, *port)))
-            .collect()
+            .map(|port| Arc::new(self.eval_port(key, &walk, scratch, *port)))
+            .collect();
+        drop(atoms);
+        scratch.bounds = bounds;
+        scratch.rule_bits = bits;
+        evals
     }
 
     /// The heart: one ip configuration (as cached key), one port.
@@ -1253,15 +1313,10 @@ impl<'a> Model<'a> {
         };
         deciding.sort();
         let deciding = deciding.into_vec();
+        let shown = lift(family, cidr_cover(family, &total, &public));
         let allowed = lift(family, total);
-        let public = lift(family, public);
-        let shown_cidrs: Vec<Cidr> = allowed
-            .to_cidrs()
-            .into_iter()
-            .filter(|c| AddrSet::from_cidr(c).intersects(&public))
-            .collect();
         PortEval {
-            shown: AddrSet::from_cidrs(shown_cidrs.iter()),
+            shown,
             allowed,
             state,
             deciding,
@@ -1291,7 +1346,7 @@ struct Walk<'w> {
     levels: &'w [(Level, u32, usize)],
     /// (index in the NSG's inbound rules, rule).
     cands: &'w [(u32, &'w CompiledRule)],
-    atoms: &'w Atoms,
+    atoms: &'w Atoms<'w>,
     /// The sources of `cands[k]`: `atoms.words` words from `k * atoms.words`.
     rule_bits: &'w [u64],
     public_bits: &'w [u64],
@@ -1300,6 +1355,8 @@ struct Walk<'w> {
 /// Buffers reused between the ports of one key.
 #[derive(Default)]
 struct Scratch {
+    bounds: Vec<u128>,
+    rule_bits: Vec<u64>,
     active: Vec<u32>,
     bits: Vec<u64>,
     contributions: Vec<(RuleRef, Access)>,
@@ -1307,19 +1364,21 @@ struct Scratch {
 }
 
 /// The elementary intervals of one family's address space that a walk's sets are unions of.
-struct Atoms {
+struct Atoms<'s> {
     /// First address of each atom, ascending, from 0; each atom ends where the next begins.
-    starts: Vec<u128>,
+    starts: &'s [u128],
     max: u128,
     words: usize,
     /// Every atom.
     full: SmallVec<[u64; 4]>,
 }
 
-impl Atoms {
-    fn new(mut starts: Vec<u128>, max: u128) -> Self {
-        starts.sort_unstable();
-        starts.dedup();
+impl<'s> Atoms<'s> {
+    /// The atoms cut at `bounds` (sorted and deduplicated in place).
+    fn new(bounds: &'s mut Vec<u128>, max: u128) -> Self {
+        bounds.sort_unstable();
+        bounds.dedup();
+        let starts = &bounds[..];
         let n = starts.len();
         let words = n.div_ceil(64);
         let mut full: SmallVec<[u64; 4]> = smallvec::smallvec![0; words];
@@ -1520,7 +1579,7 @@ fn parse_ipconfs<'a>(
         let (family, addrs) = match p
             .private_ip_address
             .as_deref()
-            .filter(|s| !s.trim().is_empty())
+            .filter(|s| !crate::eval::trim(s).is_empty())
         {
             Some(a) => {
                 let bad = || {
@@ -1553,7 +1612,7 @@ fn parse_ipconfs<'a>(
         let mut conf_asgs = Vec::new();
         for (k, a) in p.application_security_groups.iter().enumerate() {
             match a.id.as_deref() {
-                Some(aid) if !aid.trim().is_empty() => conf_asgs.push(asgs.intern(aid)),
+                Some(aid) if !crate::eval::trim(aid).is_empty() => conf_asgs.push(asgs.intern(aid)),
                 _ => {
                     return Err(InputError::new(
                         format!("{}.applicationSecurityGroups[{k}].id", cpath()),
@@ -1575,7 +1634,7 @@ fn parse_ipconfs<'a>(
             .public_ip_address
             .as_ref()
             .and_then(|s| s.id.as_deref())
-            .filter(|s| !s.trim().is_empty());
+            .filter(|s| !crate::eval::trim(s).is_empty());
         let public_ip = match pip_ref {
             Some(pk) => match pips.get(&Ci::new(pk)) {
                 Some(addr) => addr.clone(),
@@ -1653,20 +1712,57 @@ fn ip_arc(family: Family, ip: u128) -> Arc<str> {
 }
 
 /// An ARM id as a map key: hashed and compared case-insensitively (ARM ids are), and borrowed
-/// from the inventory, so joins allocate nothing.
+/// from the inventory, so joins allocate nothing. The hash is computed once, when the key is
+/// made (in parallel with the `parallel` feature), so inserting and looking up touch the text
+/// of the id only to confirm a match.
 #[derive(Debug, Clone)]
-struct Ci<'a>(Cow<'a, str>);
+struct Ci<'a> {
+    hash: u64,
+    id: Cow<'a, str>,
+}
 
 impl<'a> Ci<'a> {
     fn new(id: &'a str) -> Self {
-        Ci(Cow::Borrowed(trim_id(id)))
+        let id = trim_id(id);
+        Ci {
+            hash: ci_hash(id),
+            id: Cow::Borrowed(id),
+        }
     }
     fn owned(id: Cow<'a, str>) -> Self {
         match id {
             Cow::Borrowed(b) => Self::new(b),
-            Cow::Owned(o) => Ci(Cow::Owned(trim_id(&o).to_string())),
+            Cow::Owned(o) => {
+                let id = trim_id(&o).to_string();
+                Ci {
+                    hash: ci_hash(&id),
+                    id: Cow::Owned(id),
+                }
+            }
         }
     }
+}
+
+/// The case-insensitive hash of an id: its bytes lower-cased eight at a time.
+fn ci_hash(id: &str) -> u64 {
+    let mut h = FxHasher::default();
+    let b = id.as_bytes();
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        h.add(ascii_lower8(u64::from_le_bytes(
+            c.try_into().expect("8 bytes"),
+        )));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h.add(ascii_lower8(u64::from_le_bytes(w)));
+    }
+    h.add(b.len() as u64);
+    // spread the entropy to the low bits too (the table indexes by them)
+    let x = h.0;
+    (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (x >> 32)
 }
 
 /// `id.trim().trim_end_matches('/')`, without scanning ids that need no trimming.
@@ -1679,7 +1775,7 @@ fn trim_id(id: &str) -> &str {
 
 impl PartialEq for Ci<'_> {
     fn eq(&self, o: &Self) -> bool {
-        self.0 == o.0 || self.0.eq_ignore_ascii_case(&o.0)
+        self.hash == o.hash && (self.id == o.id || self.id.eq_ignore_ascii_case(&o.id))
     }
 }
 
@@ -1687,20 +1783,7 @@ impl Eq for Ci<'_> {}
 
 impl std::hash::Hash for Ci<'_> {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let b = self.0.as_bytes();
-        let mut chunks = b.chunks_exact(8);
-        for c in &mut chunks {
-            h.write_u64(ascii_lower8(u64::from_le_bytes(
-                c.try_into().expect("8 bytes"),
-            )));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            h.write_u64(ascii_lower8(u64::from_le_bytes(w)));
-        }
-        h.write_usize(b.len());
+        h.write_u64(self.hash);
     }
 }
 

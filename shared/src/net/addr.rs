@@ -244,8 +244,102 @@ impl AddrSet {
     }
 
     pub fn to_cidr_strings(&self) -> Vec<String> {
-        self.to_cidrs().iter().map(|c| c.to_string()).collect()
+        self.to_cidrs().iter().map(Cidr::text).collect()
     }
+}
+
+impl Cidr {
+    /// As `to_string()`, IPv4 without going through the formatter.
+    pub fn text(&self) -> String {
+        match self.family {
+            Family::V4 => {
+                let mut s = String::with_capacity(18);
+                push_v4(&mut s, self.network as u32);
+                s.push('/');
+                push_decimal(&mut s, u32::from(self.len));
+                s
+            }
+            Family::V6 => self.to_string(),
+        }
+    }
+}
+
+/// Appends `a.b.c.d`.
+pub fn push_v4(s: &mut String, ip: u32) {
+    for (k, octet) in ip.to_be_bytes().into_iter().enumerate() {
+        if k > 0 {
+            s.push('.');
+        }
+        push_decimal(s, u32::from(octet));
+    }
+}
+
+/// Appends `n` in decimal.
+pub fn push_decimal(s: &mut String, n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+}
+
+/// The union of the CIDR blocks of `allowed`'s minimal decomposition (see
+/// [`AddrSet::to_cidrs`]) that contain an address of `public`, for one family.
+pub fn cidr_cover(family: Family, allowed: &IntervalSet, public: &IntervalSet) -> IntervalSet {
+    if public.is_empty() {
+        return IntervalSet::empty();
+    }
+    if public == allowed {
+        return allowed.clone();
+    }
+    let width = family_width(family);
+    let p = public.ranges();
+    let mut j = 0;
+    let mut out: Vec<(u128, u128)> = Vec::new();
+    for &(lo, hi) in allowed.ranges() {
+        let mut cur = lo;
+        loop {
+            // the largest aligned block at `cur` that fits in [cur, hi], as range_to_cidrs
+            let align = if cur == 0 {
+                width
+            } else {
+                cur.trailing_zeros().min(width)
+            };
+            let span = hi - cur;
+            let fit = if span == u128::MAX {
+                128
+            } else {
+                127 - (span + 1).leading_zeros()
+            };
+            let bits = align.min(fit).min(width);
+            let last = if bits >= 128 {
+                u128::MAX
+            } else {
+                cur + ((1u128 << bits) - 1)
+            };
+            while j < p.len() && p[j].1 < cur {
+                j += 1;
+            }
+            if j < p.len() && p[j].0 <= last {
+                match out.last_mut() {
+                    Some(prev) if prev.1.checked_add(1) == Some(cur) => prev.1 = last,
+                    _ => out.push((cur, last)),
+                }
+            }
+            if last >= hi {
+                break;
+            }
+            cur = last + 1;
+        }
+    }
+    IntervalSet::from_ranges(out)
 }
 
 /// Greedy decomposition of `[lo, hi]` into the fewest aligned prefixes.
@@ -399,6 +493,64 @@ mod tests {
         };
         let back = AddrSet::from_cidrs(s.to_cidrs().iter());
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn cidr_text_is_display() {
+        for c in [
+            "0.0.0.0/0",
+            "10.1.2.3/32",
+            "203.0.113.0/24",
+            "255.255.255.255/1",
+            "::/0",
+        ] {
+            let c = Cidr::parse(c).unwrap();
+            assert_eq!(c.text(), c.to_string());
+        }
+    }
+
+    #[test]
+    fn cidr_cover_keeps_the_blocks_that_meet_public() {
+        // the naive definition, on pseudo-random sets
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for _ in 0..300 {
+            let set = |next: &mut dyn FnMut(u64) -> u64| {
+                let mut r = Vec::new();
+                for _ in 0..next(6) {
+                    let lo = u128::from(next(1 << 12)) << 20;
+                    r.push((lo, lo + u128::from(next(1 << 24))));
+                }
+                IntervalSet::from_ranges(r)
+            };
+            let allowed = set(&mut next);
+            let public = allowed.intersection(&set(&mut next));
+            let a = AddrSet {
+                v4: allowed.clone(),
+                v6: IntervalSet::empty(),
+            };
+            let p = AddrSet {
+                v4: public.clone(),
+                v6: IntervalSet::empty(),
+            };
+            let naive: Vec<Cidr> = a
+                .to_cidrs()
+                .into_iter()
+                .filter(|c| AddrSet::from_cidr(c).intersects(&p))
+                .collect();
+            assert_eq!(
+                cidr_cover(Family::V4, &allowed, &public),
+                AddrSet::from_cidrs(naive.iter()).v4
+            );
+        }
+        let all = IntervalSet::range(0, u128::MAX);
+        let one = IntervalSet::range(5, 5);
+        assert_eq!(cidr_cover(Family::V6, &all, &one), all);
     }
 
     #[test]

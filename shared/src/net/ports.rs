@@ -23,7 +23,7 @@ pub fn parse_port_range(s: &str) -> Option<IntervalSet> {
 }
 
 fn parse_port(s: &str) -> Option<u16> {
-    let s = s.trim();
+    let s = crate::eval::trim(s);
     if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -55,12 +55,12 @@ impl PortSet {
 
     /// Adds one port expression (see [`parse_port_range`]); `None` if it does not parse.
     pub fn add(&mut self, s: &str) -> Option<()> {
-        let s = s.trim();
+        let s = crate::eval::trim(s);
         if s.is_empty() {
             return None;
         }
         for part in s.split(',') {
-            let part = part.trim();
+            let part = crate::eval::trim(part);
             if part == "*" {
                 self.insert(0, u16::MAX);
                 continue;
