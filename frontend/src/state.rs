@@ -2,7 +2,7 @@
 //! the colour theme, and the server's live events (refresh progress, new snapshots, writes).
 use crate::api;
 use leptos::prelude::*;
-use portcullis_shared::api::{Me, Role, ServerEvent};
+use portcullis_shared::api::{ApplyStep, Me, Role, ServerEvent};
 use wasm_bindgen::{closure::Closure, JsCast};
 
 // ---------------------------------------------------------------------------------------------
@@ -140,6 +140,9 @@ pub struct EventsContext {
     pub failure: RwSignal<Option<String>>,
     /// The event stream is connected.
     pub connected: RwSignal<bool>,
+    /// The writes of the remediation being applied, as the server reports them (the wizard
+    /// clears it before it applies).
+    pub apply_steps: RwSignal<Vec<ApplyStep>>,
 }
 
 impl EventsContext {
@@ -161,6 +164,13 @@ impl EventsContext {
                 self.failure.set(Some(message));
             }
             ServerEvent::WriteApplied { .. } => self.version.update(|v| *v += 1),
+            ServerEvent::ApplyProgress { step, .. } => self.apply_steps.update(|steps| match steps
+                .iter_mut()
+                .find(|s| s.target.eq_ignore_ascii_case(&step.target))
+            {
+                Some(s) => *s = step,
+                None => steps.push(step),
+            }),
         }
     }
 }
@@ -172,6 +182,7 @@ pub fn provide_events_context() -> EventsContext {
         refreshing: RwSignal::new(false),
         failure: RwSignal::new(None),
         connected: RwSignal::new(false),
+        apply_steps: RwSignal::new(Vec::new()),
     };
     provide_context(context);
     context
@@ -197,6 +208,7 @@ pub fn connect_events(context: EventsContext) -> Option<web_sys::EventSource> {
         "snapshotFinished",
         "snapshotFailed",
         "writeApplied",
+        "applyProgress",
         "message",
     ] {
         let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());

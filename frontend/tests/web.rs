@@ -428,3 +428,34 @@ async fn gloo_sleep(ms: i32) {
     });
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+fn apply_progress_events_update_each_write_in_place() {
+    use portcullis_frontend::state::provide_events_context;
+    use portcullis_shared::api::{ApplyStep, ServerEvent, StepOutcome};
+    let owner = Owner::new();
+    owner.set();
+    let events = provide_events_context();
+    let step = |target: &str, outcome| ApplyStep {
+        target_kind: "nsg".into(),
+        target: target.into(),
+        outcome,
+        message: None,
+    };
+    let progress = |s: ApplyStep, done| ServerEvent::ApplyProgress {
+        actor: "operator".into(),
+        step: s,
+        done,
+        total: 2,
+    };
+    events.apply(progress(step("/x/nsg-a", StepOutcome::Applied), 1));
+    events.apply(progress(step("/x/nsg-b", StepOutcome::Failed), 2));
+    // the rollback of the first write replaces its entry (ids compared without case)
+    events.apply(progress(step("/X/NSG-A", StepOutcome::RolledBack), 2));
+    let steps = events.apply_steps.get_untracked();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0].outcome, StepOutcome::RolledBack);
+    assert_eq!(steps[1].outcome, StepOutcome::Failed);
+    // applied writes do not by themselves refetch the pages; the summary event does
+    assert_eq!(events.version.get_untracked(), 0);
+}

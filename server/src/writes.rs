@@ -36,7 +36,12 @@ enum Done {
 }
 
 /// Applies a plan; on a 412 re-reads the inventory and re-plans (up to 3 times).
-pub async fn apply(state: &AppState, req: &RemediationRequest) -> Result<ApplyResult, AppError> {
+/// `actor` names who applies it in the progress events.
+pub async fn apply(
+    state: &AppState,
+    req: &RemediationRequest,
+    actor: &str,
+) -> Result<ApplyResult, AppError> {
     let _w = state.write_lock.lock().await;
     let mut replans = 0;
     loop {
@@ -50,7 +55,7 @@ pub async fn apply(state: &AppState, req: &RemediationRequest) -> Result<ApplyRe
                 audit_seq: 0,
             });
         }
-        match apply_once(state, &p).await {
+        match apply_once(state, &p, actor).await {
             Ok((outcome, steps)) => {
                 return Ok(ApplyResult {
                     outcome,
@@ -80,12 +85,22 @@ pub async fn apply(state: &AppState, req: &RemediationRequest) -> Result<ApplyRe
 async fn apply_once(
     state: &AppState,
     p: &RemediationPlan,
+    actor: &str,
 ) -> Result<(ApplyOutcome, Vec<ApplyStep>), String> {
     let arm = &state.arm;
     let mut done: Vec<Done> = Vec::new();
     let mut steps: Vec<ApplyStep> = Vec::new();
     let mut failure: Option<(String, String, String)> = None;
     let mut lost: Option<String> = None;
+    let total = p.nsg_changes.len() + p.nic_changes.len() + p.jit_policies.len();
+    let progress = |s: &ApplyStep, done: usize| {
+        state.emit(portcullis_shared::api::ServerEvent::ApplyProgress {
+            actor: actor.to_string(),
+            step: s.clone(),
+            done,
+            total,
+        })
+    };
     for c in &p.nsg_changes {
         let body = serde_json::json!({
             "location": current_location(state, &c.nsg_id),
@@ -102,6 +117,7 @@ async fn apply_once(
                     created: c.create,
                 });
                 steps.push(step("nsg", &c.nsg_id, StepOutcome::Applied, None));
+                progress(&steps[steps.len() - 1], steps.len());
             }
             Err(e) if e.status() == Some(412) && done.is_empty() => return Err(c.nsg_id.clone()),
             Err(e) => {
@@ -133,6 +149,7 @@ async fn apply_once(
                         before: c.nsg_before.clone(),
                     });
                     steps.push(step("nic", &c.nic_id, StepOutcome::Applied, None));
+                    progress(&steps[steps.len() - 1], steps.len());
                 }
                 Err(e) => {
                     failure = Some(("nic".into(), c.nic_id.clone(), e.to_string()));
@@ -147,7 +164,10 @@ async fn apply_once(
             let r: Result<Value, ArmError> =
                 arm.put(&path_of(&j.policy_id, api::JIT), &body, None).await;
             match r {
-                Ok(_) => steps.push(step("jitPolicy", &j.policy_id, StepOutcome::Applied, None)),
+                Ok(_) => {
+                    steps.push(step("jitPolicy", &j.policy_id, StepOutcome::Applied, None));
+                    progress(&steps[steps.len() - 1], steps.len());
+                }
                 Err(e) => {
                     failure = Some(("jitPolicy".into(), j.policy_id.clone(), e.to_string()));
                     break;
@@ -159,6 +179,7 @@ async fn apply_once(
         return Ok((ApplyOutcome::Applied, steps));
     };
     steps.push(step(&kind, &target, StepOutcome::Failed, Some(message)));
+    progress(&steps[steps.len() - 1], steps.len());
     // roll back, newest first: each NSG gets its previous rules back (If-Match its new ETag)
     let mut clean = true;
     for d in done.into_iter().rev() {
@@ -210,6 +231,12 @@ async fn apply_once(
                     s.message = Some(e.to_string());
                 }
             }
+            state.emit(portcullis_shared::api::ServerEvent::ApplyProgress {
+                actor: actor.to_string(),
+                step: s.clone(),
+                done: total,
+                total,
+            });
         }
         if r.is_err() {
             clean = false;

@@ -1228,8 +1228,13 @@ async fn events_stream_refresh_progress_snapshots_and_writes() {
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["outcome"], "applied");
-    let names = events_until(body, &["writeApplied", "snapshotFinished"]).await;
-    assert!(names.contains(&"writeApplied".to_string()), "{names:?}");
+    let names = events_until(body, &["applyProgress", "writeApplied", "snapshotFinished"]).await;
+    let progress = names.iter().position(|n| n == "applyProgress").unwrap();
+    let applied = names.iter().position(|n| n == "writeApplied").unwrap();
+    assert!(
+        progress < applied,
+        "each NSG's outcome before the summary: {names:?}"
+    );
 }
 
 #[tokio::test]

@@ -933,6 +933,16 @@ pub enum ServerEvent {
         action: String,
         summary: String,
     },
+    /// One write of a remediation being applied has finished (or was rolled back): the
+    /// wizard shows each NSG's outcome as it happens.
+    #[serde(rename_all = "camelCase")]
+    ApplyProgress {
+        actor: String,
+        step: ApplyStep,
+        /// Writes finished so far, of `total` planned.
+        done: usize,
+        total: usize,
+    },
 }
 
 impl ServerEvent {
@@ -942,6 +952,7 @@ impl ServerEvent {
             Self::SnapshotFinished { .. } => "snapshotFinished",
             Self::SnapshotFailed { .. } => "snapshotFailed",
             Self::WriteApplied { .. } => "writeApplied",
+            Self::ApplyProgress { .. } => "applyProgress",
         }
     }
 }

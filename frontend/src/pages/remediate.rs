@@ -273,6 +273,7 @@ fn Wizard() -> impl IntoView {
     };
     let run_apply = move || {
         result.set(None);
+        events.apply_steps.set(Vec::new());
         busy.set(true);
         step.set(Step::Apply);
         let req = request();
@@ -525,18 +526,25 @@ fn ApplyProgress(
     result: RwSignal<Option<Result<ApplyResult, String>>>,
     busy: RwSignal<bool>,
 ) -> impl IntoView {
-    let targets = move || -> Vec<String> {
+    let events = expect_events();
+    // (resource id, label) of every planned write, in the order they are applied
+    let targets = move || -> Vec<(String, String)> {
         plan.with(|p| match p {
             Some(Ok(p)) => p
                 .nsg_changes
                 .iter()
-                .map(|c| format!("NSG {}", c.nsg_name))
-                .chain(p.nic_changes.iter().map(|c| format!("NIC {}", c.nic_name)))
+                .map(|c| (c.nsg_id.clone(), format!("NSG {}", c.nsg_name)))
                 .chain(
-                    p.jit_policies
+                    p.nic_changes
                         .iter()
-                        .map(|c| format!("JIT policy {}", crate::format::arm_name(&c.policy_id))),
+                        .map(|c| (c.nic_id.clone(), format!("NIC {}", c.nic_name))),
                 )
+                .chain(p.jit_policies.iter().map(|c| {
+                    (
+                        c.policy_id.clone(),
+                        format!("JIT policy {}", crate::format::arm_name(&c.policy_id)),
+                    )
+                }))
                 .collect(),
             _ => Vec::new(),
         })
@@ -559,8 +567,24 @@ fn ApplyProgress(
     view! {
         <div data-testid="apply-progress">
             {move || busy.get().then(|| view! {
-                <ul class="apply-steps">
-                    {targets().into_iter().map(|t| view! { <li><span class="loading-spinner" aria-hidden="true"></span>" "{t}": writing…"</li> }).collect_view()}
+                <ul class="apply-steps" data-testid="apply-live" aria-live="polite">
+                    {targets().into_iter().map(|(id, label)| {
+                        let done = events.apply_steps.with(|steps| steps.iter().find(|s| s.target.eq_ignore_ascii_case(&id)).map(|s| s.outcome));
+                        match done {
+                            None => view! { <li><span class="loading-spinner" aria-hidden="true"></span>" "{label}": writing…"</li> }.into_any(),
+                            Some(outcome) => {
+                                let (icon, word) = match outcome {
+                                    StepOutcome::Applied => ("✓", "written"),
+                                    StepOutcome::Unchanged => ("=", "unchanged"),
+                                    StepOutcome::Failed => ("✕", "failed"),
+                                    StepOutcome::RolledBack => ("↺", "rolled back"),
+                                    StepOutcome::RollbackFailed => ("⚠", "rollback failed"),
+                                    StepOutcome::Skipped => ("–", "skipped"),
+                                };
+                                view! { <li data-testid="apply-live-step"><span aria-hidden="true">{icon}</span>" "{label}": "{word}</li> }.into_any()
+                            }
+                        }
+                    }).collect_view()}
                 </ul>
             })}
             {move || result.get().map(|r| match r {

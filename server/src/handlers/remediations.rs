@@ -28,7 +28,7 @@ pub async fn apply_remediation(
     AppJson(req): AppJson<RemediationRequest>,
 ) -> Result<(StatusCode, Json<ApplyResult>), AppError> {
     s.require(Role::Operator)?;
-    let result = crate::writes::apply(&state, &req).await;
+    let result = crate::writes::apply(&state, &req, &s.username).await;
     let target = req.vm_ids.join(",");
     let mut result = match result {
         Ok(r) => r,
