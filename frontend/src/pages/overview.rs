@@ -139,7 +139,9 @@ fn OpenAlertsFact() -> impl IntoView {
         events.version.track();
         api::get_alerts(String::new(), String::new(), "open".to_owned())
     });
-    move || match alerts.get() {
+    // A Suspense of its own: read inside the overview's Transition, the alerts (thousands in a
+    // large tenant, seconds to read) would hold back the whole overview, score included.
+    let fact = move || match alerts.get() {
         Some(Ok(list)) => {
             let high = list
                 .alerts
@@ -158,6 +160,11 @@ fn OpenAlertsFact() -> impl IntoView {
             view! { <li class="warning-text">{format!("⚠ Alerts unavailable: {e}")}</li> }
                 .into_any()
         }
-        None => view! { <li class="muted">"Reading alerts…"</li> }.into_any(),
-    }
+        None => reading_alerts().into_any(),
+    };
+    view! { <Suspense fallback=reading_alerts>{fact}</Suspense> }
+}
+
+fn reading_alerts() -> impl IntoView {
+    view! { <li class="muted">"Reading alerts…"</li> }
 }

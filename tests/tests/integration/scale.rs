@@ -104,6 +104,19 @@ async fn ten_thousand_vms_render_filter_and_sort_in_the_browser() {
         "document.querySelector('[data-testid=gauge-text]')?.textContent.endsWith('of 8 points')",
     )
     .await;
+    // When the overview's requests finished (Resource Timing), to read the number above by.
+    let requests = browser
+        .eval(
+            "return performance.getEntriesByType('resource')
+               .filter(e => e.name.includes('/api/'))
+               .map(e => new URL(e.name).pathname + ' ' + Math.round(e.startTime) + '–' + Math.round(e.responseEnd) + ' ms')
+               .join(', ')",
+        )
+        .await;
+    eprintln!(
+        "scale: overview requests: {}",
+        requests.as_str().unwrap_or_default()
+    );
     browser.screenshot("scale-overview").await;
 
     // VM table: navigation start to the first page of rows with the count.
