@@ -6,7 +6,7 @@ use crate::arm::{default_security_rules, id_key, NetworkSecurityGroup, SecurityR
 use crate::inventory::InputError;
 use crate::net::ports::PortSet;
 use crate::net::{AddrSet, Cidr};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock};
 
 /// One side (source or destination) of a rule: the union of everything it names.
@@ -96,6 +96,8 @@ impl CompiledNsg {
 pub struct AsgInterner {
     pub by_key: HashMap<String, u32>,
     pub ids: Vec<String>,
+    /// Rule names, shared by the rules that use the same one (most fleets reuse a few names).
+    names: HashSet<Arc<str>>,
 }
 
 impl AsgInterner {
@@ -108,6 +110,16 @@ impl AsgInterner {
         self.ids.push(id.to_string());
         self.by_key.insert(key, i);
         i
+    }
+
+    /// A rule name, shared with the rules compiled before under the same name.
+    fn name(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(name);
+        self.names.insert(n.clone());
+        n
     }
 }
 
@@ -376,7 +388,7 @@ fn compile_rule_with(
         }
     }
     Ok(CompiledRule {
-        name: Arc::from(name),
+        name: asgs.name(name),
         priority,
         access,
         direction,

@@ -32,7 +32,10 @@ const NO_ID: u32 = u32::MAX - 1;
 
 /// Evaluates an inventory. Errors only on malformed input (with the JSON path).
 pub fn evaluate(inv: &Inventory, cfg: &EvalConfig) -> Result<Report, InputError> {
-    Ok(Model::build(inv, cfg)?.report())
+    let model = Model::build(inv, cfg)?;
+    let report = model.report();
+    model.dispose();
+    Ok(report)
 }
 
 /// A parsed ip configuration, its joins resolved to indices at build time.
@@ -559,6 +562,13 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// Frees the model; the compiled NSGs (most of its allocations) on a second thread with the
+    /// `parallel` feature.
+    pub fn dispose(mut self) {
+        let nsgs = std::mem::take(&mut self.nsgs);
+        par_drop(nsgs, self);
+    }
+
     /// Evaluates every VM and builds the report. With the `parallel` feature (native builds)
     /// the VMs are shared out between the machine's cores; the report is the same either way.
     pub fn report(&self) -> Report {
@@ -579,9 +589,15 @@ impl<'a> Model<'a> {
                 todo.push(i as u32);
             }
         }
-        let mut vms = Vec::with_capacity(todo.len());
+        let mut vms: Vec<VmReport> = Vec::new();
         for (chunk, chunk_warnings) in self.evaluate_all(&todo) {
-            vms.extend(chunk);
+            if vms.is_empty() {
+                // the first chunk's reports stay where they are
+                vms = chunk;
+                vms.reserve_exact(todo.len() - vms.len());
+            } else {
+                vms.extend(chunk);
+            }
             warnings.extend(chunk_warnings);
         }
         // the same warning from several VMs is reported once, in first-seen order
@@ -1455,6 +1471,21 @@ fn family_max(family: Family) -> u128 {
         Family::V4 => u128::from(u32::MAX),
         Family::V6 => u128::MAX,
     }
+}
+
+/// Drops `a` and `b`, on two threads with the `parallel` feature (native builds).
+fn par_drop<A: Send, B: Send>(a: A, b: B) {
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    {
+        if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            std::thread::scope(|scope| {
+                scope.spawn(move || drop(a));
+                drop(b);
+            });
+            return;
+        }
+    }
+    drop((a, b));
 }
 
 /// Applies `f(first index, chunk)` to consecutive chunks of `items` and returns the results in

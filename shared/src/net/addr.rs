@@ -57,11 +57,7 @@ impl Cidr {
             }
             None => (s, None),
         };
-        let ip: IpAddr = addr.parse().ok()?;
-        let (family, value) = match ip {
-            IpAddr::V4(v4) => (Family::V4, u128::from(u32::from(v4))),
-            IpAddr::V6(v6) => (Family::V6, u128::from(v6)),
-        };
+        let (family, value) = parse_addr(addr)?;
         let width = family_width(family);
         let len = len.unwrap_or(width);
         if len > width {
@@ -95,10 +91,49 @@ fn family_width(f: Family) -> u32 {
 pub fn parse_ip(s: &str) -> Option<(Family, u128)> {
     let s = s.trim();
     let addr = s.split_once('/').map(|(a, _)| a).unwrap_or(s);
+    parse_addr(addr)
+}
+
+/// An address as `IpAddr` parses it; dotted quads are read directly.
+fn parse_addr(addr: &str) -> Option<(Family, u128)> {
+    if let Some(v4) = parse_dotted_quad(addr) {
+        return Some((Family::V4, u128::from(v4)));
+    }
     match addr.parse::<IpAddr>().ok()? {
         IpAddr::V4(v4) => Some((Family::V4, u128::from(u32::from(v4)))),
         IpAddr::V6(v6) => Some((Family::V6, u128::from(v6))),
     }
+}
+
+/// A dotted quad in the form `Ipv4Addr` accepts (four decimal octets up to 255, no leading
+/// zeros), or `None` for anything else (which then goes to the general parser).
+fn parse_dotted_quad(s: &str) -> Option<u32> {
+    let b = s.as_bytes();
+    if !(7..=15).contains(&b.len()) {
+        return None;
+    }
+    let mut ip = 0u32;
+    let mut i = 0;
+    for octet in 0..4 {
+        if octet > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v = 0u32;
+        while i < b.len() && i - start < 3 && b[i].is_ascii_digit() {
+            v = v * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || v > 255 || (digits > 1 && b[start] == b'0') {
+            return None;
+        }
+        ip = ip << 8 | v;
+    }
+    (i == b.len()).then_some(ip)
 }
 
 impl AddrSet {
@@ -493,6 +528,42 @@ mod tests {
         };
         let back = AddrSet::from_cidrs(s.to_cidrs().iter());
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn dotted_quads_parse_as_std_does() {
+        for s in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.20.30.40",
+            "01.2.3.4",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            " 1.2.3.4",
+            "1.2.3.04",
+            "0.00.0.0",
+            "1..2.3",
+            "1.2.3.4 ",
+            "1234.1.1.1",
+            "1.2.3.-4",
+            "::1",
+            "",
+        ] {
+            let std = s.parse::<Ipv4Addr>().ok().map(u32::from);
+            if let Some(v) = parse_dotted_quad(s) {
+                assert_eq!(Some(v), std, "{s:?}");
+            }
+            assert_eq!(
+                parse_addr(s),
+                s.parse::<IpAddr>().ok().map(|ip| match ip {
+                    IpAddr::V4(v4) => (Family::V4, u128::from(u32::from(v4))),
+                    IpAddr::V6(v6) => (Family::V6, u128::from(v6)),
+                }),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
