@@ -143,6 +143,8 @@ fn main() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // the child's phases (BENCH_PHASES=1)
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
         let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let file_mb = m["fileBytes"].as_f64().unwrap() / 1_048_576.0;
         let peak_mb = m["peakKiB"].as_f64().unwrap() / 1024.0;

@@ -2026,3 +2026,13 @@ mod tests {
         assert_eq!(id_scope("nothing"), (String::new(), String::new()));
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn compiled_rules_stay_compact() {
+        let size = std::mem::size_of::<super::CompiledRule>();
+        println!("CompiledRule: {size} bytes");
+        assert!(size <= 304, "CompiledRule grew to {size} bytes");
+    }
+}
