@@ -67,14 +67,19 @@ pub fn JitRequestForm(
             justification: justification.get_untracked().trim().to_owned(),
         };
         leptos::task::spawn_local(async move {
-            match api::create_jit_request(request).await {
+            let outcome = api::create_jit_request(request).await;
+            // The write's own server event may have rebuilt the VM page (and disposed this form
+            // and its callback) while the request was in flight: then there is nothing to update.
+            if busy.try_set(false).is_some() {
+                return;
+            }
+            match outcome {
                 Ok(record) => {
                     justification.set(String::new());
                     on_created.run(record);
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
-            busy.set(false);
         });
     };
     view! {

@@ -1,12 +1,15 @@
+use crate::api::ApiError;
 use crate::components::{
     empty_state::EmptyState, error_panel::ErrorPanel, loading::Loading,
     recommendation_card::RecommendationCard, refresh_button::RefreshButton,
     score_gauge::ScoreGauge, sparkline::Sparkline, vm_table::VmTable,
 };
-use crate::{api, state::expect_events};
+use crate::{api, format::count, state::expect_events};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use portcullis_shared::api::{HistoryQuery, HistoryRange, Posture, SortOrder, VmFilter, VmSort};
+use portcullis_shared::api::{
+    History, HistoryQuery, HistoryRange, Posture, SortOrder, VmFilter, VmSort,
+};
 
 /// `/`: the control's score, its three recommendations, what is reachable from the Internet,
 /// the trend, and the worst exposures.
@@ -22,6 +25,13 @@ pub fn Overview() -> impl IntoView {
             ..Default::default()
         })
     });
+    let history = LocalResource::new(move || {
+        events.version.track();
+        api::get_history(HistoryQuery {
+            range: Some(HistoryRange::Days30),
+            granularity: None,
+        })
+    });
     let retry = Callback::new(move |_| posture.refetch());
     view! {
         <header class="page-header">
@@ -32,21 +42,18 @@ pub fn Overview() -> impl IntoView {
         </header>
         <Transition fallback=|| view! { <Loading what="the posture" /> }>
             <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the posture" errors retry /> }>
-                {move || Suspend::new(async move { posture.await.map(overview_body) })}
+                {move || Suspend::new(async move { posture.await.map(move |p| overview_body(p, history)) })}
             </ErrorBoundary>
         </Transition>
     }
 }
 
-fn overview_body(posture: Posture) -> impl IntoView {
-    let events = expect_events();
-    let history = LocalResource::new(move || {
-        events.version.track();
-        api::get_history(HistoryQuery {
-            range: Some(HistoryRange::Days30),
-            granularity: None,
-        })
-    });
+/// The page's body, rebuilt whenever the posture is refetched. `history` lives with the page:
+/// a body awaiting a resource of its own would wake up after that resource was disposed.
+fn overview_body(
+    posture: Posture,
+    history: LocalResource<Result<History, ApiError>>,
+) -> impl IntoView {
     let counts = posture.counts.clone();
     let worst: Vec<_> = posture
         .vms
@@ -64,14 +71,14 @@ fn overview_body(posture: Posture) -> impl IntoView {
                     <ScoreGauge score=posture.control.clone() />
                     <p class="muted overview-score-note">
                         {format!("{} healthy, {} unhealthy, {} not applicable of {} VMs",
-                            counts.healthy, counts.unhealthy, counts.not_applicable, counts.vms)}
+                            count(counts.healthy), count(counts.unhealthy), count(counts.not_applicable), count(counts.vms))}
                     </p>
                 </section>
                 <section class="card overview-reach" aria-labelledby="reach-title">
                     <h2 id="reach-title">"Reachable from the Internet"</h2>
                     <A href="/vms?reachable=true&sort=exposure&order=desc" attr:class="big-number-link" attr:data-testid="reachable-count">
                         <span class="big-number" class:big-number-bad={counts.reachable_from_internet > 0}>
-                            {counts.reachable_from_internet}
+                            {count(counts.reachable_from_internet)}
                         </span>
                         <span class="big-number-label">
                             <span aria-hidden="true">{if counts.reachable_from_internet > 0 { "⊕ " } else { "✓ " }}</span>
@@ -79,9 +86,9 @@ fn overview_body(posture: Posture) -> impl IntoView {
                         </span>
                     </A>
                     <ul class="fact-list">
-                        <li>{format!("{} with a port open to the Internet", counts.with_open_ports)}</li>
-                        <li>{format!("{} covered by a JIT policy", counts.jit_protected)}</li>
-                        <li>{format!("{} JIT access requests active", counts.active_jit_requests)}</li>
+                        <li>{format!("{} with a port open to the Internet", count(counts.with_open_ports))}</li>
+                        <li>{format!("{} covered by a JIT policy", count(counts.jit_protected))}</li>
+                        <li>{format!("{} JIT access requests active", count(counts.active_jit_requests))}</li>
                         <OpenAlertsFact />
                     </ul>
                 </section>
@@ -151,7 +158,7 @@ fn OpenAlertsFact() -> impl IntoView {
             let text = match list.open {
                 0 => "✓ No open security alert".to_owned(),
                 1 => format!("⚑ 1 open security alert ({high} high)"),
-                n => format!("⚑ {n} open security alerts ({high} high)"),
+                n => format!("⚑ {} open security alerts ({} high)", count(n), count(high)),
             };
             view! { <li><A href="/alerts" attr:data-testid="open-alerts">{text}</A></li> }
                 .into_any()

@@ -8,7 +8,7 @@ use crate::state::{expect_auth, expect_events};
 use crate::{api, query};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
-use portcullis_shared::api::{JitRequestStatus, VmDetail};
+use portcullis_shared::api::{AlertList, JitRequestStatus, VmDetail};
 use portcullis_shared::eval::report::RecommendationKey;
 
 /// `/vms/{id}`: one VM's verdict, rule by rule, and its JIT access.
@@ -21,18 +21,26 @@ pub fn VmDetailPage() -> impl IntoView {
         events.version.track();
         api::get_vm(id.get())
     });
+    let alerts = LocalResource::new(move || {
+        events.version.track();
+        api::get_alerts(id.get(), String::new(), String::new())
+    });
     let retry = Callback::new(move |_| detail.refetch());
     view! {
         <nav class="breadcrumbs" aria-label="Breadcrumbs"><A href="/vms">"Virtual machines"</A>" › "</nav>
         <Transition fallback=|| view! { <Loading what="the VM" /> }>
             <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="this VM" errors retry /> }>
-                {move || Suspend::new(async move { detail.await.map(move |d| detail_body(d, retry)) })}
+                {move || Suspend::new(async move { detail.await.map(move |d| detail_body(d, retry, alerts)) })}
             </ErrorBoundary>
         </Transition>
     }
 }
 
-fn detail_body(detail: VmDetail, reload: Callback<()>) -> impl IntoView {
+fn detail_body(
+    detail: VmDetail,
+    reload: Callback<()>,
+    alerts: LocalResource<Result<AlertList, crate::api::ApiError>>,
+) -> impl IntoView {
     let auth = expect_auth();
     let report = detail.report.clone();
     let vm_id = report.id.clone();
@@ -102,7 +110,7 @@ fn detail_body(detail: VmDetail, reload: Callback<()>) -> impl IntoView {
             <h2>"Management ports"</h2>
             <ExposureTable exposures=detail.report.exposures.clone() />
         </section>
-        <AlertPanel vm_id=vm_id.clone() />
+        <AlertPanel alerts />
         <section class="card">
             <h2>"Effective inbound rules"</h2>
             <p class="muted">"Subnet NSG first, then NIC NSG; within each, rules in the order Azure evaluates them (lowest priority number first). Traffic must pass both. ★ marks the rules that decided a port's verdict."</p>
@@ -167,34 +175,35 @@ fn detail_body(detail: VmDetail, reload: Callback<()>) -> impl IntoView {
     }
 }
 
-/// The VM's security alerts (open ones first); nothing when it has none.
+/// The VM's security alerts (open ones first); nothing when it has none. The resource lives
+/// with the page, not with this panel: the panel is rebuilt whenever the VM's detail is
+/// refetched (after every write), and a panel awaiting a resource it owned would wake up after
+/// that resource was disposed.
 #[component]
-fn AlertPanel(vm_id: String) -> impl IntoView {
-    let events = expect_events();
-    let alerts = LocalResource::new(move || {
-        events.version.track();
-        api::get_alerts(vm_id.clone(), String::new(), String::new())
-    });
-    view! {
-        <Transition fallback=|| view! { <Loading what="the alerts" /> }>
-            <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="this VM's alerts" errors retry=Callback::new(move |_| alerts.refetch()) /> }>
-                {move || Suspend::new(async move {
-                    alerts.await.map(|list| {
-                        let mut all = list.alerts;
-                        if all.is_empty() {
-                            return view! { <span data-testid="no-alerts"></span> }.into_any();
-                        }
-                        all.sort_by_key(|a| !crate::components::alert_card::is_open(&a.status));
-                        let open = all.iter().filter(|a| crate::components::alert_card::is_open(&a.status)).count();
-                        view! {
-                            <section class="alert-panel" data-testid="vm-alerts" aria-label="Security alerts">
-                                <h2>{format!("Security alerts ({open} open)")}</h2>
-                                {all.into_iter().enumerate().map(|(i, a)| { let first = i == 0; view! { <AlertCard alert=a expanded=first /> } }).collect_view()}
-                            </section>
-                        }.into_any()
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+fn AlertPanel(alerts: LocalResource<Result<AlertList, crate::api::ApiError>>) -> impl IntoView {
+    move || {
+        match alerts.get() {
+        None => view! { <Loading what="the alerts" /> }.into_any(),
+        Some(Err(e)) => view! {
+            <div class="error-panel" role="alert" data-testid="error-panel">
+                <p><strong>"⚠ Could not load this VM's alerts. "</strong>{e.to_string()}</p>
+                <button class="button" on:click=move |_| alerts.refetch() data-testid="retry">"Retry"</button>
+            </div>
+        }.into_any(),
+        Some(Ok(list)) => {
+            let mut all = list.alerts;
+            if all.is_empty() {
+                return view! { <span data-testid="no-alerts"></span> }.into_any();
+            }
+            all.sort_by_key(|a| !crate::components::alert_card::is_open(&a.status));
+            let open = all.iter().filter(|a| crate::components::alert_card::is_open(&a.status)).count();
+            view! {
+                <section class="alert-panel" data-testid="vm-alerts" aria-label="Security alerts">
+                    <h2>{format!("Security alerts ({open} open)")}</h2>
+                    {all.into_iter().enumerate().map(|(i, a)| { let first = i == 0; view! { <AlertCard alert=a expanded=first /> } }).collect_view()}
+                </section>
+            }.into_any()
+        }
+    }
     }
 }

@@ -38,10 +38,13 @@ pub fn VmsPage() -> impl IntoView {
         })
     };
     let update = move |change: &dyn Fn(&mut VmFilter)| {
-        let mut f = filter.get_untracked();
+        // also called from the search's debounce timer, which may fire after the page is gone
+        let Some(mut f) = filter.try_get_untracked() else {
+            return;
+        };
         change(&mut f);
         f.page = None;
-        set_filter.run(f);
+        set_filter.try_run(f);
     };
     let posture = LocalResource::new(move || {
         events.version.track();

@@ -16,7 +16,7 @@ fn points(gauge_text: &str) -> f64 {
 /// `⚑ 50 open security alerts (25 high)` → 50
 fn open_alerts(text: &str) -> u64 {
     text.split_whitespace()
-        .find_map(|w| w.parse().ok())
+        .find_map(|w| w.replace(',', "").parse().ok())
         .unwrap_or_else(|| panic!("no count in {text:?}"))
 }
 
