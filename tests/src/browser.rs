@@ -142,6 +142,21 @@ impl Browser {
         panic!("data-testid={testid:?} never had the expected text (last: {last:?})")
     }
 
+    /// Searches the VM table for `name` (`/vms?q=name`) and opens that VM's page by its link.
+    pub async fn open_vm(&self, base_url: &str, name: &str) {
+        self.goto(&format!("{base_url}/vms?q={name}")).await;
+        self.client
+            .wait()
+            .at_most(READY_TIMEOUT)
+            .for_element(Locator::Css(&format!(r#"[data-vm="{name}"] a"#)))
+            .await
+            .unwrap_or_else(|error| panic!("{name} is not in the VM table: {error}"))
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("open {name}: {error}"));
+        self.wait_for_text("vm-name", |t| t.contains(name)).await;
+    }
+
     /// Signs in through the form and waits for the signed-in shell.
     pub async fn sign_in(&self, base_url: &str, username: &str, password: &str) {
         self.goto(&format!("{base_url}/login")).await;

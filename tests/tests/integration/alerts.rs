@@ -98,16 +98,7 @@ async fn an_operator_enforces_the_rule_on_the_attacked_sql_lab_vm() {
     browser.screenshot("alerts-page").await;
 
     // The VM's page: its alert panel; "Enforce rule" opens the wizard prefilled.
-    browser.goto(&app.url("/vms?q=sql-lab-01")).await;
-    browser
-        .client
-        .wait()
-        .for_element(fantoccini::Locator::Css(r#"[data-vm="sql-lab-01"] a"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.open_vm(&app.base_url, "sql-lab-01").await;
     browser.wait_for_testid("vm-alerts").await;
     let state = browser
         .eval("return document.querySelector('[data-testid=exposure-3389] [data-testid=exposure-state]').textContent")
@@ -155,16 +146,7 @@ async fn an_operator_enforces_the_rule_on_the_attacked_sql_lab_vm() {
     browser.wait_for_testid("applied-posture").await;
 
     // The port: restricted to the legitimate sources; the alerts resolved; the score higher.
-    browser.goto(&app.url("/vms?q=sql-lab-01")).await;
-    browser
-        .client
-        .wait()
-        .for_element(fantoccini::Locator::Css(r#"[data-vm="sql-lab-01"] a"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.open_vm(&app.base_url, "sql-lab-01").await;
     browser.wait_for_testid("vm-alerts").await;
     let row = browser
         .eval("return document.querySelector('[data-testid=exposure-3389]').textContent")

@@ -184,16 +184,7 @@ async fn an_operator_enables_jit_on_sql_lab_01_and_the_score_rises() {
     );
 
     // The emulator's NSG now holds the JIT deny rules; request access and watch the countdown.
-    browser.goto(&app.url("/vms?q=sql-lab-01")).await;
-    browser
-        .client
-        .wait()
-        .for_element(Locator::Css(r#"[data-vm="sql-lab-01"] a"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.open_vm(&app.base_url, "sql-lab-01").await;
     browser.wait_for_testid("jit-request-form").await;
     let rules = browser.eval("return [...document.querySelectorAll('.rules-table td')].map(e => e.textContent).join(' ')").await;
     assert!(
