@@ -7,6 +7,9 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
+mod ingress;
+pub use ingress::*;
+
 /// Lower-cased id, the key for every join between resources (ARM ids are case-insensitive).
 pub fn id_key(id: &str) -> String {
     id.trim().trim_end_matches('/').to_ascii_lowercase()
@@ -241,6 +244,22 @@ pub struct IpConfigurationProperties {
         skip_serializing_if = "is_empty"
     )]
     pub application_security_groups: Vec<SubResource>,
+    /// NIC-based load balancer backend pools this ip configuration is in.
+    #[serde(
+        default,
+        rename = "loadBalancerBackendAddressPools",
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub load_balancer_backend_address_pools: Vec<SubResource>,
+    /// Load balancer inbound NAT rules (v1) that forward to this ip configuration.
+    #[serde(
+        default,
+        rename = "loadBalancerInboundNatRules",
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub load_balancer_inbound_nat_rules: Vec<SubResource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
 }
@@ -255,6 +274,10 @@ pub struct PublicIpAddress {
     pub location: Option<String>,
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// `Standard` (closed to inbound traffic unless an NSG allows it) or `Basic` (retired,
+    /// open); a missing SKU reads Standard, Azure's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<Sku>,
     #[serde(default, deserialize_with = "nullable")]
     pub properties: PublicIpProperties,
 }
@@ -304,6 +327,35 @@ pub struct VnetProperties {
     pub address_space: Option<AddressSpace>,
     #[serde(default, deserialize_with = "nullable")]
     pub subnets: Vec<Subnet>,
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub virtual_network_peerings: Vec<VnetPeering>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VnetPeering {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub properties: VnetPeeringProperties,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VnetPeeringProperties {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_virtual_network: Option<SubResource>,
+    /// `Connected`, `Initiated` or `Disconnected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peering_state: Option<String>,
+    /// The remote VNet's address space, as ARM reports it on the peering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_address_space: Option<AddressSpace>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -218,6 +218,7 @@ impl InventoryBuilder {
                     address_prefixes: space.iter().map(|s| s.to_string()).collect(),
                 }),
                 subnets: subs,
+                virtual_network_peerings: Vec::new(),
             },
         });
         ids
@@ -244,6 +245,10 @@ impl InventoryBuilder {
             name: Some(name.into()),
             location: Some(self.location.clone()),
             kind: Some("Microsoft.Network/publicIPAddresses".into()),
+            sku: Some(Sku {
+                name: Some("Standard".into()),
+                tier: Some("Regional".into()),
+            }),
             properties: PublicIpProperties {
                 ip_address: Some(address.into()),
                 public_ip_address_version: Some(if v6 { "IPv6" } else { "IPv4" }.into()),
@@ -337,6 +342,7 @@ impl InventoryBuilder {
                 subnet: Some(SubResource::new(subnet_id)),
                 application_security_groups: asgs.iter().map(|a| SubResource::new(*a)).collect(),
                 primary: Some(true),
+                ..Default::default()
             },
         }
     }

@@ -5,6 +5,7 @@
 //! rules; `report` holds the output shapes (the `portcullis evaluate` JSON contract).
 pub mod compile;
 pub mod engine;
+pub mod paths;
 pub mod report;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -95,10 +96,29 @@ impl<'de> Deserialize<'de> for Protocol {
     }
 }
 
+/// A rule's access. `AlwaysAllow` exists only in Azure Virtual Network Manager security admin
+/// rules: it admits traffic whatever the NSGs say (an admin `Allow` hands over to the NSGs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Access {
     Allow,
     Deny,
+    AlwaysAllow,
+}
+
+impl Access {
+    /// Allow or AlwaysAllow: where a rule's reach is uncertain, such rules are taken to match
+    /// (uncertainty never hides exposure).
+    pub fn permits(self) -> bool {
+        matches!(self, Access::Allow | Access::AlwaysAllow)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Allow => "Allow",
+            Access::Deny => "Deny",
+            Access::AlwaysAllow => "AlwaysAllow",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

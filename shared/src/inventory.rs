@@ -25,6 +25,17 @@ pub struct Inventory {
     pub application_security_groups: Vec<ApplicationSecurityGroup>,
     #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub jit_network_access_policies: Vec<JitNetworkAccessPolicy>,
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
+    pub load_balancers: Vec<LoadBalancer>,
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
+    pub azure_firewalls: Vec<AzureFirewall>,
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
+    pub firewall_policy_rule_collection_groups: Vec<FirewallPolicyRuleCollectionGroup>,
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
+    pub bastion_hosts: Vec<BastionHost>,
+    /// Per VNet: `{"virtualNetwork": {"id"}, "value": [..]}`.
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
+    pub network_manager_effective_security_admin_rules: Vec<EffectiveSecurityAdminRules>,
 }
 
 /// Bad input: the JSON path of the offending value and what is wrong with it.
@@ -99,5 +110,10 @@ impl Inventory {
             + self.network_security_groups.len()
             + self.application_security_groups.len()
             + self.jit_network_access_policies.len()
+            + self.load_balancers.len()
+            + self.azure_firewalls.len()
+            + self.firewall_policy_rule_collection_groups.len()
+            + self.bastion_hosts.len()
+            + self.network_manager_effective_security_admin_rules.len()
     }
 }

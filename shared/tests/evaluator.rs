@@ -93,11 +93,11 @@ fn nsg_semantics_table() {
     use State::*;
     let cases: Vec<Case> = vec![
         (
-            "no NSG at all: everything passes",
+            "no NSG at all: everything passes the NSGs, but a Standard public IP is closed by default",
             Scene::default(),
             3389,
             Open,
-            true,
+            false,
             Some(&["0.0.0.0/0"]),
         ),
         (

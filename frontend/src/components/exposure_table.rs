@@ -32,7 +32,7 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                                 <td>
                                     <ul class="plain-list">
                                         {e.deciding_rules.iter().map(|r| {
-                                            let access = match r.access { Access::Allow => "✓ Allow", Access::Deny => "✕ Deny" };
+                                            let access = match r.access { Access::Allow => "✓ Allow", Access::AlwaysAllow => "✓ Always allow", Access::Deny => "✕ Deny" };
                                             view! { <li><code>{r.rule.to_string()}</code>" "{format!("({}, {access}, NSG {})", r.priority, arm_name(&r.nsg))}</li> }
                                         }).collect_view()}
                                     </ul>

@@ -8,6 +8,7 @@ use portcullis_shared::eval::Access;
 #[component]
 pub fn NsgRules(nsg: NsgView) -> impl IntoView {
     let level = match nsg.level {
+        Level::NetworkManager => "Security admin rules (Virtual Network Manager)",
         Level::Subnet => "Subnet NSG",
         Level::NetworkInterface => "NIC NSG",
     };
@@ -46,6 +47,7 @@ fn rule_row(rule: RuleView) -> impl IntoView {
     let deciding = !rule.deciding_for_ports.is_empty();
     let access = match rule.access {
         Access::Allow => ("✓ Allow", "rule-allow"),
+        Access::AlwaysAllow => ("✓ Always allow", "rule-allow"),
         Access::Deny => ("✕ Deny", "rule-deny"),
     };
     let decides = rule

@@ -372,7 +372,7 @@ fn compile_rule_with(
     if direction == Direction::Inbound {
         for t in src.other_tags() {
             warnings.push(match access {
-                Access::Allow => format!("{}: source service tag {t:?} is not expanded; treated as the whole Internet (may overstate exposure)", rpath()),
+                Access::Allow | Access::AlwaysAllow => format!("{}: source service tag {t:?} is not expanded; treated as the whole Internet (may overstate exposure)", rpath()),
                 Access::Deny => format!("{}: source service tag {t:?} is not expanded; this Deny is treated as denying nothing (may overstate exposure)", rpath()),
             });
         }
@@ -381,7 +381,7 @@ fn compile_rule_with(
                 "{}: destination service tag {t:?} is not expanded; treated as {} the VM",
                 rpath(),
                 match access {
-                    Access::Allow => "matching",
+                    Access::Allow | Access::AlwaysAllow => "matching",
                     Access::Deny => "not matching",
                 }
             ));
@@ -552,4 +552,161 @@ fn add_prefixes(
         }
     }
     Ok(())
+}
+
+/// Compiles one VNet's effective security admin rules (Azure Virtual Network Manager): the
+/// inbound ones, in evaluation order (ascending priority, payload order among equals). `path` is
+/// the item's JSON path, e.g. `networkManagerEffectiveSecurityAdminRules[0]`. Empty `sources`,
+/// `destinations` or port lists mean "any", as AVNM reads them.
+pub fn compile_admin_rules(
+    item: &crate::arm::EffectiveSecurityAdminRules,
+    path: &str,
+    asgs: &mut AsgInterner,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(CompiledRule, Arc<str>)>, InputError> {
+    let mut out = Vec::new();
+    for (j, rule) in item.value.iter().enumerate() {
+        let rpath = || format!("{path}.value[{j}]");
+        let ppath = || format!("{}.properties", rpath());
+        let p = &rule.properties;
+        let direction = match p.direction.as_deref().map(str::trim) {
+            Some(d) if d.eq_ignore_ascii_case("inbound") => Direction::Inbound,
+            Some(d) if d.eq_ignore_ascii_case("outbound") => Direction::Outbound,
+            Some(d) => {
+                return Err(InputError::value(
+                    format!("{}.direction", ppath()),
+                    d,
+                    "is not Inbound or Outbound",
+                ))
+            }
+            None => {
+                return Err(InputError::new(
+                    format!("{}.direction", ppath()),
+                    "missing direction (Inbound or Outbound)",
+                ))
+            }
+        };
+        let access = match p.access.as_deref().map(str::trim) {
+            Some(a) if a.eq_ignore_ascii_case("allow") => Access::Allow,
+            Some(a) if a.eq_ignore_ascii_case("deny") => Access::Deny,
+            Some(a) if a.eq_ignore_ascii_case("alwaysallow") => Access::AlwaysAllow,
+            Some(a) => {
+                return Err(InputError::value(
+                    format!("{}.access", ppath()),
+                    a,
+                    "is not Allow, Deny or AlwaysAllow",
+                ))
+            }
+            None => {
+                return Err(InputError::new(
+                    format!("{}.access", ppath()),
+                    "missing access (Allow, Deny or AlwaysAllow)",
+                ))
+            }
+        };
+        let priority = match p.priority {
+            Some(v) if (1..=4096).contains(&v) => v as u32,
+            Some(v) => {
+                return Err(InputError::new(
+                    format!("{}.priority", ppath()),
+                    format!("{v} is not a security admin rule priority (1-4096)"),
+                ))
+            }
+            None => {
+                return Err(InputError::new(
+                    format!("{}.priority", ppath()),
+                    "missing priority",
+                ))
+            }
+        };
+        let protocol = match p.protocol.as_deref() {
+            Some(s) => Protocol::parse(s).ok_or_else(|| {
+                InputError::value(
+                    format!("{}.protocol", ppath()),
+                    s,
+                    "is not a protocol (Tcp, Udp, Icmp, Esp, Ah, Any)",
+                )
+            })?,
+            None => Protocol::Any,
+        };
+        let ports = |list: &[String], name: &str| -> Result<PortSet, InputError> {
+            if list.is_empty() {
+                return Ok(PortSet::all());
+            }
+            let mut set = PortSet::default();
+            for (k, s) in list.iter().enumerate() {
+                set.add(s).ok_or_else(|| {
+                    InputError::value(
+                        format!("{}.{name}[{k}]", ppath()),
+                        s,
+                        "is not a port or range",
+                    )
+                })?;
+            }
+            Ok(set)
+        };
+        let src_ports = ports(&p.source_port_ranges, "sourcePortRanges")?;
+        let dst_ports = ports(&p.destination_port_ranges, "destinationPortRanges")?;
+        let addrs = |list: &[crate::arm::AdminRuleAddress], name: &str| {
+            let mut spec = AddrSpec::default();
+            let mut tags = Vec::new();
+            if list.is_empty() {
+                spec.any = true;
+            }
+            for (k, a) in list.iter().enumerate() {
+                let s = a.address_prefix.as_deref().unwrap_or_default();
+                add_prefixes(&mut spec, &mut tags, s, || {
+                    format!("{}.{name}[{k}].addressPrefix", ppath())
+                })?;
+            }
+            if !tags.is_empty() {
+                spec.extra = Some(Box::new(AddrExtra {
+                    other_tags: tags.into_boxed_slice(),
+                    asgs: Box::new([]),
+                }));
+            }
+            Ok::<_, InputError>(spec)
+        };
+        let src = addrs(&p.sources, "sources")?;
+        let dst = addrs(&p.destinations, "destinations")?;
+        if direction != Direction::Inbound {
+            continue;
+        }
+        for t in src.other_tags() {
+            warnings.push(format!(
+                "{}: source service tag {t:?} is not expanded; treated as {} (may overstate exposure)",
+                rpath(),
+                if access == Access::Deny { "denying nothing" } else { "the whole Internet" }
+            ));
+        }
+        let id = rule.id.as_deref().unwrap_or_default();
+        let name = id
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("admin rule");
+        // the rule's home: its rule collection (the id without `/rules/{name}`)
+        let home = match id.rfind("/rules/") {
+            Some(k) => &id[..k],
+            None => id,
+        };
+        out.push((
+            CompiledRule {
+                name: asgs.name(name),
+                priority,
+                index: Some(j as u32),
+                access,
+                direction,
+                protocol,
+                is_default: false,
+                src_ports,
+                dst_ports,
+                src,
+                dst,
+            },
+            Arc::from(home),
+        ));
+    }
+    out.sort_by_key(|(r, _)| r.priority);
+    Ok(out)
 }

@@ -9,7 +9,8 @@
 //! Results are cached by everything they depend on (the NSGs, which of their rules match the
 //! ip configuration as destination, the VNet, the address family), so fleets that share NSGs
 //! cost little more than one evaluation per NSG.
-use super::compile::{compile_nsg, AsgInterner, CompiledNsg, CompiledRule};
+use super::compile::{compile_admin_rules, compile_nsg, AsgInterner, CompiledNsg, CompiledRule};
+use super::paths::{Frontend, Ingress, Joins, Pip};
 use super::report::*;
 use super::{Access, Protocol};
 use crate::arm::{JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
@@ -24,7 +25,7 @@ use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 /// A network profile entry naming a NIC that is not in the inventory.
 const MISSING: u32 = u32::MAX;
 /// A network profile entry without an id.
@@ -40,18 +41,25 @@ pub fn evaluate(inv: &Inventory, cfg: &EvalConfig) -> Result<Report, InputError>
 
 /// A parsed ip configuration, its joins resolved to indices at build time.
 #[derive(Debug, Clone)]
-struct IpConf<'a> {
-    id: Cow<'a, str>,
-    family: Family,
+pub(crate) struct IpConf<'a> {
+    pub id: Cow<'a, str>,
+    pub family: Family,
     /// Destination addresses (one address, or a prefix for prefix ip configurations);
     /// `None` when the payload has no private address.
-    addrs: Option<IntervalSet>,
-    private_ip: Option<Arc<str>>,
-    asgs: Vec<u32>,
-    subnet_nsg: u32,
-    vnet: u32,
-    has_public: bool,
-    public_ip: Option<Arc<str>>,
+    pub addrs: Option<IntervalSet>,
+    pub private_ip: Option<Arc<str>>,
+    pub asgs: Vec<u32>,
+    pub subnet_nsg: u32,
+    pub vnet: u32,
+    pub has_public: bool,
+    pub public_ip: Option<Arc<str>>,
+    /// The public IP's resource id.
+    pub public_ip_id: Option<Cow<'a, str>>,
+    /// The public IP is Basic (open without an NSG), or not in the inventory (taken as such).
+    pub pip_basic: bool,
+    /// The subnet has an NSG, or may have one the inventory does not show (its NSG or the
+    /// subnet itself missing): Standard frontends then count as guarded.
+    pub subnet_guard: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +67,17 @@ struct VnetInfo {
     space: AddrSet,
     /// The public Internet as seen from this VNet: everything non-special outside its space.
     public: AddrSet,
+    /// Its effective security admin rules (index in `Model::admins`), or `NONE`.
+    admin: u32,
+}
+
+/// One VNet's effective security admin rules, evaluated before the NSGs.
+#[derive(Debug)]
+pub struct AdminRules {
+    /// The rules (inbound, by priority), each with its rule collection's id.
+    pub rules: Vec<CompiledRule>,
+    pub homes: Vec<Arc<str>>,
+    plan: NsgPlan,
 }
 
 /// The verdict for one ip configuration (as cached key) and one port.
@@ -75,8 +94,21 @@ pub struct PortEval {
     /// Presentation, built once and shared by every VM with this verdict.
     sources: OnceLock<Arc<[String]>>,
     rules: OnceLock<Arc<[DecidingRule]>>,
-    /// Reason sentence, for reachable = false / true.
-    reasons: [OnceLock<Arc<str>>; 2],
+    /// Reason sentence, for each [`Via`].
+    reasons: [OnceLock<Arc<str>>; 4],
+}
+
+/// How the reason sentence ends: which way in the verdict applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// No path from the Internet.
+    None = 0,
+    /// Reachable through the ip configuration's public IP.
+    PublicIp = 1,
+    /// A Standard public IP without an NSG on the path: closed by default.
+    StandardClosed = 2,
+    /// Reachable through a load balancer or firewall (see the exposure's paths).
+    Paths = 3,
 }
 
 /// A rule of a compiled NSG.
@@ -120,6 +152,8 @@ impl Mask {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct EvalKey {
+    admin: u32,
+    admin_mask: Mask,
     subnet_nsg: u32,
     subnet_mask: Mask,
     nic_nsg: u32,
@@ -143,9 +177,12 @@ struct NsgPlan {
 
 impl NsgPlan {
     fn new(nsg: &CompiledNsg, ports: &[PortSpec]) -> Self {
+        Self::of(nsg.inbound(), ports)
+    }
+
+    fn of<'r>(rules: impl Iterator<Item = &'r CompiledRule>, ports: &[PortSpec]) -> Self {
         let mut conditional = 0;
-        let relevant = nsg
-            .inbound()
+        let relevant = rules
             .enumerate()
             .filter(|(_, r)| {
                 ports
@@ -156,7 +193,7 @@ impl NsgPlan {
                 let d = &r.dst;
                 let always = d.any
                     || d.virtual_network
-                    || (!d.other_tags().is_empty() && r.access == Access::Allow);
+                    || (!d.other_tags().is_empty() && r.access.permits());
                 let bit = if always {
                     NONE
                 } else {
@@ -191,6 +228,12 @@ pub struct Model<'a> {
     pub nsgs: Vec<CompiledNsg>,
     /// Per NSG, the inbound rules that can decide a management port.
     plans: Vec<NsgPlan>,
+    /// Effective security admin rules, per VNet that has some.
+    pub admins: Vec<AdminRules>,
+    /// Paths beyond the NICs' own public IPs, and managed access.
+    ingress: Ingress,
+    /// Per NIC: it has an NSG, or names one the inventory lacks.
+    nic_guard: Vec<bool>,
     vnets: Vec<VnetInfo>,
     /// Public Internet when the VNet is unknown.
     public_no_vnet: AddrSet,
@@ -307,10 +350,11 @@ impl<'a> Model<'a> {
                 }
             };
 
-        // VNets and subnets: subnet id -> (subnet NSG, VNet)
+        // VNets and subnets: subnet id -> (subnet NSG, VNet, guarded by an NSG)
         let np = non_public();
-        let mut vnets = Vec::with_capacity(inv.virtual_networks.len());
-        let mut subnets: FxMap<Ci<'a>, (u32, u32)> = fx_map(0);
+        let mut spaces: Vec<AddrSet> = Vec::with_capacity(inv.virtual_networks.len());
+        let mut subnets: FxMap<Ci<'a>, (u32, u32, bool)> = fx_map(0);
+        let mut vnet_index: FxMap<Ci<'a>, u32> = fx_map(inv.virtual_networks.len());
         for (i, vnet) in inv.virtual_networks.iter().enumerate() {
             let path = || format!("virtualNetworks[{i}]");
             let mut space = AddrSet::empty();
@@ -321,7 +365,8 @@ impl<'a> Model<'a> {
                     })?);
                 }
             }
-            let vidx = vnets.len() as u32;
+            let vidx = spaces.len() as u32;
+            vnet_index.insert(Ci::new(&vnet.id), vidx);
             for (j, s) in vnet.properties.subnets.iter().enumerate() {
                 let spath = || format!("{}.properties.subnets[{j}].properties", path());
                 if let Some(p) = s
@@ -344,34 +389,66 @@ impl<'a> Model<'a> {
                     (_, Some(name)) => Cow::Owned(format!("{}/subnets/{name}", vnet.id)),
                     _ => continue,
                 };
-                let nsg = nsg_ref(
-                    s.properties
-                        .network_security_group
-                        .as_ref()
-                        .and_then(|r| r.id.as_deref()),
-                    &|| format!("subnet {id}"),
-                    &mut warnings,
-                );
-                subnets.insert(Ci::owned(id), (nsg, vidx));
+                let nsg_id = s
+                    .properties
+                    .network_security_group
+                    .as_ref()
+                    .and_then(|r| r.id.as_deref());
+                let guard = nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty());
+                let nsg = nsg_ref(nsg_id, &|| format!("subnet {id}"), &mut warnings);
+                subnets.insert(Ci::owned(id), (nsg, vidx, guard));
             }
-            let public = AddrSet::all().difference(&np).difference(&space);
-            vnets.push(VnetInfo { space, public });
+            spaces.push(space);
         }
+        // the VirtualNetwork tag covers directly peered VNets too (Connected peerings)
+        let mut vnet_tag = spaces.clone();
+        for (i, vnet) in inv.virtual_networks.iter().enumerate() {
+            for (k, peer) in vnet.properties.virtual_network_peerings.iter().enumerate() {
+                let pp = &peer.properties;
+                let connected = pp
+                    .peering_state
+                    .as_deref()
+                    .is_none_or(|s| s.trim().eq_ignore_ascii_case("connected"));
+                if !connected {
+                    continue;
+                }
+                let remote = pp
+                    .remote_virtual_network
+                    .as_ref()
+                    .and_then(|r| r.id.as_deref())
+                    .and_then(|id| vnet_index.get(&Ci::new(id)).copied());
+                let mut add = match remote {
+                    Some(r) => spaces[r as usize].clone(),
+                    None => AddrSet::empty(),
+                };
+                if let Some(a) = &pp.remote_address_space {
+                    for (m, prefix) in a.address_prefixes.iter().enumerate() {
+                        add = add.union(&parse_cidr(prefix, || {
+                            format!("virtualNetworks[{i}].properties.virtualNetworkPeerings[{k}].properties.remoteAddressSpace.addressPrefixes[{m}]")
+                        })?);
+                    }
+                }
+                vnet_tag[i] = vnet_tag[i].union(&add);
+                if let Some(r) = remote {
+                    vnet_tag[r as usize] = vnet_tag[r as usize].union(&spaces[i]);
+                }
+            }
+        }
+        let mut vnets: Vec<VnetInfo> = vnet_tag
+            .into_iter()
+            .map(|space| VnetInfo {
+                public: AddrSet::all().difference(&np).difference(&space),
+                space,
+                admin: NONE,
+            })
+            .collect();
         let public_no_vnet = AddrSet::all().difference(&np);
 
-        // Public IPs: id -> address
-        let pips: FxMap<Ci<'a>, Option<Arc<str>>> = inv
+        // Public IPs: id -> address and SKU
+        let pips: FxMap<Ci<'a>, Pip> = inv
             .public_ip_addresses
             .iter()
-            .map(|p| {
-                let addr = p
-                    .properties
-                    .ip_address
-                    .as_deref()
-                    .filter(|s| !crate::eval::trim(s).is_empty())
-                    .map(Arc::from);
-                (Ci::new(&p.id), addr)
-            })
+            .map(|p| (Ci::new(&p.id), Pip::of(p)))
             .collect();
 
         // NICs and their ip configurations
@@ -387,6 +464,7 @@ impl<'a> Model<'a> {
             let mut asgs = asgs.clone();
             let mut warnings = Vec::new();
             let mut nsgs = Vec::with_capacity(chunk.len());
+            let mut guards = Vec::with_capacity(chunk.len());
             let mut confs = Vec::with_capacity(chunk.len());
             let mut ends = Vec::with_capacity(chunk.len());
             let mut keys = Vec::with_capacity(chunk.len());
@@ -398,11 +476,14 @@ impl<'a> Model<'a> {
                         "missing resource id",
                     ));
                 }
+                let nsg_id = nic
+                    .properties
+                    .network_security_group
+                    .as_ref()
+                    .and_then(|r| r.id.as_deref());
+                guards.push(nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty()));
                 let nsg = nsg_ref(
-                    nic.properties
-                        .network_security_group
-                        .as_ref()
-                        .and_then(|r| r.id.as_deref()),
+                    nsg_id,
                     &|| format!("network interface {}", nic.id),
                     &mut warnings,
                 );
@@ -419,12 +500,14 @@ impl<'a> Model<'a> {
                 ends.push(confs.len() as u32);
                 keys.push(Ci::new(&nic.id));
             }
-            Ok((nsgs, confs, ends, keys, warnings))
+            Ok((nsgs, guards, confs, ends, keys, warnings))
         });
         let mut nic_keys = Vec::with_capacity(n);
+        let mut nic_guard = Vec::with_capacity(n);
         for chunk in chunks {
-            let (nsgs, confs, ends, keys, w) = chunk?;
+            let (nsgs, guards, confs, ends, keys, w) = chunk?;
             warnings.extend(w);
+            nic_guard.extend(guards);
             nic_keys.extend(keys);
             let base = ipconfs.len() as u32;
             nic_nsg.extend(nsgs);
@@ -537,9 +620,84 @@ impl<'a> Model<'a> {
             }
         }
 
+        // Azure Virtual Network Manager: effective security admin rules per VNet
+        let mut admins = Vec::new();
+        for (i, item) in inv
+            .network_manager_effective_security_admin_rules
+            .iter()
+            .enumerate()
+        {
+            let path = format!("networkManagerEffectiveSecurityAdminRules[{i}]");
+            let rules = compile_admin_rules(item, &path, &mut asgs, &mut warnings)?;
+            let Some(vid) = item.virtual_network.id.as_deref() else {
+                return Err(InputError::new(
+                    format!("{path}.virtualNetwork.id"),
+                    "missing virtual network id",
+                ));
+            };
+            let Some(&v) = vnet_index.get(&Ci::new(vid)) else {
+                warnings.push(format!(
+                    "{path}: virtual network {vid} is not in the inventory; its security admin rules are not applied"
+                ));
+                continue;
+            };
+            if rules.is_empty() {
+                continue;
+            }
+            let (rules, homes): (Vec<CompiledRule>, Vec<Arc<str>>) = rules.into_iter().unzip();
+            let plan = NsgPlan::of(rules.iter(), &ports);
+            let a = match vnets[v as usize].admin {
+                NONE => {
+                    admins.push(AdminRules { rules, homes, plan });
+                    admins.len() - 1
+                }
+                k => {
+                    // a second item for the same VNet: merged, in priority order
+                    let set: &mut AdminRules = &mut admins[k as usize];
+                    let mut all: Vec<(CompiledRule, Arc<str>)> = set
+                        .rules
+                        .drain(..)
+                        .zip(set.homes.drain(..))
+                        .chain(rules.into_iter().zip(homes))
+                        .collect();
+                    all.sort_by_key(|(r, _)| r.priority);
+                    let (r, h): (Vec<_>, Vec<_>) = all.into_iter().unzip();
+                    set.plan = NsgPlan::of(r.iter(), &ports);
+                    set.rules = r;
+                    set.homes = h;
+                    k as usize
+                }
+            };
+            vnets[v as usize].admin = a as u32;
+        }
+
+        // paths beyond the NICs' public IPs
+        let ingress = if Ingress::needed(inv) {
+            let subnets2: FxMap<Ci<'a>, (u32, u32)> = subnets
+                .iter()
+                .map(|(k, &(n, v, _))| (k.clone(), (n, v)))
+                .collect();
+            Ingress::build(
+                &Joins {
+                    inv,
+                    confs: &ipconfs,
+                    nic_confs: &nic_confs,
+                    pips: &pips,
+                    subnets: &subnets2,
+                    vnet_index: &vnet_index,
+                },
+                &mut warnings,
+            )?
+        } else {
+            Ingress::default()
+        };
+
         Ok(Self {
             inv,
             ports,
+            admins,
+            ingress,
+            nic_guard,
             v4_threshold: cfg.v4_open_threshold(),
             v6_threshold: cfg.v6_open_threshold(),
             nsgs,
@@ -701,11 +859,17 @@ impl<'a> Model<'a> {
 
         // every ip configuration, with its evaluation of every port
         let mut confs: SmallVec<[(&IpConf<'a>, u32, PathEval); 2]> = SmallVec::new();
+        // per ip configuration: (its index, an NSG (seen or not) guards it)
+        let mut conf_at: SmallVec<[(u32, bool); 2]> = SmallVec::new();
         for &n in &nic_idx {
             let nic_nsg = self.nic_nsg[n as usize];
             let (from, to) = (self.nic_confs[n as usize], self.nic_confs[n as usize + 1]);
-            for c in &self.ipconfs[from as usize..to as usize] {
+            for (k, c) in self.ipconfs[from as usize..to as usize].iter().enumerate() {
                 confs.push((c, nic_nsg, self.eval_path(c, c.subnet_nsg, nic_nsg, c.vnet)));
+                conf_at.push((
+                    from + k as u32,
+                    c.subnet_guard || self.nic_guard[n as usize],
+                ));
             }
         }
         // a NIC we cannot see: no NSG, no public IP known
@@ -720,11 +884,15 @@ impl<'a> Model<'a> {
                 vnet: NONE,
                 has_public: false,
                 public_ip: None,
+                public_ip_id: None,
+                pip_basic: false,
+                subnet_guard: false,
             };
             self.eval_path(&conf, NONE, NONE, NONE)
         });
 
         let jit = self.jit_for(&vm_key);
+        let managed = self.managed_access(&confs);
         let mut exposures = Vec::with_capacity(self.ports.len());
         let mut allowed_all = Vec::with_capacity(if want_allowed { self.ports.len() } else { 0 });
         let mut any_open = false;
@@ -734,9 +902,47 @@ impl<'a> Model<'a> {
             if let Some(u) = &unknown {
                 candidates.push((&u[pi], false));
             }
-            let reachable = candidates
+            // every path from the Internet to this port
+            let mut paths: Vec<InternetPath> = Vec::new();
+            let mut beyond: Option<AddrSet> = None;
+            let mut sku_closed = false;
+            for ((c, nic_nsg, evals), &(ci, guarded)) in confs.iter().zip(&conf_at) {
+                let e = &evals[pi];
+                if c.has_public {
+                    sku_closed |=
+                        !guarded && !c.pip_basic && e.state.rank() >= State::Restricted.rank();
+                    paths.push(self.public_ip_path(c, e, guarded, *port));
+                }
+                if self.ingress.by_conf.is_empty() {
+                    continue;
+                }
+                for f in self.ingress.by_conf.get(&ci).into_iter().flatten() {
+                    if let Some((path, extra)) =
+                        self.frontend_path(c, *nic_nsg, e, f, guarded, pi, *port)
+                    {
+                        if let Some(x) = extra {
+                            beyond = Some(match beyond {
+                                Some(b) => b.union(&x),
+                                None => x,
+                            });
+                        }
+                        paths.push(path);
+                    }
+                }
+            }
+            let reachable = paths.iter().any(|p| p.reachable);
+            let via = if paths
                 .iter()
-                .any(|(e, public)| *public && matches!(e.state, State::Open | State::Restricted));
+                .any(|p| p.reachable && p.kind == PathKind::PublicIp)
+            {
+                Via::PublicIp
+            } else if reachable {
+                Via::Paths
+            } else if sku_closed {
+                Via::StandardClosed
+            } else {
+                Via::None
+            };
             let jit_protected = jit.iter().any(|(policy_ok, ports)| {
                 *policy_ok
                     && ports.iter().any(|(n, proto)| {
@@ -754,11 +960,30 @@ impl<'a> Model<'a> {
                     e.state,
                     self.sources_of(e),
                     self.rules_of(e),
-                    self.reason_of(e, reachable),
+                    self.reason_of(e, via),
                     allowed,
                 )
             } else {
-                self.combine(&candidates, reachable)
+                self.combine(&candidates, via)
+            };
+            // a path that rewrites the source (DNAT) or the destination (floating IP) may
+            // admit public sources the NSG verdict does not show: the worst of them counts
+            let (state, sources, reason) = match beyond {
+                Some(extra) if !extra.is_empty() => {
+                    let mut shown = extra;
+                    for (e, _) in &candidates {
+                        shown = shown.union(&e.shown);
+                    }
+                    let worst = paths
+                        .iter()
+                        .filter(|p| p.state.rank() > state.rank())
+                        .max_by_key(|p| p.state.rank());
+                    match worst {
+                        Some(p) => (p.state, shown.to_cidr_strings().into(), p.reason.clone()),
+                        None => (state, shown.to_cidr_strings().into(), reason),
+                    }
+                }
+                _ => (state, sources, reason),
             };
             any_open |= state == State::Open;
             if want_allowed {
@@ -773,6 +998,8 @@ impl<'a> Model<'a> {
                 deciding_rules: rules,
                 jit_protected,
                 reason,
+                paths,
+                managed_access: managed.clone(),
             });
         }
 
@@ -857,7 +1084,7 @@ impl<'a> Model<'a> {
     fn combine(
         &self,
         candidates: &[(&Arc<PortEval>, bool)],
-        reachable: bool,
+        via: Via,
     ) -> (State, Arc<[String]>, Arc<[DecidingRule]>, Arc<str>, AddrSet) {
         let mut worst = State::Closed;
         let mut shown = AddrSet::empty();
@@ -882,8 +1109,213 @@ impl<'a> Model<'a> {
         deciding.sort();
         let rules: Arc<[DecidingRule]> = deciding.iter().map(|r| self.deciding_rule(r)).collect();
         let sources: Arc<[String]> = shown.to_cidr_strings().into();
-        let reason = reason(worst, no_nsg, &sources, &rules, reachable).into();
+        let reason = reason(worst, no_nsg, &sources, &rules, via).into();
         (worst, sources, rules, reason, allowed)
+    }
+
+    /// The Bastions serving the VNets of the VM's ip configurations.
+    fn managed_access(&self, confs: &[(&IpConf<'_>, u32, PathEval)]) -> Arc<[ManagedAccess]> {
+        let mut out: Option<Arc<[ManagedAccess]>> = None;
+        for (c, _, _) in confs {
+            let Some(list) = self.ingress.managed.get(c.vnet as usize) else {
+                continue;
+            };
+            if list.is_empty() {
+                continue;
+            }
+            out = Some(match out {
+                None => list.clone(),
+                Some(prev) if Arc::ptr_eq(&prev, list) => prev,
+                Some(prev) => {
+                    let mut v: Vec<ManagedAccess> = prev.to_vec();
+                    for m in list.iter() {
+                        if !v.contains(m) {
+                            v.push(m.clone());
+                        }
+                    }
+                    v.into()
+                }
+            });
+        }
+        out.unwrap_or_else(|| Arc::from([]))
+    }
+
+    /// The path through the ip configuration's own public IP.
+    fn public_ip_path(
+        &self,
+        c: &IpConf<'_>,
+        e: &PortEval,
+        guarded: bool,
+        port: PortSpec,
+    ) -> InternetPath {
+        let ip: &str = c.public_ip.as_deref().unwrap_or("?");
+        let open = e.state.rank() >= State::Restricted.rank();
+        let sku_closed = !guarded && !c.pip_basic;
+        let reachable = open && !sku_closed;
+        let frontend = endpoint(ip, port.port, port.port);
+        let target = endpoint(c.private_ip.as_deref().unwrap_or("?"), port.port, port.port);
+        let (state, sources) = if reachable {
+            (e.state, self.sources_of(e))
+        } else {
+            (State::Closed, Arc::from([]))
+        };
+        let mut reason = String::with_capacity(120);
+        if reachable {
+            reason.push_str("reachable from ");
+            push_list(&mut reason, &sources, |o, s| o.push_str(s));
+            reason.push_str(" through public IP ");
+            reason.push_str(&frontend);
+            reason.push_str(" → ");
+            reason.push_str(&target);
+        } else if open {
+            reason.push_str("not reachable: Standard public IP ");
+            reason.push_str(ip);
+            reason.push_str(
+                " admits no inbound traffic without an NSG on the subnet or the network interface",
+            );
+        } else {
+            reason.push_str("not reachable through public IP ");
+            reason.push_str(&frontend);
+            reason.push_str(": the NSGs admit no public source");
+        }
+        InternetPath {
+            kind: PathKind::PublicIp,
+            via: Arc::from(c.public_ip_id.as_deref().unwrap_or("")),
+            frontend: frontend.into(),
+            target: target.into(),
+            allowed_public_sources: sources,
+            state,
+            reachable,
+            reason: reason.into(),
+        }
+    }
+
+    /// A load balancer or firewall frontend's path to port `pi` of the ip configuration, with
+    /// the public sources it admits beyond the NSG verdict `e` (DNAT, floating IP); `None` when
+    /// the frontend does not forward to this port.
+    #[allow(clippy::too_many_arguments)]
+    fn frontend_path(
+        &self,
+        c: &IpConf<'_>,
+        nic_nsg: u32,
+        e: &Arc<PortEval>,
+        f: &Frontend,
+        guarded: bool,
+        pi: usize,
+        port: PortSpec,
+    ) -> Option<(InternetPath, Option<AddrSet>)> {
+        if f.backend_port.is_some_and(|b| b != port.port) || !f.protocol.matches(port.protocol) {
+            return None;
+        }
+        let (lo, hi) = match f.backend_port {
+            Some(_) => f.ports,
+            None => (port.port, port.port),
+        };
+        let frontend = endpoint(&f.ip, lo, hi);
+        let target = endpoint(c.private_ip.as_deref().unwrap_or("?"), port.port, port.port);
+        let public_all = self.public_set(c.vnet);
+        let (state, shown, why): (State, AddrSet, &str) = if f.dnat != NONE {
+            let d = &self.ingress.dnats[f.dnat as usize];
+            let admitted = d.seen_from.as_ref().is_none_or(|s| e.allowed.intersects(s));
+            let public = d.sources.intersection(public_all);
+            if !admitted {
+                (
+                    State::Closed,
+                    AddrSet::empty(),
+                    "the NSGs do not admit the firewall's own addresses",
+                )
+            } else if public.is_empty() {
+                (
+                    State::Closed,
+                    AddrSet::empty(),
+                    "the DNAT rule admits no public source",
+                )
+            } else {
+                let shown = AddrSet {
+                    v4: cidr_cover(Family::V4, &d.sources.v4, &public.v4),
+                    v6: cidr_cover(Family::V6, &d.sources.v6, &public.v6),
+                };
+                let open = public.v4.count() >= self.v4_threshold
+                    || public.v6.count() >= self.v6_threshold;
+                (
+                    if open { State::Open } else { State::Restricted },
+                    shown,
+                    "",
+                )
+            }
+        } else {
+            let floating;
+            let e = match f.floating {
+                Some((family, ip)) => {
+                    let conf = IpConf {
+                        id: Cow::Borrowed(""),
+                        family,
+                        addrs: Some(IntervalSet::range(ip, ip)),
+                        private_ip: None,
+                        asgs: Vec::new(),
+                        subnet_nsg: c.subnet_nsg,
+                        vnet: c.vnet,
+                        has_public: false,
+                        public_ip: None,
+                        public_ip_id: None,
+                        pip_basic: false,
+                        subnet_guard: false,
+                    };
+                    floating = self.eval_path(&conf, c.subnet_nsg, nic_nsg, c.vnet);
+                    &floating[pi]
+                }
+                None => e,
+            };
+            let open = e.state.rank() >= State::Restricted.rank();
+            if !open {
+                (
+                    State::Closed,
+                    AddrSet::empty(),
+                    "the NSGs admit no public source",
+                )
+            } else if !guarded && !f.open_without_nsg {
+                (
+                    State::Closed,
+                    AddrSet::empty(),
+                    "a Standard load balancer admits no inbound traffic without an NSG on the path",
+                )
+            } else {
+                (e.state, e.shown.clone(), "")
+            }
+        };
+        let reachable = state != State::Closed;
+        let sources: Arc<[String]> = shown.to_cidr_strings().into();
+        let mut reason = String::with_capacity(140);
+        if reachable {
+            reason.push_str("reachable from ");
+            push_list(&mut reason, &sources, |o, s| o.push_str(s));
+            reason.push_str(" through ");
+        } else {
+            reason.push_str("not reachable through ");
+        }
+        reason.push_str(&f.label);
+        reason.push_str(", ");
+        reason.push_str(&frontend);
+        reason.push_str(" → ");
+        reason.push_str(&target);
+        if !reachable {
+            reason.push_str(": ");
+            reason.push_str(why);
+        }
+        let extra = (f.dnat != NONE || f.floating.is_some()).then(|| shown.clone());
+        Some((
+            InternetPath {
+                kind: f.kind,
+                via: f.via.clone(),
+                frontend: frontend.into(),
+                target: target.into(),
+                allowed_public_sources: sources,
+                state,
+                reachable,
+                reason: reason.into(),
+            },
+            extra,
+        ))
     }
 
     fn sources_of(&self, e: &PortEval) -> Arc<[String]> {
@@ -898,15 +1330,15 @@ impl<'a> Model<'a> {
             .clone()
     }
 
-    fn reason_of(&self, e: &PortEval, reachable: bool) -> Arc<str> {
-        e.reasons[usize::from(reachable)]
+    fn reason_of(&self, e: &PortEval, via: Via) -> Arc<str> {
+        e.reasons[via as usize]
             .get_or_init(|| {
                 reason(
                     e.state,
                     e.no_nsg,
                     &self.sources_of(e),
                     &self.rules_of(e),
-                    reachable,
+                    via,
                 )
                 .into()
             })
@@ -946,6 +1378,18 @@ impl<'a> Model<'a> {
     }
 
     fn deciding_rule(&self, r: &RuleRef) -> DecidingRule {
+        if r.level == Level::NetworkManager {
+            let set = &self.admins[r.nsg as usize];
+            let rule = &set.rules[r.rule as usize];
+            return DecidingRule {
+                nsg: set.homes[r.rule as usize].clone(),
+                rule: rule.name.clone(),
+                priority: rule.priority,
+                access: rule.access,
+                level: r.level,
+                default: false,
+            };
+        }
         let nsg = &self.nsgs[r.nsg as usize];
         let rule = nsg.rule(r.rule as usize);
         DecidingRule {
@@ -960,7 +1404,20 @@ impl<'a> Model<'a> {
 
     /// Evaluates all management ports for one ip configuration, through the cache.
     fn eval_path(&self, conf: &IpConf<'_>, subnet_nsg: u32, nic_nsg: u32, vnet: u32) -> PathEval {
+        let admin = if vnet == NONE {
+            NONE
+        } else {
+            self.vnets[vnet as usize].admin
+        };
+        let admin_mask = if admin == NONE {
+            Mask::Small([0; 2])
+        } else {
+            let set = &self.admins[admin as usize];
+            mask_of(&set.plan, |i| &set.rules[i], conf)
+        };
         let key = EvalKey {
+            admin,
+            admin_mask,
             subnet_nsg,
             subnet_mask: self.dest_mask(subnet_nsg, conf),
             nic_nsg,
@@ -988,15 +1445,7 @@ impl<'a> Model<'a> {
             return Mask::Small([0; 2]);
         }
         let nsg_rules = &self.nsgs[nsg as usize];
-        let plan = &self.plans[nsg as usize];
-        let mut mask = Mask::new(plan.conditional as usize);
-        let words = mask.words();
-        for &(i, bit) in plan.relevant.iter() {
-            if bit != NONE && dest_matches(nsg_rules.rule(i as usize), conf) {
-                words[bit as usize / 64] |= 1 << (bit % 64);
-            }
-        }
-        mask
+        mask_of(&self.plans[nsg as usize], |i| nsg_rules.rule(i), conf)
     }
 
     fn public_set(&self, vnet: u32) -> &AddrSet {
@@ -1024,7 +1473,7 @@ impl<'a> Model<'a> {
         if !set.is_empty() {
             f(Part::Set(set));
         }
-        if s.internet || (!s.other_tags().is_empty() && r.access == Access::Allow) {
+        if s.internet || (!s.other_tags().is_empty() && r.access.permits()) {
             f(Part::Public);
         }
         if s.virtual_network && vnet != NONE {
@@ -1061,8 +1510,17 @@ impl<'a> Model<'a> {
 
         // the rules that can matter: matching the ip configuration as destination and at least
         // one management port; in evaluation order, level by level
-        let mut levels: SmallVec<[(Level, u32, usize); 2]> = SmallVec::new();
+        let mut levels: SmallVec<[(Level, u32, usize); 3]> = SmallVec::new();
         let mut cands: SmallVec<[(u32, &CompiledRule); 32]> = SmallVec::new();
+        if key.admin != NONE {
+            let set = &self.admins[key.admin as usize];
+            for &(i, bit) in set.plan.relevant.iter() {
+                if bit == NONE || key.admin_mask.bit(bit as usize) {
+                    cands.push((i, &set.rules[i as usize]));
+                }
+            }
+            levels.push((Level::NetworkManager, key.admin, cands.len()));
+        }
         for (level, nsg, mask) in [
             (Level::Subnet, key.subnet_nsg, &key.subnet_mask),
             (Level::NetworkInterface, key.nic_nsg, &key.nic_mask),
@@ -1163,7 +1621,7 @@ impl<'a> Model<'a> {
         let family = key.family;
         let atoms = walk.atoms;
         let w = atoms.words;
-        let no_nsg = walk.levels.is_empty();
+        let no_nsg = walk.levels.iter().all(|l| l.0 == Level::NetworkManager);
 
         // the candidate rules matching this port
         let active = &mut scratch.active;
@@ -1192,8 +1650,11 @@ impl<'a> Model<'a> {
         cuts.dedup();
 
         scratch.bits.clear();
-        scratch.bits.resize(5 * w, 0);
+        scratch.bits.resize(7 * w, 0);
         let (total, rest) = scratch.bits.split_at_mut(w);
+        // security admin rules: sources AlwaysAllow admits, and those handed over to the NSGs
+        let (always, rest) = rest.split_at_mut(w);
+        let (pass, rest) = rest.split_at_mut(w);
         let (piece_allowed, rest) = rest.split_at_mut(w);
         let (undecided, rest) = rest.split_at_mut(w);
         let (allowed, piece_public) = rest.split_at_mut(w);
@@ -1216,7 +1677,14 @@ impl<'a> Model<'a> {
             contributions.clear();
             contributed.clear();
             let mut next = 0;
+            let mut admin_seen = false;
             for &(level, nsg, end) in walk.levels {
+                let admin = level == Level::NetworkManager;
+                if admin {
+                    always.fill(0);
+                    pass.fill(0);
+                    admin_seen = true;
+                }
                 undecided.copy_from_slice(&atoms.full);
                 allowed.fill(0);
                 let first = next;
@@ -1234,29 +1702,50 @@ impl<'a> Model<'a> {
                         continue;
                     }
                     let mut left = false;
+                    // an admin Allow only hands its sources over to the NSGs: it decides nothing
+                    let hands_over = admin && r.access == Access::Allow;
                     for (j, (s, u)) in src.iter().zip(undecided.iter_mut()).enumerate() {
                         let d = s & *u;
                         *u &= !d;
                         left |= *u != 0;
-                        if r.access == Access::Allow {
-                            allowed[j] |= d;
+                        match (admin, r.access) {
+                            (false, Access::Allow) => allowed[j] |= d,
+                            (true, Access::AlwaysAllow) => always[j] |= d,
+                            (true, Access::Allow) => pass[j] |= d,
+                            _ => {}
                         }
-                        contributed.push(d);
+                        if !hands_over {
+                            contributed.push(d);
+                        }
                     }
-                    contributions.push((
-                        RuleRef {
-                            level,
-                            nsg,
-                            rule: i,
-                        },
-                        r.access,
-                    ));
+                    if !hands_over {
+                        contributions.push((
+                            RuleRef {
+                                level,
+                                nsg,
+                                rule: i,
+                            },
+                            r.access,
+                        ));
+                    }
                     if !left {
                         break;
                     }
                 }
+                if admin {
+                    // what no admin rule matched goes to the NSGs too
+                    for (p, u) in pass.iter_mut().zip(undecided.iter()) {
+                        *p |= u;
+                    }
+                    continue;
+                }
                 for (a, b) in piece_allowed.iter_mut().zip(allowed.iter()) {
                     *a &= b;
+                }
+            }
+            if admin_seen {
+                for ((a, p), al) in piece_allowed.iter_mut().zip(pass.iter()).zip(always.iter()) {
+                    *a = (*a & p) | al;
                 }
             }
             for ((pp, a), b) in piece_public
@@ -1269,7 +1758,7 @@ impl<'a> Model<'a> {
             for (n, &(rr, access)) in contributions.iter().enumerate() {
                 let s = &contributed[n * w..(n + 1) * w];
                 match access {
-                    Access::Allow => {
+                    Access::Allow | Access::AlwaysAllow => {
                         if intersects(s, piece_public) {
                             push(&mut allow_public, rr);
                         }
@@ -1339,9 +1828,25 @@ impl<'a> Model<'a> {
             no_nsg,
             sources: OnceLock::new(),
             rules: OnceLock::new(),
-            reasons: [OnceLock::new(), OnceLock::new()],
+            reasons: Default::default(),
         }
     }
+}
+
+/// Which of the plan's rules whose destination is conditional match the ip configuration.
+fn mask_of<'r>(
+    plan: &NsgPlan,
+    rule: impl Fn(usize) -> &'r CompiledRule,
+    conf: &IpConf<'_>,
+) -> Mask {
+    let mut mask = Mask::new(plan.conditional as usize);
+    let words = mask.words();
+    for &(i, bit) in plan.relevant.iter() {
+        if bit != NONE && dest_matches(rule(i as usize), conf) {
+            words[bit as usize / 64] |= 1 << (bit % 64);
+        }
+    }
+    mask
 }
 
 /// A part of the sources a rule names (see [`Model::source_parts`]).
@@ -1358,7 +1863,7 @@ enum Part<'s> {
 
 /// The rules of one cached key that can matter, as bitsets over address atoms.
 struct Walk<'w> {
-    /// (level, NSG, end of its rules in `cands`), in evaluation order.
+    /// (level, NSG or admin rule set, end of its rules in `cands`), in evaluation order.
     levels: &'w [(Level, u32, usize)],
     /// (index in the NSG's inbound rules, rule).
     cands: &'w [(u32, &'w CompiledRule)],
@@ -1554,7 +2059,7 @@ fn dest_matches(r: &CompiledRule, conf: &IpConf<'_>) -> bool {
     if d.any || d.virtual_network {
         return true;
     }
-    let lenient = r.access == Access::Allow;
+    let lenient = r.access.permits();
     if !d.other_tags().is_empty() && lenient {
         return true;
     }
@@ -1586,8 +2091,8 @@ fn parse_ipconfs<'a>(
     nic: &'a NetworkInterface,
     i: usize,
     asgs: &mut AsgInterner,
-    subnets: &FxMap<Ci<'a>, (u32, u32)>,
-    pips: &FxMap<Ci<'a>, Option<Arc<str>>>,
+    subnets: &FxMap<Ci<'a>, (u32, u32, bool)>,
+    pips: &FxMap<Ci<'a>, Pip>,
     warnings: &mut Vec<String>,
     out: &mut Vec<IpConf<'a>>,
 ) -> Result<(), InputError> {
@@ -1652,13 +2157,16 @@ fn parse_ipconfs<'a>(
                 }
             }
         }
-        let (mut subnet_nsg, mut vnet) = (NONE, NONE);
+        let (mut subnet_nsg, mut vnet, mut subnet_guard) = (NONE, NONE, false);
         if let Some(sid) = p.subnet.as_ref().and_then(|s| s.id.as_deref()) {
             match subnets.get(&Ci::new(sid)) {
-                Some(&(n, v)) => (subnet_nsg, vnet) = (n, v),
-                None => warnings.push(format!(
-                    "ip configuration {id}: subnet {sid} is not in the inventory; counted as no subnet NSG, VirtualNetwork unknown"
-                )),
+                Some(&(n, v, g)) => (subnet_nsg, vnet, subnet_guard) = (n, v, g),
+                None => {
+                    subnet_guard = true;
+                    warnings.push(format!(
+                        "ip configuration {id}: subnet {sid} is not in the inventory; counted as no subnet NSG, VirtualNetwork unknown"
+                    ))
+                }
             }
         }
         let pip_ref = p
@@ -1666,17 +2174,17 @@ fn parse_ipconfs<'a>(
             .as_ref()
             .and_then(|s| s.id.as_deref())
             .filter(|s| !crate::eval::trim(s).is_empty());
-        let public_ip = match pip_ref {
+        let (public_ip, pip_basic) = match pip_ref {
             Some(pk) => match pips.get(&Ci::new(pk)) {
-                Some(addr) => addr.clone(),
+                Some(pip) => (pip.address.clone(), pip.basic),
                 None => {
                     warnings.push(format!(
-                        "ip configuration {id}: public IP {pk} is not in the inventory; counted as internet-facing"
+                        "ip configuration {id}: public IP {pk} is not in the inventory; counted as internet-facing, open without an NSG"
                     ));
-                    None
+                    (None, true)
                 }
             },
-            None => None,
+            None => (None, false),
         };
         out.push(IpConf {
             private_ip: addrs.as_ref().map(|s| ip_arc(family, s.ranges()[0].0)),
@@ -1688,6 +2196,9 @@ fn parse_ipconfs<'a>(
             vnet,
             has_public: pip_ref.is_some(),
             public_ip,
+            public_ip_id: pip_ref.map(Cow::Borrowed),
+            pip_basic,
+            subnet_guard,
         });
     }
     Ok(())
@@ -1747,20 +2258,20 @@ fn ip_arc(family: Family, ip: u128) -> Arc<str> {
 /// made (in parallel with the `parallel` feature), so inserting and looking up touch the text
 /// of the id only to confirm a match.
 #[derive(Debug, Clone)]
-struct Ci<'a> {
+pub(crate) struct Ci<'a> {
     hash: u64,
     id: Cow<'a, str>,
 }
 
 impl<'a> Ci<'a> {
-    fn new(id: &'a str) -> Self {
+    pub(crate) fn new(id: &'a str) -> Self {
         let id = trim_id(id);
         Ci {
             hash: ci_hash(id),
             id: Cow::Borrowed(id),
         }
     }
-    fn owned(id: Cow<'a, str>) -> Self {
+    pub(crate) fn owned(id: Cow<'a, str>) -> Self {
         match id {
             Cow::Borrowed(b) => Self::new(b),
             Cow::Owned(o) => {
@@ -1831,17 +2342,17 @@ fn ascii_lower8(x: u64) -> u64 {
     x | (upper >> 2)
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 type FxSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
 
-fn fx_map<K, V>(capacity: usize) -> FxMap<K, V> {
+pub(crate) fn fx_map<K, V>(capacity: usize) -> FxMap<K, V> {
     FxMap::with_capacity_and_hasher(capacity, Default::default())
 }
 
 /// The Firefox/rustc hash: fast for short keys; the keys here are not attacker-chosen per
 /// request (the inventory is the caller's own), and a collision only costs time.
 #[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -1874,6 +2385,25 @@ impl FxHasher {
     }
 }
 
+/// `ip:port`, `ip:lo-hi`, `[v6]:port`.
+fn endpoint(ip: &str, lo: u16, hi: u16) -> String {
+    let mut s = String::with_capacity(ip.len() + 14);
+    if ip.contains(':') {
+        s.push('[');
+        s.push_str(ip);
+        s.push(']');
+    } else {
+        s.push_str(ip);
+    }
+    s.push(':');
+    crate::net::addr::push_decimal(&mut s, u32::from(lo));
+    if hi != lo {
+        s.push('-');
+        crate::net::addr::push_decimal(&mut s, u32::from(hi));
+    }
+    s
+}
+
 /// Appends `a, b, c`, or `a, b, c and N more` when there are more than three items.
 fn push_list<T>(out: &mut String, items: &[T], mut item: impl FnMut(&mut String, &T)) {
     for (k, x) in items.iter().take(3).enumerate() {
@@ -1896,8 +2426,12 @@ fn describe<R: std::borrow::Borrow<DecidingRule>>(out: &mut String, rules: &[R])
         out.push_str(" (");
         out.push_str(r.access_str());
         let _ = write!(out, " {}, ", r.priority);
-        out.push_str(r.level_str());
-        out.push_str(" NSG ");
+        if r.level == Level::NetworkManager {
+            out.push_str("security admin rule collection ");
+        } else {
+            out.push_str(r.level_str());
+            out.push_str(" NSG ");
+        }
         out.push_str(nsg);
         out.push(')');
     });
@@ -1905,13 +2439,11 @@ fn describe<R: std::borrow::Borrow<DecidingRule>>(out: &mut String, rules: &[R])
 
 impl DecidingRule {
     fn access_str(&self) -> &'static str {
-        match self.access {
-            Access::Allow => "Allow",
-            Access::Deny => "Deny",
-        }
+        self.access.as_str()
     }
     fn level_str(&self) -> &'static str {
         match self.level {
+            Level::NetworkManager => "network manager",
             Level::Subnet => "subnet",
             Level::NetworkInterface => "NIC",
         }
@@ -1923,12 +2455,15 @@ fn reason(
     no_nsg: bool,
     public: &[String],
     rules: &[DecidingRule],
-    reachable: bool,
+    via: Via,
 ) -> String {
-    let via = if reachable {
-        " through a public IP"
-    } else {
-        " (no public IP on this path)"
+    let via = match via {
+        Via::PublicIp => " through a public IP",
+        Via::None => " (no public IP on this path)",
+        Via::StandardClosed => {
+            " (not reachable: a Standard public IP admits no inbound traffic without an NSG on the path)"
+        }
+        Via::Paths => " through a load balancer or firewall (see paths)",
     };
     let mut s = String::with_capacity(160);
     match state {

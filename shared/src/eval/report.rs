@@ -54,10 +54,13 @@ impl Status {
     }
 }
 
-/// Which NSG of an ip configuration a rule belongs to.
+/// Where a rule that decides traffic to an ip configuration lives, in evaluation order:
+/// Azure Virtual Network Manager security admin rules first, then the subnet NSG, then the
+/// NIC NSG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Level {
+    NetworkManager,
     Subnet,
     NetworkInterface,
 }
@@ -91,6 +94,89 @@ pub struct Exposure {
     pub jit_protected: bool,
     /// One sentence explaining the verdict.
     pub reason: Arc<str>,
+    /// Every way in from the Internet to this port (DESIGN "Paths from the Internet").
+    #[serde(default)]
+    pub paths: Vec<InternetPath>,
+    /// The safe ways in (Azure Bastion), never counted as exposure.
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    pub managed_access: Arc<[ManagedAccess]>,
+}
+
+/// How a path reaches the port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PathKind {
+    /// The ip configuration's own public IP.
+    PublicIp,
+    /// A public load balancer's inbound NAT rule (v1, or v2 over a backend pool).
+    LoadBalancerNat,
+    /// A public load balancer's load-balancing rule on a pool holding the ip configuration.
+    LoadBalancerRule,
+    /// An Azure Firewall DNAT rule translating to the ip configuration's private address.
+    FirewallDnat,
+}
+
+impl PathKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathKind::PublicIp => "publicIp",
+            PathKind::LoadBalancerNat => "loadBalancerNat",
+            PathKind::LoadBalancerRule => "loadBalancerRule",
+            PathKind::FirewallDnat => "firewallDnat",
+        }
+    }
+
+    /// Short form for tables: `public IP`, `LB nat`, `LB rule`, `firewall DNAT`.
+    pub fn short(self) -> &'static str {
+        match self {
+            PathKind::PublicIp => "public IP",
+            PathKind::LoadBalancerNat => "LB nat",
+            PathKind::LoadBalancerRule => "LB rule",
+            PathKind::FirewallDnat => "firewall DNAT",
+        }
+    }
+
+    pub const ALL: [PathKind; 4] = [
+        PathKind::PublicIp,
+        PathKind::LoadBalancerNat,
+        PathKind::LoadBalancerRule,
+        PathKind::FirewallDnat,
+    ];
+}
+
+/// One path from the Internet to a management port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InternetPath {
+    pub kind: PathKind,
+    /// The id of the public IP, load balancer rule, or firewall / rule collection group.
+    pub via: Arc<str>,
+    /// The public frontend, `ip:port` (`ip:first-last` for a NAT v2 port range; `?` for an
+    /// address the inventory does not hold).
+    pub frontend: Arc<str>,
+    /// Where the path delivers: `private ip:port` as the VM's NSGs see it.
+    pub target: Arc<str>,
+    /// The public sources that can use the path (merged CIDRs).
+    pub allowed_public_sources: Arc<[String]>,
+    pub state: State,
+    pub reachable: bool,
+    /// One sentence naming the path.
+    pub reason: Arc<str>,
+}
+
+/// A managed way in: an Azure Bastion serving the VM's VNet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedAccess {
+    /// `bastion`.
+    pub kind: Arc<str>,
+    /// The Bastion host's id.
+    pub via: Arc<str>,
+    pub name: Arc<str>,
+    /// `Developer`, `Basic`, `Standard`, `Premium` (as the payload says; empty when absent).
+    pub sku: Arc<str>,
+    /// The VNet the Bastion sits in (the VM's own, or a peered one).
+    pub virtual_network: Arc<str>,
 }
 
 /// The three recommendations of one VM.

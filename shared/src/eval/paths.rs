@@ -1,0 +1,979 @@
+//! Paths from the Internet beyond the NIC's own public IP (DESIGN "Paths from the Internet"):
+//! public load balancers (inbound NAT rules v1 and v2, load-balancing rules incl. HA ports and
+//! floating IP), Azure Firewall DNAT rules (classic and Firewall Policy), and Azure Bastion as
+//! managed access.
+//!
+//! [`Ingress::build`] resolves, once per inventory, every public frontend that forwards to an
+//! ip configuration; the engine then judges each one with the NSG verdicts it already has
+//! (load balancers keep the client address; a firewall rewrites it to its own).
+use super::engine::{fx_map, Ci, FxMap, IpConf, NONE};
+use super::report::{ManagedAccess, PathKind};
+use super::Protocol;
+use crate::arm::*;
+use crate::inventory::{InputError, Inventory};
+use crate::net::addr::parse_ip;
+use crate::net::ports::PortSet;
+use crate::net::{AddrSet, Cidr, Family, IntervalSet};
+use smallvec::SmallVec;
+use std::sync::Arc;
+
+/// A public frontend that forwards to one ip configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Frontend {
+    pub kind: PathKind,
+    /// The LB rule / NAT rule id, or the firewall / rule collection group id.
+    pub via: Arc<str>,
+    /// Names the path in sentences: `load balancer lb-web NAT rule rdp`.
+    pub label: Arc<str>,
+    /// The frontend's public address (`?` when the inventory does not hold it).
+    pub ip: Arc<str>,
+    /// Frontend ports; with `backend_port: None` the frontend port equals the VM's port.
+    pub ports: (u16, u16),
+    /// The port on the VM; `None` for every port (HA ports, or a load balancer we cannot see).
+    pub backend_port: Option<u16>,
+    pub protocol: Protocol,
+    /// Reachable without an NSG on the path: a Basic SKU, or a frontend we cannot see (a
+    /// partial inventory never makes a VM look safer). Standard is closed by default.
+    pub open_without_nsg: bool,
+    /// Floating IP: the NSGs see the frontend address as the destination.
+    pub floating: Option<(Family, u128)>,
+    /// A firewall DNAT rule: index into [`Ingress::dnats`]; `NONE` otherwise.
+    pub dnat: u32,
+}
+
+/// One DNAT rule that translates to some ip configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Dnat {
+    /// The rule's sources, less those that an earlier DNAT rule for the same frontend takes.
+    pub sources: AddrSet,
+    /// The firewall's own addresses, the source the VM's NSGs see; `None` when unknown (then
+    /// the NSGs are taken to let it in).
+    pub seen_from: Option<AddrSet>,
+}
+
+/// Every path beyond the NIC's public IP, per ip configuration, and the managed access per VNet.
+#[derive(Debug, Default)]
+pub(crate) struct Ingress {
+    /// Ip configuration index (in the model) -> its frontends.
+    pub by_conf: FxMap<u32, Vec<Frontend>>,
+    pub dnats: Vec<Dnat>,
+    /// VNet index -> the Bastions serving it (empty when none).
+    pub managed: Vec<Arc<[ManagedAccess]>>,
+    /// VNet index -> the VNets it is peered with (Connected).
+    pub peers: Vec<SmallVec<[u32; 2]>>,
+}
+
+/// A public IP as the engine needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct Pip {
+    pub address: Option<Arc<str>>,
+    /// `Basic` SKU: open to inbound traffic without an NSG.
+    pub basic: bool,
+}
+
+impl Pip {
+    pub fn of(p: &PublicIpAddress) -> Self {
+        Pip {
+            address: p
+                .properties
+                .ip_address
+                .as_deref()
+                .filter(|s| !crate::eval::trim(s).is_empty())
+                .map(Arc::from),
+            basic: p.sku.as_ref().is_some_and(|s| s.is("Basic")),
+        }
+    }
+}
+
+fn last_segment(id: &str) -> &str {
+    id.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
+/// The parent resource of a child id: `/…/loadBalancers/lb1/backendAddressPools/p` with
+/// `kind = "loadBalancers"` gives `/…/loadBalancers/lb1`.
+fn parent_of<'i>(id: &'i str, kind: &str) -> Option<&'i str> {
+    let lower = id.to_ascii_lowercase();
+    let needle = format!("/{}/", kind.to_ascii_lowercase());
+    let at = lower.find(&needle)?;
+    let rest = &id[at + needle.len()..];
+    let end = rest.find('/').map_or(id.len(), |k| at + needle.len() + k);
+    Some(&id[..end])
+}
+
+fn port_value(v: Option<i64>, path: impl Fn() -> String, min: i64) -> Result<u16, InputError> {
+    match v {
+        Some(n) if (min..=65535).contains(&n) => Ok(n as u16),
+        Some(n) => Err(InputError::new(
+            path(),
+            format!("{n} is not a port ({min}-65535)"),
+        )),
+        None => Err(InputError::new(path(), "missing port")),
+    }
+}
+
+fn lb_protocol(s: Option<&str>, path: impl Fn() -> String) -> Result<Protocol, InputError> {
+    match s.map(str::trim) {
+        Some(p) if p.eq_ignore_ascii_case("all") => Ok(Protocol::Any),
+        Some(p) if p.eq_ignore_ascii_case("tcp") => Ok(Protocol::Tcp),
+        Some(p) if p.eq_ignore_ascii_case("udp") => Ok(Protocol::Udp),
+        Some(p) => Err(InputError::value(
+            path(),
+            p,
+            "is not a protocol (Tcp, Udp, All)",
+        )),
+        None => Err(InputError::new(path(), "missing protocol (Tcp, Udp, All)")),
+    }
+}
+
+/// A firewall address: `*`, an address, a CIDR, or a range `a-b`.
+fn fw_address(s: &str) -> Option<AddrSet> {
+    let s = s.trim();
+    if s == "*" {
+        return Some(AddrSet::all());
+    }
+    if let Some((a, b)) = s.split_once('-') {
+        let (fa, lo) = parse_ip(a.trim())?;
+        let (fb, hi) = parse_ip(b.trim())?;
+        if fa != fb || lo > hi {
+            return None;
+        }
+        let set = IntervalSet::range(lo, hi);
+        return Some(match fa {
+            Family::V4 => AddrSet {
+                v4: set,
+                v6: IntervalSet::empty(),
+            },
+            Family::V6 => AddrSet {
+                v4: IntervalSet::empty(),
+                v6: set,
+            },
+        });
+    }
+    Cidr::parse(s).map(|c| AddrSet::from_cidr(&c))
+}
+
+/// What a load balancer frontend resolves to.
+struct FrontendInfo {
+    public: bool,
+    ip: Arc<str>,
+    addr: Option<(Family, u128)>,
+}
+
+/// The inputs of [`Ingress::build`] that the engine resolved already.
+pub(crate) struct Joins<'m, 'a> {
+    pub inv: &'a Inventory,
+    pub confs: &'m [IpConf<'a>],
+    /// NIC `i`'s ip configurations: `confs[nic_confs[i]..nic_confs[i + 1]]`.
+    pub nic_confs: &'m [u32],
+    pub pips: &'m FxMap<Ci<'a>, Pip>,
+    /// Subnet id -> (subnet NSG, VNet index).
+    pub subnets: &'m FxMap<Ci<'a>, (u32, u32)>,
+    /// VNet id -> index.
+    pub vnet_index: &'m FxMap<Ci<'a>, u32>,
+}
+
+impl Ingress {
+    /// Nothing to resolve when the inventory has no load balancer, firewall or Bastion and no
+    /// ip configuration names a load balancer.
+    pub fn needed(inv: &Inventory) -> bool {
+        !inv.load_balancers.is_empty()
+            || !inv.azure_firewalls.is_empty()
+            || !inv.bastion_hosts.is_empty()
+            || inv
+                .virtual_networks
+                .iter()
+                .any(|v| !v.properties.virtual_network_peerings.is_empty())
+            || inv.network_interfaces.iter().any(|n| {
+                n.properties.ip_configurations.iter().any(|c| {
+                    !c.properties.load_balancer_backend_address_pools.is_empty()
+                        || !c.properties.load_balancer_inbound_nat_rules.is_empty()
+                })
+            })
+    }
+
+    pub fn build(j: &Joins<'_, '_>, warnings: &mut Vec<String>) -> Result<Self, InputError> {
+        let inv = j.inv;
+        let mut ing = Ingress {
+            managed: vec![Arc::from([]); inv.virtual_networks.len()],
+            peers: vec![SmallVec::new(); inv.virtual_networks.len()],
+            ..Default::default()
+        };
+        ing.peerings(j);
+        ing.bastions(j, warnings);
+        ing.load_balancers(j, warnings)?;
+        ing.firewalls(j, warnings)?;
+        Ok(ing)
+    }
+
+    /// VNet peerings (Connected, either side listing it), both ways.
+    fn peerings(&mut self, j: &Joins<'_, '_>) {
+        for (a, vnet) in j.inv.virtual_networks.iter().enumerate() {
+            for p in &vnet.properties.virtual_network_peerings {
+                let connected = p
+                    .properties
+                    .peering_state
+                    .as_deref()
+                    .is_none_or(|s| s.trim().eq_ignore_ascii_case("connected"));
+                let remote = p
+                    .properties
+                    .remote_virtual_network
+                    .as_ref()
+                    .and_then(|r| r.id.as_deref())
+                    .and_then(|id| j.vnet_index.get(&Ci::new(id)).copied());
+                if let (true, Some(b)) = (connected, remote) {
+                    let a = a as u32;
+                    if !self.peers[a as usize].contains(&b) {
+                        self.peers[a as usize].push(b);
+                    }
+                    if !self.peers[b as usize].contains(&a) {
+                        self.peers[b as usize].push(a);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bastions by the VNets they serve: their own, and peered ones (not the Developer SKU).
+    fn bastions(&mut self, j: &Joins<'_, '_>, warnings: &mut Vec<String>) {
+        let mut per_vnet: Vec<Vec<ManagedAccess>> = vec![Vec::new(); self.managed.len()];
+        for b in &j.inv.bastion_hosts {
+            let sku = b
+                .sku
+                .as_ref()
+                .and_then(|s| s.name.as_deref())
+                .unwrap_or_default();
+            let developer = sku.trim().eq_ignore_ascii_case("developer");
+            let vnet_id = match &b.properties.virtual_network {
+                Some(SubResource { id: Some(id) }) => Some(id.as_str()),
+                _ => b
+                    .properties
+                    .ip_configurations
+                    .iter()
+                    .filter_map(|c| c.properties.subnet.as_ref()?.id.as_deref())
+                    .find_map(|s| parent_of(s, "virtualNetworks")),
+            };
+            let Some(vnet_id) = vnet_id else {
+                warnings.push(format!(
+                    "Bastion {}: no subnet or virtual network; not counted as managed access",
+                    b.id
+                ));
+                continue;
+            };
+            let Some(&v) = j.vnet_index.get(&Ci::new(vnet_id)) else {
+                warnings.push(format!(
+                    "Bastion {}: virtual network {vnet_id} is not in the inventory; not counted as managed access",
+                    b.id
+                ));
+                continue;
+            };
+            let access = ManagedAccess {
+                kind: Arc::from("bastion"),
+                via: Arc::from(b.id.as_str()),
+                name: Arc::from(b.name.as_deref().unwrap_or(last_segment(&b.id))),
+                sku: Arc::from(sku),
+                virtual_network: Arc::from(vnet_id),
+            };
+            per_vnet[v as usize].push(access.clone());
+            if !developer {
+                for &p in &self.peers[v as usize] {
+                    per_vnet[p as usize].push(access.clone());
+                }
+            }
+        }
+        for (v, list) in per_vnet.into_iter().enumerate() {
+            if !list.is_empty() {
+                self.managed[v] = list.into();
+            }
+        }
+    }
+
+    fn push(&mut self, conf: u32, f: Frontend) {
+        let list = self.by_conf.entry(conf).or_default();
+        let same = |g: &Frontend| {
+            g.kind == f.kind
+                && g.via == f.via
+                && g.label == f.label
+                && g.ip == f.ip
+                && g.ports == f.ports
+                && g.backend_port == f.backend_port
+        };
+        if !list.iter().any(same) {
+            list.push(f);
+        }
+    }
+
+    fn load_balancers(
+        &mut self,
+        j: &Joins<'_, '_>,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), InputError> {
+        let inv = j.inv;
+        // ip configuration ids and (VNet, address) -> index, for the LB-side references
+        let mut conf_by_id: FxMap<Ci<'_>, u32> = fx_map(0);
+        let mut conf_by_addr: FxMap<(u32, u128), u32> = fx_map(0);
+        if !inv.load_balancers.is_empty() {
+            for (k, c) in j.confs.iter().enumerate() {
+                conf_by_id.insert(Ci::owned(c.id.clone()), k as u32);
+                if let (Some(a), true) = (&c.addrs, c.vnet != NONE) {
+                    conf_by_addr.insert((c.vnet, a.ranges()[0].0), k as u32);
+                }
+            }
+        }
+        // pool / NAT rule key -> the ip configurations in it (from both sides)
+        let mut pool_members: FxMap<String, Vec<u32>> = fx_map(0);
+        let mut nat_members: FxMap<String, Vec<u32>> = fx_map(0);
+        let mut known: FxMap<String, ()> = fx_map(0);
+        for lb in &inv.load_balancers {
+            known.insert(id_key(&lb.id), ());
+        }
+        for (n, nic) in inv.network_interfaces.iter().enumerate() {
+            let first = j.nic_confs[n];
+            for (c, conf) in nic.properties.ip_configurations.iter().enumerate() {
+                let k = first + c as u32;
+                let p = &conf.properties;
+                for (refs, members, what) in [
+                    (
+                        &p.load_balancer_backend_address_pools,
+                        &mut pool_members,
+                        "backend pool",
+                    ),
+                    (
+                        &p.load_balancer_inbound_nat_rules,
+                        &mut nat_members,
+                        "inbound NAT rule",
+                    ),
+                ] {
+                    for r in refs.iter().filter_map(|r| r.id.as_deref()) {
+                        let lb = parent_of(r, "loadBalancers");
+                        if lb.is_none_or(|lb| !known.contains_key(&id_key(lb))) {
+                            warnings.push(format!(
+                                "ip configuration {}: load balancer {what} {r} is not in the inventory; counted as a public path to every port",
+                                j.confs[k as usize].id
+                            ));
+                            let kind = if what == "backend pool" {
+                                PathKind::LoadBalancerRule
+                            } else {
+                                PathKind::LoadBalancerNat
+                            };
+                            self.push(
+                                k,
+                                Frontend {
+                                    kind,
+                                    via: Arc::from(r),
+                                    label: Arc::from(format!(
+                                        "load balancer {} (not in the inventory)",
+                                        lb.map(last_segment).unwrap_or(r)
+                                    )),
+                                    ip: Arc::from("?"),
+                                    ports: (0, u16::MAX),
+                                    backend_port: None,
+                                    protocol: Protocol::Any,
+                                    open_without_nsg: true,
+                                    floating: None,
+                                    dnat: NONE,
+                                },
+                            );
+                            continue;
+                        }
+                        members.entry(id_key(r)).or_default().push(k);
+                    }
+                }
+            }
+        }
+
+        for (li, lb) in inv.load_balancers.iter().enumerate() {
+            let lpath = |rest: &str| format!("loadBalancers[{li}].properties.{rest}");
+            let lb_name = lb.name.as_deref().unwrap_or(last_segment(&lb.id));
+            let basic = lb.sku.as_ref().is_some_and(|s| s.is("Basic"));
+            let p = &lb.properties;
+            // frontends
+            let mut frontends: FxMap<String, FrontendInfo> =
+                fx_map(p.frontend_ip_configurations.len());
+            for (fi, f) in p.frontend_ip_configurations.iter().enumerate() {
+                let id = match (&f.id, &f.name) {
+                    (Some(id), _) => id.clone(),
+                    (None, Some(n)) => format!("{}/frontendIPConfigurations/{n}", lb.id),
+                    _ => continue,
+                };
+                let fp = &f.properties;
+                let pip = fp.public_ip_address.as_ref().and_then(|r| r.id.as_deref());
+                let public = pip.is_some() || fp.public_ip_prefix.is_some();
+                let (ip, addr): (Arc<str>, _) = match pip {
+                    Some(pid) => match j.pips.get(&Ci::new(pid)).and_then(|p| p.address.clone()) {
+                        Some(a) => {
+                            let parsed = parse_ip(&a);
+                            (a, parsed)
+                        }
+                        None => (Arc::from("?"), None),
+                    },
+                    None => match fp.private_ip_address.as_deref() {
+                        Some(a) if !public => {
+                            let parsed = parse_ip(a).ok_or_else(|| {
+                                InputError::value(
+                                    lpath(&format!(
+                                        "frontendIPConfigurations[{fi}].properties.privateIPAddress"
+                                    )),
+                                    a,
+                                    "is not an IP address",
+                                )
+                            })?;
+                            (Arc::from(a), Some(parsed))
+                        }
+                        _ => (Arc::from("?"), None),
+                    },
+                };
+                frontends.insert(id_key(&id), FrontendInfo { public, ip, addr });
+            }
+            let frontend = |r: &Option<SubResource>,
+                            path: String|
+             -> Result<Option<&FrontendInfo>, InputError> {
+                let Some(id) = r.as_ref().and_then(|r| r.id.as_deref()) else {
+                    return Err(InputError::new(path, "missing frontendIPConfiguration"));
+                };
+                Ok(frontends.get(&id_key(id)))
+            };
+            // pools: members from the LB side too
+            for pool in &p.backend_address_pools {
+                let Some(pid) = &pool.id else { continue };
+                let members = pool_members.entry(id_key(pid)).or_default();
+                for r in pool
+                    .properties
+                    .backend_ip_configurations
+                    .iter()
+                    .filter_map(|r| r.id.as_deref())
+                {
+                    if let Some(&k) = conf_by_id.get(&Ci::new(r)) {
+                        members.push(k);
+                    }
+                }
+                for a in &pool.properties.load_balancer_backend_addresses {
+                    let ap = &a.properties;
+                    if let Some(r) = ap
+                        .network_interface_ip_configuration
+                        .as_ref()
+                        .and_then(|r| r.id.as_deref())
+                    {
+                        if let Some(&k) = conf_by_id.get(&Ci::new(r)) {
+                            members.push(k);
+                        }
+                        continue;
+                    }
+                    let Some(ip) = ap.ip_address.as_deref() else {
+                        continue;
+                    };
+                    let Some((_, addr)) = parse_ip(ip) else {
+                        continue;
+                    };
+                    let vnet = ap
+                        .virtual_network
+                        .as_ref()
+                        .and_then(|r| r.id.as_deref())
+                        .and_then(|v| j.vnet_index.get(&Ci::new(v)).copied())
+                        .or_else(|| {
+                            let s = ap.subnet.as_ref()?.id.as_deref()?;
+                            j.subnets.get(&Ci::new(s)).map(|&(_, v)| v)
+                        });
+                    if let Some(&k) = vnet.and_then(|v| conf_by_addr.get(&(v, addr))) {
+                        members.push(k);
+                    }
+                }
+            }
+            // inbound NAT rules
+            for (ri, r) in p.inbound_nat_rules.iter().enumerate() {
+                let rp = |f: &str| lpath(&format!("inboundNatRules[{ri}].properties.{f}"));
+                let rid = match (&r.id, &r.name) {
+                    (Some(id), _) => id.clone(),
+                    (None, Some(n)) => format!("{}/inboundNatRules/{n}", lb.id),
+                    _ => continue,
+                };
+                let q = &r.properties;
+                let protocol = lb_protocol(q.protocol.as_deref(), || rp("protocol"))?;
+                let backend = port_value(q.backend_port, || rp("backendPort"), 0)?;
+                let fe = frontend(&q.frontend_ip_configuration, rp("frontendIPConfiguration"))?;
+                let (ports, members) = if let Some(pool) = q
+                    .backend_address_pool
+                    .as_ref()
+                    .and_then(|b| b.id.as_deref())
+                {
+                    let start = port_value(
+                        q.frontend_port_range_start,
+                        || rp("frontendPortRangeStart"),
+                        1,
+                    )?;
+                    let end =
+                        port_value(q.frontend_port_range_end, || rp("frontendPortRangeEnd"), 1)?;
+                    if start > end {
+                        return Err(InputError::new(
+                            rp("frontendPortRangeEnd"),
+                            format!("{end} is below frontendPortRangeStart {start}"),
+                        ));
+                    }
+                    (
+                        (start, end),
+                        pool_members.get(&id_key(pool)).cloned().unwrap_or_default(),
+                    )
+                } else {
+                    let port = port_value(q.frontend_port, || rp("frontendPort"), 1)?;
+                    let mut m = nat_members.get(&id_key(&rid)).cloned().unwrap_or_default();
+                    if let Some(b) = q
+                        .backend_ip_configuration
+                        .as_ref()
+                        .and_then(|b| b.id.as_deref())
+                    {
+                        if let Some(&k) = conf_by_id.get(&Ci::new(b)) {
+                            m.push(k);
+                        }
+                    }
+                    ((port, port), m)
+                };
+                let Some(fe) = fe.filter(|f| f.public) else {
+                    continue;
+                };
+                let name = r.name.as_deref().unwrap_or(last_segment(&rid));
+                let label: Arc<str> = Arc::from(format!("load balancer {lb_name} NAT rule {name}"));
+                let floating = if q.enable_floating_ip == Some(true) {
+                    fe.addr
+                } else {
+                    None
+                };
+                for k in members {
+                    self.push(
+                        k,
+                        Frontend {
+                            kind: PathKind::LoadBalancerNat,
+                            via: Arc::from(rid.as_str()),
+                            label: label.clone(),
+                            ip: fe.ip.clone(),
+                            ports,
+                            backend_port: Some(backend),
+                            protocol,
+                            open_without_nsg: basic,
+                            floating,
+                            dnat: NONE,
+                        },
+                    );
+                }
+            }
+            // load-balancing rules
+            for (ri, r) in p.load_balancing_rules.iter().enumerate() {
+                let rp = |f: &str| lpath(&format!("loadBalancingRules[{ri}].properties.{f}"));
+                let rid = match (&r.id, &r.name) {
+                    (Some(id), _) => id.clone(),
+                    (None, Some(n)) => format!("{}/loadBalancingRules/{n}", lb.id),
+                    _ => continue,
+                };
+                let q = &r.properties;
+                let protocol = lb_protocol(q.protocol.as_deref(), || rp("protocol"))?;
+                let front = port_value(q.frontend_port, || rp("frontendPort"), 0)?;
+                let back = match q.backend_port {
+                    None => front,
+                    v => port_value(v, || rp("backendPort"), 0)?,
+                };
+                let ha = protocol == Protocol::Any && front == 0 && back == 0;
+                if !ha && (front == 0 || back == 0) {
+                    return Err(InputError::new(
+                        rp(if front == 0 {
+                            "frontendPort"
+                        } else {
+                            "backendPort"
+                        }),
+                        "0 is a port only for HA ports (protocol All, frontend and backend port 0)",
+                    ));
+                }
+                let fe = frontend(&q.frontend_ip_configuration, rp("frontendIPConfiguration"))?;
+                let Some(fe) = fe.filter(|f| f.public) else {
+                    continue;
+                };
+                let mut members: Vec<u32> = Vec::new();
+                for pool in q
+                    .backend_address_pool
+                    .iter()
+                    .chain(&q.backend_address_pools)
+                {
+                    if let Some(m) = pool
+                        .id
+                        .as_deref()
+                        .and_then(|id| pool_members.get(&id_key(id)))
+                    {
+                        members.extend(m);
+                    }
+                }
+                let name = r.name.as_deref().unwrap_or(last_segment(&rid));
+                let label: Arc<str> = Arc::from(if ha {
+                    format!("load balancer {lb_name} HA-ports rule {name}")
+                } else {
+                    format!("load balancer {lb_name} rule {name}")
+                });
+                let floating = if q.enable_floating_ip == Some(true) {
+                    fe.addr
+                } else {
+                    None
+                };
+                for k in members {
+                    self.push(
+                        k,
+                        Frontend {
+                            kind: PathKind::LoadBalancerRule,
+                            via: Arc::from(rid.as_str()),
+                            label: label.clone(),
+                            ip: fe.ip.clone(),
+                            ports: if ha { (0, u16::MAX) } else { (front, front) },
+                            backend_port: (!ha).then_some(back),
+                            protocol,
+                            open_without_nsg: basic,
+                            floating,
+                            dnat: NONE,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn firewalls(
+        &mut self,
+        j: &Joins<'_, '_>,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), InputError> {
+        let inv = j.inv;
+        if inv.azure_firewalls.is_empty() {
+            return Ok(());
+        }
+        // the ip configurations by (family, private address)
+        let mut by_addr: FxMap<(u8, u128), SmallVec<[u32; 1]>> = fx_map(0);
+        for (k, c) in j.confs.iter().enumerate() {
+            if let Some(a) = &c.addrs {
+                let fam = u8::from(c.family == Family::V6);
+                by_addr
+                    .entry((fam, a.ranges()[0].0))
+                    .or_default()
+                    .push(k as u32);
+            }
+        }
+        // subnet prefixes, for the firewall's own range
+        let subnet_prefixes = |sid: &str| -> Option<AddrSet> {
+            let vnet_id = parent_of(sid, "virtualNetworks")?;
+            let v = *j.vnet_index.get(&Ci::new(vnet_id))?;
+            let vnet = &inv.virtual_networks[v as usize];
+            let s = vnet.properties.subnets.iter().find(|s| {
+                s.id.as_deref().is_some_and(|id| id_key(id) == id_key(sid))
+                    || s.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(last_segment(sid)))
+            })?;
+            let mut set = AddrSet::empty();
+            for p in s
+                .properties
+                .address_prefix
+                .iter()
+                .chain(&s.properties.address_prefixes)
+            {
+                set = set.union(&AddrSet::from_cidr(&Cidr::parse(p)?));
+            }
+            Some(set)
+        };
+        for (fi, fw) in inv.azure_firewalls.iter().enumerate() {
+            let fw_name = fw.name.as_deref().unwrap_or(last_segment(&fw.id));
+            let p = &fw.properties;
+            // public addresses, own range, VNet
+            let mut public_ips: Vec<Arc<str>> = Vec::new();
+            let mut seen_from: Option<AddrSet> = Some(AddrSet::empty());
+            let mut fw_vnet = NONE;
+            for c in &p.ip_configurations {
+                if let Some(pid) = c
+                    .properties
+                    .public_ip_address
+                    .as_ref()
+                    .and_then(|r| r.id.as_deref())
+                {
+                    match j.pips.get(&Ci::new(pid)).and_then(|p| p.address.clone()) {
+                        Some(a) => public_ips.push(a),
+                        None => public_ips.push(Arc::from("?")),
+                    }
+                }
+                match c.properties.subnet.as_ref().and_then(|s| s.id.as_deref()) {
+                    Some(sid) => {
+                        if let Some(&(_, v)) = j.subnets.get(&Ci::new(sid)) {
+                            fw_vnet = v;
+                        }
+                        match (subnet_prefixes(sid), &mut seen_from) {
+                            (Some(set), Some(acc)) => *acc = acc.union(&set),
+                            _ => seen_from = None,
+                        }
+                    }
+                    None => seen_from = None,
+                }
+            }
+            if let Some(h) = &p.hub_ip_addresses {
+                for a in h.public_ips.iter().flat_map(|p| &p.addresses) {
+                    if let Some(a) = a.address.as_deref() {
+                        public_ips.push(Arc::from(a));
+                    }
+                }
+                // a secured hub SNATs from addresses of the hub that the inventory does not hold
+                seen_from = None;
+            }
+            if seen_from.as_ref().is_some_and(AddrSet::is_empty) {
+                seen_from = None;
+            }
+            // DNAT rules in processing order: classic collections by priority, or the policy's
+            // rule collection groups by priority, their NAT collections by priority
+            let mut rules: Vec<(String, &NatRule, Arc<str>)> = Vec::new();
+            let mut classic: Vec<(i64, usize, &FirewallNatRuleCollection)> = p
+                .nat_rule_collections
+                .iter()
+                .enumerate()
+                .map(|(ci, c)| (c.properties.priority.unwrap_or(i64::MAX), ci, c))
+                .collect();
+            classic.sort_by_key(|&(prio, ci, _)| (prio, ci));
+            for (_, ci, c) in classic {
+                let is_dnat = c
+                    .properties
+                    .action
+                    .as_ref()
+                    .and_then(|a| a.kind.as_deref())
+                    .is_none_or(|t| t.trim().eq_ignore_ascii_case("dnat"));
+                if !is_dnat {
+                    continue;
+                }
+                for (ri, r) in c.properties.rules.iter().enumerate() {
+                    rules.push((
+                        format!("azureFirewalls[{fi}].properties.natRuleCollections[{ci}].properties.rules[{ri}]"),
+                        r,
+                        Arc::from(fw.id.as_str()),
+                    ));
+                }
+            }
+            if let Some(policy) = p.firewall_policy.as_ref().and_then(|r| r.id.as_deref()) {
+                let prefix = format!("{}/rulecollectiongroups/", id_key(policy));
+                let mut groups: Vec<(i64, usize)> = inv
+                    .firewall_policy_rule_collection_groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| id_key(&g.id).starts_with(&prefix))
+                    .map(|(gi, g)| (g.properties.priority.unwrap_or(i64::MAX), gi))
+                    .collect();
+                if groups.is_empty() {
+                    warnings.push(format!(
+                        "firewall {fw_name}: no rule collection group of policy {policy} is in the inventory; its DNAT rules are not evaluated"
+                    ));
+                }
+                groups.sort();
+                for (_, gi) in groups {
+                    let g = &inv.firewall_policy_rule_collection_groups[gi];
+                    let mut cols: Vec<(i64, usize, &PolicyRuleCollection)> = g
+                        .properties
+                        .rule_collections
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| {
+                            c.rule_collection_type.as_deref().is_some_and(|t| {
+                                t.eq_ignore_ascii_case("FirewallPolicyNatRuleCollection")
+                            })
+                        })
+                        .map(|(ci, c)| (c.priority.unwrap_or(i64::MAX), ci, c))
+                        .collect();
+                    cols.sort_by_key(|&(prio, ci, _)| (prio, ci));
+                    for (_, ci, c) in cols {
+                        for (ri, r) in c.rules.iter().enumerate() {
+                            if r.rule_type
+                                .as_deref()
+                                .is_some_and(|t| !t.eq_ignore_ascii_case("NatRule"))
+                            {
+                                continue;
+                            }
+                            rules.push((
+                                format!("firewallPolicyRuleCollectionGroups[{gi}].properties.ruleCollections[{ci}].rules[{ri}]"),
+                                r,
+                                Arc::from(g.id.as_str()),
+                            ));
+                        }
+                    }
+                }
+            }
+            // earlier rules take their sources first, for the frontends they fully cover
+            let mut taken: Vec<(AddrSet, PortSet, bool, AddrSet)> = Vec::new();
+            for (path, r, via) in rules {
+                let rname = r.name.as_deref().unwrap_or("?");
+                let mut sources = AddrSet::empty();
+                for (k, s) in r.source_addresses.iter().enumerate() {
+                    let set = fw_address(s).ok_or_else(|| {
+                        InputError::value(
+                            format!("{path}.sourceAddresses[{k}]"),
+                            s,
+                            "is not an address, CIDR, range or *",
+                        )
+                    })?;
+                    sources = sources.union(&set);
+                }
+                if !r.source_ip_groups.is_empty() {
+                    warnings.push(format!(
+                        "firewall {fw_name} DNAT rule {rname}: IP groups are not expanded; counted as every source"
+                    ));
+                    sources = AddrSet::all();
+                }
+                let mut dests = AddrSet::empty();
+                let mut dest_text: Option<Arc<str>> = None;
+                for (k, s) in r.destination_addresses.iter().enumerate() {
+                    let set = fw_address(s).ok_or_else(|| {
+                        InputError::value(
+                            format!("{path}.destinationAddresses[{k}]"),
+                            s,
+                            "is not an address, CIDR, range or *",
+                        )
+                    })?;
+                    dests = dests.union(&set);
+                    if dest_text.is_none() && s.trim() != "*" {
+                        dest_text = Some(Arc::from(s.trim()));
+                    }
+                }
+                if r.destination_addresses.is_empty() {
+                    dests = AddrSet::all();
+                }
+                let mut ports = PortSet::default();
+                for (k, s) in r.destination_ports.iter().enumerate() {
+                    ports.add(s).ok_or_else(|| {
+                        InputError::value(
+                            format!("{path}.destinationPorts[{k}]"),
+                            s,
+                            "is not a port or range",
+                        )
+                    })?;
+                }
+                if r.destination_ports.is_empty() {
+                    return Err(InputError::new(
+                        format!("{path}.destinationPorts"),
+                        "missing: a DNAT rule needs a destination port",
+                    ));
+                }
+                let (protocols, pname) = if r.ip_protocols.is_empty() {
+                    (&r.protocols, "protocols")
+                } else {
+                    (&r.ip_protocols, "ipProtocols")
+                };
+                let mut tcp = protocols.is_empty();
+                for (k, s) in protocols.iter().enumerate() {
+                    let t = s.trim();
+                    if t.eq_ignore_ascii_case("tcp") || t.eq_ignore_ascii_case("any") {
+                        tcp = true;
+                    } else if !t.eq_ignore_ascii_case("udp") && !t.eq_ignore_ascii_case("icmp") {
+                        return Err(InputError::value(
+                            format!("{path}.{pname}[{k}]"),
+                            s,
+                            "is not a protocol (TCP, UDP, Any, ICMP)",
+                        ));
+                    }
+                }
+                // shadowing by earlier rules whose frontends cover this one's
+                let mut effective = sources.clone();
+                for (d, p, t, s) in &taken {
+                    if (*t || !tcp)
+                        && dests.is_subset(d)
+                        && ports
+                            .ranges()
+                            .iter()
+                            .all(|&(lo, hi)| p.contains_range(lo, hi))
+                    {
+                        effective = effective.difference(s);
+                    }
+                }
+                taken.push((dests.clone(), ports.clone(), tcp, sources));
+                if !tcp {
+                    continue;
+                }
+                let translated_port = match r.translated_port.as_deref() {
+                    Some(s) => match PortSet::parse(s) {
+                        Some(ps)
+                            if ps.ranges().len() == 1 && ps.ranges()[0].0 == ps.ranges()[0].1 =>
+                        {
+                            ps.ranges()[0].0
+                        }
+                        _ => {
+                            return Err(InputError::value(
+                                format!("{path}.translatedPort"),
+                                s,
+                                "is not a port",
+                            ))
+                        }
+                    },
+                    None => match ports.ranges() {
+                        [(lo, hi)] if lo == hi => *lo,
+                        _ => {
+                            return Err(InputError::new(
+                                format!("{path}.translatedPort"),
+                                "missing translated port",
+                            ))
+                        }
+                    },
+                };
+                let Some(ta) = r
+                    .translated_address
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                else {
+                    if let Some(fqdn) = &r.translated_fqdn {
+                        warnings.push(format!(
+                            "firewall {fw_name} DNAT rule {rname}: translated FQDN {fqdn:?} cannot be resolved here; not evaluated"
+                        ));
+                    }
+                    continue;
+                };
+                let (fam, addr) = parse_ip(ta.trim()).ok_or_else(|| {
+                    InputError::value(
+                        format!("{path}.translatedAddress"),
+                        ta,
+                        "is not an IP address",
+                    )
+                })?;
+                let Some(targets) = by_addr.get(&(u8::from(fam == Family::V6), addr)) else {
+                    continue;
+                };
+                let dnat = self.dnats.len() as u32;
+                self.dnats.push(Dnat {
+                    // a firewall translates within one address family
+                    sources: effective.only(fam),
+                    seen_from: seen_from.clone(),
+                });
+                let ip = dest_text
+                    .clone()
+                    .or_else(|| public_ips.first().cloned())
+                    .unwrap_or_else(|| Arc::from("?"));
+                let (lo, hi) = ports.ranges().first().copied().unwrap_or((0, 0));
+                let label: Arc<str> = Arc::from(format!("firewall {fw_name} DNAT rule {rname}"));
+                for &k in targets {
+                    let cv = j.confs[k as usize].vnet;
+                    let related = fw_vnet == NONE
+                        || cv == NONE
+                        || cv == fw_vnet
+                        || self
+                            .peers
+                            .get(fw_vnet as usize)
+                            .is_some_and(|p| p.contains(&cv));
+                    if !related {
+                        continue;
+                    }
+                    self.push(
+                        k,
+                        Frontend {
+                            kind: PathKind::FirewallDnat,
+                            via: via.clone(),
+                            label: label.clone(),
+                            ip: ip.clone(),
+                            ports: (lo, hi),
+                            backend_port: Some(translated_port),
+                            protocol: Protocol::Tcp,
+                            open_without_nsg: true,
+                            floating: None,
+                            dnat,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,890 @@
+//! Paths from the Internet beyond the NIC's own public IP (DESIGN "Paths from the Internet"),
+//! table-driven on ARM-shaped payloads: public IP SKUs, load balancer NAT rules (v1, v2) and
+//! load-balancing rules (HA ports, floating IP), firewall DNAT (classic and policy), security
+//! admin rules and Bastion.
+//!
+//! The scene: VNet `vnet1` 10.0.0.0/16, subnet `default` 10.0.1.0/24, VM `vm1` at 10.0.1.4;
+//! hub VNet `hub` 10.100.0.0/16 with `AzureFirewallSubnet` 10.100.0.0/26, peered with `vnet1`.
+use portcullis_shared::eval::report::{Exposure, PathKind, State, Status, VmReport};
+use portcullis_shared::{evaluate, EvalConfig, Inventory, Report};
+use serde_json::{json, Value};
+
+const SUB: &str = "/subscriptions/sub1/resourceGroups/rg1/providers";
+
+fn id(kind: &str, name: &str) -> String {
+    format!("{SUB}/Microsoft.Network/{kind}/{name}")
+}
+
+fn rule(name: &str, prio: u32, access: &str, src: &str, dst: &str, port: &str) -> Value {
+    json!({"name": name, "properties": {"priority": prio, "access": access, "direction": "Inbound",
+        "protocol": "Tcp", "sourceAddressPrefix": src, "sourcePortRange": "*",
+        "destinationAddressPrefix": dst, "destinationPortRange": port}})
+}
+
+/// The scene as a JSON inventory. `nic_rules`: the NIC NSG's rules (`None`: no NIC NSG);
+/// `pip`: the public IP's SKU (`Some("")` for no `sku` at all).
+struct Scene {
+    nic_rules: Option<Vec<Value>>,
+    subnet_rules: Option<Vec<Value>>,
+    pip: Option<&'static str>,
+    extra: Value,
+    peered: bool,
+}
+
+impl Default for Scene {
+    fn default() -> Self {
+        Scene {
+            nic_rules: Some(vec![]),
+            subnet_rules: None,
+            pip: None,
+            extra: json!({}),
+            peered: true,
+        }
+    }
+}
+
+fn inventory(s: Scene) -> Value {
+    let nic_id = id("networkInterfaces", "vm1-nic");
+    let subnet_id = format!("{}/subnets/default", id("virtualNetworks", "vnet1"));
+    let mut nsgs = vec![];
+    let mut nic_props = json!({
+        "ipConfigurations": [{"id": format!("{nic_id}/ipConfigurations/ipconfig1"), "name": "ipconfig1",
+            "properties": {"privateIPAddress": "10.0.1.4", "privateIPAddressVersion": "IPv4",
+                "subnet": {"id": subnet_id}}}]
+    });
+    if let Some(rules) = s.nic_rules {
+        nsgs.push(
+            json!({"id": id("networkSecurityGroups", "nic-nsg"), "name": "nic-nsg",
+            "properties": {"securityRules": rules}}),
+        );
+        nic_props["networkSecurityGroup"] = json!({"id": id("networkSecurityGroups", "nic-nsg")});
+    }
+    let mut subnet =
+        json!({"id": subnet_id, "name": "default", "properties": {"addressPrefix": "10.0.1.0/24"}});
+    if let Some(rules) = s.subnet_rules {
+        nsgs.push(
+            json!({"id": id("networkSecurityGroups", "subnet-nsg"), "name": "subnet-nsg",
+            "properties": {"securityRules": rules}}),
+        );
+        subnet["properties"]["networkSecurityGroup"] =
+            json!({"id": id("networkSecurityGroups", "subnet-nsg")});
+    }
+    let mut pips = vec![
+        json!({"id": id("publicIPAddresses", "fw-pip"), "name": "fw-pip", "sku": {"name": "Standard"},
+            "properties": {"ipAddress": "52.1.1.1"}}),
+        json!({"id": id("publicIPAddresses", "lb-pip"), "name": "lb-pip", "sku": {"name": "Standard"},
+            "properties": {"ipAddress": "20.1.2.3"}}),
+    ];
+    if let Some(sku) = s.pip {
+        let mut pip = json!({"id": id("publicIPAddresses", "vm1-pip"), "name": "vm1-pip",
+            "properties": {"ipAddress": "20.50.1.2"}});
+        if !sku.is_empty() {
+            pip["sku"] = json!({"name": sku, "tier": "Regional"});
+        }
+        pips.push(pip);
+        nic_props["ipConfigurations"][0]["properties"]["publicIPAddress"] =
+            json!({"id": id("publicIPAddresses", "vm1-pip")});
+    }
+    let peering = |remote: &str| {
+        json!([{"name": "p", "properties": {"peeringState": "Connected",
+        "remoteVirtualNetwork": {"id": id("virtualNetworks", remote)}}}])
+    };
+    let mut inv = json!({
+        "virtualMachines": [{"id": format!("{SUB}/Microsoft.Compute/virtualMachines/vm1"), "name": "vm1",
+            "properties": {"networkProfile": {"networkInterfaces": [{"id": nic_id}]}}}],
+        "networkInterfaces": [{"id": nic_id, "name": "vm1-nic", "properties": nic_props}],
+        "publicIPAddresses": pips,
+        "virtualNetworks": [
+            {"id": id("virtualNetworks", "vnet1"), "name": "vnet1", "properties": {
+                "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "subnets": [subnet],
+                "virtualNetworkPeerings": if s.peered { peering("hub") } else { json!([]) }}},
+            {"id": id("virtualNetworks", "hub"), "name": "hub", "properties": {
+                "addressSpace": {"addressPrefixes": ["10.100.0.0/16"]},
+                "subnets": [{"id": format!("{}/subnets/AzureFirewallSubnet", id("virtualNetworks", "hub")),
+                    "name": "AzureFirewallSubnet", "properties": {"addressPrefix": "10.100.0.0/26"}}],
+                "virtualNetworkPeerings": if s.peered { peering("vnet1") } else { json!([]) }}}
+        ],
+        "networkSecurityGroups": nsgs,
+    });
+    if let Value::Object(extra) = s.extra {
+        for (k, v) in extra {
+            inv[k] = v;
+        }
+    }
+    inv
+}
+
+fn eval_json(v: &Value) -> Report {
+    let inv = Inventory::from_json(v.to_string().as_bytes()).expect("inventory parses");
+    evaluate(&inv, &EvalConfig::default()).expect("inventory evaluates")
+}
+
+fn vm1(r: &Report) -> &VmReport {
+    r.vms.iter().find(|v| v.name == "vm1").expect("vm1")
+}
+
+fn port(v: &VmReport, p: u16) -> &Exposure {
+    v.exposures.iter().find(|e| e.port == p).expect("port")
+}
+
+fn lb(sku: &str, frontend_public: bool, rules: Value, nat: Value, pools: Value) -> Value {
+    let lb_id = id("loadBalancers", "lb-web");
+    let fe = if frontend_public {
+        json!({"publicIPAddress": {"id": id("publicIPAddresses", "lb-pip")}})
+    } else {
+        json!({"privateIPAddress": "10.0.1.100", "subnet": {"id": format!("{}/subnets/default", id("virtualNetworks", "vnet1"))}})
+    };
+    json!([{"id": lb_id, "name": "lb-web", "sku": {"name": sku}, "properties": {
+        "frontendIPConfigurations": [{"id": format!("{lb_id}/frontendIPConfigurations/fe"), "name": "fe", "properties": fe}],
+        "backendAddressPools": pools, "loadBalancingRules": rules, "inboundNatRules": nat}}])
+}
+
+fn lb_id(child: &str) -> String {
+    format!("{}/{child}", id("loadBalancers", "lb-web"))
+}
+
+fn nat_v1(frontend: u32, backend: u32) -> Value {
+    json!([{"id": lb_id("inboundNatRules/rdp"), "name": "rdp", "properties": {
+        "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/fe")},
+        "protocol": "Tcp", "frontendPort": frontend, "backendPort": backend,
+        "backendIPConfiguration": {"id": format!("{}/ipConfigurations/ipconfig1", id("networkInterfaces", "vm1-nic"))}}}])
+}
+
+fn pool_with_vm() -> Value {
+    json!([{"id": lb_id("backendAddressPools/pool"), "name": "pool", "properties": {
+        "backendIPConfigurations": [{"id": format!("{}/ipConfigurations/ipconfig1", id("networkInterfaces", "vm1-nic"))}]}}])
+}
+
+fn firewall(rules: Value) -> Value {
+    json!([{"id": id("azureFirewalls", "fw-hub"), "name": "fw-hub", "properties": {
+        "sku": {"name": "AZFW_VNet", "tier": "Standard"},
+        "ipConfigurations": [{"name": "ipc", "properties": {"privateIPAddress": "10.100.0.4",
+            "subnet": {"id": format!("{}/subnets/AzureFirewallSubnet", id("virtualNetworks", "hub"))},
+            "publicIPAddress": {"id": id("publicIPAddresses", "fw-pip")}}}],
+        "natRuleCollections": [{"name": "inbound", "properties": {"priority": 100, "action": {"type": "Dnat"},
+            "rules": rules}}]}}])
+}
+
+fn dnat(name: &str, sources: &[&str], port: &str, to: &str, to_port: &str) -> Value {
+    json!({"name": name, "sourceAddresses": sources, "destinationAddresses": ["52.1.1.1"],
+        "destinationPorts": [port], "protocols": ["TCP"], "translatedAddress": to, "translatedPort": to_port})
+}
+
+#[test]
+fn public_ip_sku_decides_reachability_without_an_nsg() {
+    // (case, pip SKU, NIC NSG rules, expected reachable, expected state)
+    let allow_rdp = || Some(vec![rule("RDP", 300, "Allow", "*", "*", "3389")]);
+    let cases: Vec<(&str, &'static str, Option<Vec<Value>>, bool, State)> = vec![
+        (
+            "Standard, no NSG: closed by default",
+            "Standard",
+            None,
+            false,
+            State::Open,
+        ),
+        ("no sku reads Standard", "", None, false, State::Open),
+        (
+            "Basic, no NSG: open to all",
+            "Basic",
+            None,
+            true,
+            State::Open,
+        ),
+        (
+            "Standard with an NSG that allows",
+            "Standard",
+            allow_rdp(),
+            true,
+            State::Open,
+        ),
+        (
+            "Basic with an NSG that allows",
+            "Basic",
+            allow_rdp(),
+            true,
+            State::Open,
+        ),
+        (
+            "Standard with an NSG of defaults",
+            "Standard",
+            Some(vec![]),
+            false,
+            State::Private,
+        ),
+    ];
+    for (case, sku, rules, reachable, state) in cases {
+        let r = eval_json(&inventory(Scene {
+            nic_rules: rules,
+            pip: Some(sku),
+            ..Default::default()
+        }));
+        let v = vm1(&r);
+        let e = port(v, 3389);
+        assert_eq!(e.reachable, reachable, "{case}: reachable");
+        assert_eq!(e.state, state, "{case}: state");
+        let path = &e.paths[0];
+        assert_eq!(path.kind, PathKind::PublicIp, "{case}");
+        assert_eq!(&*path.frontend, "20.50.1.2:3389", "{case}");
+        assert_eq!(&*path.target, "10.0.1.4:3389", "{case}");
+        assert_eq!(path.reachable, reachable, "{case}: path reachable");
+    }
+    // Standard, no NSG: the port reads open, Recommendation 1 unhealthy, not reachable
+    let r = eval_json(&inventory(Scene {
+        nic_rules: None,
+        pip: Some("Standard"),
+        ..Default::default()
+    }));
+    let v = vm1(&r);
+    assert_eq!(
+        v.recommendations.internet_facing_vms_protected_by_nsg,
+        Status::Unhealthy
+    );
+    assert_eq!(v.recommendations.management_ports_closed, Status::Unhealthy);
+    assert!(v.exposures.iter().all(|e| !e.reachable));
+    assert!(
+        port(v, 22).paths[0]
+            .reason
+            .contains("Standard public IP 20.50.1.2"),
+        "{}",
+        port(v, 22).paths[0].reason
+    );
+}
+
+#[test]
+fn a_subnet_nsg_missing_from_the_inventory_never_makes_a_standard_ip_safer() {
+    let mut inv = inventory(Scene {
+        nic_rules: None,
+        pip: Some("Standard"),
+        ..Default::default()
+    });
+    inv["virtualNetworks"][0]["properties"]["subnets"][0]["properties"]["networkSecurityGroup"] =
+        json!({"id": id("networkSecurityGroups", "gone")});
+    let r = eval_json(&inv);
+    let e = port(vm1(&r), 3389);
+    assert!(e.reachable, "an unseen NSG may allow: reachable");
+    assert_eq!(e.state, State::Open);
+}
+
+#[test]
+fn load_balancer_paths() {
+    let allow = |src: &str, dst: &str| Some(vec![rule("RDP", 300, "Allow", src, dst, "3389")]);
+    // (case, LB sku, public frontend, rules, nat rules, pools, NIC rules, port, state, reachable, kind, frontend)
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(
+        &str,
+        &str,
+        bool,
+        Value,
+        Value,
+        Value,
+        Option<Vec<Value>>,
+        u16,
+        State,
+        bool,
+        Option<(PathKind, &str)>,
+    )> = vec![
+        (
+            "NAT v1 50001 -> 3389, NSG allows *",
+            "Standard",
+            true,
+            json!([]),
+            nat_v1(50001, 3389),
+            json!([]),
+            allow("*", "*"),
+            3389,
+            State::Open,
+            true,
+            Some((PathKind::LoadBalancerNat, "20.1.2.3:50001")),
+        ),
+        (
+            "NAT v1 on a Standard LB without any NSG: not reachable",
+            "Standard",
+            true,
+            json!([]),
+            nat_v1(50001, 3389),
+            json!([]),
+            None,
+            3389,
+            State::Open,
+            false,
+            Some((PathKind::LoadBalancerNat, "20.1.2.3:50001")),
+        ),
+        (
+            "NAT v1 on a Basic LB without any NSG: reachable",
+            "Basic",
+            true,
+            json!([]),
+            nat_v1(50001, 3389),
+            json!([]),
+            None,
+            3389,
+            State::Open,
+            true,
+            Some((PathKind::LoadBalancerNat, "20.1.2.3:50001")),
+        ),
+        (
+            "NAT v1 with NSG defaults only: private, not reachable",
+            "Standard",
+            true,
+            json!([]),
+            nat_v1(50001, 3389),
+            json!([]),
+            Some(vec![]),
+            3389,
+            State::Private,
+            false,
+            Some((PathKind::LoadBalancerNat, "20.1.2.3:50001")),
+        ),
+        (
+            "NAT to another port does not reach 3389 through the LB",
+            "Standard",
+            true,
+            json!([]),
+            nat_v1(50022, 22),
+            json!([]),
+            allow("*", "*"),
+            3389,
+            State::Open,
+            false,
+            None,
+        ),
+        (
+            "internal LB: no Internet path",
+            "Standard",
+            false,
+            json!([]),
+            nat_v1(50001, 3389),
+            json!([]),
+            allow("*", "*"),
+            3389,
+            State::Open,
+            false,
+            None,
+        ),
+        (
+            "NAT v2 over a pool: the frontend range",
+            "Standard",
+            true,
+            json!([]),
+            json!([{"name": "rdp-v2", "id": lb_id("inboundNatRules/rdp-v2"), "properties": {
+                "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/fe")}, "protocol": "Tcp",
+                "frontendPortRangeStart": 50000, "frontendPortRangeEnd": 50099, "backendPort": 3389,
+                "backendAddressPool": {"id": lb_id("backendAddressPools/pool")}}}]),
+            pool_with_vm(),
+            allow("*", "*"),
+            3389,
+            State::Open,
+            true,
+            Some((PathKind::LoadBalancerNat, "20.1.2.3:50000-50099")),
+        ),
+        (
+            "HA ports rule reaches every port",
+            "Standard",
+            true,
+            json!([{"name": "ha", "id": lb_id("loadBalancingRules/ha"), "properties": {
+                "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/fe")}, "protocol": "All",
+                "frontendPort": 0, "backendPort": 0, "backendAddressPool": {"id": lb_id("backendAddressPools/pool")}}}]),
+            json!([]),
+            pool_with_vm(),
+            Some(vec![rule("SSH", 300, "Allow", "*", "*", "22")]),
+            22,
+            State::Open,
+            true,
+            Some((PathKind::LoadBalancerRule, "20.1.2.3:22")),
+        ),
+        (
+            "LB rule 443 -> 3389 from a NSG-restricted source",
+            "Standard",
+            true,
+            json!([{"name": "tls-rdp", "id": lb_id("loadBalancingRules/tls-rdp"), "properties": {
+                "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/fe")}, "protocol": "Tcp",
+                "frontendPort": 443, "backendPort": 3389, "backendAddressPool": {"id": lb_id("backendAddressPools/pool")}}}]),
+            json!([]),
+            pool_with_vm(),
+            allow("203.0.113.0/24", "*"),
+            3389,
+            State::Restricted,
+            true,
+            Some((PathKind::LoadBalancerRule, "20.1.2.3:443")),
+        ),
+        (
+            "floating IP: an allow to the private IP does not match the frontend address",
+            "Standard",
+            true,
+            json!([{"name": "fl", "id": lb_id("loadBalancingRules/fl"), "properties": {
+                "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/fe")}, "protocol": "Tcp",
+                "frontendPort": 3389, "backendPort": 3389, "enableFloatingIP": true,
+                "backendAddressPool": {"id": lb_id("backendAddressPools/pool")}}}]),
+            json!([]),
+            pool_with_vm(),
+            allow("*", "10.0.1.4"),
+            3389,
+            State::Open,
+            false,
+            Some((PathKind::LoadBalancerRule, "20.1.2.3:3389")),
+        ),
+        (
+            "floating IP: an allow to * matches",
+            "Standard",
+            true,
+            json!([{"name": "fl", "id": lb_id("loadBalancingRules/fl"), "properties": {
+                "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/fe")}, "protocol": "Tcp",
+                "frontendPort": 3389, "backendPort": 3389, "enableFloatingIP": true,
+                "backendAddressPool": {"id": lb_id("backendAddressPools/pool")}}}]),
+            json!([]),
+            pool_with_vm(),
+            allow("*", "*"),
+            3389,
+            State::Open,
+            true,
+            Some((PathKind::LoadBalancerRule, "20.1.2.3:3389")),
+        ),
+        (
+            "IP-based pool: by VNet and address",
+            "Standard",
+            true,
+            json!([{"name": "r", "id": lb_id("loadBalancingRules/r"), "properties": {
+                "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/fe")}, "protocol": "Tcp",
+                "frontendPort": 2222, "backendPort": 22, "backendAddressPool": {"id": lb_id("backendAddressPools/ipb")}}}]),
+            json!([]),
+            json!([{"id": lb_id("backendAddressPools/ipb"), "name": "ipb", "properties": {"loadBalancerBackendAddresses": [
+                {"name": "a1", "properties": {"ipAddress": "10.0.1.4", "virtualNetwork": {"id": id("virtualNetworks", "vnet1")}}}]}}]),
+            Some(vec![rule("SSH", 300, "Allow", "*", "*", "22")]),
+            22,
+            State::Open,
+            true,
+            Some((PathKind::LoadBalancerRule, "20.1.2.3:2222")),
+        ),
+    ];
+    for (case, sku, public, rules, nat, pools, nic_rules, p, state, reachable, kind) in cases {
+        let r = eval_json(&inventory(Scene {
+            nic_rules,
+            extra: json!({"loadBalancers": lb(sku, public, rules, nat, pools)}),
+            ..Default::default()
+        }));
+        let e = port(vm1(&r), p);
+        assert_eq!(e.state, state, "{case}: state");
+        assert_eq!(e.reachable, reachable, "{case}: reachable ({:?})", e.paths);
+        match kind {
+            Some((k, frontend)) => {
+                let path = e
+                    .paths
+                    .iter()
+                    .find(|x| x.kind == k)
+                    .unwrap_or_else(|| panic!("{case}: a {k:?} path in {:?}", e.paths));
+                assert_eq!(&*path.frontend, frontend, "{case}");
+                assert_eq!(&*path.target, &format!("10.0.1.4:{p}"), "{case}");
+                assert_eq!(path.reachable, reachable, "{case}");
+                assert!(
+                    path.reason.contains("load balancer lb-web"),
+                    "{case}: {}",
+                    path.reason
+                );
+            }
+            None => assert!(e.paths.is_empty(), "{case}: no path, got {:?}", e.paths),
+        }
+        if state == State::Open {
+            assert_eq!(
+                vm1(&r).recommendations.management_ports_closed,
+                Status::Unhealthy,
+                "{case}"
+            );
+        }
+    }
+}
+
+#[test]
+fn nic_side_references_join_and_missing_load_balancers_warn() {
+    // the NIC names the pool; the pool does not list the NIC back
+    let mut inv = inventory(Scene {
+        nic_rules: Some(vec![rule("RDP", 300, "Allow", "*", "*", "3389")]),
+        extra: json!({"loadBalancers": lb("Standard", true,
+            json!([{"name": "r", "id": lb_id("loadBalancingRules/r"), "properties": {
+                "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/FE")}, "protocol": "Tcp",
+                "frontendPort": 3389, "backendPort": 3389, "backendAddressPool": {"id": lb_id("backendAddressPools/pool")}}}]),
+            json!([]), json!([{"id": lb_id("backendAddressPools/pool"), "name": "pool", "properties": {}}]))}),
+        ..Default::default()
+    });
+    inv["networkInterfaces"][0]["properties"]["ipConfigurations"][0]["properties"]
+        ["loadBalancerBackendAddressPools"] =
+        json!([{"id": lb_id("backendAddressPools/POOL").to_uppercase()}]);
+    let r = eval_json(&inv);
+    let e = port(vm1(&r), 3389);
+    assert!(e.reachable, "{:?}", e.paths);
+    assert_eq!(e.paths.len(), 1);
+    assert_eq!(e.paths[0].kind, PathKind::LoadBalancerRule);
+
+    // a pool of a load balancer that is not in the inventory: a warning and a path to every port
+    let mut inv = inventory(Scene {
+        nic_rules: Some(vec![rule("SSH", 300, "Allow", "*", "*", "22")]),
+        ..Default::default()
+    });
+    inv["networkInterfaces"][0]["properties"]["ipConfigurations"][0]["properties"]
+        ["loadBalancerBackendAddressPools"] =
+        json!([{"id": format!("{}/backendAddressPools/p", id("loadBalancers", "gone"))}]);
+    let r = eval_json(&inv);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("loadBalancers/gone") && w.contains("not in the inventory")),
+        "{:?}",
+        r.warnings
+    );
+    let e = port(vm1(&r), 22);
+    assert!(
+        e.reachable,
+        "an unseen load balancer may forward: {:?}",
+        e.paths
+    );
+    assert_eq!(&*e.paths[0].frontend, "?:22");
+    assert!(!port(vm1(&r), 3389).reachable, "the NSG still decides 3389");
+}
+
+#[test]
+fn firewall_dnat_paths() {
+    // (case, DNAT rules, NIC rules, peered, state, reachable, sources)
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(&str, Value, Option<Vec<Value>>, bool, State, bool, &[&str])> = vec![
+        (
+            "DNAT from * through the default AllowVnetInBound (peered hub)",
+            json!([dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389")]),
+            Some(vec![]),
+            true,
+            State::Open,
+            true,
+            &["0.0.0.0/0"],
+        ),
+        (
+            "DNAT from one range: restricted",
+            json!([dnat(
+                "rdp-in",
+                &["203.0.113.0/24"],
+                "3389",
+                "10.0.1.4",
+                "3389"
+            )]),
+            Some(vec![]),
+            true,
+            State::Restricted,
+            true,
+            &["203.0.113.0/24"],
+        ),
+        (
+            "DNAT on another frontend port still reaches 3389",
+            json!([dnat("rdp-in", &["*"], "50001", "10.0.1.4", "3389")]),
+            Some(vec![]),
+            true,
+            State::Open,
+            true,
+            &["0.0.0.0/0"],
+        ),
+        (
+            "NSG denies the firewall's subnet: not reachable",
+            json!([dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389")]),
+            Some(vec![rule(
+                "no-hub",
+                100,
+                "Deny",
+                "10.100.0.0/16",
+                "*",
+                "3389",
+            )]),
+            true,
+            State::Private,
+            false,
+            &[],
+        ),
+        (
+            "unpeered hub: its addresses are not VirtualNetwork, DenyAllInBound stops them",
+            json!([dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389")]),
+            Some(vec![]),
+            false,
+            State::Private,
+            false,
+            &[],
+        ),
+        (
+            "an earlier DNAT rule for the same frontend takes its sources",
+            json!([
+                dnat("elsewhere", &["*"], "3389", "10.0.9.9", "3389"),
+                dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389")
+            ]),
+            Some(vec![]),
+            true,
+            State::Private,
+            false,
+            &[],
+        ),
+        (
+            "an earlier, narrower rule leaves the rest",
+            json!([
+                dnat("elsewhere", &["0.0.0.0/1"], "3389", "10.0.9.9", "3389"),
+                dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389")
+            ]),
+            Some(vec![]),
+            true,
+            State::Open,
+            true,
+            &["128.0.0.0/1"],
+        ),
+        (
+            "DNAT to another address: no path",
+            json!([dnat("rdp-in", &["*"], "3389", "10.0.1.5", "3389")]),
+            Some(vec![]),
+            true,
+            State::Private,
+            false,
+            &[],
+        ),
+    ];
+    for (case, rules, nic_rules, peered, state, reachable, sources) in cases {
+        let r = eval_json(&inventory(Scene {
+            nic_rules,
+            peered,
+            extra: json!({"azureFirewalls": firewall(rules)}),
+            ..Default::default()
+        }));
+        let v = vm1(&r);
+        let e = port(v, 3389);
+        assert_eq!(e.state, state, "{case}: state ({:?})", e.paths);
+        assert_eq!(e.reachable, reachable, "{case}: reachable");
+        let got: Vec<&str> = e
+            .allowed_public_sources
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(got, sources, "{case}: sources");
+        if state == State::Open {
+            assert_eq!(
+                v.recommendations.management_ports_closed,
+                Status::Unhealthy,
+                "{case}"
+            );
+            assert_eq!(v.status, Status::Unhealthy, "{case}");
+        }
+    }
+    // the reason names the path
+    let r = eval_json(&inventory(Scene {
+        extra: json!({"azureFirewalls": firewall(json!([dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389")]))}),
+        ..Default::default()
+    }));
+    let e = port(vm1(&r), 3389);
+    let p = &e.paths[0];
+    assert_eq!(p.kind, PathKind::FirewallDnat);
+    assert_eq!(
+        &*p.reason,
+        "reachable from 0.0.0.0/0 through firewall fw-hub DNAT rule rdp-in, 52.1.1.1:3389 → 10.0.1.4:3389"
+    );
+    assert_eq!(
+        &*e.reason, &*p.reason,
+        "the path that makes the port open explains it"
+    );
+    assert!(!port(vm1(&r), 22).reachable);
+}
+
+#[test]
+fn firewall_policy_rule_collection_groups() {
+    let policy = format!("{SUB}/Microsoft.Network/firewallPolicies/hub-policy");
+    let mut fw = firewall(json!([]));
+    fw[0]["properties"]["natRuleCollections"] = json!([]);
+    fw[0]["properties"]["firewallPolicy"] = json!({"id": policy});
+    let group = |name: &str, prio: u32, rules: Value| {
+        json!({
+        "id": format!("{policy}/ruleCollectionGroups/{name}"), "name": name,
+        "properties": {"priority": prio, "ruleCollections": [
+            {"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "net", "priority": 50,
+                "action": {"type": "Allow"}, "rules": [{"ruleType": "NetworkRule", "name": "any",
+                "sourceAddresses": ["*"], "destinationAddresses": ["*"], "destinationPorts": ["*"], "ipProtocols": ["Any"]}]},
+            {"ruleCollectionType": "FirewallPolicyNatRuleCollection", "name": "dnat", "priority": 100,
+                "action": {"type": "DNAT"}, "rules": rules}]}})
+    };
+    let nat = |name: &str, src: &str, to: &str| {
+        json!({"ruleType": "NatRule", "name": name, "sourceAddresses": [src],
+        "destinationAddresses": ["52.1.1.1"], "destinationPorts": ["22"], "ipProtocols": ["TCP"],
+        "translatedAddress": to, "translatedPort": "22"})
+    };
+    // the group with the lower priority number goes first and takes 192.0.2.0/24 elsewhere
+    let r = eval_json(&inventory(Scene {
+        extra: json!({"azureFirewalls": fw, "firewallPolicyRuleCollectionGroups": [
+            group("late", 300, json!([nat("ssh-vm1", "*", "10.0.1.4")])),
+            group("early", 200, json!([nat("ssh-other", "192.0.2.0/24", "10.0.1.9")]))]}),
+        ..Default::default()
+    }));
+    let e = port(vm1(&r), 22);
+    assert_eq!(e.state, State::Open);
+    assert!(e.reachable);
+    let p = &e.paths[0];
+    assert_eq!(p.kind, PathKind::FirewallDnat);
+    assert!(p.via.ends_with("ruleCollectionGroups/late"), "{}", p.via);
+    // 0.0.0.0/0 less 192.0.2.0/24, as merged CIDRs
+    assert!(
+        !p.allowed_public_sources.iter().any(|s| s == "0.0.0.0/0"),
+        "{:?}",
+        p.allowed_public_sources
+    );
+    assert!(
+        p.allowed_public_sources.iter().any(|s| s == "192.0.0.0/23"),
+        "{:?}",
+        p.allowed_public_sources
+    );
+
+    // a policy whose groups are not in the inventory: a warning
+    let r = eval_json(&inventory(Scene {
+        extra: json!({"azureFirewalls": fw}),
+        ..Default::default()
+    }));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("hub-policy")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn security_admin_rules_come_before_the_nsgs() {
+    let admin = |access: &str, src: &str, port: &str| {
+        json!([{"virtualNetwork": {"id": id("virtualNetworks", "vnet1")},
+        "value": [{"id": format!("{SUB}/Microsoft.Network/networkManagers/nm/securityAdminConfigurations/c/ruleCollections/rc/rules/r1"),
+            "kind": "Custom", "properties": {"protocol": "Tcp", "access": access, "priority": 10, "direction": "Inbound",
+                "sources": [{"addressPrefixType": "IPPrefix", "addressPrefix": src}],
+                "destinations": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
+                "sourcePortRanges": [], "destinationPortRanges": [port]}}]}])
+    };
+    let allow_all = || Some(vec![rule("RDP", 300, "Allow", "*", "*", "3389")]);
+    let deny_all = || Some(vec![rule("no-RDP", 300, "Deny", "*", "*", "3389")]);
+    // (case, admin access, source, NIC rules, state)
+    let cases: Vec<(&str, &str, &str, Option<Vec<Value>>, State)> = vec![
+        (
+            "admin Deny closes what the NSG allows",
+            "Deny",
+            "*",
+            allow_all(),
+            State::Closed,
+        ),
+        (
+            "admin Deny of the Internet leaves private sources",
+            "Deny",
+            "Internet",
+            allow_all(),
+            State::Private,
+        ),
+        (
+            "admin AlwaysAllow opens what the NSG denies",
+            "AlwaysAllow",
+            "*",
+            deny_all(),
+            State::Open,
+        ),
+        (
+            "admin Allow hands over to the NSG (deny)",
+            "Allow",
+            "*",
+            deny_all(),
+            State::Closed,
+        ),
+        (
+            "admin Allow hands over to the NSG (allow)",
+            "Allow",
+            "*",
+            allow_all(),
+            State::Open,
+        ),
+        (
+            "admin AlwaysAllow of one range: restricted",
+            "AlwaysAllow",
+            "198.51.100.0/24",
+            deny_all(),
+            State::Restricted,
+        ),
+    ];
+    for (case, access, src, nic_rules, state) in cases {
+        let r = eval_json(&inventory(Scene {
+            nic_rules,
+            pip: Some("Standard"),
+            extra: json!({"networkManagerEffectiveSecurityAdminRules": admin(access, src, "3389")}),
+            ..Default::default()
+        }));
+        let e = port(vm1(&r), 3389);
+        assert_eq!(e.state, state, "{case}: {}", e.reason);
+        if access != "Allow" && state != State::Private {
+            assert!(
+                e.deciding_rules.iter().any(|d| &*d.rule == "r1"),
+                "{case}: the admin rule decides: {:?}",
+                e.deciding_rules
+            );
+        }
+        // other ports are the NSG's alone
+        assert_eq!(port(vm1(&r), 22).state, State::Private, "{case}");
+    }
+}
+
+#[test]
+fn bastion_is_managed_access_not_exposure() {
+    let bastion = |vnet: &str, sku: &str| {
+        json!([{"id": id("bastionHosts", "bas"), "name": "bas", "sku": {"name": sku},
+        "properties": {"ipConfigurations": [{"name": "c", "properties": {
+            "subnet": {"id": format!("{}/subnets/AzureBastionSubnet", id("virtualNetworks", vnet))},
+            "publicIPAddress": {"id": id("publicIPAddresses", "bas-pip")}}}]}}])
+    };
+    for (case, vnet, sku, listed) in [
+        ("in the VM's VNet", "vnet1", "Standard", true),
+        ("in a peered VNet", "hub", "Basic", true),
+        (
+            "Developer in a peered VNet does not serve it",
+            "hub",
+            "Developer",
+            false,
+        ),
+    ] {
+        let r = eval_json(&inventory(Scene {
+            extra: json!({"bastionHosts": bastion(vnet, sku)}),
+            ..Default::default()
+        }));
+        let e = port(vm1(&r), 3389);
+        assert_eq!(!e.managed_access.is_empty(), listed, "{case}");
+        assert!(!e.reachable, "{case}: Bastion is no exposure");
+        assert_eq!(e.state, State::Private, "{case}");
+        if listed {
+            assert_eq!(&*e.managed_access[0].name, "bas");
+        }
+    }
+}
+
+#[test]
+fn bad_load_balancer_and_firewall_values_name_their_path() {
+    let bad_lb = inventory(Scene {
+        extra: json!({"loadBalancers": lb("Standard", true, json!([]), nat_v1(70000, 3389), json!([]))}),
+        ..Default::default()
+    });
+    let inv = Inventory::from_json(bad_lb.to_string().as_bytes()).expect("parses");
+    let err = evaluate(&inv, &EvalConfig::default()).expect_err("a port out of range");
+    assert_eq!(
+        err.path,
+        "loadBalancers[0].properties.inboundNatRules[0].properties.frontendPort"
+    );
+    assert!(err.message.contains("70000"), "{}", err.message);
+
+    let bad_fw = inventory(Scene {
+        extra: json!({"azureFirewalls": firewall(json!([dnat("rdp", &["300.1.1.1"], "3389", "10.0.1.4", "3389")]))}),
+        ..Default::default()
+    });
+    let inv = Inventory::from_json(bad_fw.to_string().as_bytes()).expect("parses");
+    let err = evaluate(&inv, &EvalConfig::default()).expect_err("a bad address");
+    assert_eq!(
+        err.path,
+        "azureFirewalls[0].properties.natRuleCollections[0].properties.rules[0].sourceAddresses[0]"
+    );
+    assert!(err.message.contains("300.1.1.1"), "{}", err.message);
+
+    let bad_port = inventory(Scene {
+        extra: json!({"azureFirewalls": firewall(json!([dnat("rdp", &["*"], "3389", "10.0.1.4", "99999")]))}),
+        ..Default::default()
+    });
+    let inv = Inventory::from_json(bad_port.to_string().as_bytes()).expect("parses");
+    let err = evaluate(&inv, &EvalConfig::default()).expect_err("a bad port");
+    assert!(
+        err.path.ends_with("rules[0].translatedPort"),
+        "{}",
+        err.path
+    );
+}
