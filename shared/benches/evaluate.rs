@@ -6,8 +6,10 @@
 //! `target/bench-fleets/fleet-N.json`; then a fresh child process reads, parses and evaluates
 //! it, so that its peak resident memory (VmHWM) covers exactly that work. Each timing is the best
 //! of three runs in that child. `BENCH_PHASES=1` also prints, per size, the time and resident
-//! memory of model building, report building and dropping, on stderr.
-use portcullis_shared::build::synthetic_fleet;
+//! memory of model building, report building and dropping, on stderr. `BENCH_LB=1` puts a third
+//! of the VMs behind public load balancers (NAT rule and two load-balancing rules each, see
+//! [`add_load_balancers`]) in `fleet-lb-N.json`.
+use portcullis_shared::build::{add_load_balancers, synthetic_fleet};
 use portcullis_shared::{evaluate, EvalConfig, Inventory};
 use std::path::PathBuf;
 use std::process::Command;
@@ -129,8 +131,12 @@ fn main() {
     println!("| VMs | NSGs | file | parse | evaluate (wall) | evaluate (CPU, main thread) | per VM (wall) | peak memory | peak / file | (peak - process baseline) / file |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
-        let path = dir.join(format!("fleet-{n}.json"));
-        let inv = synthetic_fleet(n, 42);
+        let lbs = std::env::var_os("BENCH_LB").is_some();
+        let path = dir.join(format!("fleet{}-{n}.json", if lbs { "-lb" } else { "" }));
+        let mut inv = synthetic_fleet(n, 42);
+        if lbs {
+            add_load_balancers(&mut inv);
+        }
         let nsgs = inv.network_security_groups.len();
         std::fs::write(&path, serde_json::to_vec(&inv).unwrap()).unwrap();
         drop(inv);

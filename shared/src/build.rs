@@ -574,3 +574,113 @@ fn synthetic_rules(rng: &mut Rng, vnet: usize, k: usize) -> Vec<Rule> {
     }
     rules
 }
+
+/// Puts every third VM of `inv` behind a public Standard load balancer (one per 50 VMs, its
+/// frontend on a new public IP): the VM's ip configuration joins the LB's backend pool (a
+/// load-balancing rule 443 -> 443 and one 2222 -> 22) and gets an inbound NAT rule
+/// `50000 + k -> 3389`, both referenced from the NIC side as ARM lists them. For benchmarks.
+pub fn add_load_balancers(inv: &mut Inventory) {
+    let mut lb_index: Option<usize> = None;
+    let mut members = 0usize;
+    let nics = inv.network_interfaces.len();
+    for n in 0..nics {
+        if n % 3 != 0 {
+            continue;
+        }
+        if lb_index.is_none() || members == 50 {
+            let k = inv.load_balancers.len();
+            let nic_id = &inv.network_interfaces[n].id;
+            let prefix = nic_id
+                .split("/providers/")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let lb_id = format!("{prefix}/providers/Microsoft.Network/loadBalancers/lb-{k}");
+            let pip_id =
+                format!("{prefix}/providers/Microsoft.Network/publicIPAddresses/lb-{k}-ip");
+            inv.public_ip_addresses.push(PublicIpAddress {
+                id: pip_id.clone(),
+                name: Some(format!("lb-{k}-ip")),
+                sku: Some(Sku {
+                    name: Some("Standard".into()),
+                    tier: Some("Regional".into()),
+                }),
+                properties: PublicIpProperties {
+                    ip_address: Some(format!("52.{}.{}.1", (k >> 8) & 255, k & 255)),
+                    ..Default::default()
+                },
+                ..Default::default()
+            });
+            let fe = format!("{lb_id}/frontendIPConfigurations/fe");
+            let pool = format!("{lb_id}/backendAddressPools/pool");
+            let rule = |name: &str, front: i64, back: i64| LbRule {
+                id: Some(format!("{lb_id}/loadBalancingRules/{name}")),
+                name: Some(name.into()),
+                properties: LbRuleProperties {
+                    frontend_ip_configuration: Some(SubResource::new(fe.clone())),
+                    backend_address_pool: Some(SubResource::new(pool.clone())),
+                    protocol: Some("Tcp".into()),
+                    frontend_port: Some(front),
+                    backend_port: Some(back),
+                    ..Default::default()
+                },
+            };
+            inv.load_balancers.push(LoadBalancer {
+                id: lb_id.clone(),
+                name: Some(format!("lb-{k}")),
+                kind: Some("Microsoft.Network/loadBalancers".into()),
+                sku: Some(Sku {
+                    name: Some("Standard".into()),
+                    tier: Some("Regional".into()),
+                }),
+                properties: LoadBalancerProperties {
+                    frontend_ip_configurations: vec![LbFrontend {
+                        id: Some(fe.clone()),
+                        name: Some("fe".into()),
+                        properties: LbFrontendProperties {
+                            public_ip_address: Some(SubResource::new(pip_id)),
+                            ..Default::default()
+                        },
+                    }],
+                    backend_address_pools: vec![LbBackendPool {
+                        id: Some(pool.clone()),
+                        name: Some("pool".into()),
+                        properties: Default::default(),
+                    }],
+                    load_balancing_rules: vec![rule("https", 443, 443), rule("ssh-alt", 2222, 22)],
+                    ..Default::default()
+                },
+                ..Default::default()
+            });
+            lb_index = Some(k);
+            members = 0;
+        }
+        let lb = &mut inv.load_balancers[lb_index.expect("an LB")];
+        let lb_id = lb.id.clone();
+        let nat_id = format!("{lb_id}/inboundNatRules/rdp-{members}");
+        lb.properties.inbound_nat_rules.push(LbNatRule {
+            id: Some(nat_id.clone()),
+            name: Some(format!("rdp-{members}")),
+            properties: LbNatRuleProperties {
+                frontend_ip_configuration: Some(SubResource::new(format!(
+                    "{lb_id}/frontendIPConfigurations/fe"
+                ))),
+                protocol: Some("Tcp".into()),
+                frontend_port: Some(50_000 + members as i64),
+                backend_port: Some(3389),
+                ..Default::default()
+            },
+        });
+        if let Some(c) = inv.network_interfaces[n]
+            .properties
+            .ip_configurations
+            .first_mut()
+        {
+            c.properties.load_balancer_backend_address_pools = vec![SubResource::new(format!(
+                "{lb_id}/backendAddressPools/pool"
+            ))];
+            c.properties.load_balancer_inbound_nat_rules = vec![SubResource::new(nat_id)];
+        }
+        members += 1;
+    }
+}

@@ -54,7 +54,7 @@ pub(crate) struct IpConf<'a> {
     pub has_public: bool,
     pub public_ip: Option<Arc<str>>,
     /// The public IP's resource id.
-    pub public_ip_id: Option<Cow<'a, str>>,
+    pub public_ip_id: Option<Arc<str>>,
     /// The public IP is Basic (open without an NSG), or not in the inventory (taken as such).
     pub pip_basic: bool,
     /// The subnet has an NSG, or may have one the inventory does not show (its NSG or the
@@ -96,6 +96,12 @@ pub struct PortEval {
     rules: OnceLock<Arc<[DecidingRule]>>,
     /// Reason sentence, for each [`Via`].
     reasons: [OnceLock<Arc<str>>; 4],
+}
+
+/// Values shared by every report (one allocation each per inventory).
+struct Shared {
+    unknown: Arc<str>,
+    no_sources: Arc<[String]>,
 }
 
 /// How the reason sentence ends: which way in the verdict applies to.
@@ -234,6 +240,8 @@ pub struct Model<'a> {
     ingress: Ingress,
     /// Per NIC: it has an NSG, or names one the inventory lacks.
     nic_guard: Vec<bool>,
+    /// Values reports share.
+    shared: Shared,
     vnets: Vec<VnetInfo>,
     /// Public Internet when the VNet is unknown.
     public_no_vnet: AddrSet,
@@ -698,6 +706,10 @@ impl<'a> Model<'a> {
             admins,
             ingress,
             nic_guard,
+            shared: Shared {
+                unknown: Arc::from("?"),
+                no_sources: Arc::from([]),
+            },
             v4_threshold: cfg.v4_open_threshold(),
             v6_threshold: cfg.v6_open_threshold(),
             nsgs,
@@ -979,7 +991,11 @@ impl<'a> Model<'a> {
                         .filter(|p| p.state.rank() > state.rank())
                         .max_by_key(|p| p.state.rank());
                     match worst {
-                        Some(p) => (p.state, shown.to_cidr_strings().into(), p.reason.clone()),
+                        Some(p) => (
+                            p.state,
+                            shown.to_cidr_strings().into(),
+                            Arc::from(p.reason()),
+                        ),
                         None => (state, shown.to_cidr_strings().into(), reason),
                     }
                 }
@@ -1114,7 +1130,13 @@ impl<'a> Model<'a> {
     }
 
     /// The Bastions serving the VNets of the VM's ip configurations.
-    fn managed_access(&self, confs: &[(&IpConf<'_>, u32, PathEval)]) -> Arc<[ManagedAccess]> {
+    fn managed_access(
+        &self,
+        confs: &[(&IpConf<'_>, u32, PathEval)],
+    ) -> Option<Arc<[ManagedAccess]>> {
+        if self.inv.bastion_hosts.is_empty() {
+            return None;
+        }
         let mut out: Option<Arc<[ManagedAccess]>> = None;
         for (c, _, _) in confs {
             let Some(list) = self.ingress.managed.get(c.vnet as usize) else {
@@ -1137,7 +1159,7 @@ impl<'a> Model<'a> {
                 }
             });
         }
-        out.unwrap_or_else(|| Arc::from([]))
+        out
     }
 
     /// The path through the ip configuration's own public IP.
@@ -1148,45 +1170,51 @@ impl<'a> Model<'a> {
         guarded: bool,
         port: PortSpec,
     ) -> InternetPath {
-        let ip: &str = c.public_ip.as_deref().unwrap_or("?");
         let open = e.state.rank() >= State::Restricted.rank();
         let sku_closed = !guarded && !c.pip_basic;
-        let reachable = open && !sku_closed;
-        let frontend = endpoint(ip, port.port, port.port);
-        let target = endpoint(c.private_ip.as_deref().unwrap_or("?"), port.port, port.port);
-        let (state, sources) = if reachable {
-            (e.state, self.sources_of(e))
+        let why = if !open {
+            PathWhy::NoPublicSource
+        } else if sku_closed {
+            PathWhy::StandardIpClosed
         } else {
-            (State::Closed, Arc::from([]))
+            PathWhy::Reachable
         };
-        let mut reason = String::with_capacity(120);
-        if reachable {
-            reason.push_str("reachable from ");
-            push_list(&mut reason, &sources, |o, s| o.push_str(s));
-            reason.push_str(" through public IP ");
-            reason.push_str(&frontend);
-            reason.push_str(" → ");
-            reason.push_str(&target);
-        } else if open {
-            reason.push_str("not reachable: Standard public IP ");
-            reason.push_str(ip);
-            reason.push_str(
-                " admits no inbound traffic without an NSG on the subnet or the network interface",
-            );
-        } else {
-            reason.push_str("not reachable through public IP ");
-            reason.push_str(&frontend);
-            reason.push_str(": the NSGs admit no public source");
-        }
+        let reachable = why == PathWhy::Reachable;
         InternetPath {
             kind: PathKind::PublicIp,
-            via: Arc::from(c.public_ip_id.as_deref().unwrap_or("")),
-            frontend: frontend.into(),
-            target: target.into(),
-            allowed_public_sources: sources,
-            state,
+            via: c
+                .public_ip_id
+                .clone()
+                .unwrap_or_else(|| self.shared.unknown.clone()),
+            frontend: Endpoint {
+                ip: c
+                    .public_ip
+                    .clone()
+                    .unwrap_or_else(|| self.shared.unknown.clone()),
+                ports: (port.port, port.port),
+            },
+            target: self.target(c, port),
+            // the verdict's own (shared) list, empty when no public source passes the NSGs
+            allowed_public_sources: if reachable || !open {
+                self.sources_of(e)
+            } else {
+                self.shared.no_sources.clone()
+            },
+            state: if reachable { e.state } else { State::Closed },
             reachable,
-            reason: reason.into(),
+            label: None,
+            why,
+            text: None,
+        }
+    }
+
+    fn target(&self, c: &IpConf<'_>, port: PortSpec) -> Endpoint {
+        Endpoint {
+            ip: c
+                .private_ip
+                .clone()
+                .unwrap_or_else(|| self.shared.unknown.clone()),
+            ports: (port.port, port.port),
         }
     }
 
@@ -1207,14 +1235,15 @@ impl<'a> Model<'a> {
         if f.backend_port.is_some_and(|b| b != port.port) || !f.protocol.matches(port.protocol) {
             return None;
         }
-        let (lo, hi) = match f.backend_port {
+        let ports = match f.backend_port {
             Some(_) => f.ports,
             None => (port.port, port.port),
         };
-        let frontend = endpoint(&f.ip, lo, hi);
-        let target = endpoint(c.private_ip.as_deref().unwrap_or("?"), port.port, port.port);
         let public_all = self.public_set(c.vnet);
-        let (state, shown, why): (State, AddrSet, &str) = if f.dnat != NONE {
+        // (state, the path's public sources as a set when they are not the verdict's own, why)
+        let mut own: Option<&Arc<PortEval>> = None;
+        let floating;
+        let (state, shown, why): (State, AddrSet, PathWhy) = if f.dnat != NONE {
             let d = &self.ingress.dnats[f.dnat as usize];
             let admitted = d.seen_from.as_ref().is_none_or(|s| e.allowed.intersects(s));
             let public = d.sources.intersection(public_all);
@@ -1222,14 +1251,10 @@ impl<'a> Model<'a> {
                 (
                     State::Closed,
                     AddrSet::empty(),
-                    "the NSGs do not admit the firewall's own addresses",
+                    PathWhy::FirewallNotAdmitted,
                 )
             } else if public.is_empty() {
-                (
-                    State::Closed,
-                    AddrSet::empty(),
-                    "the DNAT rule admits no public source",
-                )
+                (State::Closed, AddrSet::empty(), PathWhy::DnatNoPublicSource)
             } else {
                 let shown = AddrSet {
                     v4: cidr_cover(Family::V4, &d.sources.v4, &public.v4),
@@ -1237,14 +1262,10 @@ impl<'a> Model<'a> {
                 };
                 let open = public.v4.count() >= self.v4_threshold
                     || public.v6.count() >= self.v6_threshold;
-                (
-                    if open { State::Open } else { State::Restricted },
-                    shown,
-                    "",
-                )
+                let state = if open { State::Open } else { State::Restricted };
+                (state, shown, PathWhy::Reachable)
             }
         } else {
-            let floating;
             let e = match f.floating {
                 Some((family, ip)) => {
                     let conf = IpConf {
@@ -1266,53 +1287,40 @@ impl<'a> Model<'a> {
                 }
                 None => e,
             };
-            let open = e.state.rank() >= State::Restricted.rank();
-            if !open {
-                (
-                    State::Closed,
-                    AddrSet::empty(),
-                    "the NSGs admit no public source",
-                )
+            if e.state.rank() < State::Restricted.rank() {
+                (State::Closed, AddrSet::empty(), PathWhy::NoPublicSource)
             } else if !guarded && !f.open_without_nsg {
-                (
-                    State::Closed,
-                    AddrSet::empty(),
-                    "a Standard load balancer admits no inbound traffic without an NSG on the path",
-                )
+                (State::Closed, AddrSet::empty(), PathWhy::StandardLbClosed)
+            } else if f.floating.is_some() {
+                (e.state, e.shown.clone(), PathWhy::Reachable)
             } else {
-                (e.state, e.shown.clone(), "")
+                // the client address is kept: the verdict's own sources
+                own = Some(e);
+                (e.state, AddrSet::empty(), PathWhy::Reachable)
             }
         };
-        let reachable = state != State::Closed;
-        let sources: Arc<[String]> = shown.to_cidr_strings().into();
-        let mut reason = String::with_capacity(140);
-        if reachable {
-            reason.push_str("reachable from ");
-            push_list(&mut reason, &sources, |o, s| o.push_str(s));
-            reason.push_str(" through ");
-        } else {
-            reason.push_str("not reachable through ");
-        }
-        reason.push_str(&f.label);
-        reason.push_str(", ");
-        reason.push_str(&frontend);
-        reason.push_str(" → ");
-        reason.push_str(&target);
-        if !reachable {
-            reason.push_str(": ");
-            reason.push_str(why);
-        }
+        let reachable = why == PathWhy::Reachable;
+        let sources: Arc<[String]> = match own {
+            Some(e) => self.sources_of(e),
+            None if shown.is_empty() => self.shared.no_sources.clone(),
+            None => shown.to_cidr_strings().into(),
+        };
         let extra = (f.dnat != NONE || f.floating.is_some()).then(|| shown.clone());
         Some((
             InternetPath {
                 kind: f.kind,
                 via: f.via.clone(),
-                frontend: frontend.into(),
-                target: target.into(),
+                frontend: Endpoint {
+                    ip: f.ip.clone(),
+                    ports,
+                },
+                target: self.target(c, port),
                 allowed_public_sources: sources,
                 state,
                 reachable,
-                reason: reason.into(),
+                label: Some(f.label.clone()),
+                why,
+                text: None,
             },
             extra,
         ))
@@ -2196,7 +2204,7 @@ fn parse_ipconfs<'a>(
             vnet,
             has_public: pip_ref.is_some(),
             public_ip,
-            public_ip_id: pip_ref.map(Cow::Borrowed),
+            public_ip_id: pip_ref.map(Arc::from),
             pip_basic,
             subnet_guard,
         });
@@ -2383,25 +2391,6 @@ impl FxHasher {
     fn add(&mut self, w: u64) {
         self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
-}
-
-/// `ip:port`, `ip:lo-hi`, `[v6]:port`.
-fn endpoint(ip: &str, lo: u16, hi: u16) -> String {
-    let mut s = String::with_capacity(ip.len() + 14);
-    if ip.contains(':') {
-        s.push('[');
-        s.push_str(ip);
-        s.push(']');
-    } else {
-        s.push_str(ip);
-    }
-    s.push(':');
-    crate::net::addr::push_decimal(&mut s, u32::from(lo));
-    if hi != lo {
-        s.push('-');
-        crate::net::addr::push_decimal(&mut s, u32::from(hi));
-    }
-    s
 }
 
 /// Appends `a, b, c`, or `a, b, c and N more` when there are more than three items.

@@ -98,8 +98,8 @@ pub struct Exposure {
     #[serde(default)]
     pub paths: Vec<InternetPath>,
     /// The safe ways in (Azure Bastion), never counted as exposure.
-    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
-    pub managed_access: Arc<[ManagedAccess]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_access: Option<Arc<[ManagedAccess]>>,
 }
 
 /// How a path reaches the port.
@@ -144,24 +144,190 @@ impl PathKind {
     ];
 }
 
-/// One path from the Internet to a management port.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// An address and port (or port range), written `ip:port`, `ip:lo-hi`, `[v6]:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `?` when the inventory does not hold the address.
+    pub ip: Arc<str>,
+    pub ports: (u16, u16),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ip.contains(':') {
+            write!(f, "[{}]", self.ip)?;
+        } else {
+            f.write_str(&self.ip)?;
+        }
+        if self.ports.0 == self.ports.1 {
+            write!(f, ":{}", self.ports.0)
+        } else {
+            write!(f, ":{}-{}", self.ports.0, self.ports.1)
+        }
+    }
+}
+
+impl Endpoint {
+    /// Parses what [`Display`](std::fmt::Display) writes.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (ip, ports) = s.rsplit_once(':')?;
+        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+        let (lo, hi) = match ports.split_once('-') {
+            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+            None => {
+                let p = ports.parse().ok()?;
+                (p, p)
+            }
+        };
+        Some(Endpoint {
+            ip: Arc::from(ip),
+            ports: (lo, hi),
+        })
+    }
+}
+
+/// Why a path is (not) reachable; with the path's parts it makes the reason sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathWhy {
+    Reachable,
+    /// The NSGs admit no public source to the port.
+    NoPublicSource,
+    /// A Standard public IP without an NSG on the path: closed by default.
+    StandardIpClosed,
+    /// A Standard load balancer without an NSG on the path: closed by default.
+    StandardLbClosed,
+    /// The NSGs do not admit the firewall's own addresses (what they see after DNAT).
+    FirewallNotAdmitted,
+    /// The DNAT rule's sources hold no public address (or an earlier rule takes them).
+    DnatNoPublicSource,
+    /// Read from JSON: the reason is the text.
+    Text,
+}
+
+/// One path from the Internet to a management port. Serialised as
+/// `{kind, via, frontend, target, allowedPublicSources, state, reachable, reason}`; the
+/// sentences are written when serialised, so a fleet's paths cost no text until then.
+#[derive(Debug, Clone, PartialEq)]
 pub struct InternetPath {
     pub kind: PathKind,
     /// The id of the public IP, load balancer rule, or firewall / rule collection group.
     pub via: Arc<str>,
-    /// The public frontend, `ip:port` (`ip:first-last` for a NAT v2 port range; `?` for an
-    /// address the inventory does not hold).
-    pub frontend: Arc<str>,
-    /// Where the path delivers: `private ip:port` as the VM's NSGs see it.
-    pub target: Arc<str>,
+    /// The public frontend (`ip:first-last` for a NAT v2 port range).
+    pub frontend: Endpoint,
+    /// Where the path delivers, as the VM's NSGs see it: private address and port.
+    pub target: Endpoint,
     /// The public sources that can use the path (merged CIDRs).
     pub allowed_public_sources: Arc<[String]>,
     pub state: State,
     pub reachable: bool,
-    /// One sentence naming the path.
-    pub reason: Arc<str>,
+    /// Names the path (`load balancer lb-web NAT rule rdp`, `firewall fw DNAT rule r`); `None`
+    /// for the public IP path.
+    pub label: Option<Arc<str>>,
+    pub why: PathWhy,
+    /// The reason as read from JSON (`why` is then [`PathWhy::Text`]).
+    pub text: Option<Arc<str>>,
+}
+
+impl InternetPath {
+    /// One sentence naming the path, e.g. `reachable from 0.0.0.0/0 through firewall fw-hub
+    /// DNAT rule rdp-in, 52.1.1.1:3389 → 10.0.1.4:3389`.
+    pub fn reason(&self) -> String {
+        if let Some(t) = &self.text {
+            return t.to_string();
+        }
+        let (fe, to) = (&self.frontend, &self.target);
+        let public_ip = self.kind == PathKind::PublicIp;
+        let through = if public_ip {
+            format!("public IP {fe} → {to}")
+        } else {
+            format!("{}, {fe} → {to}", self.label.as_deref().unwrap_or("?"))
+        };
+        let not = |why: &str| {
+            if public_ip {
+                format!("not reachable through public IP {fe}: {why}")
+            } else {
+                format!("not reachable through {through}: {why}")
+            }
+        };
+        match self.why {
+            PathWhy::Reachable | PathWhy::Text => {
+                let mut srcs: Vec<&str> = self
+                    .allowed_public_sources
+                    .iter()
+                    .take(3)
+                    .map(String::as_str)
+                    .collect();
+                let more = self.allowed_public_sources.len().saturating_sub(3);
+                let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+                if srcs.is_empty() {
+                    srcs.push("?");
+                }
+                format!("reachable from {}{tail} through {through}", srcs.join(", "))
+            }
+            PathWhy::NoPublicSource => not("the NSGs admit no public source"),
+            PathWhy::StandardIpClosed => format!(
+                "not reachable: Standard public IP {} admits no inbound traffic without an NSG on the subnet or the network interface",
+                fe.ip
+            ),
+            PathWhy::StandardLbClosed => {
+                not("a Standard load balancer admits no inbound traffic without an NSG on the path")
+            }
+            PathWhy::FirewallNotAdmitted => not("the NSGs do not admit the firewall's own addresses"),
+            PathWhy::DnatNoPublicSource => not("the DNAT rule admits no public source"),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PathWire<'p> {
+    kind: PathKind,
+    via: Arc<str>,
+    frontend: std::borrow::Cow<'p, str>,
+    target: std::borrow::Cow<'p, str>,
+    allowed_public_sources: Arc<[String]>,
+    state: State,
+    reachable: bool,
+    reason: std::borrow::Cow<'p, str>,
+}
+
+impl Serialize for InternetPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        PathWire {
+            kind: self.kind,
+            via: self.via.clone(),
+            frontend: self.frontend.to_string().into(),
+            target: self.target.to_string().into(),
+            allowed_public_sources: self.allowed_public_sources.clone(),
+            state: self.state,
+            reachable: self.reachable,
+            reason: self.reason().into(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for InternetPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = PathWire::deserialize(d)?;
+        let endpoint = |s: &str| {
+            Endpoint::parse(s).ok_or_else(|| {
+                serde::de::Error::custom(format!("{s:?} is not an endpoint (ip:port)"))
+            })
+        };
+        Ok(InternetPath {
+            kind: w.kind,
+            via: w.via,
+            frontend: endpoint(&w.frontend)?,
+            target: endpoint(&w.target)?,
+            allowed_public_sources: w.allowed_public_sources,
+            state: w.state,
+            reachable: w.reachable,
+            label: None,
+            why: PathWhy::Text,
+            text: Some(Arc::from(&*w.reason)),
+        })
+    }
 }
 
 /// A managed way in: an Azure Bastion serving the VM's VNet.
