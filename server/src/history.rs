@@ -536,22 +536,7 @@ fn in_extra_fleet(id: &str) -> bool {
 /// The inventory without the synthetic fleet: the scripted demo tenant, which the timeline
 /// changes.
 fn scripted_part(inv: &Inventory) -> Inventory {
-    fn keep<T: Clone>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<T> {
-        items
-            .iter()
-            .filter(|r| !in_extra_fleet(id(r)))
-            .cloned()
-            .collect()
-    }
-    Inventory {
-        virtual_machines: keep(&inv.virtual_machines, |r| &r.id),
-        network_interfaces: keep(&inv.network_interfaces, |r| &r.id),
-        public_ip_addresses: keep(&inv.public_ip_addresses, |r| &r.id),
-        virtual_networks: keep(&inv.virtual_networks, |r| &r.id),
-        network_security_groups: keep(&inv.network_security_groups, |r| &r.id),
-        application_security_groups: keep(&inv.application_security_groups, |r| &r.id),
-        jit_network_access_policies: keep(&inv.jit_network_access_policies, |r| &r.id),
-    }
+    inv.filtered(|id| !in_extra_fleet(id))
 }
 
 /// Writes one snapshot per day for the last 90 days, each the engine's verdict on the demo

@@ -40,7 +40,7 @@ impl std::fmt::Display for Progress {
 }
 
 /// The resource types of a snapshot, with their list paths (relative to the subscription).
-pub const RESOURCE_TYPES: [(&str, &str, &str); 7] = [
+pub const RESOURCE_TYPES: [(&str, &str, &str); 10] = [
     (
         "virtualMachines",
         "providers/Microsoft.Compute/virtualMachines",
@@ -75,6 +75,21 @@ pub const RESOURCE_TYPES: [(&str, &str, &str); 7] = [
         "jitNetworkAccessPolicies",
         "providers/Microsoft.Security/jitNetworkAccessPolicies",
         api::JIT,
+    ),
+    (
+        "loadBalancers",
+        "providers/Microsoft.Network/loadBalancers",
+        api::NETWORK,
+    ),
+    (
+        "azureFirewalls",
+        "providers/Microsoft.Network/azureFirewalls",
+        api::NETWORK,
+    ),
+    (
+        "bastionHosts",
+        "providers/Microsoft.Network/bastionHosts",
+        api::NETWORK,
     ),
 ];
 
@@ -160,7 +175,7 @@ pub async fn take_snapshot(
     }
     let mut it = by_type.into_iter();
     let mut next = || it.next().unwrap_or_default();
-    Ok(Inventory {
+    let mut inv = Inventory {
         virtual_machines: typed(next(), "virtualMachines")?,
         network_interfaces: typed(next(), "networkInterfaces")?,
         public_ip_addresses: typed(next(), "publicIPAddresses")?,
@@ -168,7 +183,80 @@ pub async fn take_snapshot(
         network_security_groups: typed(next(), "networkSecurityGroups")?,
         application_security_groups: typed(next(), "applicationSecurityGroups")?,
         jit_network_access_policies: typed(next(), "jitNetworkAccessPolicies")?,
-    })
+        load_balancers: typed(next(), "loadBalancers")?,
+        azure_firewalls: typed(next(), "azureFirewalls")?,
+        bastion_hosts: typed(next(), "bastionHosts")?,
+        ..Default::default()
+    };
+    // the rule collection groups of every firewall policy a firewall uses
+    let mut policies: Vec<String> = inv
+        .azure_firewalls
+        .iter()
+        .filter_map(|f| f.properties.firewall_policy.as_ref()?.id.clone())
+        .collect();
+    policies.sort_by_key(|p| id_key(p));
+    policies.dedup_by_key(|p| id_key(p));
+    let groups: Vec<Vec<Value>> = stream::iter(policies.iter())
+        .map(|p| async move {
+            client
+                .list::<Value>(&format!(
+                    "{}/ruleCollectionGroups?api-version={}",
+                    p.trim_end_matches('/'),
+                    api::NETWORK
+                ))
+                .await
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    inv.firewall_policy_rule_collection_groups = typed(
+        groups.into_iter().flatten().collect(),
+        "firewallPolicyRuleCollectionGroups",
+    )?;
+    // Virtual Network Manager: the effective security admin rules of every VNet
+    let vnets: Vec<String> = inv.virtual_networks.iter().map(|v| v.id.clone()).collect();
+    let admin: Vec<Option<Value>> = stream::iter(vnets.iter())
+        .map(|v| effective_admin_rules(client, v))
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    inv.network_manager_effective_security_admin_rules =
+        typed(admin.into_iter().flatten().collect(), "networkManagerEffectiveSecurityAdminRules")?;
+    inv.network_manager_effective_security_admin_rules
+        .sort_by_key(|a| a.virtual_network.id.as_deref().map(id_key));
+    Ok(inv)
+}
+
+/// `POST {vnet}/listNetworkManagerEffectiveSecurityAdminRules`, following `skipToken`, as an
+/// inventory item; `None` when the VNet has no rules (no network manager manages it: ARM then
+/// answers an empty list, and a subscription without the feature may answer 404).
+async fn effective_admin_rules(client: &ArmClient, vnet: &str) -> Result<Option<Value>, ArmError> {
+    let path = format!(
+        "{}/listNetworkManagerEffectiveSecurityAdminRules?api-version={}",
+        vnet.trim_end_matches('/'),
+        api::NETWORK
+    );
+    let mut rules: Vec<Value> = Vec::new();
+    let mut body = serde_json::json!({});
+    for _ in 0..1000 {
+        let value = match client.post(&path, &body).await {
+            Ok((_, v)) => v,
+            Err(e) if matches!(e.status(), Some(404)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if let Some(items) = value["value"].as_array() {
+            rules.extend(items.iter().cloned());
+        }
+        match value["skipToken"].as_str().filter(|t| !t.is_empty()) {
+            Some(t) => body = serde_json::json!({ "skipToken": t }),
+            None => break,
+        }
+    }
+    Ok((!rules.is_empty()).then(|| serde_json::json!({"virtualNetwork": {"id": vnet}, "value": rules})))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

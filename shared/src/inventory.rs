@@ -102,6 +102,37 @@ impl Inventory {
         Ok(inv)
     }
 
+    /// The resources whose id `keep` accepts (effective admin rules by their VNet's id), e.g.
+    /// one subscription's part of a tenant.
+    pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> Inventory {
+        fn pick<T: Clone>(items: &[T], id: impl Fn(&T) -> &str, keep: &dyn Fn(&str) -> bool) -> Vec<T> {
+            items.iter().filter(|r| keep(id(r))).cloned().collect()
+        }
+        let k: &dyn Fn(&str) -> bool = &keep;
+        Inventory {
+            virtual_machines: pick(&self.virtual_machines, |r| &r.id, k),
+            network_interfaces: pick(&self.network_interfaces, |r| &r.id, k),
+            public_ip_addresses: pick(&self.public_ip_addresses, |r| &r.id, k),
+            virtual_networks: pick(&self.virtual_networks, |r| &r.id, k),
+            network_security_groups: pick(&self.network_security_groups, |r| &r.id, k),
+            application_security_groups: pick(&self.application_security_groups, |r| &r.id, k),
+            jit_network_access_policies: pick(&self.jit_network_access_policies, |r| &r.id, k),
+            load_balancers: pick(&self.load_balancers, |r| &r.id, k),
+            azure_firewalls: pick(&self.azure_firewalls, |r| &r.id, k),
+            firewall_policy_rule_collection_groups: pick(
+                &self.firewall_policy_rule_collection_groups,
+                |r| &r.id,
+                k,
+            ),
+            bastion_hosts: pick(&self.bastion_hosts, |r| &r.id, k),
+            network_manager_effective_security_admin_rules: pick(
+                &self.network_manager_effective_security_admin_rules,
+                |r| r.virtual_network.id.as_deref().unwrap_or_default(),
+                k,
+            ),
+        }
+    }
+
     pub fn resource_count(&self) -> usize {
         self.virtual_machines.len()
             + self.network_interfaces.len()

@@ -9,6 +9,7 @@ use axum::{
     http::{HeaderMap, Method, StatusCode},
     response::{IntoResponse, Response},
 };
+use portcullis_shared::arm::id_key;
 use serde_json::{json, Value};
 
 /// An ARM request, parsed once.
@@ -381,6 +382,44 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
         {
             let existed = w.delete_nsg(s(1), s(3), s(7), &r.conditions())?;
             Ok((delete_accepted(w, r, existed), existed))
+        }
+        // Firewall Policy rule collection groups
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "firewallpolicies", _, "rulecollectiongroups"]
+            if get =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            read(r.list(&w.rule_collection_groups(&r.path_prefix(8))))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "firewallpolicies", _, "rulecollectiongroups", _]
+            if get =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            let id = id_key(&r.path_prefix(10));
+            let v = w
+                .rule_collection_groups(&r.path_prefix(8))
+                .into_iter()
+                .find(|g| g["id"].as_str().map(id_key).as_deref() == Some(id.as_str()));
+            read(found(
+                v,
+                &format!("Microsoft.Network/firewallPolicies/{}/ruleCollectionGroups", s(7)),
+                s(9),
+                s(3),
+            ))
+        }
+        // Virtual Network Manager: a VNet's effective security admin rules
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "virtualnetworks", _, "listnetworkmanagereffectivesecurityadminrules"]
+            if m == Method::POST =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            let vnet = r.path_prefix(8);
+            if w.get(Kind::VirtualNetworks, &vnet).is_none() {
+                return Err(Fail::resource_not_found(
+                    "Microsoft.Network/virtualNetworks",
+                    s(7),
+                    s(3),
+                ));
+            }
+            read(ok(&w.effective_admin_rules(&vnet)))
         }
         // VMs and network resources: list by subscription, by resource group, get
         ["subscriptions", _, "providers", ns, ty] if get && Kind::parse(ns, ty).is_some() => {

@@ -46,16 +46,22 @@ pub enum Kind {
     VirtualNetworks,
     NetworkSecurityGroups,
     ApplicationSecurityGroups,
+    LoadBalancers,
+    AzureFirewalls,
+    BastionHosts,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 9] = [
         Kind::VirtualMachines,
         Kind::NetworkInterfaces,
         Kind::PublicIpAddresses,
         Kind::VirtualNetworks,
         Kind::NetworkSecurityGroups,
         Kind::ApplicationSecurityGroups,
+        Kind::LoadBalancers,
+        Kind::AzureFirewalls,
+        Kind::BastionHosts,
     ];
 
     /// `Microsoft.Compute/virtualMachines`, ... (ARM's spelling).
@@ -67,6 +73,9 @@ impl Kind {
             Kind::VirtualNetworks => "Microsoft.Network/virtualNetworks",
             Kind::NetworkSecurityGroups => "Microsoft.Network/networkSecurityGroups",
             Kind::ApplicationSecurityGroups => "Microsoft.Network/applicationSecurityGroups",
+            Kind::LoadBalancers => "Microsoft.Network/loadBalancers",
+            Kind::AzureFirewalls => "Microsoft.Network/azureFirewalls",
+            Kind::BastionHosts => "Microsoft.Network/bastionHosts",
         }
     }
 
@@ -165,6 +174,45 @@ impl World {
                     .iter()
                     .map(|r| r.id.as_str()),
             )
+            .chain(inv.load_balancers.iter().map(|r| r.id.as_str()))
+            .chain(inv.azure_firewalls.iter().map(|r| r.id.as_str()))
+            .chain(inv.bastion_hosts.iter().map(|r| r.id.as_str()))
+            .chain(
+                inv.firewall_policy_rule_collection_groups
+                    .iter()
+                    .map(|r| r.id.as_str()),
+            )
+    }
+
+    /// The rule collection groups of a firewall policy (id prefix, case-insensitive), by name.
+    pub fn rule_collection_groups(&self, policy_id: &str) -> Vec<Value> {
+        let prefix = format!("{}/rulecollectiongroups/", id_key(policy_id));
+        let mut groups: Vec<&portcullis_shared::arm::FirewallPolicyRuleCollectionGroup> = self
+            .inventory
+            .firewall_policy_rule_collection_groups
+            .iter()
+            .filter(|g| id_key(&g.id).starts_with(&prefix))
+            .collect();
+        groups.sort_by_key(|g| id_key(&g.id));
+        groups
+            .into_iter()
+            .filter_map(|g| serde_json::to_value(g).ok())
+            .collect()
+    }
+
+    /// The `listNetworkManagerEffectiveSecurityAdminRules` answer of a VNet: its rules, or an
+    /// empty list when no network manager manages it.
+    pub fn effective_admin_rules(&self, vnet_id: &str) -> Value {
+        let key = id_key(vnet_id);
+        let rules: Vec<Value> = self
+            .inventory
+            .network_manager_effective_security_admin_rules
+            .iter()
+            .filter(|a| a.virtual_network.id.as_deref().map(id_key) == Some(key.clone()))
+            .flat_map(|a| a.value.iter())
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .collect();
+        serde_json::json!({ "value": rules })
     }
 
     /// The subscription exists and the resource group holds at least one resource.
@@ -265,6 +313,9 @@ impl World {
                 skip,
                 take,
             )),
+            Kind::LoadBalancers => values(pick(&inv.load_balancers, |r| &r.id, in_scope, skip, take)),
+            Kind::AzureFirewalls => values(pick(&inv.azure_firewalls, |r| &r.id, in_scope, skip, take)),
+            Kind::BastionHosts => values(pick(&inv.bastion_hosts, |r| &r.id, in_scope, skip, take)),
         }
     }
 
@@ -290,6 +341,9 @@ impl World {
             Kind::ApplicationSecurityGroups => {
                 find(&inv.application_security_groups, |r| &r.id, &key)
             }
+            Kind::LoadBalancers => find(&inv.load_balancers, |r| &r.id, &key),
+            Kind::AzureFirewalls => find(&inv.azure_firewalls, |r| &r.id, &key),
+            Kind::BastionHosts => find(&inv.bastion_hosts, |r| &r.id, &key),
         }
     }
 
@@ -316,52 +370,8 @@ impl World {
 
     /// The part of the inventory that belongs to one subscription.
     pub fn sub_inventory(&self, sub: &str) -> Inventory {
-        let keep = |id: &str| id_scope(id).0.eq_ignore_ascii_case(sub);
-        let inv = &self.inventory;
-        Inventory {
-            virtual_machines: inv
-                .virtual_machines
-                .iter()
-                .filter(|r| keep(&r.id))
-                .cloned()
-                .collect(),
-            network_interfaces: inv
-                .network_interfaces
-                .iter()
-                .filter(|r| keep(&r.id))
-                .cloned()
-                .collect(),
-            public_ip_addresses: inv
-                .public_ip_addresses
-                .iter()
-                .filter(|r| keep(&r.id))
-                .cloned()
-                .collect(),
-            virtual_networks: inv
-                .virtual_networks
-                .iter()
-                .filter(|r| keep(&r.id))
-                .cloned()
-                .collect(),
-            network_security_groups: inv
-                .network_security_groups
-                .iter()
-                .filter(|r| keep(&r.id))
-                .cloned()
-                .collect(),
-            application_security_groups: inv
-                .application_security_groups
-                .iter()
-                .filter(|r| keep(&r.id))
-                .cloned()
-                .collect(),
-            jit_network_access_policies: inv
-                .jit_network_access_policies
-                .iter()
-                .filter(|r| keep(&r.id))
-                .cloned()
-                .collect(),
-        }
+        self.inventory
+            .filtered(|id| id_scope(id).0.eq_ignore_ascii_case(sub))
     }
 
     /// Writes the state atomically: a temporary file beside `path`, then a rename.
