@@ -14,44 +14,8 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 /// The worker's loader script (trunk: `data-type="worker"`, `data-loader-shim`).
 pub const WORKER_URL: &str = "/whatif-worker_loader.js";
 
-/// The list calls of a snapshot (same paths and api-versions as the server's).
-const RESOURCE_TYPES: [(&str, &str, &str); 7] = [
-    (
-        "virtualMachines",
-        "providers/Microsoft.Compute/virtualMachines",
-        "2024-11-01",
-    ),
-    (
-        "networkInterfaces",
-        "providers/Microsoft.Network/networkInterfaces",
-        "2024-07-01",
-    ),
-    (
-        "publicIPAddresses",
-        "providers/Microsoft.Network/publicIPAddresses",
-        "2024-07-01",
-    ),
-    (
-        "virtualNetworks",
-        "providers/Microsoft.Network/virtualNetworks",
-        "2024-07-01",
-    ),
-    (
-        "networkSecurityGroups",
-        "providers/Microsoft.Network/networkSecurityGroups",
-        "2024-07-01",
-    ),
-    (
-        "applicationSecurityGroups",
-        "providers/Microsoft.Network/applicationSecurityGroups",
-        "2024-07-01",
-    ),
-    (
-        "jitNetworkAccessPolicies",
-        "providers/Microsoft.Security/jitNetworkAccessPolicies",
-        "2020-01-01",
-    ),
-];
+/// The list calls of a snapshot: the server's own table.
+use portcullis_shared::arm::versions::{SNAPSHOT_LISTS as RESOURCE_TYPES, SUBSCRIPTIONS};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,7 +40,7 @@ async fn list_all(first: String) -> Result<Vec<Value>, ApiError> {
 
 /// The inventory of every subscription the server can read, as ARM JSON (`Inventory`'s shape).
 pub async fn load_inventory() -> Result<Value, ApiError> {
-    let subscriptions = list_all("/arm/subscriptions?api-version=2022-12-01".to_owned()).await?;
+    let subscriptions = list_all(format!("/arm/subscriptions?api-version={SUBSCRIPTIONS}")).await?;
     let mut all = serde_json::Map::new();
     for (name, _, _) in RESOURCE_TYPES {
         all.insert(name.to_owned(), Value::Array(Vec::new()));

@@ -183,12 +183,23 @@ fn write_table(w: &mut impl Write, r: &Report, color: bool) -> std::io::Result<(
                 .iter()
                 .filter(|e| matches!(e.state, State::Open | State::Restricted))
                 .map(|e| {
+                    // the reachable paths, else "(not reachable)"
+                    let via: Vec<String> = e
+                        .paths
+                        .iter()
+                        .filter(|p| p.reachable)
+                        .map(|p| format!("via {} {}", p.kind.short(), p.frontend))
+                        .collect();
                     format!(
                         "{}/{} {}{}",
                         e.port,
                         e.protocol,
                         e.state.as_str(),
-                        if e.reachable { " (reachable)" } else { "" }
+                        if via.is_empty() {
+                            " (not reachable)".to_string()
+                        } else {
+                            format!(" {}", via.join(", "))
+                        }
                     )
                 })
                 .collect();

@@ -174,8 +174,17 @@ fn provider_tail_ok(t: &[&str]) -> bool {
         ["microsoft.compute", "virtualmachines", _, "providers", "microsoft.security", "assessments", rest @ ..] => {
             rest.len() <= 1
         }
-        ["microsoft.network", "networkinterfaces" | "publicipaddresses" | "applicationsecuritygroups", rest @ ..] => {
-            rest.len() <= 1
+        ["microsoft.network", "networkinterfaces"
+        | "publicipaddresses"
+        | "applicationsecuritygroups"
+        | "loadbalancers"
+        | "azurefirewalls"
+        | "bastionhosts", rest @ ..] => rest.len() <= 1,
+        ["microsoft.network", "firewallpolicies", rest @ ..] => {
+            matches!(
+                rest,
+                [_, "rulecollectiongroups"] | [_, "rulecollectiongroups", _]
+            )
         }
         ["microsoft.network", "virtualnetworks", rest @ ..] => {
             matches!(rest, [] | [_] | [_, "subnets"] | [_, "subnets", _])

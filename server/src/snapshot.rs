@@ -40,58 +40,7 @@ impl std::fmt::Display for Progress {
 }
 
 /// The resource types of a snapshot, with their list paths (relative to the subscription).
-pub const RESOURCE_TYPES: [(&str, &str, &str); 10] = [
-    (
-        "virtualMachines",
-        "providers/Microsoft.Compute/virtualMachines",
-        api::COMPUTE,
-    ),
-    (
-        "networkInterfaces",
-        "providers/Microsoft.Network/networkInterfaces",
-        api::NETWORK,
-    ),
-    (
-        "publicIPAddresses",
-        "providers/Microsoft.Network/publicIPAddresses",
-        api::NETWORK,
-    ),
-    (
-        "virtualNetworks",
-        "providers/Microsoft.Network/virtualNetworks",
-        api::NETWORK,
-    ),
-    (
-        "networkSecurityGroups",
-        "providers/Microsoft.Network/networkSecurityGroups",
-        api::NETWORK,
-    ),
-    (
-        "applicationSecurityGroups",
-        "providers/Microsoft.Network/applicationSecurityGroups",
-        api::NETWORK,
-    ),
-    (
-        "jitNetworkAccessPolicies",
-        "providers/Microsoft.Security/jitNetworkAccessPolicies",
-        api::JIT,
-    ),
-    (
-        "loadBalancers",
-        "providers/Microsoft.Network/loadBalancers",
-        api::NETWORK,
-    ),
-    (
-        "azureFirewalls",
-        "providers/Microsoft.Network/azureFirewalls",
-        api::NETWORK,
-    ),
-    (
-        "bastionHosts",
-        "providers/Microsoft.Network/bastionHosts",
-        api::NETWORK,
-    ),
-];
+pub use portcullis_shared::arm::versions::SNAPSHOT_LISTS as RESOURCE_TYPES;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -224,8 +173,10 @@ pub async fn take_snapshot(
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
-    inv.network_manager_effective_security_admin_rules =
-        typed(admin.into_iter().flatten().collect(), "networkManagerEffectiveSecurityAdminRules")?;
+    inv.network_manager_effective_security_admin_rules = typed(
+        admin.into_iter().flatten().collect(),
+        "networkManagerEffectiveSecurityAdminRules",
+    )?;
     inv.network_manager_effective_security_admin_rules
         .sort_by_key(|a| a.virtual_network.id.as_deref().map(id_key));
     Ok(inv)
@@ -256,7 +207,8 @@ async fn effective_admin_rules(client: &ArmClient, vnet: &str) -> Result<Option<
             None => break,
         }
     }
-    Ok((!rules.is_empty()).then(|| serde_json::json!({"virtualNetwork": {"id": vnet}, "value": rules})))
+    Ok((!rules.is_empty())
+        .then(|| serde_json::json!({"virtualNetwork": {"id": vnet}, "value": rules})))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

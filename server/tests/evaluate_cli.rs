@@ -165,10 +165,80 @@ fn table_format_is_readable_and_plain_when_piped() {
         .find(|l| l.starts_with("open-vm"))
         .expect("one row per VM");
     assert!(
-        row.contains("unhealthy") && row.contains("3389/Tcp open (reachable)"),
+        row.contains("unhealthy") && row.contains("3389/Tcp open via public IP "),
         "{row}"
     );
     assert!(out.lines().any(|l| l.starts_with("safe-vm")));
+}
+
+/// A VM with no public IP behind a public load balancer's NAT rule 50001 -> 3389.
+fn lb_fleet() -> serde_json::Value {
+    let p = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network";
+    serde_json::json!({
+        "virtualMachines": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/nat-vm",
+            "name": "nat-vm", "properties": {"networkProfile": {"networkInterfaces": [{"id": format!("{p}/networkInterfaces/nic")}]}}}],
+        "networkInterfaces": [{"id": format!("{p}/networkInterfaces/nic"), "properties": {
+            "networkSecurityGroup": {"id": format!("{p}/networkSecurityGroups/nsg")},
+            "ipConfigurations": [{"id": format!("{p}/networkInterfaces/nic/ipConfigurations/ipc"), "properties": {
+                "privateIPAddress": "10.0.1.4", "subnet": {"id": format!("{p}/virtualNetworks/v/subnets/s")},
+                "loadBalancerInboundNatRules": [{"id": format!("{p}/loadBalancers/lb/inboundNatRules/rdp")}]}}]}}],
+        "virtualNetworks": [{"id": format!("{p}/virtualNetworks/v"), "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+            "subnets": [{"id": format!("{p}/virtualNetworks/v/subnets/s"), "name": "s", "properties": {"addressPrefix": "10.0.1.0/24"}}]}}],
+        "networkSecurityGroups": [{"id": format!("{p}/networkSecurityGroups/nsg"), "properties": {"securityRules": [
+            {"name": "RDP", "properties": {"priority": 300, "access": "Allow", "direction": "Inbound", "protocol": "Tcp",
+                "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "3389"}}]}}],
+        "publicIPAddresses": [{"id": format!("{p}/publicIPAddresses/lb-ip"), "sku": {"name": "Standard"}, "properties": {"ipAddress": "20.1.2.3"}}],
+        "loadBalancers": [{"id": format!("{p}/loadBalancers/lb"), "name": "lb", "sku": {"name": "Standard"}, "properties": {
+            "frontendIPConfigurations": [{"id": format!("{p}/loadBalancers/lb/frontendIPConfigurations/fe"),
+                "properties": {"publicIPAddress": {"id": format!("{p}/publicIPAddresses/lb-ip")}}}],
+            "inboundNatRules": [{"id": format!("{p}/loadBalancers/lb/inboundNatRules/rdp"), "name": "rdp", "properties": {
+                "frontendIPConfiguration": {"id": format!("{p}/loadBalancers/lb/frontendIPConfigurations/fe")},
+                "protocol": "Tcp", "frontendPort": 50001, "backendPort": 3389}}]}}]
+    })
+}
+
+#[test]
+fn load_balancer_paths_in_json_and_table() {
+    let inv = temp("lb.json", &serde_json::to_vec(&lb_fleet()).unwrap());
+    let o = run(&["evaluate", inv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rdp = &r["vms"][0]["exposures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["port"] == 3389)
+        .cloned()
+        .unwrap();
+    assert_eq!(rdp["state"], "open");
+    assert_eq!(rdp["reachable"], true);
+    assert_eq!(r["vms"][0]["publicIps"], serde_json::json!([]));
+    let path = &rdp["paths"][0];
+    assert_eq!(path["kind"], "loadBalancerNat");
+    assert_eq!(path["frontend"], "20.1.2.3:50001");
+    assert_eq!(path["target"], "10.0.1.4:3389");
+    assert_eq!(
+        path["reason"],
+        "reachable from 0.0.0.0/0 through load balancer lb NAT rule rdp, 20.1.2.3:50001 → 10.0.1.4:3389"
+    );
+    let o = run(&["evaluate", inv.to_str().unwrap(), "--format", "table"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("3389/Tcp open via LB nat 20.1.2.3:50001"),
+        "{out}"
+    );
+
+    // a bad frontend port: exit 2 naming the JSON path and value
+    let mut v = lb_fleet();
+    v["loadBalancers"][0]["properties"]["inboundNatRules"][0]["properties"]["frontendPort"] =
+        70000.into();
+    let p = temp("lb-bad.json", &serde_json::to_vec(&v).unwrap());
+    let o = run(&["evaluate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "loadBalancers[0].properties.inboundNatRules[0].properties.frontendPort: 70000 is not a port (1-65535)\n"
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
 mod ingress;
+pub mod versions;
 pub use ingress::*;
 
 /// Lower-cased id, the key for every join between resources (ARM ids are case-insensitive).

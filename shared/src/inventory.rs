@@ -105,7 +105,11 @@ impl Inventory {
     /// The resources whose id `keep` accepts (effective admin rules by their VNet's id), e.g.
     /// one subscription's part of a tenant.
     pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> Inventory {
-        fn pick<T: Clone>(items: &[T], id: impl Fn(&T) -> &str, keep: &dyn Fn(&str) -> bool) -> Vec<T> {
+        fn pick<T: Clone>(
+            items: &[T],
+            id: impl Fn(&T) -> &str,
+            keep: &dyn Fn(&str) -> bool,
+        ) -> Vec<T> {
             items.iter().filter(|r| keep(id(r))).cloned().collect()
         }
         let k: &dyn Fn(&str) -> bool = &keep;

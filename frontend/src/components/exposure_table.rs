@@ -1,6 +1,6 @@
 use crate::format::{arm_name, port_name, state_label};
 use leptos::prelude::*;
-use portcullis_shared::eval::report::Exposure;
+use portcullis_shared::eval::report::{Exposure, InternetPath, ManagedAccess};
 use portcullis_shared::eval::Access;
 
 /// Per management port: state, reachability, allowed public sources and the deciding rules.
@@ -16,6 +16,7 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                         <th scope="col">"Reachable"</th>
                         <th scope="col">"Allowed public sources"</th>
                         <th scope="col">"Deciding rules"</th>
+                        <th scope="col">"Ways in from the Internet"</th>
                         <th scope="col">"JIT"</th>
                     </tr>
                 </thead>
@@ -38,6 +39,9 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                                     </ul>
                                     <p class="muted small">{e.reason.to_string()}</p>
                                 </td>
+                                <td>
+                                    <PathList paths=e.paths.clone() managed=e.managed_access.as_deref().map(<[ManagedAccess]>::to_vec).unwrap_or_default() />
+                                </td>
                                 <td>{if e.jit_protected { "◷ Yes" } else { "—" }}</td>
                             </tr>
                         }
@@ -45,5 +49,40 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// Each path as a line from the Internet to the port: the frontend, what translates it and
+/// whether it gets through; Bastion as managed access.
+#[component]
+fn PathList(paths: Vec<InternetPath>, managed: Vec<ManagedAccess>) -> impl IntoView {
+    let none = paths.is_empty() && managed.is_empty();
+    view! {
+        <ul class="path-list" data-testid="path-list">
+            {paths.into_iter().map(|p| {
+                let reason = p.reason();
+                let title = reason.clone();
+                let class = if p.reachable { "path path-reachable" } else { "path path-blocked" };
+                view! {
+                    <li class=class data-testid=format!("path-{}", p.kind.as_str()) title=title>
+                        <span class="path-hop">"Internet"</span>
+                        <span aria-hidden="true">" → "</span>
+                        <code class="path-hop">{p.frontend.to_string()}</code>
+                        <span class="muted small">" ("{p.kind.short()}")"</span>
+                        <span aria-hidden="true">" → "</span>
+                        <code class="path-hop">{p.target.to_string()}</code>
+                        <span class="path-verdict">{if p.reachable { " ⊕ reachable" } else { " ✕ blocked" }}</span>
+                        <p class="muted small">{reason}</p>
+                    </li>
+                }
+            }).collect_view()}
+            {managed.into_iter().map(|m| view! {
+                <li class="path path-managed" data-testid="managed-access">
+                    "🛡 Managed access: Azure Bastion "<code>{m.name.to_string()}</code>
+                    <span class="muted small">{format!(" ({} SKU, in {})", m.sku, arm_name(&m.virtual_network))}</span>
+                </li>
+            }).collect_view()}
+            {none.then(|| view! { <li class="muted">"none"</li> })}
+        </ul>
     }
 }

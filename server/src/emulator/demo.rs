@@ -59,6 +59,7 @@ pub fn demo_world(seed: u64) -> World {
 pub fn demo_world_with_extra_vms(seed: u64, extra_vms: usize) -> World {
     let mut b = InventoryBuilder::new(PRODUCTION);
     production(&mut b);
+    edge(&mut b);
     b.subscription(DEV_TEST);
     b.location = "northeurope".into();
     dev_test(&mut b);
@@ -132,6 +133,187 @@ pub fn demo_world_with_extra_vms(seed: u64, extra_vms: usize) -> World {
     .expect("demo JIT request is valid");
     w.operations.clear();
     w
+}
+
+/// Production's edge (`rg-edge`): every other way in from the Internet. A VM reached only
+/// through a public load balancer's NAT rule, a pool behind an internal HA-ports rule and a
+/// public SSH rule, a hub Azure Firewall (Firewall Policy) whose DNAT rule opens RDP on a VM
+/// to `*`, a Bastion, and a VM with a Standard public IP and no NSG. Documented in
+/// docs/demo-tenant.md ("The edge").
+fn edge(b: &mut InventoryBuilder) {
+    let rg = "rg-edge";
+    let apps_nsg = b.nsg(
+        rg,
+        "nsg-edge-apps",
+        vec![
+            Rule::allow("Allow-RDP-Any", 300).port("3389").from("*"),
+            Rule::allow("Allow-SSH-Office", 310).port("22").from(OFFICE),
+            Rule::allow("Allow-HTTPS", 320).port("443").from("Internet"),
+        ],
+    );
+    let backend_nsg = b.nsg(
+        rg,
+        "nsg-edge-backend",
+        vec![Rule::allow("Allow-HTTPS", 100).port("443").from("Internet")],
+    );
+    let edge = b.vnet(
+        rg,
+        "vnet-edge",
+        &["10.50.0.0/16"],
+        &[
+            ("apps", "10.50.1.0/24", Some(&apps_nsg)),
+            ("backend", "10.50.2.0/24", Some(&backend_nsg)),
+            ("nonsg", "10.50.3.0/24", None),
+            ("AzureBastionSubnet", "10.50.250.0/26", None),
+        ],
+    );
+    let hub = b.vnet(
+        rg,
+        "vnet-hub",
+        &["10.60.0.0/16"],
+        &[("AzureFirewallSubnet", "10.60.0.0/26", None)],
+    );
+    let vm = |b: &mut InventoryBuilder, name: &str, subnet: &str, ip: &str, pip: Option<&str>| {
+        add(
+            b,
+            Vm {
+                name,
+                rg,
+                os: if name.contains("ssh") || name.contains("ha") {
+                    "Linux"
+                } else {
+                    "Windows"
+                },
+                subnet,
+                ip: ip.into(),
+                public_ip: pip.map(str::to_string),
+                nsg: None,
+                asgs: &[],
+            },
+        );
+    };
+    vm(b, "nat-rdp-01", &edge[0], "10.50.1.10", None);
+    vm(b, "ha-app-01", &edge[0], "10.50.1.21", None);
+    vm(b, "ha-app-02", &edge[0], "10.50.1.22", None);
+    vm(b, "dnat-rdp-01", &edge[1], "10.50.2.10", None);
+    vm(b, "std-ip-01", &edge[2], "10.50.3.10", Some("20.61.50.30"));
+    let lb_pip = b.public_ip(rg, "lb-edge-ip", "20.61.50.10");
+    let fw_pip = b.public_ip(rg, "fw-hub-ip", "20.61.60.4");
+    let bas_pip = b.public_ip(rg, "bas-edge-ip", "20.61.50.250");
+    let network = b.id(rg, "Microsoft.Network", "");
+    let id = |ty: &str, name: &str| format!("{network}{ty}/{name}");
+    let nic = |vm: &str| {
+        format!(
+            "{}/ipConfigurations/ipconfig1",
+            id("networkInterfaces", &format!("{vm}-nic"))
+        )
+    };
+    let (lb, ilb, fw, pol, vnet_edge, vnet_hub) = (
+        id("loadBalancers", "lb-edge"),
+        id("loadBalancers", "lb-edge-internal"),
+        id("azureFirewalls", "fw-hub"),
+        id("firewallPolicies", "fwpol-hub"),
+        id("virtualNetworks", "vnet-edge"),
+        id("virtualNetworks", "vnet-hub"),
+    );
+    b.inv.load_balancers.push(from(json!({
+        "id": lb, "name": "lb-edge", "type": "Microsoft.Network/loadBalancers", "location": b.location,
+        "etag": "W/\"00000000-0000-0000-0000-0000000000e1\"", "sku": {"name": "Standard", "tier": "Regional"},
+        "properties": {
+            "frontendIPConfigurations": [{"id": format!("{lb}/frontendIPConfigurations/fe-public"), "name": "fe-public",
+                "properties": {"publicIPAddress": {"id": lb_pip}}}],
+            "backendAddressPools": [{"id": format!("{lb}/backendAddressPools/pool-ssh"), "name": "pool-ssh",
+                "properties": {"backendIPConfigurations": [{"id": nic("ha-app-01")}, {"id": nic("ha-app-02")}]}}],
+            "loadBalancingRules": [{"id": format!("{lb}/loadBalancingRules/ssh-alt"), "name": "ssh-alt", "properties": {
+                "frontendIPConfiguration": {"id": format!("{lb}/frontendIPConfigurations/fe-public")},
+                "backendAddressPool": {"id": format!("{lb}/backendAddressPools/pool-ssh")},
+                "protocol": "Tcp", "frontendPort": 2222, "backendPort": 22, "enableFloatingIP": false}}],
+            "inboundNatRules": [{"id": format!("{lb}/inboundNatRules/rdp-nat-01"), "name": "rdp-nat-01", "properties": {
+                "frontendIPConfiguration": {"id": format!("{lb}/frontendIPConfigurations/fe-public")},
+                "protocol": "Tcp", "frontendPort": 50001, "backendPort": 3389,
+                "backendIPConfiguration": {"id": nic("nat-rdp-01")}}}],
+            "provisioningState": "Succeeded"}
+    })));
+    b.inv.load_balancers.push(from(json!({
+        "id": ilb, "name": "lb-edge-internal", "type": "Microsoft.Network/loadBalancers", "location": b.location,
+        "etag": "W/\"00000000-0000-0000-0000-0000000000e2\"", "sku": {"name": "Standard", "tier": "Regional"},
+        "properties": {
+            "frontendIPConfigurations": [{"id": format!("{ilb}/frontendIPConfigurations/fe-private"), "name": "fe-private",
+                "properties": {"privateIPAddress": "10.50.1.100", "privateIPAllocationMethod": "Static", "subnet": {"id": edge[0]}}}],
+            "backendAddressPools": [{"id": format!("{ilb}/backendAddressPools/pool-ha"), "name": "pool-ha",
+                "properties": {"backendIPConfigurations": [{"id": nic("ha-app-01")}, {"id": nic("ha-app-02")}]}}],
+            "loadBalancingRules": [{"id": format!("{ilb}/loadBalancingRules/ha-ports"), "name": "ha-ports", "properties": {
+                "frontendIPConfiguration": {"id": format!("{ilb}/frontendIPConfigurations/fe-private")},
+                "backendAddressPool": {"id": format!("{ilb}/backendAddressPools/pool-ha")},
+                "protocol": "All", "frontendPort": 0, "backendPort": 0}}],
+            "provisioningState": "Succeeded"}
+    })));
+    // the NICs name their pools and NAT rule, as ARM lists them
+    for n in &mut b.inv.network_interfaces {
+        let Some(c) = n.properties.ip_configurations.first_mut() else {
+            continue;
+        };
+        let name = n.name.as_deref().unwrap_or_default();
+        if name == "nat-rdp-01-nic" {
+            c.properties.load_balancer_inbound_nat_rules =
+                vec![portcullis_shared::arm::SubResource::new(format!(
+                    "{lb}/inboundNatRules/rdp-nat-01"
+                ))];
+        }
+        if name == "ha-app-01-nic" || name == "ha-app-02-nic" {
+            c.properties.load_balancer_backend_address_pools = vec![
+                portcullis_shared::arm::SubResource::new(format!(
+                    "{lb}/backendAddressPools/pool-ssh"
+                )),
+                portcullis_shared::arm::SubResource::new(format!(
+                    "{ilb}/backendAddressPools/pool-ha"
+                )),
+            ];
+        }
+    }
+    b.inv.azure_firewalls.push(from(json!({
+        "id": fw, "name": "fw-hub", "type": "Microsoft.Network/azureFirewalls", "location": b.location,
+        "etag": "W/\"00000000-0000-0000-0000-0000000000f1\"",
+        "properties": {"sku": {"name": "AZFW_VNet", "tier": "Standard"}, "threatIntelMode": "Alert",
+            "ipConfigurations": [{"id": format!("{fw}/azureFirewallIpConfigurations/ipconfig"), "name": "ipconfig",
+                "properties": {"privateIPAddress": "10.60.0.4", "subnet": {"id": hub[0]}, "publicIPAddress": {"id": fw_pip}}}],
+            "firewallPolicy": {"id": pol}, "provisioningState": "Succeeded"}
+    })));
+    b.inv.firewall_policy_rule_collection_groups.push(from(json!({
+        "id": format!("{pol}/ruleCollectionGroups/DefaultDnatRuleCollectionGroup"), "name": "DefaultDnatRuleCollectionGroup",
+        "type": "Microsoft.Network/FirewallPolicies/RuleCollectionGroups",
+        "etag": "W/\"00000000-0000-0000-0000-0000000000f2\"",
+        "properties": {"priority": 100, "provisioningState": "Succeeded", "ruleCollections": [
+            {"ruleCollectionType": "FirewallPolicyNatRuleCollection", "name": "inbound-dnat", "priority": 100,
+                "action": {"type": "DNAT"}, "rules": [
+                    {"ruleType": "NatRule", "name": "rdp-in", "sourceAddresses": ["*"], "sourceIpGroups": [],
+                        "destinationAddresses": ["20.61.60.4"], "destinationPorts": ["3389"], "ipProtocols": ["TCP"],
+                        "translatedAddress": "10.50.2.10", "translatedPort": "3389"}]}]}
+    })));
+    b.inv.bastion_hosts.push(from(json!({
+        "id": id("bastionHosts", "bas-edge"), "name": "bas-edge", "type": "Microsoft.Network/bastionHosts", "location": b.location,
+        "sku": {"name": "Standard"},
+        "properties": {"dnsName": "bst-edge.bastion.azure.com", "provisioningState": "Succeeded", "ipConfigurations": [
+            {"id": format!("{}/bastionHostIpConfigurations/ipconfig", id("bastionHosts", "bas-edge")), "name": "ipconfig",
+                "properties": {"subnet": {"id": edge[3]}, "publicIPAddress": {"id": bas_pip}}}]}
+    })));
+    // the hub and the edge are peered both ways
+    for (vnet, remote, name) in [
+        (&vnet_edge, &vnet_hub, "edge-to-hub"),
+        (&vnet_hub, &vnet_edge, "hub-to-edge"),
+    ] {
+        if let Some(v) = b.inv.virtual_networks.iter_mut().find(|v| &v.id == vnet) {
+            v.properties.virtual_network_peerings.push(from(json!({
+                "id": format!("{vnet}/virtualNetworkPeerings/{name}"), "name": name,
+                "properties": {"peeringState": "Connected", "remoteVirtualNetwork": {"id": remote}}
+            })));
+        }
+    }
+}
+
+/// An ARM payload of the demo, as its type.
+fn from<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+    serde_json::from_value(v).expect("demo payload is ARM-shaped")
 }
 
 fn production(b: &mut InventoryBuilder) {

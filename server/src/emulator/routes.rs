@@ -401,7 +401,10 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
                 .find(|g| g["id"].as_str().map(id_key).as_deref() == Some(id.as_str()));
             read(found(
                 v,
-                &format!("Microsoft.Network/firewallPolicies/{}/ruleCollectionGroups", s(7)),
+                &format!(
+                    "Microsoft.Network/firewallPolicies/{}/ruleCollectionGroups",
+                    s(7)
+                ),
                 s(9),
                 s(3),
             ))

@@ -313,8 +313,12 @@ impl World {
                 skip,
                 take,
             )),
-            Kind::LoadBalancers => values(pick(&inv.load_balancers, |r| &r.id, in_scope, skip, take)),
-            Kind::AzureFirewalls => values(pick(&inv.azure_firewalls, |r| &r.id, in_scope, skip, take)),
+            Kind::LoadBalancers => {
+                values(pick(&inv.load_balancers, |r| &r.id, in_scope, skip, take))
+            }
+            Kind::AzureFirewalls => {
+                values(pick(&inv.azure_firewalls, |r| &r.id, in_scope, skip, take))
+            }
             Kind::BastionHosts => values(pick(&inv.bastion_hosts, |r| &r.id, in_scope, skip, take)),
         }
     }
