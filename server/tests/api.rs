@@ -400,10 +400,10 @@ async fn posture_filters_detail_and_csv() {
         .send(Method::GET, "/api/posture?perPage=5", Some(&v), None)
         .await;
     assert_eq!(s, StatusCode::OK, "{p}");
-    assert_eq!(p["counts"]["vms"], 58);
-    assert_eq!(p["control"]["currentScore"], 4.69);
+    assert_eq!(p["counts"]["vms"], 63);
+    assert_eq!(p["control"]["currentScore"], 4.32);
     assert_eq!(p["vms"]["items"].as_array().unwrap().len(), 5);
-    assert_eq!(p["vms"]["total"], 58);
+    assert_eq!(p["vms"]["total"], 63);
     let (_, p) = app
         .send(
             Method::GET,
@@ -833,7 +833,7 @@ async fn metrics_and_security_headers() {
         ),
         "{m}"
     );
-    assert!(m.contains("portcullis_control_score 4.69"), "{m}");
+    assert!(m.contains("portcullis_control_score 4.32"), "{m}");
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@ pub fn demo_world(seed: u64) -> World {
 pub fn demo_world_with_extra_vms(seed: u64, extra_vms: usize) -> World {
     let mut b = InventoryBuilder::new(PRODUCTION);
     production(&mut b);
-    edge(&mut b);
+    ingress(&mut b);
     b.subscription(DEV_TEST);
     b.location = "northeurope".into();
     dev_test(&mut b);
@@ -135,16 +135,16 @@ pub fn demo_world_with_extra_vms(seed: u64, extra_vms: usize) -> World {
     w
 }
 
-/// Production's edge (`rg-edge`): every other way in from the Internet. A VM reached only
+/// Production's ingress (`rg-ingress`): every other way in from the Internet. A VM reached only
 /// through a public load balancer's NAT rule, a pool behind an internal HA-ports rule and a
 /// public SSH rule, a hub Azure Firewall (Firewall Policy) whose DNAT rule opens RDP on a VM
 /// to `*`, a Bastion, and a VM with a Standard public IP and no NSG. Documented in
-/// docs/demo-tenant.md ("The edge").
-fn edge(b: &mut InventoryBuilder) {
-    let rg = "rg-edge";
+/// docs/demo-tenant.md ("Ways in").
+fn ingress(b: &mut InventoryBuilder) {
+    let rg = "rg-ingress";
     let apps_nsg = b.nsg(
         rg,
-        "nsg-edge-apps",
+        "nsg-ingress-apps",
         vec![
             Rule::allow("Allow-RDP-Any", 300).port("3389").from("*"),
             Rule::allow("Allow-SSH-Office", 310).port("22").from(OFFICE),
@@ -153,12 +153,12 @@ fn edge(b: &mut InventoryBuilder) {
     );
     let backend_nsg = b.nsg(
         rg,
-        "nsg-edge-backend",
+        "nsg-ingress-backend",
         vec![Rule::allow("Allow-HTTPS", 100).port("443").from("Internet")],
     );
-    let edge = b.vnet(
+    let spoke = b.vnet(
         rg,
-        "vnet-edge",
+        "vnet-ingress",
         &["10.50.0.0/16"],
         &[
             ("apps", "10.50.1.0/24", Some(&apps_nsg)),
@@ -192,11 +192,11 @@ fn edge(b: &mut InventoryBuilder) {
             },
         );
     };
-    vm(b, "nat-rdp-01", &edge[0], "10.50.1.10", None);
-    vm(b, "ha-app-01", &edge[0], "10.50.1.21", None);
-    vm(b, "ha-app-02", &edge[0], "10.50.1.22", None);
-    vm(b, "dnat-rdp-01", &edge[1], "10.50.2.10", None);
-    vm(b, "std-ip-01", &edge[2], "10.50.3.10", Some("20.61.50.30"));
+    vm(b, "nat-rdp-01", &spoke[0], "10.50.1.10", None);
+    vm(b, "ha-app-01", &spoke[0], "10.50.1.21", None);
+    vm(b, "ha-app-02", &spoke[0], "10.50.1.22", None);
+    vm(b, "dnat-rdp-01", &spoke[1], "10.50.2.10", None);
+    vm(b, "std-ip-01", &spoke[2], "10.50.3.10", Some("20.61.50.30"));
     let lb_pip = b.public_ip(rg, "lb-edge-ip", "20.61.50.10");
     let fw_pip = b.public_ip(rg, "fw-hub-ip", "20.61.60.4");
     let bas_pip = b.public_ip(rg, "bas-edge-ip", "20.61.50.250");
@@ -208,12 +208,12 @@ fn edge(b: &mut InventoryBuilder) {
             id("networkInterfaces", &format!("{vm}-nic"))
         )
     };
-    let (lb, ilb, fw, pol, vnet_edge, vnet_hub) = (
+    let (lb, ilb, fw, pol, vnet_spoke, vnet_hub) = (
         id("loadBalancers", "lb-edge"),
         id("loadBalancers", "lb-edge-internal"),
         id("azureFirewalls", "fw-hub"),
         id("firewallPolicies", "fwpol-hub"),
-        id("virtualNetworks", "vnet-edge"),
+        id("virtualNetworks", "vnet-ingress"),
         id("virtualNetworks", "vnet-hub"),
     );
     b.inv.load_balancers.push(from(json!({
@@ -239,7 +239,7 @@ fn edge(b: &mut InventoryBuilder) {
         "etag": "W/\"00000000-0000-0000-0000-0000000000e2\"", "sku": {"name": "Standard", "tier": "Regional"},
         "properties": {
             "frontendIPConfigurations": [{"id": format!("{ilb}/frontendIPConfigurations/fe-private"), "name": "fe-private",
-                "properties": {"privateIPAddress": "10.50.1.100", "privateIPAllocationMethod": "Static", "subnet": {"id": edge[0]}}}],
+                "properties": {"privateIPAddress": "10.50.1.100", "privateIPAllocationMethod": "Static", "subnet": {"id": spoke[0]}}}],
             "backendAddressPools": [{"id": format!("{ilb}/backendAddressPools/pool-ha"), "name": "pool-ha",
                 "properties": {"backendIPConfigurations": [{"id": nic("ha-app-01")}, {"id": nic("ha-app-02")}]}}],
             "loadBalancingRules": [{"id": format!("{ilb}/loadBalancingRules/ha-ports"), "name": "ha-ports", "properties": {
@@ -295,12 +295,24 @@ fn edge(b: &mut InventoryBuilder) {
         "sku": {"name": "Standard"},
         "properties": {"dnsName": "bst-edge.bastion.azure.com", "provisioningState": "Succeeded", "ipConfigurations": [
             {"id": format!("{}/bastionHostIpConfigurations/ipconfig", id("bastionHosts", "bas-edge")), "name": "ipconfig",
-                "properties": {"subnet": {"id": edge[3]}, "publicIPAddress": {"id": bas_pip}}}]}
+                "properties": {"subnet": {"id": spoke[3]}, "publicIPAddress": {"id": bas_pip}}}]}
     })));
-    // the hub and the edge are peered both ways
+    // Virtual Network Manager: the platform team denies WinRM from the Internet on the spoke
+    b.inv.network_manager_effective_security_admin_rules.push(from(json!({
+        "virtualNetwork": {"id": vnet_spoke},
+        "value": [{"id": format!("{}/securityAdminConfigurations/platform-baseline/ruleCollections/deny-mgmt/rules/deny-winrm-internet",
+                b.id("rg-platform", "Microsoft.Network/networkManagers", "nm-contoso")),
+            "kind": "Custom", "configurationDescription": "Platform baseline", "ruleCollectionDescription": "Management ports",
+            "properties": {"protocol": "Tcp", "access": "Deny", "priority": 10, "direction": "Inbound",
+                "sources": [{"addressPrefixType": "ServiceTag", "addressPrefix": "Internet"}],
+                "destinations": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
+                "sourcePortRanges": ["0-65535"], "destinationPortRanges": ["5985-5986"],
+                "provisioningState": "Succeeded"}}]
+    })));
+    // the hub and the spoke are peered both ways
     for (vnet, remote, name) in [
-        (&vnet_edge, &vnet_hub, "edge-to-hub"),
-        (&vnet_hub, &vnet_edge, "hub-to-edge"),
+        (&vnet_spoke, &vnet_hub, "ingress-to-hub"),
+        (&vnet_hub, &vnet_spoke, "hub-to-ingress"),
     ] {
         if let Some(v) = b.inv.virtual_networks.iter_mut().find(|v| &v.id == vnet) {
             v.properties.virtual_network_peerings.push(from(json!({
