@@ -234,6 +234,12 @@ impl ArmClient {
         headers: &[(&str, &str)],
     ) -> Result<RawResponse, ArmError> {
         let policy = self.inner.cfg.retry;
+        // ARM's `list*` actions (listKeys, listNetworkManagerEffectiveSecurityAdminRules) are
+        // POSTs that only read: retried as reads are
+        let retry_as = match url.path_segments().and_then(|mut s| s.next_back()) {
+            Some(last) if method == Method::POST && last.starts_with("list") => Method::GET,
+            _ => method.clone(),
+        };
         let mut attempt: u32 = 0;
         let mut reauthenticated = false;
         loop {
@@ -277,14 +283,14 @@ impl ArmClient {
                     reauthenticated = true;
                     Duration::ZERO
                 }
-                Ok(r) if retryable_status(&method, r.status) && !last => {
+                Ok(r) if retryable_status(&retry_as, r.status) && !last => {
                     let backoff = policy.backoff(attempt, self.unit());
                     retry_after(&r.headers)
                         .map(|d| d.min(policy.max_delay))
                         .unwrap_or(backoff)
                 }
                 Ok(r) => return Ok(r),
-                Err(e) if retryable_error(&method, &e) && !last => {
+                Err(e) if retryable_error(&retry_as, &e) && !last => {
                     policy.backoff(attempt, self.unit())
                 }
                 Err(e) => return Err(ArmError::Network(describe(&e))),

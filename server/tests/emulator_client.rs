@@ -558,11 +558,11 @@ async fn a_snapshot_under_heavy_faults_equals_one_without() {
     );
     assert!(faulty_client.retries() > 0);
     let progress = progress.into_inner().unwrap();
-    assert_eq!(progress.len(), 14, "7 resource types x 2 subscriptions");
+    assert_eq!(progress.len(), 20, "10 resource types x 2 subscriptions");
     assert!(
         progress
             .iter()
-            .any(|p| p.contains("Contoso Dev/Test") && p.contains("7/7 resource types")),
+            .any(|p| p.contains("Contoso Dev/Test") && p.contains("10/10 resource types")),
         "{progress:?}"
     );
 }

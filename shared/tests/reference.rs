@@ -102,6 +102,11 @@ fn defaults() -> Vec<R> {
 
 /// First-match decision for one address and one source port (None = no NSG at this level).
 fn reference_allows(rules: Option<&[R]>, a: u32, sport: u32) -> bool {
+    reference_allows_to(rules, a, sport, VM_IP)
+}
+
+/// [`reference_allows`] for traffic addressed to `dst` (the frontend's address with floating IP).
+fn reference_allows_to(rules: Option<&[R]>, a: u32, sport: u32, dst_ip: u32) -> bool {
     let Some(rules) = rules else { return true };
     let mut all: Vec<R> = rules.to_vec();
     all.extend(defaults());
@@ -110,7 +115,10 @@ fn reference_allows(rules: Option<&[R]>, a: u32, sport: u32) -> bool {
         let proto = r.protocol.eq_ignore_ascii_case("tcp") || r.protocol == "*";
         let dport = r.dst_ports.iter().any(|p| port_matches(p, 3389));
         let sp = r.src_ports.iter().any(|p| port_matches(p, sport));
-        let dst = addr_matches(r.dst, VM_IP);
+        let dst = match r.dst {
+            "VirtualNetwork" => true,
+            d => addr_matches(d, dst_ip),
+        };
         let src = r.src.iter().any(|s| addr_matches(s, a));
         if proto && dport && sp && dst && src {
             return r.allow;
@@ -169,6 +177,7 @@ const DST: &[&str] = &[
     "VirtualNetwork",
     "Internet",
     "20.50.1.2",
+    "20.1.2.3",
 ];
 const DPORTS: &[&str] = &[
     "3389",
@@ -333,5 +342,265 @@ proptest! {
             let got = allowed.contains(Family::V4, u128::from(a));
             prop_assert_eq!(got, expected, "address {} subnet={:?} nic={:?}", std::net::Ipv4Addr::from(a), subnet, nic);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths from the Internet: the same reference, per path, per address, per frontend port
+// ---------------------------------------------------------------------------------------------
+
+const FRONTEND_IP: u32 = 0x1401_0203; // 20.1.2.3
+const FW_SUBNET: (u32, u32) = (0x0A00_C800, 26); // 10.0.200.0/26
+
+/// A random topology around the VM: its own public IP, a load balancer, a firewall DNAT rule
+/// and a security admin rule, each optional.
+#[derive(Debug, Clone)]
+struct Topology {
+    /// None, or the public IP's SKU is Basic.
+    pip_basic: Option<bool>,
+    /// (Basic SKU, NAT frontend port, NAT backend port, load-balancing rule: None, or
+    /// (HA ports, backend port, floating IP)).
+    lb: Option<(bool, u16, u16, Option<(bool, u16, bool)>)>,
+    /// (DNAT sources, translated port).
+    dnat: Option<(&'static str, u16)>,
+    /// (access, source, destination port).
+    admin: Option<(&'static str, &'static str, &'static str)>,
+}
+
+fn topology_strategy() -> impl Strategy<Value = Topology> {
+    let lb = prop::option::of((
+        any::<bool>(),
+        prop::sample::select(&[50001u16, 3389][..]),
+        prop::sample::select(&[3389u16, 22][..]),
+        prop::option::of((
+            any::<bool>(),
+            prop::sample::select(&[3389u16, 22][..]),
+            any::<bool>(),
+        )),
+    ));
+    let dnat = prop::option::of((
+        prop::sample::select(
+            &[
+                "*",
+                "203.0.113.0/24",
+                "20.0.0.0/8",
+                "10.0.0.0/8",
+                "0.0.0.0/1",
+            ][..],
+        ),
+        prop::sample::select(&[3389u16, 22][..]),
+    ));
+    let admin = prop::option::of((
+        prop::sample::select(&["Allow", "Deny", "AlwaysAllow"][..]),
+        prop::sample::select(
+            &[
+                "*",
+                "Internet",
+                "203.0.113.0/24",
+                "20.0.0.0/8",
+                "10.0.200.0/26",
+            ][..],
+        ),
+        prop::sample::select(&["3389", "22", "*", "3000-4000"][..]),
+    ));
+    (prop::option::of(any::<bool>()), lb, dnat, admin).prop_map(|(pip_basic, lb, dnat, admin)| {
+        Topology {
+            pip_basic,
+            lb,
+            dnat,
+            admin,
+        }
+    })
+}
+
+fn path_inventory(subnet: &Option<Vec<R>>, nic: &Option<Vec<R>>, t: &Topology) -> Inventory {
+    use serde_json::json;
+    let mut b = InventoryBuilder::new("sub");
+    let conv = |rs: &Vec<R>| {
+        rs.iter()
+            .enumerate()
+            .map(|(i, r)| to_rule(r, i))
+            .collect::<Vec<_>>()
+    };
+    let s_nsg = subnet
+        .as_ref()
+        .map(|rs| b.nsg("rg", "subnet-nsg", conv(rs)));
+    let n_nsg = nic.as_ref().map(|rs| b.nsg("rg", "nic-nsg", conv(rs)));
+    let subnets = b.vnet(
+        "rg",
+        "vnet",
+        &["10.0.0.0/16"],
+        &[
+            ("s", "10.0.1.0/24", s_nsg.as_deref()),
+            ("AzureFirewallSubnet", "10.0.200.0/26", None),
+        ],
+    );
+    b.vm(&VmSpec {
+        name: "vm",
+        resource_group: "rg",
+        os: "Linux",
+        subnet_id: &subnets[0],
+        private_ip: "10.0.1.4",
+        public_ip: t.pip_basic.map(|_| "20.50.1.2"),
+        nic_nsg_id: n_nsg.as_deref(),
+        asg_ids: &[],
+    });
+    let mut inv = b.build();
+    if let Some(basic) = t.pip_basic {
+        inv.public_ip_addresses[0].sku =
+            serde_json::from_value(json!({"name": if basic { "Basic" } else { "Standard" }}))
+                .unwrap();
+    }
+    let p = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network";
+    let ipc = format!(
+        "{}/ipConfigurations/ipconfig1",
+        inv.network_interfaces[0].id
+    );
+    inv.public_ip_addresses.push(
+        serde_json::from_value(json!({"id": format!("{p}/publicIPAddresses/fe"),
+        "sku": {"name": "Standard"}, "properties": {"ipAddress": "20.1.2.3"}}))
+        .unwrap(),
+    );
+    if let Some((basic, front, back, rule)) = t.lb {
+        let lb = format!("{p}/loadBalancers/lb");
+        let fe = json!({"id": format!("{lb}/frontendIPConfigurations/fe")});
+        let rules = match rule {
+            None => json!([]),
+            Some((ha, back, floating)) => {
+                json!([{"id": format!("{lb}/loadBalancingRules/r"), "name": "r", "properties": {
+                "frontendIPConfiguration": fe, "backendAddressPool": {"id": format!("{lb}/backendAddressPools/pool")},
+                "protocol": if ha { "All" } else { "Tcp" }, "frontendPort": if ha { 0 } else { 443 },
+                "backendPort": if ha { 0 } else { back }, "enableFloatingIP": floating}}])
+            }
+        };
+        inv.load_balancers.push(serde_json::from_value(json!({"id": lb, "name": "lb",
+            "sku": {"name": if basic { "Basic" } else { "Standard" }}, "properties": {
+            "frontendIPConfigurations": [{"id": format!("{lb}/frontendIPConfigurations/fe"), "properties": {
+                "publicIPAddress": {"id": format!("{p}/publicIPAddresses/fe")}}}],
+            "backendAddressPools": [{"id": format!("{lb}/backendAddressPools/pool"), "properties": {
+                "backendIPConfigurations": [{"id": ipc}]}}],
+            "loadBalancingRules": rules,
+            "inboundNatRules": [{"id": format!("{lb}/inboundNatRules/nat"), "name": "nat", "properties": {
+                "frontendIPConfiguration": fe, "protocol": "Tcp", "frontendPort": front, "backendPort": back,
+                "backendIPConfiguration": {"id": ipc}}}]}})).unwrap());
+    }
+    if let Some((src, port)) = t.dnat {
+        inv.azure_firewalls.push(serde_json::from_value(json!({"id": format!("{p}/azureFirewalls/fw"), "name": "fw",
+            "properties": {"ipConfigurations": [{"properties": {"subnet": {"id": subnets[1]},
+                "publicIPAddress": {"id": format!("{p}/publicIPAddresses/fe")}}}],
+            "natRuleCollections": [{"name": "c", "properties": {"priority": 100, "action": {"type": "Dnat"}, "rules": [
+                {"name": "d", "sourceAddresses": [src], "destinationAddresses": ["20.1.2.3"], "destinationPorts": ["4000"],
+                 "protocols": ["TCP"], "translatedAddress": "10.0.1.4", "translatedPort": port.to_string()}]}}]}})).unwrap());
+    }
+    if let Some((access, src, port)) = t.admin {
+        let kind = if src.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            "ServiceTag"
+        } else {
+            "IPPrefix"
+        };
+        inv.network_manager_effective_security_admin_rules.push(serde_json::from_value(json!({
+            "virtualNetwork": {"id": format!("{p}/virtualNetworks/vnet")},
+            "value": [{"id": "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/networkManagers/nm/securityAdminConfigurations/c/ruleCollections/rc/rules/a",
+                "properties": {"access": access, "priority": 5, "direction": "Inbound", "protocol": "Tcp",
+                    "sources": [{"addressPrefix": src, "addressPrefixType": kind}],
+                    "destinations": [{"addressPrefix": "*", "addressPrefixType": "IPPrefix"}],
+                    "sourcePortRanges": [], "destinationPortRanges": [port]}}]})).unwrap());
+    }
+    inv
+}
+
+/// The decision for one address, source port and destination: the admin rule first (Deny and
+/// AlwaysAllow end it, Allow hands over), then both NSG levels.
+fn reference_decides(
+    subnet: &Option<Vec<R>>,
+    nic: &Option<Vec<R>>,
+    t: &Topology,
+    a: u32,
+    sport: u32,
+    dst: u32,
+) -> bool {
+    if let Some((access, src, port)) = t.admin {
+        if port_matches(port, 3389) && addr_matches(src, a) {
+            match access {
+                "Deny" => return false,
+                "AlwaysAllow" => return true,
+                _ => {}
+            }
+        }
+    }
+    reference_allows_to(subnet.as_deref(), a, sport, dst)
+        && reference_allows_to(nic.as_deref(), a, sport, dst)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn paths_agree_with_the_per_address_reference(
+        subnet in level_strategy(),
+        nic in level_strategy(),
+        t in topology_strategy(),
+        random in prop::collection::vec(any::<u32>(), 12),
+    ) {
+        use portcullis_shared::eval::report::PathKind;
+        use portcullis_shared::net::AddrSet;
+        let inv = path_inventory(&subnet, &nic, &t);
+        let cfg: EvalConfig = serde_json::from_value(serde_json::json!({"managementPorts": [3389]})).unwrap();
+        let report = portcullis_shared::evaluate(&inv, &cfg).unwrap();
+        let e = &report.vms[0].exposures[0];
+        let sports = source_ports();
+        let mut extra = random.clone();
+        extra.extend([FW_SUBNET.0, FW_SUBNET.0 + 4, FW_SUBNET.0 + 63, FRONTEND_IP]);
+        let probes = probes(&extra);
+        let allowed = |a: u32, dst: u32| sports.iter().any(|&sp| reference_decides(&subnet, &nic, &t, a, sp, dst));
+        let guarded = subnet.is_some() || nic.is_some();
+        // (kind, open without an NSG, the address the NSGs see as destination), per expected path
+        let mut expected: Vec<(PathKind, bool, u32)> = Vec::new();
+        if let Some(basic) = t.pip_basic {
+            expected.push((PathKind::PublicIp, basic, VM_IP));
+        }
+        if let Some((basic, _, back, rule)) = t.lb {
+            if back == 3389 {
+                expected.push((PathKind::LoadBalancerNat, basic, VM_IP));
+            }
+            if let Some((ha, rback, floating)) = rule {
+                if ha || rback == 3389 {
+                    expected.push((PathKind::LoadBalancerRule, basic, if floating { FRONTEND_IP } else { VM_IP }));
+                }
+            }
+        }
+        let dnat = t.dnat.filter(|&(_, port)| port == 3389);
+        let want_paths = expected.len() + usize::from(dnat.is_some());
+        prop_assert_eq!(e.paths.len(), want_paths, "paths {:?} for {:?}", e.paths, t);
+        let mut any_reachable = false;
+        for (kind, open, dst) in expected {
+            let path = e.paths.iter().find(|p| p.kind == kind).expect("path listed");
+            let gets_in = open || guarded;
+            let got = AddrSet::parse_list(path.allowed_public_sources.iter().map(String::as_str)).unwrap();
+            let mut reachable = false;
+            for &a in probes.iter().filter(|&&a| is_internet(a)) {
+                let want = gets_in && allowed(a, dst);
+                reachable |= want;
+                prop_assert_eq!(got.contains(Family::V4, u128::from(a)), want,
+                    "{:?} address {} subnet={:?} nic={:?} t={:?}", kind, std::net::Ipv4Addr::from(a), subnet, nic, t);
+            }
+            prop_assert_eq!(path.reachable, reachable, "{:?} reachable: {:?} {:?} {:?}", kind, t, subnet, nic);
+            any_reachable |= reachable;
+        }
+        if let Some((src, _)) = dnat {
+            let path = e.paths.iter().find(|p| p.kind == PathKind::FirewallDnat).expect("DNAT path listed");
+            let firewall_in = probes.iter().filter(|&&a| in_cidr(a, FW_SUBNET)).any(|&f| allowed(f, VM_IP));
+            let got = AddrSet::parse_list(path.allowed_public_sources.iter().map(String::as_str)).unwrap();
+            let mut reachable = false;
+            for &a in probes.iter().filter(|&&a| is_internet(a)) {
+                let want = firewall_in && addr_matches(src, a);
+                reachable |= want;
+                prop_assert_eq!(got.contains(Family::V4, u128::from(a)), want,
+                    "DNAT address {} t={:?} subnet={:?} nic={:?}", std::net::Ipv4Addr::from(a), t, subnet, nic);
+            }
+            prop_assert_eq!(path.reachable, reachable, "DNAT reachable: {:?}", t);
+            any_reachable |= reachable;
+        }
+        prop_assert_eq!(e.reachable, any_reachable);
     }
 }

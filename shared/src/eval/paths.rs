@@ -387,7 +387,19 @@ impl Ingress {
         for (li, lb) in inv.load_balancers.iter().enumerate() {
             let lpath = |rest: &str| format!("loadBalancers[{li}].properties.{rest}");
             let lb_name = lb.name.as_deref().unwrap_or(last_segment(&lb.id));
-            let basic = lb.sku.as_ref().is_some_and(|s| s.is("Basic"));
+            // a load balancer's SKU is its frontends' public IPs' (they must match): without a
+            // `sku`, a Basic frontend IP makes it Basic
+            let basic = match lb.sku.as_ref().and_then(|s| s.name.as_deref()) {
+                Some(_) => lb.sku.as_ref().is_some_and(|s| s.is("Basic")),
+                None => lb.properties.frontend_ip_configurations.iter().any(|f| {
+                    f.properties
+                        .public_ip_address
+                        .as_ref()
+                        .and_then(|r| r.id.as_deref())
+                        .and_then(|id| j.pips.get(&Ci::new(id)))
+                        .is_some_and(|p| p.basic)
+                }),
+            };
             let p = &lb.properties;
             // frontends
             let mut frontends: FxMap<String, FrontendInfo> =
