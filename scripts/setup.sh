@@ -14,7 +14,9 @@
 #   * postgresql from Debian: server/tests/postgres.rs runs the store and the server against a
 #     throwaway cluster of its own (initdb + pg_ctl from /usr/lib/postgresql/*/bin);
 #   * trunk 0.21.14 (0.22 needs rustc >= 1.96.1), wasm-bindgen-cli = the wasm-bindgen of Cargo.lock,
-#     wasm-opt 132 from npm's binaryen (Debian's binaryen 108 breaks wasm-bindgen's output).
+#     wasm-opt 132 from npm's binaryen (Debian's binaryen 108 breaks wasm-bindgen's output);
+#   * a Python virtualenv (target/sdk-venv) with Microsoft's Azure SDK for Python, pinned in
+#     tests/sdk/requirements.txt, for the suite that judges the emulator (about 30 s).
 #
 # Fresh machine: about 9-10 minutes, almost all of it `cargo install trunk` (6.5 min) and
 # wasm-bindgen-cli (2 min). Knobs (env): WITH_BROWSER=0 skips chromium, FORCE_DEBIAN=1 uses
@@ -158,7 +160,18 @@ if [ "$("$BIN_DIR/wasm-opt" --version 2>/dev/null || true)" != "wasm-opt version
   ln -sf "$prefix/node_modules/.bin/wasm-opt" "$BIN_DIR/wasm-opt"
 fi
 
-# --- 8. after any change: prove the wasm toolchain links a std-using cdylib ----------------------
+# --- 8. Microsoft's Azure SDK for Python (tests/sdk: the emulator's judge), pinned ----------------
+SDK_VENV="$REPO/target/sdk-venv"
+SDK_REQ="$REPO/tests/sdk/requirements.txt"
+if [ "$(cat "$SDK_VENV/.installed" 2>/dev/null)" != "$(sha256sum "$SDK_REQ" | cut -d' ' -f1)" ]; then
+  step "python venv with the Azure SDK for Python ($SDK_REQ) into $SDK_VENV"
+  command -v python3 >/dev/null || apt_install python3
+  python3 -m venv "$SDK_VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$SDK_VENV"; }
+  "$SDK_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$SDK_REQ"
+  sha256sum "$SDK_REQ" | cut -d' ' -f1 > "$SDK_VENV/.installed"
+fi
+
+# --- 9. after any change: prove the wasm toolchain links a std-using cdylib ----------------------
 if [ $changed = 1 ]; then
   log "smoke test: a wasm32 cdylib with the '$WASM_TOOLCHAIN' toolchain"
   tmp="$(mktemp -d)"

@@ -31,6 +31,9 @@ run_step "clippy: frontend (wasm32)" in_frontend cargo clippy --target wasm32-un
 run_step "frontend release build (trunk)" scripts/build-frontend.sh
 run_step "tests: shared, server, end-to-end" cargo test
 run_step "tests: frontend in Chromium (wasm-bindgen-test)" in_frontend cargo test --target wasm32-unknown-unknown
+# the emulator driven by Microsoft's Azure SDK for Python at its default api-versions
+sdk_judge() { cargo build --quiet -p portcullis && target/sdk-venv/bin/python -m pytest -q tests/sdk; }
+run_step "tests: the emulator judged by the Azure SDK for Python (pytest)" sdk_judge
 
 passed=0 failed=0
 printf '\n==================== summary ====================\n'

@@ -293,7 +293,7 @@ async fn rules_are_validated_as_arm_does() {
         code(e),
         (
             Some(400),
-            Some("SecurityRulesInvalidPriorityDuplicate".into())
+            Some("SecurityRuleConflict".into())
         )
     );
     let e = client

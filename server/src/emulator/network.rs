@@ -148,11 +148,11 @@ pub fn validate_rules(rules: &[SecurityRule]) -> Result<(), Fail> {
         if let Some(other) =
             seen_priority.insert((direction.to_ascii_lowercase(), priority), name.clone())
         {
+            // ARM's own code and wording (as Azure answers a duplicate priority)
             return Err(Fail::bad_request(
-                "SecurityRulesInvalidPriorityDuplicate",
+                "SecurityRuleConflict",
                 format!(
-                    "Rules '{other}' and '{name}' have the same Priority '{priority}' and Direction '{direction}'. \
-                     Rules within the same network security group must have different priority and direction combination."
+                    "Security rule {other} conflicts with rule {name}. Rules cannot have the same Priority and Direction. To learn more, see aka.ms/nsgrules."
                 ),
             ));
         }
@@ -648,7 +648,7 @@ mod tests {
         );
         assert_eq!(
             codes(vec![Rule::allow("a", 300), Rule::deny("b", 300)]),
-            Err("SecurityRulesInvalidPriorityDuplicate".into())
+            Err("SecurityRuleConflict".into())
         );
         // same priority in the other direction is fine
         assert_eq!(

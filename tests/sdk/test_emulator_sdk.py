@@ -1,0 +1,270 @@
+"""Microsoft's Azure SDK for Python as the emulator's judge.
+
+Starts `portcullis emulator` (the demo tenant, tokens required, small pages so that every
+list pages) and drives it with the SDK's management clients at their *default* api-versions:
+whatever the pinned releases in requirements.txt send is what the emulator must accept.
+
+Two shims, both kept to the transport, because the emulator speaks plain HTTP on loopback:
+- azure-core refuses bearer tokens over non-TLS URLs, so the clients get the SDK's own
+  `BearerTokenCredentialPolicy` with that one check turned off (`PlainHttpBearerPolicy`);
+- azure-identity's `ClientSecretCredential` goes through MSAL, which needs an https authority
+  with OpenID discovery, which the emulator does not serve; `EmulatorCredential` asks the
+  emulator's token endpoint (`/{tenant}/oauth2/v2.0/token`, client credentials) directly,
+  as MSAL would, and hands the SDK an `azure.core.credentials.AccessToken`.
+"""
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.network.models import SecurityRule
+from azure.mgmt.resource.subscriptions import SubscriptionClient
+from azure.mgmt.security import SecurityCenter
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("PORTCULLIS_BIN", os.path.join(REPO, "target", "debug", "portcullis"))
+TENANT = "72f988bf-0000-4000-8000-00000000c0de"
+PRODUCTION = "11111111-1111-1111-1111-111111111111"
+DEV_TEST = "22222222-2222-2222-2222-222222222222"
+CLIENT_ID = "sdk-judge"
+CLIENT_SECRET = "sdk-judge-secret"
+SCOPE = "https://management.azure.com/.default"
+PAGE = 5
+
+
+class EmulatorCredential:
+    """A TokenCredential for the emulator's token endpoint (client credentials grant)."""
+
+    def __init__(self, base):
+        self.url = f"{base}/{TENANT}/oauth2/v2.0/token"
+        self.calls = 0
+
+    def get_token(self, *scopes, **_kwargs):
+        self.calls += 1
+        body = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "scope": " ".join(scopes),
+            }
+        ).encode()
+        with urllib.request.urlopen(self.url, body, timeout=10) as r:
+            t = json.load(r)
+        return AccessToken(t["access_token"], int(time.time()) + int(t["expires_in"]))
+
+
+class PlainHttpBearerPolicy(BearerTokenCredentialPolicy):
+    """The SDK's bearer policy, allowed to send the token over loopback HTTP."""
+
+    def on_request(self, request):
+        request.context["enforce_https"] = False
+        return super().on_request(request)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    port = free_port()
+    proc = subprocess.Popen(
+        [BIN, "emulator", "--listen", f"127.0.0.1:{port}", "--page-size", str(PAGE),
+         "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise RuntimeError("the emulator did not start: " + proc.stderr.read().decode())
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def clients(base, cls, sub=PRODUCTION, **kw):
+    cred = EmulatorCredential(base)
+    policy = PlainHttpBearerPolicy(cred, SCOPE)
+    if cls is SubscriptionClient:
+        return cls(cred, base_url=base, authentication_policy=policy, **kw), cred
+    return cls(cred, sub, base_url=base, authentication_policy=policy, **kw), cred
+
+
+def test_without_a_token_arm_refuses(emulator):
+    req = urllib.request.Request(f"{emulator}/subscriptions?api-version=2022-12-01")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=5)
+    assert e.value.code == 401
+
+
+def test_subscriptions(emulator):
+    client, cred = clients(emulator, SubscriptionClient)
+    subs = {s.subscription_id: s.display_name for s in client.subscriptions.list()}
+    assert subs == {PRODUCTION: "Contoso Production", DEV_TEST: "Contoso Dev/Test"}
+    assert client.subscriptions.get(PRODUCTION).display_name == "Contoso Production"
+    assert cred.calls >= 1, "the SDK asked the emulator's token endpoint"
+
+
+def test_list_all_pages_at_default_api_versions(emulator):
+    compute, _ = clients(emulator, ComputeManagementClient)
+    vms = list(compute.virtual_machines.list_all())
+    assert len(vms) > PAGE, "more than one page"
+    assert len({v.id.lower() for v in vms}) == len(vms), "no item twice across pages"
+    assert any(v.name == "sql-lab-01" for v in vms)
+    vm = compute.virtual_machines.get("rg-sql-lab", "sql-lab-01")
+    assert vm.network_profile.network_interfaces[0].id.lower().endswith("/sql-lab-01-nic")
+
+    net, _ = clients(emulator, NetworkManagementClient)
+    counts = {
+        "nics": len(list(net.network_interfaces.list_all())),
+        "pips": len(list(net.public_ip_addresses.list_all())),
+        "vnets": len(list(net.virtual_networks.list_all())),
+        "nsgs": len(list(net.network_security_groups.list_all())),
+        "asgs": len(list(net.application_security_groups.list_all())),
+        "lbs": len(list(net.load_balancers.list_all())),
+        "firewalls": len(list(net.azure_firewalls.list_all())),
+        "bastions": len(list(net.bastion_hosts.list())),
+    }
+    assert counts["nics"] == len(vms), counts
+    assert counts["pips"] > PAGE and counts["nsgs"] > PAGE, counts
+    assert counts["lbs"] == 2 and counts["firewalls"] == 1 and counts["bastions"] == 1, counts
+    assert counts["asgs"] >= 1, counts
+    lb = net.load_balancers.get("rg-ingress", "lb-edge")
+    assert lb.inbound_nat_rules[0].frontend_port == 50001
+    assert lb.sku.name == "Standard"
+    fw = net.azure_firewalls.get("rg-ingress", "fw-hub")
+    groups = list(
+        net.firewall_policy_rule_collection_groups.list("rg-ingress", fw.firewall_policy.id.split("/")[-1])
+    )
+    assert groups[0].rule_collections[0].rules[0].translated_address == "10.50.2.10"
+
+
+def test_a_security_rule_through_the_long_running_poller(emulator):
+    net, _ = clients(emulator, NetworkManagementClient)
+    before = net.network_security_groups.get("rg-sql-lab", "sql-lab-01-nsg")
+    rule = SecurityRule(
+        protocol="Tcp", source_address_prefix="203.0.113.0/24", source_port_range="*",
+        destination_address_prefix="*", destination_port_range="22", access="Allow",
+        priority=3100, direction="Inbound",
+    )
+    created = net.security_rules.begin_create_or_update(
+        "rg-sql-lab", "sql-lab-01-nsg", "sdk-ssh-office", rule
+    ).result()
+    assert created.name == "sdk-ssh-office" and created.provisioning_state == "Succeeded"
+    after = net.network_security_groups.get("rg-sql-lab", "sql-lab-01-nsg")
+    assert after.etag != before.etag, "a write gives the NSG a new ETag"
+    assert any(r.name == "sdk-ssh-office" for r in after.security_rules)
+
+    # a stale If-Match is refused with 412 and changes nothing
+    stale = before.etag
+    with pytest.raises(HttpResponseError) as e:
+        net.network_security_groups.begin_create_or_update(
+            "rg-sql-lab", "sql-lab-01-nsg", after, headers={"If-Match": stale}
+        ).result()
+    assert e.value.status_code == 412
+    assert net.network_security_groups.get("rg-sql-lab", "sql-lab-01-nsg").etag == after.etag
+
+    # the same priority twice, and an invalid port: 400 with ARM's error codes
+    with pytest.raises(HttpResponseError) as e:
+        net.security_rules.begin_create_or_update(
+            "rg-sql-lab", "sql-lab-01-nsg", "sdk-dup", rule
+        ).result()
+    assert e.value.status_code == 400
+    assert e.value.error.code == "SecurityRuleConflict", e.value.error.code
+    bad = SecurityRule(
+        protocol="Tcp", source_address_prefix="*", source_port_range="*",
+        destination_address_prefix="*", destination_port_range="70000", access="Allow",
+        priority=3200, direction="Inbound",
+    )
+    with pytest.raises(HttpResponseError) as e:
+        net.security_rules.begin_create_or_update(
+            "rg-sql-lab", "sql-lab-01-nsg", "sdk-bad", bad
+        ).result()
+    assert e.value.status_code == 400
+    assert e.value.error.code == "SecurityRuleInvalidPortRange", e.value.error.code
+
+    # delete through the poller: gone, and a second get is a 404
+    net.security_rules.begin_delete("rg-sql-lab", "sql-lab-01-nsg", "sdk-ssh-office").result()
+    with pytest.raises(ResourceNotFoundError):
+        net.security_rules.get("rg-sql-lab", "sql-lab-01-nsg", "sdk-ssh-office")
+
+
+def test_unknown_api_version_is_refused_as_arm_does(emulator):
+    net, _ = clients(emulator, NetworkManagementClient)
+    with pytest.raises(HttpResponseError) as e:
+        net.network_security_groups.get("rg-sql-lab", "sql-lab-01-nsg", api_version="2099-01-01")
+    assert e.value.status_code == 400
+    assert e.value.error.code == "NoRegisteredProviderFound"
+
+
+def test_secure_score_assessments_alerts(emulator):
+    sec, _ = clients(emulator, SecurityCenter)
+    scores = list(sec.secure_scores.list())
+    assert scores and scores[0].max == scores[0].max  # parsed
+    controls = list(sec.secure_score_controls.list())
+    assert any(c.display_name == "Secure management ports" for c in controls)
+    smp = next(c for c in controls if c.display_name == "Secure management ports")
+    assert smp.max == 8 and smp.unhealthy_resource_count > 0
+    assessments = list(sec.assessments.list(f"/subscriptions/{PRODUCTION}"))
+    assert assessments, "assessments listed"
+    names = {a.name for a in assessments}
+    assert "bc303248-3d14-44c2-96a0-55f5c326b5fe" in names
+    alerts = list(sec.alerts.list())
+    assert all(a.id for a in alerts)
+
+
+def test_jit_policies_list_create_initiate(emulator):
+    sec, _ = clients(emulator, SecurityCenter)
+    policies = list(sec.jit_network_access_policies.list())
+    assert any(p.name == "default" for p in policies)
+    vm = f"/subscriptions/{PRODUCTION}/resourceGroups/rg-sql-lab/providers/Microsoft.Compute/virtualMachines/sql-lab-01"
+    from azure.mgmt.security.models import (
+        JitNetworkAccessPolicy, JitNetworkAccessPolicyVirtualMachine, JitNetworkAccessPortRule,
+        JitNetworkAccessPolicyInitiateRequest, JitNetworkAccessPolicyInitiateVirtualMachine,
+        JitNetworkAccessPolicyInitiatePort,
+    )
+    policy = JitNetworkAccessPolicy(
+        kind="Basic",
+        virtual_machines=[JitNetworkAccessPolicyVirtualMachine(
+            id=vm,
+            ports=[JitNetworkAccessPortRule(number=3389, protocol="*", allowed_source_address_prefix="*",
+                                            max_request_access_duration="PT3H")],
+        )],
+    )
+    created = sec.jit_network_access_policies.create_or_update("rg-sql-lab", "westeurope", "sdk-jit", policy)
+    assert created.provisioning_state == "Succeeded"
+    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    req = JitNetworkAccessPolicyInitiateRequest(
+        virtual_machines=[JitNetworkAccessPolicyInitiateVirtualMachine(
+            id=vm, ports=[JitNetworkAccessPolicyInitiatePort(number=3389, end_time_utc=end,
+                                                             allowed_source_address_prefix="203.0.113.7")],
+        )],
+        justification="sdk judge " + uuid.uuid4().hex[:6],
+    )
+    started = sec.jit_network_access_policies.initiate("rg-sql-lab", "westeurope", "sdk-jit", req)
+    assert started.virtual_machines[0].ports[0].number == 3389
+    # JIT made its deny rule and the request's allow rule exist in the NSG
+    net, _ = clients(emulator, NetworkManagementClient)
+    rules = net.network_security_groups.get("rg-sql-lab", "sql-lab-01-nsg").security_rules
+    jit = [r for r in rules if r.name.startswith("SecurityCenter-JITRule")]
+    assert any(r.access == "Deny" for r in jit) and any(r.access == "Allow" for r in jit), [r.name for r in jit]
