@@ -33,6 +33,23 @@ enum Done {
         id: String,
         before: Option<String>,
     },
+    /// A firewall or rule collection group: its whole resource before.
+    Firewall {
+        id: String,
+        before: Value,
+    },
+}
+
+/// A firewall or rule collection group as a PUT body: the resource without its read-only
+/// identity (`etag` goes in If-Match).
+fn firewall_body(resource: &Value) -> Value {
+    let mut body = resource.clone();
+    if let Some(o) = body.as_object_mut() {
+        for k in ["etag", "id", "name", "type"] {
+            o.remove(k);
+        }
+    }
+    body
 }
 
 /// Applies a plan; on a 412 re-reads the inventory and re-plans (up to 3 times).
@@ -92,7 +109,8 @@ async fn apply_once(
     let mut steps: Vec<ApplyStep> = Vec::new();
     let mut failure: Option<(String, String, String)> = None;
     let mut lost: Option<String> = None;
-    let total = p.nsg_changes.len() + p.nic_changes.len() + p.jit_policies.len();
+    let total =
+        p.nsg_changes.len() + p.nic_changes.len() + p.jit_policies.len() + p.firewall_changes.len();
     let progress = |s: &ApplyStep, done: usize| {
         state.emit(portcullis_shared::api::ServerEvent::ApplyProgress {
             actor: actor.to_string(),
@@ -175,6 +193,37 @@ async fn apply_once(
             }
         }
     }
+    if failure.is_none() {
+        for c in &p.firewall_changes {
+            let r: Result<Value, ArmError> = arm
+                .put(
+                    &path_of(&c.target_id, api::NETWORK),
+                    &firewall_body(&c.after),
+                    c.etag.as_deref(),
+                )
+                .await;
+            match r {
+                Ok(_) => {
+                    done.push(Done::Firewall {
+                        id: c.target_id.clone(),
+                        before: c.before.clone(),
+                    });
+                    steps.push(step("firewall", &c.target_id, StepOutcome::Applied, None));
+                    progress(&steps[steps.len() - 1], steps.len());
+                }
+                Err(e) if e.status() == Some(412) && done.is_empty() => {
+                    return Err(c.target_id.clone())
+                }
+                Err(e) => {
+                    if e.status() == Some(412) {
+                        lost = Some(c.target_id.clone());
+                    }
+                    failure = Some(("firewall".into(), c.target_id.clone(), e.to_string()));
+                    break;
+                }
+            }
+        }
+    }
     let Some((kind, target, message)) = failure else {
         return Ok((ApplyOutcome::Applied, steps));
     };
@@ -218,6 +267,22 @@ async fn apply_once(
                 }
                 .await;
                 ("nic", id, r)
+            }
+            Done::Firewall { id, before } => {
+                let r = async {
+                    let now: Value = arm.get(&path_of(&id, api::NETWORK)).await?;
+                    let etag = now["etag"].as_str().map(str::to_string);
+                    let _: Value = arm
+                        .put(
+                            &path_of(&id, api::NETWORK),
+                            &firewall_body(&before),
+                            etag.as_deref(),
+                        )
+                        .await?;
+                    Ok::<_, ArmError>(())
+                }
+                .await;
+                ("firewall", id, r)
             }
         };
         for s in steps

@@ -145,6 +145,27 @@ impl TestApp {
         resp.json().await.unwrap_or(Value::Null)
     }
 
+    /// A raw emulator request with extra headers: its status.
+    async fn emulator_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.state.emulator_url.as_ref().unwrap());
+        let mut r = reqwest::Client::new().request(method, url);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// An NSG as the emulator has it now.
     async fn nsg(&self, id: &str) -> Value {
         self.emulator(
@@ -1432,4 +1453,133 @@ async fn jit_policies_list_every_policy_with_its_vms_and_ports() {
         before["policies"].as_array().unwrap().len() + 1,
         "a new `default` policy in rg-sql-lab"
     );
+}
+
+#[tokio::test]
+async fn narrowing_the_dnat_rule_closes_rdp_on_dnat_rdp_01() {
+    let app = TestApp::new().await;
+    let viewer = app.login("viewer").await;
+    let op = app.login("operator").await;
+    let id = app.vm_id("dnat-rdp-01");
+    let report_vm = |app: &TestApp| {
+        app.state
+            .current()
+            .unwrap()
+            .report
+            .vms
+            .iter()
+            .find(|v| v.name == "dnat-rdp-01")
+            .unwrap()
+            .clone()
+    };
+    let before = report_vm(&app);
+    let rdp = before.exposures.iter().find(|e| e.port == 3389).unwrap();
+    assert_eq!(format!("{:?}", rdp.state), "Open");
+    assert!(rdp.reachable);
+    assert_eq!(
+        format!("{:?}", rdp.paths[0].kind),
+        "FirewallDnat",
+        "{:?}",
+        rdp.paths
+    );
+    let score_before = app.state.current().unwrap().report.control.current_score;
+
+    let req =
+        json!({ "kind": "narrowDnat", "vmIds": [id], "params": {"sources": ["203.0.113.0/24"]} });
+    // viewers cannot write
+    let (s, _) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&viewer),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, preview) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{preview}");
+    let change = &preview["firewallChanges"][0];
+    assert!(
+        change["targetId"]
+            .as_str()
+            .unwrap()
+            .ends_with("ruleCollectionGroups/DefaultDnatRuleCollectionGroup"),
+        "{preview}"
+    );
+    assert!(
+        change["etag"].is_string(),
+        "planned under If-Match: {change}"
+    );
+    assert_eq!(change["diff"][0]["change"], "changed");
+    assert!(
+        preview["after"]["currentScore"].as_f64() > preview["before"]["currentScore"].as_f64(),
+        "{preview}"
+    );
+
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(
+        (s, r["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{r}"
+    );
+    // the emulator's rule collection group holds the narrowed rule, under a new ETag
+    let group_id = change["targetId"].as_str().unwrap();
+    let group = app
+        .emulator(
+            reqwest::Method::GET,
+            &format!("{group_id}?api-version=2024-07-01"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        group["properties"]["ruleCollections"][0]["rules"][0]["sourceAddresses"],
+        json!(["203.0.113.0/24"])
+    );
+    assert_ne!(group["etag"], change["etag"]);
+    let after = report_vm(&app);
+    let rdp = after.exposures.iter().find(|e| e.port == 3389).unwrap();
+    assert_eq!(format!("{:?}", rdp.state), "Restricted");
+    assert!(app.state.current().unwrap().report.control.current_score > score_before);
+    // audited with what changed
+    let admin = app.login("admin").await;
+    let (_, audit) = app
+        .send(Method::GET, "/api/audit", Some(&admin), None)
+        .await;
+    assert!(audit.to_string().contains("narrowDnat"), "{audit}");
+
+    // the plan's ETag is stale now: a write with it is refused, and nothing changes
+    let stale = change["etag"].as_str().unwrap();
+    let mut body = group.clone();
+    body["properties"]["ruleCollections"][0]["rules"][0]["sourceAddresses"] = json!(["*"]);
+    let (status, _) = app
+        .emulator_raw(
+            reqwest::Method::PUT,
+            &format!("{group_id}?api-version=2024-07-01"),
+            Some(body),
+            &[("if-match", stale)],
+        )
+        .await;
+    assert_eq!(status, 412);
+    let group2 = app
+        .emulator(
+            reqwest::Method::GET,
+            &format!("{group_id}?api-version=2024-07-01"),
+            None,
+        )
+        .await;
+    assert_eq!(group2["etag"], group["etag"]);
 }

@@ -289,13 +289,7 @@ async fn rules_are_validated_as_arm_does() {
         .put::<_, Value>(&nsg_url("/securityRules/dup"), &rule(300, "22", "*"), None)
         .await
         .unwrap_err();
-    assert_eq!(
-        code(e),
-        (
-            Some(400),
-            Some("SecurityRuleConflict".into())
-        )
-    );
+    assert_eq!(code(e), (Some(400), Some("SecurityRuleConflict".into())));
     let e = client
         .put::<_, Value>(
             &nsg_url("/securityRules/port"),

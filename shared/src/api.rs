@@ -615,6 +615,10 @@ pub enum RemediationKind {
     /// `params.sources` (the legitimate sources seen in the traffic and the trusted ranges) and
     /// an explicit Deny from the Internet below them; with no source, the ports are denied.
     EnforceRule,
+    /// The Azure Firewall DNAT rules that forward to the VMs' management ports narrowed to
+    /// `params.sources`, or removed when there is none (If-Match on the firewall or its policy's
+    /// rule collection group).
+    NarrowDnat,
 }
 
 impl RemediationKind {
@@ -625,6 +629,7 @@ impl RemediationKind {
             Self::DenyPorts => "denyPorts",
             Self::AttachNsg => "attachNsg",
             Self::EnforceRule => "enforceRule",
+            Self::NarrowDnat => "narrowDnat",
         }
     }
 }
@@ -665,6 +670,10 @@ pub struct RemediationPlan {
     pub nic_changes: Vec<NicChange>,
     /// JIT policy PUTs (enableJit).
     pub jit_policies: Vec<JitPolicyChange>,
+    /// Firewall DNAT rule changes (narrowDnat): one conditional write per firewall or rule
+    /// collection group.
+    #[serde(default)]
+    pub firewall_changes: Vec<FirewallChange>,
     pub before: ControlScore,
     /// The engine's verdict on the inventory with the plan applied.
     pub after: ControlScore,
@@ -706,6 +715,22 @@ pub enum RuleChangeKind {
     Added,
     Removed,
     Changed,
+}
+
+/// One firewall (classic NAT rule collections) or Firewall Policy rule collection group PUT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirewallChange {
+    /// The firewall's or the rule collection group's id.
+    pub target_id: String,
+    pub name: String,
+    /// The ETag the plan was made against (the write's `If-Match`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// The resource before and after (ARM JSON).
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    pub diff: Vec<RuleDiff>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

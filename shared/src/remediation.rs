@@ -20,6 +20,8 @@ use crate::net::Cidr;
 use crate::{evaluate, EvalConfig};
 use std::collections::BTreeMap;
 
+mod dnat;
+
 /// A plan and the inventory it predicts (JIT deny rules simulated as Defender adds them).
 #[derive(Debug, Clone)]
 pub struct Planned {
@@ -250,6 +252,9 @@ pub fn plan(
         req.ports.clone()
     };
     let before = evaluate(inv, cfg)?;
+    if req.kind == RemediationKind::NarrowDnat {
+        return dnat::plan(inv, cfg, req, &vms, &ports, before);
+    }
     let mut work = inv.clone();
     let mut warnings = Vec::new();
     let mut nic_changes = Vec::new();
@@ -757,6 +762,31 @@ pub fn plan(
     }
 
     let after = evaluate(&predicted, cfg)?;
+    let predictions = predictions(&before, &after, &vms);
+    let noop = nsg_changes.is_empty() && jit_changes.is_empty() && nic_changes.is_empty();
+    Ok(Planned {
+        plan: RemediationPlan {
+            request: req.clone(),
+            nsg_changes,
+            nic_changes,
+            jit_policies: jit_changes,
+            firewall_changes: Vec::new(),
+            before: before.control,
+            after: after.control,
+            vms: predictions,
+            noop,
+            warnings,
+        },
+        predicted,
+    })
+}
+
+/// Per VM selected or changed by a plan: its status and ports before and after.
+fn predictions(
+    before: &crate::Report,
+    after: &crate::Report,
+    vms: &[crate::arm::VirtualMachine],
+) -> Vec<VmPrediction> {
     let mut predictions = Vec::new();
     for a in &after.vms {
         let Some(b) = before.vms.iter().find(|b| id_key(&b.id) == id_key(&a.id)) else {
@@ -791,21 +821,7 @@ pub fn plan(
             });
         }
     }
-    let noop = nsg_changes.is_empty() && jit_changes.is_empty() && nic_changes.is_empty();
-    Ok(Planned {
-        plan: RemediationPlan {
-            request: req.clone(),
-            nsg_changes,
-            nic_changes,
-            jit_policies: jit_changes,
-            before: before.control,
-            after: after.control,
-            vms: predictions,
-            noop,
-            warnings,
-        },
-        predicted,
-    })
+    predictions
 }
 
 fn rule(

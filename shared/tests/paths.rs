@@ -893,3 +893,80 @@ fn bad_load_balancer_and_firewall_values_name_their_path() {
         err.path
     );
 }
+
+#[test]
+fn narrowing_or_removing_the_dnat_rule_closes_the_path() {
+    use portcullis_shared::api::{
+        RemediationKind, RemediationParams, RemediationRequest, RuleChangeKind,
+    };
+    let inv_json = inventory(Scene {
+        extra: json!({"azureFirewalls": firewall(json!([
+            dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389"),
+            dnat("web-in", &["*"], "443", "10.0.1.4", "443")]))}),
+        ..Default::default()
+    });
+    let inv = Inventory::from_json(inv_json.to_string().as_bytes()).unwrap();
+    let vm = inv.virtual_machines[0].id.clone();
+    let req = |sources: Vec<String>| RemediationRequest {
+        kind: RemediationKind::NarrowDnat,
+        vm_ids: vec![vm.clone()],
+        ports: vec![],
+        params: RemediationParams {
+            sources,
+            ..Default::default()
+        },
+    };
+    let cfg = EvalConfig::default();
+    // narrowed to the office: restricted, reachable from the office only
+    let p = portcullis_shared::remediation::plan(&inv, &cfg, &req(vec!["203.0.113.0/24".into()]))
+        .unwrap();
+    assert_eq!(p.plan.firewall_changes.len(), 1);
+    let c = &p.plan.firewall_changes[0];
+    assert!(c.target_id.ends_with("azureFirewalls/fw-hub"));
+    assert_eq!(
+        c.diff.len(),
+        1,
+        "only the rule to a management port: {:?}",
+        c.diff
+    );
+    assert_eq!(c.diff[0].change, RuleChangeKind::Changed);
+    assert_eq!(
+        c.after["properties"]["natRuleCollections"][0]["properties"]["rules"][0]["sourceAddresses"],
+        json!(["203.0.113.0/24"])
+    );
+    assert_eq!(
+        c.after["properties"]["natRuleCollections"][0]["properties"]["rules"][1]["sourceAddresses"],
+        json!(["*"]),
+        "443 untouched"
+    );
+    let after = evaluate(&p.predicted, &cfg).unwrap();
+    let e = port(vm1(&after), 3389);
+    assert_eq!(e.state, State::Restricted);
+    assert_eq!(
+        &e.allowed_public_sources[..],
+        &["203.0.113.0/24".to_string()]
+    );
+    assert_eq!(p.plan.vms[0].after, Status::Healthy);
+    assert!(p.plan.after.current_score > p.plan.before.current_score);
+    // removed: the port reads private again
+    let p = portcullis_shared::remediation::plan(&inv, &cfg, &req(vec![])).unwrap();
+    assert_eq!(
+        p.plan.firewall_changes[0].diff[0].change,
+        RuleChangeKind::Removed
+    );
+    let after = evaluate(&p.predicted, &cfg).unwrap();
+    assert_eq!(port(vm1(&after), 3389).state, State::Private);
+    assert!(!port(vm1(&after), 3389).reachable);
+    // a VM without DNAT: nothing to do
+    let plain = Inventory::from_json(inventory(Scene::default()).to_string().as_bytes()).unwrap();
+    let p = portcullis_shared::remediation::plan(
+        &plain,
+        &cfg,
+        &RemediationRequest {
+            vm_ids: vec![plain.virtual_machines[0].id.clone()],
+            ..req(vec![])
+        },
+    )
+    .unwrap();
+    assert!(p.plan.noop);
+}

@@ -698,3 +698,139 @@ mod tests {
         assert!(c(None, Some("*")).check(None, "x").is_ok());
     }
 }
+
+/// Firewall writes: a Firewall Policy rule collection group or a (classic) Azure Firewall,
+/// replaced whole under If-Match, with a new ETag. Only existing resources (no creation).
+impl World {
+    pub fn put_rule_collection_group(
+        &mut self,
+        id: &str,
+        body: &[u8],
+        cond: &Conditions,
+    ) -> Result<serde_json::Value, Fail> {
+        let key = portcullis_shared::arm::id_key(id);
+        let Some(i) = self
+            .inventory
+            .firewall_policy_rule_collection_groups
+            .iter()
+            .position(|g| portcullis_shared::arm::id_key(&g.id) == key)
+        else {
+            return Err(Fail::resource_not_found(
+                "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+                id.rsplit('/').next().unwrap_or_default(),
+                &portcullis_shared::eval::engine::id_scope(id).1,
+            ));
+        };
+        let current = self.inventory.firewall_policy_rule_collection_groups[i]
+            .etag
+            .clone();
+        cond.check(current.as_deref(), "ruleCollectionGroup")?;
+        let mut g: portcullis_shared::arm::FirewallPolicyRuleCollectionGroup =
+            serde_json::from_slice(body).map_err(|e| {
+                Fail::bad_request(
+                    "InvalidRequestContent",
+                    format!("The request content was invalid and could not be deserialized: {e}"),
+                )
+            })?;
+        validate_dnat_rules(&g)?;
+        let old = &self.inventory.firewall_policy_rule_collection_groups[i];
+        g.id = old.id.clone();
+        g.name = old.name.clone();
+        g.kind = old.kind.clone();
+        g.etag = Some(self.new_etag());
+        g.properties.provisioning_state = Some("Succeeded".into());
+        self.inventory.firewall_policy_rule_collection_groups[i] = g.clone();
+        Ok(serde_json::to_value(g).unwrap_or_default())
+    }
+
+    pub fn put_firewall(
+        &mut self,
+        id: &str,
+        body: &[u8],
+        cond: &Conditions,
+    ) -> Result<serde_json::Value, Fail> {
+        let key = portcullis_shared::arm::id_key(id);
+        let Some(i) = self
+            .inventory
+            .azure_firewalls
+            .iter()
+            .position(|f| portcullis_shared::arm::id_key(&f.id) == key)
+        else {
+            return Err(Fail::resource_not_found(
+                "Microsoft.Network/azureFirewalls",
+                id.rsplit('/').next().unwrap_or_default(),
+                &portcullis_shared::eval::engine::id_scope(id).1,
+            ));
+        };
+        cond.check(
+            self.inventory.azure_firewalls[i].etag.as_deref(),
+            "azureFirewall",
+        )?;
+        let mut f: portcullis_shared::arm::AzureFirewall =
+            serde_json::from_slice(body).map_err(|e| {
+                Fail::bad_request(
+                    "InvalidRequestContent",
+                    format!("The request content was invalid and could not be deserialized: {e}"),
+                )
+            })?;
+        let old = &self.inventory.azure_firewalls[i];
+        f.id = old.id.clone();
+        f.name = old.name.clone();
+        f.kind = old.kind.clone();
+        if f.location.is_none() {
+            f.location = old.location.clone();
+        }
+        f.etag = Some(self.new_etag());
+        f.properties.provisioning_state = Some("Succeeded".into());
+        self.inventory.azure_firewalls[i] = f.clone();
+        Ok(serde_json::to_value(f).unwrap_or_default())
+    }
+}
+
+/// ARM refuses DNAT rules without a translated port or with a malformed source.
+fn validate_dnat_rules(
+    g: &portcullis_shared::arm::FirewallPolicyRuleCollectionGroup,
+) -> Result<(), Fail> {
+    for c in &g.properties.rule_collections {
+        for r in &c.rules {
+            if !r
+                .rule_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("NatRule"))
+            {
+                continue;
+            }
+            let name = r.name.as_deref().unwrap_or("?");
+            if r.source_addresses.is_empty() && r.source_ip_groups.is_empty() {
+                return Err(Fail::bad_request(
+                    "FirewallPolicyRuleSourceAddressesOrSourceIpGroupsRequired",
+                    format!("Rule '{name}' must have sourceAddresses or sourceIpGroups."),
+                ));
+            }
+            for s in &r.source_addresses {
+                let ok = s.trim() == "*"
+                    || portcullis_shared::net::Cidr::parse(s).is_some()
+                    || s.split_once('-').is_some_and(|(a, b)| {
+                        portcullis_shared::net::addr::parse_ip(a.trim()).is_some()
+                            && portcullis_shared::net::addr::parse_ip(b.trim()).is_some()
+                    });
+                if !ok {
+                    return Err(Fail::bad_request(
+                        "FirewallPolicyRuleInvalidSourceAddress",
+                        format!("Rule '{name}' has an invalid source address '{s}'."),
+                    ));
+                }
+            }
+            if r.translated_port
+                .as_deref()
+                .is_none_or(|p| p.trim().parse::<u16>().is_err())
+            {
+                return Err(Fail::bad_request(
+                    "FirewallPolicyNatRuleInvalidTranslatedPort",
+                    format!("Rule '{name}' has an invalid translatedPort."),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -391,6 +391,35 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
             read(r.list(&w.rule_collection_groups(&r.path_prefix(8))))
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "firewallpolicies", _, "rulecollectiongroups", _]
+            if m == Method::PUT =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            let g = w.put_rule_collection_group(&r.path_prefix(10), &r.body, &r.conditions())?;
+            let loc = w
+                .inventory
+                .azure_firewalls
+                .first()
+                .and_then(|f| f.location.clone())
+                .unwrap_or_else(|| "westeurope".into());
+            let op = w.start_operation(s(1), &loc, &r.path_prefix(10), false);
+            let (async_url, _) = r.operation_urls(s(1), &loc, &op);
+            let mut h = r.retry_headers();
+            h.push(("Azure-AsyncOperation", async_url));
+            Ok((json_response(put_status(false), &g, &h), true))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "azurefirewalls", _]
+            if m == Method::PUT =>
+        {
+            w.check_scope(s(1), Some(s(3)))?;
+            let f = w.put_firewall(&r.path_prefix(8), &r.body, &r.conditions())?;
+            let loc = f["location"].as_str().unwrap_or("westeurope").to_string();
+            let op = w.start_operation(s(1), &loc, &r.path_prefix(8), false);
+            let (async_url, _) = r.operation_urls(s(1), &loc, &op);
+            let mut h = r.retry_headers();
+            h.push(("Azure-AsyncOperation", async_url));
+            Ok((json_response(put_status(false), &f, &h), true))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "firewallpolicies", _, "rulecollectiongroups", _]
             if get =>
         {
             w.check_scope(s(1), Some(s(3)))?;

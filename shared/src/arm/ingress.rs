@@ -293,6 +293,10 @@ pub struct AzureFirewallProperties {
     pub virtual_hub: Option<SubResource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
+    /// Everything else (network and application rule collections, threat intelligence, ...),
+    /// kept as it came so that a write sends it back unchanged.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -369,6 +373,8 @@ pub struct FirewallNatRuleCollectionProperties {
     pub action: Option<RuleAction>,
     #[serde(default, deserialize_with = "nullable")]
     pub rules: Vec<NatRule>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `{"type": "Dnat"}` (classic) or `{"type": "DNAT"}` (policy).
@@ -412,13 +418,14 @@ pub struct NatRule {
         skip_serializing_if = "is_empty"
     )]
     pub destination_ports: Vec<String>,
-    /// Classic rules.
+    /// Classic rules: `["TCP", "UDP"]`. (Application rules of a policy write objects here,
+    /// `{"protocolType", "port"}`: kept as JSON.)
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "is_empty"
     )]
-    pub protocols: Vec<String>,
+    pub protocols: Vec<serde_json::Value>,
     /// Firewall Policy rules.
     #[serde(
         default,
@@ -432,6 +439,9 @@ pub struct NatRule {
     pub translated_port: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub translated_fqdn: Option<String>,
+    /// The fields of other rule types (network, application rules), kept as they came.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `Microsoft.Network/firewallPolicies/ruleCollectionGroups`: id `{policy id}/ruleCollectionGroups/{name}`.
@@ -458,6 +468,8 @@ pub struct RuleCollectionGroupProperties {
     pub rule_collections: Vec<PolicyRuleCollection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -475,6 +487,8 @@ pub struct PolicyRuleCollection {
     /// `FirewallPolicyNatRuleCollection`s.
     #[serde(default, deserialize_with = "nullable")]
     pub rules: Vec<NatRule>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 // ---------------------------------------------------------------------------------------------

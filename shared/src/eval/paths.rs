@@ -862,13 +862,24 @@ impl Ingress {
                         "missing: a DNAT rule needs a destination port",
                     ));
                 }
+                let ip_protocols: Vec<serde_json::Value> = r
+                    .ip_protocols
+                    .iter()
+                    .map(|p| serde_json::Value::from(p.as_str()))
+                    .collect();
                 let (protocols, pname) = if r.ip_protocols.is_empty() {
                     (&r.protocols, "protocols")
                 } else {
-                    (&r.ip_protocols, "ipProtocols")
+                    (&ip_protocols, "ipProtocols")
                 };
                 let mut tcp = protocols.is_empty();
-                for (k, s) in protocols.iter().enumerate() {
+                for (k, v) in protocols.iter().enumerate() {
+                    let Some(s) = v.as_str() else {
+                        return Err(InputError::new(
+                            format!("{path}.{pname}[{k}]"),
+                            format!("{v} is not a protocol (TCP, UDP, Any, ICMP)"),
+                        ));
+                    };
                     let t = s.trim();
                     if t.eq_ignore_ascii_case("tcp") || t.eq_ignore_ascii_case("any") {
                         tcp = true;
