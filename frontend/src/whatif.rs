@@ -59,6 +59,31 @@ pub async fn load_inventory() -> Result<Value, ApiError> {
             }
         }
     }
+    // the rule collection groups of the firewalls' policies (their DNAT rules)
+    let mut policies: Vec<String> = all
+        .get("azureFirewalls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["properties"]["firewallPolicy"]["id"].as_str())
+        .map(str::to_owned)
+        .collect();
+    policies.sort_by_key(|p| p.to_ascii_lowercase());
+    policies.dedup_by_key(|p| p.to_ascii_lowercase());
+    let mut groups = Vec::new();
+    for policy in policies {
+        groups.extend(
+            list_all(format!(
+                "/arm{policy}/ruleCollectionGroups?api-version={}",
+                portcullis_shared::arm::versions::NETWORK
+            ))
+            .await?,
+        );
+    }
+    all.insert(
+        "firewallPolicyRuleCollectionGroups".to_owned(),
+        Value::Array(groups),
+    );
     Ok(Value::Object(all))
 }
 

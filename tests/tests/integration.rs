@@ -5,5 +5,6 @@ mod integration {
     pub mod dashboard;
     pub mod health;
     pub mod keyboard_layout;
+    pub mod paths;
     pub mod scale;
 }

@@ -72,6 +72,11 @@ pub fn fix_explanation(kind: RemediationKind) -> (&'static str, &'static str, &'
             "The answer to an attack: the rules that let the Internet reach the ports are narrowed to the legitimate sources seen in the traffic (and your trusted ranges), and an explicit Deny from the Internet is added below them.",
             "Stops the attackers at once and keeps the owners' access, but only from the addresses listed: a new office or home address will be refused. JIT access or Azure Bastion remove the public port altogether.",
         ),
+        RemediationKind::NarrowDnat => (
+            "Narrow or remove the firewall DNAT rule",
+            "An Azure Firewall DNAT rule forwards a public port to the VM. The firewall rewrites the client's address to its own, so no NSG change can close that path: the DNAT rule itself is narrowed to the addresses you give, or removed when you give none (If-Match on the firewall or its policy's rule collection group).",
+            "Closes the way in at the firewall for every VM behind that rule. Azure Bastion, where the VNet has one, needs no public port at all.",
+        ),
         RemediationKind::AttachNsg => (
             "Attach an NSG",
             "Internet-facing NICs without any NSG get a new NSG that admits only the ports you keep open (e.g. 443) and, optionally, management from your addresses.",
@@ -232,7 +237,9 @@ fn Wizard() -> impl IntoView {
                     errors.push("The maximum duration must be 5 minutes to 1 day.".to_owned());
                 }
             }
-            RemediationKind::EnforceRule => errors.extend(source_errors()),
+            RemediationKind::EnforceRule | RemediationKind::NarrowDnat => {
+                errors.extend(source_errors())
+            }
             RemediationKind::DenyPorts => {}
         }
         errors
@@ -250,7 +257,9 @@ fn Wizard() -> impl IntoView {
                 max_request_access_duration: Some(iso_duration(jit_minutes.get_untracked())),
                 ..Default::default()
             },
-            RemediationKind::RestrictSources | RemediationKind::EnforceRule => RemediationParams {
+            RemediationKind::RestrictSources
+            | RemediationKind::EnforceRule
+            | RemediationKind::NarrowDnat => RemediationParams {
                 sources: sources(),
                 ..Default::default()
             },
@@ -328,7 +337,7 @@ fn Wizard() -> impl IntoView {
                 Step::ChooseFix => view! {
                     <h2>"2. Choose the fix"</h2>
                     <div class="fix-options" role="radiogroup" aria-label="Fix">
-                        {[RemediationKind::EnableJit, RemediationKind::RestrictSources, RemediationKind::DenyPorts, RemediationKind::AttachNsg, RemediationKind::EnforceRule].into_iter().map(|k| {
+                        {[RemediationKind::EnableJit, RemediationKind::RestrictSources, RemediationKind::DenyPorts, RemediationKind::NarrowDnat, RemediationKind::AttachNsg, RemediationKind::EnforceRule].into_iter().map(|k| {
                             let (title, what, tradeoff) = fix_explanation(k);
                             view! {
                                 <label class="fix-option" class:fix-option-selected=move || kind.get() == k data-testid=format!("fix-{}", k.as_str())>
@@ -371,7 +380,7 @@ fn Wizard() -> impl IntoView {
                                 <small class="muted">"Default 3 h; Azure allows 5 minutes to 1 day."</small>
                             </label>
                         }.into_any(),
-                        RemediationKind::RestrictSources | RemediationKind::AttachNsg | RemediationKind::EnforceRule => view! {
+                        RemediationKind::RestrictSources | RemediationKind::AttachNsg | RemediationKind::EnforceRule | RemediationKind::NarrowDnat => view! {
                             {move || (kind.get() == RemediationKind::EnforceRule).then(|| view! {
                                 <p class="muted">"Prefilled from the alert: the legitimate sources seen in the traffic and the trusted ranges. Every other address on the Internet is denied; leave the list empty to deny the ports to everyone."</p>
                             })}
@@ -379,6 +388,7 @@ fn Wizard() -> impl IntoView {
                                 <span>{move || match kind.get() {
                                     RemediationKind::RestrictSources => "Allowed sources (required)",
                                     RemediationKind::EnforceRule => "Keep access from",
+                                    RemediationKind::NarrowDnat => "DNAT sources to keep (empty: remove the rule)",
                                     _ => "Management allowed from (optional)",
                                 }}</span>
                                 <textarea rows="3" placeholder="203.0.113.0/24, 198.51.100.7" bind:value=sources_text data-testid="param-sources"
@@ -490,6 +500,17 @@ fn PlanReview(plan: RemediationPlan) -> impl IntoView {
                 <h3>"NSG attachments"</h3>
                 <ul>{plan.nic_changes.into_iter().map(|c| view! { <li>{format!("NIC {}: {} → {}", c.nic_name, c.nsg_before.as_deref().map(crate::format::arm_name).unwrap_or("no NSG"), crate::format::arm_name(&c.nsg_after))}</li> }).collect_view()}</ul>
             })}
+            {(!plan.firewall_changes.is_empty()).then(|| view! {
+                <h3>"Firewall DNAT rules"</h3>
+                <ul data-testid="firewall-changes">{plan.firewall_changes.into_iter().flat_map(|c| c.diff.into_iter().map(move |d| {
+                    let class = match d.change {
+                        portcullis_shared::api::RuleChangeKind::Removed => "diff-removed",
+                        portcullis_shared::api::RuleChangeKind::Added => "diff-added",
+                        portcullis_shared::api::RuleChangeKind::Changed => "diff-changed",
+                    };
+                    view! { <li class=class data-testid="firewall-change">{d.summary}<span class="muted small">{format!(" ({}, If-Match {})", c.name, c.etag.clone().unwrap_or_default())}</span></li> }
+                })).collect_view()}</ul>
+            })}
             {(!plan.jit_policies.is_empty()).then(|| view! {
                 <h3>"JIT policies"</h3>
                 <ul data-testid="jit-policy-changes">{plan.jit_policies.into_iter().map(|c| view! {
@@ -545,6 +566,11 @@ fn ApplyProgress(
                         format!("JIT policy {}", crate::format::arm_name(&c.policy_id)),
                     )
                 }))
+                .chain(
+                    p.firewall_changes
+                        .iter()
+                        .map(|c| (c.target_id.clone(), format!("Firewall rules {}", c.name))),
+                )
                 .collect(),
             _ => Vec::new(),
         })

@@ -1,0 +1,131 @@
+//! Paths from the Internet in the dashboard: an operator finds the VM exposed only through a
+//! firewall DNAT rule, previews narrowing the rule, applies it and sees the port restricted and
+//! the score up; a Standard public IP without an NSG reads not reachable while
+//! Recommendation 1 stays unhealthy.
+use portcullis_tests::app::{TestApp, DEMO_PASSWORD};
+use portcullis_tests::browser::Browser;
+
+fn points(gauge_text: &str) -> f64 {
+    gauge_text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+#[tokio::test]
+async fn an_operator_narrows_the_dnat_rule_to_dnat_rdp_01() {
+    let app = TestApp::start();
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&app.base_url, "operator", DEMO_PASSWORD)
+        .await;
+    browser.goto(&app.url("/")).await;
+    let before = browser
+        .wait_for_text("gauge-text", |t| t.ends_with("of 8 points"))
+        .await;
+
+    // the VM page: RDP open, one line from the Internet through the firewall
+    browser.open_vm(&app.base_url, "dnat-rdp-01").await;
+    browser.wait_for_testid("exposure-table").await;
+    let rdp = browser.text_of_testid("exposure-3389").await;
+    assert!(rdp.contains("Open") || rdp.contains("open"), "{rdp}");
+    let path = browser.text_of_testid("path-firewallDnat").await;
+    assert!(
+        path.contains("20.61.60.4:3389") && path.contains("10.50.2.10:3389"),
+        "{path}"
+    );
+    assert!(path.contains("reachable"), "{path}");
+    assert!(
+        browser.has_testid("managed-access").await,
+        "Bastion in the VNet is listed"
+    );
+    browser.screenshot("paths-vm-dnat-before").await;
+
+    // the wizard: narrow the DNAT rule to the office range
+    browser.click_testid("fix-vm").await;
+    browser
+        .wait_for_text("selected-count", |t| t == "1 selected")
+        .await;
+    browser.click_testid("wizard-next").await;
+    browser.click_testid("fix-narrowDnat").await;
+    browser.screenshot("paths-wizard-fix").await;
+    browser.click_testid("wizard-next").await;
+    browser.wait_for_testid("wizard-step-3").await;
+    browser.fill_testid("param-sources", "203.0.113.0/24").await;
+    browser.click_testid("wizard-next").await;
+    browser.wait_for_testid("plan-review").await;
+    let change = browser.text_of_testid("firewall-change").await;
+    assert!(
+        change.contains("rdp-in")
+            && change.contains("203.0.113.0/24")
+            && change.contains("If-Match"),
+        "{change}"
+    );
+    let delta = browser.text_of_testid("score-delta").await;
+    assert!(
+        delta.contains('+'),
+        "the preview predicts a higher score: {delta}"
+    );
+    let whatif = browser
+        .wait_for_text("whatif", |t| !t.is_empty() && !t.starts_with("Checking"))
+        .await;
+    assert!(whatif.contains("predicts the same"), "{whatif}");
+    browser.screenshot("paths-wizard-review").await;
+
+    browser.click_testid("wizard-apply").await;
+    let outcome = browser
+        .wait_for_text("apply-outcome", |t| !t.is_empty())
+        .await;
+    assert!(outcome.contains("Applied"), "{outcome}");
+    browser.wait_for_testid("applied-posture").await;
+
+    // the port reads restricted now, and the score is up
+    browser.open_vm(&app.base_url, "dnat-rdp-01").await;
+    let rdp = browser
+        .wait_for_text("exposure-3389", |t| {
+            t.contains("Restricted") || t.contains("restricted")
+        })
+        .await;
+    assert!(rdp.contains("203.0.113.0/24"), "{rdp}");
+    browser.screenshot("paths-vm-dnat-after").await;
+    browser.goto(&app.url("/")).await;
+    let after = browser
+        .wait_for_text("gauge-text", |t| t.ends_with("of 8 points"))
+        .await;
+    assert!(
+        points(&after) > points(&before),
+        "score before {before}, after {after}"
+    );
+    browser.assert_no_console_errors("after the DNAT fix").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_standard_public_ip_without_an_nsg_reads_not_reachable() {
+    let app = TestApp::start();
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&app.base_url, "viewer", DEMO_PASSWORD)
+        .await;
+    browser.open_vm(&app.base_url, "std-ip-01").await;
+    browser.wait_for_testid("exposure-table").await;
+    let ssh = browser.text_of_testid("exposure-22").await;
+    assert!(
+        ssh.contains("Open") || ssh.contains("open"),
+        "the NSG verdict: {ssh}"
+    );
+    assert!(ssh.contains("No"), "not reachable: {ssh}");
+    let path = browser.text_of_testid("path-publicIp").await;
+    assert!(
+        path.contains("blocked") && path.contains("Standard public IP"),
+        "{path}"
+    );
+    let rec = browser
+        .text_of_testid("rec-row-internetFacingVmsProtectedByNsg")
+        .await;
+    assert!(rec.to_lowercase().contains("unhealthy"), "{rec}");
+    browser.screenshot("paths-vm-standard-ip").await;
+    browser.assert_no_console_errors("the Standard IP VM").await;
+    browser.close().await;
+}
