@@ -16,7 +16,6 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                         <th scope="col">"Reachable"</th>
                         <th scope="col">"Allowed public sources"</th>
                         <th scope="col">"Deciding rules"</th>
-                        <th scope="col">"Ways in from the Internet"</th>
                         <th scope="col">"JIT"</th>
                     </tr>
                 </thead>
@@ -39,11 +38,16 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                                     </ul>
                                     <p class="muted small">{e.reason.to_string()}</p>
                                 </td>
-                                <td>
-                                    <PathList paths=e.paths.clone() managed=e.managed_access.as_deref().map(<[ManagedAccess]>::to_vec).unwrap_or_default() />
-                                </td>
                                 <td>{if e.jit_protected { "◷ Yes" } else { "—" }}</td>
                             </tr>
+                            {(!e.paths.is_empty() || e.managed_access.is_some()).then(|| view! {
+                                <tr class="path-row" data-testid=format!("paths-{}", e.port)>
+                                    <td colspan="6">
+                                        <span class="path-row-title">"Ways in from the Internet"</span>
+                                        <PathList paths=e.paths.clone() managed=e.managed_access.as_deref().map(<[ManagedAccess]>::to_vec).unwrap_or_default() />
+                                    </td>
+                                </tr>
+                            })}
                         }
                     }).collect_view()}
                 </tbody>
@@ -78,7 +82,7 @@ fn PathList(paths: Vec<InternetPath>, managed: Vec<ManagedAccess>) -> impl IntoV
             }).collect_view()}
             {managed.into_iter().map(|m| view! {
                 <li class="path path-managed" data-testid="managed-access">
-                    "🛡 Managed access: Azure Bastion "<code>{m.name.to_string()}</code>
+                    "Managed access: Azure Bastion "<code>{m.name.to_string()}</code>
                     <span class="muted small">{format!(" ({} SKU, in {})", m.sku, arm_name(&m.virtual_network))}</span>
                 </li>
             }).collect_view()}

@@ -2,8 +2,7 @@
 //! firewall DNAT rule, previews narrowing the rule, applies it and sees the port restricted and
 //! the score up; a Standard public IP without an NSG reads not reachable while
 //! Recommendation 1 stays unhealthy.
-use portcullis_tests::app::{TestApp, DEMO_PASSWORD};
-use portcullis_tests::browser::Browser;
+use portcullis_tests::{Browser, TestApp, DEMO_PASSWORD};
 
 fn points(gauge_text: &str) -> f64 {
     gauge_text
