@@ -292,3 +292,14 @@ pub fn validate_source(s: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A kind of path from the Internet, for people: `Public IP`, `Load balancer NAT`, ...
+pub fn path_kind_label(kind: portcullis_shared::eval::report::PathKind) -> &'static str {
+    use portcullis_shared::eval::report::PathKind::*;
+    match kind {
+        PublicIp => "Public IP",
+        LoadBalancerNat => "Load balancer NAT",
+        LoadBalancerRule => "Load balancer rule",
+        FirewallDnat => "Firewall DNAT",
+    }
+}

@@ -159,6 +159,9 @@ pub fn filter_to_pairs(filter: &VmFilter) -> Vec<(String, String)> {
     if let Some(status) = filter.recommendation_status {
         push("recommendationStatus", status_str(status).to_owned());
     }
+    if let Some(path) = filter.path {
+        push("path", path.as_str().to_string());
+    }
     if let Some(reachable) = filter.reachable {
         push("reachable", reachable.to_string());
     }
@@ -196,6 +199,11 @@ pub fn filter_from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>
             "recommendation" => filter.recommendation = parse_recommendation(value),
             "recommendationStatus" => filter.recommendation_status = parse_status(value),
             "reachable" => filter.reachable = value.parse().ok(),
+            "path" => {
+                filter.path = portcullis_shared::eval::report::PathKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == value)
+            }
             "sort" => filter.sort = parse_sort(value),
             "order" => {
                 filter.order = match value {

@@ -83,7 +83,7 @@ pub enum Tenant {
     /// Given subscriptions and resources.
     Custom {
         subscriptions: Vec<SubscriptionInfo>,
-        inventory: portcullis_shared::Inventory,
+        inventory: Box<portcullis_shared::Inventory>,
     },
 }
 
@@ -151,7 +151,7 @@ pub async fn spawn_emulator(cfg: EmulatorConfig) -> anyhow::Result<(SocketAddr, 
                 } => World::new(
                     TENANT_ID,
                     subscriptions.clone(),
-                    inventory.clone(),
+                    (**inventory).clone(),
                     cfg.seed,
                 ),
             };

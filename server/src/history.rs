@@ -36,6 +36,26 @@ pub fn reachable(v: &portcullis_shared::eval::VmReport) -> bool {
         .any(|e| e.reachable && matches!(e.state, State::Open | State::Restricted))
 }
 
+/// The kinds of path that reach an open or restricted management port of the VM, each once.
+pub fn reachable_kinds(
+    v: &portcullis_shared::eval::VmReport,
+) -> Vec<portcullis_shared::eval::report::PathKind> {
+    let mut kinds = Vec::new();
+    for e in v
+        .exposures
+        .iter()
+        .filter(|e| matches!(e.state, State::Open | State::Restricted))
+    {
+        for p in e.paths.iter().filter(|p| p.reachable) {
+            if !kinds.contains(&p.kind) {
+                kinds.push(p.kind);
+            }
+        }
+    }
+    kinds.sort_by_key(|k| k.as_str());
+    kinds
+}
+
 /// The stored summary of one evaluation.
 pub fn summarize(
     report: &Report,

@@ -1583,3 +1583,55 @@ async fn narrowing_the_dnat_rule_closes_rdp_on_dnat_rdp_01() {
         .await;
     assert_eq!(group2["etag"], group["etag"]);
 }
+
+#[tokio::test]
+async fn posture_counts_and_filters_by_way_in() {
+    let app = TestApp::new().await;
+    let v = app.login("viewer").await;
+    let (s, p) = app
+        .send(Method::GET, "/api/posture?perPage=100", Some(&v), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let by = &p["counts"]["reachableByPath"];
+    assert_eq!(by["loadBalancerNat"], 1, "{by}");
+    assert_eq!(by["loadBalancerRule"], 2, "{by}");
+    assert_eq!(by["firewallDnat"], 1, "{by}");
+    assert!(by["publicIp"].as_u64().unwrap() > 0, "{by}");
+    for (kind, names) in [
+        ("firewallDnat", vec!["dnat-rdp-01"]),
+        ("loadBalancerNat", vec!["nat-rdp-01"]),
+        ("loadBalancerRule", vec!["ha-app-01", "ha-app-02"]),
+    ] {
+        let (s, p) = app
+            .send(
+                Method::GET,
+                &format!("/api/posture?path={kind}"),
+                Some(&v),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        let got: Vec<&str> = p["vms"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, names, "{kind}");
+        assert!(p["vms"]["items"][0]["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == kind));
+    }
+    // the Standard-IP VM without an NSG is not reachable by any way in
+    let (_, p) = app
+        .send(Method::GET, "/api/posture?q=std-ip-01", Some(&v), None)
+        .await;
+    let row = &p["vms"]["items"][0];
+    assert_eq!(row["reachable"], false, "{row}");
+    assert_eq!(
+        row["recommendations"]["internetFacingVmsProtectedByNsg"],
+        "unhealthy"
+    );
+}

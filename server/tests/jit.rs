@@ -48,7 +48,7 @@ fn tenant(state_file: Option<std::path::PathBuf>) -> EmulatorConfig {
                 subscription_id: SUB.into(),
                 display_name: "JIT test".into(),
             }],
-            inventory: b.build(),
+            inventory: Box::new(b.build()),
         },
         state_file,
         ..config()

@@ -148,6 +148,8 @@ pub struct VmFilter {
     pub recommendation_status: Option<Status>,
     /// Only VMs with an open or restricted management port reachable from the Internet.
     pub reachable: Option<bool>,
+    /// Only VMs with a management port reachable through a path of this kind.
+    pub path: Option<crate::eval::report::PathKind>,
     /// Case-insensitive substring of name, resource group, id, public IPs.
     pub q: Option<String>,
     pub sort: Option<VmSort>,
@@ -217,6 +219,41 @@ pub struct PostureCounts {
     pub jit_protected: usize,
     /// JIT access requests active now.
     pub active_jit_requests: usize,
+    /// VMs with a management port reachable through each kind of path.
+    #[serde(default)]
+    pub reachable_by_path: PathCounts,
+}
+
+/// Per kind of path from the Internet: how many VMs it reaches (open or restricted port).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PathCounts {
+    pub public_ip: usize,
+    pub load_balancer_nat: usize,
+    pub load_balancer_rule: usize,
+    pub firewall_dnat: usize,
+}
+
+impl PathCounts {
+    pub fn get(&self, kind: crate::eval::report::PathKind) -> usize {
+        use crate::eval::report::PathKind::*;
+        match kind {
+            PublicIp => self.public_ip,
+            LoadBalancerNat => self.load_balancer_nat,
+            LoadBalancerRule => self.load_balancer_rule,
+            FirewallDnat => self.firewall_dnat,
+        }
+    }
+
+    pub fn add(&mut self, kind: crate::eval::report::PathKind) {
+        use crate::eval::report::PathKind::*;
+        match kind {
+            PublicIp => self.public_ip += 1,
+            LoadBalancerNat => self.load_balancer_nat += 1,
+            LoadBalancerRule => self.load_balancer_rule += 1,
+            FirewallDnat => self.firewall_dnat += 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,8 +293,11 @@ pub struct VmRow {
     pub public_ips: Vec<String>,
     /// Worst exposure state over the management ports.
     pub worst_state: State,
-    /// Some management port is open or restricted behind a public IP.
+    /// Some management port is open or restricted and reachable from the Internet.
     pub reachable: bool,
+    /// The kinds of path that reach an open or restricted management port.
+    #[serde(default)]
+    pub paths: Vec<crate::eval::report::PathKind>,
     /// Management ports whose state is `open`.
     pub open_ports: Vec<u16>,
     /// Management ports whose state is `restricted`.

@@ -174,7 +174,8 @@ fn dnat(name: &str, sources: &[&str], port: &str, to: &str, to_port: &str) -> Va
 fn public_ip_sku_decides_reachability_without_an_nsg() {
     // (case, pip SKU, NIC NSG rules, expected reachable, expected state)
     let allow_rdp = || Some(vec![rule("RDP", 300, "Allow", "*", "*", "3389")]);
-    let cases: Vec<(&str, &'static str, Option<Vec<Value>>, bool, State)> = vec![
+    type Case = (&'static str, &'static str, Option<Vec<Value>>, bool, State);
+    let cases: Vec<Case> = vec![
         (
             "Standard, no NSG: closed by default",
             "Standard",
@@ -758,7 +759,14 @@ fn security_admin_rules_come_before_the_nsgs() {
     let allow_all = || Some(vec![rule("RDP", 300, "Allow", "*", "*", "3389")]);
     let deny_all = || Some(vec![rule("no-RDP", 300, "Deny", "*", "*", "3389")]);
     // (case, admin access, source, NIC rules, state)
-    let cases: Vec<(&str, &str, &str, Option<Vec<Value>>, State)> = vec![
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<Vec<Value>>,
+        State,
+    );
+    let cases: Vec<Case> = vec![
         (
             "admin Deny closes what the NSG allows",
             "Deny",

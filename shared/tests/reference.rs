@@ -352,6 +352,9 @@ proptest! {
 const FRONTEND_IP: u32 = 0x1401_0203; // 20.1.2.3
 const FW_SUBNET: (u32, u32) = (0x0A00_C800, 26); // 10.0.200.0/26
 
+/// A load-balancing rule: (HA ports, backend port, floating IP).
+type LbRuleSpec = (bool, u16, bool);
+
 /// A random topology around the VM: its own public IP, a load balancer, a firewall DNAT rule
 /// and a security admin rule, each optional.
 #[derive(Debug, Clone)]
@@ -360,7 +363,7 @@ struct Topology {
     pip_basic: Option<bool>,
     /// (Basic SKU, NAT frontend port, NAT backend port, load-balancing rule: None, or
     /// (HA ports, backend port, floating IP)).
-    lb: Option<(bool, u16, u16, Option<(bool, u16, bool)>)>,
+    lb: Option<(bool, u16, u16, Option<LbRuleSpec>)>,
     /// (DNAT sources, translated port).
     dnat: Option<(&'static str, u16)>,
     /// (access, source, destination port).

@@ -131,7 +131,11 @@ fn vm_row(row: VmRow, selected: Option<RwSignal<HashSet<String>>>) -> impl IntoV
                 } else {
                     chips.into_iter().map(|(port, state)| view! { <PortChip port state /> }).collect_view().into_any()
                 }}
-                {row.reachable.then(|| view! { <span class="reachable-flag" title="Reachable from the Internet">"⊕ Internet"</span> })}
+                {row.reachable.then(|| {
+                    let via = row.paths.iter().map(|k| crate::format::path_kind_label(*k)).collect::<Vec<_>>().join(", ");
+                    let title = format!("Reachable from the Internet through: {via}");
+                    view! { <span class="reachable-flag" title=title data-testid="reachable-flag">{format!("⊕ Internet ({via})")}</span> }
+                })}
             </td>
         </tr>
     }

@@ -85,6 +85,12 @@ fn overview_body(
                             {if counts.reachable_from_internet == 1 { "VM with a management port reachable" } else { "VMs with management ports reachable" }}
                         </span>
                     </A>
+                    <ul class="fact-list" data-testid="reachable-by-path">
+                        {portcullis_shared::eval::report::PathKind::ALL.into_iter().filter(|k| counts.reachable_by_path.get(*k) > 0).map(|k| {
+                            let n = counts.reachable_by_path.get(k);
+                            view! { <li><A href=format!("/vms?path={}&sort=exposure&order=desc", k.as_str()) attr:data-testid=format!("reachable-{}", k.as_str())>{format!("{} through {}", count(n), crate::format::path_kind_label(k).to_lowercase())}</A></li> }
+                        }).collect_view()}
+                    </ul>
                     <ul class="fact-list">
                         <li>{format!("{} with a port open to the Internet", count(counts.with_open_ports))}</li>
                         <li>{format!("{} covered by a JIT policy", count(counts.jit_protected))}</li>

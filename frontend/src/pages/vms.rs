@@ -150,6 +150,14 @@ pub fn VmsPage() -> impl IntoView {
                     {move || subscriptions.get().into_iter().map(|s| view! { <option value=s.subscription_id.clone()>{s.display_name.clone()}</option> }).collect_view()}
                 </select>
             </label>
+            <label class="field">
+                <span>"Way in"</span>
+                <select data-testid="filter-path" on:change=move |ev| { let v = event_target_value(&ev); update(&|f| f.path = portcullis_shared::eval::report::PathKind::ALL.into_iter().find(|k| k.as_str() == v)) }
+                    prop:value=move || filter.get().path.map(|k| k.as_str()).unwrap_or_default()>
+                    <option value="">"Any"</option>
+                    {portcullis_shared::eval::report::PathKind::ALL.into_iter().map(|k| view! { <option value=k.as_str()>{crate::format::path_kind_label(k)}</option> }).collect_view()}
+                </select>
+            </label>
             <label class="field field-check">
                 <input type="checkbox" data-testid="filter-reachable" prop:checked=move || filter.get().reachable == Some(true)
                     on:change=move |ev| { let c = event_target_checked(&ev); update(&|f| f.reachable = c.then_some(true)) } />

@@ -619,86 +619,6 @@ pub fn put_status(created: bool) -> StatusCode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use portcullis_shared::build::Rule;
-
-    fn codes(rules: Vec<Rule>) -> Result<(), String> {
-        let rules: Vec<SecurityRule> = rules.into_iter().map(|r| r.0).collect();
-        validate_rules(&rules).map_err(|f| f.code)
-    }
-
-    #[test]
-    fn arm_rule_validation() {
-        assert_eq!(
-            codes(vec![
-                Rule::allow("ok", 100).port("22"),
-                Rule::deny("ok2", 4096)
-            ]),
-            Ok(())
-        );
-        assert_eq!(
-            codes(vec![Rule::allow("p", 99)]),
-            Err("SecurityRuleInvalidPriority".into())
-        );
-        assert_eq!(
-            codes(vec![Rule::allow("p", 4097)]),
-            Err("SecurityRuleInvalidPriority".into())
-        );
-        assert_eq!(
-            codes(vec![Rule::allow("a", 300), Rule::deny("b", 300)]),
-            Err("SecurityRuleConflict".into())
-        );
-        // same priority in the other direction is fine
-        assert_eq!(
-            codes(vec![Rule::allow("a", 300), Rule::deny("b", 300).outbound()]),
-            Ok(())
-        );
-        assert_eq!(
-            codes(vec![Rule::allow("a", 300).port("70000")]),
-            Err("SecurityRuleInvalidPortRange".into())
-        );
-        assert_eq!(
-            codes(vec![Rule::allow("a", 300).from("10.0.0.0/33")]),
-            Err("SecurityRuleInvalidAddressPrefix".into())
-        );
-        assert_eq!(
-            codes(vec![Rule::allow("a", 300).protocol("Gre")]),
-            Err("SecurityRuleInvalidProtocol".into())
-        );
-        assert_eq!(
-            codes(vec![Rule::allow("-bad", 300)]),
-            Err("InvalidResourceName".into())
-        );
-        let mut r = Rule::allow("a", 300);
-        r.0.properties.direction = None;
-        assert_eq!(codes(vec![r]), Err("SecurityRuleParameterMissing".into()));
-    }
-
-    #[test]
-    fn conditions() {
-        let c = |m: Option<&str>, n: Option<&str>| Conditions {
-            if_match: m.map(str::to_string),
-            if_none_match: n.map(str::to_string),
-        };
-        let etag = "W/\"abc\"";
-        assert!(c(None, None).check(Some(etag), "x").is_ok());
-        assert!(c(Some("W/\"abc\""), None).check(Some(etag), "x").is_ok());
-        assert!(c(Some("\"abc\""), None).check(Some(etag), "x").is_ok());
-        assert_eq!(
-            c(Some("W/\"old\""), None)
-                .check(Some(etag), "x")
-                .unwrap_err()
-                .status,
-            StatusCode::PRECONDITION_FAILED
-        );
-        assert!(c(Some("*"), None).check(None, "x").is_err());
-        assert!(c(None, Some("*")).check(Some(etag), "x").is_err());
-        assert!(c(None, Some("*")).check(None, "x").is_ok());
-    }
-}
-
 /// Firewall writes: a Firewall Policy rule collection group or a (classic) Azure Firewall,
 /// replaced whole under If-Match, with a new ETag. Only existing resources (no creation).
 impl World {
@@ -833,4 +753,84 @@ fn validate_dnat_rules(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_shared::build::Rule;
+
+    fn codes(rules: Vec<Rule>) -> Result<(), String> {
+        let rules: Vec<SecurityRule> = rules.into_iter().map(|r| r.0).collect();
+        validate_rules(&rules).map_err(|f| f.code)
+    }
+
+    #[test]
+    fn arm_rule_validation() {
+        assert_eq!(
+            codes(vec![
+                Rule::allow("ok", 100).port("22"),
+                Rule::deny("ok2", 4096)
+            ]),
+            Ok(())
+        );
+        assert_eq!(
+            codes(vec![Rule::allow("p", 99)]),
+            Err("SecurityRuleInvalidPriority".into())
+        );
+        assert_eq!(
+            codes(vec![Rule::allow("p", 4097)]),
+            Err("SecurityRuleInvalidPriority".into())
+        );
+        assert_eq!(
+            codes(vec![Rule::allow("a", 300), Rule::deny("b", 300)]),
+            Err("SecurityRuleConflict".into())
+        );
+        // same priority in the other direction is fine
+        assert_eq!(
+            codes(vec![Rule::allow("a", 300), Rule::deny("b", 300).outbound()]),
+            Ok(())
+        );
+        assert_eq!(
+            codes(vec![Rule::allow("a", 300).port("70000")]),
+            Err("SecurityRuleInvalidPortRange".into())
+        );
+        assert_eq!(
+            codes(vec![Rule::allow("a", 300).from("10.0.0.0/33")]),
+            Err("SecurityRuleInvalidAddressPrefix".into())
+        );
+        assert_eq!(
+            codes(vec![Rule::allow("a", 300).protocol("Gre")]),
+            Err("SecurityRuleInvalidProtocol".into())
+        );
+        assert_eq!(
+            codes(vec![Rule::allow("-bad", 300)]),
+            Err("InvalidResourceName".into())
+        );
+        let mut r = Rule::allow("a", 300);
+        r.0.properties.direction = None;
+        assert_eq!(codes(vec![r]), Err("SecurityRuleParameterMissing".into()));
+    }
+
+    #[test]
+    fn conditions() {
+        let c = |m: Option<&str>, n: Option<&str>| Conditions {
+            if_match: m.map(str::to_string),
+            if_none_match: n.map(str::to_string),
+        };
+        let etag = "W/\"abc\"";
+        assert!(c(None, None).check(Some(etag), "x").is_ok());
+        assert!(c(Some("W/\"abc\""), None).check(Some(etag), "x").is_ok());
+        assert!(c(Some("\"abc\""), None).check(Some(etag), "x").is_ok());
+        assert_eq!(
+            c(Some("W/\"old\""), None)
+                .check(Some(etag), "x")
+                .unwrap_err()
+                .status,
+            StatusCode::PRECONDITION_FAILED
+        );
+        assert!(c(Some("*"), None).check(None, "x").is_err());
+        assert!(c(None, Some("*")).check(Some(etag), "x").is_err());
+        assert!(c(None, Some("*")).check(None, "x").is_ok());
+    }
 }

@@ -42,6 +42,7 @@ pub fn row(v: &VmReport) -> VmRow {
             .max_by_key(|s| s.rank())
             .unwrap_or(PortState::Closed),
         reachable: reachable(v),
+        paths: crate::history::reachable_kinds(v),
         open_ports: ports(PortState::Open),
         restricted_ports: ports(PortState::Restricted),
         jit_policy: v.jit_policy.clone(),
@@ -75,6 +76,10 @@ pub fn filtered(cur: &Current, f: &VmFilter) -> Vec<VmRow> {
             })
         })
         .filter(|v| f.reachable.is_none_or(|r| reachable(v) == r))
+        .filter(|v| {
+            f.path
+                .is_none_or(|k| crate::history::reachable_kinds(v).contains(&k))
+        })
         .filter(|v| {
             q.as_deref().is_none_or(|q| {
                 v.name.to_lowercase().contains(q)
@@ -186,6 +191,15 @@ pub async fn get_posture(
             .count(),
         jit_protected: vms.iter().filter(|v| v.jit_policy.is_some()).count(),
         active_jit_requests: active,
+        reachable_by_path: {
+            let mut c = portcullis_shared::api::PathCounts::default();
+            for v in vms.iter() {
+                for k in crate::history::reachable_kinds(v) {
+                    c.add(k);
+                }
+            }
+            c
+        },
     };
     let subscriptions = cur
         .subscriptions
