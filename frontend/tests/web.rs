@@ -375,6 +375,7 @@ fn synthetic_rows(n: usize) -> Vec<VmRow> {
                 worst_state: if bad { State::Open } else { State::Closed },
                 reachable: bad,
                 paths: if bad { vec![portcullis_shared::eval::report::PathKind::PublicIp] } else { vec![] },
+                bastion: None,
                 open_ports: if bad { vec![22] } else { vec![] },
                 restricted_ports: vec![],
                 jit_policy: None,

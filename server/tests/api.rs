@@ -1635,3 +1635,76 @@ async fn posture_counts_and_filters_by_way_in() {
         "unhealthy"
     );
 }
+
+#[tokio::test]
+async fn nsg_fixes_close_load_balancer_paths_and_the_preview_says_so() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let id = app.vm_id("nat-rdp-01");
+    let req = json!({ "kind": "denyPorts", "vmIds": [id], "ports": [3389] });
+    let (s, preview) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{preview}");
+    let vm = preview["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "nat-rdp-01")
+        .unwrap();
+    let rdp = vm["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["port"] == 3389)
+        .unwrap();
+    assert_eq!(
+        (rdp["before"].as_str(), rdp["after"].as_str()),
+        (Some("open"), Some("private")),
+        "{rdp}"
+    );
+    assert_eq!(
+        (
+            rdp["reachableBefore"].as_bool(),
+            rdp["reachableAfter"].as_bool()
+        ),
+        (Some(true), Some(false)),
+        "{rdp}"
+    );
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req),
+        )
+        .await;
+    assert_eq!(
+        (s, r["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{r}"
+    );
+    let after = app
+        .state
+        .current()
+        .unwrap()
+        .report
+        .vms
+        .iter()
+        .find(|v| v.name == "nat-rdp-01")
+        .unwrap()
+        .clone();
+    let rdp = after.exposures.iter().find(|e| e.port == 3389).unwrap();
+    assert!(!rdp.reachable);
+    let nat = rdp
+        .paths
+        .iter()
+        .find(|p| format!("{:?}", p.kind) == "LoadBalancerNat")
+        .expect("the NAT path is still listed");
+    assert!(!nat.reachable, "{}", nat.reason());
+}

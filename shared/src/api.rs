@@ -298,6 +298,9 @@ pub struct VmRow {
     /// The kinds of path that reach an open or restricted management port.
     #[serde(default)]
     pub paths: Vec<crate::eval::report::PathKind>,
+    /// An Azure Bastion serving the VM's VNet (its name): the safe way in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bastion: Option<String>,
     /// Management ports whose state is `open`.
     pub open_ports: Vec<u16>,
     /// Management ports whose state is `restricted`.
@@ -813,6 +816,11 @@ pub struct PortPrediction {
     pub port: u16,
     pub before: State,
     pub after: State,
+    /// Reachable from the Internet (some path: public IP, load balancer, firewall DNAT).
+    #[serde(default)]
+    pub reachable_before: bool,
+    #[serde(default)]
+    pub reachable_after: bool,
 }
 
 /// `POST /api/remediations/apply` response (also for partial failures, with status 502/409).

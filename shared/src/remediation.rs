@@ -805,6 +805,8 @@ fn predictions(
                     port: be.port,
                     before: be.state,
                     after: ae.state,
+                    reachable_before: be.reachable,
+                    reachable_after: ae.reachable,
                 })
             })
             .collect();

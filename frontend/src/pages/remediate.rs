@@ -331,14 +331,37 @@ fn Wizard() -> impl IntoView {
                     <div class="wizard-actions">
                         <span data-testid="selected-count">{move || format!("{} selected", selected.with(HashSet::len))}</span>
                         <button class="button button-primary" disabled=move || selected.with(HashSet::is_empty)
-                            on:click=move |_| step.set(Step::ChooseFix) data-testid="wizard-next">"Next: choose the fix →"</button>
+                            on:click=move |_| {
+                                // with a Bastion in a selected VM's VNet, removing Internet access is the first choice
+                                let sel = selected.get_untracked();
+                                let bastion = candidates.get_untracked().and_then(|p| p.ok()).is_some_and(|p| p.vms.items.iter().any(|r| sel.contains(&r.id) && r.bastion.is_some()));
+                                if bastion && prefill_kind.is_none() {
+                                    kind.set(RemediationKind::DenyPorts);
+                                }
+                                step.set(Step::ChooseFix)
+                            } data-testid="wizard-next">"Next: choose the fix →"</button>
                     </div>
                 }.into_any(),
                 Step::ChooseFix => view! {
                     <h2>"2. Choose the fix"</h2>
                     <div class="fix-options" role="radiogroup" aria-label="Fix">
-                        {[RemediationKind::EnableJit, RemediationKind::RestrictSources, RemediationKind::DenyPorts, RemediationKind::NarrowDnat, RemediationKind::AttachNsg, RemediationKind::EnforceRule].into_iter().map(|k| {
+                        {move || {
+                        // a Bastion serving a selected VM's VNet: removing Internet access comes first
+                        let bastion = candidates.get().and_then(|p| p.ok()).and_then(|p| {
+                            let sel = selected.get_untracked();
+                            p.vms.items.iter().filter(|r| sel.contains(&r.id)).find_map(|r| r.bastion.clone())
+                        });
+                        let mut kinds = vec![RemediationKind::EnableJit, RemediationKind::RestrictSources, RemediationKind::DenyPorts, RemediationKind::NarrowDnat, RemediationKind::AttachNsg, RemediationKind::EnforceRule];
+                        if bastion.is_some() {
+                            kinds.retain(|k| *k != RemediationKind::DenyPorts);
+                            kinds.insert(0, RemediationKind::DenyPorts);
+                        }
+                        kinds.into_iter().map(|k| {
                             let (title, what, tradeoff) = fix_explanation(k);
+                            let title = match (&bastion, k) {
+                                (Some(b), RemediationKind::DenyPorts) => format!("Remove Internet access, use Bastion {b}"),
+                                _ => title.to_owned(),
+                            };
                             view! {
                                 <label class="fix-option" class:fix-option-selected=move || kind.get() == k data-testid=format!("fix-{}", k.as_str())>
                                     <input type="radio" name="fix" prop:checked=move || kind.get() == k on:change=move |_| kind.set(k) />
@@ -347,7 +370,8 @@ fn Wizard() -> impl IntoView {
                                     <span class="fix-option-tradeoff"><strong>"Trade-off: "</strong>{tradeoff}</span>
                                 </label>
                             }
-                        }).collect_view()}
+                        }).collect_view()
+                        }}
                     </div>
                     <div class="wizard-actions">
                         <button class="button" on:click=move |_| step.set(Step::ChooseVms)>"← Back"</button>
@@ -527,7 +551,14 @@ fn PlanReview(plan: RemediationPlan) -> impl IntoView {
                                 <td>{vm.name.clone()}</td>
                                 <td><StatusBadge status=vm.before /></td>
                                 <td><StatusBadge status=vm.after /></td>
-                                <td>{vm.ports.iter().filter(|p| p.before != p.after).map(|p| format!("{} {} → {}", p.port, state_label(p.before).0.to_lowercase(), state_label(p.after).0.to_lowercase())).collect::<Vec<_>>().join("; ")}</td>
+                                <td>{vm.ports.iter().filter(|p| p.before != p.after || p.reachable_before != p.reachable_after).map(|p| {
+                                    let reach = match (p.reachable_before, p.reachable_after) {
+                                        (true, false) => ", no longer reachable from the Internet",
+                                        (false, true) => ", reachable from the Internet",
+                                        _ => "",
+                                    };
+                                    format!("{} {} → {}{reach}", p.port, state_label(p.before).0.to_lowercase(), state_label(p.after).0.to_lowercase())
+                                }).collect::<Vec<_>>().join("; ")}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>

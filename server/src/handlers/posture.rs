@@ -43,6 +43,11 @@ pub fn row(v: &VmReport) -> VmRow {
             .unwrap_or(PortState::Closed),
         reachable: reachable(v),
         paths: crate::history::reachable_kinds(v),
+        bastion: v
+            .exposures
+            .iter()
+            .find_map(|e| e.managed_access.as_ref()?.first())
+            .map(|m| m.name.to_string()),
         open_ports: ports(PortState::Open),
         restricted_ports: ports(PortState::Restricted),
         jit_policy: v.jit_policy.clone(),

@@ -47,6 +47,16 @@ async fn an_operator_narrows_the_dnat_rule_to_dnat_rdp_01() {
         .wait_for_text("selected-count", |t| t == "1 selected")
         .await;
     browser.click_testid("wizard-next").await;
+    let first = browser
+        .eval("return document.querySelector('.fix-option').getAttribute('data-testid') + ' ' + document.querySelector('.fix-option').textContent")
+        .await;
+    assert!(
+        first
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("fix-denyPorts Remove Internet access, use Bastion bas-edge"),
+        "with a Bastion in the VNet, the first choice: {first}"
+    );
     browser.click_testid("fix-narrowDnat").await;
     browser.screenshot("paths-wizard-fix").await;
     browser.click_testid("wizard-next").await;
