@@ -148,6 +148,38 @@ struct Inner {
     jitter: AtomicU64,
     /// Attempts beyond the first, over the client's life (for tests and logs).
     retries: AtomicU64,
+    /// Requests sent (every attempt), 429s met, transport errors, and the latency of answered
+    /// attempts (microseconds, and per bucket of [`LATENCY_BUCKETS`]): `/metrics`.
+    sent: AtomicU64,
+    throttled: AtomicU64,
+    failed: AtomicU64,
+    latency_us: AtomicU64,
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+}
+
+/// ARM latency histogram bounds, seconds.
+const LATENCY_BUCKETS: [f64; 7] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// A fresh `x-ms-client-request-id` (a random GUID), so that a request can be found in ARM's logs.
+fn client_request_id() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::getrandom(&mut b).is_err() {
+        b = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos().to_le_bytes())
+            .unwrap_or_default();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// Cheap to clone.
@@ -177,12 +209,48 @@ impl ArmClient {
                 tokens,
                 jitter: AtomicU64::new(seed),
                 retries: AtomicU64::new(0),
+                sent: AtomicU64::new(0),
+                throttled: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                latency_us: AtomicU64::new(0),
+                latency_buckets: Default::default(),
             }),
         })
     }
 
     pub fn base_url(&self) -> &Url {
         &self.inner.cfg.base_url
+    }
+
+    /// The client's ARM counters in Prometheus text format (requests, retries, 429s, transport
+    /// errors, latency).
+    pub fn render_metrics(&self) -> String {
+        let i = &self.inner;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut o = String::new();
+        o.push_str(&format!("# HELP portcullis_arm_requests_total ARM requests sent (every attempt).\n# TYPE portcullis_arm_requests_total counter\nportcullis_arm_requests_total {}\n", load(&i.sent)));
+        o.push_str(&format!("# HELP portcullis_arm_retries_total ARM attempts beyond the first.\n# TYPE portcullis_arm_retries_total counter\nportcullis_arm_retries_total {}\n", load(&i.retries)));
+        o.push_str(&format!("# HELP portcullis_arm_throttled_total ARM answers 429 (throttled).\n# TYPE portcullis_arm_throttled_total counter\nportcullis_arm_throttled_total {}\n", load(&i.throttled)));
+        o.push_str(&format!("# HELP portcullis_arm_transport_errors_total ARM requests without an answer.\n# TYPE portcullis_arm_transport_errors_total counter\nportcullis_arm_transport_errors_total {}\n", load(&i.failed)));
+        o.push_str("# HELP portcullis_arm_request_duration_seconds Latency of answered ARM requests.\n# TYPE portcullis_arm_request_duration_seconds histogram\n");
+        let answered = load(&i.sent).saturating_sub(load(&i.failed));
+        for (k, b) in LATENCY_BUCKETS.iter().enumerate() {
+            o.push_str(&format!(
+                "portcullis_arm_request_duration_seconds_bucket{{le=\"{b}\"}} {}\n",
+                load(&i.latency_buckets[k])
+            ));
+        }
+        o.push_str(&format!(
+            "portcullis_arm_request_duration_seconds_bucket{{le=\"+Inf\"}} {answered}\n"
+        ));
+        o.push_str(&format!(
+            "portcullis_arm_request_duration_seconds_sum {}\n",
+            load(&i.latency_us) as f64 / 1e6
+        ));
+        o.push_str(&format!(
+            "portcullis_arm_request_duration_seconds_count {answered}\n"
+        ));
+        o
     }
 
     /// Attempts beyond the first so far.
@@ -251,6 +319,10 @@ impl ArmClient {
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
+            let request_id = client_request_id();
+            req = req.header("x-ms-client-request-id", &request_id);
+            self.inner.sent.fetch_add(1, Ordering::Relaxed);
+            let started = std::time::Instant::now();
             if let Some(b) = body {
                 req = req
                     .header("content-type", "application/json")
@@ -260,6 +332,30 @@ impl ArmClient {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
+                    let took = started.elapsed();
+                    self.inner
+                        .latency_us
+                        .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+                    for (k, b) in LATENCY_BUCKETS.iter().enumerate() {
+                        if took.as_secs_f64() <= *b {
+                            self.inner.latency_buckets[k].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        self.inner.throttled.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::debug!(
+                        %method,
+                        path = url.path(),
+                        status = status.as_u16(),
+                        ms = took.as_millis() as u64,
+                        client_request_id = %request_id,
+                        correlation_request_id = h("x-ms-correlation-request-id"),
+                        remaining_reads = h("x-ms-ratelimit-remaining-subscription-reads"),
+                        remaining_writes = h("x-ms-ratelimit-remaining-subscription-writes"),
+                        "ARM answered"
+                    );
                     match resp.bytes().await {
                         Ok(body) => Ok(RawResponse {
                             status,
@@ -269,7 +365,10 @@ impl ArmClient {
                         Err(e) => Err(e),
                     }
                 }
-                Err(e) => Err(e),
+                Err(e) => {
+                    self.inner.failed.fetch_add(1, Ordering::Relaxed);
+                    Err(e)
+                }
             };
             let last = attempt + 1 >= policy.max_attempts.max(1);
             let delay = match outcome {

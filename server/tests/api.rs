@@ -855,6 +855,17 @@ async fn metrics_and_security_headers() {
         "{m}"
     );
     assert!(m.contains("portcullis_control_score 4.32"), "{m}");
+    // the ARM client's own counters: the snapshot's requests, answered in some time
+    let arm = |name: &str| -> f64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {m}"))
+    };
+    assert!(arm("portcullis_arm_requests_total") >= 20.0, "{m}");
+    assert_eq!(arm("portcullis_arm_transport_errors_total"), 0.0);
+    assert!(arm("portcullis_arm_request_duration_seconds_count") >= 20.0);
+    assert!(m.contains("portcullis_arm_throttled_total 0"), "{m}");
 }
 
 #[tokio::test]

@@ -268,3 +268,16 @@ def test_jit_policies_list_create_initiate(emulator):
     rules = net.network_security_groups.get("rg-sql-lab", "sql-lab-01-nsg").security_rules
     jit = [r for r in rules if r.name.startswith("SecurityCenter-JITRule")]
     assert any(r.access == "Deny" for r in jit) and any(r.access == "Allow" for r in jit), [r.name for r in jit]
+
+
+def test_client_request_id_is_echoed(emulator):
+    """ARM echoes `x-ms-client-request-id`; the SDK sends one with every request."""
+    net, _ = clients(emulator, NetworkManagementClient)
+    seen = {}
+
+    def hook(response):
+        seen["sent"] = response.http_request.headers.get("x-ms-client-request-id")
+        seen["echoed"] = response.http_response.headers.get("x-ms-client-request-id")
+
+    net.network_security_groups.get("rg-sql-lab", "sql-lab-01-nsg", raw_response_hook=hook)
+    assert seen["sent"] and seen["echoed"] == seen["sent"], seen

@@ -503,6 +503,13 @@ async fn arm(
         ("x-ms-request-id", request_id),
         ("x-ms-correlation-request-id", correlation),
     ];
+    // ARM echoes the client's own request id
+    if let Some(id) = headers
+        .get("x-ms-client-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        extra.push(("x-ms-client-request-id", id.to_string()));
+    }
     let mut resp = arm_inner(&emu, peer, method, uri, headers, body, &mut extra).await;
     add_headers(resp.headers_mut(), &extra);
     resp

@@ -34,7 +34,7 @@ pub async fn get_readyz(State(state): State<AppState>) -> (StatusCode, &'static 
 pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render() + &state.arm.render_metrics(),
     )
 }
 
