@@ -262,35 +262,10 @@ pub fn iso_duration(minutes: u32) -> String {
     }
 }
 
-/// Whether a source is an IPv4/IPv6 address or CIDR (what restrictSources and JIT accept).
+/// Whether a source is an IPv4/IPv6 address or CIDR that restricts something: the planner's
+/// own check ([`portcullis_shared::remediation::check_source`]), so the form and the server agree.
 pub fn validate_source(s: &str) -> Result<(), String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("enter an address or CIDR".to_owned());
-    }
-    if matches!(s, "*" | "0.0.0.0/0" | "::/0" | "Internet" | "Any") {
-        return Err(format!(
-            "{s} is the whole Internet: it would not restrict anything"
-        ));
-    }
-    let (address, prefix) = match s.split_once('/') {
-        Some((address, prefix)) => (address, Some(prefix)),
-        None => (s, None),
-    };
-    let max_prefix = if address.parse::<std::net::Ipv4Addr>().is_ok() {
-        32
-    } else if address.parse::<std::net::Ipv6Addr>().is_ok() {
-        128
-    } else {
-        return Err(format!("{s} is not an IPv4/IPv6 address or CIDR"));
-    };
-    if let Some(prefix) = prefix {
-        match prefix.parse::<u8>() {
-            Ok(p) if p <= max_prefix => {}
-            _ => return Err(format!("/{prefix} is not a prefix length (0–{max_prefix})")),
-        }
-    }
-    Ok(())
+    portcullis_shared::remediation::check_source(s)
 }
 
 /// A kind of path from the Internet, for people: `Public IP`, `Load balancer NAT`, ...

@@ -273,6 +273,14 @@ fn timestamps_parse_and_format_in_utc() {
 
 #[wasm_bindgen_test]
 fn sources_are_validated_inline() {
+    // the planner's own list: the form refuses exactly what the planner refuses
+    use portcullis_shared::remediation::source_examples::{BAD_SOURCES, GOOD_SOURCES};
+    for s in GOOD_SOURCES {
+        assert!(format::validate_source(s).is_ok(), "{s:?}");
+    }
+    for s in BAD_SOURCES {
+        assert!(format::validate_source(s).is_err(), "{s:?}");
+    }
     assert!(format::validate_source("203.0.113.0/24").is_ok());
     assert!(format::validate_source("2001:db8::/48").is_ok());
     assert!(format::validate_source("198.51.100.7").is_ok());

@@ -62,10 +62,62 @@ pub fn parse_iso_minutes(s: &str) -> Option<u32> {
     u32::try_from(minutes).ok()
 }
 
-/// An address or CIDR (IPv4 or IPv6).
-pub fn valid_source(s: &str) -> bool {
+/// Why `s` cannot be a source that restricts access, or `Ok`: an IPv4/IPv6 address or CIDR
+/// that is not the whole Internet. The one check of the planner, the JIT endpoints, the settings
+/// and the dashboard's forms (which show the message as it is).
+pub fn check_source(s: &str) -> Result<(), String> {
     let s = s.trim();
-    !s.is_empty() && s != "*" && Cidr::parse(s).is_some()
+    if s.is_empty() {
+        return Err("enter an address or CIDR".to_owned());
+    }
+    let whole = || format!("{s} is the whole Internet: it would not restrict anything");
+    if ["*", "internet", "any"]
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w))
+    {
+        return Err(whole());
+    }
+    if let Some((_, prefix)) = s.split_once('/') {
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("/{prefix} is not a prefix length"));
+        }
+    }
+    match Cidr::parse(s) {
+        None => Err(format!("{s} is not an IPv4/IPv6 address or CIDR")),
+        Some(c) if c.len == 0 => Err(whole()),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Sources that the dashboard's forms and the planner must judge alike: both call
+/// [`check_source`], and the tests of each feed it these.
+pub mod source_examples {
+    pub const GOOD_SOURCES: &[&str] = &[
+        "203.0.113.0/24",
+        "198.51.100.7",
+        "2001:db8::/48",
+        " 10.0.0.0/8 ",
+        "1.2.3.4/32",
+    ];
+    pub const BAD_SOURCES: &[&str] = &[
+        "",
+        "*",
+        "Internet",
+        "any",
+        "0.0.0.0/0",
+        "::/0",
+        "10.0.0.0/33",
+        "10.0.0.0/+8",
+        "10.0.0.0/",
+        "300.1.1.1",
+        "VirtualNetwork",
+        "1.2.3.4-1.2.3.9",
+    ];
+}
+
+/// [`check_source`] holds.
+pub fn valid_source(s: &str) -> bool {
+    check_source(s).is_ok()
 }
 
 fn port_ranges(p: &SecurityRuleProperties) -> Vec<(u16, u16)> {
@@ -216,11 +268,8 @@ pub fn plan(
         }
     }
     for (i, s) in req.params.sources.iter().enumerate() {
-        if !valid_source(s) {
-            return Err(bad(
-                format!("params.sources[{i}]"),
-                format!("{s:?} is not an IP address or CIDR"),
-            ));
+        if let Err(why) = check_source(s) {
+            return Err(bad(format!("params.sources[{i}]"), format!("{s:?}: {why}")));
         }
     }
     if req.kind == RemediationKind::RestrictSources && req.params.sources.is_empty() {
@@ -891,6 +940,38 @@ fn describe_change(b: &SecurityRule, a: &SecurityRule) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    use super::source_examples::{BAD_SOURCES, GOOD_SOURCES};
+
+    #[test]
+    fn the_planner_and_the_forms_judge_sources_alike() {
+        for s in GOOD_SOURCES {
+            assert!(check_source(s).is_ok(), "{s:?}: {:?}", check_source(s));
+        }
+        for s in BAD_SOURCES {
+            assert!(check_source(s).is_err(), "{s:?} should be refused");
+        }
+        // the planner refuses exactly what the form refuses
+        let inv = crate::build::synthetic_fleet(10, 1);
+        let vm = inv.virtual_machines[0].id.clone();
+        for (s, good) in GOOD_SOURCES
+            .iter()
+            .map(|s| (s, true))
+            .chain(BAD_SOURCES.iter().map(|s| (s, false)))
+        {
+            let r = RemediationRequest {
+                kind: RemediationKind::RestrictSources,
+                vm_ids: vec![vm.clone()],
+                ports: vec![],
+                params: crate::api::RemediationParams {
+                    sources: vec![s.to_string()],
+                    ..Default::default()
+                },
+            };
+            let planned = plan(&inv, &EvalConfig::default(), &r);
+            assert_eq!(planned.is_ok(), good, "{s:?}: {:?}", planned.err());
+        }
+    }
     use super::*;
     use crate::api::RemediationParams;
     use crate::build::{InventoryBuilder, Rule, VmSpec};
