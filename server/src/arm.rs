@@ -155,10 +155,21 @@ struct Inner {
     failed: AtomicU64,
     latency_us: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    /// Resource Graph's last word on the user's quota: when it resets, if it was used up.
+    graph_quota_resets: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 /// ARM latency histogram bounds, seconds.
 const LATENCY_BUCKETS: [f64; 7] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// `hh:mm:ss` (Resource Graph's `x-ms-user-quota-resets-after`).
+fn parse_hms(s: &str) -> Option<Duration> {
+    let mut secs = 0u64;
+    for part in s.trim().split(':') {
+        secs = secs * 60 + part.parse::<f64>().ok()?.ceil() as u64;
+    }
+    Some(Duration::from_secs(secs))
+}
 
 /// A fresh `x-ms-client-request-id` (a random GUID), so that a request can be found in ARM's logs.
 fn client_request_id() -> String {
@@ -214,6 +225,7 @@ impl ArmClient {
                 failed: AtomicU64::new(0),
                 latency_us: AtomicU64::new(0),
                 latency_buckets: Default::default(),
+                graph_quota_resets: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -305,7 +317,16 @@ impl ArmClient {
         // ARM's `list*` actions (listKeys, listNetworkManagerEffectiveSecurityAdminRules) are
         // POSTs that only read: retried as reads are
         let retry_as = match url.path_segments().and_then(|mut s| s.next_back()) {
-            Some(last) if method == Method::POST && last.starts_with("list") => Method::GET,
+            Some(last)
+                if method == Method::POST
+                    && (last.starts_with("list")
+                        || url
+                            .path()
+                            .to_ascii_lowercase()
+                            .starts_with("/providers/microsoft.resourcegraph/")) =>
+            {
+                Method::GET
+            }
             _ => method.clone(),
         };
         let mut attempt: u32 = 0;
@@ -483,6 +504,100 @@ impl ArmClient {
         }
         self.wait(&r).await?;
         Ok(true)
+    }
+
+    /// Every row of a Resource Graph query (`resultFormat: objectArray`, 1,000 rows a page,
+    /// `$skipToken` paging) over `subscriptions` or, when given, a management group. The
+    /// per-user quota is obeyed: with `x-ms-user-quota-remaining: 0` the next page waits out
+    /// `x-ms-user-quota-resets-after`; a 429 is retried after its `Retry-After` by [`Self::send`].
+    /// A malformed answer names the query, the page and the field.
+    pub async fn graph_query(
+        &self,
+        subscriptions: &[String],
+        management_group: Option<&str>,
+        query: &str,
+    ) -> Result<Vec<Value>, ArmError> {
+        let path = format!(
+            "/providers/Microsoft.ResourceGraph/resources?api-version={}",
+            api::RESOURCE_GRAPH
+        );
+        let mut rows = Vec::new();
+        let mut skip_token: Option<String> = None;
+        for page in 1..=100_000usize {
+            let mut body = serde_json::json!({
+                "query": query,
+                "options": {"resultFormat": "objectArray", "$top": 1000},
+            });
+            match management_group {
+                Some(mg) => body["managementGroups"] = serde_json::json!([mg]),
+                None => body["subscriptions"] = serde_json::json!(subscriptions),
+            }
+            if let Some(t) = &skip_token {
+                body["options"]["$skipToken"] = Value::from(t.as_str());
+            }
+            // a used-up quota: wait for its reset rather than be throttled
+            let resets = *self
+                .inner
+                .graph_quota_resets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(at) = resets {
+                if at > tokio::time::Instant::now() {
+                    tracing::debug!("Resource Graph quota used up: waiting for its reset");
+                    tokio::time::sleep_until(at).await;
+                }
+            }
+            let r = self
+                .expect_ok(Method::POST, &path, Some(&body), &[])
+                .await?;
+            *self
+                .inner
+                .graph_quota_resets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = match r.header("x-ms-user-quota-remaining") {
+                Some("0") => Some(
+                    tokio::time::Instant::now()
+                        + r.header("x-ms-user-quota-resets-after")
+                            .and_then(parse_hms)
+                            .unwrap_or(Duration::from_secs(1)),
+                ),
+                _ => None,
+            };
+            let v: Value = r.json()?;
+            let bad = |field: &str| {
+                ArmError::Decode(format!(
+                    "Resource Graph query {query:?}, page {page}: {field} is missing or malformed"
+                ))
+            };
+            let data = v["data"].as_array().ok_or_else(|| bad("data"))?;
+            let count = v["count"].as_u64().ok_or_else(|| bad("count"))?;
+            if count as usize != data.len() {
+                return Err(bad(&format!("count ({count} for {} rows)", data.len())));
+            }
+            if data.iter().any(|row| !row["id"].is_string()) {
+                return Err(bad("data[].id"));
+            }
+            rows.extend(data.iter().cloned());
+            skip_token = match &v["$skipToken"] {
+                Value::String(t) if !t.is_empty() => Some(t.clone()),
+                Value::Null => None,
+                _ => return Err(bad("$skipToken")),
+            };
+            if skip_token.is_none() {
+                if let Some(total) = v["totalRecords"].as_u64() {
+                    if total as usize != rows.len() && management_group.is_none() {
+                        return Err(bad(&format!(
+                            "totalRecords ({total}, but {} rows arrived)",
+                            rows.len()
+                        )));
+                    }
+                }
+                return Ok(rows);
+            }
+        }
+        Err(ArmError::Decode(format!(
+            "Resource Graph query {query:?}: more than 100000 pages"
+        )))
     }
 
     /// POST an action; returns the status and the JSON body (`Null` when empty).

@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod defender;
 pub mod demo;
+pub mod graph;
 pub mod http;
 pub mod jit;
 pub mod network;

@@ -72,7 +72,101 @@ pub async fn take_snapshot(
     concurrency: usize,
     progress: &(dyn Fn(&Progress) + Send + Sync),
 ) -> Result<Inventory, ArmError> {
+    take_snapshot_from(client, concurrency, progress, Source::Auto).await
+}
+
+/// Where a snapshot's resources come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Source {
+    /// Resource Graph past [`graph_threshold`] subscriptions, list calls below.
+    #[default]
+    Auto,
+    /// Azure Resource Graph: whole resources per type, all subscriptions in batches (JIT
+    /// policies, rule collection groups and effective admin rules still by their own calls).
+    Graph,
+    /// Per-subscription list calls.
+    Lists,
+}
+
+/// Subscriptions past which `auto` reads through Resource Graph (`PORTCULLIS_GRAPH_THRESHOLD`,
+/// default 20).
+pub fn graph_threshold() -> usize {
+    std::env::var("PORTCULLIS_GRAPH_THRESHOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+}
+
+/// Subscriptions per Resource Graph query.
+const GRAPH_BATCH: usize = 100;
+
+/// The rows of every resource type but JIT policies (which Resource Graph does not carry)
+/// through Resource Graph, per type, in subscription batches; JIT policies by list calls.
+async fn graph_lists(
+    client: &ArmClient,
+    subs: &[Subscription],
+    progress: &(dyn Fn(&Progress) + Send + Sync),
+) -> Result<Vec<Vec<Value>>, ArmError> {
+    let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
+    let mut by_type: Vec<Vec<Value>> = vec![Vec::new(); RESOURCE_TYPES.len()];
+    for (i, (name, path, version)) in RESOURCE_TYPES.iter().enumerate() {
+        if *name == "jitNetworkAccessPolicies" {
+            for s in subs {
+                by_type[i].extend(
+                    client
+                        .list::<Value>(&format!(
+                            "/subscriptions/{}/{path}?api-version={version}",
+                            s.id
+                        ))
+                        .await?,
+                );
+            }
+        } else {
+            let ty = path.trim_start_matches("providers/").to_ascii_lowercase();
+            let query = format!("Resources | where type =~ '{ty}' | order by id asc");
+            for batch in ids.chunks(GRAPH_BATCH) {
+                by_type[i].extend(client.graph_query(batch, None, &query).await?);
+            }
+        }
+        progress(&Progress {
+            subscription_id: "*".into(),
+            subscription_name: format!("{} subscriptions through Resource Graph", subs.len()),
+            resource_type: name,
+            done: i + 1,
+            total: RESOURCE_TYPES.len(),
+        });
+    }
+    Ok(by_type)
+}
+
+/// [`take_snapshot`] from a chosen source.
+pub async fn take_snapshot_from(
+    client: &ArmClient,
+    concurrency: usize,
+    progress: &(dyn Fn(&Progress) + Send + Sync),
+    source: Source,
+) -> Result<Inventory, ArmError> {
     let subs = list_subscriptions(client).await?;
+    let graph = match source {
+        Source::Graph => true,
+        Source::Lists => false,
+        Source::Auto => subs.len() > graph_threshold(),
+    };
+    let by_type = if graph {
+        graph_lists(client, &subs, progress).await?
+    } else {
+        list_calls(client, &subs, concurrency, progress).await?
+    };
+    assemble(client, concurrency, by_type).await
+}
+
+/// Every resource type of every subscription by list calls, `concurrency` at a time.
+async fn list_calls(
+    client: &ArmClient,
+    subs: &[Subscription],
+    concurrency: usize,
+    progress: &(dyn Fn(&Progress) + Send + Sync),
+) -> Result<Vec<Vec<Value>>, ArmError> {
     let done: Mutex<HashMap<String, usize>> = Mutex::new(HashMap::new());
     let jobs = subs.iter().flat_map(|s| {
         RESOURCE_TYPES
@@ -115,6 +209,16 @@ pub async fn take_snapshot(
     for (i, items) in results {
         by_type[i].extend(items);
     }
+    Ok(by_type)
+}
+
+/// The inventory from the rows per type, with the firewall policies' rule collection groups and
+/// each VNet's effective security admin rules read after.
+async fn assemble(
+    client: &ArmClient,
+    concurrency: usize,
+    by_type: Vec<Vec<Value>>,
+) -> Result<Inventory, ArmError> {
     fn typed<T: DeserializeOwned>(items: Vec<Value>, what: &str) -> Result<Vec<T>, ArmError> {
         let mut items = items;
         items.sort_by_key(|v| v["id"].as_str().map(id_key).unwrap_or_default());
@@ -237,6 +341,10 @@ pub struct SnapshotArgs {
     /// List calls in flight at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// Where the resources come from: Resource Graph past PORTCULLIS_GRAPH_THRESHOLD
+    /// subscriptions (auto), always (graph), or per-subscription list calls (lists).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub source: Source,
 }
 
 fn env_has_client_secret() -> bool {
@@ -296,7 +404,13 @@ async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
     };
     let client = ArmClient::new(ArmClientConfig::new(&base)?, token_source(args.credential)?)?;
     let started = Instant::now();
-    let inv = take_snapshot(&client, args.concurrency, &|p| eprintln!("{p}")).await?;
+    let inv = take_snapshot_from(
+        &client,
+        args.concurrency,
+        &|p| eprintln!("{p}"),
+        args.source,
+    )
+    .await?;
     let elapsed = started.elapsed();
     let json = serde_json::to_vec_pretty(&inv)?;
     if args.out == "-" {

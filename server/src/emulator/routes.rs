@@ -383,6 +383,10 @@ fn route(w: &mut World, r: &ArmRequest) -> Result<(Response, bool), Fail> {
             let existed = w.delete_nsg(s(1), s(3), s(7), &r.conditions())?;
             Ok((delete_accepted(w, r, existed), existed))
         }
+        // Azure Resource Graph (the fixed queries Portcullis sends)
+        ["providers", "microsoft.resourcegraph", "resources"] if m == Method::POST => {
+            Ok((super::graph::query(w, r)?, false))
+        }
         // Firewall Policy rule collection groups
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.network", "firewallpolicies", _, "rulecollectiongroups"]
             if get =>

@@ -115,6 +115,9 @@ pub struct World {
     /// is large): a restarted emulator assesses everything again at start.
     #[serde(skip)]
     pub assessed: BTreeMap<String, (i64, Vec<Value>)>,
+    /// Resource Graph quota per user: (window start, Unix ms on the emulator clock; queries in it).
+    #[serde(skip)]
+    pub graph_quota: BTreeMap<String, (i64, u32)>,
 }
 
 impl World {
@@ -136,6 +139,7 @@ impl World {
             alerts: BTreeMap::new(),
             assessment_interval_seconds: 0,
             assessed: BTreeMap::new(),
+            graph_quota: BTreeMap::new(),
         }
     }
 

@@ -20,6 +20,7 @@ pub enum ApiFamily {
     Assessments,
     Alerts,
     SecurityLocations,
+    ResourceGraph,
 }
 
 /// The versions the ARM client sends (the first of each accepted list).
@@ -31,6 +32,7 @@ pub const SECURE_SCORES: &str = "2020-01-01";
 pub const ASSESSMENTS: &str = "2021-06-01";
 pub const ALERTS: &str = "2022-01-01";
 pub const SECURITY_LOCATIONS: &str = "2015-06-01-preview";
+pub const RESOURCE_GRAPH: &str = "2024-04-01";
 
 /// Microsoft.Resources subscriptions (stable).
 const SUBSCRIPTION_VERSIONS: &[&str] = &[
@@ -194,6 +196,14 @@ impl ApiFamily {
                 "2015-06-01-preview",
             ],
             Self::SecurityLocations => &[SECURITY_LOCATIONS],
+            Self::ResourceGraph => &[
+                RESOURCE_GRAPH,
+                "2022-10-01",
+                "2021-03-01",
+                "2019-04-01",
+                "2021-06-01-preview",
+                "2020-04-01-preview",
+            ],
         }
     }
 
@@ -215,6 +225,7 @@ impl ApiFamily {
         match *ns {
             "microsoft.compute" => Some(Self::Compute),
             "microsoft.network" => Some(Self::Network),
+            "microsoft.resourcegraph" => Some(Self::ResourceGraph),
             "microsoft.security" => {
                 if rest.contains(&"jitnetworkaccesspolicies") {
                     Some(Self::JitPolicies)
@@ -278,6 +289,7 @@ mod tests {
             ApiFamily::Assessments,
             ApiFamily::Alerts,
             ApiFamily::SecurityLocations,
+            ApiFamily::ResourceGraph,
         ] {
             let mut v = f.supported().to_vec();
             v.sort_unstable();
