@@ -572,8 +572,12 @@ async fn a_snapshot_through_resource_graph_equals_one_through_list_calls() {
     .await;
     let url = emu.url();
     let c = client(&url);
-    let lists = take_snapshot_from(&c, 4, &|_| {}, Source::Lists).await.unwrap();
-    let graph = take_snapshot_from(&c, 4, &|_| {}, Source::Graph).await.unwrap();
+    let lists = take_snapshot_from(&c, 4, &|_| {}, Source::Lists)
+        .await
+        .unwrap();
+    let graph = take_snapshot_from(&c, 4, &|_| {}, Source::Graph)
+        .await
+        .unwrap();
     assert_eq!(graph.virtual_machines.len(), 63);
     assert_eq!(graph.resource_count(), lists.resource_count());
     let ids = |inv: &portcullis_shared::Inventory| -> Vec<String> {
@@ -591,7 +595,10 @@ async fn a_snapshot_through_resource_graph_equals_one_through_list_calls() {
     assert_eq!(ids(&graph), ids(&lists));
     // the same verdicts, VM by VM
     let cfg = EvalConfig::default();
-    let (a, b) = (evaluate(&lists, &cfg).unwrap(), evaluate(&graph, &cfg).unwrap());
+    let (a, b) = (
+        evaluate(&lists, &cfg).unwrap(),
+        evaluate(&graph, &cfg).unwrap(),
+    );
     assert_eq!(a.control, b.control);
     assert_eq!(
         serde_json::to_value(&a.vms).unwrap(),
@@ -601,34 +608,47 @@ async fn a_snapshot_through_resource_graph_equals_one_through_list_calls() {
     // the quota: 15 queries per 5 s window per user; a third graph snapshot (9 queries each)
     // waits for the reset instead of being throttled, and still equals the others
     let started = Instant::now();
-    let again = take_snapshot_from(&c, 4, &|_| {}, Source::Graph).await.unwrap();
+    let again = take_snapshot_from(&c, 4, &|_| {}, Source::Graph)
+        .await
+        .unwrap();
     assert_eq!(ids(&again), ids(&lists));
     assert!(
-        c.render_metrics().contains("portcullis_arm_throttled_total 0\n"),
+        c.render_metrics()
+            .contains("portcullis_arm_throttled_total 0\n"),
         "no request over quota: {}",
         c.render_metrics()
     );
-    assert!(started.elapsed() >= Duration::from_millis(500), "it waited for the reset");
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "it waited for the reset"
+    );
 
     // Resource Graph's own answers: a query it does not carry, and a used-up quota
     let post = |body: Value| {
         let url = url.clone();
         async move {
             http()
-                .post(format!("{url}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01"))
+                .post(format!(
+                    "{url}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01"
+                ))
                 .json(&body)
                 .send()
                 .await
                 .unwrap()
         }
     };
-    let r = post(json!({"subscriptions": ["11111111-1111-1111-1111-111111111111"],
-        "query": "Resources | mv-expand rules = properties.securityRules"}))
+    let r = post(
+        json!({"subscriptions": ["11111111-1111-1111-1111-111111111111"],
+        "query": "Resources | mv-expand rules = properties.securityRules"}),
+    )
     .await;
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "BadRequest");
-    assert!(body["error"]["message"].as_str().unwrap().contains("InvalidQuery"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("InvalidQuery"));
     let q = json!({"subscriptions": ["11111111-1111-1111-1111-111111111111"],
         "query": "Resources | where type =~ 'microsoft.compute/virtualmachines' | order by id asc",
         "options": {"$top": 5, "resultFormat": "objectArray"}});
@@ -637,7 +657,10 @@ async fn a_snapshot_through_resource_graph_equals_one_through_list_calls() {
     for _ in 0..16 {
         let r = post(q.clone()).await;
         if first_remaining.is_none() {
-            first_remaining = r.headers().get("x-ms-user-quota-remaining").map(|v| v.to_str().unwrap().to_string());
+            first_remaining = r
+                .headers()
+                .get("x-ms-user-quota-remaining")
+                .map(|v| v.to_str().unwrap().to_string());
             let page: Value = r.json().await.unwrap();
             assert_eq!(page["count"], 5);
             assert!(page["$skipToken"].is_string(), "{page}");
