@@ -978,3 +978,24 @@ fn narrowing_or_removing_the_dnat_rule_closes_the_path() {
     .unwrap();
     assert!(p.plan.noop);
 }
+
+#[test]
+fn floating_ip_is_judged_at_the_frontend_address() {
+    // an allow to the Internet tag matches no private address, but with floating IP the
+    // NSGs see the (public) frontend address: the LB path is open, and so is the port
+    let rules = json!([{"name": "fl", "id": lb_id("loadBalancingRules/fl"), "properties": {
+        "frontendIPConfiguration": {"id": lb_id("frontendIPConfigurations/fe")}, "protocol": "Tcp",
+        "frontendPort": 3389, "backendPort": 3389, "enableFloatingIP": true,
+        "backendAddressPool": {"id": lb_id("backendAddressPools/pool")}}}]);
+    let r = eval_json(&inventory(Scene {
+        nic_rules: Some(vec![rule("RDP", 300, "Allow", "*", "Internet", "3389")]),
+        extra: json!({"loadBalancers": lb("Standard", true, rules, json!([]), pool_with_vm())}),
+        ..Default::default()
+    }));
+    let e = port(vm1(&r), 3389);
+    let p = &e.paths[0];
+    assert_eq!(p.kind, PathKind::LoadBalancerRule);
+    assert!(p.reachable, "{}", p.reason());
+    assert_eq!(e.state, State::Open, "{}", e.reason);
+    assert!(e.reachable);
+}

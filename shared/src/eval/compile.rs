@@ -280,40 +280,8 @@ fn compile_rule_with(
             ))
         }
     };
-    let access = match p.access.as_deref().map(str::trim) {
-        Some(a) if a.eq_ignore_ascii_case("allow") => Access::Allow,
-        Some(a) if a.eq_ignore_ascii_case("deny") => Access::Deny,
-        Some(a) => {
-            return Err(InputError::value(
-                format!("{}.access", ppath()),
-                a,
-                "is not Allow or Deny",
-            ))
-        }
-        None => {
-            return Err(InputError::new(
-                format!("{}.access", ppath()),
-                "missing access (Allow or Deny)",
-            ))
-        }
-    };
-    let direction = match p.direction.as_deref().map(str::trim) {
-        Some(d) if d.eq_ignore_ascii_case("inbound") => Direction::Inbound,
-        Some(d) if d.eq_ignore_ascii_case("outbound") => Direction::Outbound,
-        Some(d) => {
-            return Err(InputError::value(
-                format!("{}.direction", ppath()),
-                d,
-                "is not Inbound or Outbound",
-            ))
-        }
-        None => {
-            return Err(InputError::new(
-                format!("{}.direction", ppath()),
-                "missing direction (Inbound or Outbound)",
-            ))
-        }
-    };
+    let access = access_field(p.access.as_deref(), &ppath, false)?;
+    let direction = direction_field(p.direction.as_deref(), &ppath)?;
     let protocol = match p.protocol.as_deref() {
         Some(s) => Protocol::parse(s).ok_or_else(|| {
             InputError::value(
@@ -400,6 +368,50 @@ fn compile_rule_with(
         is_default: false,
         index: None,
     })
+}
+
+/// A rule's `direction` (`path()` is its `properties` path).
+fn direction_field(v: Option<&str>, path: &dyn Fn() -> String) -> Result<Direction, InputError> {
+    match v.map(str::trim) {
+        Some(d) if d.eq_ignore_ascii_case("inbound") => Ok(Direction::Inbound),
+        Some(d) if d.eq_ignore_ascii_case("outbound") => Ok(Direction::Outbound),
+        Some(d) => Err(InputError::value(
+            format!("{}.direction", path()),
+            d,
+            "is not Inbound or Outbound",
+        )),
+        None => Err(InputError::new(
+            format!("{}.direction", path()),
+            "missing direction (Inbound or Outbound)",
+        )),
+    }
+}
+
+/// A rule's `access`; `AlwaysAllow` only where security admin rules allow it (`admin`).
+fn access_field(
+    v: Option<&str>,
+    path: &dyn Fn() -> String,
+    admin: bool,
+) -> Result<Access, InputError> {
+    let expected = if admin {
+        "Allow, Deny or AlwaysAllow"
+    } else {
+        "Allow or Deny"
+    };
+    match v.map(str::trim) {
+        Some(a) if a.eq_ignore_ascii_case("allow") => Ok(Access::Allow),
+        Some(a) if a.eq_ignore_ascii_case("deny") => Ok(Access::Deny),
+        Some(a) if admin && a.eq_ignore_ascii_case("alwaysallow") => Ok(Access::AlwaysAllow),
+        Some(a) => Err(InputError::value(
+            format!("{}.access", path()),
+            a,
+            &format!("is not {expected}"),
+        )),
+        None => Err(InputError::new(
+            format!("{}.access", path()),
+            format!("missing access ({expected})"),
+        )),
+    }
 }
 
 fn port_field(
@@ -569,41 +581,8 @@ pub fn compile_admin_rules(
         let rpath = || format!("{path}.value[{j}]");
         let ppath = || format!("{}.properties", rpath());
         let p = &rule.properties;
-        let direction = match p.direction.as_deref().map(str::trim) {
-            Some(d) if d.eq_ignore_ascii_case("inbound") => Direction::Inbound,
-            Some(d) if d.eq_ignore_ascii_case("outbound") => Direction::Outbound,
-            Some(d) => {
-                return Err(InputError::value(
-                    format!("{}.direction", ppath()),
-                    d,
-                    "is not Inbound or Outbound",
-                ))
-            }
-            None => {
-                return Err(InputError::new(
-                    format!("{}.direction", ppath()),
-                    "missing direction (Inbound or Outbound)",
-                ))
-            }
-        };
-        let access = match p.access.as_deref().map(str::trim) {
-            Some(a) if a.eq_ignore_ascii_case("allow") => Access::Allow,
-            Some(a) if a.eq_ignore_ascii_case("deny") => Access::Deny,
-            Some(a) if a.eq_ignore_ascii_case("alwaysallow") => Access::AlwaysAllow,
-            Some(a) => {
-                return Err(InputError::value(
-                    format!("{}.access", ppath()),
-                    a,
-                    "is not Allow, Deny or AlwaysAllow",
-                ))
-            }
-            None => {
-                return Err(InputError::new(
-                    format!("{}.access", ppath()),
-                    "missing access (Allow, Deny or AlwaysAllow)",
-                ))
-            }
-        };
+        let direction = direction_field(p.direction.as_deref(), &ppath)?;
+        let access = access_field(p.access.as_deref(), &ppath, true)?;
         let priority = match p.priority {
             Some(v) if (1..=4096).contains(&v) => v as u32,
             Some(v) => {

@@ -1421,7 +1421,7 @@ impl<'a> Model<'a> {
             Mask::Small([0; 2])
         } else {
             let set = &self.admins[admin as usize];
-            mask_of(&set.plan, |i| &set.rules[i], conf)
+            mask_of(&set.plan, |i| &set.rules[i], conf, self.public_set(vnet))
         };
         let key = EvalKey {
             admin,
@@ -1453,7 +1453,12 @@ impl<'a> Model<'a> {
             return Mask::Small([0; 2]);
         }
         let nsg_rules = &self.nsgs[nsg as usize];
-        mask_of(&self.plans[nsg as usize], |i| nsg_rules.rule(i), conf)
+        mask_of(
+            &self.plans[nsg as usize],
+            |i| nsg_rules.rule(i),
+            conf,
+            self.public_set(conf.vnet),
+        )
     }
 
     fn public_set(&self, vnet: u32) -> &AddrSet {
@@ -1846,11 +1851,12 @@ fn mask_of<'r>(
     plan: &NsgPlan,
     rule: impl Fn(usize) -> &'r CompiledRule,
     conf: &IpConf<'_>,
+    public: &AddrSet,
 ) -> Mask {
     let mut mask = Mask::new(plan.conditional as usize);
     let words = mask.words();
     for &(i, bit) in plan.relevant.iter() {
-        if bit != NONE && dest_matches(rule(i as usize), conf) {
+        if bit != NONE && dest_matches(rule(i as usize), conf, public) {
             words[bit as usize / 64] |= 1 << (bit % 64);
         }
     }
@@ -2061,13 +2067,26 @@ fn lift(family: Family, set: IntervalSet) -> AddrSet {
 /// Does rule `r` apply to traffic addressed to this ip configuration? NSGs see traffic after
 /// NAT, so the destination is the private address. Where the answer is uncertain (unknown
 /// service tag, unknown address, prefix ip configurations) Allow rules are taken to match and
-/// Deny rules not, so uncertainty never hides exposure.
-fn dest_matches(r: &CompiledRule, conf: &IpConf<'_>) -> bool {
+/// Deny rules not, so uncertainty never hides exposure. `public`: the Internet as seen from the
+/// ip configuration's VNet (an `Internet` destination matches only a public address: a load
+/// balancer's frontend under floating IP).
+fn dest_matches(r: &CompiledRule, conf: &IpConf<'_>, public: &AddrSet) -> bool {
     let d = &r.dst;
     if d.any || d.virtual_network {
         return true;
     }
     let lenient = r.access.permits();
+    if d.internet {
+        let internet = of(public, conf.family);
+        let hit = match &conf.addrs {
+            Some(addrs) if lenient => internet.intersects(addrs),
+            Some(addrs) => addrs.is_subset(internet),
+            None => lenient,
+        };
+        if hit {
+            return true;
+        }
+    }
     if !d.other_tags().is_empty() && lenient {
         return true;
     }
