@@ -278,3 +278,14 @@ pub fn path_kind_label(kind: portcullis_shared::eval::report::PathKind) -> &'sta
         FirewallDnat => "Firewall DNAT",
     }
 }
+
+/// A kind of path inside a sentence: `through a public IP`, `through load balancer NAT`, ...
+pub fn path_kind_phrase(kind: portcullis_shared::eval::report::PathKind) -> &'static str {
+    use portcullis_shared::eval::report::PathKind::*;
+    match kind {
+        PublicIp => "a public IP",
+        LoadBalancerNat => "load balancer NAT",
+        LoadBalancerRule => "a load balancer rule",
+        FirewallDnat => "firewall DNAT",
+    }
+}

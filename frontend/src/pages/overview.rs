@@ -88,7 +88,7 @@ fn overview_body(
                     <ul class="fact-list" data-testid="reachable-by-path">
                         {portcullis_shared::eval::report::PathKind::ALL.into_iter().filter(|k| counts.reachable_by_path.get(*k) > 0).map(|k| {
                             let n = counts.reachable_by_path.get(k);
-                            view! { <li><A href=format!("/vms?path={}&sort=exposure&order=desc", k.as_str()) attr:data-testid=format!("reachable-{}", k.as_str())>{format!("{} through {}", count(n), crate::format::path_kind_label(k).to_lowercase())}</A></li> }
+                            view! { <li><A href=format!("/vms?path={}&sort=exposure&order=desc", k.as_str()) attr:data-testid=format!("reachable-{}", k.as_str())>{format!("{} through {}", count(n), crate::format::path_kind_phrase(k))}</A></li> }
                         }).collect_view()}
                     </ul>
                     <ul class="fact-list">
