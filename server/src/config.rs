@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// separated CIDRs [default none].
     #[arg(long, env = "PORTCULLIS_TRUSTED_RANGES", value_delimiter = ',')]
     pub trusted_ranges: Option<Vec<String>>,
+    /// What the snapshots read: subscription ids (comma separated) or `managementGroups/NAME`
+    /// [default: every subscription the credential sees]; past PORTCULLIS_GRAPH_THRESHOLD
+    /// subscriptions, or with a management group, through Azure Resource Graph.
+    #[arg(long, env = "PORTCULLIS_SCOPE", value_delimiter = ',')]
+    pub scope: Option<Vec<String>>,
 }
 
 /// The config file.
@@ -116,6 +121,8 @@ pub struct Config {
     pub demo_extra_vms: usize,
     /// CIDRs "Enforce rule" always allows besides the legitimate sources seen in the traffic.
     pub trusted_ranges: Vec<String>,
+    /// What snapshots read (`--scope`).
+    pub scope: crate::snapshot::Scope,
     pub users: Vec<UserConfig>,
     pub eval: EvalConfig,
     /// Largest request body accepted (bytes).
@@ -212,6 +219,8 @@ impl Config {
             backfill: args.backfill.or(file.backfill).unwrap_or(true),
             demo_extra_vms,
             trusted_ranges,
+            scope: crate::snapshot::Scope::parse(&args.scope.unwrap_or_default())
+                .map_err(anyhow::Error::msg)?,
             users: file.users,
             eval,
             max_body_bytes: 256 * 1024,

@@ -1,7 +1,7 @@
 //! Snapshots over time: take one (ARM inventory through [`crate::snapshot`], then the engine),
 //! store its summary, run them on a schedule with retention, and in demo mode backfill 90 days
 //! by replaying a scripted timeline of the demo tenant's changes through the real engine.
-use crate::snapshot::{list_subscriptions, take_snapshot, Subscription};
+use crate::snapshot::{list_subscriptions, Subscription};
 use crate::state::{AppState, Current};
 use crate::store::{
     now_ms, rfc3339, Backend, LockKey, MarkerRow, SessionLock, SnapshotRow, VmStatusRow,
@@ -189,9 +189,19 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
         // borrowing closures (a known higher-ranked-lifetime limitation): run it on a blocking
         // thread of the same runtime, where no Send bound applies
         let arm = state.arm.clone();
+        let scope = state.config.scope.clone();
         let handle = tokio::runtime::Handle::current();
         let inventory = tokio::task::spawn_blocking(move || {
-            handle.block_on(async move { take_snapshot(&arm, 4, &progress).await })
+            handle.block_on(async move {
+                crate::snapshot::take_snapshot_scoped(
+                    &arm,
+                    4,
+                    &progress,
+                    crate::snapshot::Source::Auto,
+                    &scope,
+                )
+                .await
+            })
         })
         .await??;
         let report = evaluate(&inventory, &state.config.eval)

@@ -105,6 +105,7 @@ const GRAPH_BATCH: usize = 100;
 async fn graph_lists(
     client: &ArmClient,
     subs: &[Subscription],
+    management_group: Option<&str>,
     progress: &(dyn Fn(&Progress) + Send + Sync),
 ) -> Result<Vec<Vec<Value>>, ArmError> {
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
@@ -124,8 +125,13 @@ async fn graph_lists(
         } else {
             let ty = path.trim_start_matches("providers/").to_ascii_lowercase();
             let query = format!("Resources | where type =~ '{ty}' | order by id asc");
-            for batch in ids.chunks(GRAPH_BATCH) {
-                by_type[i].extend(client.graph_query(batch, None, &query).await?);
+            match management_group {
+                Some(mg) => by_type[i].extend(client.graph_query(&[], Some(mg), &query).await?),
+                None => {
+                    for batch in ids.chunks(GRAPH_BATCH) {
+                        by_type[i].extend(client.graph_query(batch, None, &query).await?);
+                    }
+                }
             }
         }
         progress(&Progress {
@@ -139,21 +145,89 @@ async fn graph_lists(
     Ok(by_type)
 }
 
-/// [`take_snapshot`] from a chosen source.
+/// What a snapshot reads: some subscriptions, or a management group (then every subscription
+/// the credential sees, with Resource Graph queried at the group); empty: every subscription.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub subscriptions: Vec<String>,
+    pub management_group: Option<String>,
+}
+
+impl Scope {
+    /// `--scope SUB,SUB` or `--scope managementGroups/NAME`.
+    pub fn parse(items: &[String]) -> Result<Scope, String> {
+        let mut scope = Scope::default();
+        for (i, item) in items
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .enumerate()
+        {
+            let lower = item.to_ascii_lowercase();
+            if let Some(name) = lower
+                .strip_prefix("managementgroups/")
+                .or_else(|| lower.strip_prefix("/providers/microsoft.management/managementgroups/"))
+            {
+                if name.is_empty() || scope.management_group.is_some() {
+                    return Err(format!(
+                        "scope[{i}]: {item:?}: one management group, by name"
+                    ));
+                }
+                scope.management_group = Some(item[item.len() - name.len()..].to_string());
+            } else {
+                let id = item.trim_start_matches("/subscriptions/");
+                let guid = id.len() == 36
+                    && id.chars().enumerate().all(|(k, c)| {
+                        if [8, 13, 18, 23].contains(&k) {
+                            c == '-'
+                        } else {
+                            c.is_ascii_hexdigit()
+                        }
+                    });
+                if !guid {
+                    return Err(format!(
+                        "scope[{i}]: {item:?} is not a subscription id or managementGroups/NAME"
+                    ));
+                }
+                scope.subscriptions.push(id.to_ascii_lowercase());
+            }
+        }
+        if scope.management_group.is_some() && !scope.subscriptions.is_empty() {
+            return Err("scope: subscriptions or a management group, not both".into());
+        }
+        Ok(scope)
+    }
+}
+
+/// [`take_snapshot`] from a chosen source, over every subscription.
 pub async fn take_snapshot_from(
     client: &ArmClient,
     concurrency: usize,
     progress: &(dyn Fn(&Progress) + Send + Sync),
     source: Source,
 ) -> Result<Inventory, ArmError> {
-    let subs = list_subscriptions(client).await?;
+    take_snapshot_scoped(client, concurrency, progress, source, &Scope::default()).await
+}
+
+/// [`take_snapshot`] from a chosen source, within a scope.
+pub async fn take_snapshot_scoped(
+    client: &ArmClient,
+    concurrency: usize,
+    progress: &(dyn Fn(&Progress) + Send + Sync),
+    source: Source,
+    scope: &Scope,
+) -> Result<Inventory, ArmError> {
+    let mut subs = list_subscriptions(client).await?;
+    if !scope.subscriptions.is_empty() {
+        subs.retain(|s| scope.subscriptions.contains(&s.id.to_ascii_lowercase()));
+    }
     let graph = match source {
         Source::Graph => true,
         Source::Lists => false,
-        Source::Auto => subs.len() > graph_threshold(),
+        Source::Auto => scope.management_group.is_some() || subs.len() > graph_threshold(),
     };
     let by_type = if graph {
-        graph_lists(client, &subs, progress).await?
+        graph_lists(client, &subs, scope.management_group.as_deref(), progress).await?
     } else {
         list_calls(client, &subs, concurrency, progress).await?
     };
@@ -345,6 +419,10 @@ pub struct SnapshotArgs {
     /// subscriptions (auto), always (graph), or per-subscription list calls (lists).
     #[arg(long, value_enum, default_value = "auto")]
     pub source: Source,
+    /// Subscription ids (comma separated) or `managementGroups/NAME` [default: every
+    /// subscription the credential sees].
+    #[arg(long, env = "PORTCULLIS_SCOPE", value_delimiter = ',')]
+    pub scope: Vec<String>,
 }
 
 fn env_has_client_secret() -> bool {
@@ -404,11 +482,13 @@ async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
     };
     let client = ArmClient::new(ArmClientConfig::new(&base)?, token_source(args.credential)?)?;
     let started = Instant::now();
-    let inv = take_snapshot_from(
+    let scope = Scope::parse(&args.scope).map_err(anyhow::Error::msg)?;
+    let inv = take_snapshot_scoped(
         &client,
         args.concurrency,
         &|p| eprintln!("{p}"),
         args.source,
+        &scope,
     )
     .await?;
     let elapsed = started.elapsed();

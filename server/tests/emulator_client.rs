@@ -677,3 +677,34 @@ async fn a_snapshot_through_resource_graph_equals_one_through_list_calls() {
     assert!(first_remaining.is_some());
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_snapshot_reads_only_its_scope() {
+    use portcullis::snapshot::{take_snapshot_scoped, Scope, Source};
+    let emu = emulator(config()).await;
+    let c = client(&emu.url());
+    let dev = Scope::parse(&["22222222-2222-2222-2222-222222222222".into()]).unwrap();
+    let inv = take_snapshot_scoped(&c, 4, &|_| {}, Source::Auto, &dev)
+        .await
+        .unwrap();
+    assert!(!inv.virtual_machines.is_empty());
+    assert!(inv
+        .virtual_machines
+        .iter()
+        .all(|v| v.id.contains("/22222222-2222-2222-2222-222222222222/")));
+    // a management group goes through Resource Graph (the emulator's group holds the tenant)
+    let mg = Scope::parse(&["managementGroups/contoso".into()]).unwrap();
+    assert_eq!(mg.management_group.as_deref(), Some("contoso"));
+    let all = take_snapshot_scoped(&c, 4, &|_| {}, Source::Auto, &mg)
+        .await
+        .unwrap();
+    assert_eq!(all.virtual_machines.len(), 63);
+    // bad scopes name the item
+    let err = Scope::parse(&["nope".into()]).unwrap_err();
+    assert!(err.starts_with("scope[0]: \"nope\""), "{err}");
+    assert!(Scope::parse(&[
+        "managementGroups/a".into(),
+        "22222222-2222-2222-2222-222222222222".into()
+    ])
+    .is_err());
+}
