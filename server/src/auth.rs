@@ -161,6 +161,35 @@ pub fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// A session of an operator (or admin): the role is checked before the body is read, so a
+/// viewer posting anything to a write endpoint gets 403, never a 400 about the body.
+#[derive(Debug, Clone)]
+pub struct OperatorSession(pub Session);
+
+/// A session of an admin, checked before the body as [`OperatorSession`] is.
+#[derive(Debug, Clone)]
+pub struct AdminSession(pub Session);
+
+impl FromRequestParts<AppState> for OperatorSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let s = Session::from_request_parts(parts, state).await?;
+        s.require(Role::Operator)?;
+        Ok(Self(s))
+    }
+}
+
+impl FromRequestParts<AppState> for AdminSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let s = Session::from_request_parts(parts, state).await?;
+        s.require(Role::Admin)?;
+        Ok(Self(s))
+    }
+}
+
 impl FromRequestParts<AppState> for Session {
     type Rejection = AppError;
 

@@ -31,6 +31,9 @@ pub enum AppError {
     Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A JSON endpoint got another Content-Type (e.g. a cross-site `text/plain` form).
+    #[error("the body must be JSON: Content-Type {0:?} is not application/json")]
+    UnsupportedMediaType(String),
     #[error("too many failed sign-ins; try again in {0} s")]
     TooManyRequests(u64),
     /// ARM (or the emulator) refused or failed: passed on as 502 with ARM's message.
@@ -58,6 +61,7 @@ impl AppError {
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
@@ -74,6 +78,7 @@ impl AppError {
             Self::Csrf => "CsrfMismatch",
             Self::Conflict(_) => "Conflict",
             Self::PayloadTooLarge => "PayloadTooLarge",
+            Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Self::TooManyRequests(_) => "TooManyRequests",
             Self::Upstream(_) => "UpstreamError",
             Self::NotReady => "NotReady",
@@ -136,6 +141,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // only JSON: a cross-site form (text/plain, urlencoded) cannot post a body here
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(AppError::UnsupportedMediaType(content_type));
+        }
         let bytes = match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => b,
             Err(rejection) => {

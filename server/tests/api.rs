@@ -1719,3 +1719,41 @@ async fn nsg_fixes_close_load_balancer_paths_and_the_preview_says_so() {
         .expect("the NAT path is still listed");
     assert!(!nat.reachable, "{}", nat.reason());
 }
+
+#[tokio::test]
+async fn json_only_and_roles_before_bodies() {
+    let app = TestApp::new().await;
+    let viewer = app.login("viewer").await;
+    // a cross-site form cannot post a sign-in (login CSRF): text/plain is refused with 415
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/login")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(r#"{"username":"admin","password":"x"}"#))
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // a viewer's write is refused for the role, whatever the body: 403, not 400
+    for (uri, body) in [
+        ("/api/remediations/apply", &b"not json at all"[..]),
+        ("/api/remediations/preview", &b"{}"[..]),
+        ("/api/jit/requests", &b"{\"vmId\": 5}"[..]),
+    ] {
+        let (s, e) = app
+            .send_raw(Method::POST, uri, Some(&viewer), Some(body.to_vec()), true)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{uri}: {e}");
+    }
+    // an operator with a bad body gets the 400 naming the field
+    let op = app.login("operator").await;
+    let (s, e) = app
+        .send_raw(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(b"{}".to_vec()),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+}

@@ -1,7 +1,7 @@
 //! JIT access requests: request (operator) and list.
 use crate::arm::api;
 use crate::audit::NewEntry;
-use crate::auth::{ClientAddr, Session};
+use crate::auth::{ClientAddr, OperatorSession, Session};
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use crate::store::{now_ms, rfc3339, MarkerRow};
@@ -12,7 +12,7 @@ use axum::{
 };
 use portcullis_shared::api::{
     CreateJitRequest, JitPolicyList, JitPolicySummary, JitPolicyVmView, JitPortView,
-    JitRequestList, JitRequestRecord, JitRequestStatus, Role, ServerEvent,
+    JitRequestList, JitRequestRecord, JitRequestStatus, ServerEvent,
 };
 use portcullis_shared::arm::id_key;
 use portcullis_shared::remediation::{parse_iso_minutes, valid_source};
@@ -42,12 +42,11 @@ pub async fn list_jit_requests(
 /// `POST /api/jit/requests`
 pub async fn create_jit_request(
     State(state): State<AppState>,
-    s: Session,
+    OperatorSession(s): OperatorSession,
     ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     AppJson(req): AppJson<CreateJitRequest>,
 ) -> Result<(StatusCode, Json<JitRequestRecord>), AppError> {
-    s.require(Role::Operator)?;
     let cur = state.current().ok_or(AppError::NotReady)?;
     let vm = cur
         .report

@@ -1,11 +1,10 @@
 //! Remediations: preview (the plan) and apply (operator).
 use crate::audit::NewEntry;
-use crate::auth::Session;
+use crate::auth::OperatorSession;
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use crate::store::{now_ms, rfc3339, MarkerRow};
 use axum::{extract::State, http::StatusCode, Json};
-use portcullis_shared::api::Role;
 use portcullis_shared::api::{
     ApplyOutcome, ApplyResult, RemediationPlan, RemediationRequest, ServerEvent,
 };
@@ -14,20 +13,18 @@ use serde_json::json;
 /// `POST /api/remediations/preview`
 pub async fn preview_remediation(
     State(state): State<AppState>,
-    s: Session,
+    _operator: OperatorSession,
     AppJson(req): AppJson<RemediationRequest>,
 ) -> Result<Json<RemediationPlan>, AppError> {
-    s.require(Role::Operator)?;
     Ok(Json(crate::writes::plan_now(&state, &req)?))
 }
 
 /// `POST /api/remediations/apply`: 200 applied or no-op; 502 rolled back or failed (see steps).
 pub async fn apply_remediation(
     State(state): State<AppState>,
-    s: Session,
+    OperatorSession(s): OperatorSession,
     AppJson(req): AppJson<RemediationRequest>,
 ) -> Result<(StatusCode, Json<ApplyResult>), AppError> {
-    s.require(Role::Operator)?;
     let result = crate::writes::apply(&state, &req, &s.username).await;
     let target = req.vm_ids.join(",");
     let mut result = match result {

@@ -1,6 +1,6 @@
 //! Accounts (admin).
 use crate::audit::NewEntry;
-use crate::auth::{hash_password, Session};
+use crate::auth::{hash_password, AdminSession, Session};
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use axum::{extract::State, Json};
@@ -19,10 +19,9 @@ pub async fn list_users(
 /// `POST /api/users`: create an account, or change a role / password.
 pub async fn upsert_user(
     State(state): State<AppState>,
-    s: Session,
+    AdminSession(s): AdminSession,
     AppJson(req): AppJson<UpsertUserRequest>,
 ) -> Result<Json<Vec<UserInfo>>, AppError> {
-    s.require(Role::Admin)?;
     let name = req.username.trim();
     if name.is_empty()
         || name.len() > 64
