@@ -197,7 +197,7 @@ impl FromRequestParts<AppState> for Session {
         if let Some(s) = parts.extensions.get::<Session>() {
             return Ok(s.clone());
         }
-        let token = cookie_value(&parts.headers, COOKIE).ok_or(AppError::Unauthorized)?;
+        let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         let hash = token_hash(&token);
         let row = state
             .store
@@ -228,12 +228,24 @@ impl FromRequestParts<AppState> for Session {
 }
 
 /// The `Set-Cookie` value of a new session (or, with `max_age` 0, of a sign-out).
+/// Behind TLS the cookie is `Secure` and `__Host-` prefixed (bound to this host, Path=/, no
+/// Domain), so no subdomain or plain-HTTP page can set or overwrite it.
 pub fn session_cookie(token: &str, max_age: Duration, secure: bool) -> String {
     format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{}{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        if secure { HOST_PREFIX } else { "" },
         max_age.as_secs(),
         if secure { "; Secure" } else { "" }
     )
+}
+
+/// The cookie-name prefix of a `Secure` session cookie.
+pub const HOST_PREFIX: &str = "__Host-";
+
+/// The session token from either cookie name (`__Host-` behind TLS).
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, &format!("{HOST_PREFIX}{COOKIE}"))
+        .or_else(|| cookie_value(headers, COOKIE))
 }
 
 /// Behind TLS: the config flag, or a proxy's `X-Forwarded-Proto: https`.
@@ -276,6 +288,13 @@ mod tests {
         let c = session_cookie("t", Duration::from_secs(60), true);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"));
         assert!(!session_cookie("t", Duration::from_secs(60), false).contains("Secure"));
+        assert!(c.starts_with("__Host-portcullis_session=t; Path=/;"), "{c}");
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            "__Host-portcullis_session=abc".parse().unwrap(),
+        );
+        assert_eq!(session_token(&h).as_deref(), Some("abc"));
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-proto", "https".parse().unwrap());
         assert!(secure_request(&h, false));

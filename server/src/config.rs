@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// subscriptions, or with a management group, through Azure Resource Graph.
     #[arg(long, env = "PORTCULLIS_SCOPE", value_delimiter = ',')]
     pub scope: Option<Vec<String>>,
+    /// `/metrics` answers only requests with `Authorization: Bearer <this>`; without it, only
+    /// requests from the machine itself (loopback).
+    #[arg(long, env = "PORTCULLIS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// The config file.
@@ -123,6 +127,8 @@ pub struct Config {
     pub trusted_ranges: Vec<String>,
     /// What snapshots read (`--scope`).
     pub scope: crate::snapshot::Scope,
+    /// The bearer token `/metrics` needs (`None`: loopback callers only).
+    pub metrics_token: Option<String>,
     pub users: Vec<UserConfig>,
     pub eval: EvalConfig,
     /// Largest request body accepted (bytes).
@@ -221,6 +227,7 @@ impl Config {
             trusted_ranges,
             scope: crate::snapshot::Scope::parse(&args.scope.unwrap_or_default())
                 .map_err(anyhow::Error::msg)?,
+            metrics_token: args.metrics_token.filter(|t| !t.trim().is_empty()),
             users: file.users,
             eval,
             max_body_bytes: 256 * 1024,

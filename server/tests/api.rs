@@ -1757,3 +1757,21 @@ async fn json_only_and_roles_before_bodies() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
 }
+
+#[tokio::test]
+async fn metrics_need_the_bearer_token_when_one_is_set() {
+    let app = TestApp::with(|c| c.metrics_token = Some("m3trics".into())).await;
+    let get = |auth: Option<&'static str>| {
+        let router = app.router.clone();
+        async move {
+            let mut r = Request::get("/metrics");
+            if let Some(a) = auth {
+                r = r.header(header::AUTHORIZATION, a);
+            }
+            router.oneshot(r.body(Body::empty()).unwrap()).await.unwrap().status()
+        }
+    };
+    assert_eq!(get(None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(Some("Bearer wrong")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(Some("Bearer m3trics")).await, StatusCode::OK);
+}

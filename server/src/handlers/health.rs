@@ -30,12 +30,35 @@ pub async fn get_readyz(State(state): State<AppState>) -> (StatusCode, &'static 
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text format, for `Authorization: Bearer <--metrics-token>`, or
+/// without a token configured for loopback callers only.
+pub async fn get_metrics(
+    State(state): State<AppState>,
+    crate::auth::ClientAddr(peer): crate::auth::ClientAddr,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let allowed = match &state.config.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| crate::auth::same(t.trim(), token)),
+        // in-process callers (tests) have no peer address
+        None => peer.is_none_or(|p| p.ip().is_loopback()),
+    };
+    if !allowed {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need the bearer token (--metrics-token)",
+        )
+            .into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render() + &state.arm.render_metrics(),
     )
+        .into_response()
 }
 
 /// `GET /api/openapi.json`
