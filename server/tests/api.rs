@@ -1768,7 +1768,11 @@ async fn metrics_need_the_bearer_token_when_one_is_set() {
             if let Some(a) = auth {
                 r = r.header(header::AUTHORIZATION, a);
             }
-            router.oneshot(r.body(Body::empty()).unwrap()).await.unwrap().status()
+            router
+                .oneshot(r.body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+                .status()
         }
     };
     assert_eq!(get(None).await, StatusCode::UNAUTHORIZED);
