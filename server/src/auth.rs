@@ -78,24 +78,54 @@ pub struct LoginLimiter {
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
+/// At most this many keys are remembered: past it, expired entries go first, then the oldest,
+/// so a flood of failures from many names or addresses cannot grow the map without bound.
+pub const LIMITER_CAPACITY: usize = 10_000;
+
 impl LoginLimiter {
-    /// Seconds to wait before another attempt, if any key is over `max`.
-    pub fn blocked(&self, keys: &[String], max: u32) -> Option<u64> {
+    /// The keys of a sign-in and each one's limit, for `max` failures: the (name, address)
+    /// pair at `max`, the address at 3 × `max`, the name alone at 10 × `max`. So one address
+    /// failing on a name slows down that pair and then that address, but locks nobody else out
+    /// of the name unless the failures come from many places.
+    pub fn keys(username: &str, address: &str, max: u32) -> Vec<(String, u32)> {
+        let user = username.to_lowercase();
+        vec![
+            (format!("pair:{user}|{address}"), max),
+            (format!("addr:{address}"), max.saturating_mul(3)),
+            (format!("user:{user}"), max.saturating_mul(10)),
+        ]
+    }
+
+    /// Seconds to wait before another attempt, if any key is over its limit.
+    pub fn blocked(&self, keys: &[(String, u32)]) -> Option<u64> {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         keys.iter()
-            .filter_map(|k| map.get(k))
-            .filter(|(n, last)| *n >= max && last.elapsed() < WINDOW)
-            .map(|(n, last)| {
+            .filter_map(|(k, max)| map.get(k).map(|e| (e, *max)))
+            .filter(|((n, last), max)| *n >= *max && last.elapsed() < WINDOW)
+            .map(|((n, last), max)| {
                 let wait = Duration::from_secs(1u64 << (n - max).min(8));
                 wait.saturating_sub(last.elapsed()).as_secs().max(1)
             })
             .max()
     }
 
-    pub fn failed(&self, keys: &[String]) -> u32 {
+    pub fn failed(&self, keys: &[(String, u32)]) -> u32 {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() + keys.len() > LIMITER_CAPACITY {
+            map.retain(|_, (_, last)| last.elapsed() < WINDOW);
+            while map.len() + keys.len() > LIMITER_CAPACITY {
+                let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, (_, last))| *last)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                map.remove(&oldest);
+            }
+        }
         let mut worst = 0;
-        for k in keys {
+        for (k, _) in keys {
             let e = map.entry(k.clone()).or_insert((0, Instant::now()));
             if e.1.elapsed() >= WINDOW {
                 e.0 = 0;
@@ -107,12 +137,65 @@ impl LoginLimiter {
         worst
     }
 
-    pub fn succeeded(&self, keys: &[String]) {
+    /// A good sign-in clears its pair and its address (not the name: failures elsewhere stay).
+    pub fn succeeded(&self, keys: &[(String, u32)]) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for k in keys {
+        for (k, _) in keys.iter().filter(|(k, _)| !k.starts_with("user:")) {
             map.remove(k);
         }
     }
+
+    pub fn len(&self) -> usize {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the right-most
+/// `X-Forwarded-For` entry that is not one (what a trusted proxy saw). `X-Forwarded-For` from
+/// anyone else is ignored. In-process requests (no peer) read the header as a proxy's.
+pub fn client_address(
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+    trusted_proxies: &[portcullis_shared::net::Cidr],
+) -> String {
+    let trusted = |ip: std::net::IpAddr| {
+        let (family, v) = match ip {
+            std::net::IpAddr::V4(a) => {
+                (portcullis_shared::net::Family::V4, u128::from(u32::from(a)))
+            }
+            std::net::IpAddr::V6(a) => (portcullis_shared::net::Family::V6, u128::from(a)),
+        };
+        trusted_proxies
+            .iter()
+            .any(|c| c.family == family && c.first() <= v && v <= c.last())
+    };
+    if let Some(p) = peer {
+        if !trusted(p.ip()) {
+            return p.ip().to_string();
+        }
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted(**ip))
+        .or(forwarded.first())
+        .map(|ip| ip.to_string())
+        .or_else(|| peer.map(|p| p.ip().to_string()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The signed-in user of a request (extractor). Rejects with 401 without a live session and
@@ -273,14 +356,45 @@ mod tests {
     #[test]
     fn limiter_blocks_after_max_failures_and_clears_on_success() {
         let l = LoginLimiter::default();
-        let keys = vec!["user:a".to_string()];
+        let keys = LoginLimiter::keys("alice", "203.0.113.9", 3);
         for _ in 0..3 {
-            assert_eq!(l.blocked(&keys, 3), None);
+            assert_eq!(l.blocked(&keys), None);
             l.failed(&keys);
         }
-        assert!(l.blocked(&keys, 3).is_some());
+        assert!(l.blocked(&keys).is_some(), "the pair is over its limit");
+        // someone else, elsewhere, signs in as alice: not locked out by one address's failures
+        assert_eq!(
+            l.blocked(&LoginLimiter::keys("alice", "198.51.100.1", 3)),
+            None
+        );
         l.succeeded(&keys);
-        assert_eq!(l.blocked(&keys, 3), None);
+        assert_eq!(l.blocked(&keys), None);
+    }
+
+    #[test]
+    fn the_limiter_map_stays_bounded() {
+        let l = LoginLimiter::default();
+        for i in 0..(LIMITER_CAPACITY as u32 / 3 + 500) {
+            l.failed(&LoginLimiter::keys(
+                &format!("u{i}"),
+                &format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255),
+                5,
+            ));
+        }
+        assert!(l.len() <= LIMITER_CAPACITY, "{}", l.len());
+    }
+
+    #[test]
+    fn client_addresses_come_from_trusted_proxies_only() {
+        let proxies = [portcullis_shared::net::Cidr::parse("10.0.0.0/8").unwrap()];
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "198.51.100.7, 10.1.2.3".parse().unwrap());
+        let proxy: std::net::SocketAddr = "10.9.9.9:443".parse().unwrap();
+        let other: std::net::SocketAddr = "203.0.113.5:443".parse().unwrap();
+        assert_eq!(client_address(&h, Some(proxy), &proxies), "198.51.100.7");
+        // a client that is not a proxy cannot choose its address by the header
+        assert_eq!(client_address(&h, Some(other), &proxies), "203.0.113.5");
+        assert_eq!(client_address(&h, Some(proxy), &[]), "10.9.9.9");
     }
 
     #[test]

@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// subscriptions, or with a management group, through Azure Resource Graph.
     #[arg(long, env = "PORTCULLIS_SCOPE", value_delimiter = ',')]
     pub scope: Option<Vec<String>>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (comma separated CIDRs) [default
+    /// none: the peer is the client].
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
     /// `/metrics` answers only requests with `Authorization: Bearer <this>`; without it, only
     /// requests from the machine itself (loopback).
     #[arg(long, env = "PORTCULLIS_METRICS_TOKEN", hide_env_values = true)]
@@ -129,6 +133,8 @@ pub struct Config {
     pub scope: crate::snapshot::Scope,
     /// The bearer token `/metrics` needs (`None`: loopback callers only).
     pub metrics_token: Option<String>,
+    /// Proxies trusted for `X-Forwarded-For`.
+    pub trusted_proxies: Vec<portcullis_shared::net::Cidr>,
     pub users: Vec<UserConfig>,
     pub eval: EvalConfig,
     /// Largest request body accepted (bytes).
@@ -228,6 +234,19 @@ impl Config {
             scope: crate::snapshot::Scope::parse(&args.scope.unwrap_or_default())
                 .map_err(anyhow::Error::msg)?,
             metrics_token: args.metrics_token.filter(|t| !t.trim().is_empty()),
+            trusted_proxies: args
+                .trusted_proxies
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .enumerate()
+                .map(|(i, s)| {
+                    portcullis_shared::net::Cidr::parse(s).ok_or_else(|| {
+                        anyhow::anyhow!("trusted_proxies[{i}]: {s:?} is not an IP address or CIDR")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
             users: file.users,
             eval,
             max_body_bytes: 256 * 1024,

@@ -1779,3 +1779,37 @@ async fn metrics_need_the_bearer_token_when_one_is_set() {
     assert_eq!(get(Some("Bearer wrong")).await, StatusCode::UNAUTHORIZED);
     assert_eq!(get(Some("Bearer m3trics")).await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn failures_from_one_address_behind_the_proxy_lock_out_nobody_else() {
+    let app = TestApp::with(|c| {
+        c.trusted_proxies = vec![portcullis_shared::net::Cidr::parse("10.0.0.0/8").unwrap()]
+    })
+    .await;
+    let login = |from: &'static str, password: &'static str| {
+        let router = app.router.clone();
+        async move {
+            let req = Request::post("/api/login")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-forwarded-for", format!("{from}, 10.0.0.7"))
+                .body(Body::from(
+                    json!({"username": "admin", "password": password}).to_string(),
+                ))
+                .unwrap();
+            router.oneshot(req).await.unwrap().status()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            login("198.51.100.66", "wrong").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // the attacker's address is slowed down, even with the right password now
+    assert_eq!(
+        login("198.51.100.66", "demo-password").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // the owner, elsewhere behind the same proxy, still signs in
+    assert_eq!(login("203.0.113.10", "demo-password").await, StatusCode::OK);
+}

@@ -122,13 +122,14 @@ pub async fn create_jit_request(
             ))
         }
         Some(s) => s.trim().to_string(),
-        None => headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
-            .filter(|v| valid_source(v))
-            .or(peer.map(|p| p.ip().to_string()))
-            .unwrap_or_else(|| "127.0.0.1".into()),
+        // the requester's own address (through the trusted proxies only)
+        None => Some(crate::auth::client_address(
+            &headers,
+            peer,
+            &state.config.trusted_proxies,
+        ))
+        .filter(|v| valid_source(v))
+        .unwrap_or_else(|| "127.0.0.1".into()),
     };
     let _w = state.write_lock.lock().await;
     let requested_at = now_ms();

@@ -14,19 +14,7 @@ use axum::{
 };
 use portcullis_shared::api::{LoginRequest, Me};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::time::Duration;
-
-fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    peer.map(|p| p.ip().to_string())
-        .or_else(|| {
-            headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
 
 /// `POST /api/login`
 pub async fn login(
@@ -35,7 +23,7 @@ pub async fn login(
     headers: HeaderMap,
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Response, AppError> {
-    let ip = client_ip(&headers, peer);
+    let ip = crate::auth::client_address(&headers, peer, &state.config.trusted_proxies);
     let username = body.username.trim().to_string();
     if username.is_empty() || username.len() > 128 {
         return Err(AppError::bad(
@@ -43,14 +31,8 @@ pub async fn login(
             "give a user name (at most 128 characters)",
         ));
     }
-    let keys = vec![
-        format!("user:{}", username.to_lowercase()),
-        format!("addr:{ip}"),
-    ];
-    if let Some(wait) = state
-        .limiter
-        .blocked(&keys, state.config.login_max_failures)
-    {
+    let keys = crate::auth::LoginLimiter::keys(&username, &ip, state.config.login_max_failures);
+    if let Some(wait) = state.limiter.blocked(&keys) {
         tracing::warn!(%username, %ip, "sign-in refused: too many failures");
         return Err(AppError::TooManyRequests(wait));
     }
