@@ -1,4 +1,4 @@
-//! Table-driven cases for every semantic point of DESIGN.md "The evaluation".
+//! Table-driven cases for every semantic point of docs/ARCHITECTURE.md, "The evaluation".
 //!
 //! The standard scene: VNet 10.0.0.0/16, subnet 10.0.1.0/24, one VM `vm1` at 10.0.1.4 with
 //! public IP 20.50.1.2; the cases vary the subnet NSG and the NIC NSG.

@@ -1,4 +1,4 @@
-//! Paths from the Internet beyond the NIC's own public IP (DESIGN "Paths from the Internet"),
+//! Paths from the Internet beyond the NIC's own public IP (docs/ARCHITECTURE.md, "Paths from the Internet"),
 //! table-driven on ARM-shaped payloads: public IP SKUs, load balancer NAT rules (v1, v2) and
 //! load-balancing rules (HA ports, floating IP), firewall DNAT (classic and policy), security
 //! admin rules and Bastion.

@@ -1,4 +1,4 @@
-//! The resources that open other ways in from the Internet (DESIGN "Paths from the Internet"):
+//! The resources that open other ways in from the Internet (docs/ARCHITECTURE.md, "Paths from the Internet"):
 //! load balancers, Azure Firewalls and their policies' rule collection groups, Bastion hosts and
 //! Azure Virtual Network Manager's effective security admin rules.
 //!

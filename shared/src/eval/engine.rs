@@ -1,4 +1,4 @@
-//! The set-based NSG evaluator (Azure's semantics; see DESIGN.md "The evaluation").
+//! The set-based NSG evaluator (Azure's semantics; see docs/ARCHITECTURE.md, "The evaluation").
 //!
 //! For each ip configuration and management port it walks the inbound rules of the subnet NSG
 //! and of the NIC NSG in priority order, carrying the still-undecided source set: an Allow adds

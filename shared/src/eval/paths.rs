@@ -1,4 +1,4 @@
-//! Paths from the Internet beyond the NIC's own public IP (DESIGN "Paths from the Internet"):
+//! Paths from the Internet beyond the NIC's own public IP (docs/ARCHITECTURE.md, "Paths from the Internet"):
 //! public load balancers (inbound NAT rules v1 and v2, load-balancing rules incl. HA ports and
 //! floating IP), Azure Firewall DNAT rules (classic and Firewall Policy), and Azure Bastion as
 //! managed access.

@@ -94,7 +94,7 @@ pub struct Exposure {
     pub jit_protected: bool,
     /// One sentence explaining the verdict.
     pub reason: Arc<str>,
-    /// Every way in from the Internet to this port (DESIGN "Paths from the Internet").
+    /// Every way in from the Internet to this port (docs/ARCHITECTURE.md, "Paths from the Internet").
     #[serde(default)]
     pub paths: Vec<InternetPath>,
     /// The safe ways in (Azure Bastion), never counted as exposure.
