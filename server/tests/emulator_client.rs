@@ -708,3 +708,65 @@ async fn a_snapshot_reads_only_its_scope() {
     ])
     .is_err());
 }
+
+/// A malformed or truncated Resource Graph answer fails with the query, the page and the field.
+#[tokio::test]
+async fn a_malformed_resource_graph_page_names_the_query_page_and_field() {
+    use axum::{routing::post, Json, Router};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    for (case, second_page, field) in [
+        ("no data", json!({"count": 1, "totalRecords": 2}), "data"),
+        (
+            "count disagrees",
+            json!({"count": 5, "totalRecords": 2, "data": [{"id": "/b"}]}),
+            "count",
+        ),
+        (
+            "a row without id",
+            json!({"count": 1, "totalRecords": 2, "data": [{"name": "b"}]}),
+            "data[].id",
+        ),
+        (
+            "truncated: fewer rows than totalRecords",
+            json!({"count": 0, "totalRecords": 2, "data": []}),
+            "totalRecords",
+        ),
+    ] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let second = second_page.clone();
+        let app = Router::new().route(
+            "/providers/Microsoft.ResourceGraph/resources",
+            post(move || {
+                let n = c.fetch_add(1, Ordering::SeqCst);
+                let second = second.clone();
+                async move {
+                    Json(if n == 0 {
+                        json!({"count": 1, "totalRecords": 2, "data": [{"id": "/a"}], "$skipToken": "1"})
+                    } else {
+                        second
+                    })
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let err = client(&url)
+            .graph_query(
+                &["s".into()],
+                None,
+                "Resources | where type =~ 'x/y' | order by id asc",
+            )
+            .await
+            .expect_err(case);
+        let msg = err.to_string();
+        assert!(
+            msg.contains("Resources | where type =~ 'x/y'")
+                && msg.contains("page 2")
+                && msg.contains(field),
+            "{case}: {msg}"
+        );
+    }
+}
