@@ -3,7 +3,8 @@
 //! `sha256(prev_hash || canonical JSON of {seq, at, actor, action, target, outcome, before, after, detail})`
 //! (keys sorted, no spaces); the first entry's `prev_hash` is 64 zeros. `portcullis audit
 //! verify` recomputes the chain and names the first entry that does not match.
-use crate::store::{now_ms, rfc3339, LockKey, Store};
+use crate::clock::{now_ms, rfc3339};
+use crate::store::{LockKey, Store};
 use clap::{Args, Subcommand};
 use portcullis_shared::api::{AuditEntry, AuditQuery};
 use serde_json::{json, Value};
@@ -75,7 +76,7 @@ impl Store {
         entry.hash = entry_hash(&prev, &entry);
         sqlx::query("INSERT INTO audit (seq, at, actor, action, target, outcome, before_json, after_json, detail_json, prev_hash, hash) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-            .bind(entry.seq).bind(crate::store::parse_ms(&entry.at)).bind(&entry.actor).bind(&entry.action)
+            .bind(entry.seq).bind(crate::clock::parse_ms(&entry.at)).bind(&entry.actor).bind(&entry.action)
             .bind(&entry.target).bind(&entry.outcome).bind(entry.before.to_string())
             .bind(entry.after.to_string()).bind(entry.detail.to_string())
             .bind(&entry.prev_hash).bind(&entry.hash)

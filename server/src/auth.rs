@@ -5,10 +5,10 @@
 //! also needs the session's CSRF token in `X-CSRF-Token`. Failed sign-ins are counted per user
 //! name and per address; past the limit sign-in answers 429 with a growing `Retry-After`.
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::store::Store;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::{request::Parts, HeaderMap, Method};
 use portcullis_shared::api::Role;
 use sha2::{Digest, Sha256};
@@ -253,37 +253,49 @@ pub struct OperatorSession(pub Session);
 #[derive(Debug, Clone)]
 pub struct AdminSession(pub Session);
 
-impl FromRequestParts<AppState> for OperatorSession {
+impl<S> FromRequestParts<S> for OperatorSession
+where
+    Store: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let s = Session::from_request_parts(parts, state).await?;
         s.require(Role::Operator)?;
         Ok(Self(s))
     }
 }
 
-impl FromRequestParts<AppState> for AdminSession {
+impl<S> FromRequestParts<S> for AdminSession
+where
+    Store: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let s = Session::from_request_parts(parts, state).await?;
         s.require(Role::Admin)?;
         Ok(Self(s))
     }
 }
 
-impl FromRequestParts<AppState> for Session {
+/// Needs only the store (axum's `FromRef`), not the whole application state.
+impl<S> FromRequestParts<S> for Session
+where
+    Store: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         if let Some(s) = parts.extensions.get::<Session>() {
             return Ok(s.clone());
         }
         let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         let hash = token_hash(&token);
-        let row = state
-            .store
+        let row = Store::from_ref(state)
             .session(&hash)
             .await?
             .ok_or(AppError::Unauthorized)?;

@@ -30,7 +30,7 @@ enum Command {
     /// Evaluate an inventory of ARM resources: exposures, recommendations, score.
     Evaluate(evaluate::EvaluateArgs),
     /// Run the ARM emulator alone (the demo tenant, fault injection, a token endpoint).
-    Emulator(portcullis::emulator::EmulatorArgs),
+    Emulator(portcullis_emulator::EmulatorArgs),
     /// Save every subscription's VMs, network resources and JIT policies as an inventory.
     Snapshot(portcullis::snapshot::SnapshotArgs),
     /// The audit log: `portcullis audit verify` checks its hash chain.
@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Evaluate(args)) => evaluate::run(args),
-        Some(Command::Emulator(args)) => portcullis::emulator::run(args),
+        Some(Command::Emulator(args)) => portcullis_emulator::run(args),
         Some(Command::Snapshot(args)) => portcullis::snapshot::run(args),
         Some(Command::Serve(args)) => serve::main(args),
         Some(Command::Audit(cmd)) => portcullis::audit::run(cmd),

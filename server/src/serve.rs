@@ -1,5 +1,5 @@
 //! `portcullis serve`: the dashboard (static files from dist/) and the JSON API.
-use crate::{config::Config, router::build_router, state::AppState};
+use crate::{config::Config, router::build_router};
 use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let data_source = config.data_source;
     tracing::info!(dist = %config.dist.display(), data_dir = %config.data_dir.display(), "starting");
-    let state = AppState::start(config).await?;
+    let state = crate::startup::start(config).await?;
     match &state.emulator_url {
         Some(url) => {
             tracing::info!(%url, "no Azure credential: using the embedded ARM emulator (demo tenant)")
@@ -59,7 +59,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None => tracing::info!(arm = %state.arm.base_url(), "using Azure Resource Manager"),
     }
     let scheduler =
-        crate::history::spawn_scheduler(state.clone(), Arc::new(tokio::sync::Notify::new()));
+        crate::scheduler::spawn_scheduler(state.clone(), Arc::new(tokio::sync::Notify::new()));
     let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Scripts and the end-to-end tests read this line: keep its shape.
     println!("Portcullis listening on http://{addr} (data source: {data_source})");

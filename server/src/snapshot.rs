@@ -7,9 +7,9 @@
 use crate::arm::{
     api, ArmClient, ArmClientConfig, ArmError, AzureIdentity, NoAuth, TokenSource, AZURE_ARM_URL,
 };
-use crate::emulator::{spawn_emulator, EmulatorConfig};
 use clap::{Args, ValueEnum};
 use futures::stream::{self, StreamExt};
+use portcullis_emulator::{spawn_emulator, EmulatorConfig};
 use portcullis_shared::arm::{id_key, Page};
 use portcullis_shared::Inventory;
 use serde::de::DeserializeOwned;

@@ -18,6 +18,7 @@
 //! transaction holding a transaction-level advisory lock ([`LockKey`]), and the scheduler leader
 //! and the demo backfill hold session-level advisory locks ([`Store::try_lock`],
 //! [`Store::lock`]). On SQLite those locks are no-ops and the in-process mutexes suffice.
+use crate::clock::{now_ms, parse_ms, rfc3339};
 use anyhow::Context;
 use portcullis_shared::api::{JitRequestRecord, JitRequestStatus, Role, UserInfo};
 use sqlx::any::AnyPoolOptions;
@@ -120,24 +121,6 @@ impl SessionLock {
             let _ = conn.close().await;
         }
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// RFC 3339 (UTC, seconds) of Unix milliseconds.
-pub fn rfc3339(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone)]
@@ -653,11 +636,4 @@ fn status_str(s: JitRequestStatus) -> &'static str {
         JitRequestStatus::Expired => "expired",
         JitRequestStatus::Failed => "failed",
     }
-}
-
-/// Unix milliseconds of an RFC 3339 time (0 when unreadable).
-pub fn parse_ms(s: &str) -> i64 {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .unwrap_or(0)
 }

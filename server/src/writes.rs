@@ -85,7 +85,7 @@ pub async fn apply(
             Err(lost) if replans < 3 => {
                 tracing::info!(nsg = %lost, "lost a race (412); re-reading and re-planning");
                 replans += 1;
-                crate::history::refresh(state)
+                crate::refresh::refresh(state)
                     .await
                     .map_err(AppError::Internal)?;
             }

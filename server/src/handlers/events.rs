@@ -51,7 +51,7 @@ pub async fn start_refresh(
     }
     let st = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::history::refresh(&st).await {
+        if let Err(e) = crate::refresh::refresh(&st).await {
             tracing::warn!(error = %e, "refresh failed");
         }
     });

@@ -1,9 +1,10 @@
 //! The score over time: the whole control and per subscription, with write markers.
 use crate::auth::Session;
+use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
-use crate::history::SubscriptionCounts;
 use crate::state::AppState;
-use crate::store::{now_ms, rfc3339, SnapshotRow};
+use crate::store::SnapshotRow;
+use crate::summary::SubscriptionCounts;
 use axum::{
     extract::{Query, State},
     Json,

@@ -2,9 +2,10 @@
 use crate::arm::api;
 use crate::audit::NewEntry;
 use crate::auth::{ClientAddr, OperatorSession, Session};
+use crate::clock::{now_ms, rfc3339};
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
-use crate::store::{now_ms, rfc3339, MarkerRow};
+use crate::store::MarkerRow;
 use axum::{
     extract::{Query, State},
     http::{HeaderMap, StatusCode},
@@ -208,7 +209,7 @@ pub async fn create_jit_request(
         action: "jit.request".into(),
         summary,
     });
-    if let Err(e) = crate::history::refresh(&state).await {
+    if let Err(e) = crate::refresh::refresh(&state).await {
         tracing::warn!(error = %e, "snapshot after JIT request failed");
     }
     Ok((StatusCode::CREATED, Json(record)))

@@ -1,9 +1,9 @@
 //! The posture: control, recommendations, counts, and the filtered VM table (JSON and CSV).
 use crate::auth::Session;
+use crate::clock::{now_ms, rfc3339};
 use crate::error::AppError;
-use crate::history::reachable;
 use crate::state::{AppState, Current};
-use crate::store::{now_ms, rfc3339};
+use crate::summary::reachable;
 use axum::{
     extract::{Query, State},
     http::header,
@@ -42,7 +42,7 @@ pub fn row(v: &VmReport) -> VmRow {
             .max_by_key(|s| s.rank())
             .unwrap_or(PortState::Closed),
         reachable: reachable(v),
-        paths: crate::history::reachable_kinds(v),
+        paths: crate::summary::reachable_kinds(v),
         bastion: v
             .exposures
             .iter()
@@ -83,7 +83,7 @@ pub fn filtered(cur: &Current, f: &VmFilter) -> Vec<VmRow> {
         .filter(|v| f.reachable.is_none_or(|r| reachable(v) == r))
         .filter(|v| {
             f.path
-                .is_none_or(|k| crate::history::reachable_kinds(v).contains(&k))
+                .is_none_or(|k| crate::summary::reachable_kinds(v).contains(&k))
         })
         .filter(|v| {
             q.as_deref().is_none_or(|q| {
@@ -199,7 +199,7 @@ pub async fn get_posture(
         reachable_by_path: {
             let mut c = portcullis_shared::api::PathCounts::default();
             for v in vms.iter() {
-                for k in crate::history::reachable_kinds(v) {
+                for k in crate::summary::reachable_kinds(v) {
                     c.add(k);
                 }
             }

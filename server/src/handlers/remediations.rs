@@ -1,9 +1,10 @@
 //! Remediations: preview (the plan) and apply (operator).
 use crate::audit::NewEntry;
 use crate::auth::OperatorSession;
+use crate::clock::{now_ms, rfc3339};
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
-use crate::store::{now_ms, rfc3339, MarkerRow};
+use crate::store::MarkerRow;
 use axum::{extract::State, http::StatusCode, Json};
 use portcullis_shared::api::{
     ApplyOutcome, ApplyResult, RemediationPlan, RemediationRequest, ServerEvent,
@@ -106,14 +107,14 @@ pub async fn apply_remediation(
                 action: "remediation.apply".into(),
                 summary,
             });
-            if let Err(e) = crate::history::refresh(&state).await {
+            if let Err(e) = crate::refresh::refresh(&state).await {
                 tracing::warn!(error = %e, "snapshot after apply failed");
             }
             StatusCode::OK
         }
         ApplyOutcome::Noop => StatusCode::OK,
         _ => {
-            let _ = crate::history::refresh(&state).await;
+            let _ = crate::refresh::refresh(&state).await;
             StatusCode::BAD_GATEWAY
         }
     };

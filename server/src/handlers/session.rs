@@ -3,9 +3,9 @@ use crate::audit::NewEntry;
 use crate::auth::{
     random_token, secure_request, session_cookie, token_hash, verify_password, ClientAddr, Session,
 };
+use crate::clock::{now_ms, rfc3339};
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
-use crate::store::{now_ms, rfc3339};
 use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, StatusCode},

@@ -1,9 +1,9 @@
 //! One VM: NICs, NSGs with their rules in evaluation order (deciding rules marked), exposures,
 //! JIT policy and requests.
 use crate::auth::Session;
+use crate::clock::rfc3339;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::rfc3339;
 use axum::{
     extract::{Path, State},
     Json,

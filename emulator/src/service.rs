@@ -1,0 +1,699 @@
+//! The emulator's HTTP side: connection handling (so a connection can be dropped without a
+//! response), fault injection, authentication, `api-version`, throttling, request ids, the
+//! OAuth2 token endpoint, the admin endpoints and the once-a-second housekeeping (JIT expiry,
+//! operations nobody polls).
+use super::http::{add_headers, well_formed_api_version, Fail};
+use super::routes::{dispatch, ArmRequest};
+use super::util::Rng;
+use super::world::World;
+use super::{Auth, EmulatorConfig, Faults};
+use axum::{
+    body::{Body, Bytes},
+    extract::{ConnectInfo, Path, State},
+    http::{HeaderMap, Method, Request, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Form, Json, Router,
+};
+use portcullis_shared::arm::versions::ApiFamily;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex as AsyncMutex;
+use tower::ServiceExt;
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    /// Takes one token: `Ok(remaining)` or `Err(wait)` until one is back.
+    fn take(&mut self, capacity: f64, per_second: f64) -> Result<u64, Duration> {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * per_second).min(capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(self.tokens.floor() as u64)
+        } else {
+            let secs = (1.0 - self.tokens) / per_second.max(1e-9);
+            Err(Duration::from_secs_f64(secs.min(3600.0)))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct FaultState {
+    faults: Faults,
+    rng: Rng,
+    buckets: HashMap<(String, bool), Bucket>,
+}
+
+/// Counters, for tests and for a curious operator (`GET /admin/stats`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub injected_429: AtomicU64,
+    pub injected_5xx: AtomicU64,
+    pub dropped: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+pub struct Emu {
+    cfg: EmulatorConfig,
+    world: AsyncMutex<World>,
+    initial: World,
+    faults: Mutex<FaultState>,
+    ids: Mutex<Rng>,
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    /// Writes (non-GET) whose path contains one of these (lower case) fail with 500.
+    fail_writes: Mutex<Vec<String>>,
+    pub stats: Stats,
+}
+
+impl Emu {
+    pub fn new(cfg: EmulatorConfig, world: World) -> Self {
+        Self {
+            faults: Mutex::new(FaultState {
+                faults: cfg.faults,
+                rng: Rng::new(cfg.seed),
+                buckets: HashMap::new(),
+            }),
+            ids: Mutex::new(Rng::new(cfg.seed.rotate_left(17) ^ 0xA11CE)),
+            initial: world.clone(),
+            world: AsyncMutex::new(world),
+            tokens: Mutex::new(HashMap::new()),
+            fail_writes: Mutex::new(Vec::new()),
+            stats: Stats::default(),
+            cfg,
+        }
+    }
+
+    fn persist(&self, w: &World) {
+        if let Some(path) = &self.cfg.state_file {
+            if let Err(e) = w.save(path) {
+                tracing::error!(path = %path.display(), error = %e, "cannot save the emulator state");
+            }
+        }
+    }
+
+    fn guid(&self) -> String {
+        self.ids.lock().unwrap_or_else(|e| e.into_inner()).guid()
+    }
+
+    /// Drop / latency decision, taken before the request reaches the router.
+    fn pre_faults(&self) -> (bool, u64) {
+        let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let drop_rate = f.faults.drop_rate;
+        (f.rng.chance(drop_rate), f.faults.latency_ms)
+    }
+
+    /// 429 / 5xx decision.
+    fn injected_failure(&self) -> Option<StatusCode> {
+        let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let (r429, r5xx) = (f.faults.rate429, f.faults.rate5xx);
+        if f.rng.chance(r429) {
+            return Some(StatusCode::TOO_MANY_REQUESTS);
+        }
+        if f.rng.chance(r5xx) {
+            return Some(if f.rng.next_u64().is_multiple_of(2) {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            });
+        }
+        None
+    }
+
+    fn throttle(&self, scope: &str, write: bool) -> Result<u64, Duration> {
+        let t = self.cfg.throttle;
+        let (cap, rate) = if write {
+            (t.writes_capacity, t.writes_per_second)
+        } else {
+            (t.reads_capacity, t.reads_per_second)
+        };
+        let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        f.buckets
+            .entry((scope.to_ascii_lowercase(), write))
+            .or_insert_with(|| Bucket {
+                tokens: cap,
+                last: Instant::now(),
+            })
+            .take(cap, rate)
+    }
+
+    /// The principal of a bearer token (`None`: missing, unknown or expired).
+    fn principal(&self, headers: &HeaderMap) -> Result<String, &'static str> {
+        let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+            return Err("The access token is missing: the request has no 'Authorization' header.");
+        };
+        let token = match value.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+            _ => return Err("The 'Authorization' header is not a Bearer token."),
+        };
+        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        match tokens.get(token) {
+            Some((who, exp)) if *exp > Instant::now() => Ok(who.clone()),
+            Some(_) => Err("The access token has expired."),
+            None => Err("The access token is invalid."),
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the server too.
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    emu: Arc<Emu>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EmulatorHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn tenant_id(&self) -> String {
+        super::TENANT_ID.to_string()
+    }
+
+    /// The emulator's current resources (all subscriptions).
+    pub async fn inventory(&self) -> portcullis_shared::Inventory {
+        self.emu.world.lock().await.inventory.clone()
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.emu.stats
+    }
+
+    /// Stops accepting, closes every connection, stops housekeeping.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The connection was dropped on purpose (fault injection): hyper closes it unanswered.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+pub(super) fn start(
+    emu: Arc<Emu>,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+) -> EmulatorHandle {
+    let router = router(emu.clone());
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task_emu = emu.clone();
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut stop_rx => break,
+                _ = tick.tick() => housekeeping(&task_emu).await,
+                accepted = listener.accept() => {
+                    let Ok((stream, peer)) = accepted else { continue };
+                    let router = router.clone();
+                    let emu = task_emu.clone();
+                    conns.spawn(async move {
+                        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                            serve_one(emu.clone(), router.clone(), peer, req)
+                        });
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                    });
+                }
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
+    });
+    EmulatorHandle {
+        addr,
+        emu,
+        stop: Some(stop_tx),
+        task: Some(task),
+    }
+}
+
+async fn housekeeping(emu: &Emu) {
+    let mut w = emu.world.lock().await;
+    let settled = w.settle_operations();
+    let expired = w.expire_jit();
+    if settled || expired > 0 {
+        if expired > 0 {
+            tracing::info!(expired, "JIT access requests expired");
+        }
+        emu.persist(&w);
+    }
+}
+
+async fn serve_one(
+    emu: Arc<Emu>,
+    router: Router,
+    peer: SocketAddr,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response, Dropped> {
+    let path = req.uri().path();
+    let is_arm = !path.starts_with("/admin/") && !path.contains("/oauth2/");
+    if is_arm {
+        emu.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let (drop, latency) = emu.pre_faults();
+        if latency > 0 {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        if drop {
+            emu.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return Err(Dropped);
+        }
+    }
+    let mut req = req.map(Body::new);
+    req.extensions_mut().insert(ConnectInfo(peer));
+    Ok(router.oneshot(req).await.unwrap_or_else(|e| match e {}))
+}
+
+fn router(emu: Arc<Emu>) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(issue_token))
+        .route("/admin/faults", get(get_faults).post(set_faults))
+        .route("/admin/reset", post(reset))
+        .route("/admin/clock", post(advance_clock))
+        .route("/admin/stats", get(get_stats))
+        .route("/admin/fail-writes", post(set_fail_writes))
+        .fallback(arm)
+        .with_state(emu)
+}
+
+// ---------------------------------------------------------------------------------------------
+// OAuth2 client credentials
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+}
+
+fn aad_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+async fn issue_token(
+    State(emu): State<Arc<Emu>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if form.grant_type.as_deref() != Some("client_credentials") {
+        return aad_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type; only client_credentials is supported.");
+    }
+    if form.scope.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "AADSTS1002012: The provided value for scope is not valid.",
+        );
+    }
+    let client_id = form.client_id.unwrap_or_default();
+    if let Auth::ClientCredentials {
+        client_id: want_id,
+        client_secret,
+    } = &emu.cfg.auth
+    {
+        if !tenant.eq_ignore_ascii_case(super::TENANT_ID) {
+            return aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("AADSTS90002: Tenant '{tenant}' not found."),
+            );
+        }
+        if &client_id != want_id {
+            return aad_error(StatusCode::BAD_REQUEST, "unauthorized_client", &format!("AADSTS700016: Application with identifier '{client_id}' was not found in the directory."));
+        }
+        if form.client_secret.as_deref() != Some(client_secret.as_str()) {
+            return aad_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "AADSTS7000215: Invalid client secret provided.",
+            );
+        }
+    }
+    let token = format!("emu.{}", emu.guid().replace('-', ""));
+    emu.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        token.clone(),
+        (client_id, Instant::now() + Duration::from_secs(3600)),
+    );
+    Json(json!({ "token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token })).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// admin
+// ---------------------------------------------------------------------------------------------
+
+async fn get_faults(State(emu): State<Arc<Emu>>) -> Json<Faults> {
+    Json(emu.faults.lock().unwrap_or_else(|e| e.into_inner()).faults)
+}
+
+async fn set_faults(State(emu): State<Arc<Emu>>, Json(faults): Json<Faults>) -> Json<Faults> {
+    emu.faults.lock().unwrap_or_else(|e| e.into_inner()).faults = faults;
+    Json(faults)
+}
+
+/// Back to the start: the initial world, the configured faults, full token buckets.
+async fn reset(State(emu): State<Arc<Emu>>) -> StatusCode {
+    let mut w = emu.world.lock().await;
+    *w = emu.initial.clone();
+    emu.persist(&w);
+    let mut f = emu.faults.lock().unwrap_or_else(|e| e.into_inner());
+    f.faults = emu.cfg.faults;
+    f.rng = Rng::new(emu.cfg.seed);
+    f.buckets.clear();
+    emu.fail_writes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClockBody {
+    advance_seconds: i64,
+}
+
+/// Moves the emulator clock forward, then runs housekeeping (so expiries happen at once).
+async fn advance_clock(State(emu): State<Arc<Emu>>, Json(body): Json<ClockBody>) -> Response {
+    let mut w = emu.world.lock().await;
+    w.clock_offset_seconds = w.clock_offset_seconds.saturating_add(body.advance_seconds);
+    w.settle_operations();
+    let expired = w.expire_jit();
+    emu.persist(&w);
+    Json(json!({ "now": w.now_str(), "offsetSeconds": w.clock_offset_seconds, "expired": expired }))
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailWritesBody {
+    /// Substrings of request paths (case-insensitive); empty clears.
+    path_contains: Vec<String>,
+}
+
+/// Deterministic write failures for tests: every non-GET request whose path contains one of
+/// the strings answers 500 (until cleared with an empty list or `/admin/reset`).
+async fn set_fail_writes(
+    State(emu): State<Arc<Emu>>,
+    Json(body): Json<FailWritesBody>,
+) -> StatusCode {
+    *emu.fail_writes.lock().unwrap_or_else(|e| e.into_inner()) = body
+        .path_contains
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_stats(State(emu): State<Arc<Emu>>) -> Response {
+    let s = &emu.stats;
+    let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    Json(json!({
+        "requests": l(&s.requests), "injected429": l(&s.injected_429), "injected5xx": l(&s.injected_5xx),
+        "dropped": l(&s.dropped), "throttled": l(&s.throttled)
+    }))
+    .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// ARM
+// ---------------------------------------------------------------------------------------------
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn arm(
+    State(emu): State<Arc<Emu>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = emu.guid();
+    let correlation = headers
+        .get("x-ms-correlation-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| request_id.clone());
+    let mut extra: Vec<(&str, String)> = vec![
+        ("x-ms-request-id", request_id),
+        ("x-ms-correlation-request-id", correlation),
+    ];
+    // ARM echoes the client's own request id
+    if let Some(id) = headers
+        .get("x-ms-client-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        extra.push(("x-ms-client-request-id", id.to_string()));
+    }
+    let mut resp = arm_inner(&emu, peer, method, uri, headers, body, &mut extra).await;
+    add_headers(resp.headers_mut(), &extra);
+    resp
+}
+
+async fn arm_inner(
+    emu: &Emu,
+    peer: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    extra: &mut Vec<(&'static str, String)>,
+) -> Response {
+    let retry_ms = emu.cfg.retry_after_ms;
+    let retry_headers = |extra: &mut Vec<(&'static str, String)>, ms: u64| {
+        extra.push(("Retry-After", ms.div_ceil(1000).max(1).to_string()));
+        extra.push(("retry-after-ms", ms.to_string()));
+    };
+    match emu.injected_failure() {
+        Some(StatusCode::TOO_MANY_REQUESTS) => {
+            emu.stats.injected_429.fetch_add(1, Ordering::Relaxed);
+            retry_headers(extra, retry_ms);
+            return Fail::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "The request is being throttled as the limit has been reached for operation type. Please retry after the time given in the Retry-After header.",
+            )
+            .into_response();
+        }
+        Some(StatusCode::INTERNAL_SERVER_ERROR) => {
+            emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
+            return Fail::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Encountered internal server error. Please try again.",
+            )
+            .into_response();
+        }
+        Some(status) => {
+            emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
+            retry_headers(extra, retry_ms);
+            return Fail::new(status, "ServiceUnavailable", "The service is temporarily unavailable. Please retry after the time given in the Retry-After header.").into_response();
+        }
+        None => {}
+    }
+    let principal = match (emu.principal(&headers), &emu.cfg.auth) {
+        (Ok(p), _) => p,
+        (Err(_), Auth::Open) => "demo.user@contoso.com".to_string(),
+        (Err(why), Auth::ClientCredentials { .. }) => {
+            let mut r = Fail::new(
+                StatusCode::UNAUTHORIZED,
+                "AuthenticationFailed",
+                format!("Authentication failed. {why}"),
+            )
+            .into_response();
+            add_headers(
+                r.headers_mut(),
+                &[("WWW-Authenticate", format!("Bearer authorization_uri=\"https://login.emulator.test/{}\", error=\"invalid_token\"", super::TENANT_ID))],
+            );
+            return r;
+        }
+    };
+    let path = uri.path().to_string();
+    let segs: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let Some(api_version) = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+        .map(|(_, v)| v.clone())
+    else {
+        return Fail::missing_api_version().into_response();
+    };
+    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower_refs: Vec<&str> = lower.iter().map(String::as_str).collect();
+    if !well_formed_api_version(&api_version) {
+        return Fail::bad_request(
+            "InvalidApiVersionParameter",
+            format!(
+                "The api-version '{api_version}' is invalid. The supported versions are '{}'.",
+                ApiFamily::Subscriptions.supported().join(",")
+            ),
+        )
+        .into_response();
+    }
+    if let Some(family) = ApiFamily::classify(&lower_refs) {
+        if !family.accepts(&api_version) {
+            let ty = lower_refs
+                .iter()
+                .rposition(|s| *s == "providers")
+                .and_then(|i| segs.get(i + 2))
+                .cloned()
+                .unwrap_or_else(|| "subscriptions".into());
+            return Fail::bad_request(
+                "NoRegisteredProviderFound",
+                format!("No registered resource provider found for location 'westeurope' and API version '{api_version}' for type '{ty}'. The supported api-versions are '{}'.", family.supported().join(", ")),
+            )
+            .into_response();
+        }
+    }
+    let write = !matches!(method, Method::GET | Method::HEAD);
+    let scope = if lower.first().map(String::as_str) == Some("subscriptions") && segs.len() > 1 {
+        segs[1].clone()
+    } else {
+        "tenant".into()
+    };
+    match emu.throttle(&scope, write) {
+        Ok(remaining) => extra.push((
+            if write {
+                "x-ms-ratelimit-remaining-subscription-writes"
+            } else {
+                "x-ms-ratelimit-remaining-subscription-reads"
+            },
+            remaining.to_string(),
+        )),
+        Err(wait) => {
+            emu.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            retry_headers(extra, (wait.as_millis() as u64).max(1));
+            return Fail::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "SubscriptionRequestsThrottled",
+                format!("Number of '{}' requests for subscription '{scope}' exceeded the limit. Please try again after the time given in the Retry-After header.", if write { "write" } else { "read" }),
+            )
+            .into_response();
+        }
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| emu_addr_fallback(&peer));
+    let req = ArmRequest {
+        method,
+        segs,
+        path,
+        query,
+        api_version,
+        headers,
+        body,
+        base: format!("http://{host}"),
+        principal,
+        peer: Some(peer.ip().to_string()),
+        page_size: emu.cfg.page_size,
+        retry_after_ms: retry_ms,
+    };
+    if req.method != Method::GET {
+        let lower = req.path.to_ascii_lowercase();
+        let fail = emu
+            .fail_writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|f| lower.contains(f.as_str()));
+        if fail {
+            emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
+            return Fail::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Injected write failure.",
+            )
+            .into_response();
+        }
+    }
+    let mut w = emu.world.lock().await;
+    let (resp, changed) = dispatch(&mut w, &req);
+    if changed {
+        emu.persist(&w);
+    }
+    resp
+}
+
+fn emu_addr_fallback(peer: &SocketAddr) -> String {
+    // without a Host header (HTTP/1.0) the best guess is loopback on the peer's family
+    if peer.is_ipv4() {
+        "127.0.0.1".into()
+    } else {
+        "[::1]".into()
+    }
+}

@@ -1,0 +1,136 @@
+//! A refresh: the inventory read from ARM (through [`crate::snapshot`]), evaluated by the engine
+//! off the async workers, its summary stored, and made the current one.
+use crate::clock::{now_ms, rfc3339};
+use crate::snapshot::list_subscriptions;
+use crate::state::{AppState, Current};
+use crate::summary::summarize;
+use portcullis_shared::api::ServerEvent;
+use portcullis_shared::evaluate;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Reads the inventory, evaluates it, stores the snapshot and makes it current.
+pub async fn refresh(state: &AppState) -> anyhow::Result<Arc<Current>> {
+    refresh_as(state, true).await
+}
+
+/// A refresh of this replica's view only: the inventory is read and evaluated and made current,
+/// but no snapshot is stored and no alert resolved. The scheduler of a replica that is not the
+/// leader runs this, so that every replica serves a fresh posture while the history holds one
+/// series.
+pub async fn refresh_view(state: &AppState) -> anyhow::Result<Arc<Current>> {
+    refresh_as(state, false).await
+}
+
+async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Current>> {
+    let _guard = state.refresh_lock.lock().await;
+    state.refreshing.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let events = state.events.clone();
+    let result = async {
+        let subs = list_subscriptions(&state.arm).await?;
+        let progress = move |p: &crate::snapshot::Progress| {
+            let _ = events.send(ServerEvent::RefreshProgress {
+                subscription_id: p.subscription_id.clone(),
+                resource_type: p.resource_type.to_string(),
+                done: p.done,
+                total: p.total,
+            });
+        };
+        // take_snapshot's future is Send, but rustc cannot prove it through its stream of
+        // borrowing closures (a known higher-ranked-lifetime limitation): run it on a blocking
+        // thread of the same runtime, where no Send bound applies. The engine's work runs there
+        // too, off the async workers that serve requests.
+        let arm = state.arm.clone();
+        let scope = state.config.scope.clone();
+        let eval = state.config.eval.clone();
+        let handle = tokio::runtime::Handle::current();
+        let (inventory, report) = tokio::task::spawn_blocking(move || {
+            let inventory = handle.block_on(async move {
+                crate::snapshot::take_snapshot_scoped(
+                    &arm,
+                    4,
+                    &progress,
+                    crate::snapshot::Source::Auto,
+                    &scope,
+                )
+                .await
+            })?;
+            let report = evaluate(&inventory, &eval)
+                .map_err(|e| anyhow::anyhow!("the inventory does not evaluate: {e}"))?;
+            anyhow::Ok((inventory, report))
+        })
+        .await??;
+        anyhow::Ok((subs, inventory, report))
+    }
+    .await;
+    state.refreshing.store(false, Ordering::SeqCst);
+    let (subs, inventory, report) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            state.emit(ServerEvent::SnapshotFailed {
+                at: rfc3339(now_ms()),
+                message: e.to_string(),
+            });
+            state.metrics.snapshot_failed();
+            return Err(e);
+        }
+    };
+    let elapsed = started.elapsed();
+    // unique, increasing keys even for two snapshots in the same millisecond
+    let mut at = now_ms();
+    if let Some(prev) = state.current() {
+        at = at.max(prev.at_ms + 1);
+    }
+    let (mut row, vms) = summarize(
+        &report,
+        &subs,
+        at,
+        state.config.data_source.as_str(),
+        elapsed.as_millis() as i64,
+    );
+    if record {
+        // another replica may have stored one in the same millisecond: the next free one
+        at = state
+            .store
+            .insert_snapshot_at_free_key(&mut row, &vms)
+            .await?;
+    }
+    state
+        .metrics
+        .snapshot_taken(elapsed, report.control.current_score);
+    state.emit(ServerEvent::SnapshotFinished {
+        at: rfc3339(at),
+        current_score: report.control.current_score,
+        healthy: report.control.healthy,
+        unhealthy: report.control.unhealthy,
+        duration_ms: elapsed.as_millis() as u64,
+    });
+    let cur = Arc::new(Current::new(inventory, report, at, subs));
+    state.set_current(cur.clone());
+    // alerts about ports that are no longer open are resolved (and audited)
+    let resolved = if record {
+        crate::alerts::resolve_closed(state, &cur).await
+    } else {
+        Ok(0)
+    };
+    match resolved {
+        Ok(0) => {}
+        Ok(n) => state.emit(ServerEvent::WriteApplied {
+            at: rfc3339(now_ms()),
+            actor: "portcullis".into(),
+            action: "alert.resolve".into(),
+            summary: format!("{n} alert(s) resolved: their ports are no longer open"),
+        }),
+        Err(e) => tracing::warn!(error = %e, "resolving alerts failed"),
+    }
+    tracing::info!(
+        score = cur.report.control.current_score,
+        vms = cur.report.vms.len(),
+        ms = elapsed.as_millis() as u64,
+        stored = record,
+        "snapshot taken"
+    );
+    Ok(cur)
+}
