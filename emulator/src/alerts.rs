@@ -321,6 +321,98 @@ impl World {
     }
 }
 
+/// Severity, intent, description and remediation steps of an alert of `kind`.
+fn wording(
+    kind: AlertKind,
+    vm_name: &str,
+    port: u16,
+    attackers: usize,
+    failed: u32,
+    users: &[&str],
+) -> (&'static str, &'static str, String, Vec<String>) {
+    let service = match port {
+        22 => "SSH",
+        3389 => "RDP",
+        _ => "WinRM",
+    };
+    match kind {
+        AlertKind::RecommendedForBlocking => (
+            "Medium",
+            "PreAttack",
+            format!(
+                "Defender for Cloud detected inbound traffic to {service} port {port} of {} from {} IP addresses that threat intelligence recommends blocking.",
+                vm_name,
+                attackers
+            ),
+            vec![
+                "Enforce a network rule that allows the port only from your known sources (\"Enforce rule\").".to_string(),
+                "Use just-in-time VM access so the port is closed except during approved requests.".to_string(),
+            ],
+        ),
+        AlertKind::SuspiciousAuthentication => (
+            "High",
+            "CredentialAccess",
+            format!(
+                "{failed} failed sign-ins to {} over {service} (port {port}) from {} source addresses, trying the user names {}. This looks like a brute-force attack.",
+                vm_name,
+                attackers,
+                users.join(", ")
+            ),
+            vec![
+                "Close the port to the Internet or allow it only from your known sources (\"Enforce rule\").".to_string(),
+                "Enforce strong passwords and lock out accounts after repeated failures.".to_string(),
+            ],
+        ),
+    }
+}
+
+/// The supporting evidence: the attacking addresses and the legitimate sessions, as tables.
+fn evidence(sources: &[&Source], legitimate: &[Source]) -> Value {
+    let rows: Vec<Value> = sources
+        .iter()
+        .map(|s| {
+            json!([
+                s.address,
+                s.attempts,
+                s.failed_sign_ins,
+                format_time(s.first_seen),
+                format_time(s.last_seen),
+                s.recommended_for_blocking,
+                s.user_names.join(", ")
+            ])
+        })
+        .collect();
+    let legit_rows: Vec<Value> = legitimate
+        .iter()
+        .map(|s| {
+            json!([
+                s.address,
+                s.attempts,
+                format_time(s.first_seen),
+                format_time(s.last_seen),
+                s.user_names.join(", ")
+            ])
+        })
+        .collect();
+    json!({
+        "type": "nestedList",
+        "lists": [
+            {
+                "type": "tabularEvidences",
+                "title": "Inbound traffic from attacking addresses",
+                "columns": ["Source address", "Connection attempts", "Failed sign-ins", "First seen", "Last seen", "Recommended for blocking", "User names tried"],
+                "rows": rows
+            },
+            {
+                "type": "tabularEvidences",
+                "title": "Legitimate sessions from the owners' usual sources",
+                "columns": ["Source address", "Sessions", "First seen", "Last seen", "User names"],
+                "rows": legit_rows
+            }
+        ]
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn alert_json(
     seed: u64,
@@ -351,40 +443,8 @@ fn alert_json(
             }
         }
     }
-    let service = match port {
-        22 => "SSH",
-        3389 => "RDP",
-        _ => "WinRM",
-    };
-    let (severity, intent, description, steps) = match kind {
-        AlertKind::RecommendedForBlocking => (
-            "Medium",
-            "PreAttack",
-            format!(
-                "Defender for Cloud detected inbound traffic to {service} port {port} of {} from {} IP addresses that threat intelligence recommends blocking.",
-                vm.name,
-                sources.len()
-            ),
-            vec![
-                "Enforce a network rule that allows the port only from your known sources (\"Enforce rule\").".to_string(),
-                "Use just-in-time VM access so the port is closed except during approved requests.".to_string(),
-            ],
-        ),
-        AlertKind::SuspiciousAuthentication => (
-            "High",
-            "CredentialAccess",
-            format!(
-                "{failed} failed sign-ins to {} over {service} (port {port}) from {} source addresses, trying the user names {}. This looks like a brute-force attack.",
-                vm.name,
-                sources.len(),
-                users.join(", ")
-            ),
-            vec![
-                "Close the port to the Internet or allow it only from your known sources (\"Enforce rule\").".to_string(),
-                "Enforce strong passwords and lock out accounts after repeated failures.".to_string(),
-            ],
-        ),
-    };
+    let (severity, intent, description, steps) =
+        wording(kind, &vm.name, port, sources.len(), failed, &users);
     let mut entities = vec![json!({"type": "host", "hostName": vm.name, "azureID": vm.id})];
     for s in sources {
         entities.push(json!({
@@ -396,32 +456,6 @@ fn alert_json(
     for u in &users {
         entities.push(json!({"type": "account", "name": u, "hostEntity": vm.name}));
     }
-    let rows: Vec<Value> = sources
-        .iter()
-        .map(|s| {
-            json!([
-                s.address,
-                s.attempts,
-                s.failed_sign_ins,
-                format_time(s.first_seen),
-                format_time(s.last_seen),
-                s.recommended_for_blocking,
-                s.user_names.join(", ")
-            ])
-        })
-        .collect();
-    let legit_rows: Vec<Value> = legitimate
-        .iter()
-        .map(|s| {
-            json!([
-                s.address,
-                s.attempts,
-                format_time(s.first_seen),
-                format_time(s.last_seen),
-                s.user_names.join(", ")
-            ])
-        })
-        .collect();
     let extended = json!({
         "port": port.to_string(),
         "protocol": "Tcp",
@@ -431,23 +465,7 @@ fn alert_json(
         "userNames": users.join(","),
         "legitimateSources": legitimate.iter().map(|s| s.address.as_str()).collect::<Vec<_>>().join(","),
     });
-    let evidence = json!({
-        "type": "nestedList",
-        "lists": [
-            {
-                "type": "tabularEvidences",
-                "title": "Inbound traffic from attacking addresses",
-                "columns": ["Source address", "Connection attempts", "Failed sign-ins", "First seen", "Last seen", "Recommended for blocking", "User names tried"],
-                "rows": rows
-            },
-            {
-                "type": "tabularEvidences",
-                "title": "Legitimate sessions from the owners' usual sources",
-                "columns": ["Source address", "Sessions", "First seen", "Last seen", "User names"],
-                "rows": legit_rows
-            }
-        ]
-    });
+    let evidence = evidence(sources, legitimate);
     json!({
         "id": id,
         "name": name,

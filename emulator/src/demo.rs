@@ -197,9 +197,14 @@ fn ingress(b: &mut InventoryBuilder) {
     vm(b, "ha-app-02", &spoke[0], "10.50.1.22", None);
     vm(b, "dnat-rdp-01", &spoke[1], "10.50.2.10", None);
     vm(b, "std-ip-01", &spoke[2], "10.50.3.10", Some("20.61.50.30"));
+    ingress_load_balancers(b, rg, &spoke);
+    ingress_hub(b, rg, &spoke, &hub);
+}
+
+/// A public load balancer (an RDP NAT rule, an SSH rule on a pool) and an internal HA-ports
+/// one, in front of the spoke's apps subnet.
+fn ingress_load_balancers(b: &mut InventoryBuilder, rg: &str, spoke: &[String]) {
     let lb_pip = b.public_ip(rg, "lb-edge-ip", "20.61.50.10");
-    let fw_pip = b.public_ip(rg, "fw-hub-ip", "20.61.60.4");
-    let bas_pip = b.public_ip(rg, "bas-edge-ip", "20.61.50.250");
     let network = b.id(rg, "Microsoft.Network", "");
     let id = |ty: &str, name: &str| format!("{network}{ty}/{name}");
     let nic = |vm: &str| {
@@ -208,13 +213,9 @@ fn ingress(b: &mut InventoryBuilder) {
             id("networkInterfaces", &format!("{vm}-nic"))
         )
     };
-    let (lb, ilb, fw, pol, vnet_spoke, vnet_hub) = (
+    let (lb, ilb) = (
         id("loadBalancers", "lb-edge"),
         id("loadBalancers", "lb-edge-internal"),
-        id("azureFirewalls", "fw-hub"),
-        id("firewallPolicies", "fwpol-hub"),
-        id("virtualNetworks", "vnet-ingress"),
-        id("virtualNetworks", "vnet-hub"),
     );
     b.inv.load_balancers.push(from(json!({
         "id": lb, "name": "lb-edge", "type": "Microsoft.Network/loadBalancers", "location": b.location,
@@ -271,6 +272,21 @@ fn ingress(b: &mut InventoryBuilder) {
             ];
         }
     }
+}
+
+/// The hub: its firewall with a DNAT policy to the spoke; the spoke's Bastion; the platform
+/// team's admin rule; the peering of hub and spoke.
+fn ingress_hub(b: &mut InventoryBuilder, rg: &str, spoke: &[String], hub: &[String]) {
+    let fw_pip = b.public_ip(rg, "fw-hub-ip", "20.61.60.4");
+    let bas_pip = b.public_ip(rg, "bas-edge-ip", "20.61.50.250");
+    let network = b.id(rg, "Microsoft.Network", "");
+    let id = |ty: &str, name: &str| format!("{network}{ty}/{name}");
+    let (fw, pol, vnet_spoke, vnet_hub) = (
+        id("azureFirewalls", "fw-hub"),
+        id("firewallPolicies", "fwpol-hub"),
+        id("virtualNetworks", "vnet-ingress"),
+        id("virtualNetworks", "vnet-hub"),
+    );
     b.inv.azure_firewalls.push(from(json!({
         "id": fw, "name": "fw-hub", "type": "Microsoft.Network/azureFirewalls", "location": b.location,
         "etag": "W/\"00000000-0000-0000-0000-0000000000f1\"",
@@ -329,7 +345,14 @@ fn from<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
 }
 
 fn production(b: &mut InventoryBuilder) {
-    // SQL Server lab: RDP left open to the Internet on a public IP
+    sql_lab(b);
+    web_prod(b);
+    management(b);
+    edge(b);
+}
+
+/// SQL Server lab: RDP left open to the Internet on a public IP.
+fn sql_lab(b: &mut InventoryBuilder) {
     let lab = b.vnet(
         "rg-sql-lab",
         "vnet-sql-lab",
@@ -377,8 +400,10 @@ fn production(b: &mut InventoryBuilder) {
             asgs: &[],
         },
     );
+}
 
-    // production web tier: subnet NSGs only; SSH restricted to the office range
+/// Production web tier: subnet NSGs only; SSH restricted to the office range.
+fn web_prod(b: &mut InventoryBuilder) {
     let web_nsg = b.nsg(
         "rg-web-prod",
         "nsg-web",
@@ -465,8 +490,10 @@ fn production(b: &mut InventoryBuilder) {
             },
         );
     }
+}
 
-    // management: WinRM open to the Internet, JIT jump hosts, a JIT deny below an older allow
+/// Management: WinRM open to the Internet, JIT jump hosts, a JIT deny below an older allow.
+fn management(b: &mut InventoryBuilder) {
     let mgmt = b.vnet(
         "rg-mgmt",
         "vnet-mgmt",
@@ -568,8 +595,10 @@ fn production(b: &mut InventoryBuilder) {
             },
         );
     }
+}
 
-    // edge: internet-facing VMs without any NSG
+/// Edge: internet-facing VMs without any NSG.
+fn edge(b: &mut InventoryBuilder) {
     let edge = b.vnet(
         "rg-edge",
         "vnet-edge",

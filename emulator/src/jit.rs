@@ -15,13 +15,13 @@ use super::util::{format_time, parse_duration, parse_time};
 use super::world::World;
 use axum::http::StatusCode;
 use portcullis_shared::arm::{
-    id_key, JitNetworkAccessPolicy, JitPolicyVm, JitRequest, JitRequestPort, SecurityRule,
-    SecurityRuleProperties,
+    id_key, JitNetworkAccessPolicy, JitPolicyVm, JitPortRule, JitRequest, JitRequestPort,
+    SecurityRule, SecurityRuleProperties,
 };
 use portcullis_shared::eval::engine::id_scope;
 use portcullis_shared::net::Cidr;
 use serde_json::Value;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 pub const JIT_TYPE: &str = "Microsoft.Security/locations/jitNetworkAccessPolicies";
 const RULE_PREFIX: &str = "SecurityCenter-JITRule";
@@ -561,66 +561,7 @@ impl World {
                             ),
                         )
                     })?;
-                let max_txt = pp
-                    .max_request_access_duration
-                    .clone()
-                    .unwrap_or_else(|| "PT3H".into());
-                let max = parse_duration(&max_txt).unwrap_or(Duration::hours(3));
-                let end_txt = rp.end_time_utc.clone().ok_or_else(|| {
-                    Fail::bad_request("InvalidJitRequest", format!("{at}.endTimeUtc is required."))
-                })?;
-                let end = parse_time(&end_txt).ok_or_else(|| {
-                    Fail::bad_request(
-                        "InvalidJitRequest",
-                        format!("{at}.endTimeUtc: '{end_txt}' is not a date-time."),
-                    )
-                })?;
-                if end <= now {
-                    return Err(Fail::bad_request(
-                        "InvalidJitRequest",
-                        format!("{at}.endTimeUtc: {end_txt} is in the past."),
-                    ));
-                }
-                // a minute of grace for clock skew between the caller and the service
-                if end - now > max + Duration::minutes(1) {
-                    return Err(Fail::bad_request(
-                        "JitRequestDurationExceedsPolicy",
-                        format!("{at}: the requested access until {end_txt} exceeds the maximum request access duration {max_txt} of policy '{name}'."),
-                    ));
-                }
-                let mut sources: Vec<String> = rp.allowed_source_address_prefixes.clone();
-                if let Some(s) = &rp.allowed_source_address_prefix {
-                    sources.insert(0, s.clone());
-                }
-                if sources.is_empty() {
-                    sources.push(peer.unwrap_or("*").to_string());
-                }
-                let allowed: Vec<String> = pp
-                    .allowed_source_address_prefix
-                    .iter()
-                    .cloned()
-                    .chain(pp.allowed_source_address_prefixes.iter().cloned())
-                    .collect();
-                if !source_allowed(&allowed, &sources) {
-                    return Err(Fail::bad_request(
-                        "JitRequestSourceNotAllowed",
-                        format!(
-                            "{at}: source {} is not allowed by policy '{name}' (allowed: {}).",
-                            sources.join(", "),
-                            allowed.join(", ")
-                        ),
-                    ));
-                }
-                rp.end_time_utc = Some(format_time(end));
-                if sources.len() == 1 {
-                    rp.allowed_source_address_prefix = Some(sources[0].clone());
-                    rp.allowed_source_address_prefixes = Vec::new();
-                } else {
-                    rp.allowed_source_address_prefix = None;
-                    rp.allowed_source_address_prefixes = sources.clone();
-                }
-                rp.status = Some("Initiated".into());
-                rp.status_reason = Some("UserRequested".into());
+                let sources = grant_port(&at, pp, rp, now, name, peer)?;
                 grants.push((rvm.id.clone(), rp.number, pp.protocol.clone(), sources));
             }
         }
@@ -725,6 +666,80 @@ pub fn delete_status(existed: bool) -> StatusCode {
     } else {
         StatusCode::NO_CONTENT
     }
+}
+
+/// Checks one requested port against the policy's port `pp` (end time in the future and within
+/// the policy's maximum duration, sources the policy allows) and fills in what ARM fills in.
+/// Returns the sources the grant allows.
+fn grant_port(
+    at: &str,
+    pp: &JitPortRule,
+    rp: &mut JitRequestPort,
+    now: OffsetDateTime,
+    name: &str,
+    peer: Option<&str>,
+) -> Result<Vec<String>, Fail> {
+    let max_txt = pp
+        .max_request_access_duration
+        .clone()
+        .unwrap_or_else(|| "PT3H".into());
+    let max = parse_duration(&max_txt).unwrap_or(Duration::hours(3));
+    let end_txt = rp.end_time_utc.clone().ok_or_else(|| {
+        Fail::bad_request("InvalidJitRequest", format!("{at}.endTimeUtc is required."))
+    })?;
+    let end = parse_time(&end_txt).ok_or_else(|| {
+        Fail::bad_request(
+            "InvalidJitRequest",
+            format!("{at}.endTimeUtc: '{end_txt}' is not a date-time."),
+        )
+    })?;
+    if end <= now {
+        return Err(Fail::bad_request(
+            "InvalidJitRequest",
+            format!("{at}.endTimeUtc: {end_txt} is in the past."),
+        ));
+    }
+    // a minute of grace for clock skew between the caller and the service
+    if end - now > max + Duration::minutes(1) {
+        return Err(Fail::bad_request(
+            "JitRequestDurationExceedsPolicy",
+            format!("{at}: the requested access until {end_txt} exceeds the maximum request access duration {max_txt} of policy '{name}'."),
+        ));
+    }
+    let mut sources: Vec<String> = rp.allowed_source_address_prefixes.clone();
+    if let Some(s) = &rp.allowed_source_address_prefix {
+        sources.insert(0, s.clone());
+    }
+    if sources.is_empty() {
+        sources.push(peer.unwrap_or("*").to_string());
+    }
+    let allowed: Vec<String> = pp
+        .allowed_source_address_prefix
+        .iter()
+        .cloned()
+        .chain(pp.allowed_source_address_prefixes.iter().cloned())
+        .collect();
+    if !source_allowed(&allowed, &sources) {
+        return Err(Fail::bad_request(
+            "JitRequestSourceNotAllowed",
+            format!(
+                "{at}: source {} is not allowed by policy '{name}' (allowed: {}).",
+                sources.join(", "),
+                allowed.join(", ")
+            ),
+        ));
+    }
+    rp.end_time_utc = Some(format_time(end));
+    if sources.len() == 1 {
+        rp.allowed_source_address_prefix = Some(sources[0].clone());
+        rp.allowed_source_address_prefixes = Vec::new();
+    } else {
+        rp.allowed_source_address_prefix = None;
+        rp.allowed_source_address_prefixes = sources.clone();
+    }
+    rp.status = Some("Initiated".into());
+    rp.status_reason = Some("UserRequested".into());
+    Ok(sources)
 }
 
 #[cfg(test)]

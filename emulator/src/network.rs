@@ -628,30 +628,20 @@ impl World {
         body: &[u8],
         cond: &Conditions,
     ) -> Result<serde_json::Value, Fail> {
-        let key = portcullis_shared::arm::id_key(id);
-        let Some(i) = self
-            .inventory
-            .firewall_policy_rule_collection_groups
-            .iter()
-            .position(|g| portcullis_shared::arm::id_key(&g.id) == key)
-        else {
-            return Err(Fail::resource_not_found(
-                "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
-                id.rsplit('/').next().unwrap_or_default(),
-                &portcullis_shared::eval::engine::id_scope(id).1,
-            ));
-        };
+        let i = position_or_404(
+            self.inventory
+                .firewall_policy_rule_collection_groups
+                .iter()
+                .map(|g| g.id.as_str()),
+            id,
+            "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+        )?;
         let current = self.inventory.firewall_policy_rule_collection_groups[i]
             .etag
             .clone();
         cond.check(current.as_deref(), "ruleCollectionGroup")?;
         let mut g: portcullis_shared::arm::FirewallPolicyRuleCollectionGroup =
-            serde_json::from_slice(body).map_err(|e| {
-                Fail::bad_request(
-                    "InvalidRequestContent",
-                    format!("The request content was invalid and could not be deserialized: {e}"),
-                )
-            })?;
+            serde_json::from_slice(body).map_err(Fail::invalid_content)?;
         validate_dnat_rules(&g)?;
         let old = &self.inventory.firewall_policy_rule_collection_groups[i];
         g.id = old.id.clone();
@@ -669,30 +659,17 @@ impl World {
         body: &[u8],
         cond: &Conditions,
     ) -> Result<serde_json::Value, Fail> {
-        let key = portcullis_shared::arm::id_key(id);
-        let Some(i) = self
-            .inventory
-            .azure_firewalls
-            .iter()
-            .position(|f| portcullis_shared::arm::id_key(&f.id) == key)
-        else {
-            return Err(Fail::resource_not_found(
-                "Microsoft.Network/azureFirewalls",
-                id.rsplit('/').next().unwrap_or_default(),
-                &portcullis_shared::eval::engine::id_scope(id).1,
-            ));
-        };
+        let i = position_or_404(
+            self.inventory.azure_firewalls.iter().map(|f| f.id.as_str()),
+            id,
+            "Microsoft.Network/azureFirewalls",
+        )?;
         cond.check(
             self.inventory.azure_firewalls[i].etag.as_deref(),
             "azureFirewall",
         )?;
         let mut f: portcullis_shared::arm::AzureFirewall =
-            serde_json::from_slice(body).map_err(|e| {
-                Fail::bad_request(
-                    "InvalidRequestContent",
-                    format!("The request content was invalid and could not be deserialized: {e}"),
-                )
-            })?;
+            serde_json::from_slice(body).map_err(Fail::invalid_content)?;
         let old = &self.inventory.azure_firewalls[i];
         f.id = old.id.clone();
         f.name = old.name.clone();
@@ -705,6 +682,24 @@ impl World {
         self.inventory.azure_firewalls[i] = f.clone();
         Ok(serde_json::to_value(f).unwrap_or_default())
     }
+}
+
+/// The position of the resource `id` among `ids` (any case), or ARM's 404 for `provider_type`.
+fn position_or_404<'a>(
+    ids: impl Iterator<Item = &'a str>,
+    id: &str,
+    provider_type: &str,
+) -> Result<usize, Fail> {
+    let key = portcullis_shared::arm::id_key(id);
+    let mut ids = ids;
+    ids.position(|x| portcullis_shared::arm::id_key(x) == key)
+        .ok_or_else(|| {
+            Fail::resource_not_found(
+                provider_type,
+                id.rsplit('/').next().unwrap_or_default(),
+                &portcullis_shared::eval::engine::id_scope(id).1,
+            )
+        })
 }
 
 /// ARM refuses DNAT rules without a translated port or with a malformed source.

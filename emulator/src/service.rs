@@ -524,126 +524,45 @@ async fn arm_inner(
     body: Bytes,
     extra: &mut Vec<(&'static str, String)>,
 ) -> Response {
-    let retry_ms = emu.cfg.retry_after_ms;
-    let retry_headers = |extra: &mut Vec<(&'static str, String)>, ms: u64| {
-        extra.push(("Retry-After", ms.div_ceil(1000).max(1).to_string()));
-        extra.push(("retry-after-ms", ms.to_string()));
+    let req = match admit(emu, peer, method, uri, headers, body, extra) {
+        Ok(req) => req,
+        Err(refused) => return *refused,
     };
-    match emu.injected_failure() {
-        Some(StatusCode::TOO_MANY_REQUESTS) => {
-            emu.stats.injected_429.fetch_add(1, Ordering::Relaxed);
-            retry_headers(extra, retry_ms);
-            return Fail::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequests",
-                "The request is being throttled as the limit has been reached for operation type. Please retry after the time given in the Retry-After header.",
-            )
-            .into_response();
-        }
-        Some(StatusCode::INTERNAL_SERVER_ERROR) => {
-            emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
-            return Fail::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError",
-                "Encountered internal server error. Please try again.",
-            )
-            .into_response();
-        }
-        Some(status) => {
-            emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
-            retry_headers(extra, retry_ms);
-            return Fail::new(status, "ServiceUnavailable", "The service is temporarily unavailable. Please retry after the time given in the Retry-After header.").into_response();
-        }
-        None => {}
+    let mut w = emu.world.lock().await;
+    let (resp, changed) = dispatch(&mut w, &req);
+    if changed {
+        emu.persist(&w);
     }
-    let principal = match (emu.principal(&headers), &emu.cfg.auth) {
-        (Ok(p), _) => p,
-        (Err(_), Auth::Open) => "demo.user@contoso.com".to_string(),
-        (Err(why), Auth::ClientCredentials { .. }) => {
-            let mut r = Fail::new(
-                StatusCode::UNAUTHORIZED,
-                "AuthenticationFailed",
-                format!("Authentication failed. {why}"),
-            )
-            .into_response();
-            add_headers(
-                r.headers_mut(),
-                &[("WWW-Authenticate", format!("Bearer authorization_uri=\"https://login.emulator.test/{}\", error=\"invalid_token\"", super::TENANT_ID))],
-            );
-            return r;
-        }
-    };
-    let path = uri.path().to_string();
-    let segs: Vec<String> = path
-        .trim_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect();
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let Some(api_version) = query
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
-        .map(|(_, v)| v.clone())
-    else {
-        return Fail::missing_api_version().into_response();
-    };
-    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let lower_refs: Vec<&str> = lower.iter().map(String::as_str).collect();
-    if !well_formed_api_version(&api_version) {
-        return Fail::bad_request(
-            "InvalidApiVersionParameter",
-            format!(
-                "The api-version '{api_version}' is invalid. The supported versions are '{}'.",
-                ApiFamily::Subscriptions.supported().join(",")
-            ),
-        )
-        .into_response();
-    }
-    if let Some(family) = ApiFamily::classify(&lower_refs) {
-        if !family.accepts(&api_version) {
-            let ty = lower_refs
-                .iter()
-                .rposition(|s| *s == "providers")
-                .and_then(|i| segs.get(i + 2))
-                .cloned()
-                .unwrap_or_else(|| "subscriptions".into());
-            return Fail::bad_request(
-                "NoRegisteredProviderFound",
-                format!("No registered resource provider found for location 'westeurope' and API version '{api_version}' for type '{ty}'. The supported api-versions are '{}'.", family.supported().join(", ")),
-            )
-            .into_response();
-        }
-    }
+    resp
+}
+
+/// `Retry-After` (seconds) and `retry-after-ms`, as ARM sends them with a 429 or 503.
+fn retry_headers(extra: &mut Vec<(&'static str, String)>, ms: u64) {
+    extra.push(("Retry-After", ms.div_ceil(1000).max(1).to_string()));
+    extra.push(("retry-after-ms", ms.to_string()));
+}
+
+/// ARM's gate, in its order: injected faults, authentication, the api-version, throttling,
+/// injected write failures. The request, parsed, or the refusal.
+fn admit(
+    emu: &Emu,
+    peer: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    extra: &mut Vec<(&'static str, String)>,
+) -> Result<ArmRequest, Box<Response>> {
+    injected_fault(emu, extra)?;
+    let principal = authenticate(emu, &headers)?;
+    let (path, segs, query, api_version) = parse_target(&uri)?;
     let write = !matches!(method, Method::GET | Method::HEAD);
-    let scope = if lower.first().map(String::as_str) == Some("subscriptions") && segs.len() > 1 {
+    let scope = if segs.len() > 1 && segs[0].eq_ignore_ascii_case("subscriptions") {
         segs[1].clone()
     } else {
         "tenant".into()
     };
-    match emu.throttle(&scope, write) {
-        Ok(remaining) => extra.push((
-            if write {
-                "x-ms-ratelimit-remaining-subscription-writes"
-            } else {
-                "x-ms-ratelimit-remaining-subscription-reads"
-            },
-            remaining.to_string(),
-        )),
-        Err(wait) => {
-            emu.stats.throttled.fetch_add(1, Ordering::Relaxed);
-            retry_headers(extra, (wait.as_millis() as u64).max(1));
-            return Fail::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "SubscriptionRequestsThrottled",
-                format!("Number of '{}' requests for subscription '{scope}' exceeded the limit. Please try again after the time given in the Retry-After header.", if write { "write" } else { "read" }),
-            )
-            .into_response();
-        }
-    }
+    throttle(emu, &scope, write, extra)?;
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -661,32 +580,176 @@ async fn arm_inner(
         principal,
         peer: Some(peer.ip().to_string()),
         page_size: emu.cfg.page_size,
-        retry_after_ms: retry_ms,
+        retry_after_ms: emu.cfg.retry_after_ms,
     };
-    if req.method != Method::GET {
-        let lower = req.path.to_ascii_lowercase();
-        let fail = emu
-            .fail_writes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|f| lower.contains(f.as_str()));
-        if fail {
+    injected_write_failure(emu, &req)?;
+    Ok(req)
+}
+
+/// A fault that `--fault-*` or `/admin/faults` injects, answered before any work is done.
+fn injected_fault(emu: &Emu, extra: &mut Vec<(&'static str, String)>) -> Result<(), Box<Response>> {
+    let retry_ms = emu.cfg.retry_after_ms;
+    let fail = match emu.injected_failure() {
+        None => return Ok(()),
+        Some(StatusCode::TOO_MANY_REQUESTS) => {
+            emu.stats.injected_429.fetch_add(1, Ordering::Relaxed);
+            retry_headers(extra, retry_ms);
+            Fail::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "The request is being throttled as the limit has been reached for operation type. Please retry after the time given in the Retry-After header.",
+            )
+        }
+        Some(StatusCode::INTERNAL_SERVER_ERROR) => {
             emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
-            return Fail::new(
+            Fail::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
-                "Injected write failure.",
+                "Encountered internal server error. Please try again.",
+            )
+        }
+        Some(status) => {
+            emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
+            retry_headers(extra, retry_ms);
+            Fail::new(status, "ServiceUnavailable", "The service is temporarily unavailable. Please retry after the time given in the Retry-After header.")
+        }
+    };
+    Err(Box::new(fail.into_response()))
+}
+
+/// The caller's principal; with client credentials required, 401 without a valid token.
+fn authenticate(emu: &Emu, headers: &HeaderMap) -> Result<String, Box<Response>> {
+    match (emu.principal(headers), &emu.cfg.auth) {
+        (Ok(p), _) => Ok(p),
+        (Err(_), Auth::Open) => Ok("demo.user@contoso.com".to_string()),
+        (Err(why), Auth::ClientCredentials { .. }) => {
+            let mut r = Fail::new(
+                StatusCode::UNAUTHORIZED,
+                "AuthenticationFailed",
+                format!("Authentication failed. {why}"),
             )
             .into_response();
+            add_headers(
+                r.headers_mut(),
+                &[("WWW-Authenticate", format!("Bearer authorization_uri=\"https://login.emulator.test/{}\", error=\"invalid_token\"", super::TENANT_ID))],
+            );
+            Err(Box::new(r))
         }
     }
-    let mut w = emu.world.lock().await;
-    let (resp, changed) = dispatch(&mut w, &req);
-    if changed {
-        emu.persist(&w);
+}
+
+/// Path, decoded segments, query and api-version, which must be one that Azure publishes for
+/// the path's resource type (ARM's exact errors otherwise).
+#[allow(clippy::type_complexity)]
+fn parse_target(
+    uri: &Uri,
+) -> Result<(String, Vec<String>, Vec<(String, String)>, String), Box<Response>> {
+    let path = uri.path().to_string();
+    let segs: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let Some(api_version) = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+        .map(|(_, v)| v.clone())
+    else {
+        return Err(Box::new(Fail::missing_api_version().into_response()));
+    };
+    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower_refs: Vec<&str> = lower.iter().map(String::as_str).collect();
+    if !well_formed_api_version(&api_version) {
+        return Err(Box::new(
+            Fail::bad_request(
+                "InvalidApiVersionParameter",
+                format!(
+                    "The api-version '{api_version}' is invalid. The supported versions are '{}'.",
+                    ApiFamily::Subscriptions.supported().join(",")
+                ),
+            )
+            .into_response(),
+        ));
     }
-    resp
+    if let Some(family) = ApiFamily::classify(&lower_refs) {
+        if !family.accepts(&api_version) {
+            let ty = lower_refs
+                .iter()
+                .rposition(|s| *s == "providers")
+                .and_then(|i| segs.get(i + 2))
+                .cloned()
+                .unwrap_or_else(|| "subscriptions".into());
+            return Err(Box::new(Fail::bad_request(
+                "NoRegisteredProviderFound",
+                format!("No registered resource provider found for location 'westeurope' and API version '{api_version}' for type '{ty}'. The supported api-versions are '{}'.", family.supported().join(", ")),
+            )
+            .into_response()));
+        }
+    }
+    Ok((path, segs, query, api_version))
+}
+
+/// ARM's per-subscription token buckets: the remaining count as a header, or a 429.
+fn throttle(
+    emu: &Emu,
+    scope: &str,
+    write: bool,
+    extra: &mut Vec<(&'static str, String)>,
+) -> Result<(), Box<Response>> {
+    match emu.throttle(scope, write) {
+        Ok(remaining) => {
+            extra.push((
+                if write {
+                    "x-ms-ratelimit-remaining-subscription-writes"
+                } else {
+                    "x-ms-ratelimit-remaining-subscription-reads"
+                },
+                remaining.to_string(),
+            ));
+            Ok(())
+        }
+        Err(wait) => {
+            emu.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            retry_headers(extra, (wait.as_millis() as u64).max(1));
+            Err(Box::new(Fail::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "SubscriptionRequestsThrottled",
+                format!("Number of '{}' requests for subscription '{scope}' exceeded the limit. Please try again after the time given in the Retry-After header.", if write { "write" } else { "read" }),
+            )
+            .into_response()))
+        }
+    }
+}
+
+/// A write to a path that `/admin/fail-writes` names fails with a 500.
+fn injected_write_failure(emu: &Emu, req: &ArmRequest) -> Result<(), Box<Response>> {
+    if req.method == Method::GET {
+        return Ok(());
+    }
+    let lower = req.path.to_ascii_lowercase();
+    let fail = emu
+        .fail_writes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|f| lower.contains(f.as_str()));
+    if !fail {
+        return Ok(());
+    }
+    emu.stats.injected_5xx.fetch_add(1, Ordering::Relaxed);
+    Err(Box::new(
+        Fail::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Injected write failure.",
+        )
+        .into_response(),
+    ))
 }
 
 fn emu_addr_fallback(peer: &SocketAddr) -> String {

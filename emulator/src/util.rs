@@ -77,43 +77,10 @@ pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok()
 }
 
-/// Parses the ISO 8601 durations JIT uses (`PT3H`, `PT30M`, `P1D`, `PT1H30M`, `PT90S`).
+/// An ISO 8601 duration (`PT3H`, `P1D`, `PT1H30M`, ...), parsed by the shared parser.
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim().to_ascii_uppercase();
-    let rest = s.strip_prefix('P')?;
-    let (date, time_part) = match rest.split_once('T') {
-        Some((d, t)) => (d, Some(t)),
-        None => (rest, None),
-    };
-    let mut secs: i64 = 0;
-    let mut any = false;
-    let mut take = |part: &str, units: &[(char, i64)]| -> Option<()> {
-        let mut num = String::new();
-        let mut unit_idx = 0;
-        for c in part.chars() {
-            if c.is_ascii_digit() {
-                num.push(c);
-                continue;
-            }
-            let pos = units[unit_idx..].iter().position(|(u, _)| *u == c)? + unit_idx;
-            if num.is_empty() {
-                return None;
-            }
-            secs = secs.checked_add(num.parse::<i64>().ok()?.checked_mul(units[pos].1)?)?;
-            num.clear();
-            unit_idx = pos + 1;
-            any = true;
-        }
-        num.is_empty().then_some(())
-    };
-    take(date, &[('W', 7 * 86_400), ('D', 86_400)])?;
-    if let Some(t) = time_part {
-        if t.is_empty() {
-            return None;
-        }
-        take(t, &[('H', 3600), ('M', 60), ('S', 1)])?;
-    }
-    any.then(|| Duration::seconds(secs))
+    let secs = portcullis_shared::duration::iso8601_seconds(s)?;
+    Some(Duration::seconds(i64::try_from(secs).ok()?))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use portcullis_shared::api::{
 };
 use portcullis_shared::eval::engine::id_scope;
 use portcullis_shared::eval::State as PortState;
+use portcullis_shared::eval::{Exposure, VmReport};
 use serde_json::{json, Value};
 
 /// Every alert of every subscription, newest first, and the subscriptions that failed.
@@ -113,71 +114,8 @@ pub fn parse(v: &Value, cur: &Current, trusted: &[String]) -> Option<Alert> {
         .or_else(|| ext["port"].as_u64().and_then(|n| u16::try_from(n).ok()));
     let exposure = vm.and_then(|vm| vm.exposures.iter().find(|e| Some(e.port) == port));
 
-    let mut attackers: Vec<AttackSource> = match table(p, "attack") {
-        Some((cols, rows)) => rows
-            .iter()
-            .map(|r| AttackSource {
-                address: text(cell(&cols, r, "source")),
-                attempts: number(cell(&cols, r, "connection")),
-                failed_sign_ins: number(cell(&cols, r, "failed")),
-                first_seen: text(cell(&cols, r, "first")),
-                last_seen: text(cell(&cols, r, "last")),
-                recommended_for_blocking: cell(&cols, r, "recommended").as_bool() == Some(true),
-                user_names: names(cell(&cols, r, "user")),
-            })
-            .filter(|a| !a.address.is_empty())
-            .collect(),
-        None => Vec::new(),
-    };
-    if attackers.is_empty() {
-        // no evidence table: the alert's IP entities
-        attackers = p["entities"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| e["type"].as_str() == Some("ip"))
-            .filter_map(|e| {
-                Some(AttackSource {
-                    address: e["address"].as_str()?.to_string(),
-                    attempts: 0,
-                    failed_sign_ins: 0,
-                    first_seen: text(&p["startTimeUtc"]),
-                    last_seen: text(&p["endTimeUtc"]),
-                    recommended_for_blocking: e["threatIntelligence"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|t| t["recommendedForBlocking"].as_bool() == Some(true)),
-                    user_names: Vec::new(),
-                })
-            })
-            .collect();
-    }
-    let mut legitimate: Vec<LegitimateSource> = match table(p, "legitimate") {
-        Some((cols, rows)) => rows
-            .iter()
-            .map(|r| LegitimateSource {
-                address: text(cell(&cols, r, "source")),
-                sessions: number(cell(&cols, r, "sessions")),
-                first_seen: text(cell(&cols, r, "first")),
-                last_seen: text(cell(&cols, r, "last")),
-                user_names: names(cell(&cols, r, "user")),
-            })
-            .filter(|s| !s.address.is_empty())
-            .collect(),
-        None => Vec::new(),
-    };
-    for a in names(&ext["legitimateSources"]) {
-        if !legitimate.iter().any(|l| l.address == a) {
-            legitimate.push(LegitimateSource {
-                address: a,
-                sessions: 0,
-                first_seen: String::new(),
-                last_seen: String::new(),
-                user_names: Vec::new(),
-            });
-        }
-    }
+    let attackers = attackers(p);
+    let legitimate = legitimate_sources(p);
     let mut user_names = names(&ext["userNames"]);
     for a in &attackers {
         for u in &a.user_names {
@@ -189,38 +127,7 @@ pub fn parse(v: &Value, cur: &Current, trusted: &[String]) -> Option<Alert> {
     let attempts: u64 = attackers.iter().map(|a| a.attempts).sum();
     let failed: u64 = attackers.iter().map(|a| a.failed_sign_ins).sum();
 
-    // the rule Portcullis recommends: the legitimate sources and the trusted ranges, no one else
-    let mut keep: Vec<String> = legitimate.iter().map(|l| l.address.clone()).collect();
-    for t in trusted {
-        if !keep.contains(t) {
-            keep.push(t.clone());
-        }
-    }
-    let port_open = exposure.is_some_and(|e| e.state == PortState::Open);
-    let (recommended_rules, enforce) = match (vm, port) {
-        (Some(vm), Some(port)) => {
-            let mut lines = Vec::new();
-            if keep.is_empty() {
-                lines.push(format!(
-                    "Deny port {port} from the Internet (no legitimate source was seen)"
-                ));
-            } else {
-                lines.push(format!("Allow port {port} from {} only", keep.join(", ")));
-                lines.push(format!("Deny port {port} from the Internet"));
-            }
-            let req = port_open.then(|| RemediationRequest {
-                kind: RemediationKind::EnforceRule,
-                vm_ids: vec![vm.id.clone()],
-                ports: vec![port],
-                params: RemediationParams {
-                    sources: keep.clone(),
-                    ..RemediationParams::default()
-                },
-            });
-            (lines, req)
-        }
-        _ => (Vec::new(), None),
-    };
+    let (recommended_rules, enforce) = recommend(vm, port, exposure, &legitimate, trusted);
     Some(Alert {
         name: v["name"]
             .as_str()
@@ -258,6 +165,127 @@ pub fn parse(v: &Value, cur: &Current, trusted: &[String]) -> Option<Alert> {
         enforce,
         id,
     })
+}
+
+/// The attacking addresses: the alert's evidence table, or without one its IP entities.
+fn attackers(p: &Value) -> Vec<AttackSource> {
+    let attackers: Vec<AttackSource> = match table(p, "attack") {
+        Some((cols, rows)) => rows
+            .iter()
+            .map(|r| AttackSource {
+                address: text(cell(&cols, r, "source")),
+                attempts: number(cell(&cols, r, "connection")),
+                failed_sign_ins: number(cell(&cols, r, "failed")),
+                first_seen: text(cell(&cols, r, "first")),
+                last_seen: text(cell(&cols, r, "last")),
+                recommended_for_blocking: cell(&cols, r, "recommended").as_bool() == Some(true),
+                user_names: names(cell(&cols, r, "user")),
+            })
+            .filter(|a| !a.address.is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    if !attackers.is_empty() {
+        return attackers;
+    }
+    // no evidence table: the alert's IP entities
+    {
+        p["entities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["type"].as_str() == Some("ip"))
+            .filter_map(|e| {
+                Some(AttackSource {
+                    address: e["address"].as_str()?.to_string(),
+                    attempts: 0,
+                    failed_sign_ins: 0,
+                    first_seen: text(&p["startTimeUtc"]),
+                    last_seen: text(&p["endTimeUtc"]),
+                    recommended_for_blocking: e["threatIntelligence"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t["recommendedForBlocking"].as_bool() == Some(true)),
+                    user_names: Vec::new(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The legitimate sources: the evidence table's, and any the extended properties list.
+fn legitimate_sources(p: &Value) -> Vec<LegitimateSource> {
+    let ext = &p["extendedProperties"];
+    let mut legitimate: Vec<LegitimateSource> = match table(p, "legitimate") {
+        Some((cols, rows)) => rows
+            .iter()
+            .map(|r| LegitimateSource {
+                address: text(cell(&cols, r, "source")),
+                sessions: number(cell(&cols, r, "sessions")),
+                first_seen: text(cell(&cols, r, "first")),
+                last_seen: text(cell(&cols, r, "last")),
+                user_names: names(cell(&cols, r, "user")),
+            })
+            .filter(|s| !s.address.is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    for a in names(&ext["legitimateSources"]) {
+        if !legitimate.iter().any(|l| l.address == a) {
+            legitimate.push(LegitimateSource {
+                address: a,
+                sessions: 0,
+                first_seen: String::new(),
+                last_seen: String::new(),
+                user_names: Vec::new(),
+            });
+        }
+    }
+    legitimate
+}
+
+/// The rule Portcullis recommends (the legitimate sources and the trusted ranges, no one else),
+/// in words, and as a remediation request while the port is open.
+fn recommend(
+    vm: Option<&VmReport>,
+    port: Option<u16>,
+    exposure: Option<&Exposure>,
+    legitimate: &[LegitimateSource],
+    trusted: &[String],
+) -> (Vec<String>, Option<RemediationRequest>) {
+    // the rule Portcullis recommends: the legitimate sources and the trusted ranges, no one else
+    let mut keep: Vec<String> = legitimate.iter().map(|l| l.address.clone()).collect();
+    for t in trusted {
+        if !keep.contains(t) {
+            keep.push(t.clone());
+        }
+    }
+    let port_open = exposure.is_some_and(|e| e.state == PortState::Open);
+    match (vm, port) {
+        (Some(vm), Some(port)) => {
+            let mut lines = Vec::new();
+            if keep.is_empty() {
+                lines.push(format!(
+                    "Deny port {port} from the Internet (no legitimate source was seen)"
+                ));
+            } else {
+                lines.push(format!("Allow port {port} from {} only", keep.join(", ")));
+                lines.push(format!("Deny port {port} from the Internet"));
+            }
+            let req = port_open.then(|| RemediationRequest {
+                kind: RemediationKind::EnforceRule,
+                vm_ids: vec![vm.id.clone()],
+                ports: vec![port],
+                params: RemediationParams {
+                    sources: keep.clone(),
+                    ..RemediationParams::default()
+                },
+            });
+            (lines, req)
+        }
+        _ => (Vec::new(), None),
+    }
 }
 
 /// Whether an alert is still being worked on.

@@ -27,4 +27,6 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod summary;
+pub mod views;
+pub mod vm_table;
 pub mod writes;

@@ -4,6 +4,7 @@ use crate::clock::{now_ms, rfc3339};
 use crate::snapshot::list_subscriptions;
 use crate::state::{AppState, Current};
 use crate::summary::summarize;
+use crate::vm_table::VmTable;
 use portcullis_shared::api::ServerEvent;
 use portcullis_shared::evaluate;
 use std::sync::atomic::Ordering;
@@ -46,7 +47,8 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
         let scope = state.config.scope.clone();
         let eval = state.config.eval.clone();
         let handle = tokio::runtime::Handle::current();
-        let (inventory, report) = tokio::task::spawn_blocking(move || {
+        let names = subs.clone();
+        let (inventory, report, table) = tokio::task::spawn_blocking(move || {
             let inventory = handle.block_on(async move {
                 crate::snapshot::take_snapshot_scoped(
                     &arm,
@@ -59,14 +61,15 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
             })?;
             let report = evaluate(&inventory, &eval)
                 .map_err(|e| anyhow::anyhow!("the inventory does not evaluate: {e}"))?;
-            anyhow::Ok((inventory, report))
+            let table = VmTable::new(&report, &names);
+            anyhow::Ok((inventory, report, table))
         })
         .await??;
-        anyhow::Ok((subs, inventory, report))
+        anyhow::Ok((subs, inventory, report, table))
     }
     .await;
     state.refreshing.store(false, Ordering::SeqCst);
-    let (subs, inventory, report) = match result {
+    let (subs, inventory, report, table) = match result {
         Ok(x) => x,
         Err(e) => {
             state.emit(ServerEvent::SnapshotFailed {
@@ -107,7 +110,7 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
         unhealthy: report.control.unhealthy,
         duration_ms: elapsed.as_millis() as u64,
     });
-    let cur = Arc::new(Current::new(inventory, report, at, subs));
+    let cur = Arc::new(Current::new(inventory, report, at, subs, table));
     state.set_current(cur.clone());
     // alerts about ports that are no longer open are resolved (and audited)
     let resolved = if record {

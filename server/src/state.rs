@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::snapshot::Subscription;
 use crate::store::Store;
+use crate::vm_table::VmTable;
 use axum::extract::FromRef;
 use portcullis_emulator::EmulatorHandle;
 use portcullis_shared::api::ServerEvent;
@@ -24,16 +25,21 @@ pub struct Current {
     pub report: Report,
     pub at_ms: i64,
     pub subscriptions: Vec<Subscription>,
+    /// The VM table, its sort orders and the posture's counts, computed once per snapshot.
+    pub table: VmTable,
     /// `report.vms` positions by lower-cased id ([`Current::vm`]).
     vm_index: HashMap<String, usize>,
 }
 
 impl Current {
+    /// `table` is `VmTable::new(&report, &subscriptions)`, built by the caller off the async
+    /// workers.
     pub fn new(
         inventory: Inventory,
         report: Report,
         at_ms: i64,
         subscriptions: Vec<Subscription>,
+        table: VmTable,
     ) -> Self {
         let vm_index = report
             .vms
@@ -46,6 +52,7 @@ impl Current {
             report,
             at_ms,
             subscriptions,
+            table,
             vm_index,
         }
     }

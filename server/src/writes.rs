@@ -1,15 +1,56 @@
 //! Writes to ARM: applying a remediation plan (one conditional PUT per NSG, then NIC and JIT
 //! policy PUTs; a lost race re-reads and re-plans; a failure rolls back every earlier step),
 //! and JIT access requests.
-use crate::arm::{api, ArmError};
+use crate::arm::{api, ArmClient, ArmError};
+use crate::clock::rfc3339;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::MarkerRow;
 use portcullis_shared::api::{
-    ApplyOutcome, ApplyResult, ApplyStep, RemediationPlan, RemediationRequest, StepOutcome,
+    ApplyOutcome, ApplyResult, ApplyStep, RemediationPlan, RemediationRequest, ServerEvent,
+    StepOutcome,
 };
 use portcullis_shared::arm::{NetworkInterface, NetworkSecurityGroup};
 use portcullis_shared::remediation::plan;
 use serde_json::Value;
+
+/// A write that went through, announced the same way by every kind of write (remediations,
+/// JIT requests): a marker on the trend chart, an event to every dashboard, and a refresh so
+/// that the posture shows it. The audit entry, which differs per kind, is written before.
+pub struct Applied<'a> {
+    /// Unix milliseconds.
+    pub at: i64,
+    pub actor: &'a str,
+    /// The audit action (`remediation.apply`, `jit.request`).
+    pub action: &'a str,
+    /// The marker's kind on the trend chart.
+    pub marker: &'a str,
+    pub summary: String,
+}
+
+impl Applied<'_> {
+    pub async fn announce(self, state: &AppState) -> Result<(), AppError> {
+        state
+            .store
+            .add_marker(&MarkerRow {
+                at: self.at,
+                kind: self.marker.into(),
+                summary: self.summary.clone(),
+                actor: Some(self.actor.to_string()),
+            })
+            .await?;
+        state.emit(ServerEvent::WriteApplied {
+            at: rfc3339(self.at),
+            actor: self.actor.to_string(),
+            action: self.action.into(),
+            summary: self.summary,
+        });
+        if let Err(e) = crate::refresh::refresh(state).await {
+            tracing::warn!(error = %e, action = self.action, "snapshot after a write failed");
+        }
+        Ok(())
+    }
+}
 
 fn path_of(id: &str, version: &str) -> String {
     format!("{id}?api-version={version}")
@@ -104,98 +145,144 @@ async fn apply_once(
     p: &RemediationPlan,
     actor: &str,
 ) -> Result<(ApplyOutcome, Vec<ApplyStep>), String> {
-    let arm = &state.arm;
-    let mut done: Vec<Done> = Vec::new();
-    let mut steps: Vec<ApplyStep> = Vec::new();
-    let mut failure: Option<(String, String, String)> = None;
-    let mut lost: Option<String> = None;
     let total =
         p.nsg_changes.len() + p.nic_changes.len() + p.jit_policies.len() + p.firewall_changes.len();
-    let progress = |s: &ApplyStep, done: usize| {
-        state.emit(portcullis_shared::api::ServerEvent::ApplyProgress {
-            actor: actor.to_string(),
+    let mut run = Attempt {
+        state,
+        actor,
+        total,
+        done: Vec::new(),
+        steps: Vec::new(),
+        failure: None,
+        lost: None,
+    };
+    run.write_nsgs(p).await?;
+    if run.failure.is_none() {
+        run.write_nics(p).await;
+    }
+    if run.failure.is_none() {
+        run.write_jit_policies(p).await;
+    }
+    if run.failure.is_none() {
+        run.write_firewalls(p).await?;
+    }
+    run.finish().await
+}
+
+/// One attempt at a plan: what was written (to roll back), the steps so far, the first failure.
+struct Attempt<'a> {
+    state: &'a AppState,
+    actor: &'a str,
+    total: usize,
+    done: Vec<Done>,
+    steps: Vec<ApplyStep>,
+    /// (kind, target, message) of the write that failed.
+    failure: Option<(String, String, String)>,
+    /// The resource whose ETag changed under a later write.
+    lost: Option<String>,
+}
+
+impl Attempt<'_> {
+    fn progress(&self, s: &ApplyStep, done: usize) {
+        self.state.emit(ServerEvent::ApplyProgress {
+            actor: self.actor.to_string(),
             step: s.clone(),
             done,
-            total,
+            total: self.total,
         })
-    };
-    for c in &p.nsg_changes {
-        let body = serde_json::json!({
-            "location": current_location(state, &c.nsg_id),
-            "properties": { "securityRules": c.after },
-        });
-        let r: Result<NetworkSecurityGroup, ArmError> = arm
-            .put(&path_of(&c.nsg_id, api::NETWORK), &body, c.etag.as_deref())
-            .await;
-        match r {
-            Ok(_) => {
-                done.push(Done::Nsg {
-                    id: c.nsg_id.clone(),
-                    before: c.before.clone(),
-                    created: c.create,
-                });
-                steps.push(step("nsg", &c.nsg_id, StepOutcome::Applied, None));
-                progress(&steps[steps.len() - 1], steps.len());
+    }
+
+    fn applied(&mut self, kind: &str, target: &str, done: Option<Done>) {
+        self.done.extend(done);
+        self.steps
+            .push(step(kind, target, StepOutcome::Applied, None));
+        self.progress(&self.steps[self.steps.len() - 1], self.steps.len());
+    }
+
+    /// Records a failed write; `Err(target)` when it is the first write and lost a race, so
+    /// that nothing needs undoing and the caller re-plans.
+    fn failed(&mut self, kind: &str, target: &str, e: &ArmError) -> Result<(), String> {
+        if e.status() == Some(412) {
+            if self.done.is_empty() {
+                return Err(target.to_string());
             }
-            Err(e) if e.status() == Some(412) && done.is_empty() => return Err(c.nsg_id.clone()),
-            Err(e) => {
-                if e.status() == Some(412) {
-                    lost = Some(c.nsg_id.clone());
-                }
-                failure = Some(("nsg".into(), c.nsg_id.clone(), e.to_string()));
-                break;
+            self.lost = Some(target.to_string());
+        }
+        self.failure = Some((kind.into(), target.into(), e.to_string()));
+        Ok(())
+    }
+
+    async fn write_nsgs(&mut self, p: &RemediationPlan) -> Result<(), String> {
+        for c in &p.nsg_changes {
+            let body = serde_json::json!({
+                "location": current_location(self.state, &c.nsg_id),
+                "properties": { "securityRules": c.after },
+            });
+            let r: Result<NetworkSecurityGroup, ArmError> = self
+                .state
+                .arm
+                .put(&path_of(&c.nsg_id, api::NETWORK), &body, c.etag.as_deref())
+                .await;
+            match r {
+                Ok(_) => self.applied(
+                    "nsg",
+                    &c.nsg_id,
+                    Some(Done::Nsg {
+                        id: c.nsg_id.clone(),
+                        before: c.before.clone(),
+                        created: c.create,
+                    }),
+                ),
+                Err(e) => return self.failed("nsg", &c.nsg_id, &e),
             }
         }
+        Ok(())
     }
-    if failure.is_none() {
+
+    async fn write_nics(&mut self, p: &RemediationPlan) {
+        let arm = &self.state.arm;
         for c in &p.nic_changes {
-            let r = async {
-                let mut nic: Value = arm.get(&path_of(&c.nic_id, api::NETWORK)).await?;
-                let etag = nic["etag"].as_str().map(str::to_string);
-                nic["properties"]["networkSecurityGroup"] =
-                    serde_json::json!({ "id": c.nsg_after });
-                let _: NetworkInterface = arm
-                    .put(&path_of(&c.nic_id, api::NETWORK), &nic, etag.as_deref())
-                    .await?;
-                Ok::<_, ArmError>(())
-            }
-            .await;
-            match r {
-                Ok(()) => {
-                    done.push(Done::Nic {
+            let nsg = serde_json::json!({ "id": c.nsg_after });
+            match set_nic_nsg(arm, &c.nic_id, nsg).await {
+                Ok(()) => self.applied(
+                    "nic",
+                    &c.nic_id,
+                    Some(Done::Nic {
                         id: c.nic_id.clone(),
                         before: c.nsg_before.clone(),
-                    });
-                    steps.push(step("nic", &c.nic_id, StepOutcome::Applied, None));
-                    progress(&steps[steps.len() - 1], steps.len());
-                }
+                    }),
+                ),
                 Err(e) => {
-                    failure = Some(("nic".into(), c.nic_id.clone(), e.to_string()));
-                    break;
+                    self.failure = Some(("nic".into(), c.nic_id.clone(), e.to_string()));
+                    return;
                 }
             }
         }
     }
-    if failure.is_none() {
+
+    async fn write_jit_policies(&mut self, p: &RemediationPlan) {
         for j in &p.jit_policies {
             let body = serde_json::json!({ "kind": "Basic", "properties": { "virtualMachines": j.after.properties.virtual_machines } });
-            let r: Result<Value, ArmError> =
-                arm.put(&path_of(&j.policy_id, api::JIT), &body, None).await;
+            let r: Result<Value, ArmError> = self
+                .state
+                .arm
+                .put(&path_of(&j.policy_id, api::JIT), &body, None)
+                .await;
             match r {
-                Ok(_) => {
-                    steps.push(step("jitPolicy", &j.policy_id, StepOutcome::Applied, None));
-                    progress(&steps[steps.len() - 1], steps.len());
-                }
+                Ok(_) => self.applied("jitPolicy", &j.policy_id, None),
                 Err(e) => {
-                    failure = Some(("jitPolicy".into(), j.policy_id.clone(), e.to_string()));
-                    break;
+                    self.failure = Some(("jitPolicy".into(), j.policy_id.clone(), e.to_string()));
+                    return;
                 }
             }
         }
     }
-    if failure.is_none() {
+
+    async fn write_firewalls(&mut self, p: &RemediationPlan) -> Result<(), String> {
         for c in &p.firewall_changes {
-            let r: Result<Value, ArmError> = arm
+            let r: Result<Value, ArmError> = self
+                .state
+                .arm
                 .put(
                     &path_of(&c.target_id, api::NETWORK),
                     &firewall_body(&c.after),
@@ -203,122 +290,137 @@ async fn apply_once(
                 )
                 .await;
             match r {
-                Ok(_) => {
-                    done.push(Done::Firewall {
+                Ok(_) => self.applied(
+                    "firewall",
+                    &c.target_id,
+                    Some(Done::Firewall {
                         id: c.target_id.clone(),
                         before: c.before.clone(),
-                    });
-                    steps.push(step("firewall", &c.target_id, StepOutcome::Applied, None));
-                    progress(&steps[steps.len() - 1], steps.len());
-                }
-                Err(e) if e.status() == Some(412) && done.is_empty() => {
-                    return Err(c.target_id.clone())
-                }
-                Err(e) => {
-                    if e.status() == Some(412) {
-                        lost = Some(c.target_id.clone());
-                    }
-                    failure = Some(("firewall".into(), c.target_id.clone(), e.to_string()));
-                    break;
-                }
+                    }),
+                ),
+                Err(e) => return self.failed("firewall", &c.target_id, &e),
             }
         }
+        Ok(())
     }
-    let Some((kind, target, message)) = failure else {
-        return Ok((ApplyOutcome::Applied, steps));
-    };
-    steps.push(step(&kind, &target, StepOutcome::Failed, Some(message)));
-    progress(&steps[steps.len() - 1], steps.len());
-    // roll back, newest first: each NSG gets its previous rules back (If-Match its new ETag)
-    let mut clean = true;
-    for d in done.into_iter().rev() {
-        let (kind, id, r) = match d {
-            Done::Nsg {
-                id, created: true, ..
-            } => {
-                let r = arm
-                    .delete(&path_of(&id, api::NETWORK), None)
-                    .await
-                    .map(|_| ());
-                ("nsg", id, r)
-            }
-            Done::Nsg { id, before, .. } => {
-                let r = async {
-                    let now: NetworkSecurityGroup = arm.get(&path_of(&id, api::NETWORK)).await?;
-                    let body = serde_json::json!({ "location": now.location, "properties": { "securityRules": before } });
-                    let _: NetworkSecurityGroup = arm.put(&path_of(&id, api::NETWORK), &body, now.etag.as_deref()).await?;
-                    Ok::<_, ArmError>(())
-                }
-                .await;
-                ("nsg", id, r)
-            }
-            Done::Nic { id, before } => {
-                let r = async {
-                    let mut nic: Value = arm.get(&path_of(&id, api::NETWORK)).await?;
-                    let etag = nic["etag"].as_str().map(str::to_string);
-                    nic["properties"]["networkSecurityGroup"] = match before {
-                        Some(b) => serde_json::json!({ "id": b }),
-                        None => Value::Null,
-                    };
-                    let _: Value = arm
-                        .put(&path_of(&id, api::NETWORK), &nic, etag.as_deref())
-                        .await?;
-                    Ok::<_, ArmError>(())
-                }
-                .await;
-                ("nic", id, r)
-            }
-            Done::Firewall { id, before } => {
-                let r = async {
-                    let now: Value = arm.get(&path_of(&id, api::NETWORK)).await?;
-                    let etag = now["etag"].as_str().map(str::to_string);
-                    let _: Value = arm
-                        .put(
-                            &path_of(&id, api::NETWORK),
-                            &firewall_body(&before),
-                            etag.as_deref(),
-                        )
-                        .await?;
-                    Ok::<_, ArmError>(())
-                }
-                .await;
-                ("firewall", id, r)
-            }
+
+    /// Applied when nothing failed; otherwise every earlier write is rolled back, newest
+    /// first, and the steps say how each undo went.
+    async fn finish(mut self) -> Result<(ApplyOutcome, Vec<ApplyStep>), String> {
+        let Some((kind, target, message)) = self.failure.take() else {
+            return Ok((ApplyOutcome::Applied, self.steps));
         };
-        for s in steps
+        self.steps
+            .push(step(&kind, &target, StepOutcome::Failed, Some(message)));
+        self.progress(&self.steps[self.steps.len() - 1], self.steps.len());
+        let mut clean = true;
+        for d in std::mem::take(&mut self.done).into_iter().rev() {
+            let (kind, id, r) = undo(&self.state.arm, d).await;
+            self.mark_rolled_back(&id, &r);
+            if r.is_err() {
+                clean = false;
+                tracing::error!(kind, %id, "rollback failed");
+            }
+        }
+        match self.lost {
+            // a lost race after earlier writes: they are undone, so re-plan from scratch
+            Some(id) if clean => Err(id),
+            _ => Ok((
+                if clean {
+                    ApplyOutcome::RolledBack
+                } else {
+                    ApplyOutcome::Failed
+                },
+                self.steps,
+            )),
+        }
+    }
+
+    fn mark_rolled_back(&mut self, id: &str, r: &Result<(), ArmError>) {
+        let (actor, total) = (self.actor, self.total);
+        for s in self
+            .steps
             .iter_mut()
             .filter(|s| s.target == id && s.outcome == StepOutcome::Applied)
         {
-            match &r {
+            match r {
                 Ok(()) => s.outcome = StepOutcome::RolledBack,
                 Err(e) => {
                     s.outcome = StepOutcome::RollbackFailed;
                     s.message = Some(e.to_string());
                 }
             }
-            state.emit(portcullis_shared::api::ServerEvent::ApplyProgress {
+            self.state.emit(ServerEvent::ApplyProgress {
                 actor: actor.to_string(),
                 step: s.clone(),
                 done: total,
                 total,
             });
         }
-        if r.is_err() {
-            clean = false;
-            tracing::error!(kind, %id, "rollback failed");
-        }
     }
-    match lost {
-        // a lost race after earlier writes: they are undone, so re-plan from scratch
-        Some(id) if clean => Err(id),
-        _ => Ok((
-            if clean {
-                ApplyOutcome::RolledBack
-            } else {
-                ApplyOutcome::Failed
-            },
-            steps,
-        )),
+}
+
+/// Points a NIC at an NSG (or at none, with `null`), If-Match its current ETag.
+async fn set_nic_nsg(arm: &ArmClient, nic_id: &str, nsg: Value) -> Result<(), ArmError> {
+    let mut nic: Value = arm.get(&path_of(nic_id, api::NETWORK)).await?;
+    let etag = nic["etag"].as_str().map(str::to_string);
+    nic["properties"]["networkSecurityGroup"] = nsg;
+    let _: NetworkInterface = arm
+        .put(&path_of(nic_id, api::NETWORK), &nic, etag.as_deref())
+        .await?;
+    Ok(())
+}
+
+/// Undoes one write: a created NSG is deleted; an NSG gets its previous rules back, a NIC its
+/// previous NSG, a firewall or rule collection group its previous resource (each If-Match its
+/// new ETag). Returns (kind, id, result).
+async fn undo(arm: &ArmClient, d: Done) -> (&'static str, String, Result<(), ArmError>) {
+    match d {
+        Done::Nsg {
+            id, created: true, ..
+        } => {
+            let r = arm
+                .delete(&path_of(&id, api::NETWORK), None)
+                .await
+                .map(|_| ());
+            ("nsg", id, r)
+        }
+        Done::Nsg { id, before, .. } => {
+            let r = async {
+                let now: NetworkSecurityGroup = arm.get(&path_of(&id, api::NETWORK)).await?;
+                let body = serde_json::json!({ "location": now.location, "properties": { "securityRules": before } });
+                let _: NetworkSecurityGroup = arm
+                    .put(&path_of(&id, api::NETWORK), &body, now.etag.as_deref())
+                    .await?;
+                Ok::<_, ArmError>(())
+            }
+            .await;
+            ("nsg", id, r)
+        }
+        Done::Nic { id, before } => {
+            let nsg = match before {
+                Some(b) => serde_json::json!({ "id": b }),
+                None => Value::Null,
+            };
+            let r = set_nic_nsg(arm, &id, nsg).await;
+            ("nic", id, r)
+        }
+        Done::Firewall { id, before } => {
+            let r = async {
+                let now: Value = arm.get(&path_of(&id, api::NETWORK)).await?;
+                let etag = now["etag"].as_str().map(str::to_string);
+                let _: Value = arm
+                    .put(
+                        &path_of(&id, api::NETWORK),
+                        &firewall_body(&before),
+                        etag.as_deref(),
+                    )
+                    .await?;
+                Ok::<_, ArmError>(())
+            }
+            .await;
+            ("firewall", id, r)
+        }
     }
 }
 

@@ -178,6 +178,22 @@ pub enum VmSort {
     JitProtected,
 }
 
+impl VmSort {
+    /// Every sort, in the order the table's columns show them.
+    pub const ALL: [VmSort; 10] = [
+        VmSort::Name,
+        VmSort::Status,
+        VmSort::Subscription,
+        VmSort::ResourceGroup,
+        VmSort::Exposure,
+        VmSort::Os,
+        VmSort::PublicIps,
+        VmSort::NsgProtected,
+        VmSort::PortsClosed,
+        VmSort::JitProtected,
+    ];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SortOrder {

@@ -7,6 +7,7 @@ pub mod api;
 pub mod arm;
 pub mod build;
 pub mod config;
+pub mod duration;
 pub mod eval;
 pub mod inventory;
 pub mod net;

@@ -4,19 +4,21 @@ use crate::audit::NewEntry;
 use crate::auth::{ClientAddr, OperatorSession, Session};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{AppError, AppJson};
-use crate::state::AppState;
-use crate::store::MarkerRow;
+use crate::state::{AppState, Current};
+use crate::views::jit_port_view;
+use crate::writes::Applied;
 use axum::{
     extract::{Query, State},
     http::{HeaderMap, StatusCode},
     Json,
 };
 use portcullis_shared::api::{
-    CreateJitRequest, JitPolicyList, JitPolicySummary, JitPolicyVmView, JitPortView,
-    JitRequestList, JitRequestRecord, JitRequestStatus, ServerEvent,
+    CreateJitRequest, JitPolicyList, JitPolicySummary, JitPolicyVmView, JitRequestList,
+    JitRequestRecord, JitRequestStatus,
 };
-use portcullis_shared::arm::id_key;
-use portcullis_shared::remediation::{parse_iso_minutes, valid_source};
+use portcullis_shared::arm::{id_key, JitNetworkAccessPolicy};
+use portcullis_shared::eval::VmReport;
+use portcullis_shared::remediation::valid_source;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -49,11 +51,105 @@ pub async fn create_jit_request(
     AppJson(req): AppJson<CreateJitRequest>,
 ) -> Result<(StatusCode, Json<JitRequestRecord>), AppError> {
     let cur = state.current().ok_or(AppError::NotReady)?;
+    let checked = check_request(&cur, &req)?;
+    let source = match &req.source_address {
+        Some(s) if !valid_source(s) => {
+            return Err(AppError::bad(
+                "sourceAddress",
+                format!("{s:?} is not an IP address or CIDR"),
+            ))
+        }
+        Some(s) => s.trim().to_string(),
+        // the requester's own address (through the trusted proxies only)
+        None => Some(crate::auth::client_address(
+            &headers,
+            peer,
+            &state.config.trusted_proxies,
+        ))
+        .filter(|v| valid_source(v))
+        .unwrap_or_else(|| "127.0.0.1".into()),
+    };
+    let (vm, policy, ports) = (checked.vm, checked.policy, checked.ports);
+    let _w = state.write_lock.lock().await;
+    let requested_at = now_ms();
+    let expires_at = requested_at + i64::from(req.duration_minutes) * 60_000;
+    let body = json!({
+        "virtualMachines": [{ "id": vm.id, "ports": ports.iter().map(|p| json!({ "number": p, "endTimeUtc": rfc3339(expires_at), "allowedSourceAddressPrefix": source })).collect::<Vec<_>>() }],
+        "justification": checked.justification,
+    });
+    let result = state
+        .arm
+        .post(
+            &format!("{}/initiate?api-version={}", policy.id, api::JIT),
+            &body,
+        )
+        .await;
+    let mut record = JitRequestRecord {
+        id: 0,
+        vm_id: vm.id.clone(),
+        vm_name: vm.name.clone(),
+        ports: ports.clone(),
+        source_address: source,
+        justification: checked.justification.into(),
+        requested_by: s.username.clone(),
+        requested_at: rfc3339(requested_at),
+        expires_at: rfc3339(expires_at),
+        status: if result.is_ok() {
+            JitRequestStatus::Active
+        } else {
+            JitRequestStatus::Failed
+        },
+        message: result.as_ref().err().map(|e| e.to_string()),
+    };
+    record.id = state.store.insert_jit_request(&record).await?;
+    state
+        .store
+        .audit(NewEntry {
+            actor: s.username.clone(),
+            action: "jit.request".into(),
+            target: vm.id.clone(),
+            outcome: if result.is_ok() { "success" } else { "failure" }.into(),
+            before: json!(null),
+            after: json!(record),
+            detail: json!({ "policy": policy.id }),
+        })
+        .await?;
+    drop(_w);
+    result?;
+    let summary = format!(
+        "JIT access to {} ({}) for {} min",
+        vm.name,
+        ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        req.duration_minutes
+    );
+    let write = Applied {
+        at: requested_at,
+        actor: &s.username,
+        action: "jit.request",
+        marker: "jitRequest",
+        summary,
+    };
+    write.announce(&state).await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// A request that fits its VM's JIT policy.
+struct Checked<'a> {
+    vm: &'a VmReport,
+    policy: &'a JitNetworkAccessPolicy,
+    ports: Vec<u16>,
+    justification: &'a str,
+}
+
+/// Checks a request against the VM's JIT policy: known VM, a policy covering it, ports in it,
+/// a duration within the policy's shortest maximum, a justification.
+fn check_request<'a>(cur: &'a Current, req: &'a CreateJitRequest) -> Result<Checked<'a>, AppError> {
     let vm = cur
-        .report
-        .vms
-        .iter()
-        .find(|v| id_key(&v.id) == id_key(&req.vm_id))
+        .vm(&req.vm_id)
         .ok_or_else(|| AppError::bad("vmId", format!("{:?} is not a known VM", req.vm_id)))?;
     let (policy, entry) = cur
         .inventory
@@ -95,12 +191,7 @@ pub async fn create_jit_request(
                     format!("port {p} is not in {}'s JIT policy", vm.name),
                 )
             })?;
-        max_minutes = max_minutes.min(
-            rule.max_request_access_duration
-                .as_deref()
-                .and_then(parse_iso_minutes)
-                .unwrap_or(180),
-        );
+        max_minutes = max_minutes.min(jit_port_view(rule).max_minutes);
     }
     if req.duration_minutes == 0 || req.duration_minutes > max_minutes {
         return Err(AppError::bad(
@@ -115,104 +206,12 @@ pub async fn create_jit_request(
     if justification.is_empty() || justification.len() > 500 {
         return Err(AppError::bad("justification", "say why (1-500 characters)"));
     }
-    let source = match &req.source_address {
-        Some(s) if !valid_source(s) => {
-            return Err(AppError::bad(
-                "sourceAddress",
-                format!("{s:?} is not an IP address or CIDR"),
-            ))
-        }
-        Some(s) => s.trim().to_string(),
-        // the requester's own address (through the trusted proxies only)
-        None => Some(crate::auth::client_address(
-            &headers,
-            peer,
-            &state.config.trusted_proxies,
-        ))
-        .filter(|v| valid_source(v))
-        .unwrap_or_else(|| "127.0.0.1".into()),
-    };
-    let _w = state.write_lock.lock().await;
-    let requested_at = now_ms();
-    let expires_at = requested_at + i64::from(req.duration_minutes) * 60_000;
-    let body = json!({
-        "virtualMachines": [{ "id": vm.id, "ports": ports.iter().map(|p| json!({ "number": p, "endTimeUtc": rfc3339(expires_at), "allowedSourceAddressPrefix": source })).collect::<Vec<_>>() }],
-        "justification": justification,
-    });
-    let result = state
-        .arm
-        .post(
-            &format!("{}/initiate?api-version={}", policy.id, api::JIT),
-            &body,
-        )
-        .await;
-    let mut record = JitRequestRecord {
-        id: 0,
-        vm_id: vm.id.clone(),
-        vm_name: vm.name.clone(),
-        ports: ports.clone(),
-        source_address: source.clone(),
-        justification: justification.into(),
-        requested_by: s.username.clone(),
-        requested_at: rfc3339(requested_at),
-        expires_at: rfc3339(expires_at),
-        status: if result.is_ok() {
-            JitRequestStatus::Active
-        } else {
-            JitRequestStatus::Failed
-        },
-        message: result.as_ref().err().map(|e| e.to_string()),
-    };
-    record.id = state.store.insert_jit_request(&record).await?;
-    state
-        .store
-        .audit(NewEntry {
-            actor: s.username.clone(),
-            action: "jit.request".into(),
-            target: vm.id.clone(),
-            outcome: if result.is_ok() {
-                "success".into()
-            } else {
-                "failure".into()
-            },
-            before: json!(null),
-            after: json!(record),
-            detail: json!({ "policy": policy.id }),
-        })
-        .await?;
-    drop(_w);
-    if let Err(e) = result {
-        return Err(e.into());
-    }
-    let summary = format!(
-        "JIT access to {} ({}) for {} min",
-        vm.name,
-        ports
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-        req.duration_minutes
-    );
-    state
-        .store
-        .add_marker(&MarkerRow {
-            at: requested_at,
-            kind: "jitRequest".into(),
-            summary: summary.clone(),
-            actor: Some(s.username.clone()),
-        })
-        .await?;
-    state.emit(ServerEvent::WriteApplied {
-        at: rfc3339(requested_at),
-        actor: s.username.clone(),
-        action: "jit.request".into(),
-        summary,
-    });
-    if let Err(e) = crate::refresh::refresh(&state).await {
-        tracing::warn!(error = %e, "snapshot after JIT request failed");
-    }
-    Ok((StatusCode::CREATED, Json(record)))
+    Ok(Checked {
+        vm,
+        policy,
+        ports,
+        justification,
+    })
 }
 
 /// `GET /api/jit/policies`: every JIT policy of the inventory, by subscription, group and name.
@@ -253,34 +252,7 @@ pub async fn list_jit_policies(
                                 v.id.rsplit('/').next().unwrap_or_default().to_string()
                             }),
                             found: vm.is_some(),
-                            ports: v
-                                .ports
-                                .iter()
-                                .map(|port| {
-                                    let d = port
-                                        .max_request_access_duration
-                                        .clone()
-                                        .unwrap_or_else(|| "PT3H".into());
-                                    let mut sources: Vec<String> = port
-                                        .allowed_source_address_prefix
-                                        .iter()
-                                        .chain(port.allowed_source_address_prefixes.iter())
-                                        .filter(|s| !s.is_empty())
-                                        .cloned()
-                                        .collect();
-                                    sources.dedup();
-                                    JitPortView {
-                                        number: port.number.clamp(0, 65535) as u16,
-                                        protocol: port
-                                            .protocol
-                                            .clone()
-                                            .unwrap_or_else(|| "*".into()),
-                                        max_minutes: parse_iso_minutes(&d).unwrap_or(180),
-                                        max_request_access_duration: d,
-                                        allowed_source_address_prefixes: sources,
-                                    }
-                                })
-                                .collect(),
+                            ports: v.ports.iter().map(jit_port_view).collect(),
                         }
                     })
                     .collect(),

@@ -1,14 +1,12 @@
 //! Remediations: preview (the plan) and apply (operator).
 use crate::audit::NewEntry;
 use crate::auth::OperatorSession;
-use crate::clock::{now_ms, rfc3339};
+use crate::clock::now_ms;
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
-use crate::store::MarkerRow;
+use crate::writes::Applied;
 use axum::{extract::State, http::StatusCode, Json};
-use portcullis_shared::api::{
-    ApplyOutcome, ApplyResult, RemediationPlan, RemediationRequest, ServerEvent,
-};
+use portcullis_shared::api::{ApplyOutcome, ApplyResult, RemediationPlan, RemediationRequest};
 use serde_json::json;
 
 /// `POST /api/remediations/preview`
@@ -85,31 +83,20 @@ pub async fn apply_remediation(
         .await?;
     let status = match result.outcome {
         ApplyOutcome::Applied => {
-            let summary = format!(
-                "{} on {} VM(s): score {} → {}",
-                req.kind.as_str(),
-                req.vm_ids.len(),
-                result.plan.before.current_score,
-                result.plan.after.current_score
-            );
-            state
-                .store
-                .add_marker(&MarkerRow {
-                    at: now_ms(),
-                    kind: "remediation".into(),
-                    summary: summary.clone(),
-                    actor: Some(s.username.clone()),
-                })
-                .await?;
-            state.emit(ServerEvent::WriteApplied {
-                at: rfc3339(now_ms()),
-                actor: s.username.clone(),
-                action: "remediation.apply".into(),
-                summary,
-            });
-            if let Err(e) = crate::refresh::refresh(&state).await {
-                tracing::warn!(error = %e, "snapshot after apply failed");
-            }
+            let write = Applied {
+                at: now_ms(),
+                actor: &s.username,
+                action: "remediation.apply",
+                marker: "remediation",
+                summary: format!(
+                    "{} on {} VM(s): score {} → {}",
+                    req.kind.as_str(),
+                    req.vm_ids.len(),
+                    result.plan.before.current_score,
+                    result.plan.after.current_score
+                ),
+            };
+            write.announce(&state).await?;
             StatusCode::OK
         }
         ApplyOutcome::Noop => StatusCode::OK,

@@ -1,74 +1,20 @@
 //! One VM: NICs, NSGs with their rules in evaluation order (deciding rules marked), exposures,
-//! JIT policy and requests.
+//! JIT policy and requests, and Defender's own verdicts beside Portcullis's.
 use crate::auth::Session;
 use crate::clock::rfc3339;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::views;
 use axum::{
     extract::{Path, State},
     Json,
 };
-use portcullis_shared::api::{
-    DefenderComparison, DefenderVerdict, JitPolicyView, JitPortView, NicView, NsgView, RuleView,
-    VmDetail,
-};
-use portcullis_shared::arm::{default_security_rules, id_key, SecurityRule};
-use portcullis_shared::eval::report::{Level, RecommendationKey, VmRecommendations};
-use portcullis_shared::eval::Access;
+use portcullis_shared::api::{DefenderComparison, DefenderVerdict, VmDetail};
+use portcullis_shared::arm::id_key;
+use portcullis_shared::eval::path_rules::rules_on_path;
+use portcullis_shared::eval::report::{RecommendationKey, VmRecommendations};
 use portcullis_shared::eval::Status;
-use portcullis_shared::remediation::parse_iso_minutes;
 use serde_json::Value;
-
-fn list(single: &Option<String>, many: &[String]) -> Vec<String> {
-    single
-        .iter()
-        .chain(many.iter())
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .collect()
-}
-
-fn view(r: &SecurityRule, default: bool, deciding: Vec<u16>) -> RuleView {
-    let p = &r.properties;
-    let mut sources = list(&p.source_address_prefix, &p.source_address_prefixes);
-    sources.extend(
-        p.source_application_security_groups
-            .iter()
-            .filter_map(|a| a.id.clone()),
-    );
-    let mut destinations = list(
-        &p.destination_address_prefix,
-        &p.destination_address_prefixes,
-    );
-    destinations.extend(
-        p.destination_application_security_groups
-            .iter()
-            .filter_map(|a| a.id.clone()),
-    );
-    let name = r.name.clone().unwrap_or_default();
-    RuleView {
-        jit: name.starts_with("SecurityCenter-JITRule"),
-        name,
-        priority: p.priority.unwrap_or_default().max(0) as u32,
-        access: if p
-            .access
-            .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case("deny"))
-        {
-            Access::Deny
-        } else {
-            Access::Allow
-        },
-        protocol: p.protocol.clone().unwrap_or_else(|| "*".into()),
-        sources,
-        source_ports: list(&p.source_port_range, &p.source_port_ranges),
-        destinations,
-        destination_ports: list(&p.destination_port_range, &p.destination_port_ranges),
-        description: p.description.clone(),
-        default,
-        deciding_for_ports: deciding,
-    }
-}
 
 /// `GET /api/vms/{*id}`: the VM's ARM id (leading slash optional) or its name.
 pub async fn get_vm(
@@ -90,115 +36,9 @@ pub async fn get_vm(
         .ok_or_else(|| AppError::NotFound(format!("no VM {id}")))?
         .clone();
     let inv = &cur.inventory;
-    let vm = inv
-        .virtual_machines
+    let nsgs = rules_on_path(&report, inv)
         .iter()
-        .find(|v| id_key(&v.id) == id_key(&report.id));
-    let nic_ids: Vec<String> = vm
-        .map(|v| {
-            v.properties
-                .network_profile
-                .network_interfaces
-                .iter()
-                .filter_map(|r| r.id.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    let nics: Vec<NicView> = nic_ids
-        .iter()
-        .map(|nid| {
-            let nic = inv
-                .network_interfaces
-                .iter()
-                .find(|n| id_key(&n.id) == id_key(nid));
-            NicView {
-                id: nid.clone(),
-                name: nic
-                    .and_then(|n| n.name.clone())
-                    .unwrap_or_else(|| nid.rsplit('/').next().unwrap_or_default().into()),
-                nsg: nic.and_then(|n| n.properties.network_security_group.as_ref()?.id.clone()),
-                ip_configurations: report
-                    .ip_configurations
-                    .iter()
-                    .filter(|c| id_key(&c.id).starts_with(&id_key(nid)))
-                    .cloned()
-                    .collect(),
-            }
-        })
-        .collect();
-    // NSGs on the path: subnet level first, then NIC level, each once
-    let mut path: Vec<(String, Level)> = Vec::new();
-    for c in &report.ip_configurations {
-        for (nsg, level) in [
-            (&c.subnet_nsg, Level::Subnet),
-            (&c.nic_nsg, Level::NetworkInterface),
-        ] {
-            if let Some(n) = nsg {
-                if !path
-                    .iter()
-                    .any(|(x, l)| id_key(x) == id_key(n) && *l == level)
-                {
-                    path.push((n.to_string(), level));
-                }
-            }
-        }
-    }
-    path.sort_by_key(|(_, l)| *l);
-    let nsgs = path
-        .iter()
-        .map(|(nid, level)| {
-            let nsg = inv
-                .network_security_groups
-                .iter()
-                .find(|n| id_key(&n.id) == id_key(nid));
-            let deciding = |name: &str| -> Vec<u16> {
-                report
-                    .exposures
-                    .iter()
-                    .filter(|e| {
-                        e.deciding_rules.iter().any(|d| {
-                            id_key(&d.nsg) == id_key(nid) && &*d.rule == name && d.level == *level
-                        })
-                    })
-                    .map(|e| e.port)
-                    .collect()
-            };
-            let mut custom: Vec<&SecurityRule> = nsg
-                .map(|n| {
-                    n.properties
-                        .security_rules
-                        .iter()
-                        .filter(|r| {
-                            r.properties
-                                .direction
-                                .as_deref()
-                                .is_none_or(|d| d.eq_ignore_ascii_case("inbound"))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            custom.sort_by_key(|r| r.properties.priority.unwrap_or(i64::MAX));
-            let mut rules: Vec<RuleView> = custom
-                .iter()
-                .map(|r| view(r, false, deciding(r.name.as_deref().unwrap_or_default())))
-                .collect();
-            rules.extend(
-                default_security_rules(nid)
-                    .iter()
-                    .filter(|r| r.properties.direction.as_deref() == Some("Inbound"))
-                    .map(|r| view(r, true, deciding(r.name.as_deref().unwrap_or_default()))),
-            );
-            NsgView {
-                id: nid.clone(),
-                name: nsg
-                    .and_then(|n| n.name.clone())
-                    .unwrap_or_else(|| nid.rsplit('/').next().unwrap_or_default().into()),
-                level: *level,
-                etag: nsg.and_then(|n| n.etag.clone()),
-                found: nsg.is_some(),
-                rules,
-            }
-        })
+        .map(|p| views::nsg_view(p, &report))
         .collect();
     let jit_policy = inv.jit_network_access_policies.iter().find_map(|p| {
         let entry = p
@@ -206,33 +46,8 @@ pub async fn get_vm(
             .virtual_machines
             .iter()
             .find(|v| id_key(&v.id) == id_key(&report.id))?;
-        Some(JitPolicyView {
-            id: p.id.clone(),
-            name: p.name.clone().unwrap_or_default(),
-            provisioning_state: p.properties.provisioning_state.clone(),
-            ports: entry
-                .ports
-                .iter()
-                .map(|port| {
-                    let d = port
-                        .max_request_access_duration
-                        .clone()
-                        .unwrap_or_else(|| "PT3H".into());
-                    JitPortView {
-                        number: port.number.clamp(0, 65535) as u16,
-                        protocol: port.protocol.clone().unwrap_or_else(|| "*".into()),
-                        max_minutes: parse_iso_minutes(&d).unwrap_or(180),
-                        max_request_access_duration: d,
-                        allowed_source_address_prefixes: list(
-                            &port.allowed_source_address_prefix,
-                            &port.allowed_source_address_prefixes,
-                        ),
-                    }
-                })
-                .collect(),
-        })
+        Some(views::jit_policy_view(p, entry))
     });
-    let jit_requests = state.store.jit_requests(None, Some(&report.id)).await?;
     let defender = match state
         .arm
         .list::<Value>(&format!(
@@ -251,12 +66,12 @@ pub async fn get_vm(
     Ok(Json(VmDetail {
         defender,
         subscription_name: cur.subscription_name(&report.subscription_id),
-        report,
-        nics,
+        nics: views::nic_views(inv, &report),
         nsgs,
         jit_policy,
-        jit_requests,
+        jit_requests: state.store.jit_requests(None, Some(&report.id)).await?,
         refreshed_at: Some(rfc3339(cur.at_ms)),
+        report,
     }))
 }
 
