@@ -4,11 +4,13 @@
 //!
 //! The planner runs in a Web Worker built from `src/bin/whatif-worker.rs` ([`plan_json`]), so
 //! the engine is not part of the dashboard's WASM and the page stays responsive.
-use crate::api::{get_json, ApiError};
+use crate::api::{get_json, get_posture, ApiError};
 use crate::format::score_number;
-use portcullis_shared::api::{RemediationPlan, RemediationRequest};
+use portcullis_shared::api::{RemediationPlan, RemediationRequest, VmFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
 /// The worker's loader script (trunk: `data-type="worker"`, `data-loader-shim`).
@@ -111,10 +113,39 @@ pub fn plan_json(input: &str) -> String {
     }
 }
 
+thread_local! {
+    /// The inventory the last preview read (as JSON) and the server's snapshot time then.
+    static LAST_READ: RefCell<Option<(String, Rc<str>)>> = const { RefCell::new(None) };
+}
+
+/// The inventory, read through the proxy once per server snapshot: further previews against
+/// the same snapshot (the server's preview plans on it too) reuse it instead of reading the
+/// whole tenant again; a new snapshot (after an apply, a refresh) reads it anew.
+async fn inventory_for_preview() -> Result<Rc<str>, ApiError> {
+    let filter = VmFilter {
+        per_page: Some(1),
+        ..VmFilter::default()
+    };
+    let at = get_posture(filter).await?.refreshed_at.unwrap_or_default();
+    let cached = LAST_READ.with(|r| {
+        r.borrow()
+            .as_ref()
+            .filter(|(key, _)| !at.is_empty() && *key == at)
+            .map(|(_, json)| json.clone())
+    });
+    if let Some(json) = cached {
+        return Ok(json);
+    }
+    let json: Rc<str> = load_inventory().await?.to_string().into();
+    LAST_READ.with(|r| *r.borrow_mut() = Some((at, json.clone())));
+    Ok(json)
+}
+
 /// Plans `request` in the browser (inventory through the proxy, planner in the worker).
 pub async fn plan_in_browser(request: &RemediationRequest) -> Result<RemediationPlan, String> {
-    let inventory = load_inventory().await.map_err(|e| e.to_string())?;
-    let message = json!({ "inventory": inventory, "request": request }).to_string();
+    let inventory = inventory_for_preview().await.map_err(|e| e.to_string())?;
+    let request = serde_json::to_string(request).map_err(|e| e.to_string())?;
+    let message = format!(r#"{{"inventory":{inventory},"request":{request}}}"#);
     let worker = web_sys::Worker::new(WORKER_URL)
         .map_err(|e| format!("cannot start the what-if worker: {e:?}"))?;
     let reply = js_sys::Promise::new(&mut |resolve, reject| {

@@ -57,11 +57,21 @@ fn path_of(id: &str, version: &str) -> String {
 }
 
 /// Plans against the current inventory (400 naming the field on bad input).
-pub fn plan_now(state: &AppState, req: &RemediationRequest) -> Result<RemediationPlan, AppError> {
+/// The planner (which evaluates the whole inventory twice) runs on a blocking thread, off the
+/// async workers that serve requests.
+pub async fn plan_now(
+    state: &AppState,
+    req: &RemediationRequest,
+) -> Result<RemediationPlan, AppError> {
     let cur = state.current().ok_or(AppError::NotReady)?;
-    plan(&cur.inventory, &state.config.eval, req)
-        .map(|p| p.plan)
-        .map_err(|e| AppError::bad(e.path, e.message))
+    let (cfg, req) = (state.config.eval.clone(), req.clone());
+    tokio::task::spawn_blocking(move || {
+        plan(&cur.inventory, &cfg, &req)
+            .map(|p| p.plan)
+            .map_err(|e| AppError::bad(e.path, e.message))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("the planner stopped: {e}")))?
 }
 
 enum Done {
@@ -103,7 +113,7 @@ pub async fn apply(
     let _w = state.write_lock.lock().await;
     let mut replans = 0;
     loop {
-        let p = plan_now(state, req)?;
+        let p = plan_now(state, req).await?;
         if p.noop {
             return Ok(ApplyResult {
                 outcome: ApplyOutcome::Noop,

@@ -15,7 +15,7 @@ pub async fn preview_remediation(
     _operator: OperatorSession,
     AppJson(req): AppJson<RemediationRequest>,
 ) -> Result<Json<RemediationPlan>, AppError> {
-    Ok(Json(crate::writes::plan_now(&state, &req)?))
+    Ok(Json(crate::writes::plan_now(&state, &req).await?))
 }
 
 /// `POST /api/remediations/apply`: 200 applied or no-op; 502 rolled back or failed (see steps).

@@ -1,4 +1,5 @@
-//! The ARM examples (verbatim copies in fixtures/arm-examples) parse with the shared types, and
+//! The ARM examples (verbatim copies in shared/tests/fixtures/arm-examples, the one home of the
+//! examples both crates test with) parse with the shared types, and
 //! the emulator's answers parse with the same types and carry the examples' keys.
 
 use super::support::*;
@@ -9,7 +10,7 @@ use std::path::Path;
 
 fn example(rel: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/arm-examples")
+        .join("../shared/tests/fixtures/arm-examples")
         .join(rel);
     serde_json::from_slice(
         &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
@@ -27,65 +28,56 @@ fn parse<T: DeserializeOwned>(v: &Value, what: &str) -> T {
 
 #[test]
 fn every_example_parses_with_the_shared_types() {
-    let vm: VirtualMachine = parse(&body("compute/VirtualMachine_Get.json", "200"), "vm");
+    let vm: VirtualMachine = parse(&body("VirtualMachine_Get.json", "200"), "vm");
     assert!(!vm.properties.network_profile.network_interfaces.is_empty());
     let vms: Page<VirtualMachine> = parse(
-        &body("compute/VirtualMachine_ListAll_MinimumSet_Gen.json", "200"),
+        &body("VirtualMachine_ListAll_MinimumSet_Gen.json", "200"),
         "vm list",
     );
     assert!(!vms.value.is_empty());
     let vms: Page<VirtualMachine> = parse(
-        &body(
-            "compute/VirtualMachine_ListBySubscription_ByLocation.json",
-            "200",
-        ),
+        &body("VirtualMachine_ListBySubscription_ByLocation.json", "200"),
         "vm list by location",
     );
     assert!(vms.value.iter().all(|v| !v.id.is_empty()));
-    let nic: NetworkInterface = parse(&body("network/NetworkInterfaceGet.json", "200"), "nic");
+    let nic: NetworkInterface = parse(&body("NetworkInterfaceGet.json", "200"), "nic");
     assert_eq!(nic.properties.ip_configurations.len(), 2);
-    let _: PublicIpAddress = parse(&body("network/PublicIpAddressGet.json", "200"), "pip");
-    let vnet: VirtualNetwork = parse(&body("network/VirtualNetworkGet.json", "200"), "vnet");
+    let _: PublicIpAddress = parse(&body("PublicIpAddressGet.json", "200"), "pip");
+    let vnet: VirtualNetwork = parse(&body("VirtualNetworkGet.json", "200"), "vnet");
     assert!(vnet.properties.address_space.is_some());
-    let _: Subnet = parse(&body("network/SubnetGet.json", "200"), "subnet");
-    let nsg: NetworkSecurityGroup =
-        parse(&body("network/NetworkSecurityGroupGet.json", "200"), "nsg");
+    let _: Subnet = parse(&body("SubnetGet.json", "200"), "subnet");
+    let nsg: NetworkSecurityGroup = parse(&body("NetworkSecurityGroupGet.json", "200"), "nsg");
     assert_eq!(nsg.properties.security_rules.len(), 1);
-    let _: Page<NetworkSecurityGroup> = parse(
-        &body("network/NetworkSecurityGroupList.json", "200"),
-        "nsg list",
-    );
+    let _: Page<NetworkSecurityGroup> =
+        parse(&body("NetworkSecurityGroupList.json", "200"), "nsg list");
     for status in ["200", "201"] {
         let _: NetworkSecurityGroup = parse(
-            &body("network/NetworkSecurityGroupCreateWithRule.json", status),
+            &body("NetworkSecurityGroupCreateWithRule.json", status),
             "nsg put",
         );
         let _: SecurityRule = parse(
-            &body("network/NetworkSecurityGroupRuleCreate.json", status),
+            &body("NetworkSecurityGroupRuleCreate.json", status),
             "rule put",
         );
     }
     let p: JitNetworkAccessPolicy = parse(
-        &body("security/GetJitNetworkAccessPolicy_example.json", "200"),
+        &body("GetJitNetworkAccessPolicy_example.json", "200"),
         "jit",
     );
     assert!(!p.properties.virtual_machines.is_empty());
     let _: Page<JitNetworkAccessPolicy> = parse(
         &body(
-            "security/GetJitNetworkAccessPoliciesSubscription_example.json",
+            "GetJitNetworkAccessPoliciesSubscription_example.json",
             "200",
         ),
         "jit list",
     );
     let _: JitNetworkAccessPolicy = parse(
-        &example("security/CreateJitNetworkAccessPolicy_example.json")["parameters"]["body"],
+        &example("CreateJitNetworkAccessPolicy_example.json")["parameters"]["body"],
         "jit put body",
     );
     let r: JitRequest = parse(
-        &body(
-            "security/InitiateJitNetworkAccessPolicy_example.json",
-            "202",
-        ),
+        &body("InitiateJitNetworkAccessPolicy_example.json", "202"),
         "initiate",
     );
     assert_eq!(
@@ -93,7 +85,7 @@ fn every_example_parses_with_the_shared_types() {
         Some("Initiating")
     );
     let _: JitRequest = parse(
-        &example("security/InitiateJitNetworkAccessPolicy_example.json")["parameters"]["body"],
+        &example("InitiateJitNetworkAccessPolicy_example.json")["parameters"]["body"],
         "initiate body",
     );
 }
@@ -131,7 +123,7 @@ async fn emulator_answers_parse_with_the_same_types_and_have_the_examples_keys()
     let _: NetworkSecurityGroup = parse(&nsg, "emulator nsg");
     let mut missing = Vec::new();
     missing_keys(
-        &body("network/NetworkSecurityGroupGet.json", "200")["properties"]["defaultSecurityRules"],
+        &body("NetworkSecurityGroupGet.json", "200")["properties"]["defaultSecurityRules"],
         &nsg["properties"]["defaultSecurityRules"],
         "defaultSecurityRules",
         &mut missing,
@@ -143,7 +135,7 @@ async fn emulator_answers_parse_with_the_same_types_and_have_the_examples_keys()
     let jit = get(format!("{sub}/resourceGroups/rg-mgmt/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default?api-version=2020-01-01")).await;
     let _: JitNetworkAccessPolicy = parse(&jit, "emulator jit");
     missing_keys(
-        &body("security/GetJitNetworkAccessPolicy_example.json", "200"),
+        &body("GetJitNetworkAccessPolicy_example.json", "200"),
         &jit,
         "jit",
         &mut missing,
@@ -151,15 +143,15 @@ async fn emulator_answers_parse_with_the_same_types_and_have_the_examples_keys()
     // Defender reads: same keys as the examples
     for (rel, path) in [
         (
-            "security/ListSecureScores_example.json",
+            "ListSecureScores_example.json",
             "providers/Microsoft.Security/secureScores?api-version=2020-01-01",
         ),
         (
-            "security/ListSecureScoreControls_example.json",
+            "ListSecureScoreControls_example.json",
             "providers/Microsoft.Security/secureScoreControls?api-version=2020-01-01",
         ),
         (
-            "security/ListAssessments_example.json",
+            "ListAssessments_example.json",
             "providers/Microsoft.Security/assessments?api-version=2021-06-01",
         ),
     ] {
@@ -202,7 +194,7 @@ async fn emulator_answers_parse_with_the_same_types_and_have_the_examples_keys()
     // the demo tenant's exposed VMs are under attack: alerts with every key of ARM's example
     let alerts = alerts["value"].as_array().expect("a list of alerts");
     assert!(!alerts.is_empty(), "exposed demo VMs raise alerts");
-    let example = example("security/GetAlertsSubscription_example.json");
+    let example = example("GetAlertsSubscription_example.json");
     let shape = &example["responses"]["200"]["body"]["value"][0];
     for a in alerts {
         for key in shape.as_object().unwrap().keys() {
