@@ -10,6 +10,7 @@ pub mod health_summary;
 pub mod jit_request_form;
 pub mod loading;
 pub mod nsg_rules;
+pub mod plan_review;
 pub mod port_chip;
 pub mod recommendation_card;
 pub mod refresh_button;

@@ -37,15 +37,6 @@ pub fn VmsPage() -> impl IntoView {
             );
         })
     };
-    let update = move |change: &dyn Fn(&mut VmFilter)| {
-        // also called from the search's debounce timer, which may fire after the page is gone
-        let Some(mut f) = filter.try_get_untracked() else {
-            return;
-        };
-        change(&mut f);
-        f.page = None;
-        set_filter.try_run(f);
-    };
     let posture = LocalResource::new(move || {
         events.version.track();
         let mut f = filter.get();
@@ -60,22 +51,6 @@ pub fn VmsPage() -> impl IntoView {
             }
         }
     });
-    // Text search: debounced, so typing does not send a request per key.
-    let search = RwSignal::new(filter.get_untracked().q.unwrap_or_default());
-    let pending = StoredValue::new(None::<TimeoutHandle>);
-    let on_search = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        search.set(value.clone());
-        if let Some(handle) = pending.get_value() {
-            handle.clear();
-        }
-        let handle = set_timeout_with_handle(
-            move || update(&|f| f.q = Some(value.clone()).filter(|q| !q.trim().is_empty())),
-            std::time::Duration::from_millis(200),
-        )
-        .ok();
-        pending.set_value(handle);
-    };
     let on_sort = Callback::new(move |column: VmSort| {
         let mut f = filter.get_untracked();
         // the table shows name, ascending, when the URL names no sort: clicking that column
@@ -105,6 +80,69 @@ pub fn VmsPage() -> impl IntoView {
                 })}
             </div>
         </header>
+        <FilterBar filter set_filter subscriptions />
+        <Transition fallback=|| view! { <Loading what="the VMs" /> }>
+            <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the VMs" errors retry /> }>
+                {move || Suspend::new(async move {
+                    posture.await.map(|posture| {
+                        let f = filter.get_untracked();
+                        let page = posture.vms.page.max(1);
+                        let per_page = posture.vms.per_page.max(1);
+                        let total = posture.vms.total;
+                        let pages = total.div_ceil(per_page as usize).max(1) as u32;
+                        let first = ((page - 1) * per_page) as usize + 1;
+                        let last = (first + posture.vms.items.len()).saturating_sub(1);
+                        view! {
+                            <div class="table-meta">
+                                <span data-testid="vm-count">{if total == 0 { "No VMs match".to_owned() } else { format!("{}–{} of {} VMs", count(first), count(last), count(total)) }}</span>
+                            </div>
+                            {if posture.vms.items.is_empty() {
+                                view! { <EmptyState title="No VM matches these filters." hint="Clear a filter or the search to see more." /> }.into_any()
+                            } else {
+                                view! { <VmTable rows=posture.vms.items sort=f.sort.unwrap_or(VmSort::Name) order=f.order.unwrap_or(SortOrder::Asc) on_sort /> }.into_any()
+                            }}
+                            <Pager page pages filter set_filter />
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+/// The filters and the debounced text search; each change goes back to the first page.
+#[component]
+fn FilterBar(
+    filter: Memo<VmFilter>,
+    set_filter: Callback<VmFilter>,
+    subscriptions: RwSignal<Vec<SubscriptionSummary>>,
+) -> impl IntoView {
+    let update = move |change: &dyn Fn(&mut VmFilter)| {
+        // also called from the search's debounce timer, which may fire after the page is gone
+        let Some(mut f) = filter.try_get_untracked() else {
+            return;
+        };
+        change(&mut f);
+        f.page = None;
+        set_filter.try_run(f);
+    };
+    // Text search: debounced, so typing does not send a request per key.
+    let search = RwSignal::new(filter.get_untracked().q.unwrap_or_default());
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    let on_search = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        search.set(value.clone());
+        if let Some(handle) = pending.get_value() {
+            handle.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || update(&|f| f.q = Some(value.clone()).filter(|q| !q.trim().is_empty())),
+            std::time::Duration::from_millis(200),
+        )
+        .ok();
+        pending.set_value(handle);
+    };
+    view! {
         <div class="filter-bar card" role="search" data-testid="filter-bar">
             <label class="field field-grow">
                 <span>"Search"</span>
@@ -165,40 +203,27 @@ pub fn VmsPage() -> impl IntoView {
             </label>
             <button class="button button-quiet" on:click=move |_| { search.set(String::new()); set_filter.run(VmFilter::default()) } data-testid="filter-clear">"Clear"</button>
         </div>
-        <Transition fallback=|| view! { <Loading what="the VMs" /> }>
-            <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the VMs" errors retry /> }>
-                {move || Suspend::new(async move {
-                    posture.await.map(|posture| {
-                        let f = filter.get_untracked();
-                        let page = posture.vms.page.max(1);
-                        let per_page = posture.vms.per_page.max(1);
-                        let total = posture.vms.total;
-                        let pages = total.div_ceil(per_page as usize).max(1) as u32;
-                        let first = ((page - 1) * per_page) as usize + 1;
-                        let last = (first + posture.vms.items.len()).saturating_sub(1);
-                        let go = move |p: u32| {
-                            let mut f = filter.get_untracked();
-                            f.page = (p > 1).then_some(p);
-                            set_filter.run(f);
-                        };
-                        view! {
-                            <div class="table-meta">
-                                <span data-testid="vm-count">{if total == 0 { "No VMs match".to_owned() } else { format!("{}–{} of {} VMs", count(first), count(last), count(total)) }}</span>
-                            </div>
-                            {if posture.vms.items.is_empty() {
-                                view! { <EmptyState title="No VM matches these filters." hint="Clear a filter or the search to see more." /> }.into_any()
-                            } else {
-                                view! { <VmTable rows=posture.vms.items sort=f.sort.unwrap_or(VmSort::Name) order=f.order.unwrap_or(SortOrder::Asc) on_sort /> }.into_any()
-                            }}
-                            <nav class="pager" aria-label="Pages">
-                                <button class="button" disabled={page <= 1} on:click=move |_| go(page - 1) data-testid="page-prev">"← Previous"</button>
-                                <span data-testid="page-info">{format!("Page {} of {}", count(page as usize), count(pages as usize))}</span>
-                                <button class="button" disabled={page >= pages} on:click=move |_| go(page + 1) data-testid="page-next">"Next →"</button>
-                            </nav>
-                        }
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+    }
+}
+
+/// Previous and next page, and where the table is.
+#[component]
+fn Pager(
+    page: u32,
+    pages: u32,
+    filter: Memo<VmFilter>,
+    set_filter: Callback<VmFilter>,
+) -> impl IntoView {
+    let go = move |p: u32| {
+        let mut f = filter.get_untracked();
+        f.page = (p > 1).then_some(p);
+        set_filter.run(f);
+    };
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <button class="button" disabled={page <= 1} on:click=move |_| go(page - 1) data-testid="page-prev">"← Previous"</button>
+            <span data-testid="page-info">{format!("Page {} of {}", count(page as usize), count(pages as usize))}</span>
+            <button class="button" disabled={page >= pages} on:click=move |_| go(page + 1) data-testid="page-next">"Next →"</button>
+        </nav>
     }
 }
