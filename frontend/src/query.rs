@@ -99,20 +99,7 @@ pub fn sort_str(sort: VmSort) -> &'static str {
 }
 
 pub fn parse_sort(s: &str) -> Option<VmSort> {
-    [
-        VmSort::Name,
-        VmSort::Status,
-        VmSort::Subscription,
-        VmSort::ResourceGroup,
-        VmSort::Exposure,
-        VmSort::Os,
-        VmSort::PublicIps,
-        VmSort::NsgProtected,
-        VmSort::PortsClosed,
-        VmSort::JitProtected,
-    ]
-    .into_iter()
-    .find(|sort| sort_str(*sort) == s)
+    VmSort::ALL.into_iter().find(|sort| sort_str(*sort) == s)
 }
 
 pub fn range_str(range: HistoryRange) -> &'static str {

@@ -15,6 +15,7 @@ use crate::api::{
     NicChange, PortPrediction, RemediationKind, RemediationPlan, RemediationRequest, VmPrediction,
 };
 use crate::arm::{id_key, VirtualMachine};
+use crate::duration::iso8601_minutes;
 use crate::inventory::{InputError, Inventory};
 use crate::net::Cidr;
 use crate::{evaluate, EvalConfig};
@@ -31,39 +32,6 @@ mod writes;
 pub struct Planned {
     pub plan: RemediationPlan,
     pub predicted: Inventory,
-}
-
-/// `PT3H`, `PT90M`, `P1D`, `PT1H30M` → minutes.
-pub fn parse_iso_minutes(s: &str) -> Option<u32> {
-    let s = s.trim().to_ascii_uppercase();
-    let rest = s.strip_prefix('P')?;
-    let (days, time) = match rest.split_once('T') {
-        Some((d, t)) => (d, t),
-        None => (rest, ""),
-    };
-    let mut minutes: u64 = 0;
-    if !days.is_empty() {
-        minutes += days.strip_suffix('D')?.parse::<u64>().ok()? * 1440;
-    }
-    let mut num = String::new();
-    for c in time.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: u64 = num.parse().ok()?;
-        num.clear();
-        minutes += match c {
-            'H' => n * 60,
-            'M' => n,
-            'S' => n / 60,
-            _ => return None,
-        };
-    }
-    if !num.is_empty() || (days.is_empty() && time.is_empty()) {
-        return None;
-    }
-    u32::try_from(minutes).ok()
 }
 
 /// Why `s` cannot be a source that restricts access, or `Ok`: an IPv4/IPv6 address or CIDR
@@ -208,7 +176,7 @@ fn check_request<'a>(
         .clone()
         .unwrap_or_else(|| "PT3H".into());
     if req.kind == RemediationKind::EnableJit {
-        match parse_iso_minutes(&max_duration) {
+        match iso8601_minutes(&max_duration) {
             Some(m) if (5..=1440).contains(&m) => {}
             _ => {
                 return Err(bad(
@@ -595,9 +563,9 @@ mod tests {
             plan(&inv, &EvalConfig::default(), &r).unwrap_err().path,
             "params.maxRequestAccessDuration"
         );
-        assert_eq!(parse_iso_minutes("PT3H"), Some(180));
-        assert_eq!(parse_iso_minutes("P1D"), Some(1440));
-        assert_eq!(parse_iso_minutes("PT1H30M"), Some(90));
-        assert_eq!(parse_iso_minutes("3h"), None);
+        assert_eq!(iso8601_minutes("PT3H"), Some(180));
+        assert_eq!(iso8601_minutes("P1D"), Some(1440));
+        assert_eq!(iso8601_minutes("PT1H30M"), Some(90));
+        assert_eq!(iso8601_minutes("3h"), None);
     }
 }
