@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 mod ingress;
 pub mod versions;
+pub mod view;
 pub use ingress::*;
 
 /// Lower-cased id, the key for every join between resources (ARM ids are case-insensitive).

@@ -13,7 +13,7 @@ use super::compile::{compile_admin_rules, compile_nsg, AsgInterner, CompiledNsg,
 use super::paths::{Frontend, Ingress, Joins, Pip};
 use super::report::*;
 use super::{Access, Protocol};
-use crate::arm::{JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
+use crate::arm::view::{self, JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
 use crate::config::{EvalConfig, PortSpec};
 use crate::inventory::{InputError, Inventory};
 use crate::net::addr::{azure_load_balancer, cidr_cover, format_ip, non_public, parse_ip};
@@ -227,7 +227,7 @@ struct Cache {
 
 /// Everything the evaluator needs, indexed; built once per inventory.
 pub struct Model<'a> {
-    inv: &'a Inventory,
+    inv: view::Inventory<'a>,
     ports: Vec<PortSpec>,
     v4_threshold: u128,
     v6_threshold: u128,
@@ -268,7 +268,14 @@ pub struct Model<'a> {
 }
 
 impl<'a> Model<'a> {
+    /// Builds the model of an owned inventory (through its borrowed [`view`]).
     pub fn build(inv: &'a Inventory, cfg: &EvalConfig) -> Result<Self, InputError> {
+        Self::from_view(inv.view(), cfg)
+    }
+
+    /// Builds the model of an inventory as the engine reads it (e.g. parsed from one buffer
+    /// with [`view::Inventory::from_slice`]).
+    pub fn from_view(inv: view::Inventory<'a>, cfg: &EvalConfig) -> Result<Self, InputError> {
         cfg.validate()?;
         let mut warnings = Vec::new();
         // every application security group id, interned up front so that NSGs and NICs can be
@@ -339,7 +346,7 @@ impl<'a> Model<'a> {
         }
         let mut nsg_by_key: FxMap<Ci<'a>, u32> = fx_map(nsgs.len());
         for (i, nsg) in inv.network_security_groups.iter().enumerate() {
-            nsg_by_key.insert(Ci::new(&nsg.id), i as u32);
+            nsg_by_key.insert(Ci::new(nsg.id), i as u32);
         }
         let nsg_ref =
             |id: Option<&str>, whose: &dyn Fn() -> String, warnings: &mut Vec<String>| -> u32 {
@@ -374,7 +381,7 @@ impl<'a> Model<'a> {
                 }
             }
             let vidx = spaces.len() as u32;
-            vnet_index.insert(Ci::new(&vnet.id), vidx);
+            vnet_index.insert(Ci::new(vnet.id), vidx);
             for (j, s) in vnet.properties.subnets.iter().enumerate() {
                 let spath = || format!("{}.properties.subnets[{j}].properties", path());
                 if let Some(p) = s
@@ -391,9 +398,7 @@ impl<'a> Model<'a> {
                     })?);
                 }
                 let id: Cow<'a, str> = match (&s.id, &s.name) {
-                    (Some(id), _) if !crate::eval::trim(id).is_empty() => {
-                        Cow::Borrowed(id.as_str())
-                    }
+                    (Some(id), _) if !crate::eval::trim(id).is_empty() => Cow::Borrowed(*id),
                     (_, Some(name)) => Cow::Owned(format!("{}/subnets/{name}", vnet.id)),
                     _ => continue,
                 };
@@ -456,7 +461,7 @@ impl<'a> Model<'a> {
         let pips: FxMap<Ci<'a>, Pip> = inv
             .public_ip_addresses
             .iter()
-            .map(|p| (Ci::new(&p.id), Pip::of(p)))
+            .map(|p| (Ci::new(p.id), Pip::of(p)))
             .collect();
 
         // NICs and their ip configurations
@@ -506,7 +511,7 @@ impl<'a> Model<'a> {
                 )?;
                 nsgs.push(nsg);
                 ends.push(confs.len() as u32);
-                keys.push(Ci::new(&nic.id));
+                keys.push(Ci::new(nic.id));
             }
             Ok((nsgs, guards, confs, ends, keys, warnings))
         });
@@ -565,7 +570,7 @@ impl<'a> Model<'a> {
             // found is tried first (exact when NIC ids are unique, as the map would answer)
             let mut next = NONE;
             for vm in chunk {
-                keys.push(Ci::new(&vm.id));
+                keys.push(Ci::new(vm.id));
                 for r in &vm.properties.network_profile.network_interfaces {
                     let k = match r.id.as_deref() {
                         None => NO_ID,
@@ -573,7 +578,7 @@ impl<'a> Model<'a> {
                             let key = Ci::new(id);
                             let guess = inv.network_interfaces.get(next as usize);
                             match guess {
-                                Some(nic) if nic_ids_unique && Ci::new(&nic.id) == key => next,
+                                Some(nic) if nic_ids_unique && Ci::new(nic.id) == key => next,
                                 _ => nics.get(&key).copied().unwrap_or(MISSING),
                             }
                         }
@@ -599,11 +604,7 @@ impl<'a> Model<'a> {
             }
         }
         for (i, nic) in inv.network_interfaces.iter().enumerate() {
-            let back = nic
-                .properties
-                .virtual_machine
-                .as_ref()
-                .and_then(|r| r.id.as_deref());
+            let back = nic.properties.virtual_machine.and_then(|r| r.id);
             if let (false, Some(vm)) = (listed[i], back) {
                 nics_by_vm.entry(Ci::new(vm)).or_default().push(i as u32);
             }
@@ -622,7 +623,7 @@ impl<'a> Model<'a> {
                     }
                 }
                 jit_by_vm
-                    .entry(Ci::new(&vm.id))
+                    .entry(Ci::new(vm.id))
                     .or_default()
                     .push((i as u32, j as u32));
             }
@@ -680,14 +681,14 @@ impl<'a> Model<'a> {
         }
 
         // paths beyond the NICs' public IPs
-        let ingress = if Ingress::needed(inv) {
+        let ingress = if Ingress::needed(&inv) {
             let subnets2: FxMap<Ci<'a>, (u32, u32)> = subnets
                 .iter()
                 .map(|(k, &(n, v, _))| (k.clone(), (n, v)))
                 .collect();
             Ingress::build(
                 &Joins {
-                    inv,
+                    inv: &inv,
                     confs: &ipconfs,
                     nic_confs: &nic_confs,
                     pips: &pips,
@@ -742,7 +743,7 @@ impl<'a> Model<'a> {
     /// Evaluates every VM and builds the report. With the `parallel` feature (native builds)
     /// the VMs are shared out between the machine's cores; the report is the same either way.
     pub fn report(&self) -> Report {
-        let inv = self.inv;
+        let inv = &self.inv;
         let mut warnings = std::mem::take(&mut *lock(&self.warnings));
         let mut todo: Vec<u32> = Vec::with_capacity(inv.virtual_machines.len());
         let mut seen: FxSet<Ci<'a>> =
@@ -798,17 +799,18 @@ impl<'a> Model<'a> {
     }
 
     /// Evaluates one VM.
-    pub fn evaluate_vm(&self, vm: &VirtualMachine) -> VmReport {
+    pub fn evaluate_vm(&self, vm: &crate::arm::VirtualMachine) -> VmReport {
         let mut w = Vec::new();
-        let report = self.evaluate_vm_full(vm, None, false, &mut w).0;
+        let report = self.evaluate_vm_full(&vm.view(), None, false, &mut w).0;
         lock(&self.warnings).extend(w);
         report
     }
 
     /// Every source address (public or not) allowed to reach each management port of the VM,
     /// over all its ip configurations, in the order of [`EvalConfig::ports`].
-    pub fn allowed_sources(&self, vm: &VirtualMachine) -> Vec<AddrSet> {
-        self.evaluate_vm_full(vm, None, true, &mut Vec::new()).1
+    pub fn allowed_sources(&self, vm: &crate::arm::VirtualMachine) -> Vec<AddrSet> {
+        self.evaluate_vm_full(&vm.view(), None, true, &mut Vec::new())
+            .1
     }
 
     /// `index`: the VM's index in the inventory, when it is the inventory's own (its network
@@ -827,7 +829,7 @@ impl<'a> Model<'a> {
         let name = vm
             .name
             .clone()
-            .unwrap_or_else(|| vm.id.rsplit('/').next().unwrap_or_default().to_string());
+            .unwrap_or_else(|| vm.id.rsplit('/').next().unwrap_or_default());
 
         // NICs: from the VM's network profile, plus NICs that point back at the VM
         let mut nic_idx: SmallVec<[u32; 4]> = SmallVec::new();
@@ -1075,15 +1077,19 @@ impl<'a> Model<'a> {
             .jit_by_vm
             .get(&vm_key)
             .and_then(|v| v.first())
-            .map(|&(pi, _)| self.inv.jit_network_access_policies[pi as usize].id.clone());
+            .map(|&(pi, _)| {
+                self.inv.jit_network_access_policies[pi as usize]
+                    .id
+                    .to_string()
+            });
         let (subscription_id, resource_group) = id_scope(&vm.id);
         let report = VmReport {
             status: recommendations.control_status(),
-            id: vm.id.clone(),
-            name,
+            id: vm.id.to_string(),
+            name: name.to_string(),
             subscription_id,
             resource_group,
-            location: vm.location.clone(),
+            location: vm.location.map(str::to_string),
             os_type: vm.os_type().map(str::to_string),
             recommendations,
             public_ips,
@@ -2115,7 +2121,7 @@ fn parse_cidr(s: &str, path: impl Fn() -> String) -> Result<AddrSet, InputError>
 
 /// Parses a NIC's ip configurations and resolves their subnet (NSG, VNet) and public IP.
 fn parse_ipconfs<'a>(
-    nic: &'a NetworkInterface,
+    nic: &NetworkInterface<'a>,
     i: usize,
     asgs: &mut AsgInterner,
     subnets: &FxMap<Ci<'a>, (u32, u32, bool)>,
@@ -2165,7 +2171,7 @@ fn parse_ipconfs<'a>(
             None => (declared.unwrap_or(Family::V4), None),
         };
         let id: Cow<'a, str> = match &c.id {
-            Some(id) => Cow::Borrowed(id.as_str()),
+            Some(id) => Cow::Borrowed(*id),
             None => Cow::Owned(format!(
                 "{}/ipConfigurations/{}",
                 nic.id,

@@ -9,8 +9,9 @@
 use super::engine::{fx_map, Ci, FxMap, IpConf, NONE};
 use super::report::{ManagedAccess, PathKind};
 use super::Protocol;
+use crate::arm::view::{Inventory, PublicIpAddress};
 use crate::arm::*;
-use crate::inventory::{InputError, Inventory};
+use crate::inventory::InputError;
 use crate::net::addr::parse_ip;
 use crate::net::ports::PortSet;
 use crate::net::{AddrSet, Cidr, Family, IntervalSet};
@@ -164,7 +165,7 @@ struct FrontendInfo {
 
 /// The inputs of [`Ingress::build`] that the engine resolved already.
 pub(crate) struct Joins<'m, 'a> {
-    pub inv: &'a Inventory,
+    pub inv: &'m Inventory<'a>,
     pub confs: &'m [IpConf<'a>],
     /// NIC `i`'s ip configurations: `confs[nic_confs[i]..nic_confs[i + 1]]`.
     pub nic_confs: &'m [u32],
@@ -239,7 +240,7 @@ impl Ingress {
     /// Bastions by the VNets they serve: their own, and peered ones (not the Developer SKU).
     fn bastions(&mut self, j: &Joins<'_, '_>, warnings: &mut Vec<String>) {
         let mut per_vnet: Vec<Vec<ManagedAccess>> = vec![Vec::new(); self.managed.len()];
-        for b in &j.inv.bastion_hosts {
+        for b in j.inv.bastion_hosts.iter() {
             let sku = b
                 .sku
                 .as_ref()
@@ -326,7 +327,7 @@ impl Ingress {
         let mut pool_members: FxMap<String, Vec<u32>> = fx_map(0);
         let mut nat_members: FxMap<String, Vec<u32>> = fx_map(0);
         let mut known: FxMap<String, ()> = fx_map(0);
-        for lb in &inv.load_balancers {
+        for lb in inv.load_balancers.iter() {
             known.insert(id_key(&lb.id), ());
         }
         for (n, nic) in inv.network_interfaces.iter().enumerate() {
