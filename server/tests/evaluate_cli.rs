@@ -1,5 +1,5 @@
 //! `portcullis evaluate`: the contract other tools and CI pipelines depend on.
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

@@ -17,6 +17,27 @@ pub fn id_key(id: &str) -> String {
     id.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
+/// `(subscriptionId, resourceGroup)` of an ARM id (empty when absent).
+pub fn id_scope(id: &str) -> (String, String) {
+    let mut sub = None;
+    let mut rg = None;
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if sub.is_none() && p.len() == 13 && p.eq_ignore_ascii_case("subscriptions") {
+            sub = parts.next();
+        } else if rg.is_none() && p.len() == 14 && p.eq_ignore_ascii_case("resourceGroups") {
+            rg = parts.next();
+        }
+        if sub.is_some() && rg.is_some() {
+            break;
+        }
+    }
+    (
+        sub.unwrap_or_default().to_string(),
+        rg.unwrap_or_default().to_string(),
+    )
+}
+
 /// Treats an explicit `null` like a missing field (ARM sends both).
 pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
 where

@@ -5,12 +5,16 @@
 //! and the browser runs the very same engine for what-if previews.
 pub mod api;
 pub mod arm;
-pub mod build;
 pub mod config;
 pub mod eval;
+pub mod fleet;
 pub mod inventory;
 pub mod net;
 pub mod remediation;
+
+/// The fleet generator's former name, kept for callers outside this crate's own files
+/// (the emulator's demo tenant, the remediation tests); new code uses [`fleet`].
+pub use fleet as build;
 
 pub use config::EvalConfig;
 pub use eval::{evaluate, Report};

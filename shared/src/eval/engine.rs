@@ -13,6 +13,7 @@ use super::compile::{compile_admin_rules, compile_nsg, AsgInterner, CompiledNsg,
 use super::paths::{Frontend, Ingress, Joins, Pip};
 use super::report::*;
 use super::{Access, Protocol};
+pub use crate::arm::id_scope;
 use crate::arm::view::{self, JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
 use crate::config::{EvalConfig, PortSpec};
 use crate::inventory::{InputError, Inventory};
@@ -2235,27 +2236,6 @@ fn parse_ipconfs<'a>(
         });
     }
     Ok(())
-}
-
-/// `(subscriptionId, resourceGroup)` of an ARM id (empty when absent).
-pub fn id_scope(id: &str) -> (String, String) {
-    let mut sub = None;
-    let mut rg = None;
-    let mut parts = id.split('/');
-    while let Some(p) = parts.next() {
-        if sub.is_none() && p.len() == 13 && p.eq_ignore_ascii_case("subscriptions") {
-            sub = parts.next();
-        } else if rg.is_none() && p.len() == 14 && p.eq_ignore_ascii_case("resourceGroups") {
-            rg = parts.next();
-        }
-        if sub.is_some() && rg.is_some() {
-            break;
-        }
-    }
-    (
-        sub.unwrap_or_default().to_string(),
-        rg.unwrap_or_default().to_string(),
-    )
 }
 
 /// An address as shared text (IPv4 without going through the formatter).

@@ -1,4 +1,5 @@
-//! Builds ARM-shaped inventories: for tests, the benchmark's synthetic fleets and the demo tenant.
+//! The fleet generator: ARM-shaped inventories for tests, the benchmarks' synthetic fleets and
+//! the demo tenant.
 //!
 //! Every resource gets a real ARM id (`/subscriptions/{sub}/resourceGroups/{rg}/providers/...`)
 //! and the same JSON shape ARM returns, so what is built here parses exactly like ARM payloads.
