@@ -7,6 +7,7 @@ pub mod compile;
 pub mod engine;
 pub mod paths;
 pub mod report;
+pub mod stream;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;

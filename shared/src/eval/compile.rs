@@ -203,12 +203,12 @@ pub fn compile_nsg(
 
 /// (name, priority, direction) of a rule that compiled already.
 fn rule_key(r: &SecurityRule) -> (Arc<str>, u32, Direction) {
-    let direction = match r.properties.direction.as_deref().map(str::trim) {
+    let direction = match r.properties.direction.map(str::trim) {
         Some(d) if d.eq_ignore_ascii_case("inbound") => Direction::Inbound,
         _ => Direction::Outbound,
     };
     (
-        Arc::from(r.name.as_deref().unwrap_or_default()),
+        Arc::from(r.name.unwrap_or_default()),
         rule_key_priority(r),
         direction,
     )
@@ -259,7 +259,7 @@ fn compile_rule_with(
 ) -> Result<CompiledRule, InputError> {
     let p = &rule.properties;
     let ppath = || format!("{}.properties", rpath());
-    let name = rule.name.as_deref().unwrap_or_default();
+    let name = rule.name.unwrap_or_default();
     if crate::eval::trim(name).is_empty() {
         return Err(InputError::new(
             format!("{}.name", rpath()),
@@ -281,9 +281,9 @@ fn compile_rule_with(
             ))
         }
     };
-    let access = access_field(p.access.as_deref(), &ppath, false)?;
-    let direction = direction_field(p.direction.as_deref(), &ppath)?;
-    let protocol = match p.protocol.as_deref() {
+    let access = access_field(p.access, &ppath, false)?;
+    let direction = direction_field(p.direction, &ppath)?;
+    let protocol = match p.protocol {
         Some(s) => Protocol::parse(s).ok_or_else(|| {
             InputError::value(
                 format!("{}.protocol", ppath()),
@@ -484,7 +484,7 @@ fn addr_field(
         any_given = true;
     }
     for (k, r) in asg_refs.iter().enumerate() {
-        match r.id.as_deref() {
+        match r.id {
             Some(id) if !crate::eval::trim(id).is_empty() => {
                 asg_ids.push(asgs.intern(id));
                 any_given = true;

@@ -78,7 +78,6 @@ impl Pip {
             address: p
                 .properties
                 .ip_address
-                .as_deref()
                 .filter(|s| !crate::eval::trim(s).is_empty())
                 .map(Arc::from),
             basic: p.sku.as_ref().is_some_and(|s| s.is("Basic")),
@@ -216,13 +215,12 @@ impl Ingress {
                 let connected = p
                     .properties
                     .peering_state
-                    .as_deref()
                     .is_none_or(|s| s.trim().eq_ignore_ascii_case("connected"));
                 let remote = p
                     .properties
                     .remote_virtual_network
                     .as_ref()
-                    .and_then(|r| r.id.as_deref())
+                    .and_then(|r| r.id)
                     .and_then(|id| j.vnet_index.get(&Ci::new(id)).copied());
                 if let (true, Some(b)) = (connected, remote) {
                     let a = a as u32;
@@ -347,7 +345,7 @@ impl Ingress {
                         "inbound NAT rule",
                     ),
                 ] {
-                    for r in refs.iter().filter_map(|r| r.id.as_deref()) {
+                    for r in refs.iter().filter_map(|r| r.id) {
                         let lb = parent_of(r, "loadBalancers");
                         if lb.is_none_or(|lb| !known.contains_key(&id_key(lb))) {
                             warnings.push(format!(
@@ -673,9 +671,8 @@ impl Ingress {
             let v = *j.vnet_index.get(&Ci::new(vnet_id))?;
             let vnet = &inv.virtual_networks[v as usize];
             let s = vnet.properties.subnets.iter().find(|s| {
-                s.id.as_deref().is_some_and(|id| id_key(id) == id_key(sid))
+                s.id.is_some_and(|id| id_key(id) == id_key(sid))
                     || s.name
-                        .as_deref()
                         .is_some_and(|n| n.eq_ignore_ascii_case(last_segment(sid)))
             })?;
             let mut set = AddrSet::empty();
