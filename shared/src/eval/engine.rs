@@ -279,407 +279,46 @@ impl<'a> Model<'a> {
     pub fn from_view(inv: view::Inventory<'a>, cfg: &EvalConfig) -> Result<Self, InputError> {
         cfg.validate()?;
         let mut warnings = Vec::new();
-        // every application security group id, interned up front so that NSGs and NICs can be
-        // compiled in parallel, each thread with an identical copy of the interner
-        let mut asgs = AsgInterner::default();
-        for a in &inv.application_security_groups {
-            asgs.intern(a.id);
-        }
-        let asg_refs = inv
-            .network_security_groups
-            .iter()
-            .flat_map(|n| &n.properties.security_rules)
-            .flat_map(|r| {
-                let p = &r.properties;
-                p.source_application_security_groups
-                    .iter()
-                    .chain(&p.destination_application_security_groups)
-            })
-            .chain(
-                inv.network_interfaces
-                    .iter()
-                    .flat_map(|n| &n.properties.ip_configurations)
-                    .flat_map(|c| &c.properties.application_security_groups),
-            );
-        for r in asg_refs {
-            if let Some(id) =
-                r.id
-                    .filter(|id| !crate::eval::trim(id).is_empty())
-            {
-                asgs.intern(id);
-            }
-        }
-
-        // NSGs
+        let mut asgs = intern_asgs(&inv);
         let ports = cfg.ports();
-        let mut nsgs = Vec::with_capacity(inv.network_security_groups.len());
-        let mut plans = Vec::with_capacity(inv.network_security_groups.len());
-        let chunks = par_chunks(&inv.network_security_groups, |start, chunk| {
-            let mut asgs = asgs.clone();
-            let mut warnings = Vec::new();
-            let mut out = Vec::with_capacity(chunk.len());
-            for (k, nsg) in chunk.iter().enumerate() {
-                let i = start + k;
-                if crate::eval::trim(nsg.id).is_empty() {
-                    return Err(InputError::new(
-                        format!("networkSecurityGroups[{i}].id"),
-                        "missing resource id",
-                    ));
-                }
-                let compiled = compile_nsg(
-                    nsg,
-                    &format!("networkSecurityGroups[{i}]"),
-                    &mut asgs,
-                    &mut warnings,
-                )?;
-                let plan = NsgPlan::new(&compiled, &ports);
-                out.push((compiled, plan));
-            }
-            Ok((out, warnings))
-        });
-        for chunk in chunks {
-            let (compiled, w) = chunk?;
-            for (nsg, plan) in compiled {
-                nsgs.push(nsg);
-                plans.push(plan);
-            }
-            warnings.extend(w);
-        }
-        let mut nsg_by_key: FxMap<Ci<'a>, u32> = fx_map(nsgs.len());
-        for (i, nsg) in inv.network_security_groups.iter().enumerate() {
-            nsg_by_key.insert(Ci::new(nsg.id), i as u32);
-        }
-        let nsg_ref =
-            |id: Option<&str>, whose: &dyn Fn() -> String, warnings: &mut Vec<String>| -> u32 {
-                let Some(id) = id.filter(|s| !crate::eval::trim(s).is_empty()) else {
-                    return NONE;
-                };
-                match nsg_by_key.get(&Ci::new(id)) {
-                    Some(&k) => k,
-                    None => {
-                        warnings.push(format!(
-                            "{}: NSG {id} is not in the inventory; counted as no NSG",
-                            whose()
-                        ));
-                        NONE
-                    }
-                }
-            };
-
-        // VNets and subnets: subnet id -> (subnet NSG, VNet, guarded by an NSG)
-        let np = non_public();
-        let mut spaces: Vec<AddrSet> = Vec::with_capacity(inv.virtual_networks.len());
-        let mut subnets: FxMap<Ci<'a>, (u32, u32, bool)> = fx_map(0);
-        let mut vnet_index: FxMap<Ci<'a>, u32> = fx_map(inv.virtual_networks.len());
-        for (i, vnet) in inv.virtual_networks.iter().enumerate() {
-            let path = || format!("virtualNetworks[{i}]");
-            let mut space = AddrSet::empty();
-            if let Some(a) = &vnet.properties.address_space {
-                for (k, p) in a.address_prefixes.iter().enumerate() {
-                    space = space.union(&parse_cidr(p, || {
-                        format!("{}.properties.addressSpace.addressPrefixes[{k}]", path())
-                    })?);
-                }
-            }
-            let vidx = spaces.len() as u32;
-            vnet_index.insert(Ci::new(vnet.id), vidx);
-            for (j, s) in vnet.properties.subnets.iter().enumerate() {
-                let spath = || format!("{}.properties.subnets[{j}].properties", path());
-                if let Some(p) = s
-                    .properties
-                    .address_prefix
-                    .filter(|p| !crate::eval::trim(p).is_empty())
-                {
-                    space = space.union(&parse_cidr(p, || format!("{}.addressPrefix", spath()))?);
-                }
-                for (k, p) in s.properties.address_prefixes.iter().enumerate() {
-                    space = space.union(&parse_cidr(p, || {
-                        format!("{}.addressPrefixes[{k}]", spath())
-                    })?);
-                }
-                let id: Cow<'a, str> = match (&s.id, &s.name) {
-                    (Some(id), _) if !crate::eval::trim(id).is_empty() => Cow::Borrowed(*id),
-                    (_, Some(name)) => Cow::Owned(format!("{}/subnets/{name}", vnet.id)),
-                    _ => continue,
-                };
-                let nsg_id = s
-                    .properties
-                    .network_security_group
-                    .as_ref()
-                    .and_then(|r| r.id);
-                let guard = nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty());
-                let nsg = nsg_ref(nsg_id, &|| format!("subnet {id}"), &mut warnings);
-                subnets.insert(Ci::owned(id), (nsg, vidx, guard));
-            }
-            spaces.push(space);
-        }
-        // the VirtualNetwork tag covers directly peered VNets too (Connected peerings)
-        let mut vnet_tag = spaces.clone();
-        for (i, vnet) in inv.virtual_networks.iter().enumerate() {
-            for (k, peer) in vnet.properties.virtual_network_peerings.iter().enumerate() {
-                let pp = &peer.properties;
-                let connected = pp
-                    .peering_state
-                    .is_none_or(|s| s.trim().eq_ignore_ascii_case("connected"));
-                if !connected {
-                    continue;
-                }
-                let remote = pp
-                    .remote_virtual_network
-                    .as_ref()
-                    .and_then(|r| r.id)
-                    .and_then(|id| vnet_index.get(&Ci::new(id)).copied());
-                let mut add = match remote {
-                    Some(r) => spaces[r as usize].clone(),
-                    None => AddrSet::empty(),
-                };
-                if let Some(a) = &pp.remote_address_space {
-                    for (m, prefix) in a.address_prefixes.iter().enumerate() {
-                        add = add.union(&parse_cidr(prefix, || {
-                            format!("virtualNetworks[{i}].properties.virtualNetworkPeerings[{k}].properties.remoteAddressSpace.addressPrefixes[{m}]")
-                        })?);
-                    }
-                }
-                vnet_tag[i] = vnet_tag[i].union(&add);
-                if let Some(r) = remote {
-                    vnet_tag[r as usize] = vnet_tag[r as usize].union(&spaces[i]);
-                }
-            }
-        }
-        let mut vnets: Vec<VnetInfo> = vnet_tag
-            .into_iter()
-            .map(|space| VnetInfo {
-                public: AddrSet::all().difference(&np).difference(&space),
-                space,
-                admin: NONE,
-            })
-            .collect();
-        let public_no_vnet = AddrSet::all().difference(&np);
-
+        let (nsgs, plans) = compile_nsgs(&inv, &asgs, &ports, &mut warnings)?;
+        let nsg_index = NsgIndex::new(&inv);
+        let Networks {
+            subnets,
+            vnet_index,
+            mut vnets,
+            public_no_vnet,
+        } = networks(&inv, &nsg_index, &mut warnings)?;
         // Public IPs: id -> address and SKU
         let pips: FxMap<Ci<'a>, Pip> = inv
             .public_ip_addresses
             .iter()
             .map(|p| (Ci::new(p.id), Pip::of(p)))
             .collect();
-
-        // NICs and their ip configurations
-        let n = inv.network_interfaces.len();
-        let mut nics: FxMap<Ci<'a>, u32> = fx_map(n);
-        let mut nic_nsg = Vec::with_capacity(n);
-        let mut ipconfs = Vec::with_capacity(n);
-        let mut nic_confs = Vec::with_capacity(n + 1);
-        nic_confs.push(0u32);
-        let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(0);
-        let mut asg_members: Vec<AddrSet> = Vec::new();
-        let chunks = par_chunks(&inv.network_interfaces, |start, chunk| {
-            let mut asgs = asgs.clone();
-            let mut warnings = Vec::new();
-            let mut nsgs = Vec::with_capacity(chunk.len());
-            let mut guards = Vec::with_capacity(chunk.len());
-            let mut confs = Vec::with_capacity(chunk.len());
-            let mut ends = Vec::with_capacity(chunk.len());
-            let mut keys = Vec::with_capacity(chunk.len());
-            for (k, nic) in chunk.iter().enumerate() {
-                let i = start + k;
-                if crate::eval::trim(nic.id).is_empty() {
-                    return Err(InputError::new(
-                        format!("networkInterfaces[{i}].id"),
-                        "missing resource id",
-                    ));
-                }
-                let nsg_id = nic
-                    .properties
-                    .network_security_group
-                    .as_ref()
-                    .and_then(|r| r.id);
-                guards.push(nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty()));
-                let nsg = nsg_ref(
-                    nsg_id,
-                    &|| format!("network interface {}", nic.id),
-                    &mut warnings,
-                );
-                parse_ipconfs(
-                    nic,
-                    i,
-                    &mut asgs,
-                    &subnets,
-                    &pips,
-                    &mut warnings,
-                    &mut confs,
-                )?;
-                nsgs.push(nsg);
-                ends.push(confs.len() as u32);
-                keys.push(Ci::new(nic.id));
-            }
-            Ok((nsgs, guards, confs, ends, keys, warnings))
-        });
-        let mut nic_keys = Vec::with_capacity(n);
-        let mut nic_guard = Vec::with_capacity(n);
-        for chunk in chunks {
-            let (nsgs, guards, confs, ends, keys, w) = chunk?;
-            warnings.extend(w);
-            nic_guard.extend(guards);
-            nic_keys.extend(keys);
-            let base = ipconfs.len() as u32;
-            nic_nsg.extend(nsgs);
-            nic_confs.extend(ends.into_iter().map(|e| base + e));
-            ipconfs.extend(confs);
-        }
-        let mut nic_ids_unique = true;
-        for (i, key) in nic_keys.into_iter().enumerate() {
-            nic_ids_unique &= nics.insert(key, i as u32).is_none();
-        }
-        {
-            for c in &ipconfs {
-                if let Some(addrs) = &c.addrs {
-                    for &a in &c.asgs {
-                        if asg_members.len() <= a as usize {
-                            asg_members.resize(a as usize + 1, AddrSet::empty());
-                        }
-                        let set = match c.family {
-                            Family::V4 => AddrSet {
-                                v4: addrs.clone(),
-                                v6: IntervalSet::empty(),
-                            },
-                            Family::V6 => AddrSet {
-                                v4: IntervalSet::empty(),
-                                v6: addrs.clone(),
-                            },
-                        };
-                        asg_members[a as usize] = asg_members[a as usize].union(&set);
-                    }
-                }
-            }
-        }
-        asg_members.resize(asgs.ids.len().max(asg_members.len()), AddrSet::empty());
-
-        // NICs that point at a VM whose network profile does not list them (the reverse join);
-        // usually none, so the index stays small
-        let mut listed = vec![false; n];
-        let mut vm_nics = Vec::with_capacity(inv.virtual_machines.len());
-        let mut vm_nic_at = Vec::with_capacity(inv.virtual_machines.len() + 1);
-        vm_nic_at.push(0u32);
-        let mut vm_keys = Vec::with_capacity(inv.virtual_machines.len());
-        let chunks = par_chunks(&inv.virtual_machines, |_, chunk| {
-            let mut keys = Vec::with_capacity(chunk.len());
-            let mut refs = Vec::with_capacity(chunk.len());
-            let mut ends = Vec::with_capacity(chunk.len());
-            // NICs are usually listed in the order of their VMs: the NIC after the last one
-            // found is tried first (exact when NIC ids are unique, as the map would answer)
-            let mut next = NONE;
-            for vm in chunk {
-                keys.push(Ci::new(vm.id));
-                for r in &vm.properties.network_profile.network_interfaces {
-                    let k = match r.id {
-                        None => NO_ID,
-                        Some(id) => {
-                            let key = Ci::new(id);
-                            let guess = inv.network_interfaces.get(next as usize);
-                            match guess {
-                                Some(nic) if nic_ids_unique && Ci::new(nic.id) == key => next,
-                                _ => nics.get(&key).copied().unwrap_or(MISSING),
-                            }
-                        }
-                    };
-                    if k < NO_ID {
-                        next = k + 1;
-                    }
-                    refs.push(k);
-                }
-                ends.push(refs.len() as u32);
-            }
-            (keys, refs, ends)
-        });
-        for (keys, refs, ends) in chunks {
-            vm_keys.extend(keys);
-            let base = vm_nics.len() as u32;
-            vm_nics.extend(refs);
-            vm_nic_at.extend(ends.into_iter().map(|e| base + e));
-        }
-        for &k in &vm_nics {
-            if k < NO_ID {
-                listed[k as usize] = true;
-            }
-        }
-        for (i, nic) in inv.network_interfaces.iter().enumerate() {
-            let back = nic.properties.virtual_machine.and_then(|r| r.id);
-            if let (false, Some(vm)) = (listed[i], back) {
-                nics_by_vm.entry(Ci::new(vm)).or_default().push(i as u32);
-            }
-        }
-
-        // JIT policies
-        let mut jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>> = fx_map(0);
-        for (i, pol) in inv.jit_network_access_policies.iter().enumerate() {
-            for (j, vm) in pol.properties.virtual_machines.iter().enumerate() {
-                for (k, port) in vm.ports.iter().enumerate() {
-                    if !(0..=65535).contains(&port.number) {
-                        return Err(InputError::new(
-                            format!("jitNetworkAccessPolicies[{i}].properties.virtualMachines[{j}].ports[{k}].number"),
-                            format!("{} is not a port", port.number),
-                        ));
-                    }
-                }
-                jit_by_vm
-                    .entry(Ci::new(vm.id))
-                    .or_default()
-                    .push((i as u32, j as u32));
-            }
-        }
-
-        // Azure Virtual Network Manager: effective security admin rules per VNet
-        let mut admins = Vec::new();
-        for (i, item) in inv
-            .network_manager_effective_security_admin_rules
-            .iter()
-            .enumerate()
-        {
-            let path = format!("networkManagerEffectiveSecurityAdminRules[{i}]");
-            let rules = compile_admin_rules(item, &path, &mut asgs, &mut warnings)?;
-            let Some(vid) = item.virtual_network.id.as_deref() else {
-                return Err(InputError::new(
-                    format!("{path}.virtualNetwork.id"),
-                    "missing virtual network id",
-                ));
-            };
-            let Some(&v) = vnet_index.get(&Ci::new(vid)) else {
-                warnings.push(format!(
-                    "{path}: virtual network {vid} is not in the inventory; its security admin rules are not applied"
-                ));
-                continue;
-            };
-            if rules.is_empty() {
-                continue;
-            }
-            let (rules, homes): (Vec<CompiledRule>, Vec<Arc<str>>) = rules.into_iter().unzip();
-            let plan = NsgPlan::of(rules.iter(), &ports);
-            let a = match vnets[v as usize].admin {
-                NONE => {
-                    admins.push(AdminRules { rules, homes, plan });
-                    admins.len() - 1
-                }
-                k => {
-                    // a second item for the same VNet: merged, in priority order
-                    let set: &mut AdminRules = &mut admins[k as usize];
-                    let mut all: Vec<(CompiledRule, Arc<str>)> = set
-                        .rules
-                        .drain(..)
-                        .zip(set.homes.drain(..))
-                        .chain(rules.into_iter().zip(homes))
-                        .collect();
-                    all.sort_by_key(|(r, _)| r.priority);
-                    let (r, h): (Vec<_>, Vec<_>) = all.into_iter().unzip();
-                    set.plan = NsgPlan::of(r.iter(), &ports);
-                    set.rules = r;
-                    set.homes = h;
-                    k as usize
-                }
-            };
-            vnets[v as usize].admin = a as u32;
-        }
-
-        // paths beyond the NICs' public IPs
+        let Nics {
+            nics,
+            nic_nsg,
+            nic_guard,
+            ipconfs,
+            nic_confs,
+            ids_unique,
+        } = resolve_nics(&inv, &asgs, &nsg_index, &subnets, &pips, &mut warnings)?;
+        let asg_members = asg_members(&ipconfs, asgs.ids.len());
+        let VmProfiles {
+            vm_nics,
+            vm_nic_at,
+            vm_keys,
+            nics_by_vm,
+        } = vm_profiles(&inv, &nics, ids_unique);
+        let jit_by_vm = jit_index(&inv)?;
+        let admins = admin_rules(
+            &inv,
+            &mut asgs,
+            &ports,
+            &vnet_index,
+            &mut vnets,
+            &mut warnings,
+        )?;
         let ingress = if Ingress::needed(&inv) {
             let subnets2: FxMap<Ci<'a>, (u32, u32)> = subnets
                 .iter()
@@ -1750,6 +1389,517 @@ impl<'a> Model<'a> {
             reasons: Default::default(),
         }
     }
+}
+
+/// Every application security group id, interned up front so that NSGs and NICs can be
+/// compiled in parallel, each thread with an identical copy of the interner.
+fn intern_asgs(inv: &view::Inventory<'_>) -> AsgInterner {
+    let mut asgs = AsgInterner::default();
+    for a in &inv.application_security_groups {
+        asgs.intern(a.id);
+    }
+    let asg_refs = inv
+        .network_security_groups
+        .iter()
+        .flat_map(|n| &n.properties.security_rules)
+        .flat_map(|r| {
+            let p = &r.properties;
+            p.source_application_security_groups
+                .iter()
+                .chain(&p.destination_application_security_groups)
+        })
+        .chain(
+            inv.network_interfaces
+                .iter()
+                .flat_map(|n| &n.properties.ip_configurations)
+                .flat_map(|c| &c.properties.application_security_groups),
+        );
+    for r in asg_refs {
+        if let Some(id) = r.id.filter(|id| !crate::eval::trim(id).is_empty()) {
+            asgs.intern(id);
+        }
+    }
+
+    asgs
+}
+
+/// Compiles every NSG (in parallel with the `parallel` feature), with its plan.
+fn compile_nsgs(
+    inv: &view::Inventory<'_>,
+    asgs: &AsgInterner,
+    ports: &[PortSpec],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
+    let mut nsgs = Vec::with_capacity(inv.network_security_groups.len());
+    let mut plans = Vec::with_capacity(inv.network_security_groups.len());
+    let chunks = par_chunks(&inv.network_security_groups, |start, chunk| {
+        let mut asgs = asgs.clone();
+        let mut warnings = Vec::new();
+        let mut out = Vec::with_capacity(chunk.len());
+        for (k, nsg) in chunk.iter().enumerate() {
+            let i = start + k;
+            if crate::eval::trim(nsg.id).is_empty() {
+                return Err(InputError::new(
+                    format!("networkSecurityGroups[{i}].id"),
+                    "missing resource id",
+                ));
+            }
+            let compiled = compile_nsg(
+                nsg,
+                &format!("networkSecurityGroups[{i}]"),
+                &mut asgs,
+                &mut warnings,
+            )?;
+            let plan = NsgPlan::new(&compiled, ports);
+            out.push((compiled, plan));
+        }
+        Ok((out, warnings))
+    });
+    for chunk in chunks {
+        let (compiled, w) = chunk?;
+        for (nsg, plan) in compiled {
+            nsgs.push(nsg);
+            plans.push(plan);
+        }
+        warnings.extend(w);
+    }
+    Ok((nsgs, plans))
+}
+
+/// NSG id -> index, resolving references (a missing NSG is a warning and counts as none).
+struct NsgIndex<'a>(FxMap<Ci<'a>, u32>);
+
+impl<'a> NsgIndex<'a> {
+    fn new(inv: &view::Inventory<'a>) -> Self {
+        let mut by_key: FxMap<Ci<'a>, u32> = fx_map(inv.network_security_groups.len());
+        for (i, nsg) in inv.network_security_groups.iter().enumerate() {
+            by_key.insert(Ci::new(nsg.id), i as u32);
+        }
+        NsgIndex(by_key)
+    }
+
+    fn resolve(
+        &self,
+        id: Option<&str>,
+        whose: &dyn Fn() -> String,
+        warnings: &mut Vec<String>,
+    ) -> u32 {
+        let Some(id) = id.filter(|s| !crate::eval::trim(s).is_empty()) else {
+            return NONE;
+        };
+        match self.0.get(&Ci::new(id)) {
+            Some(&k) => k,
+            None => {
+                warnings.push(format!(
+                    "{}: NSG {id} is not in the inventory; counted as no NSG",
+                    whose()
+                ));
+                NONE
+            }
+        }
+    }
+}
+
+/// VNets and subnets, resolved.
+struct Networks<'a> {
+    /// Subnet id -> (subnet NSG, VNet, guarded by an NSG).
+    subnets: FxMap<Ci<'a>, (u32, u32, bool)>,
+    vnet_index: FxMap<Ci<'a>, u32>,
+    vnets: Vec<VnetInfo>,
+    /// Public Internet when the VNet is unknown.
+    public_no_vnet: AddrSet,
+}
+
+/// Every VNet's address space and subnets, and the VirtualNetwork tag of each (its space and
+/// its Connected peers').
+fn networks<'a>(
+    inv: &view::Inventory<'a>,
+    nsg_index: &NsgIndex<'a>,
+    warnings: &mut Vec<String>,
+) -> Result<Networks<'a>, InputError> {
+    let np = non_public();
+    let mut spaces: Vec<AddrSet> = Vec::with_capacity(inv.virtual_networks.len());
+    let mut subnets: FxMap<Ci<'a>, (u32, u32, bool)> = fx_map(0);
+    let mut vnet_index: FxMap<Ci<'a>, u32> = fx_map(inv.virtual_networks.len());
+    for (i, vnet) in inv.virtual_networks.iter().enumerate() {
+        let path = || format!("virtualNetworks[{i}]");
+        let mut space = AddrSet::empty();
+        if let Some(a) = &vnet.properties.address_space {
+            for (k, p) in a.address_prefixes.iter().enumerate() {
+                space = space.union(&parse_cidr(p, || {
+                    format!("{}.properties.addressSpace.addressPrefixes[{k}]", path())
+                })?);
+            }
+        }
+        let vidx = spaces.len() as u32;
+        vnet_index.insert(Ci::new(vnet.id), vidx);
+        for (j, s) in vnet.properties.subnets.iter().enumerate() {
+            let spath = || format!("{}.properties.subnets[{j}].properties", path());
+            if let Some(p) = s
+                .properties
+                .address_prefix
+                .filter(|p| !crate::eval::trim(p).is_empty())
+            {
+                space = space.union(&parse_cidr(p, || format!("{}.addressPrefix", spath()))?);
+            }
+            for (k, p) in s.properties.address_prefixes.iter().enumerate() {
+                space = space.union(&parse_cidr(p, || {
+                    format!("{}.addressPrefixes[{k}]", spath())
+                })?);
+            }
+            let id: Cow<'a, str> = match (&s.id, &s.name) {
+                (Some(id), _) if !crate::eval::trim(id).is_empty() => Cow::Borrowed(*id),
+                (_, Some(name)) => Cow::Owned(format!("{}/subnets/{name}", vnet.id)),
+                _ => continue,
+            };
+            let nsg_id = s
+                .properties
+                .network_security_group
+                .as_ref()
+                .and_then(|r| r.id);
+            let guard = nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty());
+            let nsg = nsg_index.resolve(nsg_id, &|| format!("subnet {id}"), warnings);
+            subnets.insert(Ci::owned(id), (nsg, vidx, guard));
+        }
+        spaces.push(space);
+    }
+    // the VirtualNetwork tag covers directly peered VNets too (Connected peerings)
+    let mut vnet_tag = spaces.clone();
+    for (i, vnet) in inv.virtual_networks.iter().enumerate() {
+        for (k, peer) in vnet.properties.virtual_network_peerings.iter().enumerate() {
+            let pp = &peer.properties;
+            let connected = pp
+                .peering_state
+                .is_none_or(|s| s.trim().eq_ignore_ascii_case("connected"));
+            if !connected {
+                continue;
+            }
+            let remote = pp
+                .remote_virtual_network
+                .as_ref()
+                .and_then(|r| r.id)
+                .and_then(|id| vnet_index.get(&Ci::new(id)).copied());
+            let mut add = match remote {
+                Some(r) => spaces[r as usize].clone(),
+                None => AddrSet::empty(),
+            };
+            if let Some(a) = &pp.remote_address_space {
+                for (m, prefix) in a.address_prefixes.iter().enumerate() {
+                    add = add.union(&parse_cidr(prefix, || {
+                        format!("virtualNetworks[{i}].properties.virtualNetworkPeerings[{k}].properties.remoteAddressSpace.addressPrefixes[{m}]")
+                    })?);
+                }
+            }
+            vnet_tag[i] = vnet_tag[i].union(&add);
+            if let Some(r) = remote {
+                vnet_tag[r as usize] = vnet_tag[r as usize].union(&spaces[i]);
+            }
+        }
+    }
+    let vnets: Vec<VnetInfo> = vnet_tag
+        .into_iter()
+        .map(|space| VnetInfo {
+            public: AddrSet::all().difference(&np).difference(&space),
+            space,
+            admin: NONE,
+        })
+        .collect();
+    let public_no_vnet = AddrSet::all().difference(&np);
+
+    Ok(Networks {
+        subnets,
+        vnet_index,
+        vnets,
+        public_no_vnet,
+    })
+}
+
+/// NICs and their ip configurations, resolved.
+struct Nics<'a> {
+    nics: FxMap<Ci<'a>, u32>,
+    nic_nsg: Vec<u32>,
+    nic_guard: Vec<bool>,
+    ipconfs: Vec<IpConf<'a>>,
+    nic_confs: Vec<u32>,
+    /// No two NICs share an id.
+    ids_unique: bool,
+}
+
+/// Parses every NIC's ip configurations and resolves their NSGs, subnets and public IPs (in
+/// parallel with the `parallel` feature).
+fn resolve_nics<'a>(
+    inv: &view::Inventory<'a>,
+    asgs: &AsgInterner,
+    nsg_index: &NsgIndex<'a>,
+    subnets: &FxMap<Ci<'a>, (u32, u32, bool)>,
+    pips: &FxMap<Ci<'a>, Pip>,
+    warnings: &mut Vec<String>,
+) -> Result<Nics<'a>, InputError> {
+    let n = inv.network_interfaces.len();
+    let mut nics: FxMap<Ci<'a>, u32> = fx_map(n);
+    let mut nic_nsg = Vec::with_capacity(n);
+    let mut ipconfs = Vec::with_capacity(n);
+    let mut nic_confs = Vec::with_capacity(n + 1);
+    nic_confs.push(0u32);
+    let chunks = par_chunks(&inv.network_interfaces, |start, chunk| {
+        let mut asgs = asgs.clone();
+        let mut warnings = Vec::new();
+        let mut nsgs = Vec::with_capacity(chunk.len());
+        let mut guards = Vec::with_capacity(chunk.len());
+        let mut confs = Vec::with_capacity(chunk.len());
+        let mut ends = Vec::with_capacity(chunk.len());
+        let mut keys = Vec::with_capacity(chunk.len());
+        for (k, nic) in chunk.iter().enumerate() {
+            let i = start + k;
+            if crate::eval::trim(nic.id).is_empty() {
+                return Err(InputError::new(
+                    format!("networkInterfaces[{i}].id"),
+                    "missing resource id",
+                ));
+            }
+            let nsg_id = nic
+                .properties
+                .network_security_group
+                .as_ref()
+                .and_then(|r| r.id);
+            guards.push(nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty()));
+            let nsg = nsg_index.resolve(
+                nsg_id,
+                &|| format!("network interface {}", nic.id),
+                &mut warnings,
+            );
+            parse_ipconfs(
+                nic,
+                i,
+                &mut asgs,
+                subnets,
+                pips,
+                &mut warnings,
+                &mut confs,
+            )?;
+            nsgs.push(nsg);
+            ends.push(confs.len() as u32);
+            keys.push(Ci::new(nic.id));
+        }
+        Ok((nsgs, guards, confs, ends, keys, warnings))
+    });
+    let mut nic_keys = Vec::with_capacity(n);
+    let mut nic_guard = Vec::with_capacity(n);
+    for chunk in chunks {
+        let (nsgs, guards, confs, ends, keys, w) = chunk?;
+        warnings.extend(w);
+        nic_guard.extend(guards);
+        nic_keys.extend(keys);
+        let base = ipconfs.len() as u32;
+        nic_nsg.extend(nsgs);
+        nic_confs.extend(ends.into_iter().map(|e| base + e));
+        ipconfs.extend(confs);
+    }
+    let mut nic_ids_unique = true;
+    for (i, key) in nic_keys.into_iter().enumerate() {
+        nic_ids_unique &= nics.insert(key, i as u32).is_none();
+    }
+    Ok(Nics {
+        nics,
+        nic_nsg,
+        nic_guard,
+        ipconfs,
+        nic_confs,
+        ids_unique: nic_ids_unique,
+    })
+}
+
+/// Each application security group's members' addresses.
+fn asg_members(ipconfs: &[IpConf<'_>], asgs: usize) -> Vec<AddrSet> {
+    let mut asg_members: Vec<AddrSet> = Vec::new();
+    {
+        for c in ipconfs {
+            if let Some(addrs) = &c.addrs {
+                for &a in &c.asgs {
+                    if asg_members.len() <= a as usize {
+                        asg_members.resize(a as usize + 1, AddrSet::empty());
+                    }
+                    let set = match c.family {
+                        Family::V4 => AddrSet {
+                            v4: addrs.clone(),
+                            v6: IntervalSet::empty(),
+                        },
+                        Family::V6 => AddrSet {
+                            v4: IntervalSet::empty(),
+                            v6: addrs.clone(),
+                        },
+                    };
+                    asg_members[a as usize] = asg_members[a as usize].union(&set);
+                }
+            }
+        }
+    }
+    asg_members.resize(asgs.max(asg_members.len()), AddrSet::empty());
+
+    asg_members
+}
+
+/// Each VM's network profile resolved, and NICs that point at a VM whose network profile
+/// does not list them (the reverse join; usually none, so the index stays small).
+struct VmProfiles<'a> {
+    vm_nics: Vec<u32>,
+    vm_nic_at: Vec<u32>,
+    vm_keys: Vec<Ci<'a>>,
+    nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>>,
+}
+
+fn vm_profiles<'a>(
+    inv: &view::Inventory<'a>,
+    nics: &FxMap<Ci<'a>, u32>,
+    nic_ids_unique: bool,
+) -> VmProfiles<'a> {
+    let n = inv.network_interfaces.len();
+    let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(0);
+    let mut listed = vec![false; n];
+    let mut vm_nics = Vec::with_capacity(inv.virtual_machines.len());
+    let mut vm_nic_at = Vec::with_capacity(inv.virtual_machines.len() + 1);
+    vm_nic_at.push(0u32);
+    let mut vm_keys = Vec::with_capacity(inv.virtual_machines.len());
+    let chunks = par_chunks(&inv.virtual_machines, |_, chunk| {
+        let mut keys = Vec::with_capacity(chunk.len());
+        let mut refs = Vec::with_capacity(chunk.len());
+        let mut ends = Vec::with_capacity(chunk.len());
+        // NICs are usually listed in the order of their VMs: the NIC after the last one
+        // found is tried first (exact when NIC ids are unique, as the map would answer)
+        let mut next = NONE;
+        for vm in chunk {
+            keys.push(Ci::new(vm.id));
+            for r in &vm.properties.network_profile.network_interfaces {
+                let k = match r.id {
+                    None => NO_ID,
+                    Some(id) => {
+                        let key = Ci::new(id);
+                        let guess = inv.network_interfaces.get(next as usize);
+                        match guess {
+                            Some(nic) if nic_ids_unique && Ci::new(nic.id) == key => next,
+                            _ => nics.get(&key).copied().unwrap_or(MISSING),
+                        }
+                    }
+                };
+                if k < NO_ID {
+                    next = k + 1;
+                }
+                refs.push(k);
+            }
+            ends.push(refs.len() as u32);
+        }
+        (keys, refs, ends)
+    });
+    for (keys, refs, ends) in chunks {
+        vm_keys.extend(keys);
+        let base = vm_nics.len() as u32;
+        vm_nics.extend(refs);
+        vm_nic_at.extend(ends.into_iter().map(|e| base + e));
+    }
+    for &k in &vm_nics {
+        if k < NO_ID {
+            listed[k as usize] = true;
+        }
+    }
+    for (i, nic) in inv.network_interfaces.iter().enumerate() {
+        let back = nic.properties.virtual_machine.and_then(|r| r.id);
+        if let (false, Some(vm)) = (listed[i], back) {
+            nics_by_vm.entry(Ci::new(vm)).or_default().push(i as u32);
+        }
+    }
+
+    VmProfiles {
+        vm_nics,
+        vm_nic_at,
+        vm_keys,
+        nics_by_vm,
+    }
+}
+
+/// VM id -> the (policy, entry) of every JIT policy that lists it; checks the port numbers.
+fn jit_index<'a>(inv: &view::Inventory<'a>) -> Result<FxMap<Ci<'a>, Vec<(u32, u32)>>, InputError> {
+    let mut jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>> = fx_map(0);
+    for (i, pol) in inv.jit_network_access_policies.iter().enumerate() {
+        for (j, vm) in pol.properties.virtual_machines.iter().enumerate() {
+            for (k, port) in vm.ports.iter().enumerate() {
+                if !(0..=65535).contains(&port.number) {
+                    return Err(InputError::new(
+                        format!("jitNetworkAccessPolicies[{i}].properties.virtualMachines[{j}].ports[{k}].number"),
+                        format!("{} is not a port", port.number),
+                    ));
+                }
+            }
+            jit_by_vm
+                .entry(Ci::new(vm.id))
+                .or_default()
+                .push((i as u32, j as u32));
+        }
+    }
+
+    Ok(jit_by_vm)
+}
+
+/// Azure Virtual Network Manager: the effective security admin rules of each VNet, compiled
+/// (two items for one VNet are merged in priority order); sets each VNet's `admin`.
+fn admin_rules(
+    inv: &view::Inventory<'_>,
+    asgs: &mut AsgInterner,
+    ports: &[PortSpec],
+    vnet_index: &FxMap<Ci<'_>, u32>,
+    vnets: &mut [VnetInfo],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<AdminRules>, InputError> {
+    let mut admins = Vec::new();
+    for (i, item) in inv
+        .network_manager_effective_security_admin_rules
+        .iter()
+        .enumerate()
+    {
+        let path = format!("networkManagerEffectiveSecurityAdminRules[{i}]");
+        let rules = compile_admin_rules(item, &path, asgs, warnings)?;
+        let Some(vid) = item.virtual_network.id.as_deref() else {
+            return Err(InputError::new(
+                format!("{path}.virtualNetwork.id"),
+                "missing virtual network id",
+            ));
+        };
+        let Some(&v) = vnet_index.get(&Ci::new(vid)) else {
+            warnings.push(format!(
+                "{path}: virtual network {vid} is not in the inventory; its security admin rules are not applied"
+            ));
+            continue;
+        };
+        if rules.is_empty() {
+            continue;
+        }
+        let (rules, homes): (Vec<CompiledRule>, Vec<Arc<str>>) = rules.into_iter().unzip();
+        let plan = NsgPlan::of(rules.iter(), ports);
+        let a = match vnets[v as usize].admin {
+            NONE => {
+                admins.push(AdminRules { rules, homes, plan });
+                admins.len() - 1
+            }
+            k => {
+                // a second item for the same VNet: merged, in priority order
+                let set: &mut AdminRules = &mut admins[k as usize];
+                let mut all: Vec<(CompiledRule, Arc<str>)> = set
+                    .rules
+                    .drain(..)
+                    .zip(set.homes.drain(..))
+                    .chain(rules.into_iter().zip(homes))
+                    .collect();
+                all.sort_by_key(|(r, _)| r.priority);
+                let (r, h): (Vec<_>, Vec<_>) = all.into_iter().unzip();
+                set.plan = NsgPlan::of(r.iter(), ports);
+                set.rules = r;
+                set.homes = h;
+                k as usize
+            }
+        };
+        vnets[v as usize].admin = a as u32;
+    }
+
+    Ok(admins)
 }
 
 /// A VM's ip configurations with their evaluations (see [`Model::vm_confs`]).
