@@ -17,7 +17,7 @@ use super::util::{format_time, Rng};
 use super::world::World;
 use axum::http::StatusCode;
 use portcullis_shared::arm::id_key;
-use portcullis_shared::eval::engine::id_scope;
+use portcullis_shared::arm::id_scope;
 use portcullis_shared::eval::report::State;
 use portcullis_shared::net::addr::parse_ip;
 use portcullis_shared::net::AddrSet;

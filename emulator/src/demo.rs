@@ -3,7 +3,7 @@
 //! hours after the emulator starts. Documented in docs/demo-tenant.md — keep the two in step.
 use super::world::{SubscriptionInfo, World};
 use super::TENANT_ID;
-use portcullis_shared::build::{synthetic_fleet_into, InventoryBuilder, Rule, VmSpec};
+use portcullis_shared::fleet::{synthetic_fleet_into, InventoryBuilder, Rule, VmSpec};
 use serde_json::json;
 
 pub const PRODUCTION: &str = "11111111-1111-1111-1111-111111111111";

@@ -135,7 +135,7 @@ pub fn query(w: &mut World, r: &ArmRequest) -> Result<Response, Fail> {
         let tenant = w.tenant_id.clone();
         for mut v in w.list(kind, sub, None) {
             let id = v["id"].as_str().unwrap_or_default().to_string();
-            let (s, g) = portcullis_shared::eval::engine::id_scope(&id);
+            let (s, g) = portcullis_shared::arm::id_scope(&id);
             if let Some(o) = v.as_object_mut() {
                 o.insert("subscriptionId".into(), json!(s));
                 o.insert("resourceGroup".into(), json!(g.to_ascii_lowercase()));

@@ -14,11 +14,11 @@ use super::http::Fail;
 use super::util::{format_time, parse_duration, parse_time};
 use super::world::World;
 use axum::http::StatusCode;
+use portcullis_shared::arm::id_scope;
 use portcullis_shared::arm::{
     id_key, JitNetworkAccessPolicy, JitPolicyVm, JitPortRule, JitRequest, JitRequestPort,
     SecurityRule, SecurityRuleProperties,
 };
-use portcullis_shared::eval::engine::id_scope;
 use portcullis_shared::net::Cidr;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};

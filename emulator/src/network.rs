@@ -21,6 +21,15 @@ pub struct Conditions {
     pub if_none_match: Option<String>,
 }
 
+/// Where the rule named `name` (ARM names are case-insensitive) stands in `rules`.
+fn rule_position(rules: &[SecurityRule], name: &str) -> Option<usize> {
+    rules.iter().position(|r| {
+        r.name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    })
+}
+
 impl Conditions {
     /// 412 unless the conditions hold for a resource whose current ETag is `current`
     /// (`None`: it does not exist).
@@ -448,6 +457,28 @@ impl World {
             .ok_or_else(|| Fail::resource_not_found(NSG_TYPE, nsg, rg))
     }
 
+    /// The NSG's index and the rule's position in it (`None`: no such rule yet), after the
+    /// request's If-Match / If-None-Match conditions are checked against the rule's ETag.
+    fn locate_rule(
+        &self,
+        sub: &str,
+        rg: &str,
+        nsg: &str,
+        rule_name: &str,
+        cond: &Conditions,
+    ) -> Result<(usize, Option<usize>), Fail> {
+        let idx = self.nsg_for_rule(sub, rg, nsg)?;
+        let rules = &self.inventory.network_security_groups[idx]
+            .properties
+            .security_rules;
+        let pos = rule_position(rules, rule_name);
+        cond.check(
+            pos.and_then(|p| rules[p].etag.as_deref()),
+            &format!("security rule '{rule_name}'"),
+        )?;
+        Ok((idx, pos))
+    }
+
     /// PUT .../securityRules/{rule}: returns (created, the rule as stored).
     pub fn put_rule(
         &mut self,
@@ -458,19 +489,10 @@ impl World {
         body: &[u8],
         cond: &Conditions,
     ) -> Result<(bool, SecurityRule), Fail> {
-        let idx = self.nsg_for_rule(sub, rg, nsg)?;
+        let (idx, pos) = self.locate_rule(sub, rg, nsg, rule_name, cond)?;
         let rules = &self.inventory.network_security_groups[idx]
             .properties
             .security_rules;
-        let pos = rules.iter().position(|r| {
-            r.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(rule_name))
-        });
-        cond.check(
-            pos.and_then(|p| rules[p].etag.as_deref()),
-            &format!("security rule '{rule_name}'"),
-        )?;
         let mut rule: SecurityRule = parse_body(body)?;
         rule.name = Some(
             pos.and_then(|p| rules[p].name.clone())
@@ -487,16 +509,11 @@ impl World {
             .properties
             .security_rules = all;
         self.touch_nsg(idx, "Updating");
-        let stored = self.inventory.network_security_groups[idx]
+        let rules = &self.inventory.network_security_groups[idx]
             .properties
-            .security_rules
-            .iter()
-            .find(|r| {
-                r.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(rule_name))
-            })
-            .cloned()
+            .security_rules;
+        let stored = rule_position(rules, rule_name)
+            .map(|p| rules[p].clone())
             .unwrap_or_default();
         Ok((pos.is_none(), stored))
     }
@@ -510,19 +527,7 @@ impl World {
         rule_name: &str,
         cond: &Conditions,
     ) -> Result<bool, Fail> {
-        let idx = self.nsg_for_rule(sub, rg, nsg)?;
-        let rules = &self.inventory.network_security_groups[idx]
-            .properties
-            .security_rules;
-        let pos = rules.iter().position(|r| {
-            r.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(rule_name))
-        });
-        cond.check(
-            pos.and_then(|p| rules[p].etag.as_deref()),
-            &format!("security rule '{rule_name}'"),
-        )?;
+        let (idx, pos) = self.locate_rule(sub, rg, nsg, rule_name, cond)?;
         let Some(p) = pos else { return Ok(false) };
         self.inventory.network_security_groups[idx]
             .properties
@@ -697,7 +702,7 @@ fn position_or_404<'a>(
             Fail::resource_not_found(
                 provider_type,
                 id.rsplit('/').next().unwrap_or_default(),
-                &portcullis_shared::eval::engine::id_scope(id).1,
+                &portcullis_shared::arm::id_scope(id).1,
             )
         })
 }
@@ -753,7 +758,7 @@ fn validate_dnat_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_shared::build::Rule;
+    use portcullis_shared::fleet::Rule;
 
     fn codes(rules: Vec<Rule>) -> Result<(), String> {
         let rules: Vec<SecurityRule> = rules.into_iter().map(|r| r.0).collect();

@@ -131,8 +131,7 @@ fn alerts_page(
         .alerts
         .values()
         .filter(|a| {
-            let (s, g) =
-                portcullis_shared::eval::engine::id_scope(a["id"].as_str().unwrap_or_default());
+            let (s, g) = portcullis_shared::arm::id_scope(a["id"].as_str().unwrap_or_default());
             s.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
         })
         .collect();

@@ -193,7 +193,7 @@ pub fn undo(inv: &mut Inventory, u: &Undo, cfg: &EvalConfig) {
 
 /// Whether an ARM id lies in the synthetic fleet's subscription (`--demo-extra-vms`).
 pub fn in_extra_fleet(id: &str) -> bool {
-    portcullis_shared::eval::engine::id_scope(id)
+    portcullis_shared::arm::id_scope(id)
         .0
         .eq_ignore_ascii_case(crate::demo::SCALE_TEST)
 }

@@ -3,8 +3,8 @@
 //! write (temp file + rename) and loads it on start.
 use super::http::Fail;
 use super::util::{format_time, Rng};
+use portcullis_shared::arm::id_scope;
 use portcullis_shared::arm::{id_key, NetworkSecurityGroup, VirtualMachine};
-use portcullis_shared::eval::engine::id_scope;
 use portcullis_shared::Inventory;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

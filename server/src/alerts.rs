@@ -8,7 +8,7 @@ use crate::state::{AppState, Current};
 use portcullis_shared::api::{
     Alert, AttackSource, LegitimateSource, RemediationKind, RemediationParams, RemediationRequest,
 };
-use portcullis_shared::eval::engine::id_scope;
+use portcullis_shared::arm::id_scope;
 use portcullis_shared::eval::State as PortState;
 use portcullis_shared::eval::{Exposure, VmReport};
 use serde_json::{json, Value};

@@ -3,9 +3,14 @@
 //! Exit codes (a contract CI pipelines depend on): 0 evaluated; 3 with `--fail-on-unhealthy`
 //! when some VM is unhealthy; 2 bad input, with one line naming the JSON path and the value.
 use clap::{Args, ValueEnum};
-use portcullis_shared::eval::report::{Report, State, Status};
-use portcullis_shared::{evaluate, EvalConfig, InputError, Inventory};
-use std::io::{IsTerminal, Write};
+use portcullis_shared::eval::engine::dedup_warnings;
+use portcullis_shared::eval::report::{
+    ControlScore, RecommendationSummary, Report, State, Status, VmReport,
+};
+use portcullis_shared::eval::stream::{write_report, Style};
+use portcullis_shared::eval::Model;
+use portcullis_shared::{EvalConfig, InputError, Inventory};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -21,6 +26,10 @@ pub struct EvaluateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
+    /// With `--format json`: the same keys and values with no whitespace (about half the size;
+    /// what pipelines should read).
+    #[arg(long)]
+    pub compact: bool,
     /// Settings file (TOML, or JSON if it ends in .json): managementPorts,
     /// openThresholdIpv4Prefix, openThresholdIpv6Prefix.
     #[arg(long)]
@@ -31,57 +40,70 @@ pub struct EvaluateArgs {
 }
 
 pub fn run(args: EvaluateArgs) -> ExitCode {
-    match run_inner(&args) {
-        Ok(report) => {
-            let out = std::io::stdout();
-            let color = out.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let mut w = std::io::BufWriter::new(out.lock());
-            let written = match args.format {
-                Format::Json => serde_json::to_writer_pretty(&mut w, &report)
-                    .map_err(std::io::Error::other)
-                    .and_then(|_| writeln!(w)),
-                Format::Table => write_table(&mut w, &report, color),
-            };
-            if let Err(e) = written.and_then(|_| w.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    eprintln!("error: writing the report: {e}");
-                    return ExitCode::from(1);
-                }
-            }
-            if args.fail_on_unhealthy && report.any_unhealthy() {
-                ExitCode::from(3)
+    let cfg = match &args.config {
+        Some(path) => load_config(path),
+        None => Ok(EvalConfig::default()),
+    };
+    // the whole file in one buffer: the parse borrows its strings instead of copying them
+    let bytes = cfg.and_then(|cfg| Ok((cfg, read_inventory(&args.inventory)?)));
+    let (cfg, bytes) = match bytes {
+        Ok(b) => b,
+        Err(e) => return bad_input(&e),
+    };
+    let mut owned = None;
+    let view = Inventory::parse_view(&bytes, &mut owned);
+    let model = match view.and_then(|view| Model::from_view(view, &cfg)) {
+        Ok(m) => m,
+        Err(e) => return bad_input(&e),
+    };
+    let out = std::io::stdout();
+    let color = out.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, out.lock());
+    let written = match args.format {
+        Format::Json => {
+            let style = if args.compact {
+                Style::Compact
             } else {
-                ExitCode::SUCCESS
-            }
+                Style::Pretty
+            };
+            write_report(&model, &mut w, style).and_then(|r| writeln!(w).map(|()| r.any_unhealthy))
         }
-        Err(e) => {
-            eprintln!("{}", one_line(&e.to_string()));
-            ExitCode::from(2)
+        Format::Table => write_table(&mut w, &model, color),
+    };
+    let written = written.and_then(|u| w.flush().map(|()| u));
+    // the process ends here: the model and the buffer are left to the OS, not freed one by one
+    std::mem::forget(model);
+    std::mem::forget(owned);
+    std::mem::forget(bytes);
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: writing the report: {e}");
+            ExitCode::from(1)
         }
+        Ok(true) if args.fail_on_unhealthy => ExitCode::from(3),
+        _ => ExitCode::SUCCESS,
     }
+}
+
+fn bad_input(e: &InputError) -> ExitCode {
+    eprintln!("{}", one_line(&e.to_string()));
+    ExitCode::from(2)
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn run_inner(args: &EvaluateArgs) -> Result<Report, InputError> {
-    let cfg = match &args.config {
-        Some(path) => load_config(path)?,
-        None => EvalConfig::default(),
+/// Reads the whole inventory (a file, or `-` for stdin) into one buffer.
+fn read_inventory(path: &str) -> Result<Vec<u8>, InputError> {
+    let mut bytes = Vec::new();
+    let read = if path == "-" {
+        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::read(path).map(|b| bytes = b)
     };
-    let inv = read_inventory(&args.inventory)?;
-    evaluate(&inv, &cfg)
-}
-
-/// Reads the inventory in one streaming pass: a large file is never held in memory whole.
-fn read_inventory(path: &str) -> Result<Inventory, InputError> {
-    if path == "-" {
-        return Inventory::from_reader(std::io::stdin().lock());
-    }
-    let file = std::fs::File::open(path)
-        .map_err(|e| InputError::new(path, format!("cannot read the inventory: {e}")))?;
-    Inventory::from_reader(std::io::BufReader::with_capacity(1 << 20, file))
+    read.map_err(|e| InputError::new(path, format!("cannot read the inventory: {e}")))?;
+    Ok(bytes)
 }
 
 /// Loads a settings file: TOML, or JSON when the name ends in `.json`.
@@ -126,9 +148,102 @@ fn pad(s: &str, visible: usize, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(visible)))
 }
 
-fn write_table(w: &mut impl Write, r: &Report, color: bool) -> std::io::Result<()> {
+type Row = [(String, usize); 8];
+
+/// Evaluates every VM into its table row (in parallel with the engine's `parallel` feature) and
+/// writes the table; returns whether some VM is unhealthy.
+fn write_table(w: &mut impl Write, model: &Model<'_>, color: bool) -> std::io::Result<bool> {
+    let (todo, mut warnings) = model.vm_order();
+    let mut rows: Vec<Row> = Vec::with_capacity(todo.len());
+    let mut recs = Vec::with_capacity(todo.len());
+    for (chunk, chunk_warnings) in model.map_vm_chunks(&todo, |_, reports, warnings| {
+        let rows: Vec<_> = reports
+            .iter()
+            .map(|v| ((v.status, v.recommendations), row_of(v, color)))
+            .collect();
+        (rows, warnings)
+    }) {
+        for (r, row) in chunk {
+            recs.push(r);
+            rows.push(row);
+        }
+        warnings.extend(chunk_warnings);
+    }
+    dedup_warnings(&mut warnings);
+    let (control, recommendations) = Report::summary(recs.iter().copied());
+    let any_unhealthy = recs.iter().any(|(s, _)| *s == Status::Unhealthy);
+    print_table(w, &control, &recommendations, &rows, &warnings)?;
+    Ok(any_unhealthy)
+}
+
+fn row_of(v: &VmReport, color: bool) -> Row {
     let p = Paint(color);
-    let c = &r.control;
+    let st = |s: Status| {
+        let vis = p.status(s);
+        let len = Paint(false).status(s).chars().count();
+        (vis, len)
+    };
+    let exposed: Vec<String> = v
+        .exposures
+        .iter()
+        .filter(|e| matches!(e.state, State::Open | State::Restricted))
+        .map(|e| {
+            // the reachable paths, else "(not reachable)"
+            let via: Vec<String> = e
+                .paths
+                .iter()
+                .filter(|p| p.reachable)
+                .map(|p| format!("via {} {}", p.kind.short(), p.frontend))
+                .collect();
+            format!(
+                "{}/{} {}{}",
+                e.port,
+                e.protocol,
+                e.state.as_str(),
+                if via.is_empty() {
+                    " (not reachable)".to_string()
+                } else {
+                    format!(" {}", via.join(", "))
+                }
+            )
+        })
+        .collect();
+    let exposed_plain = if exposed.is_empty() {
+        "-".to_string()
+    } else {
+        exposed.join(", ")
+    };
+    let exposed_len = exposed_plain.chars().count();
+    let exposed_vis = if v.exposures.iter().any(|e| e.state == State::Open) {
+        p.wrap(&exposed_plain, "31")
+    } else {
+        exposed_plain
+    };
+    let ips = if v.public_ips.is_empty() {
+        "-".to_string()
+    } else {
+        v.public_ips.join(",")
+    };
+    let plain = |s: &str| (s.to_string(), s.chars().count());
+    [
+        plain(&v.name),
+        plain(&v.resource_group),
+        st(v.status),
+        st(v.recommendations.internet_facing_vms_protected_by_nsg),
+        st(v.recommendations.management_ports_closed),
+        st(v.recommendations.management_ports_jit_protected),
+        (ips.clone(), ips.chars().count()),
+        (exposed_vis, exposed_len),
+    ]
+}
+
+fn print_table(
+    w: &mut impl Write,
+    c: &ControlScore,
+    recommendations: &[RecommendationSummary],
+    rows: &[Row],
+    warnings: &[String],
+) -> std::io::Result<()> {
     if c.applicable {
         writeln!(
             w,
@@ -148,7 +263,7 @@ fn write_table(w: &mut impl Write, r: &Report, color: bool) -> std::io::Result<(
             c.name
         )?;
     }
-    for rec in &r.recommendations {
+    for rec in recommendations {
         writeln!(
             w,
             "  {:<34} healthy {:>5}  unhealthy {:>5}  n/a {:>5}",
@@ -169,71 +284,8 @@ fn write_table(w: &mut impl Write, r: &Report, color: bool) -> std::io::Result<(
         "PUBLIC IP",
         "EXPOSED PORTS",
     ];
-    let rows: Vec<[(String, usize); 8]> = r
-        .vms
-        .iter()
-        .map(|v| {
-            let st = |s: Status| {
-                let vis = p.status(s);
-                let len = Paint(false).status(s).chars().count();
-                (vis, len)
-            };
-            let exposed: Vec<String> = v
-                .exposures
-                .iter()
-                .filter(|e| matches!(e.state, State::Open | State::Restricted))
-                .map(|e| {
-                    // the reachable paths, else "(not reachable)"
-                    let via: Vec<String> = e
-                        .paths
-                        .iter()
-                        .filter(|p| p.reachable)
-                        .map(|p| format!("via {} {}", p.kind.short(), p.frontend))
-                        .collect();
-                    format!(
-                        "{}/{} {}{}",
-                        e.port,
-                        e.protocol,
-                        e.state.as_str(),
-                        if via.is_empty() {
-                            " (not reachable)".to_string()
-                        } else {
-                            format!(" {}", via.join(", "))
-                        }
-                    )
-                })
-                .collect();
-            let exposed_plain = if exposed.is_empty() {
-                "-".to_string()
-            } else {
-                exposed.join(", ")
-            };
-            let exposed_len = exposed_plain.chars().count();
-            let exposed_vis = if v.exposures.iter().any(|e| e.state == State::Open) {
-                p.wrap(&exposed_plain, "31")
-            } else {
-                exposed_plain
-            };
-            let ips = if v.public_ips.is_empty() {
-                "-".to_string()
-            } else {
-                v.public_ips.join(",")
-            };
-            let plain = |s: &str| (s.to_string(), s.chars().count());
-            [
-                plain(&v.name),
-                plain(&v.resource_group),
-                st(v.status),
-                st(v.recommendations.internet_facing_vms_protected_by_nsg),
-                st(v.recommendations.management_ports_closed),
-                st(v.recommendations.management_ports_jit_protected),
-                (ips.clone(), ips.chars().count()),
-                (exposed_vis, exposed_len),
-            ]
-        })
-        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in &rows {
+    for row in rows {
         for (i, (_, len)) in row.iter().enumerate() {
             widths[i] = widths[i].max(*len);
         }
@@ -244,18 +296,22 @@ fn write_table(w: &mut impl Write, r: &Report, color: bool) -> std::io::Result<(
         .map(|(i, h)| pad(h, h.len(), widths[i]))
         .collect();
     writeln!(w, "{}", header.join("  ").trim_end())?;
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, (s, len))| pad(s, *len, widths[i]))
-            .collect();
-        writeln!(w, "{}", cells.join("  ").trim_end())?;
+    let mut line = String::new();
+    for row in rows {
+        line.clear();
+        for (i, (s, len)) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(s);
+            line.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(*len)));
+        }
+        writeln!(w, "{}", line.trim_end())?;
     }
-    if !r.warnings.is_empty() {
+    if !warnings.is_empty() {
         writeln!(w)?;
-        writeln!(w, "{} warning(s):", r.warnings.len())?;
-        for warn in &r.warnings {
+        writeln!(w, "{} warning(s):", warnings.len())?;
+        for warn in warnings {
             writeln!(w, "  - {warn}")?;
         }
     }

@@ -9,7 +9,7 @@
 //! memory of model building, report building and dropping, on stderr. `BENCH_LB=1` puts a third
 //! of the VMs behind public load balancers (NAT rule and two load-balancing rules each, see
 //! [`add_load_balancers`]) in `fleet-lb-N.json`.
-use portcullis_shared::build::{add_load_balancers, synthetic_fleet};
+use portcullis_shared::fleet::{add_load_balancers, synthetic_fleet};
 use portcullis_shared::{evaluate, EvalConfig, Inventory};
 use std::path::PathBuf;
 use std::process::Command;

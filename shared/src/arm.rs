@@ -9,11 +9,33 @@ use std::collections::BTreeMap;
 
 mod ingress;
 pub mod versions;
+pub mod view;
 pub use ingress::*;
 
 /// Lower-cased id, the key for every join between resources (ARM ids are case-insensitive).
 pub fn id_key(id: &str) -> String {
     id.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// `(subscriptionId, resourceGroup)` of an ARM id (empty when absent).
+pub fn id_scope(id: &str) -> (String, String) {
+    let mut sub = None;
+    let mut rg = None;
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if sub.is_none() && p.len() == 13 && p.eq_ignore_ascii_case("subscriptions") {
+            sub = parts.next();
+        } else if rg.is_none() && p.len() == 14 && p.eq_ignore_ascii_case("resourceGroups") {
+            rg = parts.next();
+        }
+        if sub.is_some() && rg.is_some() {
+            break;
+        }
+    }
+    (
+        sub.unwrap_or_default().to_string(),
+        rg.unwrap_or_default().to_string(),
+    )
 }
 
 /// Treats an explicit `null` like a missing field (ARM sends both).
@@ -37,8 +59,9 @@ fn is_empty<T>(v: &[T]) -> bool {
 
 /// `{"id": "..."}` reference to another resource.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SubResource {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
@@ -50,98 +73,119 @@ impl SubResource {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Compute
-// ---------------------------------------------------------------------------------------------
-
+/// A top-level ARM resource: the envelope every type shares (ARM's common `Resource` and
+/// `TrackedResource` definitions), with the type's own `properties`. Fields a type does not
+/// have stay `None` or empty and are not serialised.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VirtualMachine {
-    #[serde(default)]
+#[serde(default, bound(deserialize = "P: Deserialize<'de> + Default"))]
+pub struct Resource<P> {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(
-        default,
         deserialize_with = "nullable",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub tags: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub properties: VmProperties,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<Sku>,
+    #[serde(deserialize_with = "nullable")]
+    pub properties: P,
 }
 
+/// A resource nested in its parent (ARM's `SubResource` with a name and properties): a subnet,
+/// an IP configuration, a load-balancer rule, a firewall rule collection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, bound(deserialize = "P: Deserialize<'de> + Default"))]
+pub struct Child<P> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub properties: P,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compute
+// ---------------------------------------------------------------------------------------------
+
+pub type VirtualMachine = Resource<VmProperties>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct VmProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vm_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hardware_profile: Option<HardwareProfile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_profile: Option<StorageProfile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub os_profile: Option<OsProfile>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub network_profile: NetworkProfile,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct HardwareProfile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vm_size: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct StorageProfile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub os_disk: Option<OsDisk>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_reference: Option<ImageReference>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct OsDisk {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub os_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ImageReference {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publisher: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct OsProfile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub computer_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub windows_configuration: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub linux_configuration: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct NetworkProfile {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub network_interfaces: Vec<SubResource>,
 }
 
@@ -169,77 +213,45 @@ impl VirtualMachine {
 // Network
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NetworkInterface {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub properties: NicProperties,
-}
+pub type NetworkInterface = Resource<NicProperties>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct NicProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_security_group: Option<SubResource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_machine: Option<SubResource>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub ip_configurations: Vec<IpConfiguration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct IpConfiguration {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub properties: IpConfigurationProperties,
-}
+pub type IpConfiguration = Child<IpConfigurationProperties>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IpConfigurationProperties {
-    #[serde(
-        default,
-        rename = "privateIPAddress",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "privateIPAddress", skip_serializing_if = "Option::is_none")]
     pub private_ip_address: Option<String>,
     #[serde(
-        default,
         rename = "privateIPAddressVersion",
         skip_serializing_if = "Option::is_none"
     )]
     pub private_ip_address_version: Option<String>,
     #[serde(
-        default,
         rename = "privateIPAllocationMethod",
         skip_serializing_if = "Option::is_none"
     )]
     pub private_ip_allocation_method: Option<String>,
-    #[serde(
-        default,
-        rename = "publicIPAddress",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "publicIPAddress", skip_serializing_if = "Option::is_none")]
     pub public_ip_address: Option<SubResource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subnet: Option<SubResource>,
     #[serde(
-        default,
         rename = "applicationSecurityGroups",
         deserialize_with = "nullable",
         skip_serializing_if = "is_empty"
@@ -247,7 +259,6 @@ pub struct IpConfigurationProperties {
     pub application_security_groups: Vec<SubResource>,
     /// NIC-based load balancer backend pools this ip configuration is in.
     #[serde(
-        default,
         rename = "loadBalancerBackendAddressPools",
         deserialize_with = "nullable",
         skip_serializing_if = "is_empty"
@@ -255,278 +266,170 @@ pub struct IpConfigurationProperties {
     pub load_balancer_backend_address_pools: Vec<SubResource>,
     /// Load balancer inbound NAT rules (v1) that forward to this ip configuration.
     #[serde(
-        default,
         rename = "loadBalancerInboundNatRules",
         deserialize_with = "nullable",
         skip_serializing_if = "is_empty"
     )]
     pub load_balancer_inbound_nat_rules: Vec<SubResource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PublicIpAddress {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// `Standard` (closed to inbound traffic unless an NSG allows it) or `Basic` (retired,
-    /// open); a missing SKU reads Standard, Azure's default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sku: Option<Sku>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub properties: PublicIpProperties,
-}
+/// `Standard` (closed to inbound traffic unless an NSG allows it) or `Basic` (retired,
+/// open); a missing SKU reads Standard, Azure's default.
+pub type PublicIpAddress = Resource<PublicIpProperties>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PublicIpProperties {
-    #[serde(default, rename = "ipAddress", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ipAddress", skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     #[serde(
-        default,
         rename = "publicIPAddressVersion",
         skip_serializing_if = "Option::is_none"
     )]
     pub public_ip_address_version: Option<String>,
     #[serde(
-        default,
         rename = "publicIPAllocationMethod",
         skip_serializing_if = "Option::is_none"
     )]
     pub public_ip_allocation_method: Option<String>,
-    #[serde(
-        default,
-        rename = "ipConfiguration",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ipConfiguration", skip_serializing_if = "Option::is_none")]
     pub ip_configuration: Option<SubResource>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VirtualNetwork {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub properties: VnetProperties,
-}
+pub type VirtualNetwork = Resource<VnetProperties>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct VnetProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_space: Option<AddressSpace>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub subnets: Vec<Subnet>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub virtual_network_peerings: Vec<VnetPeering>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VnetPeering {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub properties: VnetPeeringProperties,
-}
+pub type VnetPeering = Child<VnetPeeringProperties>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct VnetPeeringProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_virtual_network: Option<SubResource>,
     /// `Connected`, `Initiated` or `Disconnected`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub peering_state: Option<String>,
     /// The remote VNet's address space, as ARM reports it on the peering.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_address_space: Option<AddressSpace>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct AddressSpace {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub address_prefixes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Subnet {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub properties: SubnetProperties,
-}
+pub type Subnet = Child<SubnetProperties>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct SubnetProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_prefix: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub address_prefixes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_security_group: Option<SubResource>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NetworkSecurityGroup {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub tags: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub properties: NsgProperties,
-}
+pub type NetworkSecurityGroup = Resource<NsgProperties>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct NsgProperties {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub security_rules: Vec<SecurityRule>,
     /// ARM's six default rules are fixed and read-only: they are accepted in payloads but not
     /// kept (the engine always applies the canonical set, and large inventories need not carry
     /// 6 copies per NSG); [`default_security_rules`] regenerates them for output.
     #[serde(
-        default,
         deserialize_with = "skip_default_rules",
         skip_serializing_if = "is_empty"
     )]
     pub default_security_rules: Vec<SecurityRule>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub network_interfaces: Vec<SubResource>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub subnets: Vec<SubResource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SecurityRule {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub properties: SecurityRuleProperties,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct SecurityRuleProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_port_range: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub source_port_ranges: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destination_port_range: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub destination_port_ranges: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_address_prefix: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub source_address_prefixes: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub source_application_security_groups: Vec<SubResource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destination_address_prefix: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub destination_address_prefixes: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_empty"
-    )]
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
     pub destination_application_security_groups: Vec<SubResource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ApplicationSecurityGroup {
-    #[serde(default)]
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
 
@@ -535,40 +438,39 @@ pub struct ApplicationSecurityGroup {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct JitNetworkAccessPolicy {
-    #[serde(default)]
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub properties: JitPolicyProperties,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct JitPolicyProperties {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub virtual_machines: Vec<JitPolicyVm>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub requests: Vec<JitRequest>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct JitPolicyVm {
-    #[serde(default)]
     pub id: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub ports: Vec<JitPortRule>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_ip_address: Option<String>,
 }
 
@@ -591,24 +493,23 @@ pub struct JitPortRule {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct JitRequest {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub virtual_machines: Vec<JitRequestVm>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time_utc: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub requestor: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub justification: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct JitRequestVm {
-    #[serde(default)]
     pub id: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub ports: Vec<JitRequestPort>,
 }
 
@@ -731,4 +632,18 @@ pub fn default_security_rules(nsg_id: &str) -> Vec<SecurityRule> {
             "Outbound",
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_scope;
+
+    #[test]
+    fn scopes_of_ids() {
+        assert_eq!(
+            id_scope("/SUBSCRIPTIONS/s1/ResourceGroups/rg-1/providers/x/y"),
+            ("s1".to_string(), "rg-1".to_string())
+        );
+        assert_eq!(id_scope("nothing"), (String::new(), String::new()));
+    }
 }

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod path_rules;
 pub mod paths;
 pub mod report;
+pub mod stream;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;

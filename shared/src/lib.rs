@@ -5,10 +5,10 @@
 //! and the browser runs the very same engine for what-if previews.
 pub mod api;
 pub mod arm;
-pub mod build;
 pub mod config;
 pub mod duration;
 pub mod eval;
+pub mod fleet;
 pub mod inventory;
 pub mod net;
 pub mod remediation;

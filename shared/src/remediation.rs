@@ -321,7 +321,7 @@ mod tests {
             assert!(check_source(s).is_err(), "{s:?} should be refused");
         }
         // the planner refuses exactly what the form refuses
-        let inv = crate::build::synthetic_fleet(10, 1);
+        let inv = crate::fleet::synthetic_fleet(10, 1);
         let vm = inv.virtual_machines[0].id.clone();
         for (s, good) in GOOD_SOURCES
             .iter()
@@ -343,9 +343,9 @@ mod tests {
     }
     use super::*;
     use crate::api::{RemediationParams, RuleChangeKind};
-    use crate::build::{InventoryBuilder, Rule, VmSpec};
     use crate::eval::State;
     use crate::eval::Status;
+    use crate::fleet::{InventoryBuilder, Rule, VmSpec};
 
     fn fleet() -> (Inventory, String, String) {
         let mut b = InventoryBuilder::new("s1");

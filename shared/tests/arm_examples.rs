@@ -27,7 +27,7 @@ fn param<T: DeserializeOwned>(name: &str, key: &str) -> T {
 
 fn compiles(nsg: &NetworkSecurityGroup) {
     let mut w = Vec::new();
-    compile_nsg(nsg, "nsg", &mut AsgInterner::default(), &mut w).expect("rules compile");
+    compile_nsg(&nsg.view(), "nsg", &mut AsgInterner::default(), &mut w).expect("rules compile");
 }
 
 #[test]

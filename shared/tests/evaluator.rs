@@ -2,8 +2,8 @@
 //!
 //! The standard scene: VNet 10.0.0.0/16, subnet 10.0.1.0/24, one VM `vm1` at 10.0.1.4 with
 //! public IP 20.50.1.2; the cases vary the subnet NSG and the NIC NSG.
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::eval::report::{Exposure, State, Status, VmReport};
+use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::{evaluate, EvalConfig, Inventory, Report};
 
 const RG: &str = "rg1";
@@ -1284,7 +1284,7 @@ fn multiple_ip_configurations_take_the_worst() {
 #[test]
 fn whole_fleet_report_equals_vm_by_vm_evaluation() {
     // large enough for the `parallel` feature to share the VMs out between threads
-    let inv = portcullis_shared::build::synthetic_fleet(3_000, 7);
+    let inv = portcullis_shared::fleet::synthetic_fleet(3_000, 7);
     let cfg = EvalConfig::default();
     let whole = evaluate(&inv, &cfg).unwrap();
     let model = portcullis_shared::eval::Model::build(&inv, &cfg).unwrap();

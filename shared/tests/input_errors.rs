@@ -1,5 +1,5 @@
 //! Malformed input is refused with the JSON path and the bad value; nothing is skipped silently.
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::{evaluate, EvalConfig, Inventory};
 use serde_json::{json, Value};
 
@@ -171,7 +171,7 @@ fn bad_addresses_elsewhere() {
 
 #[test]
 fn the_first_bad_resource_is_named_even_when_parsed_in_parallel() {
-    let mut inv = portcullis_shared::build::synthetic_fleet(3_000, 3);
+    let mut inv = portcullis_shared::fleet::synthetic_fleet(3_000, 3);
     for i in [2_500, 10, 1_700] {
         inv.network_interfaces[i].properties.ip_configurations[0]
             .properties

@@ -4,7 +4,7 @@
 //! sorts by priority and, for one concrete source address and one concrete source port, returns
 //! the access of the first matching rule, exactly as Azure describes NSG processing. The engine's
 //! allowed set must contain a probe address iff some source port lets it through both NSGs.
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::net::Family;
 use portcullis_shared::{EvalConfig, Inventory};
 use proptest::prelude::*;

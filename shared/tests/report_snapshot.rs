@@ -1,5 +1,5 @@
 //! Snapshot of the `portcullis evaluate` JSON for a small fleet: the contract other tools read.
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::{evaluate, EvalConfig};
 
 #[test]

@@ -1,6 +1,6 @@
 //! Whatever a payload contains, `evaluate` answers with a report or a path-named error: it never
 //! panics. Random mutations of a realistic inventory's leaves (strings, numbers, nulls, lists).
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::{evaluate, EvalConfig, Inventory};
 use proptest::prelude::*;
 use serde_json::Value;

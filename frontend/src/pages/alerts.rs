@@ -61,26 +61,18 @@ pub fn AlertsPage() -> impl IntoView {
             </div>
         </header>
         <section class="card filter-bar" aria-label="Filters">
-            <label class="field">
-                <span>"Status"</span>
-                <select data-testid="alert-status-filter" prop:value=move || status.get()
-                    on:change=move |ev| set_status("status", event_target_value(&ev))>
-                    <option value="open">"Open (active, in progress)"</option>
-                    <option value="resolved">"Resolved"</option>
-                    <option value="dismissed">"Dismissed"</option>
-                    <option value="all">"All"</option>
-                </select>
-            </label>
-            <label class="field">
-                <span>"Severity"</span>
-                <select data-testid="alert-severity-filter" prop:value=move || severity.get()
-                    on:change=move |ev| set("severity", event_target_value(&ev))>
-                    <option value="">"Any"</option>
-                    <option value="high">"High"</option>
-                    <option value="medium">"Medium"</option>
-                    <option value="low">"Low"</option>
-                </select>
-            </label>
+            {filter_select("Status", "alert-status-filter", status, set_status, "status", &[
+                ("open", "Open (active, in progress)"),
+                ("resolved", "Resolved"),
+                ("dismissed", "Dismissed"),
+                ("all", "All"),
+            ])}
+            {filter_select("Severity", "alert-severity-filter", severity, set, "severity", &[
+                ("", "Any"),
+                ("high", "High"),
+                ("medium", "Medium"),
+                ("low", "Low"),
+            ])}
         </section>
         <Transition fallback=|| view! { <Loading what="the alerts" /> }>
             <ErrorBoundary fallback=move |errors| view! { <ErrorPanel what="the alerts" errors retry=Callback::new(move |_| alerts.refetch()) /> }>
@@ -102,5 +94,26 @@ pub fn AlertsPage() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Transition>
+    }
+}
+
+/// One labelled `<select>` of the filter bar: shows `value`, and on a change calls
+/// `set(key, chosen value)`, which rewrites the URL.
+fn filter_select(
+    label: &'static str,
+    test_id: &'static str,
+    value: Memo<String>,
+    set: impl Fn(&'static str, String) + 'static,
+    key: &'static str,
+    options: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <select data-testid=test_id prop:value=move || value.get()
+                on:change=move |ev| set(key, event_target_value(&ev))>
+                {options.iter().map(|(v, text)| view! { <option value=*v>{*text}</option> }).collect_view()}
+            </select>
+        </label>
     }
 }

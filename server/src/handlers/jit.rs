@@ -225,7 +225,7 @@ pub async fn list_jit_policies(
         .jit_network_access_policies
         .iter()
         .map(|p| {
-            let (sub, rg) = portcullis_shared::eval::engine::id_scope(&p.id);
+            let (sub, rg) = portcullis_shared::arm::id_scope(&p.id);
             JitPolicySummary {
                 id: p.id.clone(),
                 name: p

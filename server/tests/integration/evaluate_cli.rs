@@ -1,5 +1,5 @@
 //! `portcullis evaluate`: the contract other tools and CI pipelines depend on.
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
+use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -283,4 +283,87 @@ fn config_file_and_stdin() {
     let o = run(&["evaluate", "-", "--config", unknown.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("managementPortz"), "{}", stderr(&o));
+}
+
+/// A bad value deep in a large inventory still names its JSON path and value: a wrong type
+/// (found by the parse) and a bad port, address and JIT port (found while building the model).
+#[test]
+fn a_bad_value_deep_in_a_large_file_names_its_path() {
+    let inv = portcullis_shared::fleet::synthetic_fleet(20_000, 5);
+    let good = serde_json::to_value(&inv).unwrap();
+    let nsgs = inv.network_security_groups.len();
+    let (n, r) = (nsgs - 3, 17);
+    let cases: [(&str, serde_json::Value, String); 3] = [
+        (
+            "priority",
+            "high".into(),
+            format!("networkSecurityGroups[{n}].properties.securityRules[{r}].properties.priority: invalid type: string \"high\", expected i64"),
+        ),
+        (
+            "destinationPortRange",
+            "3389-99999".into(),
+            format!("networkSecurityGroups[{n}].properties.securityRules[{r}].properties.destinationPortRange: \"3389-99999\" is not a port or range"),
+        ),
+        (
+            "sourceAddressPrefix",
+            "10.0.0.0/33".into(),
+            format!("networkSecurityGroups[{n}].properties.securityRules[{r}].properties.sourceAddressPrefix: \"10.0.0.0/33\" is not"),
+        ),
+    ];
+    for (field, value, want) in cases {
+        let mut v = good.clone();
+        v["networkSecurityGroups"][n]["properties"]["securityRules"][r]["properties"][field] =
+            value;
+        let p = temp(
+            &format!("deep-{field}.json"),
+            &serde_json::to_vec(&v).unwrap(),
+        );
+        assert!(
+            std::fs::metadata(&p).unwrap().len() > 50_000_000,
+            "a large file"
+        );
+        let o = run(&["evaluate", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{field}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "no report on bad input");
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+        assert!(stderr(&o).starts_with(&want), "{field}: {}", stderr(&o));
+    }
+    let mut v = good;
+    let last = inv.network_interfaces.len() - 1;
+    v["networkInterfaces"][last]["properties"]["ipConfigurations"][0]["properties"]
+        ["privateIPAddress"] = "10.1.300.4".into();
+    let p = temp("deep-address.json", &serde_json::to_vec(&v).unwrap());
+    let o = run(&["evaluate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!("networkInterfaces[{last}].properties.ipConfigurations[0].properties.privateIPAddress: \"10.1.300.4\" is not an IP address\n")
+    );
+}
+
+/// The streamed report is the whole report, byte for byte, with the VMs shared out between
+/// threads and written in batches; `--compact` has the same keys and values on one line.
+#[test]
+fn streamed_json_is_the_whole_report_and_compact_agrees() {
+    let mut inv = portcullis_shared::fleet::synthetic_fleet(12_000, 9);
+    portcullis_shared::fleet::add_load_balancers(&mut inv);
+    let whole = portcullis_shared::evaluate(&inv, &Default::default()).unwrap();
+    let mut want = serde_json::to_vec_pretty(&whole).unwrap();
+    want.push(b'\n');
+    let p = temp("stream.json", &serde_json::to_vec(&inv).unwrap());
+    let o = run(&["evaluate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        o.stdout == want,
+        "streamed report differs from the whole report"
+    );
+    let o = run(&["evaluate", p.to_str().unwrap(), "--compact"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut compact = serde_json::to_vec(&whole).unwrap();
+    compact.push(b'\n');
+    assert!(o.stdout == compact, "compact report differs");
+    assert!(
+        o.stdout.len() * 4 < want.len() * 3,
+        "compact is under 3/4 of the size"
+    );
 }

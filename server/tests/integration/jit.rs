@@ -6,8 +6,8 @@ use super::support::*;
 use portcullis::snapshot::take_snapshot;
 use portcullis_emulator::Tenant;
 use portcullis_shared::arm::{JitNetworkAccessPolicy, NetworkSecurityGroup, SecurityRule};
-use portcullis_shared::build::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::eval::report::Status;
+use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::{evaluate, EvalConfig};
 use serde_json::{json, Value};
 

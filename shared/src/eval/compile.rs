@@ -2,7 +2,8 @@
 //!
 //! Every malformed value is an [`InputError`] naming its JSON path; nothing is skipped silently.
 use super::{Access, Direction, Protocol};
-use crate::arm::{default_security_rules, id_key, NetworkSecurityGroup, SecurityRule, SubResource};
+use crate::arm::view::{NetworkSecurityGroup, SecurityRule, SubResource};
+use crate::arm::{default_security_rules, id_key};
 use crate::inventory::InputError;
 use crate::net::ports::PortSet;
 use crate::net::{AddrSet, Cidr};
@@ -123,7 +124,7 @@ impl AsgInterner {
     }
 }
 
-fn blank(s: &Option<String>) -> bool {
+fn blank(s: &Option<&str>) -> bool {
     s.as_deref()
         .map(crate::eval::trim)
         .is_none_or(str::is_empty)
@@ -190,11 +191,11 @@ pub fn compile_nsg(
         inbound.shrink_to_fit();
     }
     let name = match &nsg.name {
-        Some(n) => Arc::from(n.as_str()),
+        Some(n) => Arc::from(*n),
         None => Arc::from(nsg.id.rsplit('/').next().unwrap_or_default()),
     };
     Ok(CompiledNsg {
-        id: Arc::from(nsg.id.as_str()),
+        id: Arc::from(nsg.id),
         name,
         custom: inbound,
     })
@@ -202,12 +203,12 @@ pub fn compile_nsg(
 
 /// (name, priority, direction) of a rule that compiled already.
 fn rule_key(r: &SecurityRule) -> (Arc<str>, u32, Direction) {
-    let direction = match r.properties.direction.as_deref().map(str::trim) {
+    let direction = match r.properties.direction.map(str::trim) {
         Some(d) if d.eq_ignore_ascii_case("inbound") => Direction::Inbound,
         _ => Direction::Outbound,
     };
     (
-        Arc::from(r.name.as_deref().unwrap_or_default()),
+        Arc::from(r.name.unwrap_or_default()),
         rule_key_priority(r),
         direction,
     )
@@ -241,12 +242,12 @@ static DEFAULT_INBOUND: LazyLock<Vec<CompiledRule>> = LazyLock::new(|| {
 
 /// Compiles one rule; `rpath` is its JSON path.
 pub fn compile_rule(
-    rule: &SecurityRule,
+    rule: &crate::arm::SecurityRule,
     rpath: &str,
     asgs: &mut AsgInterner,
     warnings: &mut Vec<String>,
 ) -> Result<CompiledRule, InputError> {
-    compile_rule_with(rule, &|| rpath.to_string(), asgs, warnings)
+    compile_rule_with(&rule.view(), &|| rpath.to_string(), asgs, warnings)
 }
 
 /// As [`compile_rule`], with the path built only when an error or warning needs it.
@@ -258,7 +259,7 @@ fn compile_rule_with(
 ) -> Result<CompiledRule, InputError> {
     let p = &rule.properties;
     let ppath = || format!("{}.properties", rpath());
-    let name = rule.name.as_deref().unwrap_or_default();
+    let name = rule.name.unwrap_or_default();
     if crate::eval::trim(name).is_empty() {
         return Err(InputError::new(
             format!("{}.name", rpath()),
@@ -280,9 +281,9 @@ fn compile_rule_with(
             ))
         }
     };
-    let access = access_field(p.access.as_deref(), &ppath, false)?;
-    let direction = direction_field(p.direction.as_deref(), &ppath)?;
-    let protocol = match p.protocol.as_deref() {
+    let access = access_field(p.access, &ppath, false)?;
+    let direction = direction_field(p.direction, &ppath)?;
+    let protocol = match p.protocol {
         Some(s) => Protocol::parse(s).ok_or_else(|| {
             InputError::value(
                 format!("{}.protocol", ppath()),
@@ -415,8 +416,8 @@ fn access_field(
 }
 
 fn port_field(
-    single: &Option<String>,
-    plural: &[String],
+    single: &Option<&str>,
+    plural: &[&str],
     ppath: &dyn Fn() -> String,
     single_name: &str,
     plural_name: &str,
@@ -458,8 +459,8 @@ fn port_field(
 }
 
 fn addr_field(
-    single: &Option<String>,
-    plural: &[String],
+    single: &Option<&str>,
+    plural: &[&str],
     asg_refs: &[SubResource],
     ppath: &dyn Fn() -> String,
     names: [&str; 3],
@@ -483,7 +484,7 @@ fn addr_field(
         any_given = true;
     }
     for (k, r) in asg_refs.iter().enumerate() {
-        match r.id.as_deref() {
+        match r.id {
             Some(id) if !crate::eval::trim(id).is_empty() => {
                 asg_ids.push(asgs.intern(id));
                 any_given = true;

@@ -13,7 +13,8 @@ use super::compile::{compile_admin_rules, compile_nsg, AsgInterner, CompiledNsg,
 use super::paths::{Frontend, Ingress, Joins, Pip};
 use super::report::*;
 use super::{Access, Protocol};
-use crate::arm::{JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
+use crate::arm::id_scope;
+use crate::arm::view::{self, JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
 use crate::config::{EvalConfig, PortSpec};
 use crate::inventory::{InputError, Inventory};
 use crate::net::addr::{azure_load_balancer, cidr_cover, format_ip, non_public, parse_ip};
@@ -227,7 +228,7 @@ struct Cache {
 
 /// Everything the evaluator needs, indexed; built once per inventory.
 pub struct Model<'a> {
-    inv: &'a Inventory,
+    inv: view::Inventory<'a>,
     ports: Vec<PortSpec>,
     v4_threshold: u128,
     v6_threshold: u128,
@@ -268,426 +269,64 @@ pub struct Model<'a> {
 }
 
 impl<'a> Model<'a> {
+    /// Builds the model of an owned inventory (through its borrowed [`view`]).
     pub fn build(inv: &'a Inventory, cfg: &EvalConfig) -> Result<Self, InputError> {
+        Self::from_view(inv.view(), cfg)
+    }
+
+    /// Builds the model of an inventory as the engine reads it (e.g. parsed from one buffer
+    /// with [`view::Inventory::from_slice`]).
+    pub fn from_view(inv: view::Inventory<'a>, cfg: &EvalConfig) -> Result<Self, InputError> {
         cfg.validate()?;
         let mut warnings = Vec::new();
-        // every application security group id, interned up front so that NSGs and NICs can be
-        // compiled in parallel, each thread with an identical copy of the interner
-        let mut asgs = AsgInterner::default();
-        for a in &inv.application_security_groups {
-            asgs.intern(&a.id);
-        }
-        let asg_refs = inv
-            .network_security_groups
-            .iter()
-            .flat_map(|n| &n.properties.security_rules)
-            .flat_map(|r| {
-                let p = &r.properties;
-                p.source_application_security_groups
-                    .iter()
-                    .chain(&p.destination_application_security_groups)
-            })
-            .chain(
-                inv.network_interfaces
-                    .iter()
-                    .flat_map(|n| &n.properties.ip_configurations)
-                    .flat_map(|c| &c.properties.application_security_groups),
-            );
-        for r in asg_refs {
-            if let Some(id) =
-                r.id.as_deref()
-                    .filter(|id| !crate::eval::trim(id).is_empty())
-            {
-                asgs.intern(id);
-            }
-        }
-
-        // NSGs
+        let mut asgs = intern_asgs(&inv);
         let ports = cfg.ports();
-        let mut nsgs = Vec::with_capacity(inv.network_security_groups.len());
-        let mut plans = Vec::with_capacity(inv.network_security_groups.len());
-        let chunks = par_chunks(&inv.network_security_groups, |start, chunk| {
-            let mut asgs = asgs.clone();
-            let mut warnings = Vec::new();
-            let mut out = Vec::with_capacity(chunk.len());
-            for (k, nsg) in chunk.iter().enumerate() {
-                let i = start + k;
-                if crate::eval::trim(&nsg.id).is_empty() {
-                    return Err(InputError::new(
-                        format!("networkSecurityGroups[{i}].id"),
-                        "missing resource id",
-                    ));
-                }
-                let compiled = compile_nsg(
-                    nsg,
-                    &format!("networkSecurityGroups[{i}]"),
-                    &mut asgs,
-                    &mut warnings,
-                )?;
-                let plan = NsgPlan::new(&compiled, &ports);
-                out.push((compiled, plan));
-            }
-            Ok((out, warnings))
-        });
-        for chunk in chunks {
-            let (compiled, w) = chunk?;
-            for (nsg, plan) in compiled {
-                nsgs.push(nsg);
-                plans.push(plan);
-            }
-            warnings.extend(w);
-        }
-        let mut nsg_by_key: FxMap<Ci<'a>, u32> = fx_map(nsgs.len());
-        for (i, nsg) in inv.network_security_groups.iter().enumerate() {
-            nsg_by_key.insert(Ci::new(&nsg.id), i as u32);
-        }
-        let nsg_ref =
-            |id: Option<&str>, whose: &dyn Fn() -> String, warnings: &mut Vec<String>| -> u32 {
-                let Some(id) = id.filter(|s| !crate::eval::trim(s).is_empty()) else {
-                    return NONE;
-                };
-                match nsg_by_key.get(&Ci::new(id)) {
-                    Some(&k) => k,
-                    None => {
-                        warnings.push(format!(
-                            "{}: NSG {id} is not in the inventory; counted as no NSG",
-                            whose()
-                        ));
-                        NONE
-                    }
-                }
-            };
-
-        // VNets and subnets: subnet id -> (subnet NSG, VNet, guarded by an NSG)
-        let np = non_public();
-        let mut spaces: Vec<AddrSet> = Vec::with_capacity(inv.virtual_networks.len());
-        let mut subnets: FxMap<Ci<'a>, (u32, u32, bool)> = fx_map(0);
-        let mut vnet_index: FxMap<Ci<'a>, u32> = fx_map(inv.virtual_networks.len());
-        for (i, vnet) in inv.virtual_networks.iter().enumerate() {
-            let path = || format!("virtualNetworks[{i}]");
-            let mut space = AddrSet::empty();
-            if let Some(a) = &vnet.properties.address_space {
-                for (k, p) in a.address_prefixes.iter().enumerate() {
-                    space = space.union(&parse_cidr(p, || {
-                        format!("{}.properties.addressSpace.addressPrefixes[{k}]", path())
-                    })?);
-                }
-            }
-            let vidx = spaces.len() as u32;
-            vnet_index.insert(Ci::new(&vnet.id), vidx);
-            for (j, s) in vnet.properties.subnets.iter().enumerate() {
-                let spath = || format!("{}.properties.subnets[{j}].properties", path());
-                if let Some(p) = s
-                    .properties
-                    .address_prefix
-                    .as_deref()
-                    .filter(|p| !crate::eval::trim(p).is_empty())
-                {
-                    space = space.union(&parse_cidr(p, || format!("{}.addressPrefix", spath()))?);
-                }
-                for (k, p) in s.properties.address_prefixes.iter().enumerate() {
-                    space = space.union(&parse_cidr(p, || {
-                        format!("{}.addressPrefixes[{k}]", spath())
-                    })?);
-                }
-                let id: Cow<'a, str> = match (&s.id, &s.name) {
-                    (Some(id), _) if !crate::eval::trim(id).is_empty() => {
-                        Cow::Borrowed(id.as_str())
-                    }
-                    (_, Some(name)) => Cow::Owned(format!("{}/subnets/{name}", vnet.id)),
-                    _ => continue,
-                };
-                let nsg_id = s
-                    .properties
-                    .network_security_group
-                    .as_ref()
-                    .and_then(|r| r.id.as_deref());
-                let guard = nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty());
-                let nsg = nsg_ref(nsg_id, &|| format!("subnet {id}"), &mut warnings);
-                subnets.insert(Ci::owned(id), (nsg, vidx, guard));
-            }
-            spaces.push(space);
-        }
-        // the VirtualNetwork tag covers directly peered VNets too (Connected peerings)
-        let mut vnet_tag = spaces.clone();
-        for (i, vnet) in inv.virtual_networks.iter().enumerate() {
-            for (k, peer) in vnet.properties.virtual_network_peerings.iter().enumerate() {
-                let pp = &peer.properties;
-                let connected = pp
-                    .peering_state
-                    .as_deref()
-                    .is_none_or(|s| s.trim().eq_ignore_ascii_case("connected"));
-                if !connected {
-                    continue;
-                }
-                let remote = pp
-                    .remote_virtual_network
-                    .as_ref()
-                    .and_then(|r| r.id.as_deref())
-                    .and_then(|id| vnet_index.get(&Ci::new(id)).copied());
-                let mut add = match remote {
-                    Some(r) => spaces[r as usize].clone(),
-                    None => AddrSet::empty(),
-                };
-                if let Some(a) = &pp.remote_address_space {
-                    for (m, prefix) in a.address_prefixes.iter().enumerate() {
-                        add = add.union(&parse_cidr(prefix, || {
-                            format!("virtualNetworks[{i}].properties.virtualNetworkPeerings[{k}].properties.remoteAddressSpace.addressPrefixes[{m}]")
-                        })?);
-                    }
-                }
-                vnet_tag[i] = vnet_tag[i].union(&add);
-                if let Some(r) = remote {
-                    vnet_tag[r as usize] = vnet_tag[r as usize].union(&spaces[i]);
-                }
-            }
-        }
-        let mut vnets: Vec<VnetInfo> = vnet_tag
-            .into_iter()
-            .map(|space| VnetInfo {
-                public: AddrSet::all().difference(&np).difference(&space),
-                space,
-                admin: NONE,
-            })
-            .collect();
-        let public_no_vnet = AddrSet::all().difference(&np);
-
+        let (nsgs, plans) = compile_nsgs(&inv, &asgs, &ports, &mut warnings)?;
+        let nsg_index = NsgIndex::new(&inv);
+        let Networks {
+            subnets,
+            vnet_index,
+            mut vnets,
+            public_no_vnet,
+        } = networks(&inv, &nsg_index, &mut warnings)?;
         // Public IPs: id -> address and SKU
         let pips: FxMap<Ci<'a>, Pip> = inv
             .public_ip_addresses
             .iter()
-            .map(|p| (Ci::new(&p.id), Pip::of(p)))
+            .map(|p| (Ci::new(p.id), Pip::of(p)))
             .collect();
-
-        // NICs and their ip configurations
-        let n = inv.network_interfaces.len();
-        let mut nics: FxMap<Ci<'a>, u32> = fx_map(n);
-        let mut nic_nsg = Vec::with_capacity(n);
-        let mut ipconfs = Vec::with_capacity(n);
-        let mut nic_confs = Vec::with_capacity(n + 1);
-        nic_confs.push(0u32);
-        let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(0);
-        let mut asg_members: Vec<AddrSet> = Vec::new();
-        let chunks = par_chunks(&inv.network_interfaces, |start, chunk| {
-            let mut asgs = asgs.clone();
-            let mut warnings = Vec::new();
-            let mut nsgs = Vec::with_capacity(chunk.len());
-            let mut guards = Vec::with_capacity(chunk.len());
-            let mut confs = Vec::with_capacity(chunk.len());
-            let mut ends = Vec::with_capacity(chunk.len());
-            let mut keys = Vec::with_capacity(chunk.len());
-            for (k, nic) in chunk.iter().enumerate() {
-                let i = start + k;
-                if crate::eval::trim(&nic.id).is_empty() {
-                    return Err(InputError::new(
-                        format!("networkInterfaces[{i}].id"),
-                        "missing resource id",
-                    ));
-                }
-                let nsg_id = nic
-                    .properties
-                    .network_security_group
-                    .as_ref()
-                    .and_then(|r| r.id.as_deref());
-                guards.push(nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty()));
-                let nsg = nsg_ref(
-                    nsg_id,
-                    &|| format!("network interface {}", nic.id),
-                    &mut warnings,
-                );
-                parse_ipconfs(
-                    nic,
-                    i,
-                    &mut asgs,
-                    &subnets,
-                    &pips,
-                    &mut warnings,
-                    &mut confs,
-                )?;
-                nsgs.push(nsg);
-                ends.push(confs.len() as u32);
-                keys.push(Ci::new(&nic.id));
-            }
-            Ok((nsgs, guards, confs, ends, keys, warnings))
-        });
-        let mut nic_keys = Vec::with_capacity(n);
-        let mut nic_guard = Vec::with_capacity(n);
-        for chunk in chunks {
-            let (nsgs, guards, confs, ends, keys, w) = chunk?;
-            warnings.extend(w);
-            nic_guard.extend(guards);
-            nic_keys.extend(keys);
-            let base = ipconfs.len() as u32;
-            nic_nsg.extend(nsgs);
-            nic_confs.extend(ends.into_iter().map(|e| base + e));
-            ipconfs.extend(confs);
-        }
-        let mut nic_ids_unique = true;
-        for (i, key) in nic_keys.into_iter().enumerate() {
-            nic_ids_unique &= nics.insert(key, i as u32).is_none();
-        }
-        {
-            for c in &ipconfs {
-                if let Some(addrs) = &c.addrs {
-                    for &a in &c.asgs {
-                        if asg_members.len() <= a as usize {
-                            asg_members.resize(a as usize + 1, AddrSet::empty());
-                        }
-                        let set = match c.family {
-                            Family::V4 => AddrSet {
-                                v4: addrs.clone(),
-                                v6: IntervalSet::empty(),
-                            },
-                            Family::V6 => AddrSet {
-                                v4: IntervalSet::empty(),
-                                v6: addrs.clone(),
-                            },
-                        };
-                        asg_members[a as usize] = asg_members[a as usize].union(&set);
-                    }
-                }
-            }
-        }
-        asg_members.resize(asgs.ids.len().max(asg_members.len()), AddrSet::empty());
-
-        // NICs that point at a VM whose network profile does not list them (the reverse join);
-        // usually none, so the index stays small
-        let mut listed = vec![false; n];
-        let mut vm_nics = Vec::with_capacity(inv.virtual_machines.len());
-        let mut vm_nic_at = Vec::with_capacity(inv.virtual_machines.len() + 1);
-        vm_nic_at.push(0u32);
-        let mut vm_keys = Vec::with_capacity(inv.virtual_machines.len());
-        let chunks = par_chunks(&inv.virtual_machines, |_, chunk| {
-            let mut keys = Vec::with_capacity(chunk.len());
-            let mut refs = Vec::with_capacity(chunk.len());
-            let mut ends = Vec::with_capacity(chunk.len());
-            // NICs are usually listed in the order of their VMs: the NIC after the last one
-            // found is tried first (exact when NIC ids are unique, as the map would answer)
-            let mut next = NONE;
-            for vm in chunk {
-                keys.push(Ci::new(&vm.id));
-                for r in &vm.properties.network_profile.network_interfaces {
-                    let k = match r.id.as_deref() {
-                        None => NO_ID,
-                        Some(id) => {
-                            let key = Ci::new(id);
-                            let guess = inv.network_interfaces.get(next as usize);
-                            match guess {
-                                Some(nic) if nic_ids_unique && Ci::new(&nic.id) == key => next,
-                                _ => nics.get(&key).copied().unwrap_or(MISSING),
-                            }
-                        }
-                    };
-                    if k < NO_ID {
-                        next = k + 1;
-                    }
-                    refs.push(k);
-                }
-                ends.push(refs.len() as u32);
-            }
-            (keys, refs, ends)
-        });
-        for (keys, refs, ends) in chunks {
-            vm_keys.extend(keys);
-            let base = vm_nics.len() as u32;
-            vm_nics.extend(refs);
-            vm_nic_at.extend(ends.into_iter().map(|e| base + e));
-        }
-        for &k in &vm_nics {
-            if k < NO_ID {
-                listed[k as usize] = true;
-            }
-        }
-        for (i, nic) in inv.network_interfaces.iter().enumerate() {
-            let back = nic
-                .properties
-                .virtual_machine
-                .as_ref()
-                .and_then(|r| r.id.as_deref());
-            if let (false, Some(vm)) = (listed[i], back) {
-                nics_by_vm.entry(Ci::new(vm)).or_default().push(i as u32);
-            }
-        }
-
-        // JIT policies
-        let mut jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>> = fx_map(0);
-        for (i, pol) in inv.jit_network_access_policies.iter().enumerate() {
-            for (j, vm) in pol.properties.virtual_machines.iter().enumerate() {
-                for (k, port) in vm.ports.iter().enumerate() {
-                    if !(0..=65535).contains(&port.number) {
-                        return Err(InputError::new(
-                            format!("jitNetworkAccessPolicies[{i}].properties.virtualMachines[{j}].ports[{k}].number"),
-                            format!("{} is not a port", port.number),
-                        ));
-                    }
-                }
-                jit_by_vm
-                    .entry(Ci::new(&vm.id))
-                    .or_default()
-                    .push((i as u32, j as u32));
-            }
-        }
-
-        // Azure Virtual Network Manager: effective security admin rules per VNet
-        let mut admins = Vec::new();
-        for (i, item) in inv
-            .network_manager_effective_security_admin_rules
-            .iter()
-            .enumerate()
-        {
-            let path = format!("networkManagerEffectiveSecurityAdminRules[{i}]");
-            let rules = compile_admin_rules(item, &path, &mut asgs, &mut warnings)?;
-            let Some(vid) = item.virtual_network.id.as_deref() else {
-                return Err(InputError::new(
-                    format!("{path}.virtualNetwork.id"),
-                    "missing virtual network id",
-                ));
-            };
-            let Some(&v) = vnet_index.get(&Ci::new(vid)) else {
-                warnings.push(format!(
-                    "{path}: virtual network {vid} is not in the inventory; its security admin rules are not applied"
-                ));
-                continue;
-            };
-            if rules.is_empty() {
-                continue;
-            }
-            let (rules, homes): (Vec<CompiledRule>, Vec<Arc<str>>) = rules.into_iter().unzip();
-            let plan = NsgPlan::of(rules.iter(), &ports);
-            let a = match vnets[v as usize].admin {
-                NONE => {
-                    admins.push(AdminRules { rules, homes, plan });
-                    admins.len() - 1
-                }
-                k => {
-                    // a second item for the same VNet: merged, in priority order
-                    let set: &mut AdminRules = &mut admins[k as usize];
-                    let mut all: Vec<(CompiledRule, Arc<str>)> = set
-                        .rules
-                        .drain(..)
-                        .zip(set.homes.drain(..))
-                        .chain(rules.into_iter().zip(homes))
-                        .collect();
-                    all.sort_by_key(|(r, _)| r.priority);
-                    let (r, h): (Vec<_>, Vec<_>) = all.into_iter().unzip();
-                    set.plan = NsgPlan::of(r.iter(), &ports);
-                    set.rules = r;
-                    set.homes = h;
-                    k as usize
-                }
-            };
-            vnets[v as usize].admin = a as u32;
-        }
-
-        // paths beyond the NICs' public IPs
-        let ingress = if Ingress::needed(inv) {
+        let Nics {
+            nics,
+            nic_nsg,
+            nic_guard,
+            ipconfs,
+            nic_confs,
+            ids_unique,
+        } = resolve_nics(&inv, &asgs, &nsg_index, &subnets, &pips, &mut warnings)?;
+        let asg_members = asg_members(&ipconfs, asgs.ids.len());
+        let VmProfiles {
+            vm_nics,
+            vm_nic_at,
+            vm_keys,
+            nics_by_vm,
+        } = vm_profiles(&inv, &nics, ids_unique);
+        let jit_by_vm = jit_index(&inv)?;
+        let admins = admin_rules(
+            &inv,
+            &mut asgs,
+            &ports,
+            &vnet_index,
+            &mut vnets,
+            &mut warnings,
+        )?;
+        let ingress = if Ingress::needed(&inv) {
             let subnets2: FxMap<Ci<'a>, (u32, u32)> = subnets
                 .iter()
                 .map(|(k, &(n, v, _))| (k.clone(), (n, v)))
                 .collect();
             Ingress::build(
                 &Joins {
-                    inv,
+                    inv: &inv,
                     confs: &ipconfs,
                     nic_confs: &nic_confs,
                     pips: &pips,
@@ -700,6 +339,13 @@ impl<'a> Model<'a> {
             Ingress::default()
         };
 
+        // what the evaluation reads no more (compiled and resolved above): freed before it starts
+        let inv = view::Inventory {
+            virtual_machines: inv.virtual_machines,
+            jit_network_access_policies: inv.jit_network_access_policies,
+            bastion_hosts: inv.bastion_hosts,
+            ..Default::default()
+        };
         Ok(Self {
             inv,
             ports,
@@ -742,23 +388,7 @@ impl<'a> Model<'a> {
     /// Evaluates every VM and builds the report. With the `parallel` feature (native builds)
     /// the VMs are shared out between the machine's cores; the report is the same either way.
     pub fn report(&self) -> Report {
-        let inv = self.inv;
-        let mut warnings = std::mem::take(&mut *lock(&self.warnings));
-        let mut todo: Vec<u32> = Vec::with_capacity(inv.virtual_machines.len());
-        let mut seen: FxSet<Ci<'a>> =
-            FxSet::with_capacity_and_hasher(inv.virtual_machines.len(), Default::default());
-        for (i, vm) in inv.virtual_machines.iter().enumerate() {
-            if crate::eval::trim(&vm.id).is_empty() {
-                warnings.push(format!("virtualMachines[{i}]: no id; skipped"));
-            } else if !seen.insert(self.vm_keys[i].clone()) {
-                warnings.push(format!(
-                    "virtualMachines[{i}]: duplicate id {:?}; evaluated once",
-                    vm.id
-                ));
-            } else {
-                todo.push(i as u32);
-            }
-        }
+        let (todo, mut warnings) = self.vm_order();
         let mut vms: Vec<VmReport> = Vec::new();
         for (chunk, chunk_warnings) in self.evaluate_all(&todo) {
             if vms.is_empty() {
@@ -770,12 +400,58 @@ impl<'a> Model<'a> {
             }
             warnings.extend(chunk_warnings);
         }
-        // the same warning from several VMs is reported once, in first-seen order
-        let mut once: FxSet<&str> = FxSet::default();
-        let keep: Vec<bool> = warnings.iter().map(|w| once.insert(w.as_str())).collect();
-        let mut keep = keep.into_iter();
-        warnings.retain(|_| keep.next().unwrap_or(false));
+        dedup_warnings(&mut warnings);
         Report::from_vms(vms, warnings)
+    }
+
+    /// The VMs the report lists, in order (by their index in the inventory: VMs without an id
+    /// and repeated ids are left out), and the warnings so far (the model's, then those
+    /// about the VMs left out).
+    pub fn vm_order(&self) -> (Vec<u32>, Vec<String>) {
+        let inv = &self.inv;
+        let mut warnings = std::mem::take(&mut *lock(&self.warnings));
+        let mut todo: Vec<u32> = Vec::with_capacity(inv.virtual_machines.len());
+        let mut seen: FxSet<Ci<'a>> =
+            FxSet::with_capacity_and_hasher(inv.virtual_machines.len(), Default::default());
+        for (i, vm) in inv.virtual_machines.iter().enumerate() {
+            if crate::eval::trim(vm.id).is_empty() {
+                warnings.push(format!("virtualMachines[{i}]: no id; skipped"));
+            } else if !seen.insert(self.vm_keys[i].clone()) {
+                warnings.push(format!(
+                    "virtualMachines[{i}]: duplicate id {:?}; evaluated once",
+                    vm.id
+                ));
+            } else {
+                todo.push(i as u32);
+            }
+        }
+        (todo, warnings)
+    }
+
+    /// Evaluates the VMs at these indices (from [`Model::vm_order`]), in order, in parallel
+    /// with the `parallel` feature; returns their reports and the warnings they raised.
+    pub fn evaluate_vms(&self, vms: &[u32]) -> (Vec<VmReport>, Vec<String>) {
+        let mut reports = Vec::with_capacity(vms.len());
+        let mut warnings = Vec::new();
+        for (r, w) in self.evaluate_all(vms) {
+            reports.extend(r);
+            warnings.extend(w);
+        }
+        (reports, warnings)
+    }
+
+    /// Evaluates consecutive chunks of `vms` in parallel (with the `parallel` feature), each
+    /// chunk's VMs in order, and applies `f(offset of the chunk in vms, reports, warnings)`;
+    /// returns the results in order.
+    pub fn map_vm_chunks<R: Send>(
+        &self,
+        vms: &[u32],
+        f: impl Fn(usize, Vec<VmReport>, Vec<String>) -> R + Sync,
+    ) -> Vec<R> {
+        par_chunks(vms, |start, chunk| {
+            let (reports, warnings) = self.evaluate_chunk(chunk);
+            f(start, reports, warnings)
+        })
     }
 
     /// Evaluates VMs in order (in parallel with the `parallel` feature); returns chunks of
@@ -798,38 +474,92 @@ impl<'a> Model<'a> {
     }
 
     /// Evaluates one VM.
-    pub fn evaluate_vm(&self, vm: &VirtualMachine) -> VmReport {
+    pub fn evaluate_vm(&self, vm: &crate::arm::VirtualMachine) -> VmReport {
         let mut w = Vec::new();
-        let report = self.evaluate_vm_full(vm, None, false, &mut w).0;
+        let report = self.evaluate_vm_full(&vm.view(), None, false, &mut w).0;
         lock(&self.warnings).extend(w);
         report
     }
 
     /// Every source address (public or not) allowed to reach each management port of the VM,
     /// over all its ip configurations, in the order of [`EvalConfig::ports`].
-    pub fn allowed_sources(&self, vm: &VirtualMachine) -> Vec<AddrSet> {
-        self.evaluate_vm_full(vm, None, true, &mut Vec::new()).1
+    pub fn allowed_sources(&self, vm: &crate::arm::VirtualMachine) -> Vec<AddrSet> {
+        self.evaluate_vm_full(&vm.view(), None, true, &mut Vec::new())
+            .1
     }
 
     /// `index`: the VM's index in the inventory, when it is the inventory's own (its network
     /// profile is then resolved already).
     fn evaluate_vm_full(
         &self,
-        vm: &VirtualMachine,
+        vm: &VirtualMachine<'_>,
         index: Option<usize>,
         want_allowed: bool,
         warnings: &mut Vec<String>,
     ) -> (VmReport, Vec<AddrSet>) {
         let vm_key = match index {
             Some(i) => self.vm_keys[i].clone(),
-            None => Ci::new(&vm.id),
+            None => Ci::new(vm.id),
         };
         let name = vm
             .name
-            .clone()
-            .unwrap_or_else(|| vm.id.rsplit('/').next().unwrap_or_default().to_string());
+            .unwrap_or_else(|| vm.id.rsplit('/').next().unwrap_or_default());
+        let (nic_idx, missing_nics) = self.vm_nic_list(vm, index, &vm_key, name, warnings);
+        let has_nic = !nic_idx.is_empty() || missing_nics > 0;
+        let confs = self.vm_confs(&nic_idx, missing_nics > 0);
+        let jit = self.jit_for(&vm_key);
+        let managed = self.managed_access(&confs.evals);
+        let mut exposures = Vec::with_capacity(self.ports.len());
+        let mut allowed_all = Vec::with_capacity(if want_allowed { self.ports.len() } else { 0 });
+        for (pi, port) in self.ports.iter().enumerate() {
+            let (exposure, allowed) = self.exposure(&confs, pi, *port, &jit, want_allowed);
+            if want_allowed {
+                allowed_all.push(allowed);
+            }
+            exposures.push(Exposure {
+                managed_access: managed.clone(),
+                ..exposure
+            });
+        }
+        let any_open = exposures.iter().any(|e| e.state == State::Open);
+        let recommendations = vm_recommendations(&confs.evals, has_nic, any_open, &jit);
+        let jit_policy = self
+            .jit_by_vm
+            .get(&vm_key)
+            .and_then(|v| v.first())
+            .map(|&(pi, _)| {
+                self.inv.jit_network_access_policies[pi as usize]
+                    .id
+                    .to_string()
+            });
+        let (subscription_id, resource_group) = id_scope(vm.id);
+        let report = VmReport {
+            status: recommendations.control_status(),
+            id: vm.id.to_string(),
+            name: name.to_string(),
+            subscription_id,
+            resource_group,
+            location: vm.location.map(str::to_string),
+            os_type: vm.os_type().map(str::to_string),
+            recommendations,
+            public_ips: public_ips(&confs.evals),
+            exposures,
+            ip_configurations: self.ip_config_summaries(&confs.evals),
+            jit_policy,
+        };
+        (report, allowed_all)
+    }
 
-        // NICs: from the VM's network profile, plus NICs that point back at the VM
+    /// The VM's NICs: from its network profile (resolved at build for the inventory's own VMs),
+    /// plus NICs that point back at it; and how many of the profile's NICs are missing.
+    fn vm_nic_list(
+        &self,
+        vm: &VirtualMachine<'_>,
+        index: Option<usize>,
+        vm_key: &Ci<'a>,
+        name: &str,
+        warnings: &mut Vec<String>,
+    ) -> (SmallVec<[u32; 4]>, usize) {
         let mut nic_idx: SmallVec<[u32; 4]> = SmallVec::new();
         let mut missing_nics = 0usize;
         let resolved = index
@@ -841,7 +571,7 @@ impl<'a> Model<'a> {
             .iter()
             .enumerate()
         {
-            let Some(id) = r.id.as_deref() else { continue };
+            let Some(id) = r.id else { continue };
             let found = match resolved {
                 Some(res) => Some(res[k]).filter(|&n| n != MISSING),
                 None => self.nics.get(&Ci::new(id)).copied(),
@@ -860,32 +590,33 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        if let Some(extra) = self.nics_by_vm.get(&vm_key) {
+        if let Some(extra) = self.nics_by_vm.get(vm_key) {
             for &n in extra {
                 if !nic_idx.contains(&n) {
                     nic_idx.push(n);
                 }
             }
         }
-        let has_nic = !nic_idx.is_empty() || missing_nics > 0;
+        (nic_idx, missing_nics)
+    }
 
-        // every ip configuration, with its evaluation of every port
-        let mut confs: SmallVec<[(&IpConf<'a>, u32, PathEval); 2]> = SmallVec::new();
-        // per ip configuration: (its index, an NSG (seen or not) guards it)
-        let mut conf_at: SmallVec<[(u32, bool); 2]> = SmallVec::new();
-        for &n in &nic_idx {
+    /// Every ip configuration of the NICs, with its evaluation of every port; with `unknown`,
+    /// the evaluation of a NIC we cannot see (no NSG, no public IP known).
+    fn vm_confs<'m>(&'m self, nic_idx: &[u32], unknown: bool) -> VmConfs<'m, 'a> {
+        let mut evals: SmallVec<[(&'m IpConf<'a>, u32, PathEval); 2]> = SmallVec::new();
+        let mut at: SmallVec<[(u32, bool); 2]> = SmallVec::new();
+        for &n in nic_idx {
             let nic_nsg = self.nic_nsg[n as usize];
             let (from, to) = (self.nic_confs[n as usize], self.nic_confs[n as usize + 1]);
             for (k, c) in self.ipconfs[from as usize..to as usize].iter().enumerate() {
-                confs.push((c, nic_nsg, self.eval_path(c, c.subnet_nsg, nic_nsg, c.vnet)));
-                conf_at.push((
+                evals.push((c, nic_nsg, self.eval_path(c, c.subnet_nsg, nic_nsg, c.vnet)));
+                at.push((
                     from + k as u32,
                     c.subnet_guard || self.nic_guard[n as usize],
                 ));
             }
         }
-        // a NIC we cannot see: no NSG, no public IP known
-        let unknown = (missing_nics > 0).then(|| {
+        let unknown = unknown.then(|| {
             let conf = IpConf {
                 id: Cow::Borrowed(""),
                 family: Family::V4,
@@ -902,165 +633,142 @@ impl<'a> Model<'a> {
             };
             self.eval_path(&conf, NONE, NONE, NONE)
         });
+        VmConfs { evals, at, unknown }
+    }
 
-        let jit = self.jit_for(&vm_key);
-        let managed = self.managed_access(&confs);
-        let mut exposures = Vec::with_capacity(self.ports.len());
-        let mut allowed_all = Vec::with_capacity(if want_allowed { self.ports.len() } else { 0 });
-        let mut any_open = false;
-        for (pi, port) in self.ports.iter().enumerate() {
-            let mut candidates: SmallVec<[(&Arc<PortEval>, bool); 4]> = SmallVec::new();
-            candidates.extend(confs.iter().map(|(c, _, e)| (&e[pi], c.has_public)));
-            if let Some(u) = &unknown {
-                candidates.push((&u[pi], false));
-            }
-            // every path from the Internet to this port
-            let mut paths: Vec<InternetPath> = Vec::new();
-            let mut beyond: Option<AddrSet> = None;
-            let mut sku_closed = false;
-            for ((c, nic_nsg, evals), &(ci, guarded)) in confs.iter().zip(&conf_at) {
-                let e = &evals[pi];
-                if c.has_public {
-                    sku_closed |=
-                        !guarded && !c.pip_basic && e.state.rank() >= State::Restricted.rank();
-                    paths.push(self.public_ip_path(c, e, guarded, *port));
-                }
-                if self.ingress.by_conf.is_empty() {
-                    continue;
-                }
-                for f in self.ingress.by_conf.get(&ci).into_iter().flatten() {
-                    if let Some((path, extra)) =
-                        self.frontend_path(c, *nic_nsg, e, f, guarded, pi, *port)
-                    {
-                        if let Some(x) = extra {
-                            beyond = Some(match beyond {
-                                Some(b) => b.union(&x),
-                                None => x,
-                            });
-                        }
-                        paths.push(path);
-                    }
-                }
-            }
-            let reachable = paths.iter().any(|p| p.reachable);
-            let via = if paths
-                .iter()
-                .any(|p| p.reachable && p.kind == PathKind::PublicIp)
-            {
-                Via::PublicIp
-            } else if reachable {
-                Via::Paths
-            } else if sku_closed {
-                Via::StandardClosed
-            } else {
-                Via::None
-            };
-            let jit_protected = jit.iter().any(|(policy_ok, ports)| {
-                *policy_ok
-                    && ports.iter().any(|(n, proto)| {
-                        *n == i64::from(port.port) && proto.matches(port.protocol)
-                    })
-            });
-            let (state, sources, rules, reason, allowed) = if let [(e, _)] = candidates.as_slice() {
-                // one ip configuration: its shared presentation
-                let allowed = if want_allowed {
-                    e.allowed.clone()
-                } else {
-                    AddrSet::empty()
-                };
-                (
-                    e.state,
-                    self.sources_of(e),
-                    self.rules_of(e),
-                    self.reason_of(e, via),
-                    allowed,
-                )
-            } else {
-                self.combine(&candidates, via)
-            };
-            // a path that rewrites the source (DNAT) or the destination (floating IP) may
-            // admit public sources the NSG verdict does not show: the worst of them counts
-            let (state, sources, reason) = match beyond {
-                Some(extra) if !extra.is_empty() => {
-                    let mut shown = extra;
-                    for (e, _) in &candidates {
-                        shown = shown.union(&e.shown);
-                    }
-                    let worst = paths
-                        .iter()
-                        .filter(|p| p.state.rank() > state.rank())
-                        .max_by_key(|p| p.state.rank());
-                    match worst {
-                        Some(p) => (
-                            p.state,
-                            shown.to_cidr_strings().into(),
-                            Arc::from(p.reason()),
-                        ),
-                        None => (state, shown.to_cidr_strings().into(), reason),
-                    }
-                }
-                _ => (state, sources, reason),
-            };
-            any_open |= state == State::Open;
-            if want_allowed {
-                allowed_all.push(allowed);
-            }
-            exposures.push(Exposure {
-                port: port.port,
-                protocol: port.protocol,
-                state,
-                reachable,
-                allowed_public_sources: sources,
-                deciding_rules: rules,
-                jit_protected,
-                reason,
-                paths,
-                managed_access: managed.clone(),
-            });
+    /// The exposure of one management port (without its managed access) and, when
+    /// `want_allowed`, every source allowed to it.
+    fn exposure(
+        &self,
+        confs: &VmConfs<'_, 'a>,
+        pi: usize,
+        port: PortSpec,
+        jit: &[(bool, Vec<(i64, Protocol)>)],
+        want_allowed: bool,
+    ) -> (Exposure, AddrSet) {
+        let mut candidates: SmallVec<[(&Arc<PortEval>, bool); 4]> = SmallVec::new();
+        candidates.extend(confs.evals.iter().map(|(c, _, e)| (&e[pi], c.has_public)));
+        if let Some(u) = &confs.unknown {
+            candidates.push((&u[pi], false));
         }
-
-        // recommendations
-        let facing = confs.iter().filter(|(c, _, _)| c.has_public);
-        let nsg_rec = if facing.clone().next().is_none() {
-            Status::NotApplicable
-        } else if facing
-            .clone()
-            .all(|(c, nic_nsg, _)| c.subnet_nsg != NONE || *nic_nsg != NONE)
+        let (paths, beyond, sku_closed) = self.port_paths(confs, pi, port);
+        let reachable = paths.iter().any(|p| p.reachable);
+        let via = if paths
+            .iter()
+            .any(|p| p.reachable && p.kind == PathKind::PublicIp)
         {
-            Status::Healthy
+            Via::PublicIp
+        } else if reachable {
+            Via::Paths
+        } else if sku_closed {
+            Via::StandardClosed
         } else {
-            Status::Unhealthy
+            Via::None
         };
-        let closed_rec = if !has_nic {
-            Status::NotApplicable
-        } else if any_open {
-            Status::Unhealthy
+        let jit_protected = jit.iter().any(|(policy_ok, ports)| {
+            *policy_ok
+                && ports
+                    .iter()
+                    .any(|(n, proto)| *n == i64::from(port.port) && proto.matches(port.protocol))
+        });
+        let (state, sources, rules, reason, allowed) = if let [(e, _)] = candidates.as_slice() {
+            // one ip configuration: its shared presentation
+            let allowed = if want_allowed {
+                e.allowed.clone()
+            } else {
+                AddrSet::empty()
+            };
+            (
+                e.state,
+                self.sources_of(e),
+                self.rules_of(e),
+                self.reason_of(e, via),
+                allowed,
+            )
         } else {
-            Status::Healthy
+            self.combine(&candidates, via)
         };
-        let jit_rec = if any_open {
-            Status::Unhealthy
-        } else if jit.iter().any(|(ok, _)| *ok) {
-            Status::Healthy
-        } else {
-            Status::NotApplicable
+        // a path that rewrites the source (DNAT) or the destination (floating IP) may admit
+        // public sources the NSG verdict does not show: the worst of them counts
+        let (state, sources, reason) = match beyond {
+            Some(extra) if !extra.is_empty() => {
+                let mut shown = extra;
+                for (e, _) in &candidates {
+                    shown = shown.union(&e.shown);
+                }
+                let worst = paths
+                    .iter()
+                    .filter(|p| p.state.rank() > state.rank())
+                    .max_by_key(|p| p.state.rank());
+                match worst {
+                    Some(p) => (
+                        p.state,
+                        shown.to_cidr_strings().into(),
+                        Arc::from(p.reason()),
+                    ),
+                    None => (state, shown.to_cidr_strings().into(), reason),
+                }
+            }
+            _ => (state, sources, reason),
         };
-        let recommendations = VmRecommendations {
-            internet_facing_vms_protected_by_nsg: nsg_rec,
-            management_ports_closed: closed_rec,
-            management_ports_jit_protected: jit_rec,
+        let exposure = Exposure {
+            port: port.port,
+            protocol: port.protocol,
+            state,
+            reachable,
+            allowed_public_sources: sources,
+            deciding_rules: rules,
+            jit_protected,
+            reason,
+            paths,
+            managed_access: None,
         };
+        (exposure, allowed)
+    }
 
-        let mut public_ips: Vec<String> = Vec::new();
-        for (c, _, _) in &confs {
-            if let Some(ip) = &c.public_ip {
-                if !public_ips.iter().any(|p| p.as_str() == &**ip) {
-                    public_ips.push(ip.to_string());
+    /// Every path from the Internet to port `pi`; the public sources that paths rewriting the
+    /// source or destination admit beyond the NSG verdict; and whether a Standard public IP
+    /// without an NSG closes a port the NSGs would open.
+    fn port_paths(
+        &self,
+        confs: &VmConfs<'_, 'a>,
+        pi: usize,
+        port: PortSpec,
+    ) -> (Vec<InternetPath>, Option<AddrSet>, bool) {
+        let mut paths: Vec<InternetPath> = Vec::new();
+        let mut beyond: Option<AddrSet> = None;
+        let mut sku_closed = false;
+        for ((c, nic_nsg, evals), &(ci, guarded)) in confs.evals.iter().zip(&confs.at) {
+            let e = &evals[pi];
+            if c.has_public {
+                sku_closed |=
+                    !guarded && !c.pip_basic && e.state.rank() >= State::Restricted.rank();
+                paths.push(self.public_ip_path(c, e, guarded, port));
+            }
+            if self.ingress.by_conf.is_empty() {
+                continue;
+            }
+            for f in self.ingress.by_conf.get(&ci).into_iter().flatten() {
+                if let Some((path, extra)) =
+                    self.frontend_path(c, *nic_nsg, e, f, guarded, pi, port)
+                {
+                    if let Some(x) = extra {
+                        beyond = Some(match beyond {
+                            Some(b) => b.union(&x),
+                            None => x,
+                        });
+                    }
+                    paths.push(path);
                 }
             }
         }
+        (paths, beyond, sku_closed)
+    }
+
+    /// The network path of each ip configuration, for explanations.
+    fn ip_config_summaries(&self, evals: &[(&IpConf<'a>, u32, PathEval)]) -> Vec<IpConfigSummary> {
         let nsg_id = |k: u32| (k != NONE).then(|| self.nsgs[k as usize].id.clone());
-        let ip_configurations = confs
+        evals
             .iter()
             .map(|(c, nic_nsg, _)| IpConfigSummary {
                 id: Arc::from(&*c.id),
@@ -1070,28 +778,7 @@ impl<'a> Model<'a> {
                 subnet_nsg: nsg_id(c.subnet_nsg),
                 nic_nsg: nsg_id(*nic_nsg),
             })
-            .collect();
-        let jit_policy = self
-            .jit_by_vm
-            .get(&vm_key)
-            .and_then(|v| v.first())
-            .map(|&(pi, _)| self.inv.jit_network_access_policies[pi as usize].id.clone());
-        let (subscription_id, resource_group) = id_scope(&vm.id);
-        let report = VmReport {
-            status: recommendations.control_status(),
-            id: vm.id.clone(),
-            name,
-            subscription_id,
-            resource_group,
-            location: vm.location.clone(),
-            os_type: vm.os_type().map(str::to_string),
-            recommendations,
-            public_ips,
-            exposures,
-            ip_configurations,
-            jit_policy,
-        };
-        (report, allowed_all)
+            .collect()
     }
 
     /// Several ip configurations: the worst state, the union of sources, the deciding rules of
@@ -1366,7 +1053,6 @@ impl<'a> Model<'a> {
                 let ok = pol
                     .properties
                     .provisioning_state
-                    .as_deref()
                     .is_none_or(|s| s.eq_ignore_ascii_case("succeeded"));
                 let ports = pol.properties.virtual_machines[vi as usize]
                     .ports
@@ -1374,7 +1060,6 @@ impl<'a> Model<'a> {
                     .map(|p| {
                         let proto = p
                             .protocol
-                            .as_deref()
                             .and_then(Protocol::parse)
                             .unwrap_or(Protocol::Any);
                         (p.number, proto)
@@ -1631,167 +1316,45 @@ impl<'a> Model<'a> {
         scratch: &mut Scratch,
         port: PortSpec,
     ) -> PortEval {
-        let family = key.family;
-        let atoms = walk.atoms;
-        let w = atoms.words;
+        let w = walk.atoms.words;
         let no_nsg = walk.levels.iter().all(|l| l.0 == Level::NetworkManager);
-
-        // the candidate rules matching this port
-        let active = &mut scratch.active;
-        active.clear();
-        active.extend(
-            walk.cands
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, r))| {
-                    r.protocol.matches(port.protocol) && r.dst_ports.contains(port.port)
-                })
-                .map(|(k, _)| k as u32),
-        );
-
-        // source-port pieces the rules distinguish
-        let mut cuts: SmallVec<[u32; 8]> = SmallVec::new();
-        cuts.push(0);
-        cuts.push(65_536);
-        for &k in active.iter() {
-            for &(lo, hi) in walk.cands[k as usize].1.src_ports.ranges() {
-                cuts.push(u32::from(lo));
-                cuts.push(u32::from(hi) + 1);
-            }
-        }
-        cuts.sort_unstable();
-        cuts.dedup();
-
+        active_rules(walk, port, &mut scratch.active);
+        let cuts = source_port_cuts(walk, &scratch.active);
         scratch.bits.clear();
         scratch.bits.resize(7 * w, 0);
-        let (total, rest) = scratch.bits.split_at_mut(w);
-        // security admin rules: sources AlwaysAllow admits, and those handed over to the NSGs
-        let (always, rest) = rest.split_at_mut(w);
-        let (pass, rest) = rest.split_at_mut(w);
-        let (piece_allowed, rest) = rest.split_at_mut(w);
-        let (undecided, rest) = rest.split_at_mut(w);
-        let (allowed, piece_public) = rest.split_at_mut(w);
-        let mut allow_public: SmallVec<[RuleRef; 4]> = SmallVec::new();
-        let mut allow_any: SmallVec<[RuleRef; 4]> = SmallVec::new();
-        let mut deny_public: SmallVec<[RuleRef; 4]> = SmallVec::new();
-        let mut deny_any: SmallVec<[RuleRef; 4]> = SmallVec::new();
-        fn push(v: &mut SmallVec<[RuleRef; 4]>, r: RuleRef) {
-            if !v.contains(&r) {
-                v.push(r)
-            }
-        }
-        // (rule, access) of each rule that decided some sources, and those sources' bits
-        let contributions = &mut scratch.contributions;
-        let contributed = &mut scratch.contributed;
+        let mut bits = PortBits::split(&mut scratch.bits, w);
+        let mut found = Deciders::default();
         for piece in cuts.windows(2) {
             // both fit in u16: the cuts lie in 0..=65536 and the pieces end before 65536
             let (lo, hi) = (piece[0] as u16, (piece[1] - 1) as u16);
-            piece_allowed.copy_from_slice(&atoms.full);
-            contributions.clear();
-            contributed.clear();
-            let mut next = 0;
-            let mut admin_seen = false;
-            for &(level, nsg, end) in walk.levels {
-                let admin = level == Level::NetworkManager;
-                if admin {
-                    always.fill(0);
-                    pass.fill(0);
-                    admin_seen = true;
-                }
-                undecided.copy_from_slice(&atoms.full);
-                allowed.fill(0);
-                let first = next;
-                while next < active.len() && (active[next] as usize) < end {
-                    next += 1;
-                }
-                for &k in &active[first..next] {
-                    let k = k as usize;
-                    let (i, r) = walk.cands[k];
-                    if !r.src_ports.contains_range(lo, hi) {
-                        continue;
-                    }
-                    let src = &walk.rule_bits[k * w..(k + 1) * w];
-                    if !intersects(src, undecided) {
-                        continue;
-                    }
-                    let mut left = false;
-                    // an admin Allow only hands its sources over to the NSGs: it decides nothing
-                    let hands_over = admin && r.access == Access::Allow;
-                    for (j, (s, u)) in src.iter().zip(undecided.iter_mut()).enumerate() {
-                        let d = s & *u;
-                        *u &= !d;
-                        left |= *u != 0;
-                        match (admin, r.access) {
-                            (false, Access::Allow) => allowed[j] |= d,
-                            (true, Access::AlwaysAllow) => always[j] |= d,
-                            (true, Access::Allow) => pass[j] |= d,
-                            _ => {}
-                        }
-                        if !hands_over {
-                            contributed.push(d);
-                        }
-                    }
-                    if !hands_over {
-                        contributions.push((
-                            RuleRef {
-                                level,
-                                nsg,
-                                rule: i,
-                            },
-                            r.access,
-                        ));
-                    }
-                    if !left {
-                        break;
-                    }
-                }
-                if admin {
-                    // what no admin rule matched goes to the NSGs too
-                    for (p, u) in pass.iter_mut().zip(undecided.iter()) {
-                        *p |= u;
-                    }
-                    continue;
-                }
-                for (a, b) in piece_allowed.iter_mut().zip(allowed.iter()) {
-                    *a &= b;
-                }
-            }
-            if admin_seen {
-                for ((a, p), al) in piece_allowed.iter_mut().zip(pass.iter()).zip(always.iter()) {
-                    *a = (*a & p) | al;
-                }
-            }
-            for ((pp, a), b) in piece_public
-                .iter_mut()
-                .zip(piece_allowed.iter())
-                .zip(walk.public_bits)
-            {
-                *pp = a & b;
-            }
-            for (n, &(rr, access)) in contributions.iter().enumerate() {
-                let s = &contributed[n * w..(n + 1) * w];
-                match access {
-                    Access::Allow | Access::AlwaysAllow => {
-                        if intersects(s, piece_public) {
-                            push(&mut allow_public, rr);
-                        }
-                        if intersects(s, piece_allowed) {
-                            push(&mut allow_any, rr);
-                        }
-                    }
-                    Access::Deny => {
-                        if intersects(s, walk.public_bits) {
-                            push(&mut deny_public, rr);
-                        }
-                        push(&mut deny_any, rr);
-                    }
-                }
-            }
-            for (t, a) in total.iter_mut().zip(piece_allowed.iter()) {
+            let mut contrib = Contributions {
+                rules: &mut scratch.contributions,
+                bits: &mut scratch.contributed,
+            };
+            walk_piece(walk, &scratch.active, (lo, hi), &mut bits, &mut contrib);
+            found.classify(walk, &contrib, &mut bits);
+            for (t, a) in bits.total.iter_mut().zip(bits.piece_allowed.iter()) {
                 *t |= a;
             }
         }
+        self.port_verdict(key.family, walk, bits, found, no_nsg)
+    }
 
+    /// The verdict from the sources every piece allowed, and the rules that decided.
+    fn port_verdict(
+        &self,
+        family: Family,
+        walk: &Walk<'_>,
+        bits: PortBits<'_>,
+        found: Deciders,
+        no_nsg: bool,
+    ) -> PortEval {
+        let atoms = walk.atoms;
+        let PortBits {
+            total,
+            piece_public,
+            ..
+        } = bits;
         piece_public.copy_from_slice(total);
         // the public Internet is a union of atoms: its intersection is exact
         for (t, b) in piece_public.iter_mut().zip(walk.public_bits) {
@@ -1812,25 +1375,7 @@ impl<'a> Model<'a> {
         } else {
             State::Closed
         };
-        let mut deciding: SmallVec<[RuleRef; 4]> = match state {
-            State::Open | State::Restricted => allow_public,
-            State::Private => {
-                let mut d = deny_public;
-                for r in allow_any {
-                    push(&mut d, r);
-                }
-                d
-            }
-            State::Closed => {
-                if deny_public.is_empty() {
-                    deny_any
-                } else {
-                    deny_public
-                }
-            }
-        };
-        deciding.sort();
-        let deciding = deciding.into_vec();
+        let deciding = found.deciding(state);
         let shown = lift(family, cidr_cover(family, &total, &public));
         let allowed = lift(family, total);
         PortEval {
@@ -1843,6 +1388,827 @@ impl<'a> Model<'a> {
             rules: OnceLock::new(),
             reasons: Default::default(),
         }
+    }
+}
+
+/// Every application security group id, interned up front so that NSGs and NICs can be
+/// compiled in parallel, each thread with an identical copy of the interner.
+fn intern_asgs(inv: &view::Inventory<'_>) -> AsgInterner {
+    let mut asgs = AsgInterner::default();
+    for a in &inv.application_security_groups {
+        asgs.intern(a.id);
+    }
+    let asg_refs = inv
+        .network_security_groups
+        .iter()
+        .flat_map(|n| &n.properties.security_rules)
+        .flat_map(|r| {
+            let p = &r.properties;
+            p.source_application_security_groups
+                .iter()
+                .chain(&p.destination_application_security_groups)
+        })
+        .chain(
+            inv.network_interfaces
+                .iter()
+                .flat_map(|n| &n.properties.ip_configurations)
+                .flat_map(|c| &c.properties.application_security_groups),
+        );
+    for r in asg_refs {
+        if let Some(id) = r.id.filter(|id| !crate::eval::trim(id).is_empty()) {
+            asgs.intern(id);
+        }
+    }
+
+    asgs
+}
+
+/// Compiles every NSG (in parallel with the `parallel` feature), with its plan.
+fn compile_nsgs(
+    inv: &view::Inventory<'_>,
+    asgs: &AsgInterner,
+    ports: &[PortSpec],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
+    let mut nsgs = Vec::with_capacity(inv.network_security_groups.len());
+    let mut plans = Vec::with_capacity(inv.network_security_groups.len());
+    let chunks = par_chunks(&inv.network_security_groups, |start, chunk| {
+        let mut asgs = asgs.clone();
+        let mut warnings = Vec::new();
+        let mut out = Vec::with_capacity(chunk.len());
+        for (k, nsg) in chunk.iter().enumerate() {
+            let i = start + k;
+            if crate::eval::trim(nsg.id).is_empty() {
+                return Err(InputError::new(
+                    format!("networkSecurityGroups[{i}].id"),
+                    "missing resource id",
+                ));
+            }
+            let compiled = compile_nsg(
+                nsg,
+                &format!("networkSecurityGroups[{i}]"),
+                &mut asgs,
+                &mut warnings,
+            )?;
+            let plan = NsgPlan::new(&compiled, ports);
+            out.push((compiled, plan));
+        }
+        Ok((out, warnings))
+    });
+    for chunk in chunks {
+        let (compiled, w) = chunk?;
+        for (nsg, plan) in compiled {
+            nsgs.push(nsg);
+            plans.push(plan);
+        }
+        warnings.extend(w);
+    }
+    Ok((nsgs, plans))
+}
+
+/// NSG id -> index, resolving references (a missing NSG is a warning and counts as none).
+struct NsgIndex<'a>(FxMap<Ci<'a>, u32>);
+
+impl<'a> NsgIndex<'a> {
+    fn new(inv: &view::Inventory<'a>) -> Self {
+        let mut by_key: FxMap<Ci<'a>, u32> = fx_map(inv.network_security_groups.len());
+        for (i, nsg) in inv.network_security_groups.iter().enumerate() {
+            by_key.insert(Ci::new(nsg.id), i as u32);
+        }
+        NsgIndex(by_key)
+    }
+
+    fn resolve(
+        &self,
+        id: Option<&str>,
+        whose: &dyn Fn() -> String,
+        warnings: &mut Vec<String>,
+    ) -> u32 {
+        let Some(id) = id.filter(|s| !crate::eval::trim(s).is_empty()) else {
+            return NONE;
+        };
+        match self.0.get(&Ci::new(id)) {
+            Some(&k) => k,
+            None => {
+                warnings.push(format!(
+                    "{}: NSG {id} is not in the inventory; counted as no NSG",
+                    whose()
+                ));
+                NONE
+            }
+        }
+    }
+}
+
+/// VNets and subnets, resolved.
+struct Networks<'a> {
+    /// Subnet id -> (subnet NSG, VNet, guarded by an NSG).
+    subnets: FxMap<Ci<'a>, (u32, u32, bool)>,
+    vnet_index: FxMap<Ci<'a>, u32>,
+    vnets: Vec<VnetInfo>,
+    /// Public Internet when the VNet is unknown.
+    public_no_vnet: AddrSet,
+}
+
+/// Every VNet's address space and subnets, and the VirtualNetwork tag of each (its space and
+/// its Connected peers').
+fn networks<'a>(
+    inv: &view::Inventory<'a>,
+    nsg_index: &NsgIndex<'a>,
+    warnings: &mut Vec<String>,
+) -> Result<Networks<'a>, InputError> {
+    let np = non_public();
+    let mut spaces: Vec<AddrSet> = Vec::with_capacity(inv.virtual_networks.len());
+    let mut subnets: FxMap<Ci<'a>, (u32, u32, bool)> = fx_map(0);
+    let mut vnet_index: FxMap<Ci<'a>, u32> = fx_map(inv.virtual_networks.len());
+    for (i, vnet) in inv.virtual_networks.iter().enumerate() {
+        let path = || format!("virtualNetworks[{i}]");
+        let mut space = AddrSet::empty();
+        if let Some(a) = &vnet.properties.address_space {
+            for (k, p) in a.address_prefixes.iter().enumerate() {
+                space = space.union(&parse_cidr(p, || {
+                    format!("{}.properties.addressSpace.addressPrefixes[{k}]", path())
+                })?);
+            }
+        }
+        let vidx = spaces.len() as u32;
+        vnet_index.insert(Ci::new(vnet.id), vidx);
+        for (j, s) in vnet.properties.subnets.iter().enumerate() {
+            let spath = || format!("{}.properties.subnets[{j}].properties", path());
+            if let Some(p) = s
+                .properties
+                .address_prefix
+                .filter(|p| !crate::eval::trim(p).is_empty())
+            {
+                space = space.union(&parse_cidr(p, || format!("{}.addressPrefix", spath()))?);
+            }
+            for (k, p) in s.properties.address_prefixes.iter().enumerate() {
+                space = space.union(&parse_cidr(p, || {
+                    format!("{}.addressPrefixes[{k}]", spath())
+                })?);
+            }
+            let id: Cow<'a, str> = match (&s.id, &s.name) {
+                (Some(id), _) if !crate::eval::trim(id).is_empty() => Cow::Borrowed(*id),
+                (_, Some(name)) => Cow::Owned(format!("{}/subnets/{name}", vnet.id)),
+                _ => continue,
+            };
+            let nsg_id = s
+                .properties
+                .network_security_group
+                .as_ref()
+                .and_then(|r| r.id);
+            let guard = nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty());
+            let nsg = nsg_index.resolve(nsg_id, &|| format!("subnet {id}"), warnings);
+            subnets.insert(Ci::owned(id), (nsg, vidx, guard));
+        }
+        spaces.push(space);
+    }
+    // the VirtualNetwork tag covers directly peered VNets too (Connected peerings)
+    let mut vnet_tag = spaces.clone();
+    for (i, vnet) in inv.virtual_networks.iter().enumerate() {
+        for (k, peer) in vnet.properties.virtual_network_peerings.iter().enumerate() {
+            let pp = &peer.properties;
+            let connected = pp
+                .peering_state
+                .is_none_or(|s| s.trim().eq_ignore_ascii_case("connected"));
+            if !connected {
+                continue;
+            }
+            let remote = pp
+                .remote_virtual_network
+                .as_ref()
+                .and_then(|r| r.id)
+                .and_then(|id| vnet_index.get(&Ci::new(id)).copied());
+            let mut add = match remote {
+                Some(r) => spaces[r as usize].clone(),
+                None => AddrSet::empty(),
+            };
+            if let Some(a) = &pp.remote_address_space {
+                for (m, prefix) in a.address_prefixes.iter().enumerate() {
+                    add = add.union(&parse_cidr(prefix, || {
+                        format!("virtualNetworks[{i}].properties.virtualNetworkPeerings[{k}].properties.remoteAddressSpace.addressPrefixes[{m}]")
+                    })?);
+                }
+            }
+            vnet_tag[i] = vnet_tag[i].union(&add);
+            if let Some(r) = remote {
+                vnet_tag[r as usize] = vnet_tag[r as usize].union(&spaces[i]);
+            }
+        }
+    }
+    let vnets: Vec<VnetInfo> = vnet_tag
+        .into_iter()
+        .map(|space| VnetInfo {
+            public: AddrSet::all().difference(&np).difference(&space),
+            space,
+            admin: NONE,
+        })
+        .collect();
+    let public_no_vnet = AddrSet::all().difference(&np);
+
+    Ok(Networks {
+        subnets,
+        vnet_index,
+        vnets,
+        public_no_vnet,
+    })
+}
+
+/// NICs and their ip configurations, resolved.
+struct Nics<'a> {
+    nics: FxMap<Ci<'a>, u32>,
+    nic_nsg: Vec<u32>,
+    nic_guard: Vec<bool>,
+    ipconfs: Vec<IpConf<'a>>,
+    nic_confs: Vec<u32>,
+    /// No two NICs share an id.
+    ids_unique: bool,
+}
+
+/// Parses every NIC's ip configurations and resolves their NSGs, subnets and public IPs (in
+/// parallel with the `parallel` feature).
+fn resolve_nics<'a>(
+    inv: &view::Inventory<'a>,
+    asgs: &AsgInterner,
+    nsg_index: &NsgIndex<'a>,
+    subnets: &FxMap<Ci<'a>, (u32, u32, bool)>,
+    pips: &FxMap<Ci<'a>, Pip>,
+    warnings: &mut Vec<String>,
+) -> Result<Nics<'a>, InputError> {
+    let n = inv.network_interfaces.len();
+    let mut nics: FxMap<Ci<'a>, u32> = fx_map(n);
+    let mut nic_nsg = Vec::with_capacity(n);
+    let mut ipconfs = Vec::with_capacity(n);
+    let mut nic_confs = Vec::with_capacity(n + 1);
+    nic_confs.push(0u32);
+    let chunks = par_chunks(&inv.network_interfaces, |start, chunk| {
+        let mut asgs = asgs.clone();
+        let mut warnings = Vec::new();
+        let mut nsgs = Vec::with_capacity(chunk.len());
+        let mut guards = Vec::with_capacity(chunk.len());
+        let mut confs = Vec::with_capacity(chunk.len());
+        let mut ends = Vec::with_capacity(chunk.len());
+        let mut keys = Vec::with_capacity(chunk.len());
+        for (k, nic) in chunk.iter().enumerate() {
+            let i = start + k;
+            if crate::eval::trim(nic.id).is_empty() {
+                return Err(InputError::new(
+                    format!("networkInterfaces[{i}].id"),
+                    "missing resource id",
+                ));
+            }
+            let nsg_id = nic
+                .properties
+                .network_security_group
+                .as_ref()
+                .and_then(|r| r.id);
+            guards.push(nsg_id.is_some_and(|i| !crate::eval::trim(i).is_empty()));
+            let nsg = nsg_index.resolve(
+                nsg_id,
+                &|| format!("network interface {}", nic.id),
+                &mut warnings,
+            );
+            parse_ipconfs(nic, i, &mut asgs, subnets, pips, &mut warnings, &mut confs)?;
+            nsgs.push(nsg);
+            ends.push(confs.len() as u32);
+            keys.push(Ci::new(nic.id));
+        }
+        Ok((nsgs, guards, confs, ends, keys, warnings))
+    });
+    let mut nic_keys = Vec::with_capacity(n);
+    let mut nic_guard = Vec::with_capacity(n);
+    for chunk in chunks {
+        let (nsgs, guards, confs, ends, keys, w) = chunk?;
+        warnings.extend(w);
+        nic_guard.extend(guards);
+        nic_keys.extend(keys);
+        let base = ipconfs.len() as u32;
+        nic_nsg.extend(nsgs);
+        nic_confs.extend(ends.into_iter().map(|e| base + e));
+        ipconfs.extend(confs);
+    }
+    let mut nic_ids_unique = true;
+    for (i, key) in nic_keys.into_iter().enumerate() {
+        nic_ids_unique &= nics.insert(key, i as u32).is_none();
+    }
+    Ok(Nics {
+        nics,
+        nic_nsg,
+        nic_guard,
+        ipconfs,
+        nic_confs,
+        ids_unique: nic_ids_unique,
+    })
+}
+
+/// Each application security group's members' addresses.
+fn asg_members(ipconfs: &[IpConf<'_>], asgs: usize) -> Vec<AddrSet> {
+    let mut asg_members: Vec<AddrSet> = Vec::new();
+    {
+        for c in ipconfs {
+            if let Some(addrs) = &c.addrs {
+                for &a in &c.asgs {
+                    if asg_members.len() <= a as usize {
+                        asg_members.resize(a as usize + 1, AddrSet::empty());
+                    }
+                    let set = match c.family {
+                        Family::V4 => AddrSet {
+                            v4: addrs.clone(),
+                            v6: IntervalSet::empty(),
+                        },
+                        Family::V6 => AddrSet {
+                            v4: IntervalSet::empty(),
+                            v6: addrs.clone(),
+                        },
+                    };
+                    asg_members[a as usize] = asg_members[a as usize].union(&set);
+                }
+            }
+        }
+    }
+    asg_members.resize(asgs.max(asg_members.len()), AddrSet::empty());
+
+    asg_members
+}
+
+/// Each VM's network profile resolved, and NICs that point at a VM whose network profile
+/// does not list them (the reverse join; usually none, so the index stays small).
+struct VmProfiles<'a> {
+    vm_nics: Vec<u32>,
+    vm_nic_at: Vec<u32>,
+    vm_keys: Vec<Ci<'a>>,
+    nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>>,
+}
+
+fn vm_profiles<'a>(
+    inv: &view::Inventory<'a>,
+    nics: &FxMap<Ci<'a>, u32>,
+    nic_ids_unique: bool,
+) -> VmProfiles<'a> {
+    let n = inv.network_interfaces.len();
+    let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(0);
+    let mut listed = vec![false; n];
+    let mut vm_nics = Vec::with_capacity(inv.virtual_machines.len());
+    let mut vm_nic_at = Vec::with_capacity(inv.virtual_machines.len() + 1);
+    vm_nic_at.push(0u32);
+    let mut vm_keys = Vec::with_capacity(inv.virtual_machines.len());
+    let chunks = par_chunks(&inv.virtual_machines, |_, chunk| {
+        let mut keys = Vec::with_capacity(chunk.len());
+        let mut refs = Vec::with_capacity(chunk.len());
+        let mut ends = Vec::with_capacity(chunk.len());
+        // NICs are usually listed in the order of their VMs: the NIC after the last one
+        // found is tried first (exact when NIC ids are unique, as the map would answer)
+        let mut next = NONE;
+        for vm in chunk {
+            keys.push(Ci::new(vm.id));
+            for r in &vm.properties.network_profile.network_interfaces {
+                let k = match r.id {
+                    None => NO_ID,
+                    Some(id) => {
+                        let key = Ci::new(id);
+                        let guess = inv.network_interfaces.get(next as usize);
+                        match guess {
+                            Some(nic) if nic_ids_unique && Ci::new(nic.id) == key => next,
+                            _ => nics.get(&key).copied().unwrap_or(MISSING),
+                        }
+                    }
+                };
+                if k < NO_ID {
+                    next = k + 1;
+                }
+                refs.push(k);
+            }
+            ends.push(refs.len() as u32);
+        }
+        (keys, refs, ends)
+    });
+    for (keys, refs, ends) in chunks {
+        vm_keys.extend(keys);
+        let base = vm_nics.len() as u32;
+        vm_nics.extend(refs);
+        vm_nic_at.extend(ends.into_iter().map(|e| base + e));
+    }
+    for &k in &vm_nics {
+        if k < NO_ID {
+            listed[k as usize] = true;
+        }
+    }
+    for (i, nic) in inv.network_interfaces.iter().enumerate() {
+        let back = nic.properties.virtual_machine.and_then(|r| r.id);
+        if let (false, Some(vm)) = (listed[i], back) {
+            nics_by_vm.entry(Ci::new(vm)).or_default().push(i as u32);
+        }
+    }
+
+    VmProfiles {
+        vm_nics,
+        vm_nic_at,
+        vm_keys,
+        nics_by_vm,
+    }
+}
+
+/// VM id -> the (policy, entry) of every JIT policy that lists it; checks the port numbers.
+fn jit_index<'a>(inv: &view::Inventory<'a>) -> Result<FxMap<Ci<'a>, Vec<(u32, u32)>>, InputError> {
+    let mut jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>> = fx_map(0);
+    for (i, pol) in inv.jit_network_access_policies.iter().enumerate() {
+        for (j, vm) in pol.properties.virtual_machines.iter().enumerate() {
+            for (k, port) in vm.ports.iter().enumerate() {
+                if !(0..=65535).contains(&port.number) {
+                    return Err(InputError::new(
+                        format!("jitNetworkAccessPolicies[{i}].properties.virtualMachines[{j}].ports[{k}].number"),
+                        format!("{} is not a port", port.number),
+                    ));
+                }
+            }
+            jit_by_vm
+                .entry(Ci::new(vm.id))
+                .or_default()
+                .push((i as u32, j as u32));
+        }
+    }
+
+    Ok(jit_by_vm)
+}
+
+/// Azure Virtual Network Manager: the effective security admin rules of each VNet, compiled
+/// (two items for one VNet are merged in priority order); sets each VNet's `admin`.
+fn admin_rules(
+    inv: &view::Inventory<'_>,
+    asgs: &mut AsgInterner,
+    ports: &[PortSpec],
+    vnet_index: &FxMap<Ci<'_>, u32>,
+    vnets: &mut [VnetInfo],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<AdminRules>, InputError> {
+    let mut admins = Vec::new();
+    for (i, item) in inv
+        .network_manager_effective_security_admin_rules
+        .iter()
+        .enumerate()
+    {
+        let path = format!("networkManagerEffectiveSecurityAdminRules[{i}]");
+        let rules = compile_admin_rules(item, &path, asgs, warnings)?;
+        let Some(vid) = item.virtual_network.id.as_deref() else {
+            return Err(InputError::new(
+                format!("{path}.virtualNetwork.id"),
+                "missing virtual network id",
+            ));
+        };
+        let Some(&v) = vnet_index.get(&Ci::new(vid)) else {
+            warnings.push(format!(
+                "{path}: virtual network {vid} is not in the inventory; its security admin rules are not applied"
+            ));
+            continue;
+        };
+        if rules.is_empty() {
+            continue;
+        }
+        let (rules, homes): (Vec<CompiledRule>, Vec<Arc<str>>) = rules.into_iter().unzip();
+        let plan = NsgPlan::of(rules.iter(), ports);
+        let a = match vnets[v as usize].admin {
+            NONE => {
+                admins.push(AdminRules { rules, homes, plan });
+                admins.len() - 1
+            }
+            k => {
+                // a second item for the same VNet: merged, in priority order
+                let set: &mut AdminRules = &mut admins[k as usize];
+                let mut all: Vec<(CompiledRule, Arc<str>)> = set
+                    .rules
+                    .drain(..)
+                    .zip(set.homes.drain(..))
+                    .chain(rules.into_iter().zip(homes))
+                    .collect();
+                all.sort_by_key(|(r, _)| r.priority);
+                let (r, h): (Vec<_>, Vec<_>) = all.into_iter().unzip();
+                set.plan = NsgPlan::of(r.iter(), ports);
+                set.rules = r;
+                set.homes = h;
+                k as usize
+            }
+        };
+        vnets[v as usize].admin = a as u32;
+    }
+
+    Ok(admins)
+}
+
+/// A VM's ip configurations with their evaluations (see [`Model::vm_confs`]).
+struct VmConfs<'m, 'a> {
+    /// (ip configuration, its NIC's NSG, its evaluation of every port).
+    evals: SmallVec<[(&'m IpConf<'a>, u32, PathEval); 2]>,
+    /// Per ip configuration: (its index in the model, an NSG (seen or not) guards it).
+    at: SmallVec<[(u32, bool); 2]>,
+    /// A NIC we cannot see.
+    unknown: Option<PathEval>,
+}
+
+/// The three recommendations of a VM.
+fn vm_recommendations(
+    evals: &[(&IpConf<'_>, u32, PathEval)],
+    has_nic: bool,
+    any_open: bool,
+    jit: &[(bool, Vec<(i64, Protocol)>)],
+) -> VmRecommendations {
+    let facing = evals.iter().filter(|(c, _, _)| c.has_public);
+    let nsg_rec = if facing.clone().next().is_none() {
+        Status::NotApplicable
+    } else if facing
+        .clone()
+        .all(|(c, nic_nsg, _)| c.subnet_nsg != NONE || *nic_nsg != NONE)
+    {
+        Status::Healthy
+    } else {
+        Status::Unhealthy
+    };
+    let closed_rec = if !has_nic {
+        Status::NotApplicable
+    } else if any_open {
+        Status::Unhealthy
+    } else {
+        Status::Healthy
+    };
+    let jit_rec = if any_open {
+        Status::Unhealthy
+    } else if jit.iter().any(|(ok, _)| *ok) {
+        Status::Healthy
+    } else {
+        Status::NotApplicable
+    };
+    VmRecommendations {
+        internet_facing_vms_protected_by_nsg: nsg_rec,
+        management_ports_closed: closed_rec,
+        management_ports_jit_protected: jit_rec,
+    }
+}
+
+/// The VM's public addresses, each once, in the order of its ip configurations.
+fn public_ips(evals: &[(&IpConf<'_>, u32, PathEval)]) -> Vec<String> {
+    let mut ips: Vec<String> = Vec::new();
+    for (c, _, _) in evals {
+        if let Some(ip) = &c.public_ip {
+            if !ips.iter().any(|p| p.as_str() == &**ip) {
+                ips.push(ip.to_string());
+            }
+        }
+    }
+    ips
+}
+
+/// The candidate rules (indices in `walk.cands`) whose protocol and ports match `port`.
+fn active_rules(walk: &Walk<'_>, port: PortSpec, active: &mut Vec<u32>) {
+    active.clear();
+    active.extend(
+        walk.cands
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, r))| {
+                r.protocol.matches(port.protocol) && r.dst_ports.contains(port.port)
+            })
+            .map(|(k, _)| k as u32),
+    );
+}
+
+/// The bounds of the source-port pieces the active rules distinguish (0 and 65536 included).
+fn source_port_cuts(walk: &Walk<'_>, active: &[u32]) -> SmallVec<[u32; 8]> {
+    let mut cuts: SmallVec<[u32; 8]> = SmallVec::new();
+    cuts.push(0);
+    cuts.push(65_536);
+    for &k in active {
+        for &(lo, hi) in walk.cands[k as usize].1.src_ports.ranges() {
+            cuts.push(u32::from(lo));
+            cuts.push(u32::from(hi) + 1);
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
+/// The bitsets of one port's walk (each `atoms.words` words).
+struct PortBits<'b> {
+    /// Sources allowed in some piece.
+    total: &'b mut [u64],
+    /// Security admin rules: sources AlwaysAllow admits, and those handed over to the NSGs.
+    always: &'b mut [u64],
+    pass: &'b mut [u64],
+    /// Sources allowed through every level, for the current piece.
+    piece_allowed: &'b mut [u64],
+    undecided: &'b mut [u64],
+    /// Sources allowed by the current level.
+    allowed: &'b mut [u64],
+    piece_public: &'b mut [u64],
+}
+
+impl<'b> PortBits<'b> {
+    fn split(bits: &'b mut [u64], w: usize) -> Self {
+        let (total, rest) = bits.split_at_mut(w);
+        let (always, rest) = rest.split_at_mut(w);
+        let (pass, rest) = rest.split_at_mut(w);
+        let (piece_allowed, rest) = rest.split_at_mut(w);
+        let (undecided, rest) = rest.split_at_mut(w);
+        let (allowed, piece_public) = rest.split_at_mut(w);
+        PortBits {
+            total,
+            always,
+            pass,
+            piece_allowed,
+            undecided,
+            allowed,
+            piece_public,
+        }
+    }
+}
+
+/// (rule, access) of each rule that decided some sources in a piece, and those sources' bits.
+struct Contributions<'c> {
+    rules: &'c mut Vec<(RuleRef, Access)>,
+    bits: &'c mut Vec<u64>,
+}
+
+/// Walks every level's active rules for one source-port piece `(lo, hi)`: leaves in
+/// `bits.piece_allowed` the sources that get through, and records which rules decided what.
+fn walk_piece(
+    walk: &Walk<'_>,
+    active: &[u32],
+    (lo, hi): (u16, u16),
+    b: &mut PortBits<'_>,
+    contrib: &mut Contributions<'_>,
+) {
+    let atoms = walk.atoms;
+    b.piece_allowed.copy_from_slice(&atoms.full);
+    contrib.rules.clear();
+    contrib.bits.clear();
+    let mut next = 0;
+    let mut admin_seen = false;
+    for &(level, nsg, end) in walk.levels {
+        let admin = level == Level::NetworkManager;
+        if admin {
+            b.always.fill(0);
+            b.pass.fill(0);
+            admin_seen = true;
+        }
+        b.undecided.copy_from_slice(&atoms.full);
+        b.allowed.fill(0);
+        let first = next;
+        while next < active.len() && (active[next] as usize) < end {
+            next += 1;
+        }
+        walk_level(
+            walk,
+            &active[first..next],
+            (level, nsg),
+            (lo, hi),
+            b,
+            contrib,
+        );
+        if admin {
+            // what no admin rule matched goes to the NSGs too
+            for (p, u) in b.pass.iter_mut().zip(b.undecided.iter()) {
+                *p |= u;
+            }
+            continue;
+        }
+        for (a, x) in b.piece_allowed.iter_mut().zip(b.allowed.iter()) {
+            *a &= x;
+        }
+    }
+    if admin_seen {
+        for ((a, p), al) in b
+            .piece_allowed
+            .iter_mut()
+            .zip(b.pass.iter())
+            .zip(b.always.iter())
+        {
+            *a = (*a & p) | al;
+        }
+    }
+}
+
+/// The rules of one level (admin rules or one NSG), in order, for one source-port piece.
+fn walk_level(
+    walk: &Walk<'_>,
+    rules: &[u32],
+    (level, nsg): (Level, u32),
+    (lo, hi): (u16, u16),
+    b: &mut PortBits<'_>,
+    contrib: &mut Contributions<'_>,
+) {
+    let w = walk.atoms.words;
+    let admin = level == Level::NetworkManager;
+    for &k in rules {
+        let k = k as usize;
+        let (i, r) = walk.cands[k];
+        if !r.src_ports.contains_range(lo, hi) {
+            continue;
+        }
+        let src = &walk.rule_bits[k * w..(k + 1) * w];
+        if !intersects(src, b.undecided) {
+            continue;
+        }
+        let mut left = false;
+        // an admin Allow only hands its sources over to the NSGs: it decides nothing
+        let hands_over = admin && r.access == Access::Allow;
+        for (j, (s, u)) in src.iter().zip(b.undecided.iter_mut()).enumerate() {
+            let d = s & *u;
+            *u &= !d;
+            left |= *u != 0;
+            match (admin, r.access) {
+                (false, Access::Allow) => b.allowed[j] |= d,
+                (true, Access::AlwaysAllow) => b.always[j] |= d,
+                (true, Access::Allow) => b.pass[j] |= d,
+                _ => {}
+            }
+            if !hands_over {
+                contrib.bits.push(d);
+            }
+        }
+        if !hands_over {
+            contrib.rules.push((
+                RuleRef {
+                    level,
+                    nsg,
+                    rule: i,
+                },
+                r.access,
+            ));
+        }
+        if !left {
+            break;
+        }
+    }
+}
+
+/// The rules that decided public or any sources, by access, over every piece.
+#[derive(Default)]
+struct Deciders {
+    allow_public: SmallVec<[RuleRef; 4]>,
+    allow_any: SmallVec<[RuleRef; 4]>,
+    deny_public: SmallVec<[RuleRef; 4]>,
+    deny_any: SmallVec<[RuleRef; 4]>,
+}
+
+fn push_once(v: &mut SmallVec<[RuleRef; 4]>, r: RuleRef) {
+    if !v.contains(&r) {
+        v.push(r)
+    }
+}
+
+impl Deciders {
+    /// Adds the rules that decided sources in the piece just walked.
+    fn classify(&mut self, walk: &Walk<'_>, contrib: &Contributions<'_>, b: &mut PortBits<'_>) {
+        let w = walk.atoms.words;
+        for ((pp, a), x) in b
+            .piece_public
+            .iter_mut()
+            .zip(b.piece_allowed.iter())
+            .zip(walk.public_bits)
+        {
+            *pp = a & x;
+        }
+        for (n, &(rr, access)) in contrib.rules.iter().enumerate() {
+            let s = &contrib.bits[n * w..(n + 1) * w];
+            match access {
+                Access::Allow | Access::AlwaysAllow => {
+                    if intersects(s, b.piece_public) {
+                        push_once(&mut self.allow_public, rr);
+                    }
+                    if intersects(s, b.piece_allowed) {
+                        push_once(&mut self.allow_any, rr);
+                    }
+                }
+                Access::Deny => {
+                    if intersects(s, walk.public_bits) {
+                        push_once(&mut self.deny_public, rr);
+                    }
+                    push_once(&mut self.deny_any, rr);
+                }
+            }
+        }
+    }
+
+    /// The rules shown as deciding a port in `state`, sorted.
+    fn deciding(self, state: State) -> Vec<RuleRef> {
+        let mut deciding: SmallVec<[RuleRef; 4]> = match state {
+            State::Open | State::Restricted => self.allow_public,
+            State::Private => {
+                let mut d = self.deny_public;
+                for r in self.allow_any {
+                    push_once(&mut d, r);
+                }
+                d
+            }
+            State::Closed => {
+                if self.deny_public.is_empty() {
+                    self.deny_any
+                } else {
+                    self.deny_public
+                }
+            }
+        };
+        deciding.sort();
+        deciding.into_vec()
     }
 }
 
@@ -1992,6 +2358,15 @@ fn family_max(family: Family) -> u128 {
     }
 }
 
+/// Keeps the first of equal warnings (the same warning from several VMs is reported once, in
+/// first-seen order).
+pub fn dedup_warnings(warnings: &mut Vec<String>) {
+    let mut once: FxSet<&str> = FxSet::default();
+    let keep: Vec<bool> = warnings.iter().map(|w| once.insert(w.as_str())).collect();
+    let mut keep = keep.into_iter();
+    warnings.retain(|_| keep.next().unwrap_or(false));
+}
+
 /// Drops `a` and `b`, on two threads with the `parallel` feature (native builds).
 fn par_drop<A: Send, B: Send>(a: A, b: B) {
     #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
@@ -2115,7 +2490,7 @@ fn parse_cidr(s: &str, path: impl Fn() -> String) -> Result<AddrSet, InputError>
 
 /// Parses a NIC's ip configurations and resolves their subnet (NSG, VNet) and public IP.
 fn parse_ipconfs<'a>(
-    nic: &'a NetworkInterface,
+    nic: &NetworkInterface<'a>,
     i: usize,
     asgs: &mut AsgInterner,
     subnets: &FxMap<Ci<'a>, (u32, u32, bool)>,
@@ -2127,7 +2502,7 @@ fn parse_ipconfs<'a>(
         let cpath =
             || format!("networkInterfaces[{i}].properties.ipConfigurations[{j}].properties");
         let p = &c.properties;
-        let declared = match p.private_ip_address_version.as_deref().map(str::trim) {
+        let declared = match p.private_ip_address_version.map(str::trim) {
             Some(v) if v.eq_ignore_ascii_case("ipv6") => Some(Family::V6),
             Some(v) if v.eq_ignore_ascii_case("ipv4") => Some(Family::V4),
             Some("") | None => None,
@@ -2141,7 +2516,6 @@ fn parse_ipconfs<'a>(
         };
         let (family, addrs) = match p
             .private_ip_address
-            .as_deref()
             .filter(|s| !crate::eval::trim(s).is_empty())
         {
             Some(a) => {
@@ -2165,16 +2539,16 @@ fn parse_ipconfs<'a>(
             None => (declared.unwrap_or(Family::V4), None),
         };
         let id: Cow<'a, str> = match &c.id {
-            Some(id) => Cow::Borrowed(id.as_str()),
+            Some(id) => Cow::Borrowed(*id),
             None => Cow::Owned(format!(
                 "{}/ipConfigurations/{}",
                 nic.id,
-                c.name.as_deref().unwrap_or("?")
+                c.name.unwrap_or("?")
             )),
         };
         let mut conf_asgs = Vec::new();
         for (k, a) in p.application_security_groups.iter().enumerate() {
-            match a.id.as_deref() {
+            match a.id {
                 Some(aid) if !crate::eval::trim(aid).is_empty() => conf_asgs.push(asgs.intern(aid)),
                 _ => {
                     return Err(InputError::new(
@@ -2185,7 +2559,7 @@ fn parse_ipconfs<'a>(
             }
         }
         let (mut subnet_nsg, mut vnet, mut subnet_guard) = (NONE, NONE, false);
-        if let Some(sid) = p.subnet.as_ref().and_then(|s| s.id.as_deref()) {
+        if let Some(sid) = p.subnet.as_ref().and_then(|s| s.id) {
             match subnets.get(&Ci::new(sid)) {
                 Some(&(n, v, g)) => (subnet_nsg, vnet, subnet_guard) = (n, v, g),
                 None => {
@@ -2199,7 +2573,7 @@ fn parse_ipconfs<'a>(
         let pip_ref = p
             .public_ip_address
             .as_ref()
-            .and_then(|s| s.id.as_deref())
+            .and_then(|s| s.id)
             .filter(|s| !crate::eval::trim(s).is_empty());
         let (public_ip, pip_basic) = match pip_ref {
             Some(pk) => match pips.get(&Ci::new(pk)) {
@@ -2229,27 +2603,6 @@ fn parse_ipconfs<'a>(
         });
     }
     Ok(())
-}
-
-/// `(subscriptionId, resourceGroup)` of an ARM id (empty when absent).
-pub fn id_scope(id: &str) -> (String, String) {
-    let mut sub = None;
-    let mut rg = None;
-    let mut parts = id.split('/');
-    while let Some(p) = parts.next() {
-        if sub.is_none() && p.len() == 13 && p.eq_ignore_ascii_case("subscriptions") {
-            sub = parts.next();
-        } else if rg.is_none() && p.len() == 14 && p.eq_ignore_ascii_case("resourceGroups") {
-            rg = parts.next();
-        }
-        if sub.is_some() && rg.is_some() {
-            break;
-        }
-    }
-    (
-        sub.unwrap_or_default().to_string(),
-        rg.unwrap_or_default().to_string(),
-    )
 }
 
 /// An address as shared text (IPv4 without going through the formatter).
@@ -2558,15 +2911,6 @@ mod tests {
             assert_eq!(&*ip_arc(Family::V4, ip), format_ip(Family::V4, ip));
         }
         assert_eq!(&*ip_arc(Family::V6, 1), "::1");
-    }
-
-    #[test]
-    fn scopes_of_ids() {
-        assert_eq!(
-            id_scope("/SUBSCRIPTIONS/s1/ResourceGroups/rg-1/providers/x/y"),
-            ("s1".to_string(), "rg-1".to_string())
-        );
-        assert_eq!(id_scope("nothing"), (String::new(), String::new()));
     }
 }
 

@@ -9,8 +9,9 @@
 use super::engine::{fx_map, Ci, FxMap, IpConf, NONE};
 use super::report::{ManagedAccess, PathKind};
 use super::Protocol;
+use crate::arm::view::{Inventory, PublicIpAddress};
 use crate::arm::*;
-use crate::inventory::{InputError, Inventory};
+use crate::inventory::InputError;
 use crate::net::addr::parse_ip;
 use crate::net::ports::PortSet;
 use crate::net::{AddrSet, Cidr, Family, IntervalSet};
@@ -77,7 +78,6 @@ impl Pip {
             address: p
                 .properties
                 .ip_address
-                .as_deref()
                 .filter(|s| !crate::eval::trim(s).is_empty())
                 .map(Arc::from),
             basic: p.sku.as_ref().is_some_and(|s| s.is("Basic")),
@@ -164,7 +164,7 @@ struct FrontendInfo {
 
 /// The inputs of [`Ingress::build`] that the engine resolved already.
 pub(crate) struct Joins<'m, 'a> {
-    pub inv: &'a Inventory,
+    pub inv: &'m Inventory<'a>,
     pub confs: &'m [IpConf<'a>],
     /// NIC `i`'s ip configurations: `confs[nic_confs[i]..nic_confs[i + 1]]`.
     pub nic_confs: &'m [u32],
@@ -173,6 +173,159 @@ pub(crate) struct Joins<'m, 'a> {
     pub subnets: &'m FxMap<Ci<'a>, (u32, u32)>,
     /// VNet id -> index.
     pub vnet_index: &'m FxMap<Ci<'a>, u32>,
+}
+
+/// Ip configurations by id and by (VNet, address), for the references from a load balancer's
+/// side, and the members of pools and NAT rules (pool / NAT rule key -> ip configurations,
+/// from both sides).
+#[derive(Default)]
+struct LbJoins<'c> {
+    conf_by_id: FxMap<Ci<'c>, u32>,
+    conf_by_addr: FxMap<(u32, u128), u32>,
+    pool_members: FxMap<String, Vec<u32>>,
+    nat_members: FxMap<String, Vec<u32>>,
+}
+
+/// One load balancer being resolved: its SKU and frontends.
+struct Lb<'l> {
+    li: usize,
+    lb: &'l LoadBalancer,
+    name: &'l str,
+    /// Basic SKU (open without an NSG).
+    basic: bool,
+    /// Frontend key -> what it resolves to.
+    frontends: FxMap<String, FrontendInfo>,
+}
+
+impl<'l> Lb<'l> {
+    fn new(j: &Joins<'_, '_>, li: usize, lb: &'l LoadBalancer) -> Result<Self, InputError> {
+        let lpath = |rest: &str| format!("loadBalancers[{li}].properties.{rest}");
+        let name = lb.name.as_deref().unwrap_or(last_segment(&lb.id));
+        // a load balancer's SKU is its frontends' public IPs' (they must match): without a
+        // `sku`, a Basic frontend IP makes it Basic
+        let basic = match lb.sku.as_ref().and_then(|s| s.name.as_deref()) {
+            Some(_) => lb.sku.as_ref().is_some_and(|s| s.is("Basic")),
+            None => lb.properties.frontend_ip_configurations.iter().any(|f| {
+                f.properties
+                    .public_ip_address
+                    .as_ref()
+                    .and_then(|r| r.id.as_deref())
+                    .and_then(|id| j.pips.get(&Ci::new(id)))
+                    .is_some_and(|p| p.basic)
+            }),
+        };
+        let p = &lb.properties;
+        // frontends
+        let mut frontends: FxMap<String, FrontendInfo> = fx_map(p.frontend_ip_configurations.len());
+        for (fi, f) in p.frontend_ip_configurations.iter().enumerate() {
+            let id = match (&f.id, &f.name) {
+                (Some(id), _) => id.clone(),
+                (None, Some(n)) => format!("{}/frontendIPConfigurations/{n}", lb.id),
+                _ => continue,
+            };
+            let fp = &f.properties;
+            let pip = fp.public_ip_address.as_ref().and_then(|r| r.id.as_deref());
+            let public = pip.is_some() || fp.public_ip_prefix.is_some();
+            let (ip, addr): (Arc<str>, _) = match pip {
+                Some(pid) => match j.pips.get(&Ci::new(pid)).and_then(|p| p.address.clone()) {
+                    Some(a) => {
+                        let parsed = parse_ip(&a);
+                        (a, parsed)
+                    }
+                    None => (Arc::from("?"), None),
+                },
+                None => match fp.private_ip_address.as_deref() {
+                    Some(a) if !public => {
+                        let parsed = parse_ip(a).ok_or_else(|| {
+                            InputError::value(
+                                lpath(&format!(
+                                    "frontendIPConfigurations[{fi}].properties.privateIPAddress"
+                                )),
+                                a,
+                                "is not an IP address",
+                            )
+                        })?;
+                        (Arc::from(a), Some(parsed))
+                    }
+                    _ => (Arc::from("?"), None),
+                },
+            };
+            frontends.insert(id_key(&id), FrontendInfo { public, ip, addr });
+        }
+        Ok(Lb {
+            li,
+            lb,
+            name,
+            basic,
+            frontends,
+        })
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("loadBalancers[{}].properties.{rest}", self.li)
+    }
+
+    fn frontend(
+        &self,
+        r: &Option<SubResource>,
+        path: String,
+    ) -> Result<Option<&FrontendInfo>, InputError> {
+        let Some(id) = r.as_ref().and_then(|r| r.id.as_deref()) else {
+            return Err(InputError::new(path, "missing frontendIPConfiguration"));
+        };
+        Ok(self.frontends.get(&id_key(id)))
+    }
+}
+
+/// A load balancer's pools: members from its side too (NIC-based or IP-based).
+fn lb_pool_members(j: &Joins<'_, '_>, l: &Lb<'_>, m: &mut LbJoins<'_>) {
+    let p = &l.lb.properties;
+    // pools: members from the LB side too
+    for pool in &p.backend_address_pools {
+        let Some(pid) = &pool.id else { continue };
+        let members = m.pool_members.entry(id_key(pid)).or_default();
+        for r in pool
+            .properties
+            .backend_ip_configurations
+            .iter()
+            .filter_map(|r| r.id.as_deref())
+        {
+            if let Some(&k) = m.conf_by_id.get(&Ci::new(r)) {
+                members.push(k);
+            }
+        }
+        for a in &pool.properties.load_balancer_backend_addresses {
+            let ap = &a.properties;
+            if let Some(r) = ap
+                .network_interface_ip_configuration
+                .as_ref()
+                .and_then(|r| r.id.as_deref())
+            {
+                if let Some(&k) = m.conf_by_id.get(&Ci::new(r)) {
+                    members.push(k);
+                }
+                continue;
+            }
+            let Some(ip) = ap.ip_address.as_deref() else {
+                continue;
+            };
+            let Some((_, addr)) = parse_ip(ip) else {
+                continue;
+            };
+            let vnet = ap
+                .virtual_network
+                .as_ref()
+                .and_then(|r| r.id.as_deref())
+                .and_then(|v| j.vnet_index.get(&Ci::new(v)).copied())
+                .or_else(|| {
+                    let s = ap.subnet.as_ref()?.id.as_deref()?;
+                    j.subnets.get(&Ci::new(s)).map(|&(_, v)| v)
+                });
+            if let Some(&k) = vnet.and_then(|v| m.conf_by_addr.get(&(v, addr))) {
+                members.push(k);
+            }
+        }
+    }
 }
 
 impl Ingress {
@@ -215,13 +368,12 @@ impl Ingress {
                 let connected = p
                     .properties
                     .peering_state
-                    .as_deref()
                     .is_none_or(|s| s.trim().eq_ignore_ascii_case("connected"));
                 let remote = p
                     .properties
                     .remote_virtual_network
                     .as_ref()
-                    .and_then(|r| r.id.as_deref())
+                    .and_then(|r| r.id)
                     .and_then(|id| j.vnet_index.get(&Ci::new(id)).copied());
                 if let (true, Some(b)) = (connected, remote) {
                     let a = a as u32;
@@ -239,7 +391,7 @@ impl Ingress {
     /// Bastions by the VNets they serve: their own, and peered ones (not the Developer SKU).
     fn bastions(&mut self, j: &Joins<'_, '_>, warnings: &mut Vec<String>) {
         let mut per_vnet: Vec<Vec<ManagedAccess>> = vec![Vec::new(); self.managed.len()];
-        for b in &j.inv.bastion_hosts {
+        for b in j.inv.bastion_hosts.iter() {
             let sku = b
                 .sku
                 .as_ref()
@@ -312,8 +464,9 @@ impl Ingress {
     ) -> Result<(), InputError> {
         let inv = j.inv;
         // ip configuration ids and (VNet, address) -> index, for the LB-side references
-        let mut conf_by_id: FxMap<Ci<'_>, u32> = fx_map(0);
-        let mut conf_by_addr: FxMap<(u32, u128), u32> = fx_map(0);
+        let mut m = LbJoins::default();
+        let conf_by_id = &mut m.conf_by_id;
+        let conf_by_addr = &mut m.conf_by_addr;
         if !inv.load_balancers.is_empty() {
             for (k, c) in j.confs.iter().enumerate() {
                 conf_by_id.insert(Ci::owned(c.id.clone()), k as u32);
@@ -322,11 +475,28 @@ impl Ingress {
                 }
             }
         }
+        self.nic_side_members(j, &mut m, warnings);
+        for (li, lb) in inv.load_balancers.iter().enumerate() {
+            let l = Lb::new(j, li, lb)?;
+            lb_pool_members(j, &l, &mut m);
+            self.lb_nat_rules(&l, &m)?;
+            self.lb_rules(&l, &m)?;
+        }
+        Ok(())
+    }
+
+    /// Pool and NAT rule members as the NICs list them; a load balancer the inventory lacks
+    /// is a public path to every port.
+    fn nic_side_members(
+        &mut self,
+        j: &Joins<'_, '_>,
+        m: &mut LbJoins<'_>,
+        warnings: &mut Vec<String>,
+    ) {
+        let inv = j.inv;
         // pool / NAT rule key -> the ip configurations in it (from both sides)
-        let mut pool_members: FxMap<String, Vec<u32>> = fx_map(0);
-        let mut nat_members: FxMap<String, Vec<u32>> = fx_map(0);
         let mut known: FxMap<String, ()> = fx_map(0);
-        for lb in &inv.load_balancers {
+        for lb in inv.load_balancers.iter() {
             known.insert(id_key(&lb.id), ());
         }
         for (n, nic) in inv.network_interfaces.iter().enumerate() {
@@ -337,16 +507,16 @@ impl Ingress {
                 for (refs, members, what) in [
                     (
                         &p.load_balancer_backend_address_pools,
-                        &mut pool_members,
+                        &mut m.pool_members,
                         "backend pool",
                     ),
                     (
                         &p.load_balancer_inbound_nat_rules,
-                        &mut nat_members,
+                        &mut m.nat_members,
                         "inbound NAT rule",
                     ),
                 ] {
-                    for r in refs.iter().filter_map(|r| r.id.as_deref()) {
+                    for r in refs.iter().filter_map(|r| r.id) {
                         let lb = parent_of(r, "loadBalancers");
                         if lb.is_none_or(|lb| !known.contains_key(&id_key(lb))) {
                             warnings.push(format!(
@@ -383,264 +553,173 @@ impl Ingress {
                 }
             }
         }
+    }
 
-        for (li, lb) in inv.load_balancers.iter().enumerate() {
-            let lpath = |rest: &str| format!("loadBalancers[{li}].properties.{rest}");
-            let lb_name = lb.name.as_deref().unwrap_or(last_segment(&lb.id));
-            // a load balancer's SKU is its frontends' public IPs' (they must match): without a
-            // `sku`, a Basic frontend IP makes it Basic
-            let basic = match lb.sku.as_ref().and_then(|s| s.name.as_deref()) {
-                Some(_) => lb.sku.as_ref().is_some_and(|s| s.is("Basic")),
-                None => lb.properties.frontend_ip_configurations.iter().any(|f| {
-                    f.properties
-                        .public_ip_address
-                        .as_ref()
-                        .and_then(|r| r.id.as_deref())
-                        .and_then(|id| j.pips.get(&Ci::new(id)))
-                        .is_some_and(|p| p.basic)
-                }),
+    /// A load balancer's inbound NAT rules (v1: one frontend port to one ip configuration,
+    /// referenced from either side; v2: a frontend port range over a pool).
+    fn lb_nat_rules(&mut self, l: &Lb<'_>, m: &LbJoins<'_>) -> Result<(), InputError> {
+        let lb = l.lb;
+        let p = &lb.properties;
+        // inbound NAT rules
+        for (ri, r) in p.inbound_nat_rules.iter().enumerate() {
+            let rp = |f: &str| l.path(&format!("inboundNatRules[{ri}].properties.{f}"));
+            let rid = match (&r.id, &r.name) {
+                (Some(id), _) => id.clone(),
+                (None, Some(n)) => format!("{}/inboundNatRules/{n}", lb.id),
+                _ => continue,
             };
-            let p = &lb.properties;
-            // frontends
-            let mut frontends: FxMap<String, FrontendInfo> =
-                fx_map(p.frontend_ip_configurations.len());
-            for (fi, f) in p.frontend_ip_configurations.iter().enumerate() {
-                let id = match (&f.id, &f.name) {
-                    (Some(id), _) => id.clone(),
-                    (None, Some(n)) => format!("{}/frontendIPConfigurations/{n}", lb.id),
-                    _ => continue,
-                };
-                let fp = &f.properties;
-                let pip = fp.public_ip_address.as_ref().and_then(|r| r.id.as_deref());
-                let public = pip.is_some() || fp.public_ip_prefix.is_some();
-                let (ip, addr): (Arc<str>, _) = match pip {
-                    Some(pid) => match j.pips.get(&Ci::new(pid)).and_then(|p| p.address.clone()) {
-                        Some(a) => {
-                            let parsed = parse_ip(&a);
-                            (a, parsed)
-                        }
-                        None => (Arc::from("?"), None),
-                    },
-                    None => match fp.private_ip_address.as_deref() {
-                        Some(a) if !public => {
-                            let parsed = parse_ip(a).ok_or_else(|| {
-                                InputError::value(
-                                    lpath(&format!(
-                                        "frontendIPConfigurations[{fi}].properties.privateIPAddress"
-                                    )),
-                                    a,
-                                    "is not an IP address",
-                                )
-                            })?;
-                            (Arc::from(a), Some(parsed))
-                        }
-                        _ => (Arc::from("?"), None),
-                    },
-                };
-                frontends.insert(id_key(&id), FrontendInfo { public, ip, addr });
-            }
-            let frontend = |r: &Option<SubResource>,
-                            path: String|
-             -> Result<Option<&FrontendInfo>, InputError> {
-                let Some(id) = r.as_ref().and_then(|r| r.id.as_deref()) else {
-                    return Err(InputError::new(path, "missing frontendIPConfiguration"));
-                };
-                Ok(frontends.get(&id_key(id)))
-            };
-            // pools: members from the LB side too
-            for pool in &p.backend_address_pools {
-                let Some(pid) = &pool.id else { continue };
-                let members = pool_members.entry(id_key(pid)).or_default();
-                for r in pool
-                    .properties
-                    .backend_ip_configurations
-                    .iter()
-                    .filter_map(|r| r.id.as_deref())
-                {
-                    if let Some(&k) = conf_by_id.get(&Ci::new(r)) {
-                        members.push(k);
-                    }
+            let q = &r.properties;
+            let protocol = lb_protocol(q.protocol.as_deref(), || rp("protocol"))?;
+            let backend = port_value(q.backend_port, || rp("backendPort"), 0)?;
+            let fe = l.frontend(&q.frontend_ip_configuration, rp("frontendIPConfiguration"))?;
+            let (ports, members) = if let Some(pool) = q
+                .backend_address_pool
+                .as_ref()
+                .and_then(|b| b.id.as_deref())
+            {
+                let start = port_value(
+                    q.frontend_port_range_start,
+                    || rp("frontendPortRangeStart"),
+                    1,
+                )?;
+                let end = port_value(q.frontend_port_range_end, || rp("frontendPortRangeEnd"), 1)?;
+                if start > end {
+                    return Err(InputError::new(
+                        rp("frontendPortRangeEnd"),
+                        format!("{end} is below frontendPortRangeStart {start}"),
+                    ));
                 }
-                for a in &pool.properties.load_balancer_backend_addresses {
-                    let ap = &a.properties;
-                    if let Some(r) = ap
-                        .network_interface_ip_configuration
-                        .as_ref()
-                        .and_then(|r| r.id.as_deref())
-                    {
-                        if let Some(&k) = conf_by_id.get(&Ci::new(r)) {
-                            members.push(k);
-                        }
-                        continue;
-                    }
-                    let Some(ip) = ap.ip_address.as_deref() else {
-                        continue;
-                    };
-                    let Some((_, addr)) = parse_ip(ip) else {
-                        continue;
-                    };
-                    let vnet = ap
-                        .virtual_network
-                        .as_ref()
-                        .and_then(|r| r.id.as_deref())
-                        .and_then(|v| j.vnet_index.get(&Ci::new(v)).copied())
-                        .or_else(|| {
-                            let s = ap.subnet.as_ref()?.id.as_deref()?;
-                            j.subnets.get(&Ci::new(s)).map(|&(_, v)| v)
-                        });
-                    if let Some(&k) = vnet.and_then(|v| conf_by_addr.get(&(v, addr))) {
-                        members.push(k);
-                    }
-                }
-            }
-            // inbound NAT rules
-            for (ri, r) in p.inbound_nat_rules.iter().enumerate() {
-                let rp = |f: &str| lpath(&format!("inboundNatRules[{ri}].properties.{f}"));
-                let rid = match (&r.id, &r.name) {
-                    (Some(id), _) => id.clone(),
-                    (None, Some(n)) => format!("{}/inboundNatRules/{n}", lb.id),
-                    _ => continue,
-                };
-                let q = &r.properties;
-                let protocol = lb_protocol(q.protocol.as_deref(), || rp("protocol"))?;
-                let backend = port_value(q.backend_port, || rp("backendPort"), 0)?;
-                let fe = frontend(&q.frontend_ip_configuration, rp("frontendIPConfiguration"))?;
-                let (ports, members) = if let Some(pool) = q
-                    .backend_address_pool
+                (
+                    (start, end),
+                    m.pool_members
+                        .get(&id_key(pool))
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+            } else {
+                let port = port_value(q.frontend_port, || rp("frontendPort"), 1)?;
+                let mut v = m
+                    .nat_members
+                    .get(&id_key(&rid))
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(b) = q
+                    .backend_ip_configuration
                     .as_ref()
                     .and_then(|b| b.id.as_deref())
                 {
-                    let start = port_value(
-                        q.frontend_port_range_start,
-                        || rp("frontendPortRangeStart"),
-                        1,
-                    )?;
-                    let end =
-                        port_value(q.frontend_port_range_end, || rp("frontendPortRangeEnd"), 1)?;
-                    if start > end {
-                        return Err(InputError::new(
-                            rp("frontendPortRangeEnd"),
-                            format!("{end} is below frontendPortRangeStart {start}"),
-                        ));
+                    if let Some(&k) = m.conf_by_id.get(&Ci::new(b)) {
+                        v.push(k);
                     }
-                    (
-                        (start, end),
-                        pool_members.get(&id_key(pool)).cloned().unwrap_or_default(),
-                    )
-                } else {
-                    let port = port_value(q.frontend_port, || rp("frontendPort"), 1)?;
-                    let mut m = nat_members.get(&id_key(&rid)).cloned().unwrap_or_default();
-                    if let Some(b) = q
-                        .backend_ip_configuration
-                        .as_ref()
-                        .and_then(|b| b.id.as_deref())
-                    {
-                        if let Some(&k) = conf_by_id.get(&Ci::new(b)) {
-                            m.push(k);
-                        }
-                    }
-                    ((port, port), m)
-                };
-                let Some(fe) = fe.filter(|f| f.public) else {
-                    continue;
-                };
-                let name = r.name.as_deref().unwrap_or(last_segment(&rid));
-                let label: Arc<str> = Arc::from(format!("load balancer {lb_name} NAT rule {name}"));
-                let floating = if q.enable_floating_ip == Some(true) {
-                    fe.addr
-                } else {
-                    None
-                };
-                for k in members {
-                    self.push(
-                        k,
-                        Frontend {
-                            kind: PathKind::LoadBalancerNat,
-                            via: Arc::from(rid.as_str()),
-                            label: label.clone(),
-                            ip: fe.ip.clone(),
-                            ports,
-                            backend_port: Some(backend),
-                            protocol,
-                            open_without_nsg: basic,
-                            floating,
-                            dnat: NONE,
-                        },
-                    );
+                }
+                ((port, port), v)
+            };
+            let Some(fe) = fe.filter(|f| f.public) else {
+                continue;
+            };
+            let name = r.name.as_deref().unwrap_or(last_segment(&rid));
+            let label: Arc<str> = Arc::from(format!("load balancer {} NAT rule {name}", l.name));
+            let floating = if q.enable_floating_ip == Some(true) {
+                fe.addr
+            } else {
+                None
+            };
+            for k in members {
+                self.push(
+                    k,
+                    Frontend {
+                        kind: PathKind::LoadBalancerNat,
+                        via: Arc::from(rid.as_str()),
+                        label: label.clone(),
+                        ip: fe.ip.clone(),
+                        ports,
+                        backend_port: Some(backend),
+                        protocol,
+                        open_without_nsg: l.basic,
+                        floating,
+                        dnat: NONE,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A load balancer's load-balancing rules (HA ports: protocol All, ports 0).
+    fn lb_rules(&mut self, l: &Lb<'_>, m: &LbJoins<'_>) -> Result<(), InputError> {
+        let lb = l.lb;
+        let p = &lb.properties;
+        // load-balancing rules
+        for (ri, r) in p.load_balancing_rules.iter().enumerate() {
+            let rp = |f: &str| l.path(&format!("loadBalancingRules[{ri}].properties.{f}"));
+            let rid = match (&r.id, &r.name) {
+                (Some(id), _) => id.clone(),
+                (None, Some(n)) => format!("{}/loadBalancingRules/{n}", lb.id),
+                _ => continue,
+            };
+            let q = &r.properties;
+            let protocol = lb_protocol(q.protocol.as_deref(), || rp("protocol"))?;
+            let front = port_value(q.frontend_port, || rp("frontendPort"), 0)?;
+            let back = match q.backend_port {
+                None => front,
+                v => port_value(v, || rp("backendPort"), 0)?,
+            };
+            let ha = protocol == Protocol::Any && front == 0 && back == 0;
+            if !ha && (front == 0 || back == 0) {
+                return Err(InputError::new(
+                    rp(if front == 0 {
+                        "frontendPort"
+                    } else {
+                        "backendPort"
+                    }),
+                    "0 is a port only for HA ports (protocol All, frontend and backend port 0)",
+                ));
+            }
+            let fe = l.frontend(&q.frontend_ip_configuration, rp("frontendIPConfiguration"))?;
+            let Some(fe) = fe.filter(|f| f.public) else {
+                continue;
+            };
+            let mut members: Vec<u32> = Vec::new();
+            for pool in q
+                .backend_address_pool
+                .iter()
+                .chain(&q.backend_address_pools)
+            {
+                if let Some(m) = pool
+                    .id
+                    .as_deref()
+                    .and_then(|id| m.pool_members.get(&id_key(id)))
+                {
+                    members.extend(m);
                 }
             }
-            // load-balancing rules
-            for (ri, r) in p.load_balancing_rules.iter().enumerate() {
-                let rp = |f: &str| lpath(&format!("loadBalancingRules[{ri}].properties.{f}"));
-                let rid = match (&r.id, &r.name) {
-                    (Some(id), _) => id.clone(),
-                    (None, Some(n)) => format!("{}/loadBalancingRules/{n}", lb.id),
-                    _ => continue,
-                };
-                let q = &r.properties;
-                let protocol = lb_protocol(q.protocol.as_deref(), || rp("protocol"))?;
-                let front = port_value(q.frontend_port, || rp("frontendPort"), 0)?;
-                let back = match q.backend_port {
-                    None => front,
-                    v => port_value(v, || rp("backendPort"), 0)?,
-                };
-                let ha = protocol == Protocol::Any && front == 0 && back == 0;
-                if !ha && (front == 0 || back == 0) {
-                    return Err(InputError::new(
-                        rp(if front == 0 {
-                            "frontendPort"
-                        } else {
-                            "backendPort"
-                        }),
-                        "0 is a port only for HA ports (protocol All, frontend and backend port 0)",
-                    ));
-                }
-                let fe = frontend(&q.frontend_ip_configuration, rp("frontendIPConfiguration"))?;
-                let Some(fe) = fe.filter(|f| f.public) else {
-                    continue;
-                };
-                let mut members: Vec<u32> = Vec::new();
-                for pool in q
-                    .backend_address_pool
-                    .iter()
-                    .chain(&q.backend_address_pools)
-                {
-                    if let Some(m) = pool
-                        .id
-                        .as_deref()
-                        .and_then(|id| pool_members.get(&id_key(id)))
-                    {
-                        members.extend(m);
-                    }
-                }
-                let name = r.name.as_deref().unwrap_or(last_segment(&rid));
-                let label: Arc<str> = Arc::from(if ha {
-                    format!("load balancer {lb_name} HA-ports rule {name}")
-                } else {
-                    format!("load balancer {lb_name} rule {name}")
-                });
-                let floating = if q.enable_floating_ip == Some(true) {
-                    fe.addr
-                } else {
-                    None
-                };
-                for k in members {
-                    self.push(
-                        k,
-                        Frontend {
-                            kind: PathKind::LoadBalancerRule,
-                            via: Arc::from(rid.as_str()),
-                            label: label.clone(),
-                            ip: fe.ip.clone(),
-                            ports: if ha { (0, u16::MAX) } else { (front, front) },
-                            backend_port: (!ha).then_some(back),
-                            protocol,
-                            open_without_nsg: basic,
-                            floating,
-                            dnat: NONE,
-                        },
-                    );
-                }
+            let name = r.name.as_deref().unwrap_or(last_segment(&rid));
+            let label: Arc<str> = Arc::from(if ha {
+                format!("load balancer {} HA-ports rule {name}", l.name)
+            } else {
+                format!("load balancer {} rule {name}", l.name)
+            });
+            let floating = if q.enable_floating_ip == Some(true) {
+                fe.addr
+            } else {
+                None
+            };
+            for k in members {
+                self.push(
+                    k,
+                    Frontend {
+                        kind: PathKind::LoadBalancerRule,
+                        via: Arc::from(rid.as_str()),
+                        label: label.clone(),
+                        ip: fe.ip.clone(),
+                        ports: if ha { (0, u16::MAX) } else { (front, front) },
+                        backend_port: (!ha).then_some(back),
+                        protocol,
+                        open_without_nsg: l.basic,
+                        floating,
+                        dnat: NONE,
+                    },
+                );
             }
         }
         Ok(())
@@ -666,231 +745,20 @@ impl Ingress {
                     .push(k as u32);
             }
         }
-        // subnet prefixes, for the firewall's own range
-        let subnet_prefixes = |sid: &str| -> Option<AddrSet> {
-            let vnet_id = parent_of(sid, "virtualNetworks")?;
-            let v = *j.vnet_index.get(&Ci::new(vnet_id))?;
-            let vnet = &inv.virtual_networks[v as usize];
-            let s = vnet.properties.subnets.iter().find(|s| {
-                s.id.as_deref().is_some_and(|id| id_key(id) == id_key(sid))
-                    || s.name
-                        .as_deref()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(last_segment(sid)))
-            })?;
-            let mut set = AddrSet::empty();
-            for p in s
-                .properties
-                .address_prefix
-                .iter()
-                .chain(&s.properties.address_prefixes)
-            {
-                set = set.union(&AddrSet::from_cidr(&Cidr::parse(p)?));
-            }
-            Some(set)
-        };
         for (fi, fw) in inv.azure_firewalls.iter().enumerate() {
             let fw_name = fw.name.as_deref().unwrap_or(last_segment(&fw.id));
-            let p = &fw.properties;
-            // public addresses, own range, VNet
-            let mut public_ips: Vec<Arc<str>> = Vec::new();
-            let mut seen_from: Option<AddrSet> = Some(AddrSet::empty());
-            let mut fw_vnet = NONE;
-            for c in &p.ip_configurations {
-                if let Some(pid) = c
-                    .properties
-                    .public_ip_address
-                    .as_ref()
-                    .and_then(|r| r.id.as_deref())
-                {
-                    match j.pips.get(&Ci::new(pid)).and_then(|p| p.address.clone()) {
-                        Some(a) => public_ips.push(a),
-                        None => public_ips.push(Arc::from("?")),
-                    }
-                }
-                match c.properties.subnet.as_ref().and_then(|s| s.id.as_deref()) {
-                    Some(sid) => {
-                        if let Some(&(_, v)) = j.subnets.get(&Ci::new(sid)) {
-                            fw_vnet = v;
-                        }
-                        match (subnet_prefixes(sid), &mut seen_from) {
-                            (Some(set), Some(acc)) => *acc = acc.union(&set),
-                            _ => seen_from = None,
-                        }
-                    }
-                    None => seen_from = None,
-                }
-            }
-            if let Some(h) = &p.hub_ip_addresses {
-                for a in h.public_ips.iter().flat_map(|p| &p.addresses) {
-                    if let Some(a) = a.address.as_deref() {
-                        public_ips.push(Arc::from(a));
-                    }
-                }
-                // a secured hub SNATs from addresses of the hub that the inventory does not hold
-                seen_from = None;
-            }
-            if seen_from.as_ref().is_some_and(AddrSet::is_empty) {
-                seen_from = None;
-            }
-            // DNAT rules in processing order: classic collections by priority, or the policy's
-            // rule collection groups by priority, their NAT collections by priority
-            let mut rules: Vec<(String, &NatRule, Arc<str>)> = Vec::new();
-            let mut classic: Vec<(i64, usize, &FirewallNatRuleCollection)> = p
-                .nat_rule_collections
-                .iter()
-                .enumerate()
-                .map(|(ci, c)| (c.properties.priority.unwrap_or(i64::MAX), ci, c))
-                .collect();
-            classic.sort_by_key(|&(prio, ci, _)| (prio, ci));
-            for (_, ci, c) in classic {
-                let is_dnat = c
-                    .properties
-                    .action
-                    .as_ref()
-                    .and_then(|a| a.kind.as_deref())
-                    .is_none_or(|t| t.trim().eq_ignore_ascii_case("dnat"));
-                if !is_dnat {
-                    continue;
-                }
-                for (ri, r) in c.properties.rules.iter().enumerate() {
-                    rules.push((
-                        format!("azureFirewalls[{fi}].properties.natRuleCollections[{ci}].properties.rules[{ri}]"),
-                        r,
-                        Arc::from(fw.id.as_str()),
-                    ));
-                }
-            }
-            if let Some(policy) = p.firewall_policy.as_ref().and_then(|r| r.id.as_deref()) {
-                let prefix = format!("{}/rulecollectiongroups/", id_key(policy));
-                let mut groups: Vec<(i64, usize)> = inv
-                    .firewall_policy_rule_collection_groups
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, g)| id_key(&g.id).starts_with(&prefix))
-                    .map(|(gi, g)| (g.properties.priority.unwrap_or(i64::MAX), gi))
-                    .collect();
-                if groups.is_empty() {
-                    warnings.push(format!(
-                        "firewall {fw_name}: no rule collection group of policy {policy} is in the inventory; its DNAT rules are not evaluated"
-                    ));
-                }
-                groups.sort();
-                for (_, gi) in groups {
-                    let g = &inv.firewall_policy_rule_collection_groups[gi];
-                    let mut cols: Vec<(i64, usize, &PolicyRuleCollection)> = g
-                        .properties
-                        .rule_collections
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| {
-                            c.rule_collection_type.as_deref().is_some_and(|t| {
-                                t.eq_ignore_ascii_case("FirewallPolicyNatRuleCollection")
-                            })
-                        })
-                        .map(|(ci, c)| (c.priority.unwrap_or(i64::MAX), ci, c))
-                        .collect();
-                    cols.sort_by_key(|&(prio, ci, _)| (prio, ci));
-                    for (_, ci, c) in cols {
-                        for (ri, r) in c.rules.iter().enumerate() {
-                            if r.rule_type
-                                .as_deref()
-                                .is_some_and(|t| !t.eq_ignore_ascii_case("NatRule"))
-                            {
-                                continue;
-                            }
-                            rules.push((
-                                format!("firewallPolicyRuleCollectionGroups[{gi}].properties.ruleCollections[{ci}].rules[{ri}]"),
-                                r,
-                                Arc::from(g.id.as_str()),
-                            ));
-                        }
-                    }
-                }
-            }
+            let own = firewall_addresses(j, fw);
             // earlier rules take their sources first, for the frontends they fully cover
             let mut taken: Vec<(AddrSet, PortSet, bool, AddrSet)> = Vec::new();
-            for (path, r, via) in rules {
+            for (path, r, via) in dnat_rules(inv, fi, fw, fw_name, warnings) {
                 let rname = r.name.as_deref().unwrap_or("?");
-                let mut sources = AddrSet::empty();
-                for (k, s) in r.source_addresses.iter().enumerate() {
-                    let set = fw_address(s).ok_or_else(|| {
-                        InputError::value(
-                            format!("{path}.sourceAddresses[{k}]"),
-                            s,
-                            "is not an address, CIDR, range or *",
-                        )
-                    })?;
-                    sources = sources.union(&set);
-                }
-                if !r.source_ip_groups.is_empty() {
-                    warnings.push(format!(
-                        "firewall {fw_name} DNAT rule {rname}: IP groups are not expanded; counted as every source"
-                    ));
-                    sources = AddrSet::all();
-                }
-                let mut dests = AddrSet::empty();
-                let mut dest_text: Option<Arc<str>> = None;
-                for (k, s) in r.destination_addresses.iter().enumerate() {
-                    let set = fw_address(s).ok_or_else(|| {
-                        InputError::value(
-                            format!("{path}.destinationAddresses[{k}]"),
-                            s,
-                            "is not an address, CIDR, range or *",
-                        )
-                    })?;
-                    dests = dests.union(&set);
-                    if dest_text.is_none() && s.trim() != "*" {
-                        dest_text = Some(Arc::from(s.trim()));
-                    }
-                }
-                if r.destination_addresses.is_empty() {
-                    dests = AddrSet::all();
-                }
-                let mut ports = PortSet::default();
-                for (k, s) in r.destination_ports.iter().enumerate() {
-                    ports.add(s).ok_or_else(|| {
-                        InputError::value(
-                            format!("{path}.destinationPorts[{k}]"),
-                            s,
-                            "is not a port or range",
-                        )
-                    })?;
-                }
-                if r.destination_ports.is_empty() {
-                    return Err(InputError::new(
-                        format!("{path}.destinationPorts"),
-                        "missing: a DNAT rule needs a destination port",
-                    ));
-                }
-                let ip_protocols: Vec<serde_json::Value> = r
-                    .ip_protocols
-                    .iter()
-                    .map(|p| serde_json::Value::from(p.as_str()))
-                    .collect();
-                let (protocols, pname) = if r.ip_protocols.is_empty() {
-                    (&r.protocols, "protocols")
-                } else {
-                    (&ip_protocols, "ipProtocols")
-                };
-                let mut tcp = protocols.is_empty();
-                for (k, v) in protocols.iter().enumerate() {
-                    let Some(s) = v.as_str() else {
-                        return Err(InputError::new(
-                            format!("{path}.{pname}[{k}]"),
-                            format!("{v} is not a protocol (TCP, UDP, Any, ICMP)"),
-                        ));
-                    };
-                    let t = s.trim();
-                    if t.eq_ignore_ascii_case("tcp") || t.eq_ignore_ascii_case("any") {
-                        tcp = true;
-                    } else if !t.eq_ignore_ascii_case("udp") && !t.eq_ignore_ascii_case("icmp") {
-                        return Err(InputError::value(
-                            format!("{path}.{pname}[{k}]"),
-                            s,
-                            "is not a protocol (TCP, UDP, Any, ICMP)",
-                        ));
-                    }
-                }
+                let DnatMatch {
+                    sources,
+                    dests,
+                    dest_text,
+                    ports,
+                    tcp,
+                } = dnat_match(&path, r, fw_name, rname, warnings)?;
                 // shadowing by earlier rules whose frontends cover this one's
                 let mut effective = sources.clone();
                 for (d, p, t, s) in &taken {
@@ -908,95 +776,424 @@ impl Ingress {
                 if !tcp {
                     continue;
                 }
-                let translated_port = match r.translated_port.as_deref() {
-                    Some(s) => match PortSet::parse(s) {
-                        Some(ps)
-                            if ps.ranges().len() == 1 && ps.ranges()[0].0 == ps.ranges()[0].1 =>
-                        {
-                            ps.ranges()[0].0
-                        }
-                        _ => {
-                            return Err(InputError::value(
-                                format!("{path}.translatedPort"),
-                                s,
-                                "is not a port",
-                            ))
-                        }
-                    },
-                    None => match ports.ranges() {
-                        [(lo, hi)] if lo == hi => *lo,
-                        _ => {
-                            return Err(InputError::new(
-                                format!("{path}.translatedPort"),
-                                "missing translated port",
-                            ))
-                        }
-                    },
+                let translated_port = translated_port(&path, r, &ports)?;
+                let rule = DnatRule {
+                    path: &path,
+                    rule: r,
+                    via,
+                    label: Arc::from(format!("firewall {fw_name} DNAT rule {rname}")),
+                    effective,
+                    dest_text,
+                    ports,
+                    translated_port,
                 };
-                let Some(ta) = r
-                    .translated_address
-                    .as_deref()
-                    .filter(|s| !s.trim().is_empty())
-                else {
-                    if let Some(fqdn) = &r.translated_fqdn {
-                        warnings.push(format!(
-                            "firewall {fw_name} DNAT rule {rname}: translated FQDN {fqdn:?} cannot be resolved here; not evaluated"
-                        ));
-                    }
-                    continue;
-                };
-                let (fam, addr) = parse_ip(ta.trim()).ok_or_else(|| {
-                    InputError::value(
-                        format!("{path}.translatedAddress"),
-                        ta,
-                        "is not an IP address",
-                    )
-                })?;
-                let Some(targets) = by_addr.get(&(u8::from(fam == Family::V6), addr)) else {
-                    continue;
-                };
-                let dnat = self.dnats.len() as u32;
-                self.dnats.push(Dnat {
-                    // a firewall translates within one address family
-                    sources: effective.only(fam),
-                    seen_from: seen_from.clone(),
-                });
-                let ip = dest_text
-                    .clone()
-                    .or_else(|| public_ips.first().cloned())
-                    .unwrap_or_else(|| Arc::from("?"));
-                let (lo, hi) = ports.ranges().first().copied().unwrap_or((0, 0));
-                let label: Arc<str> = Arc::from(format!("firewall {fw_name} DNAT rule {rname}"));
-                for &k in targets {
-                    let cv = j.confs[k as usize].vnet;
-                    let related = fw_vnet == NONE
-                        || cv == NONE
-                        || cv == fw_vnet
-                        || self
-                            .peers
-                            .get(fw_vnet as usize)
-                            .is_some_and(|p| p.contains(&cv));
-                    if !related {
-                        continue;
-                    }
-                    self.push(
-                        k,
-                        Frontend {
-                            kind: PathKind::FirewallDnat,
-                            via: via.clone(),
-                            label: label.clone(),
-                            ip: ip.clone(),
-                            ports: (lo, hi),
-                            backend_port: Some(translated_port),
-                            protocol: Protocol::Tcp,
-                            open_without_nsg: true,
-                            floating: None,
-                            dnat,
-                        },
-                    );
-                }
+                self.push_dnat(j, &by_addr, &own, rule, fw_name, warnings)?;
             }
         }
         Ok(())
     }
+
+    /// The frontends of one DNAT rule, on the ip configurations it translates to.
+    fn push_dnat(
+        &mut self,
+        j: &Joins<'_, '_>,
+        by_addr: &FxMap<(u8, u128), SmallVec<[u32; 1]>>,
+        own: &FirewallAddresses,
+        d: DnatRule<'_>,
+        fw_name: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), InputError> {
+        let (path, r, rname) = (d.path, d.rule, d.rule.name.as_deref().unwrap_or("?"));
+        let FirewallAddresses {
+            public_ips,
+            seen_from,
+            vnet: fw_vnet,
+        } = own;
+        let fw_vnet = *fw_vnet;
+        let (effective, dest_text, ports, translated_port, via, label) = (
+            d.effective,
+            d.dest_text,
+            d.ports,
+            d.translated_port,
+            d.via,
+            d.label,
+        );
+        let Some(ta) = r
+            .translated_address
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        else {
+            if let Some(fqdn) = &r.translated_fqdn {
+                warnings.push(format!(
+                    "firewall {fw_name} DNAT rule {rname}: translated FQDN {fqdn:?} cannot be resolved here; not evaluated"
+                ));
+            }
+            return Ok(());
+        };
+        let (fam, addr) = parse_ip(ta.trim()).ok_or_else(|| {
+            InputError::value(
+                format!("{path}.translatedAddress"),
+                ta,
+                "is not an IP address",
+            )
+        })?;
+        let Some(targets) = by_addr.get(&(u8::from(fam == Family::V6), addr)) else {
+            return Ok(());
+        };
+        let dnat = self.dnats.len() as u32;
+        self.dnats.push(Dnat {
+            // a firewall translates within one address family
+            sources: effective.only(fam),
+            seen_from: seen_from.clone(),
+        });
+        let ip = dest_text
+            .clone()
+            .or_else(|| public_ips.first().cloned())
+            .unwrap_or_else(|| Arc::from("?"));
+        let (lo, hi) = ports.ranges().first().copied().unwrap_or((0, 0));
+        for &k in targets {
+            let cv = j.confs[k as usize].vnet;
+            let related = fw_vnet == NONE
+                || cv == NONE
+                || cv == fw_vnet
+                || self
+                    .peers
+                    .get(fw_vnet as usize)
+                    .is_some_and(|p| p.contains(&cv));
+            if !related {
+                continue;
+            }
+            self.push(
+                k,
+                Frontend {
+                    kind: PathKind::FirewallDnat,
+                    via: via.clone(),
+                    label: label.clone(),
+                    ip: ip.clone(),
+                    ports: (lo, hi),
+                    backend_port: Some(translated_port),
+                    protocol: Protocol::Tcp,
+                    open_without_nsg: true,
+                    floating: None,
+                    dnat,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The prefixes of a subnet, for a firewall's own range.
+fn subnet_prefixes(j: &Joins<'_, '_>, sid: &str) -> Option<AddrSet> {
+    let vnet_id = parent_of(sid, "virtualNetworks")?;
+    let v = *j.vnet_index.get(&Ci::new(vnet_id))?;
+    let vnet = &j.inv.virtual_networks[v as usize];
+    let s = vnet.properties.subnets.iter().find(|s| {
+        s.id.is_some_and(|id| id_key(id) == id_key(sid))
+            || s.name
+                .is_some_and(|n| n.eq_ignore_ascii_case(last_segment(sid)))
+    })?;
+    let mut set = AddrSet::empty();
+    for p in s
+        .properties
+        .address_prefix
+        .iter()
+        .chain(&s.properties.address_prefixes)
+    {
+        set = set.union(&AddrSet::from_cidr(&Cidr::parse(p)?));
+    }
+    Some(set)
+}
+
+/// A firewall's public addresses, the range the VMs' NSGs see its traffic come from (`None`
+/// when unknown), and its VNet.
+struct FirewallAddresses {
+    public_ips: Vec<Arc<str>>,
+    seen_from: Option<AddrSet>,
+    vnet: u32,
+}
+
+fn firewall_addresses(j: &Joins<'_, '_>, fw: &AzureFirewall) -> FirewallAddresses {
+    let p = &fw.properties;
+    // public addresses, own range, VNet
+    let mut public_ips: Vec<Arc<str>> = Vec::new();
+    let mut seen_from: Option<AddrSet> = Some(AddrSet::empty());
+    let mut fw_vnet = NONE;
+    for c in &p.ip_configurations {
+        if let Some(pid) = c
+            .properties
+            .public_ip_address
+            .as_ref()
+            .and_then(|r| r.id.as_deref())
+        {
+            match j.pips.get(&Ci::new(pid)).and_then(|p| p.address.clone()) {
+                Some(a) => public_ips.push(a),
+                None => public_ips.push(Arc::from("?")),
+            }
+        }
+        match c.properties.subnet.as_ref().and_then(|s| s.id.as_deref()) {
+            Some(sid) => {
+                if let Some(&(_, v)) = j.subnets.get(&Ci::new(sid)) {
+                    fw_vnet = v;
+                }
+                match (subnet_prefixes(j, sid), &mut seen_from) {
+                    (Some(set), Some(acc)) => *acc = acc.union(&set),
+                    _ => seen_from = None,
+                }
+            }
+            None => seen_from = None,
+        }
+    }
+    if let Some(h) = &p.hub_ip_addresses {
+        for a in h.public_ips.iter().flat_map(|p| &p.addresses) {
+            if let Some(a) = a.address.as_deref() {
+                public_ips.push(Arc::from(a));
+            }
+        }
+        // a secured hub SNATs from addresses of the hub that the inventory does not hold
+        seen_from = None;
+    }
+    if seen_from.as_ref().is_some_and(AddrSet::is_empty) {
+        seen_from = None;
+    }
+    FirewallAddresses {
+        public_ips,
+        seen_from,
+        vnet: fw_vnet,
+    }
+}
+
+/// A firewall's DNAT rules in processing order, with their JSON paths and the resource they
+/// live in: classic collections by priority, or the policy's rule collection groups by
+/// priority, their NAT collections by priority.
+fn dnat_rules<'f>(
+    inv: &'f Inventory<'_>,
+    fi: usize,
+    fw: &'f AzureFirewall,
+    fw_name: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, &'f NatRule, Arc<str>)> {
+    let p = &fw.properties;
+    // DNAT rules in processing order: classic collections by priority, or the policy's
+    // rule collection groups by priority, their NAT collections by priority
+    let mut rules: Vec<(String, &NatRule, Arc<str>)> = Vec::new();
+    let mut classic: Vec<(i64, usize, &FirewallNatRuleCollection)> = p
+        .nat_rule_collections
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| (c.properties.priority.unwrap_or(i64::MAX), ci, c))
+        .collect();
+    classic.sort_by_key(|&(prio, ci, _)| (prio, ci));
+    for (_, ci, c) in classic {
+        let is_dnat = c
+            .properties
+            .action
+            .as_ref()
+            .and_then(|a| a.kind.as_deref())
+            .is_none_or(|t| t.trim().eq_ignore_ascii_case("dnat"));
+        if !is_dnat {
+            continue;
+        }
+        for (ri, r) in c.properties.rules.iter().enumerate() {
+            rules.push((
+                format!("azureFirewalls[{fi}].properties.natRuleCollections[{ci}].properties.rules[{ri}]"),
+                r,
+                Arc::from(fw.id.as_str()),
+            ));
+        }
+    }
+    if let Some(policy) = p.firewall_policy.as_ref().and_then(|r| r.id.as_deref()) {
+        let prefix = format!("{}/rulecollectiongroups/", id_key(policy));
+        let mut groups: Vec<(i64, usize)> = inv
+            .firewall_policy_rule_collection_groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| id_key(&g.id).starts_with(&prefix))
+            .map(|(gi, g)| (g.properties.priority.unwrap_or(i64::MAX), gi))
+            .collect();
+        if groups.is_empty() {
+            warnings.push(format!(
+                "firewall {fw_name}: no rule collection group of policy {policy} is in the inventory; its DNAT rules are not evaluated"
+            ));
+        }
+        groups.sort();
+        for (_, gi) in groups {
+            let g = &inv.firewall_policy_rule_collection_groups[gi];
+            let mut cols: Vec<(i64, usize, &PolicyRuleCollection)> = g
+                .properties
+                .rule_collections
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    c.rule_collection_type
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("FirewallPolicyNatRuleCollection"))
+                })
+                .map(|(ci, c)| (c.priority.unwrap_or(i64::MAX), ci, c))
+                .collect();
+            cols.sort_by_key(|&(prio, ci, _)| (prio, ci));
+            for (_, ci, c) in cols {
+                for (ri, r) in c.rules.iter().enumerate() {
+                    if r.rule_type
+                        .as_deref()
+                        .is_some_and(|t| !t.eq_ignore_ascii_case("NatRule"))
+                    {
+                        continue;
+                    }
+                    rules.push((
+                        format!("firewallPolicyRuleCollectionGroups[{gi}].properties.ruleCollections[{ci}].rules[{ri}]"),
+                        r,
+                        Arc::from(g.id.as_str()),
+                    ));
+                }
+            }
+        }
+    }
+    rules
+}
+
+/// What a DNAT rule matches.
+struct DnatMatch {
+    sources: AddrSet,
+    dests: AddrSet,
+    /// The first destination address as written (the frontend shown).
+    dest_text: Option<Arc<str>>,
+    ports: PortSet,
+    /// It matches TCP (the management ports' protocol).
+    tcp: bool,
+}
+
+fn dnat_match(
+    path: &str,
+    r: &NatRule,
+    fw_name: &str,
+    rname: &str,
+    warnings: &mut Vec<String>,
+) -> Result<DnatMatch, InputError> {
+    let mut sources = AddrSet::empty();
+    for (k, s) in r.source_addresses.iter().enumerate() {
+        let set = fw_address(s).ok_or_else(|| {
+            InputError::value(
+                format!("{path}.sourceAddresses[{k}]"),
+                s,
+                "is not an address, CIDR, range or *",
+            )
+        })?;
+        sources = sources.union(&set);
+    }
+    if !r.source_ip_groups.is_empty() {
+        warnings.push(format!(
+            "firewall {fw_name} DNAT rule {rname}: IP groups are not expanded; counted as every source"
+        ));
+        sources = AddrSet::all();
+    }
+    let mut dests = AddrSet::empty();
+    let mut dest_text: Option<Arc<str>> = None;
+    for (k, s) in r.destination_addresses.iter().enumerate() {
+        let set = fw_address(s).ok_or_else(|| {
+            InputError::value(
+                format!("{path}.destinationAddresses[{k}]"),
+                s,
+                "is not an address, CIDR, range or *",
+            )
+        })?;
+        dests = dests.union(&set);
+        if dest_text.is_none() && s.trim() != "*" {
+            dest_text = Some(Arc::from(s.trim()));
+        }
+    }
+    if r.destination_addresses.is_empty() {
+        dests = AddrSet::all();
+    }
+    let mut ports = PortSet::default();
+    for (k, s) in r.destination_ports.iter().enumerate() {
+        ports.add(s).ok_or_else(|| {
+            InputError::value(
+                format!("{path}.destinationPorts[{k}]"),
+                s,
+                "is not a port or range",
+            )
+        })?;
+    }
+    if r.destination_ports.is_empty() {
+        return Err(InputError::new(
+            format!("{path}.destinationPorts"),
+            "missing: a DNAT rule needs a destination port",
+        ));
+    }
+    let ip_protocols: Vec<serde_json::Value> = r
+        .ip_protocols
+        .iter()
+        .map(|p| serde_json::Value::from(p.as_str()))
+        .collect();
+    let (protocols, pname) = if r.ip_protocols.is_empty() {
+        (&r.protocols, "protocols")
+    } else {
+        (&ip_protocols, "ipProtocols")
+    };
+    let mut tcp = protocols.is_empty();
+    for (k, v) in protocols.iter().enumerate() {
+        let Some(s) = v.as_str() else {
+            return Err(InputError::new(
+                format!("{path}.{pname}[{k}]"),
+                format!("{v} is not a protocol (TCP, UDP, Any, ICMP)"),
+            ));
+        };
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("tcp") || t.eq_ignore_ascii_case("any") {
+            tcp = true;
+        } else if !t.eq_ignore_ascii_case("udp") && !t.eq_ignore_ascii_case("icmp") {
+            return Err(InputError::value(
+                format!("{path}.{pname}[{k}]"),
+                s,
+                "is not a protocol (TCP, UDP, Any, ICMP)",
+            ));
+        }
+    }
+    Ok(DnatMatch {
+        sources,
+        dests,
+        dest_text,
+        ports,
+        tcp,
+    })
+}
+
+/// The port a DNAT rule translates to: `translatedPort`, or the single destination port.
+fn translated_port(path: &str, r: &NatRule, ports: &PortSet) -> Result<u16, InputError> {
+    Ok(match r.translated_port.as_deref() {
+        Some(s) => match PortSet::parse(s) {
+            Some(ps) if ps.ranges().len() == 1 && ps.ranges()[0].0 == ps.ranges()[0].1 => {
+                ps.ranges()[0].0
+            }
+            _ => {
+                return Err(InputError::value(
+                    format!("{path}.translatedPort"),
+                    s,
+                    "is not a port",
+                ))
+            }
+        },
+        None => match ports.ranges() {
+            [(lo, hi)] if lo == hi => *lo,
+            _ => {
+                return Err(InputError::new(
+                    format!("{path}.translatedPort"),
+                    "missing translated port",
+                ))
+            }
+        },
+    })
+}
+
+/// A DNAT rule resolved, ready to be pushed as frontends.
+struct DnatRule<'r> {
+    path: &'r str,
+    rule: &'r NatRule,
+    via: Arc<str>,
+    label: Arc<str>,
+    effective: AddrSet,
+    dest_text: Option<Arc<str>>,
+    ports: PortSet,
+    translated_port: u16,
 }

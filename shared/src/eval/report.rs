@@ -537,10 +537,25 @@ pub struct Report {
 impl Report {
     /// Builds the summary parts from per-VM results.
     pub fn from_vms(vms: Vec<VmReport>, warnings: Vec<String>) -> Self {
-        let count = |f: &dyn Fn(&VmReport) -> Status| {
+        let (control, recommendations) =
+            Self::summary(vms.iter().map(|v| (v.status, v.recommendations)));
+        Self {
+            control,
+            recommendations,
+            vms,
+            warnings,
+        }
+    }
+
+    /// The control's score and the recommendations' counts, from every VM's status and
+    /// recommendations.
+    pub fn summary(
+        vms: impl Iterator<Item = (Status, VmRecommendations)> + Clone,
+    ) -> (ControlScore, Vec<RecommendationSummary>) {
+        let count = |f: &dyn Fn(&(Status, VmRecommendations)) -> Status| {
             let mut c = [0usize; 3];
-            for v in &vms {
-                match f(v) {
+            for v in vms.clone() {
+                match f(&v) {
                     Status::Healthy => c[0] += 1,
                     Status::Unhealthy => c[1] += 1,
                     Status::NotApplicable => c[2] += 1,
@@ -548,11 +563,11 @@ impl Report {
             }
             c
         };
-        let [h, u, n] = count(&|v| v.status);
+        let [h, u, n] = count(&|v| v.0);
         let recommendations = RecommendationKey::ALL
             .iter()
             .map(|&k| {
-                let [h, u, n] = count(&|v| v.recommendations.get(k));
+                let [h, u, n] = count(&|v| v.1.get(k));
                 RecommendationSummary {
                     key: k,
                     display_name: k.display_name().to_string(),
@@ -564,12 +579,7 @@ impl Report {
                 }
             })
             .collect();
-        Self {
-            control: ControlScore::from_counts(h, u, n),
-            recommendations,
-            vms,
-            warnings,
-        }
+        (ControlScore::from_counts(h, u, n), recommendations)
     }
 
     pub fn any_unhealthy(&self) -> bool {

@@ -3,8 +3,8 @@
 use super::rules::rule;
 use super::{Checked, Draft};
 use crate::api::NicChange;
+use crate::arm::id_scope;
 use crate::arm::{id_key, NetworkInterface, NetworkSecurityGroup, NsgProperties, SubResource};
-use crate::eval::engine::id_scope;
 use crate::eval::Model;
 use crate::inventory::InputError;
 use crate::EvalConfig;

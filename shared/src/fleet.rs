@@ -1,4 +1,5 @@
-//! Builds ARM-shaped inventories: for tests, the benchmark's synthetic fleets and the demo tenant.
+//! The fleet generator: ARM-shaped inventories for tests, the benchmarks' synthetic fleets and
+//! the demo tenant.
 //!
 //! Every resource gets a real ARM id (`/subscriptions/{sub}/resourceGroups/{rg}/providers/...`)
 //! and the same JSON shape ARM returns, so what is built here parses exactly like ARM payloads.
@@ -179,6 +180,7 @@ impl InventoryBuilder {
                 provisioning_state: Some("Succeeded".into()),
                 ..Default::default()
             },
+            ..Default::default()
         });
         id
     }
@@ -220,6 +222,7 @@ impl InventoryBuilder {
                 subnets: subs,
                 virtual_network_peerings: Vec::new(),
             },
+            ..Default::default()
         });
         ids
     }
@@ -255,6 +258,7 @@ impl InventoryBuilder {
                 public_ip_allocation_method: Some("Static".into()),
                 ip_configuration: None,
             },
+            ..Default::default()
         });
         id
     }
@@ -318,6 +322,7 @@ impl InventoryBuilder {
                 provisioning_state: Some("Succeeded".into()),
                 ..Default::default()
             },
+            ..Default::default()
         });
         vm_id
     }
@@ -368,6 +373,7 @@ impl InventoryBuilder {
                 primary: Some(true),
                 provisioning_state: Some("Succeeded".into()),
             },
+            ..Default::default()
         });
     }
 
@@ -529,6 +535,272 @@ pub fn synthetic_fleet_into(b: &mut InventoryBuilder, vms: usize, seed: u64) {
             asg_ids: &[],
         });
     }
+}
+
+/// A fleet of another shape than [`synthetic_fleet`], for benchmarks: **one NSG per VM** (a NIC
+/// NSG of 8 rules, IPv4 and IPv6 sources mixed, no subnet NSGs, the default rules not listed,
+/// as in a trimmed export) and **dual stack**: every NIC
+/// has an IPv4 and an IPv6 ip configuration (ULA `fd00:…`), subnets and VNets carry both
+/// prefixes, a third of the VMs have a public IPv4 and one in ten a public IPv6 address.
+pub fn per_vm_nsg_fleet(vms: usize, seed: u64) -> Inventory {
+    let mut rng = Rng::new(seed);
+    let mut b = InventoryBuilder::new("00000000-0000-0000-0000-0000000000b6");
+    let (per_subnet, subnets_per_vnet) = (100, 32);
+    let mut subnet_ids: Vec<String> = Vec::new();
+    for i in 0..vms {
+        let s = i / per_subnet;
+        let vnet = s / subnets_per_vnet;
+        let rg = format!("rg-v6-{}", vnet % 40);
+        if i % per_subnet == 0 && s % subnets_per_vnet == 0 {
+            let subnets: Vec<(String, String)> = (0..subnets_per_vnet)
+                .map(|k| (format!("subnet-{k}"), format!("10.{}.{k}.0/24", vnet % 256)))
+                .collect();
+            let refs: Vec<(&str, &str, Option<&str>)> = subnets
+                .iter()
+                .map(|(n, p)| (n.as_str(), p.as_str(), None))
+                .collect();
+            subnet_ids = b.vnet(
+                &rg,
+                &format!("vnet-{vnet}"),
+                &[
+                    &format!("10.{}.0.0/16", vnet % 256),
+                    &format!("fd00:{vnet:x}::/48"),
+                ],
+                &refs,
+            );
+            let v = b
+                .inv
+                .virtual_networks
+                .last_mut()
+                .expect("the VNet just added");
+            for (k, sub) in v.properties.subnets.iter_mut().enumerate() {
+                sub.properties.address_prefixes = vec![
+                    sub.properties.address_prefix.take().unwrap_or_default(),
+                    format!("fd00:{vnet:x}:{k:x}::/64"),
+                ];
+            }
+        }
+        let k = s % subnets_per_vnet;
+        let host = 4 + i % per_subnet;
+        let v4 = format!("10.{}.{k}.{host}", vnet % 256);
+        let v6 = format!("fd00:{vnet:x}:{k:x}::{host:x}");
+        let mut rules = Vec::with_capacity(8);
+        for j in 0..8i64 {
+            let prio = 200 + j * 10;
+            let name = format!("r{j:02}");
+            rules.push(match rng.below(8) {
+                0 => Rule::allow(&name, prio)
+                    .port("22")
+                    .from(&format!("2001:db8:{:x}::/48", rng.below(4096))),
+                1 => Rule::allow(&name, prio)
+                    .ports(&["3389", "5985-5986"])
+                    .from_list(&["198.51.100.0/24", "2001:db8::/32"]),
+                2 => Rule::deny(&name, prio).port("3389").from("Internet"),
+                3 => Rule::allow(&name, prio).port("443").from("*"),
+                4 => Rule::allow(&name, prio).port("22").from("*").to(&v6),
+                5 => Rule::allow(&name, prio).port("3389").from("*").to(&v4),
+                6 => Rule::deny(&name, prio).port("*").from("::/0"),
+                _ => Rule::allow(&name, prio).port("5986").from("VirtualNetwork"),
+            });
+        }
+        let name = format!("vm6-{i:06}");
+        let nsg = b.nsg(&rg, &format!("{name}-nsg"), rules);
+        if let Some(n) = b.inv.network_security_groups.last_mut() {
+            n.properties.default_security_rules.clear();
+        }
+        let public = rng.chance(33).then(|| {
+            format!(
+                "20.{}.{}.{}",
+                128 + ((i >> 16) & 127),
+                (i >> 8) & 255,
+                i & 255
+            )
+        });
+        let vm_id = b.vm(&VmSpec {
+            name: &name,
+            resource_group: &rg,
+            os: if i % 2 == 0 { "Windows" } else { "Linux" },
+            subnet_id: &subnet_ids[k],
+            private_ip: &v4,
+            public_ip: public.as_deref(),
+            nic_nsg_id: Some(&nsg),
+            asg_ids: &[],
+        });
+        let pip6 = rng.chance(10).then(|| {
+            b.public_ip(
+                &rg,
+                &format!("{name}-ip6"),
+                &format!("2603:1000:{:x}::{:x}", i >> 16, i & 0xffff),
+            )
+        });
+        let nic = b
+            .inv
+            .network_interfaces
+            .last()
+            .expect("the VM's NIC")
+            .id
+            .clone();
+        let mut conf = b.ipconfig(
+            &format!("{nic}/ipConfigurations/ipconfig-v6"),
+            &v6,
+            &subnet_ids[k],
+            pip6.as_deref(),
+            &[],
+        );
+        conf.properties.primary = Some(false);
+        let n = b.inv.network_interfaces.last_mut().expect("the VM's NIC");
+        n.properties.ip_configurations.push(conf);
+        debug_assert!(
+            n.properties
+                .virtual_machine
+                .as_ref()
+                .and_then(|r| r.id.as_deref())
+                == Some(vm_id.as_str())
+        );
+    }
+    b.build()
+}
+
+/// A fleet with **long resource names and tags** and **large JIT policies**, for benchmarks:
+/// resource groups and VMs with names of about 60 characters (ids of about 250), eight tags of
+/// 40-character values on every VM and NSG, a NIC NSG per group of 10 VMs and a subnet NSG on
+/// every subnet (12 rules each), public IPs on a quarter of the VMs, and one JIT policy per
+/// resource group covering all its VMs' four management ports, with a request history. (The
+/// benchmark adds, in the JSON, what the ARM types do not keep: full VM payloads and subnets
+/// listing their ip configurations.)
+pub fn rich_fleet(vms: usize, seed: u64) -> Inventory {
+    let mut rng = Rng::new(seed);
+    let mut b = InventoryBuilder::new("5f1c0b2e-8d7a-4c3e-9b61-0a2d4e6f8b10");
+    let (per_subnet, subnets_per_vnet) = (40, 50);
+    let tags = |kind: &str, i: usize| -> std::collections::BTreeMap<String, String> {
+        (0..8)
+            .map(|t| {
+                (
+                    format!("{kind}-tag-{t}"),
+                    format!("value-{t}-for-{kind}-{i:08}-lorem-ipsum-dolor-sit"),
+                )
+            })
+            .collect()
+    };
+    let mut subnet_ids: Vec<String> = Vec::new();
+    let mut nic_nsg: Option<String> = None;
+    for i in 0..vms {
+        let s = i / per_subnet;
+        let vnet = s / subnets_per_vnet;
+        let rg = format!(
+            "rg-contoso-production-workloads-westeurope-landing-zone-{:03}",
+            vnet % 25
+        );
+        if i % per_subnet == 0 && s % subnets_per_vnet == 0 {
+            let subnets: Vec<(String, String, String)> = (0..subnets_per_vnet)
+                .map(|k| {
+                    let nsg = b.nsg(
+                        &rg,
+                        &format!("nsg-contoso-production-subnet-application-tier-{vnet:03}-{k:03}"),
+                        rich_rules(&mut rng, 12),
+                    );
+                    let n = b.inv.network_security_groups.len();
+                    b.inv.network_security_groups[n - 1].tags = tags("nsg", n);
+                    (
+                        format!("snet-contoso-production-application-tier-{k:03}"),
+                        format!("10.{}.{k}.0/24", 64 + vnet % 128),
+                        nsg,
+                    )
+                })
+                .collect();
+            let refs: Vec<(&str, &str, Option<&str>)> = subnets
+                .iter()
+                .map(|(n, p, g)| (n.as_str(), p.as_str(), Some(g.as_str())))
+                .collect();
+            subnet_ids = b.vnet(
+                &rg,
+                &format!("vnet-contoso-production-westeurope-spoke-{vnet:03}"),
+                &[&format!("10.{}.0.0/16", 64 + vnet % 128)],
+                &refs,
+            );
+        }
+        if i % 10 == 0 {
+            nic_nsg = Some(b.nsg(
+                &rg,
+                &format!(
+                    "nsg-contoso-production-nic-application-servers-{:06}",
+                    i / 10
+                ),
+                rich_rules(&mut rng, 12),
+            ));
+            let n = b.inv.network_security_groups.len();
+            b.inv.network_security_groups[n - 1].tags = tags("nsg", n);
+        }
+        let k = s % subnets_per_vnet;
+        let public = rng.chance(25).then(|| {
+            format!(
+                "51.{}.{}.{}",
+                100 + ((i >> 16) & 63),
+                (i >> 8) & 255,
+                i & 255
+            )
+        });
+        let vm_id = b.vm(&VmSpec {
+            name: &format!("vm-contoso-prod-app-server-westeurope-zone1-instance-{i:07}"),
+            resource_group: &rg,
+            os: if i % 4 == 0 { "Linux" } else { "Windows" },
+            subnet_id: &subnet_ids[k],
+            private_ip: &format!("10.{}.{k}.{}", 64 + vnet % 128, 4 + i % per_subnet),
+            public_ip: public.as_deref(),
+            nic_nsg_id: nic_nsg.as_deref(),
+            asg_ids: &[],
+        });
+        b.inv.virtual_machines.last_mut().expect("the VM").tags = tags("vm", i);
+        b.jit(&rg, &vm_id, &[22, 3389, 5985, 5986], "Succeeded");
+    }
+    // a request history on every policy: the engine never reads it
+    for p in &mut b.inv.jit_network_access_policies {
+        let vms: Vec<String> = p
+            .properties
+            .virtual_machines
+            .iter()
+            .map(|v| v.id.clone())
+            .collect();
+        p.properties.requests = vms
+            .iter()
+            .take(500)
+            .map(|id| JitRequest {
+                virtual_machines: vec![JitRequestVm {
+                    id: id.clone(),
+                    ports: vec![JitRequestPort {
+                        number: 3389,
+                        end_time_utc: Some("2026-11-30T12:00:00.0000000Z".into()),
+                        allowed_source_address_prefix: Some("203.0.113.7".into()),
+                        status: Some("Initiated".into()),
+                        status_reason: Some("UserRequested".into()),
+                        ..Default::default()
+                    }],
+                }],
+                start_time_utc: Some("2026-11-30T09:00:00.0000000Z".into()),
+                requestor: Some("operator@contoso.example".into()),
+                justification: Some("maintenance window".into()),
+            })
+            .collect();
+    }
+    b.build()
+}
+
+fn rich_rules(rng: &mut Rng, n: i64) -> Vec<Rule> {
+    (0..n)
+        .map(|j| {
+            let prio = 1000 + j * 10;
+            let name = format!("allow-or-deny-contoso-production-traffic-rule-{j:03}");
+            let r = match rng.below(6) {
+                0 => Rule::allow(&name, prio).port("443").from("Internet"),
+                1 => Rule::allow(&name, prio).port("3389").from(&format!("198.51.{}.0/24", rng.below(256))),
+                2 => Rule::deny(&name, prio).ports(&["22", "3389", "5985-5986"]).from("Internet"),
+                3 => Rule::allow(&name, prio).port("22").from("*"),
+                4 => Rule::allow(&name, prio).port("1433").from("VirtualNetwork"),
+                _ => Rule::allow(&name, prio).port("5985").from_list(&["192.0.2.0/24", "203.0.113.0/24"]),
+            };
+            r.description("Managed by the platform team; see the landing zone's network policy for the reason")
+        })
+        .collect()
 }
 
 fn synthetic_rules(rng: &mut Rng, vnet: usize, k: usize) -> Vec<Rule> {

@@ -1,0 +1,688 @@
+//! The inventory as the engine reads it: the fields it uses, borrowed.
+//!
+//! These types mirror the ARM types of [`crate::arm`] (same names, same JSON shapes, same
+//! tolerance of `null` and missing fields) but keep only what the evaluation reads, as `&str`
+//! slices of the input. Parsed from one buffer ([`Inventory::from_slice`]) they copy no text
+//! and skip everything else (tags, `defaultSecurityRules`, subnets' `ipConfigurations`, the
+//! VM's profiles, JIT requests, etags, ...) without building it. An owned
+//! [`crate::inventory::Inventory`] lends the same view ([`crate::inventory::Inventory::view`]),
+//! so the engine has one input type for the CLI, the server and the browser.
+//!
+//! The rarer resource types that only the paths code reads (load balancers, firewalls, rule
+//! collection groups, Bastions, admin rules) are kept as the owned ARM types.
+use crate::arm;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+
+/// Treats an explicit `null` like a missing field (ARM sends both).
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// As [`nullable`] for lists, without the spare capacity a list grows while it is read (JSON
+/// gives no length up front): a fleet's rule lists would otherwise hold a third more.
+fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut v = Option::<Vec<T>>::deserialize(d)?.unwrap_or_default();
+    v.shrink_to_fit();
+    Ok(v)
+}
+
+/// `{"virtualMachines": [..], ...}`, as [`crate::inventory::Inventory`], borrowed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inventory<'a> {
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub virtual_machines: Vec<VirtualMachine<'a>>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub network_interfaces: Vec<NetworkInterface<'a>>,
+    #[serde(
+        borrow,
+        default,
+        rename = "publicIPAddresses",
+        deserialize_with = "list"
+    )]
+    pub public_ip_addresses: Vec<PublicIpAddress<'a>>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub virtual_networks: Vec<VirtualNetwork<'a>>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub network_security_groups: Vec<NetworkSecurityGroup<'a>>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub application_security_groups: Vec<ApplicationSecurityGroup<'a>>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub jit_network_access_policies: Vec<JitNetworkAccessPolicy<'a>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub load_balancers: Cow<'a, [arm::LoadBalancer]>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub azure_firewalls: Cow<'a, [arm::AzureFirewall]>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub firewall_policy_rule_collection_groups: Cow<'a, [arm::FirewallPolicyRuleCollectionGroup]>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub bastion_hosts: Cow<'a, [arm::BastionHost]>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub network_manager_effective_security_admin_rules: Cow<'a, [arm::EffectiveSecurityAdminRules]>,
+}
+
+impl<'a> Inventory<'a> {
+    /// Parses an inventory from one buffer, borrowing its strings. Fails on anything the owned
+    /// parse would reject in the fields read here, and also on a string with escapes (which
+    /// cannot be borrowed); [`crate::inventory::Inventory::parse_view`] then falls back to the
+    /// owned parse, which also names the JSON path of a bad value.
+    pub fn from_slice(bytes: &'a [u8]) -> serde_json::Result<Self> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// `{"id": "..."}`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct SubResource<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<&'a str>,
+}
+
+impl<'a> From<&'a arm::SubResource> for SubResource<'a> {
+    fn from(r: &'a arm::SubResource) -> Self {
+        SubResource {
+            id: r.id.as_deref(),
+        }
+    }
+}
+
+fn subs(v: &[arm::SubResource]) -> Vec<SubResource<'_>> {
+    v.iter().map(SubResource::from).collect()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compute
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct VirtualMachine<'a> {
+    #[serde(borrow, default)]
+    pub id: &'a str,
+    #[serde(borrow, default)]
+    pub name: Option<&'a str>,
+    #[serde(borrow, default)]
+    pub location: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: VmProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmProperties<'a> {
+    #[serde(borrow, default)]
+    pub storage_profile: Option<StorageProfile<'a>>,
+    #[serde(default)]
+    pub os_profile: Option<OsProfile>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub network_profile: NetworkProfile<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageProfile<'a> {
+    #[serde(borrow, default)]
+    pub os_disk: Option<OsDisk<'a>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OsDisk<'a> {
+    #[serde(borrow, default)]
+    pub os_type: Option<&'a str>,
+}
+
+/// Only whether the Windows or Linux configuration is there.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OsProfile {
+    #[serde(default)]
+    pub windows_configuration: Option<IgnoredAny>,
+    #[serde(default)]
+    pub linux_configuration: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkProfile<'a> {
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub network_interfaces: Vec<SubResource<'a>>,
+}
+
+impl<'a> VirtualMachine<'a> {
+    /// `Windows` / `Linux` from the OS disk, else from the OS profile, else `None`.
+    pub fn os_type(&self) -> Option<&'a str> {
+        let p = &self.properties;
+        if let Some(t) = p
+            .storage_profile
+            .as_ref()
+            .and_then(|s| s.os_disk.as_ref())
+            .and_then(|d| d.os_type)
+        {
+            return Some(t);
+        }
+        match &p.os_profile {
+            Some(o) if o.windows_configuration.is_some() => Some("Windows"),
+            Some(o) if o.linux_configuration.is_some() => Some("Linux"),
+            _ => None,
+        }
+    }
+}
+
+impl arm::VirtualMachine {
+    /// This VM as the engine reads it.
+    pub fn view(&self) -> VirtualMachine<'_> {
+        let p = &self.properties;
+        VirtualMachine {
+            id: &self.id,
+            name: self.name.as_deref(),
+            location: self.location.as_deref(),
+            properties: VmProperties {
+                storage_profile: p.storage_profile.as_ref().map(|s| StorageProfile {
+                    os_disk: s.os_disk.as_ref().map(|d| OsDisk {
+                        os_type: d.os_type.as_deref(),
+                    }),
+                }),
+                os_profile: p.os_profile.as_ref().map(|o| OsProfile {
+                    windows_configuration: o.windows_configuration.as_ref().map(|_| IgnoredAny),
+                    linux_configuration: o.linux_configuration.as_ref().map(|_| IgnoredAny),
+                }),
+                network_profile: NetworkProfile {
+                    network_interfaces: subs(&p.network_profile.network_interfaces),
+                },
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NetworkInterface<'a> {
+    #[serde(borrow, default)]
+    pub id: &'a str,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: NicProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NicProperties<'a> {
+    #[serde(borrow, default)]
+    pub network_security_group: Option<SubResource<'a>>,
+    #[serde(borrow, default)]
+    pub virtual_machine: Option<SubResource<'a>>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub ip_configurations: Vec<IpConfiguration<'a>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IpConfiguration<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<&'a str>,
+    #[serde(borrow, default)]
+    pub name: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: IpConfigurationProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IpConfigurationProperties<'a> {
+    #[serde(borrow, default, rename = "privateIPAddress")]
+    pub private_ip_address: Option<&'a str>,
+    #[serde(borrow, default, rename = "privateIPAddressVersion")]
+    pub private_ip_address_version: Option<&'a str>,
+    #[serde(borrow, default, rename = "publicIPAddress")]
+    pub public_ip_address: Option<SubResource<'a>>,
+    #[serde(borrow, default)]
+    pub subnet: Option<SubResource<'a>>,
+    #[serde(
+        borrow,
+        default,
+        rename = "applicationSecurityGroups",
+        deserialize_with = "list"
+    )]
+    pub application_security_groups: Vec<SubResource<'a>>,
+    #[serde(
+        borrow,
+        default,
+        rename = "loadBalancerBackendAddressPools",
+        deserialize_with = "list"
+    )]
+    pub load_balancer_backend_address_pools: Vec<SubResource<'a>>,
+    #[serde(
+        borrow,
+        default,
+        rename = "loadBalancerInboundNatRules",
+        deserialize_with = "list"
+    )]
+    pub load_balancer_inbound_nat_rules: Vec<SubResource<'a>>,
+}
+
+impl arm::NetworkInterface {
+    /// This NIC as the engine reads it.
+    pub fn view(&self) -> NetworkInterface<'_> {
+        let p = &self.properties;
+        NetworkInterface {
+            id: &self.id,
+            properties: NicProperties {
+                network_security_group: p.network_security_group.as_ref().map(Into::into),
+                virtual_machine: p.virtual_machine.as_ref().map(Into::into),
+                ip_configurations: p
+                    .ip_configurations
+                    .iter()
+                    .map(|c| {
+                        let q = &c.properties;
+                        IpConfiguration {
+                            id: c.id.as_deref(),
+                            name: c.name.as_deref(),
+                            properties: IpConfigurationProperties {
+                                private_ip_address: q.private_ip_address.as_deref(),
+                                private_ip_address_version: q.private_ip_address_version.as_deref(),
+                                public_ip_address: q.public_ip_address.as_ref().map(Into::into),
+                                subnet: q.subnet.as_ref().map(Into::into),
+                                application_security_groups: subs(&q.application_security_groups),
+                                load_balancer_backend_address_pools: subs(
+                                    &q.load_balancer_backend_address_pools,
+                                ),
+                                load_balancer_inbound_nat_rules: subs(
+                                    &q.load_balancer_inbound_nat_rules,
+                                ),
+                            },
+                        }
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PublicIpAddress<'a> {
+    #[serde(borrow, default)]
+    pub id: &'a str,
+    #[serde(borrow, default)]
+    pub sku: Option<Sku<'a>>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: PublicIpProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Sku<'a> {
+    #[serde(borrow, default)]
+    pub name: Option<&'a str>,
+}
+
+impl Sku<'_> {
+    pub fn is(&self, name: &str) -> bool {
+        self.name
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case(name))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PublicIpProperties<'a> {
+    #[serde(borrow, default, rename = "ipAddress")]
+    pub ip_address: Option<&'a str>,
+}
+
+impl arm::PublicIpAddress {
+    /// This public IP as the engine reads it.
+    pub fn view(&self) -> PublicIpAddress<'_> {
+        PublicIpAddress {
+            id: &self.id,
+            sku: self.sku.as_ref().map(|s| Sku {
+                name: s.name.as_deref(),
+            }),
+            properties: PublicIpProperties {
+                ip_address: self.properties.ip_address.as_deref(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct VirtualNetwork<'a> {
+    #[serde(borrow, default)]
+    pub id: &'a str,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: VnetProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VnetProperties<'a> {
+    #[serde(borrow, default)]
+    pub address_space: Option<AddressSpace<'a>>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub subnets: Vec<Subnet<'a>>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub virtual_network_peerings: Vec<VnetPeering<'a>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct VnetPeering<'a> {
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: VnetPeeringProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VnetPeeringProperties<'a> {
+    #[serde(borrow, default)]
+    pub remote_virtual_network: Option<SubResource<'a>>,
+    #[serde(borrow, default)]
+    pub peering_state: Option<&'a str>,
+    #[serde(borrow, default)]
+    pub remote_address_space: Option<AddressSpace<'a>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressSpace<'a> {
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub address_prefixes: Vec<&'a str>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Subnet<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<&'a str>,
+    #[serde(borrow, default)]
+    pub name: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: SubnetProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubnetProperties<'a> {
+    #[serde(borrow, default)]
+    pub address_prefix: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub address_prefixes: Vec<&'a str>,
+    #[serde(borrow, default)]
+    pub network_security_group: Option<SubResource<'a>>,
+}
+
+fn space(a: &arm::AddressSpace) -> AddressSpace<'_> {
+    AddressSpace {
+        address_prefixes: strs(&a.address_prefixes),
+    }
+}
+
+impl arm::VirtualNetwork {
+    /// This VNet as the engine reads it.
+    pub fn view(&self) -> VirtualNetwork<'_> {
+        let p = &self.properties;
+        VirtualNetwork {
+            id: &self.id,
+            properties: VnetProperties {
+                address_space: p.address_space.as_ref().map(space),
+                subnets: p
+                    .subnets
+                    .iter()
+                    .map(|s| Subnet {
+                        id: s.id.as_deref(),
+                        name: s.name.as_deref(),
+                        properties: SubnetProperties {
+                            address_prefix: s.properties.address_prefix.as_deref(),
+                            address_prefixes: strs(&s.properties.address_prefixes),
+                            network_security_group: s
+                                .properties
+                                .network_security_group
+                                .as_ref()
+                                .map(Into::into),
+                        },
+                    })
+                    .collect(),
+                virtual_network_peerings: p
+                    .virtual_network_peerings
+                    .iter()
+                    .map(|q| VnetPeering {
+                        properties: VnetPeeringProperties {
+                            remote_virtual_network: q
+                                .properties
+                                .remote_virtual_network
+                                .as_ref()
+                                .map(Into::into),
+                            peering_state: q.properties.peering_state.as_deref(),
+                            remote_address_space: q
+                                .properties
+                                .remote_address_space
+                                .as_ref()
+                                .map(space),
+                        },
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NetworkSecurityGroup<'a> {
+    #[serde(borrow, default)]
+    pub id: &'a str,
+    #[serde(borrow, default)]
+    pub name: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: NsgProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NsgProperties<'a> {
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub security_rules: Vec<SecurityRule<'a>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecurityRule<'a> {
+    #[serde(borrow, default)]
+    pub name: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: SecurityRuleProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityRuleProperties<'a> {
+    #[serde(borrow, default)]
+    pub protocol: Option<&'a str>,
+    #[serde(borrow, default)]
+    pub source_port_range: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub source_port_ranges: Vec<&'a str>,
+    #[serde(borrow, default)]
+    pub destination_port_range: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub destination_port_ranges: Vec<&'a str>,
+    #[serde(borrow, default)]
+    pub source_address_prefix: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub source_address_prefixes: Vec<&'a str>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub source_application_security_groups: Vec<SubResource<'a>>,
+    #[serde(borrow, default)]
+    pub destination_address_prefix: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub destination_address_prefixes: Vec<&'a str>,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub destination_application_security_groups: Vec<SubResource<'a>>,
+    #[serde(borrow, default)]
+    pub access: Option<&'a str>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    #[serde(borrow, default)]
+    pub direction: Option<&'a str>,
+}
+
+impl arm::SecurityRule {
+    /// This rule as the engine reads it.
+    pub fn view(&self) -> SecurityRule<'_> {
+        let p = &self.properties;
+        SecurityRule {
+            name: self.name.as_deref(),
+            properties: SecurityRuleProperties {
+                protocol: p.protocol.as_deref(),
+                source_port_range: p.source_port_range.as_deref(),
+                source_port_ranges: strs(&p.source_port_ranges),
+                destination_port_range: p.destination_port_range.as_deref(),
+                destination_port_ranges: strs(&p.destination_port_ranges),
+                source_address_prefix: p.source_address_prefix.as_deref(),
+                source_address_prefixes: strs(&p.source_address_prefixes),
+                source_application_security_groups: subs(&p.source_application_security_groups),
+                destination_address_prefix: p.destination_address_prefix.as_deref(),
+                destination_address_prefixes: strs(&p.destination_address_prefixes),
+                destination_application_security_groups: subs(
+                    &p.destination_application_security_groups,
+                ),
+                access: p.access.as_deref(),
+                priority: p.priority,
+                direction: p.direction.as_deref(),
+            },
+        }
+    }
+}
+
+impl arm::NetworkSecurityGroup {
+    /// This NSG as the engine reads it.
+    pub fn view(&self) -> NetworkSecurityGroup<'_> {
+        NetworkSecurityGroup {
+            id: &self.id,
+            name: self.name.as_deref(),
+            properties: NsgProperties {
+                security_rules: self
+                    .properties
+                    .security_rules
+                    .iter()
+                    .map(arm::SecurityRule::view)
+                    .collect(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ApplicationSecurityGroup<'a> {
+    #[serde(borrow, default)]
+    pub id: &'a str,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defender for Cloud: just-in-time network access
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct JitNetworkAccessPolicy<'a> {
+    #[serde(borrow, default)]
+    pub id: &'a str,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub properties: JitPolicyProperties<'a>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPolicyProperties<'a> {
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub virtual_machines: Vec<JitPolicyVm<'a>>,
+    #[serde(borrow, default)]
+    pub provisioning_state: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPolicyVm<'a> {
+    #[serde(borrow, default)]
+    pub id: &'a str,
+    #[serde(borrow, default, deserialize_with = "list")]
+    pub ports: Vec<JitPortRule<'a>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitPortRule<'a> {
+    pub number: i64,
+    #[serde(borrow, default)]
+    pub protocol: Option<&'a str>,
+}
+
+impl arm::JitNetworkAccessPolicy {
+    /// This policy as the engine reads it.
+    pub fn view(&self) -> JitNetworkAccessPolicy<'_> {
+        let p = &self.properties;
+        JitNetworkAccessPolicy {
+            id: &self.id,
+            properties: JitPolicyProperties {
+                virtual_machines: p
+                    .virtual_machines
+                    .iter()
+                    .map(|v| JitPolicyVm {
+                        id: &v.id,
+                        ports: v
+                            .ports
+                            .iter()
+                            .map(|r| JitPortRule {
+                                number: r.number,
+                                protocol: r.protocol.as_deref(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                provisioning_state: p.provisioning_state.as_deref(),
+            },
+        }
+    }
+}
+
+impl crate::inventory::Inventory {
+    /// The inventory as the engine reads it, borrowed from this one.
+    pub fn view(&self) -> Inventory<'_> {
+        Inventory {
+            virtual_machines: self.virtual_machines.iter().map(|v| v.view()).collect(),
+            network_interfaces: self.network_interfaces.iter().map(|v| v.view()).collect(),
+            public_ip_addresses: self.public_ip_addresses.iter().map(|v| v.view()).collect(),
+            virtual_networks: self.virtual_networks.iter().map(|v| v.view()).collect(),
+            network_security_groups: self
+                .network_security_groups
+                .iter()
+                .map(|v| v.view())
+                .collect(),
+            application_security_groups: self
+                .application_security_groups
+                .iter()
+                .map(|a| ApplicationSecurityGroup { id: &a.id })
+                .collect(),
+            jit_network_access_policies: self
+                .jit_network_access_policies
+                .iter()
+                .map(|v| v.view())
+                .collect(),
+            load_balancers: Cow::Borrowed(&self.load_balancers),
+            azure_firewalls: Cow::Borrowed(&self.azure_firewalls),
+            firewall_policy_rule_collection_groups: Cow::Borrowed(
+                &self.firewall_policy_rule_collection_groups,
+            ),
+            bastion_hosts: Cow::Borrowed(&self.bastion_hosts),
+            network_manager_effective_security_admin_rules: Cow::Borrowed(
+                &self.network_manager_effective_security_admin_rules,
+            ),
+        }
+    }
+}

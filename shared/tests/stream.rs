@@ -1,0 +1,114 @@
+//! The streamed report is byte for byte the report serde_json writes for the whole `Report`,
+//! and the borrowed parse gives the engine the same inventory as the owned one.
+use portcullis_shared::eval::stream::{write_report, Style};
+use portcullis_shared::eval::Model;
+use portcullis_shared::fleet::{
+    add_load_balancers, per_vm_nsg_fleet, rich_fleet, synthetic_fleet, InventoryBuilder, Rule,
+    VmSpec,
+};
+use portcullis_shared::{evaluate, EvalConfig, Inventory};
+
+fn streamed(json: &[u8], style: Style) -> Vec<u8> {
+    let mut owned = None;
+    let view = Inventory::parse_view(json, &mut owned).expect("parses");
+    let model = Model::from_view(view, &EvalConfig::default()).expect("builds");
+    let mut out = Vec::new();
+    write_report(&model, &mut out, style).expect("writes");
+    out
+}
+
+fn check(inv: &Inventory) {
+    let json = serde_json::to_vec(inv).unwrap();
+    let report = evaluate(inv, &EvalConfig::default()).unwrap();
+    let pretty = serde_json::to_vec_pretty(&report).unwrap();
+    let got = streamed(&json, Style::Pretty);
+    assert!(
+        got == pretty,
+        "pretty stream differs from the whole report ({} vs {} bytes)",
+        got.len(),
+        pretty.len()
+    );
+    assert_eq!(
+        String::from_utf8(streamed(&json, Style::Compact)).unwrap(),
+        serde_json::to_string(&report).unwrap()
+    );
+}
+
+#[test]
+fn streamed_report_equals_the_whole_report_on_every_shape() {
+    check(&synthetic_fleet(2_500, 7));
+    check(&per_vm_nsg_fleet(1_200, 7));
+    check(&rich_fleet(1_100, 7));
+    let mut lb = synthetic_fleet(600, 3);
+    add_load_balancers(&mut lb);
+    check(&lb);
+}
+
+#[test]
+fn streamed_report_of_empty_and_odd_inventories() {
+    check(&Inventory::default());
+    // one VM, a duplicate and one without an id: warnings, and VMs left out of the list
+    let mut b = InventoryBuilder::new("sub");
+    let nsg = b.nsg(
+        "rg",
+        "nsg",
+        vec![Rule::allow("RDP", 300).port("3389").from("*")],
+    );
+    let subnets = b.vnet(
+        "rg",
+        "vnet",
+        &["10.0.0.0/16"],
+        &[("s", "10.0.0.0/24", None)],
+    );
+    b.vm(&VmSpec {
+        name: "vm1",
+        resource_group: "rg",
+        os: "Windows",
+        subnet_id: &subnets[0],
+        private_ip: "10.0.0.4",
+        public_ip: Some("20.1.2.3"),
+        nic_nsg_id: Some(&nsg),
+        asg_ids: &[],
+    });
+    let mut inv = b.build();
+    let dup = inv.virtual_machines[0].clone();
+    inv.virtual_machines.push(dup);
+    let mut blank = inv.virtual_machines[0].clone();
+    blank.id = String::new();
+    inv.virtual_machines.push(blank);
+    check(&inv);
+}
+
+#[test]
+fn escaped_strings_fall_back_to_the_owned_parse() {
+    let inv = synthetic_fleet(50, 1);
+    let json = serde_json::to_string(&inv).unwrap();
+    // `\/` is a valid escape of `/`: the ids cannot be borrowed, the owned parse takes over
+    let escaped = json.replace(
+        "/virtualMachines/vm-000001",
+        "\\/virtualMachines\\/vm-000001",
+    );
+    assert_ne!(escaped, json);
+    assert_eq!(
+        streamed(escaped.as_bytes(), Style::Compact),
+        streamed(json.as_bytes(), Style::Compact)
+    );
+}
+
+#[test]
+fn the_view_skips_what_the_engine_never_reads() {
+    // tags, defaultSecurityRules, subnets' ipConfigurations, VM profiles: read past, not kept
+    let json = br#"{"virtualMachines":[{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a",
+        "tags":{"k":"v"},"properties":{"hardwareProfile":{"vmSize":"x"},"osProfile":{"linuxConfiguration":{"ssh":{}}},
+        "networkProfile":{"networkInterfaces":[]},"diagnosticsProfile":{"bootDiagnostics":{"enabled":true}}},
+        "resources":[{"id":"ext"}]}],
+        "virtualNetworks":[{"id":"v","properties":{"subnets":[{"id":"v/subnets/s","properties":{"addressPrefix":"10.0.0.0/24","ipConfigurations":[{"id":"x"}]}}]}}]}"#;
+    let view = portcullis_shared::arm::view::Inventory::from_slice(json).expect("borrowed parse");
+    assert_eq!(view.virtual_machines[0].os_type(), Some("Linux"));
+    assert_eq!(
+        view.virtual_networks[0].properties.subnets[0]
+            .properties
+            .address_prefix,
+        Some("10.0.0.0/24")
+    );
+}
