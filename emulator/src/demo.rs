@@ -47,6 +47,80 @@ fn os(i: usize) -> &'static str {
     }
 }
 
+/// An estate of many subscriptions (`--demo-estate SUBSCRIPTIONS,VMS`): how many synthetic
+/// subscriptions, and how many VMs spread evenly over them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estate {
+    pub subscriptions: usize,
+    pub vms: usize,
+}
+
+/// The management group that holds the estate (every subscription of the tenant).
+pub const ESTATE_MANAGEMENT_GROUP: &str = "contoso";
+/// The most subscriptions and VMs an estate may have (the emulator holds them all in memory).
+pub const MAX_ESTATE_SUBSCRIPTIONS: usize = 10_000;
+pub const MAX_ESTATE_VMS: usize = 200_000;
+
+impl std::str::FromStr for Estate {
+    type Err = String;
+    /// `1000,100000`: subscriptions, then VMs.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("--demo-estate {s:?}: {why}");
+        let (subs, vms) = s
+            .split_once(',')
+            .ok_or_else(|| bad("expected SUBSCRIPTIONS,VMS, for example 1000,100000"))?;
+        let subscriptions: usize = subs
+            .trim()
+            .parse()
+            .map_err(|_| bad(&format!("subscriptions {subs:?} is not a whole number")))?;
+        let vms: usize = vms
+            .trim()
+            .parse()
+            .map_err(|_| bad(&format!("VMs {vms:?} is not a whole number")))?;
+        if !(1..=MAX_ESTATE_SUBSCRIPTIONS).contains(&subscriptions) {
+            return Err(bad(&format!(
+                "subscriptions must be 1 to {MAX_ESTATE_SUBSCRIPTIONS}, not {subscriptions}"
+            )));
+        }
+        if vms > MAX_ESTATE_VMS {
+            return Err(bad(&format!(
+                "VMs must be at most {MAX_ESTATE_VMS}, not {vms}"
+            )));
+        }
+        Ok(Estate { subscriptions, vms })
+    }
+}
+
+/// The id of the estate's `i`-th synthetic subscription.
+pub fn estate_subscription_id(i: usize) -> String {
+    format!("e5a7e000-0000-4000-8000-{i:012}")
+}
+
+/// The demo world and an estate: `estate.subscriptions` synthetic subscriptions ("Contoso
+/// Estate 0001", ...) under the management group [`ESTATE_MANAGEMENT_GROUP`], each with its
+/// share of `estate.vms` VMs from [`synthetic_fleet_into`] (a VNet, subnet and NIC NSGs of 20
+/// rules, public IPs on about 30%).
+pub fn demo_estate(seed: u64, estate: Estate) -> World {
+    let mut w = demo_world(seed);
+    let mut b = InventoryBuilder::from_inventory(PRODUCTION, std::mem::take(&mut w.inventory));
+    b.location = "westeurope".into();
+    let (each, rest) = (
+        estate.vms / estate.subscriptions,
+        estate.vms % estate.subscriptions,
+    );
+    for i in 0..estate.subscriptions {
+        let id = estate_subscription_id(i);
+        b.subscription(&id);
+        synthetic_fleet_into(&mut b, each + usize::from(i < rest), seed ^ (i as u64 + 1));
+        w.subscriptions.push(SubscriptionInfo {
+            subscription_id: id,
+            display_name: format!("Contoso Estate {:04}", i + 1),
+        });
+    }
+    w.inventory = b.build();
+    w
+}
+
 /// Builds the demo world: resources first, then JIT applied through the emulator's own JIT
 /// logic, so its deny and allow rules look exactly like those a later PUT/initiate would add.
 pub fn demo_world(seed: u64) -> World {

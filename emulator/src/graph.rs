@@ -12,8 +12,10 @@ use super::routes::ArmRequest;
 use super::world::{Kind, World};
 use axum::http::StatusCode;
 use axum::response::Response;
+use portcullis_shared::arm::id_scope_ref;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+use std::collections::HashSet;
 
 /// Queries per user per window, and the window.
 pub const QUOTA: u32 = 15;
@@ -117,39 +119,22 @@ pub fn query(w: &mut World, r: &ArmRequest) -> Result<Response, Fail> {
         }
     }
     let kind = parse_query(&req.query)?;
-    let subs: Vec<String> = if !req.management_groups.is_empty() {
+    // the subscriptions in scope that the caller can read (lower case); a management group
+    // holds every subscription of the tenant
+    let subs: HashSet<String> = if !req.management_groups.is_empty() {
         w.subscriptions
             .iter()
-            .map(|s| s.subscription_id.clone())
+            .map(|s| s.subscription_id.to_ascii_lowercase())
             .collect()
     } else if req.subscriptions.is_empty() {
         return Err(Fail::bad_request("BadRequest", "Please provide below info when asking for support: timestamp, correlationId. Details: No subscriptions or management groups were given (scope is required)."));
     } else {
-        req.subscriptions.clone()
+        req.subscriptions
+            .iter()
+            .filter(|s| w.subscription(s).is_ok()) // Resource Graph skips what it cannot read
+            .map(|s| s.to_ascii_lowercase())
+            .collect()
     };
-    let mut rows: Vec<Value> = Vec::new();
-    for sub in &subs {
-        if w.subscription(sub).is_err() {
-            continue; // Resource Graph skips subscriptions the caller cannot read
-        }
-        let tenant = w.tenant_id.clone();
-        for mut v in w.list(kind, sub, None) {
-            let id = v["id"].as_str().unwrap_or_default().to_string();
-            let (s, g) = portcullis_shared::arm::id_scope(&id);
-            if let Some(o) = v.as_object_mut() {
-                o.insert("subscriptionId".into(), json!(s));
-                o.insert("resourceGroup".into(), json!(g.to_ascii_lowercase()));
-                o.insert("tenantId".into(), json!(tenant));
-                o.insert(
-                    "type".into(),
-                    json!(kind.provider_type().to_ascii_lowercase()),
-                );
-            }
-            rows.push(v);
-        }
-    }
-    rows.sort_by_key(|v| v["id"].as_str().unwrap_or_default().to_ascii_lowercase());
-    let total = rows.len();
     let skip = match req.options.skip_token.as_deref() {
         Some(t) => t
             .parse::<usize>()
@@ -157,7 +142,19 @@ pub fn query(w: &mut World, r: &ArmRequest) -> Result<Response, Fail> {
         None => req.options.skip.unwrap_or(0),
     };
     let top = req.options.top.unwrap_or(100).clamp(1, 1000);
-    let page: Vec<Value> = rows.into_iter().skip(skip).take(top).collect();
+    let in_scope = |id: &str| subs.contains(&id_scope_ref(id).0.to_ascii_lowercase());
+    let (mut page, total) = w.select(kind, &in_scope, true, skip, top);
+    let row_type = kind.provider_type().to_ascii_lowercase();
+    for v in &mut page {
+        let (s, g) = id_scope_ref(v["id"].as_str().unwrap_or_default());
+        let (s, g) = (s.to_string(), g.to_ascii_lowercase());
+        if let Some(o) = v.as_object_mut() {
+            o.insert("subscriptionId".into(), json!(s));
+            o.insert("resourceGroup".into(), json!(g));
+            o.insert("tenantId".into(), json!(w.tenant_id));
+            o.insert("type".into(), json!(row_type));
+        }
+    }
     let mut body = json!({
         "totalRecords": total,
         "count": page.len(),

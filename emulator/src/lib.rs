@@ -109,6 +109,9 @@ pub struct EmulatorConfig {
     /// [`Tenant::Demo`] only: synthetic VMs added in a subscription of their own
     /// ([`demo::demo_world_with_extra_vms`]).
     pub demo_extra_vms: usize,
+    /// [`Tenant::Demo`] only: grow the tenant into an estate of many subscriptions
+    /// ([`demo::demo_estate`]) instead of adding `demo_extra_vms`.
+    pub demo_estate: Option<demo::Estate>,
     /// Seconds between Defender's assessments of a subscription (0: live). `None`: the
     /// tenant's default, 4 hours for the demo tenant (Defender lags behind changes), live for
     /// a custom one.
@@ -129,6 +132,7 @@ impl Default for EmulatorConfig {
             retry_after_ms: 1000,
             lro_polls: 1,
             demo_extra_vms: 0,
+            demo_estate: None,
             assessment_interval_seconds: None,
         }
     }
@@ -146,7 +150,10 @@ pub async fn spawn_emulator(cfg: EmulatorConfig) -> anyhow::Result<(SocketAddr, 
         Some(Some(w)) => w,
         _ => {
             let mut w = match &cfg.tenant {
-                Tenant::Demo => demo::demo_world_with_extra_vms(cfg.seed, cfg.demo_extra_vms),
+                Tenant::Demo => match cfg.demo_estate {
+                    Some(estate) => demo::demo_estate(cfg.seed, estate),
+                    None => demo::demo_world_with_extra_vms(cfg.seed, cfg.demo_extra_vms),
+                },
                 Tenant::Custom {
                     subscriptions,
                     inventory,
@@ -196,6 +203,14 @@ pub struct EmulatorArgs {
     /// Grow the demo tenant by this many synthetic VMs, in a subscription of their own.
     #[arg(long, env = "PORTCULLIS_DEMO_EXTRA_VMS", default_value_t = 0)]
     pub demo_extra_vms: usize,
+    /// Build an estate instead: SUBSCRIPTIONS,VMS (for example 1000,100000) synthetic
+    /// subscriptions and VMs, beside the demo tenant, under the management group `contoso`.
+    #[arg(
+        long,
+        value_name = "SUBSCRIPTIONS,VMS",
+        conflicts_with = "demo_extra_vms"
+    )]
+    pub demo_estate: Option<demo::Estate>,
     /// Minutes between Defender's assessments of a subscription (0: assessments always show the
     /// state as it is) [default: 240 for the demo tenant].
     #[arg(long)]
@@ -238,6 +253,7 @@ impl EmulatorArgs {
             },
             state_file: self.state.clone(),
             demo_extra_vms: self.demo_extra_vms,
+            demo_estate: self.demo_estate,
             assessment_interval_seconds: self.assessment_interval_minutes.map(|m| m * 60),
             auth: match (&self.client_id, &self.client_secret) {
                 (Some(id), Some(secret)) => Auth::ClientCredentials {

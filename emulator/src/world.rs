@@ -3,8 +3,8 @@
 //! write (temp file + rename) and loads it on start.
 use super::http::Fail;
 use super::util::{format_time, Rng};
-use portcullis_shared::arm::id_scope;
 use portcullis_shared::arm::{id_key, NetworkSecurityGroup, VirtualMachine};
+use portcullis_shared::arm::{id_scope, id_scope_ref};
 use portcullis_shared::Inventory;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -250,17 +250,43 @@ impl World {
         take: usize,
     ) -> (Vec<Value>, usize) {
         let in_scope = |id: &str| {
-            let (s, g) = id_scope(id);
+            let (s, g) = id_scope_ref(id);
             s.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
         };
+        self.select(kind, &in_scope, false, skip, take)
+    }
+
+    /// The resources of `kind` whose id `keep` accepts: the `take` of them from `skip` on, in
+    /// stored order or (`by_id`) ordered by lower-case id as Resource Graph's `order by id asc`,
+    /// and how many there are in all. Only the page is serialised.
+    pub fn select(
+        &self,
+        kind: Kind,
+        keep: &dyn Fn(&str) -> bool,
+        by_id: bool,
+        skip: usize,
+        take: usize,
+    ) -> (Vec<Value>, usize) {
         let inv = &self.inventory;
-        fn pick<T: Serialize>(
-            items: &[T],
+        fn pick<'a, T: Serialize>(
+            items: &'a [T],
             id: impl Fn(&T) -> &str,
-            keep: impl Fn(&str) -> bool,
+            keep: &dyn Fn(&str) -> bool,
+            by_id: bool,
             skip: usize,
             take: usize,
-        ) -> (Vec<&T>, usize) {
+        ) -> (Vec<&'a T>, usize) {
+            if by_id {
+                let mut all: Vec<(String, &T)> = items
+                    .iter()
+                    .filter(|r| keep(id(r)))
+                    .map(|r| (id_key(id(r)), r))
+                    .collect();
+                all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let total = all.len();
+                let page = all.into_iter().skip(skip).take(take).map(|(_, r)| r);
+                return (page.collect(), total);
+            }
             let mut total = 0;
             let mut page = Vec::new();
             for item in items.iter().filter(|r| keep(id(r))) {
@@ -279,31 +305,44 @@ impl World {
             (values, total)
         }
         match kind {
-            Kind::VirtualMachines => {
-                values(pick(&inv.virtual_machines, |r| &r.id, in_scope, skip, take))
-            }
+            Kind::VirtualMachines => values(pick(
+                &inv.virtual_machines,
+                |r| &r.id,
+                keep,
+                by_id,
+                skip,
+                take,
+            )),
             Kind::NetworkInterfaces => values(pick(
                 &inv.network_interfaces,
                 |r| &r.id,
-                in_scope,
+                keep,
+                by_id,
                 skip,
                 take,
             )),
             Kind::PublicIpAddresses => values(pick(
                 &inv.public_ip_addresses,
                 |r| &r.id,
-                in_scope,
+                keep,
+                by_id,
                 skip,
                 take,
             )),
-            Kind::VirtualNetworks => {
-                values(pick(&inv.virtual_networks, |r| &r.id, in_scope, skip, take))
-            }
+            Kind::VirtualNetworks => values(pick(
+                &inv.virtual_networks,
+                |r| &r.id,
+                keep,
+                by_id,
+                skip,
+                take,
+            )),
             Kind::NetworkSecurityGroups => {
                 let (page, total) = pick(
                     &inv.network_security_groups,
                     |r| &r.id,
-                    in_scope,
+                    keep,
+                    by_id,
                     skip,
                     take,
                 );
@@ -313,17 +352,30 @@ impl World {
             Kind::ApplicationSecurityGroups => values(pick(
                 &inv.application_security_groups,
                 |r| &r.id,
-                in_scope,
+                keep,
+                by_id,
                 skip,
                 take,
             )),
-            Kind::LoadBalancers => {
-                values(pick(&inv.load_balancers, |r| &r.id, in_scope, skip, take))
+            Kind::LoadBalancers => values(pick(
+                &inv.load_balancers,
+                |r| &r.id,
+                keep,
+                by_id,
+                skip,
+                take,
+            )),
+            Kind::AzureFirewalls => values(pick(
+                &inv.azure_firewalls,
+                |r| &r.id,
+                keep,
+                by_id,
+                skip,
+                take,
+            )),
+            Kind::BastionHosts => {
+                values(pick(&inv.bastion_hosts, |r| &r.id, keep, by_id, skip, take))
             }
-            Kind::AzureFirewalls => {
-                values(pick(&inv.azure_firewalls, |r| &r.id, in_scope, skip, take))
-            }
-            Kind::BastionHosts => values(pick(&inv.bastion_hosts, |r| &r.id, in_scope, skip, take)),
         }
     }
 

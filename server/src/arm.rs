@@ -270,6 +270,16 @@ impl ArmClient {
         self.inner.retries.load(Ordering::Relaxed)
     }
 
+    /// Requests sent so far (every attempt).
+    pub fn requests(&self) -> u64 {
+        self.inner.sent.load(Ordering::Relaxed)
+    }
+
+    /// Answers 429 so far.
+    pub fn throttled(&self) -> u64 {
+        self.inner.throttled.load(Ordering::Relaxed)
+    }
+
     /// `path_and_query` (e.g. `/subscriptions?api-version=2022-12-01`) on the base URL; an
     /// absolute URL is accepted only on the base URL's origin.
     pub fn url(&self, path_and_query: &str) -> Result<Url, ArmError> {

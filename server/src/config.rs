@@ -25,9 +25,16 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_DIST")]
     pub dist: Option<PathBuf>,
     /// Database URL [default sqlite://<data dir>/portcullis.db]. Also
-    /// postgres://USER:PASSWORD@HOST:PORT/DB, shared by several replicas (no TLS built in).
+    /// postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full, shared by several replicas.
     #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// PostgreSQL: the CA certificate (PEM) that signs the server's (sslmode verify-ca or
+    /// verify-full) [default: the system's trusted roots].
+    #[arg(long, env = "PORTCULLIS_DATABASE_CA_FILE")]
+    pub database_ca_file: Option<PathBuf>,
+    /// PostgreSQL: read the password from this file (its first line) instead of the URL.
+    #[arg(long, env = "PORTCULLIS_DATABASE_PASSWORD_FILE")]
+    pub database_password_file: Option<PathBuf>,
     /// ARM base URL (default: Azure with credentials, else the embedded emulator).
     #[arg(long, env = "PORTCULLIS_ARM_URL")]
     pub arm_url: Option<String>,
@@ -82,6 +89,8 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub dist: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub database_ca_file: Option<PathBuf>,
+    pub database_password_file: Option<PathBuf>,
     pub arm_url: Option<String>,
     pub snapshot_interval_secs: Option<u64>,
     pub retention_days: Option<u32>,
@@ -167,7 +176,13 @@ impl Config {
             .database_url
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("portcullis.db").display()));
-        crate::store::Backend::of_url(&database_url)?;
+        let database_url = crate::store::database_url(
+            &database_url,
+            args.database_ca_file.or(file.database_ca_file).as_deref(),
+            args.database_password_file
+                .or(file.database_password_file)
+                .as_deref(),
+        )?;
         let arm_url = args.arm_url.or(file.arm_url);
         let mut data_source = DataSource::detect(env);
         if arm_url.is_some() {

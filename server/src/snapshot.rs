@@ -503,11 +503,13 @@ async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out))?;
     }
     eprintln!(
-        "{} VMs, {} resources in {:.0?} ({} retries) -> {}",
+        "{} VMs, {} resources in {:.1?}: {} requests, {} retries, {} answered 429 -> {}",
         inv.virtual_machines.len(),
         inv.resource_count(),
         elapsed,
+        client.requests(),
         client.retries(),
+        client.throttled(),
         args.out
     );
     if let Some(h) = emulator {

@@ -19,6 +19,12 @@ pub fn id_key(id: &str) -> String {
 
 /// `(subscriptionId, resourceGroup)` of an ARM id (empty when absent).
 pub fn id_scope(id: &str) -> (String, String) {
+    let (sub, rg) = id_scope_ref(id);
+    (sub.to_string(), rg.to_string())
+}
+
+/// [`id_scope`] without allocating: slices of `id`.
+pub fn id_scope_ref(id: &str) -> (&str, &str) {
     let mut sub = None;
     let mut rg = None;
     let mut parts = id.split('/');
@@ -32,10 +38,7 @@ pub fn id_scope(id: &str) -> (String, String) {
             break;
         }
     }
-    (
-        sub.unwrap_or_default().to_string(),
-        rg.unwrap_or_default().to_string(),
-    )
+    (sub.unwrap_or_default(), rg.unwrap_or_default())
 }
 
 /// Treats an explicit `null` like a missing field (ARM sends both).

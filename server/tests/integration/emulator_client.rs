@@ -707,6 +707,69 @@ async fn a_snapshot_reads_only_its_scope() {
     .is_err());
 }
 
+/// `--demo-estate`: an estate of many subscriptions under the management group `contoso`, read
+/// whole through Resource Graph (pages that cross subscriptions) equals it read by list calls.
+#[tokio::test]
+async fn an_estate_through_resource_graph_equals_it_through_list_calls() {
+    use portcullis::snapshot::{take_snapshot_scoped, Scope, Source};
+    use portcullis_emulator::demo::{estate_subscription_id, Estate};
+    let estate: Estate = "30,1500".parse().unwrap();
+    let emu = emulator(EmulatorConfig {
+        page_size: 100,
+        demo_estate: Some(estate),
+        ..config()
+    })
+    .await;
+    let c = client(&emu.url());
+    let mg = Scope::parse(&["managementGroups/contoso".into()]).unwrap();
+    let graph = take_snapshot_scoped(&c, 4, &|_| {}, Source::Graph, &mg)
+        .await
+        .unwrap();
+    let lists = take_snapshot_scoped(&c, 8, &|_| {}, Source::Lists, &Scope::default())
+        .await
+        .unwrap();
+    // the demo tenant's 63 VMs and the estate's 1,500, 50 in each of its 30 subscriptions
+    assert_eq!(graph.virtual_machines.len(), 63 + 1500);
+    let last = estate_subscription_id(29);
+    assert_eq!(
+        graph
+            .virtual_machines
+            .iter()
+            .filter(|v| v.id.contains(&last))
+            .count(),
+        50
+    );
+    let ids = |inv: &portcullis_shared::Inventory| -> Vec<String> {
+        let v = serde_json::to_value(inv).unwrap();
+        let mut ids: Vec<String> = v
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|list| list.as_array().cloned().unwrap_or_default())
+            .filter_map(|r| r["id"].as_str().map(str::to_ascii_lowercase))
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&graph), ids(&lists));
+    assert!(
+        c.render_metrics()
+            .contains("portcullis_arm_throttled_total 0\n"),
+        "{}",
+        c.render_metrics()
+    );
+    // a bad estate names the value
+    let err = "30".parse::<Estate>().unwrap_err();
+    assert!(
+        err.contains("\"30\"") && err.contains("SUBSCRIPTIONS,VMS"),
+        "{err}"
+    );
+    let err = "0,10".parse::<Estate>().unwrap_err();
+    assert!(err.contains("not 0"), "{err}");
+    let err = "10,many".parse::<Estate>().unwrap_err();
+    assert!(err.contains("\"many\""), "{err}");
+}
+
 /// A malformed or truncated Resource Graph answer fails with the query, the page and the field.
 #[tokio::test]
 async fn a_malformed_resource_graph_page_names_the_query_page_and_field() {
