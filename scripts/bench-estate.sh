@@ -23,7 +23,7 @@ started=$(date +%s.%N)
 "$bin" emulator --listen "127.0.0.1:$port" --demo-estate "$ESTATE" --page-size "$PAGE" \
   --assessment-interval-minutes 0 >"$out/emulator.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$out"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$out"' EXIT
 base="http://127.0.0.1:$port"
 until curl -sf "$base/subscriptions?api-version=2022-12-01" >/dev/null; do
   kill -0 "$pid" 2>/dev/null || { cat "$out/emulator.log"; exit 1; }
@@ -35,7 +35,7 @@ for source in $SOURCES; do
   echo "== snapshot --source $source ${scope[*]}"
   /usr/bin/time -f '   wall %e s, peak memory (max RSS) %M KB' "$bin" snapshot --arm-url "$base" \
     --credential none --source "$source" "${scope[@]}" --out "$out/$source.json" 2>&1 \
-    | grep -E 'VMs,|wall|error|Error' || true
+    | grep -v '^subscription ' || true
   ls -l "$out/$source.json" | awk '{printf "   snapshot file %.1f MB\n", $5/1e6}'
 done
 grep -E 'VmRSS|VmHWM' "/proc/$pid/status" | sed 's/^/emulator /'

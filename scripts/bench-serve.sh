@@ -19,7 +19,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 PORTCULLIS_DEMO_PASSWORD=bench-password target/release/portcullis serve --listen "127.0.0.1:$port" \
   --data-dir "$data" --demo-extra-vms "$EXTRA" >"$data/server.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 base="http://127.0.0.1:$port"
 # ready once the first snapshot is evaluated (the demo backfill follows)
 for _ in $(seq 1 900); do curl -sf "$base/readyz" >/dev/null && break; sleep 1; done

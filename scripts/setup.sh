@@ -11,8 +11,9 @@
 #         Debian's own sysroot, when rustup cannot fetch the target;
 #   * clippy and rustfmt for the native toolchain;
 #   * chromium + chromium-driver from Debian (e2e and wasm-bindgen-test), nodejs/npm if missing;
-#   * postgresql from Debian: server/tests/postgres.rs runs the store and the server against a
-#     throwaway cluster of its own (initdb + pg_ctl from /usr/lib/postgresql/*/bin);
+#   * postgresql and openssl from Debian: server/tests/integration/postgres.rs runs the store and
+#     the server against throwaway clusters of its own (initdb + pg_ctl from
+#     /usr/lib/postgresql/*/bin), one with TLS on a certificate the test makes with openssl;
 #   * trunk 0.21.14 (0.22 needs rustc >= 1.96.1), wasm-bindgen-cli = the wasm-bindgen of Cargo.lock,
 #     wasm-opt 132 from npm's binaryen (Debian's binaryen 108 breaks wasm-bindgen's output);
 #   * a Python virtualenv (target/sdk-venv) with Microsoft's Azure SDK for Python, pinned in
@@ -91,7 +92,7 @@ mode=debian
 # --- 3. Debian packages -------------------------------------------------------------------------
 pkgs=()
 [ "$WITH_BROWSER" = 1 ] && pkgs+=(chromium chromium-driver)
-pkgs+=(postgresql)
+pkgs+=(postgresql openssl)
 [ "$mode" = debian ] && pkgs+=(rustc-web cargo-web rust-web-src rust-web-llvm rust-web-clippy)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 [ ${#pkgs[@]} -gt 0 ] && apt_install "${pkgs[@]}"

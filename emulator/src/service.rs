@@ -17,7 +17,7 @@ use axum::{
 };
 use portcullis_shared::arm::versions::ApiFamily;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -310,6 +310,8 @@ async fn serve_one(
 fn router(emu: Arc<Emu>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(issue_token))
+        .route("/metadata/identity/oauth2/token", get(imds_token))
+        .route("/admin/revoke-tokens", post(revoke_tokens))
         .route("/admin/faults", get(get_faults).post(set_faults))
         .route("/admin/reset", post(reset))
         .route("/admin/clock", post(advance_clock))
@@ -328,7 +330,38 @@ struct TokenForm {
     grant_type: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
     scope: Option<String>,
+}
+
+/// The claims of a federated token (workload identity) that Entra checks against the app's
+/// federated credential; the emulator trusts any issuer and does not check the signature.
+fn federated_claims(assertion: &str) -> Result<Value, &'static str> {
+    let payload = assertion
+        .split('.')
+        .nth(1)
+        .and_then(crate::util::base64url_decode)
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .ok_or("AADSTS50027: JWT token is invalid or malformed.")?;
+    let aud_ok = match &payload["aud"] {
+        Value::String(a) => a == "api://AzureADTokenExchange",
+        Value::Array(a) => a.iter().any(|a| a == "api://AzureADTokenExchange"),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err("AADSTS700212: No matching federated identity record found for presented assertion audience.");
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if payload["exp"].as_i64().is_none_or(|exp| exp <= now) {
+        return Err("AADSTS700024: Client assertion is not within its valid time range.");
+    }
+    if payload["sub"].as_str().is_none_or(str::is_empty) || payload["iss"].as_str().is_none() {
+        return Err(
+            "AADSTS70021: No matching federated identity record found for presented assertion.",
+        );
+    }
+    Ok(payload)
 }
 
 fn aad_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -370,12 +403,29 @@ async fn issue_token(
         if &client_id != want_id {
             return aad_error(StatusCode::BAD_REQUEST, "unauthorized_client", &format!("AADSTS700016: Application with identifier '{client_id}' was not found in the directory."));
         }
-        if form.client_secret.as_deref() != Some(client_secret.as_str()) {
-            return aad_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "AADSTS7000215: Invalid client secret provided.",
-            );
+        match (&form.client_assertion, &form.client_assertion_type) {
+            (Some(assertion), Some(kind))
+                if kind == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" =>
+            {
+                if let Err(why) = federated_claims(assertion) {
+                    return aad_error(StatusCode::UNAUTHORIZED, "invalid_client", why);
+                }
+            }
+            (Some(_), _) => {
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+                )
+            }
+            (None, _) if form.client_secret.as_deref() != Some(client_secret.as_str()) => {
+                return aad_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "AADSTS7000215: Invalid client secret provided.",
+                );
+            }
+            (None, _) => {}
         }
     }
     let token = format!("emu.{}", emu.guid().replace('-', ""));
@@ -386,9 +436,79 @@ async fn issue_token(
     Json(json!({ "token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token })).into_response()
 }
 
+#[derive(Debug, Deserialize)]
+struct ImdsQuery {
+    resource: Option<String>,
+    client_id: Option<String>,
+}
+
+/// Azure's Instance Metadata Service token endpoint (`http://169.254.169.254/metadata/identity/
+/// oauth2/token`, which tests route here): a token for the VM's managed identity. With
+/// client credentials configured, the user-assigned identity is the emulator's client id
+/// (asked for by `client_id`); without `client_id`, the system-assigned identity.
+async fn imds_token(
+    State(emu): State<Arc<Emu>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ImdsQuery>,
+) -> Response {
+    let imds_error = |status: StatusCode, error: &str, description: &str| {
+        (
+            status,
+            Json(json!({ "error": error, "error_description": description })),
+        )
+            .into_response()
+    };
+    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
+        return imds_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required metadata header not specified",
+        );
+    }
+    let Some(resource) = q.resource.filter(|r| !r.is_empty()) else {
+        return imds_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required query variable 'resource' is missing",
+        );
+    };
+    let who = match (&emu.cfg.auth, q.client_id) {
+        (Auth::ClientCredentials { client_id, .. }, Some(asked)) if &asked != client_id => {
+            return imds_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Identity not found",
+            )
+        }
+        (_, Some(asked)) => asked,
+        (_, None) => "system-assigned".to_string(),
+    };
+    let token = format!("emu.{}", emu.guid().replace('-', ""));
+    emu.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        token.clone(),
+        (who.clone(), Instant::now() + Duration::from_secs(3600)),
+    );
+    let expires_on = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    Json(json!({
+        "access_token": token, "client_id": who, "expires_in": "3600",
+        "expires_on": expires_on.to_string(), "ext_expires_in": "3600",
+        "not_before": (expires_on - 3600).to_string(), "resource": resource, "token_type": "Bearer"
+    }))
+    .into_response()
+}
+
 // ---------------------------------------------------------------------------------------------
 // admin
 // ---------------------------------------------------------------------------------------------
+
+/// Revokes every token issued so far (ARM then answers 401 `InvalidAuthenticationToken` until
+/// the client gets a new one); returns how many.
+async fn revoke_tokens(State(emu): State<Arc<Emu>>) -> Json<Value> {
+    let mut tokens = emu.tokens.lock().unwrap_or_else(|e| e.into_inner());
+    let revoked = tokens.len();
+    tokens.clear();
+    Json(json!({ "revoked": revoked }))
+}
 
 async fn get_faults(State(emu): State<Arc<Emu>>) -> Json<Faults> {
     Json(emu.faults.lock().unwrap_or_else(|e| e.into_inner()).faults)

@@ -21,9 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-pub use token::{AzureIdentity, ClientCredentials, NoAuth, TokenSource};
-
-pub const AZURE_ARM_URL: &str = "https://management.azure.com";
+pub use token::{AzureIdentity, ClientCredentials, Cloud, Credential, NoAuth, TokenSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArmError {
@@ -157,6 +155,40 @@ struct Inner {
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     /// Resource Graph's last word on the user's quota: when it resets, if it was used up.
     graph_quota_resets: std::sync::Mutex<Option<tokio::time::Instant>>,
+    /// Requests per Azure RBAC operation ([`operation`]): what a role for Portcullis must allow.
+    operations: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+/// The Azure RBAC operation that an ARM request needs, read off its method and path as Azure
+/// names them: the resource provider of the last `/providers/` segment, the resource types
+/// (every other segment after it), then `read`, `write`, `delete`, or `NAME/action` for a
+/// POST to an action (`.../jitNetworkAccessPolicies/default/initiate` →
+/// `Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action`). Paths without a
+/// provider are `Microsoft.Resources` (`/subscriptions` → `Microsoft.Resources/subscriptions/read`);
+/// a Resource Graph query is `Microsoft.ResourceGraph/resources/read`.
+pub fn operation(method: &Method, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (namespace, rest) = match segs
+        .iter()
+        .rposition(|s| s.eq_ignore_ascii_case("providers"))
+    {
+        Some(i) if i + 1 < segs.len() => (segs[i + 1], &segs[i + 2..]),
+        _ => ("Microsoft.Resources", &segs[..]),
+    };
+    let mut types: Vec<&str> = rest.iter().step_by(2).copied().collect();
+    let ends_with_type = rest.len() % 2 == 1;
+    let verb = match *method {
+        Method::GET | Method::HEAD => "read",
+        Method::DELETE => "delete",
+        Method::POST if namespace.eq_ignore_ascii_case("Microsoft.ResourceGraph") => "read",
+        Method::POST if ends_with_type => {
+            let action = types.pop().unwrap_or_default();
+            return format!("{namespace}/{}/{action}/action", types.join("/"));
+        }
+        _ => "write",
+    };
+    format!("{namespace}/{}/{verb}", types.join("/"))
 }
 
 /// ARM latency histogram bounds, seconds.
@@ -226,6 +258,7 @@ impl ArmClient {
                 latency_us: AtomicU64::new(0),
                 latency_buckets: Default::default(),
                 graph_quota_resets: std::sync::Mutex::new(None),
+                operations: Default::default(),
             }),
         })
     }
@@ -244,6 +277,12 @@ impl ArmClient {
         o.push_str(&format!("# HELP portcullis_arm_retries_total ARM attempts beyond the first.\n# TYPE portcullis_arm_retries_total counter\nportcullis_arm_retries_total {}\n", load(&i.retries)));
         o.push_str(&format!("# HELP portcullis_arm_throttled_total ARM answers 429 (throttled).\n# TYPE portcullis_arm_throttled_total counter\nportcullis_arm_throttled_total {}\n", load(&i.throttled)));
         o.push_str(&format!("# HELP portcullis_arm_transport_errors_total ARM requests without an answer.\n# TYPE portcullis_arm_transport_errors_total counter\nportcullis_arm_transport_errors_total {}\n", load(&i.failed)));
+        o.push_str("# HELP portcullis_arm_operations_total ARM requests per Azure RBAC operation.\n# TYPE portcullis_arm_operations_total counter\n");
+        for (op, n) in self.operations() {
+            o.push_str(&format!(
+                "portcullis_arm_operations_total{{operation=\"{op}\"}} {n}\n"
+            ));
+        }
         o.push_str("# HELP portcullis_arm_request_duration_seconds Latency of answered ARM requests.\n# TYPE portcullis_arm_request_duration_seconds histogram\n");
         let answered = load(&i.sent).saturating_sub(load(&i.failed));
         for (k, b) in LATENCY_BUCKETS.iter().enumerate() {
@@ -263,6 +302,15 @@ impl ArmClient {
             "portcullis_arm_request_duration_seconds_count {answered}\n"
         ));
         o
+    }
+
+    /// Requests so far per Azure RBAC operation ([`operation`]).
+    pub fn operations(&self) -> std::collections::BTreeMap<String, u64> {
+        self.inner
+            .operations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Attempts beyond the first so far.
@@ -353,6 +401,13 @@ impl ArmClient {
             let request_id = client_request_id();
             req = req.header("x-ms-client-request-id", &request_id);
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
+            *self
+                .inner
+                .operations
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(operation(&method, url.path()))
+                .or_default() += 1;
             let started = std::time::Instant::now();
             if let Some(b) = body {
                 req = req
@@ -527,11 +582,29 @@ impl ArmClient {
         management_group: Option<&str>,
         query: &str,
     ) -> Result<Vec<Value>, ArmError> {
+        let mut rows = Vec::new();
+        self.graph_query_pages(subscriptions, management_group, query, &mut |page| {
+            rows.extend(page);
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// [`Self::graph_query`], handing each page's rows to `on_page` as it arrives (a large
+    /// estate is then never held whole as JSON).
+    pub async fn graph_query_pages(
+        &self,
+        subscriptions: &[String],
+        management_group: Option<&str>,
+        query: &str,
+        on_page: &mut (dyn FnMut(Vec<Value>) -> Result<(), ArmError> + Send),
+    ) -> Result<(), ArmError> {
         let path = format!(
             "/providers/Microsoft.ResourceGraph/resources?api-version={}",
             api::RESOURCE_GRAPH
         );
-        let mut rows = Vec::new();
+        let mut received = 0usize;
         let mut skip_token: Option<String> = None;
         for page in 1..=100_000usize {
             let mut body = serde_json::json!({
@@ -573,7 +646,7 @@ impl ArmClient {
                 ),
                 _ => None,
             };
-            let v: Value = r.json()?;
+            let mut v: Value = r.json()?;
             let bad = |field: &str| {
                 ArmError::Decode(format!(
                     "Resource Graph query {query:?}, page {page}: {field} is missing or malformed"
@@ -587,22 +660,26 @@ impl ArmClient {
             if data.iter().any(|row| !row["id"].is_string()) {
                 return Err(bad("data[].id"));
             }
-            rows.extend(data.iter().cloned());
-            skip_token = match &v["$skipToken"] {
+            received += data.len();
+            let next = match &v["$skipToken"] {
                 Value::String(t) if !t.is_empty() => Some(t.clone()),
                 Value::Null => None,
                 _ => return Err(bad("$skipToken")),
             };
+            let total = v["totalRecords"].as_u64();
+            if let Value::Array(rows) = v["data"].take() {
+                on_page(rows)?;
+            }
+            skip_token = next;
             if skip_token.is_none() {
-                if let Some(total) = v["totalRecords"].as_u64() {
-                    if total as usize != rows.len() && management_group.is_none() {
+                if let Some(total) = total {
+                    if total as usize != received && management_group.is_none() {
                         return Err(bad(&format!(
-                            "totalRecords ({total}, but {} rows arrived)",
-                            rows.len()
+                            "totalRecords ({total}, but {received} rows arrived)"
                         )));
                     }
                 }
-                return Ok(rows);
+                return Ok(());
             }
         }
         Err(ArmError::Decode(format!(
@@ -709,4 +786,29 @@ fn describe(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{operation, Method};
+
+    #[test]
+    fn operations_are_named_as_azure_rbac_names_them() {
+        let rg = "/subscriptions/s/resourceGroups/rg/providers";
+        let cases = [
+            (Method::GET, "/subscriptions?api-version=2022-12-01".to_string(), "Microsoft.Resources/subscriptions/read"),
+            (Method::GET, format!("{rg}/Microsoft.Compute/virtualMachines/vm-1?api-version=x"), "Microsoft.Compute/virtualMachines/read"),
+            (Method::GET, "/subscriptions/s/providers/Microsoft.Network/networkInterfaces".into(), "Microsoft.Network/networkInterfaces/read"),
+            (Method::PUT, format!("{rg}/Microsoft.Network/networkSecurityGroups/n/securityRules/r"), "Microsoft.Network/networkSecurityGroups/securityRules/write"),
+            (Method::DELETE, format!("{rg}/Microsoft.Network/networkSecurityGroups/n/securityRules/r"), "Microsoft.Network/networkSecurityGroups/securityRules/delete"),
+            (Method::POST, format!("{rg}/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default/initiate"), "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action"),
+            (Method::POST, format!("{rg}/Microsoft.Network/virtualNetworks/v/listNetworkManagerEffectiveSecurityAdminRules"), "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action"),
+            (Method::GET, format!("{rg}/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Security/assessments"), "Microsoft.Security/assessments/read"),
+            (Method::POST, "/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01".into(), "Microsoft.ResourceGraph/resources/read"),
+            (Method::GET, "/subscriptions/s/providers/Microsoft.Network/locations/westeurope/operations/1".into(), "Microsoft.Network/locations/operations/read"),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(operation(&method, &path), want, "{method} {path}");
+        }
+    }
 }

@@ -35,9 +35,18 @@ pub struct ServeArgs {
     /// PostgreSQL: read the password from this file (its first line) instead of the URL.
     #[arg(long, env = "PORTCULLIS_DATABASE_PASSWORD_FILE")]
     pub database_password_file: Option<PathBuf>,
-    /// ARM base URL (default: Azure with credentials, else the embedded emulator).
+    /// ARM base URL (default: the cloud's ARM with a credential, else the embedded emulator).
     #[arg(long, env = "PORTCULLIS_ARM_URL")]
     pub arm_url: Option<String>,
+    /// Where ARM tokens come from: auto (client-secret when AZURE_TENANT_ID, AZURE_CLIENT_ID and
+    /// AZURE_CLIENT_SECRET are set, else the embedded emulator), client-secret,
+    /// managed-identity[=CLIENT_ID], workload-identity, developer-tools, none [default auto].
+    #[arg(long, env = "PORTCULLIS_CREDENTIAL")]
+    pub credential: Option<crate::arm::Credential>,
+    /// Azure cloud: public, usgov or china (sign-in authority, ARM URL and token scope)
+    /// [default public].
+    #[arg(long, env = "PORTCULLIS_CLOUD", value_enum)]
+    pub cloud: Option<crate::arm::Cloud>,
     /// Seconds between scheduled snapshots [default 900].
     #[arg(long, env = "PORTCULLIS_SNAPSHOT_INTERVAL_SECS")]
     pub snapshot_interval_secs: Option<u64>,
@@ -92,6 +101,8 @@ pub struct FileConfig {
     pub database_ca_file: Option<PathBuf>,
     pub database_password_file: Option<PathBuf>,
     pub arm_url: Option<String>,
+    pub credential: Option<String>,
+    pub cloud: Option<crate::arm::Cloud>,
     pub snapshot_interval_secs: Option<u64>,
     pub retention_days: Option<u32>,
     pub session_ttl_minutes: Option<u64>,
@@ -128,6 +139,9 @@ pub struct Config {
     pub data_source: DataSource,
     pub database_url: String,
     pub arm_url: Option<String>,
+    /// Where ARM tokens come from (`Auto` already resolved).
+    pub credential: crate::arm::Credential,
+    pub cloud: crate::arm::Cloud,
     pub snapshot_interval: Duration,
     pub retention_days: u32,
     pub session_ttl: Duration,
@@ -184,10 +198,18 @@ impl Config {
                 .as_deref(),
         )?;
         let arm_url = args.arm_url.or(file.arm_url);
-        let mut data_source = DataSource::detect(env);
-        if arm_url.is_some() {
-            data_source = DataSource::Azure;
+        let credential = match (args.credential, file.credential) {
+            (Some(c), _) => c,
+            (None, Some(c)) => c.parse().map_err(|e| anyhow::anyhow!("config file: {e}"))?,
+            (None, None) => crate::arm::Credential::Auto,
         }
+        .resolve(&env);
+        let cloud = args.cloud.or(file.cloud).unwrap_or_default();
+        let data_source = if arm_url.is_some() || credential != crate::arm::Credential::None {
+            DataSource::Azure
+        } else {
+            DataSource::Emulator
+        };
         let eval = file.eval.unwrap_or_default();
         eval.validate()
             .map_err(|e| anyhow::anyhow!("config file [eval]: {e}"))?;
@@ -227,6 +249,8 @@ impl Config {
             data_dir,
             data_source,
             database_url,
+            credential,
+            cloud,
             arm_url,
             snapshot_interval: Duration::from_secs(
                 args.snapshot_interval_secs
@@ -301,27 +325,11 @@ impl Config {
 pub enum DataSource {
     /// The embedded ARM emulator with its demo tenant: the default, and all tests use it.
     Emulator,
-    /// Azure Resource Manager, with a service principal from the environment (or `--arm-url`).
+    /// Azure Resource Manager, with the `--credential` given or found (or `--arm-url`).
     Azure,
 }
 
 impl DataSource {
-    /// The service principal variables that switch the server to live Azure.
-    pub const AZURE_CREDENTIAL_VARS: [&str; 3] =
-        ["AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"];
-
-    /// `Azure` when every credential variable is set and not empty, else `Emulator`.
-    pub fn detect(env: impl Fn(&str) -> Option<String>) -> Self {
-        let configured = Self::AZURE_CREDENTIAL_VARS
-            .iter()
-            .all(|name| env(name).is_some_and(|value| !value.trim().is_empty()));
-        if configured {
-            Self::Azure
-        } else {
-            Self::Emulator
-        }
-    }
-
     /// The name used on the wire (`Health::data_source`) and in logs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -349,31 +357,63 @@ mod tests {
         }
     }
 
+    fn data_source_with(args: ServeArgs, vars: &[(&str, &str)]) -> (DataSource, String) {
+        let c = Config::new(args, env_of(vars)).unwrap();
+        (c.data_source, c.credential.to_string())
+    }
+
     #[test]
     fn data_source_is_the_emulator_without_a_full_credential() {
-        assert_eq!(DataSource::detect(env_of(&[])), DataSource::Emulator);
+        let auto = || ServeArgs::default();
+        assert_eq!(
+            data_source_with(auto(), &[]),
+            (DataSource::Emulator, "none".into())
+        );
         let partial = [("AZURE_CLIENT_ID", "id"), ("AZURE_TENANT_ID", "tenant")];
-        assert_eq!(DataSource::detect(env_of(&partial)), DataSource::Emulator);
+        assert_eq!(data_source_with(auto(), &partial).0, DataSource::Emulator);
         let blank_secret = [
             ("AZURE_CLIENT_ID", "id"),
             ("AZURE_TENANT_ID", "tenant"),
             ("AZURE_CLIENT_SECRET", " "),
         ];
         assert_eq!(
-            DataSource::detect(env_of(&blank_secret)),
+            data_source_with(auto(), &blank_secret).0,
             DataSource::Emulator
         );
     }
 
     #[test]
-    fn data_source_is_azure_with_a_full_credential() {
+    fn data_source_is_azure_with_a_full_credential_or_a_chosen_one() {
         let full = [
             ("AZURE_CLIENT_ID", "id"),
             ("AZURE_TENANT_ID", "tenant"),
             ("AZURE_CLIENT_SECRET", "secret"),
         ];
-        assert_eq!(DataSource::detect(env_of(&full)), DataSource::Azure);
+        assert_eq!(
+            data_source_with(ServeArgs::default(), &full),
+            (DataSource::Azure, "client-secret".into())
+        );
         assert_eq!(DataSource::Azure.to_string(), "azure");
+        let mi = ServeArgs {
+            credential: Some(
+                "managed-identity=11111111-2222-3333-4444-555555555555"
+                    .parse()
+                    .unwrap(),
+            ),
+            cloud: Some(crate::arm::Cloud::Usgov),
+            ..ServeArgs::default()
+        };
+        let c = Config::new(mi, env_of(&[])).unwrap();
+        assert_eq!(c.data_source, DataSource::Azure);
+        assert_eq!(
+            c.credential.to_string(),
+            "managed-identity=11111111-2222-3333-4444-555555555555"
+        );
+        assert_eq!(c.cloud.arm_url(), "https://management.usgovcloudapi.net");
+        assert_eq!(
+            c.cloud.arm_scope(),
+            "https://management.usgovcloudapi.net/.default"
+        );
     }
 
     #[test]

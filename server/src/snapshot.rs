@@ -4,9 +4,7 @@
 //!
 //! CLI: `portcullis snapshot --out inventory.json [--arm-url URL]`; without Azure credentials
 //! and without `--arm-url` it snapshots the embedded emulator's demo tenant.
-use crate::arm::{
-    api, ArmClient, ArmClientConfig, ArmError, AzureIdentity, NoAuth, TokenSource, AZURE_ARM_URL,
-};
+use crate::arm::{api, ArmClient, ArmClientConfig, ArmError, Cloud, Credential};
 use clap::{Args, ValueEnum};
 use futures::stream::{self, StreamExt};
 use portcullis_emulator::{spawn_emulator, EmulatorConfig};
@@ -16,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// One step done: `subscription X: 3/7 resource types`.
@@ -101,35 +99,45 @@ pub fn graph_threshold() -> usize {
 const GRAPH_BATCH: usize = 100;
 
 /// The rows of every resource type but JIT policies (which Resource Graph does not carry)
-/// through Resource Graph, per type, in subscription batches; JIT policies by list calls.
+/// through Resource Graph, per type, in subscription batches; JIT policies by list calls,
+/// `concurrency` at a time. Each type's rows are typed into the inventory as soon as they arrive.
 async fn graph_lists(
     client: &ArmClient,
     subs: &[Subscription],
     management_group: Option<&str>,
+    concurrency: usize,
     progress: &(dyn Fn(&Progress) + Send + Sync),
-) -> Result<Vec<Vec<Value>>, ArmError> {
+) -> Result<Inventory, ArmError> {
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
-    let mut by_type: Vec<Vec<Value>> = vec![Vec::new(); RESOURCE_TYPES.len()];
+    let mut inv = Inventory::default();
     for (i, (name, path, version)) in RESOURCE_TYPES.iter().enumerate() {
         if *name == "jitNetworkAccessPolicies" {
-            for s in subs {
-                by_type[i].extend(
-                    client
-                        .list::<Value>(&format!(
-                            "/subscriptions/{}/{path}?api-version={version}",
-                            s.id
-                        ))
-                        .await?,
-                );
-            }
+            let lists: Vec<Vec<Value>> = stream::iter(subs)
+                .map(|s| async move {
+                    let path = format!("/subscriptions/{}/{path}?api-version={version}", s.id);
+                    client.list::<Value>(&path).await
+                })
+                .buffer_unordered(concurrency.max(1))
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_, _>>()?;
+            append(&mut inv, name, lists.into_iter().flatten().collect())?;
         } else {
             let ty = path.trim_start_matches("providers/").to_ascii_lowercase();
             let query = format!("Resources | where type =~ '{ty}' | order by id asc");
+            let mut on_page = |rows: Vec<Value>| append(&mut inv, name, rows);
             match management_group {
-                Some(mg) => by_type[i].extend(client.graph_query(&[], Some(mg), &query).await?),
+                Some(mg) => {
+                    client
+                        .graph_query_pages(&[], Some(mg), &query, &mut on_page)
+                        .await?
+                }
                 None => {
                     for batch in ids.chunks(GRAPH_BATCH) {
-                        by_type[i].extend(client.graph_query(batch, None, &query).await?);
+                        client
+                            .graph_query_pages(batch, None, &query, &mut on_page)
+                            .await?;
                     }
                 }
             }
@@ -142,7 +150,43 @@ async fn graph_lists(
             total: RESOURCE_TYPES.len(),
         });
     }
-    Ok(by_type)
+    Ok(inv)
+}
+
+/// Appends `items`, ARM JSON of the resource type `name` (one of [`RESOURCE_TYPES`]), to its
+/// list in `inv`, typing them one by one: each JSON value is dropped as soon as it is read, so a
+/// large snapshot never holds all of its rows as JSON at once.
+fn append(inv: &mut Inventory, name: &str, items: Vec<Value>) -> Result<(), ArmError> {
+    fn typed<T: DeserializeOwned>(
+        list: &mut Vec<T>,
+        items: Vec<Value>,
+        what: &str,
+    ) -> Result<(), ArmError> {
+        list.reserve(items.len());
+        for (i, v) in items.into_iter().enumerate() {
+            let id = v["id"].as_str().unwrap_or_default().to_string();
+            list.push(
+                serde_json::from_value(v)
+                    .map_err(|e| ArmError::Decode(format!("{what}[{i}] {id:?}: {e}")))?,
+            );
+        }
+        Ok(())
+    }
+    match name {
+        "virtualMachines" => typed(&mut inv.virtual_machines, items, name),
+        "networkInterfaces" => typed(&mut inv.network_interfaces, items, name),
+        "publicIPAddresses" => typed(&mut inv.public_ip_addresses, items, name),
+        "virtualNetworks" => typed(&mut inv.virtual_networks, items, name),
+        "networkSecurityGroups" => typed(&mut inv.network_security_groups, items, name),
+        "applicationSecurityGroups" => typed(&mut inv.application_security_groups, items, name),
+        "jitNetworkAccessPolicies" => typed(&mut inv.jit_network_access_policies, items, name),
+        "loadBalancers" => typed(&mut inv.load_balancers, items, name),
+        "azureFirewalls" => typed(&mut inv.azure_firewalls, items, name),
+        "bastionHosts" => typed(&mut inv.bastion_hosts, items, name),
+        other => Err(ArmError::Decode(format!(
+            "{other}: not a resource type of the snapshot"
+        ))),
+    }
 }
 
 /// What a snapshot reads: some subscriptions, or a management group (then every subscription
@@ -226,12 +270,13 @@ pub async fn take_snapshot_scoped(
         Source::Lists => false,
         Source::Auto => scope.management_group.is_some() || subs.len() > graph_threshold(),
     };
-    let by_type = if graph {
-        graph_lists(client, &subs, scope.management_group.as_deref(), progress).await?
+    let inv = if graph {
+        let mg = scope.management_group.as_deref();
+        graph_lists(client, &subs, mg, concurrency, progress).await?
     } else {
         list_calls(client, &subs, concurrency, progress).await?
     };
-    assemble(client, concurrency, by_type).await
+    assemble(client, concurrency, inv).await
 }
 
 /// Every resource type of every subscription by list calls, `concurrency` at a time.
@@ -240,17 +285,14 @@ async fn list_calls(
     subs: &[Subscription],
     concurrency: usize,
     progress: &(dyn Fn(&Progress) + Send + Sync),
-) -> Result<Vec<Vec<Value>>, ArmError> {
+) -> Result<Inventory, ArmError> {
     let done: Mutex<HashMap<String, usize>> = Mutex::new(HashMap::new());
-    let jobs = subs.iter().flat_map(|s| {
-        RESOURCE_TYPES
-            .iter()
-            .enumerate()
-            .map(move |(i, t)| (s, i, *t))
-    });
-    let mut results: Vec<(usize, Vec<Value>)> = Vec::new();
+    let jobs = subs
+        .iter()
+        .flat_map(|s| RESOURCE_TYPES.iter().map(move |t| (s, *t)));
+    let mut inv = Inventory::default();
     let mut stream = stream::iter(jobs)
-        .map(|(sub, index, (name, path, version))| {
+        .map(|(sub, (name, path, version))| {
             let done = &done;
             async move {
                 let items: Vec<Value> = client
@@ -272,18 +314,15 @@ async fn list_calls(
                     done: n,
                     total: RESOURCE_TYPES.len(),
                 });
-                Ok::<_, ArmError>((index, items))
+                Ok::<_, ArmError>((name, items))
             }
         })
         .buffer_unordered(concurrency.max(1));
     while let Some(r) = stream.next().await {
-        results.push(r?);
+        let (name, items) = r?;
+        append(&mut inv, name, items)?;
     }
-    let mut by_type: Vec<Vec<Value>> = vec![Vec::new(); RESOURCE_TYPES.len()];
-    for (i, items) in results {
-        by_type[i].extend(items);
-    }
-    Ok(by_type)
+    Ok(inv)
 }
 
 /// The inventory from the rows per type, with the firewall policies' rule collection groups and
@@ -291,7 +330,7 @@ async fn list_calls(
 async fn assemble(
     client: &ArmClient,
     concurrency: usize,
-    by_type: Vec<Vec<Value>>,
+    mut inv: Inventory,
 ) -> Result<Inventory, ArmError> {
     fn typed<T: DeserializeOwned>(items: Vec<Value>, what: &str) -> Result<Vec<T>, ArmError> {
         let mut items = items;
@@ -300,21 +339,22 @@ async fn assemble(
             .map_err(|e| ArmError::Decode(format!("{what}: {e}")))?;
         Ok(page.value)
     }
-    let mut it = by_type.into_iter();
-    let mut next = || it.next().unwrap_or_default();
-    let mut inv = Inventory {
-        virtual_machines: typed(next(), "virtualMachines")?,
-        network_interfaces: typed(next(), "networkInterfaces")?,
-        public_ip_addresses: typed(next(), "publicIPAddresses")?,
-        virtual_networks: typed(next(), "virtualNetworks")?,
-        network_security_groups: typed(next(), "networkSecurityGroups")?,
-        application_security_groups: typed(next(), "applicationSecurityGroups")?,
-        jit_network_access_policies: typed(next(), "jitNetworkAccessPolicies")?,
-        load_balancers: typed(next(), "loadBalancers")?,
-        azure_firewalls: typed(next(), "azureFirewalls")?,
-        bastion_hosts: typed(next(), "bastionHosts")?,
-        ..Default::default()
-    };
+    // the same order whatever the source and the order of the answers: by id
+    macro_rules! by_id {
+        ($($list:ident),*) => { $( inv.$list.sort_by_cached_key(|r| id_key(&r.id)); )* };
+    }
+    by_id!(
+        virtual_machines,
+        network_interfaces,
+        public_ip_addresses,
+        virtual_networks,
+        network_security_groups,
+        application_security_groups,
+        jit_network_access_policies,
+        load_balancers,
+        azure_firewalls,
+        bastion_hosts
+    );
     // the rule collection groups of every firewall policy a firewall uses
     let mut policies: Vec<String> = inv
         .azure_firewalls
@@ -389,29 +429,21 @@ async fn effective_admin_rules(client: &ArmClient, vnet: &str) -> Result<Option<
         .then(|| serde_json::json!({"virtualNetwork": {"id": vnet}, "value": rules})))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Credential {
-    /// A service principal from AZURE_* variables when set, else none.
-    Auto,
-    /// AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET.
-    ClientSecret,
-    ManagedIdentity,
-    /// `az` or `azd`, whichever is signed in.
-    DeveloperTools,
-    /// No token (an open emulator).
-    None,
-}
-
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
     /// Output file (`-`: stdout).
     #[arg(long)]
     pub out: String,
-    /// ARM base URL (default: Azure when a credential is configured, else the embedded emulator).
+    /// ARM base URL (default: the cloud's ARM with a credential, else the embedded emulator).
     #[arg(long, env = "PORTCULLIS_ARM_URL")]
     pub arm_url: Option<String>,
-    #[arg(long, value_enum, default_value = "auto")]
+    /// auto, client-secret, managed-identity[=CLIENT_ID], workload-identity, developer-tools
+    /// or none (as `serve --credential`).
+    #[arg(long, env = "PORTCULLIS_CREDENTIAL", default_value = "auto")]
     pub credential: Credential,
+    /// public, usgov or china.
+    #[arg(long, env = "PORTCULLIS_CLOUD", value_enum, default_value = "public")]
+    pub cloud: Cloud,
     /// List calls in flight at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
@@ -423,24 +455,6 @@ pub struct SnapshotArgs {
     /// subscription the credential sees].
     #[arg(long, env = "PORTCULLIS_SCOPE", value_delimiter = ',')]
     pub scope: Vec<String>,
-}
-
-fn env_has_client_secret() -> bool {
-    ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"]
-        .iter()
-        .all(|n| std::env::var(n).is_ok_and(|v| !v.trim().is_empty()))
-}
-
-fn token_source(c: Credential) -> Result<Arc<dyn TokenSource>, ArmError> {
-    Ok(match c {
-        Credential::Auto if env_has_client_secret() => {
-            Arc::new(AzureIdentity::client_secret_from_env()?)
-        }
-        Credential::ClientSecret => Arc::new(AzureIdentity::client_secret_from_env()?),
-        Credential::ManagedIdentity => Arc::new(AzureIdentity::managed_identity()?),
-        Credential::DeveloperTools => Arc::new(AzureIdentity::developer_tools()?),
-        Credential::Auto | Credential::None => Arc::new(NoAuth),
-    })
 }
 
 pub fn run(args: SnapshotArgs) -> ExitCode {
@@ -464,15 +478,12 @@ pub fn run(args: SnapshotArgs) -> ExitCode {
 }
 
 async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
-    let live = env_has_client_secret()
-        || matches!(
-            args.credential,
-            Credential::ClientSecret | Credential::ManagedIdentity | Credential::DeveloperTools
-        );
+    let credential = args.credential.resolve(|n| std::env::var(n).ok());
+    let live = credential != Credential::None;
     let mut emulator = None;
     let base = match (&args.arm_url, live) {
         (Some(url), _) => url.clone(),
-        (None, true) => AZURE_ARM_URL.to_string(),
+        (None, true) => args.cloud.arm_url().to_string(),
         (None, false) => {
             let (addr, handle) = spawn_emulator(EmulatorConfig::default()).await?;
             eprintln!("no Azure credential and no --arm-url: snapshotting the embedded emulator's demo tenant (http://{addr})");
@@ -480,7 +491,14 @@ async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
             format!("http://{addr}")
         }
     };
-    let client = ArmClient::new(ArmClientConfig::new(&base)?, token_source(args.credential)?)?;
+    eprintln!(
+        "ARM {base} (cloud {}), credential {credential}",
+        args.cloud.as_str()
+    );
+    let client = ArmClient::new(
+        ArmClientConfig::new(&base)?,
+        credential.token_source(args.cloud)?,
+    )?;
     let started = Instant::now();
     let scope = Scope::parse(&args.scope).map_err(anyhow::Error::msg)?;
     let inv = take_snapshot_scoped(
@@ -492,14 +510,21 @@ async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
     )
     .await?;
     let elapsed = started.elapsed();
-    let json = serde_json::to_vec_pretty(&inv)?;
+    // written as it is serialised, not built whole in memory first
+    use std::io::Write;
+    let write = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+        serde_json::to_writer_pretty(&mut out, &inv)?;
+        if args.out == "-" {
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    };
     if args.out == "-" {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        out.write_all(&json)?;
-        out.write_all(b"\n")?;
+        write(&mut std::io::stdout().lock())?;
     } else {
-        std::fs::write(&args.out, &json)
+        std::fs::File::create(&args.out)
+            .and_then(|mut f| write(&mut f))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out))?;
     }
     eprintln!(

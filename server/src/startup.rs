@@ -1,6 +1,6 @@
 //! Start-up wiring (the composition root): the ARM client (Azure, or the embedded emulator), the
 //! store, the accounts and the first snapshot, put together into an [`AppState`].
-use crate::arm::{ArmClient, ArmClientConfig, AzureIdentity, NoAuth, TokenSource, AZURE_ARM_URL};
+use crate::arm::{ArmClient, ArmClientConfig, NoAuth, TokenSource};
 use crate::auth::LoginLimiter;
 use crate::config::{Config, DataSource};
 use crate::metrics::Metrics;
@@ -24,18 +24,14 @@ pub async fn start(config: Config) -> anyhow::Result<AppState> {
     })?;
     let (base, tokens, emulator): (String, Arc<dyn TokenSource>, _) =
         match (&config.arm_url, config.data_source) {
-            (Some(url), _) => {
-                let tokens: Arc<dyn TokenSource> =
-                    if DataSource::detect(|n| std::env::var(n).ok()) == DataSource::Azure {
-                        Arc::new(AzureIdentity::client_secret_from_env()?)
-                    } else {
-                        Arc::new(NoAuth)
-                    };
-                (url.clone(), tokens, None)
-            }
+            (Some(url), _) => (
+                url.clone(),
+                config.credential.token_source(config.cloud)?,
+                None,
+            ),
             (None, DataSource::Azure) => (
-                AZURE_ARM_URL.to_string(),
-                Arc::new(AzureIdentity::client_secret_from_env()?),
+                config.cloud.arm_url().to_string(),
+                config.credential.token_source(config.cloud)?,
                 None,
             ),
             (None, DataSource::Emulator) => {
@@ -54,6 +50,17 @@ pub async fn start(config: Config) -> anyhow::Result<AppState> {
                 (format!("http://{addr}"), Arc::new(NoAuth), Some(handle))
             }
         };
+    match &emulator {
+        Some(_) => {
+            tracing::info!(arm = %base, "ARM: the embedded emulator (demo tenant), no credential")
+        }
+        None => tracing::info!(
+            arm = %base,
+            cloud = config.cloud.as_str(),
+            credential = %config.credential,
+            "ARM: Azure"
+        ),
+    }
     let arm_config = if config.fast_arm || emulator.is_some() {
         ArmClientConfig::fast(&base)?
     } else {

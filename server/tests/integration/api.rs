@@ -1815,3 +1815,129 @@ async fn failures_from_one_address_behind_the_proxy_lock_out_nobody_else() {
     // the owner, elsewhere behind the same proxy, still signs in
     assert_eq!(login("203.0.113.10", "demo-password").await, StatusCode::OK);
 }
+
+/// `deploy/portcullis-role.json` allows exactly what the server asks of ARM: every operation
+/// the ARM client sends while it snapshots (list calls and Resource Graph), shows a VM, applies
+/// each kind of fix, opens JIT access and resolves alerts is allowed by one of the role's
+/// actions, and every action of the role is used by one of them (nothing more).
+#[tokio::test]
+async fn the_custom_role_allows_exactly_what_the_server_calls() {
+    use portcullis::snapshot::{take_snapshot_from, Source};
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let apply = |kind: &'static str, vm: String| {
+        let app = &app;
+        let op = &op;
+        async move {
+            let req = json!({ "kind": kind, "vmIds": [vm] });
+            let (s, r) = app
+                .send(Method::POST, "/api/remediations/apply", Some(op), Some(req))
+                .await;
+            assert_eq!(
+                (s, r["outcome"].as_str()),
+                (StatusCode::OK, Some("applied")),
+                "{kind}: {r}"
+            );
+        }
+    };
+    apply("denyPorts", app.vm_id("sql-lab-01")).await;
+    apply("enableJit", app.vm_id("winrm-test-01")).await;
+    apply("attachNsg", app.vm_id("edge-gw-01")).await;
+    let jump = app.vm_id("jump-prod-01");
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/jit/requests",
+            Some(&op),
+            Some(
+                json!({ "vmId": jump, "ports": [3389], "durationMinutes": 30,
+                "sourceAddress": "198.51.100.7", "justification": "patching" }),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let (s, r) = app
+        .send(Method::GET, &format!("/api/vms{jump}"), Some(&op), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    take_snapshot_from(&app.state.arm, 4, &|_| {}, Source::Graph)
+        .await
+        .expect("a snapshot through Resource Graph");
+
+    let mut used = app.state.arm.operations();
+    // ARM's linked access checks, which a request's own operation does not show: a NIC that
+    // names an NSG needs `join` on that NSG, and a JIT policy needs write on its VMs
+    // (Defender for Cloud's documented permissions for configuring JIT)
+    let linked = [
+        (
+            "Microsoft.Network/networkInterfaces/write",
+            "Microsoft.Network/networkSecurityGroups/join/action",
+        ),
+        (
+            "Microsoft.Security/locations/jitNetworkAccessPolicies/write",
+            "Microsoft.Compute/virtualMachines/write",
+        ),
+    ];
+    for (op, needs) in linked {
+        if used.contains_key(op) {
+            used.insert(needs.to_string(), 0);
+        }
+    }
+    assert!(
+        used.keys().any(|o| o.ends_with("/alerts/resolve/action")),
+        "closing sql-lab-01's port resolves its alerts: {used:?}"
+    );
+    let role: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/portcullis-role.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let actions: Vec<String> = role["properties"]["permissions"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    // Azure's wildcard: `*` stands for any characters, `/` included; names are case-insensitive
+    fn allows(pattern: &str, op: &str) -> bool {
+        let (p, o) = (pattern.to_ascii_lowercase(), op.to_ascii_lowercase());
+        let parts: Vec<&str> = p.split('*').collect();
+        let mut rest = o.as_str();
+        for (i, part) in parts.iter().enumerate() {
+            match i {
+                0 => match rest.strip_prefix(part) {
+                    Some(r) => rest = r,
+                    None => return false,
+                },
+                _ if i == parts.len() - 1 => return rest.ends_with(part),
+                _ => match rest.find(part) {
+                    Some(at) => rest = &rest[at + part.len()..],
+                    None => return false,
+                },
+            }
+        }
+        rest.is_empty()
+    }
+    let not_allowed: Vec<&String> = used
+        .keys()
+        .filter(|op| !actions.iter().any(|a| allows(a, op)))
+        .collect();
+    assert!(
+        not_allowed.is_empty(),
+        "the role lacks {not_allowed:?} (used: {used:?})"
+    );
+    let unused: Vec<&String> = actions
+        .iter()
+        .filter(|a| !used.keys().any(|op| allows(a, op)))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "the role allows more than is used: {unused:?} (used: {used:?})"
+    );
+    assert!(role["properties"]["permissions"][0]["dataActions"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+}
