@@ -20,14 +20,16 @@
 #     tests/sdk/requirements.txt, for the suite that judges the emulator (about 30 s).
 #
 # Fresh machine: about 9-10 minutes, almost all of it `cargo install trunk` (6.5 min) and
-# wasm-bindgen-cli (2 min). Knobs (env): WITH_BROWSER=0 skips chromium, FORCE_DEBIAN=1 uses
-# Debian's rustc for wasm32 even when rustup has the std.
+# wasm-bindgen-cli (2 min). Knobs (env): WITH_BROWSER=0 skips chromium, WITH_TEST_TOOLS=0 skips
+# what only the tests need (postgresql, openssl, the SDK virtualenv; the Dockerfile's build),
+# FORCE_DEBIAN=1 uses Debian's rustc for wasm32 even when rustup has the std.
 set -euo pipefail
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
 WASM_TOOLCHAIN=wasm
 WITH_BROWSER="${WITH_BROWSER:-1}"
+WITH_TEST_TOOLS="${WITH_TEST_TOOLS:-1}"
 FORCE_DEBIAN="${FORCE_DEBIAN:-0}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
@@ -92,7 +94,7 @@ mode=debian
 # --- 3. Debian packages -------------------------------------------------------------------------
 pkgs=()
 [ "$WITH_BROWSER" = 1 ] && pkgs+=(chromium chromium-driver)
-pkgs+=(postgresql openssl)
+[ "$WITH_TEST_TOOLS" = 1 ] && pkgs+=(postgresql openssl)
 [ "$mode" = debian ] && pkgs+=(rustc-web cargo-web rust-web-src rust-web-llvm rust-web-clippy)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 [ ${#pkgs[@]} -gt 0 ] && apt_install "${pkgs[@]}"
@@ -164,7 +166,7 @@ fi
 # --- 8. Microsoft's Azure SDK for Python (tests/sdk: the emulator's judge), pinned ----------------
 SDK_VENV="$REPO/target/sdk-venv"
 SDK_REQ="$REPO/tests/sdk/requirements.txt"
-if [ "$(cat "$SDK_VENV/.installed" 2>/dev/null)" != "$(sha256sum "$SDK_REQ" | cut -d' ' -f1)" ]; then
+if [ "$WITH_TEST_TOOLS" = 1 ] && [ "$(cat "$SDK_VENV/.installed" 2>/dev/null)" != "$(sha256sum "$SDK_REQ" | cut -d' ' -f1)" ]; then
   step "python venv with the Azure SDK for Python ($SDK_REQ) into $SDK_VENV"
   command -v python3 >/dev/null || apt_install python3
   python3 -m venv "$SDK_VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$SDK_VENV"; }

@@ -34,6 +34,25 @@ run_step "tests: frontend in Chromium (wasm-bindgen-test)" in_frontend cargo tes
 # the emulator driven by Microsoft's Azure SDK for Python at its default api-versions
 sdk_judge() { cargo build --quiet -p portcullis && target/sdk-venv/bin/python -m pytest -q tests/sdk; }
 run_step "tests: the emulator judged by the Azure SDK for Python (pytest)" sdk_judge
+# the deployment: the image where a container engine runs, the Bicep where bicep is installed
+# (neither is on every machine: said so, not failed; deploy/portcullis-role.json is checked by
+# the server's integration tests either way)
+deploy_check() {
+  if docker info >/dev/null 2>&1; then
+    docker build --quiet -t portcullis:test . && docker run --rm portcullis:test --version
+  else
+    echo "no container engine here (docker info failed): the image was not built"
+  fi
+  local bicep=""
+  command -v bicep >/dev/null 2>&1 && bicep="bicep"
+  [ -z "$bicep" ] && command -v az >/dev/null 2>&1 && az bicep version >/dev/null 2>&1 && bicep="az bicep"
+  if [ -n "$bicep" ]; then
+    $bicep build deploy/main.bicep --stdout >/dev/null && $bicep build deploy/role.bicep --stdout >/dev/null
+  else
+    echo "no bicep here (neither bicep nor az bicep): deploy/*.bicep were not compiled"
+  fi
+}
+run_step "deploy: container image and Bicep (where the tools exist)" deploy_check
 
 passed=0 failed=0
 printf '\n==================== summary ====================\n'

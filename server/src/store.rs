@@ -199,6 +199,21 @@ pub struct Store {
     /// Serialises audit appends from this process (the chain needs the previous hash); on
     /// PostgreSQL an advisory lock serialises them across replicas too.
     pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Reads that every request makes (its session) or every page view (active JIT requests).
+    cache: Arc<std::sync::Mutex<ReadCache>>,
+}
+
+/// How long this process reuses a session row or the active JIT requests it read: its own
+/// sign-outs, role changes and JIT requests show at once; another replica's within this time.
+pub const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Sessions kept at most (then the cache starts again).
+const SESSION_CACHE_MAX: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct ReadCache {
+    sessions: std::collections::HashMap<String, (SessionRow, std::time::Instant)>,
+    /// The expiry (Unix ms) of each active JIT request, and when they were read.
+    jit_active: Option<(Vec<i64>, std::time::Instant)>,
 }
 
 #[derive(Debug, Clone)]
@@ -295,6 +310,7 @@ impl Store {
             db,
             backend,
             audit_lock: Arc::new(tokio::sync::Mutex::new(())),
+            cache: Arc::default(),
         })
     }
 
@@ -374,6 +390,8 @@ impl Store {
         password_hash: Option<&str>,
         source: &str,
     ) -> Result<(), sqlx::Error> {
+        // a role change applies to the user's sessions at once
+        self.read_cache().sessions.clear();
         let on_conflict = match password_hash {
             Some(_) => "role = excluded.role, password_hash = excluded.password_hash, source = excluded.source",
             None => "role = excluded.role",
@@ -447,7 +465,32 @@ impl Store {
     }
 
     /// A live session (not expired, not revoked) with its user's current role.
+    fn read_cache(&self) -> std::sync::MutexGuard<'_, ReadCache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The session of a token (its hash), if it is valid now; reused for [`READ_CACHE_TTL`].
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+        let now = now_ms();
+        if let Some((row, at)) = self.read_cache().sessions.get(token_hash) {
+            if at.elapsed() < READ_CACHE_TTL && row.expires_at > now {
+                return Ok(Some(row.clone()));
+            }
+        }
+        let row = self.session_uncached(token_hash).await?;
+        if let Some(r) = &row {
+            let mut cache = self.read_cache();
+            if cache.sessions.len() >= SESSION_CACHE_MAX {
+                cache.sessions.clear();
+            }
+            cache
+                .sessions
+                .insert(token_hash.to_string(), (r.clone(), std::time::Instant::now()));
+        }
+        Ok(row)
+    }
+
+    async fn session_uncached(&self, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT s.username, u.role, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.username = s.username \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
@@ -465,6 +508,7 @@ impl Store {
     }
 
     pub async fn revoke_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
+        self.read_cache().sessions.remove(token_hash);
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2")
             .bind(now_ms())
             .bind(token_hash)
@@ -475,6 +519,7 @@ impl Store {
 
     /// Test hook and housekeeping: ends a session now.
     pub async fn expire_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
+        self.read_cache().sessions.remove(token_hash);
         sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
             .bind(now_ms() - 1)
             .bind(token_hash)
@@ -619,6 +664,7 @@ impl Store {
     // ----- JIT requests -----
 
     pub async fn insert_jit_request(&self, r: &JitRequestRecord) -> Result<i64, sqlx::Error> {
+        self.read_cache().jit_active = None;
         let mut conn = self.serialized(LockKey::JitRequestId).await?;
         let id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM jit_requests")
             .fetch_one(conn.as_mut())
@@ -634,6 +680,27 @@ impl Store {
             .execute(conn.as_mut()).await?;
         conn.finish().await?;
         Ok(id)
+    }
+
+    /// How many JIT requests are active now (the expiries are reused for [`READ_CACHE_TTL`]).
+    pub async fn active_jit_requests(&self) -> Result<usize, sqlx::Error> {
+        let now = now_ms();
+        if let Some((ends, at)) = &self.read_cache().jit_active {
+            if at.elapsed() < READ_CACHE_TTL {
+                return Ok(ends.iter().filter(|&&e| e > now).count());
+            }
+        }
+        let ends: Vec<i64> =
+            sqlx::query("SELECT expires_at FROM jit_requests WHERE status = 'active' AND expires_at > $1")
+                .bind(now)
+                .fetch_all(&self.db)
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        let count = ends.len();
+        self.read_cache().jit_active = Some((ends, std::time::Instant::now()));
+        Ok(count)
     }
 
     /// Requests, newest first: all, or only those active at `now_ms`; optionally for one VM.

@@ -1,6 +1,6 @@
 //! The posture: control, recommendations, counts, and the filtered VM table (JSON and CSV).
 use crate::auth::Session;
-use crate::clock::{now_ms, rfc3339};
+use crate::clock::rfc3339;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::{
@@ -46,7 +46,7 @@ pub async fn get_posture(
         total += 1;
     }
     let mut counts = table.counts.clone();
-    counts.active_jit_requests = state.store.jit_requests(Some(now_ms()), None).await?.len();
+    counts.active_jit_requests = state.store.active_jit_requests().await?;
     Ok(Json(Posture {
         refreshed_at: Some(rfc3339(cur.at_ms)),
         data_source: state.config.data_source.as_str().into(),
