@@ -96,30 +96,30 @@ impl World {
         let key = sub.to_ascii_lowercase();
         let now = self.now().unix_timestamp();
         let interval = self.assessment_interval_seconds;
-        let (items, changed) = match self.assessed.get(&key) {
-            Some((at, items)) if interval > 0 && now - at < interval => (items.clone(), false),
-            _ => {
-                let items = self.assess(sub);
-                if interval > 0 {
-                    self.assessed.insert(key, (now, items.clone()));
-                }
-                (items, false)
+        let fresh = match self.assessed.get(&key) {
+            Some((at, _)) => interval > 0 && now - at < interval,
+            None => false,
+        };
+        let computed;
+        let items: &[Assessed] = if fresh {
+            &self.assessed[&key].1
+        } else {
+            computed = self.assess(sub);
+            if interval > 0 {
+                self.assessed.insert(key.clone(), (now, computed.clone()));
             }
+            &computed
         };
         let want = resource.map(portcullis_shared::arm::id_key);
         let items = items
-            .into_iter()
+            .iter()
             .filter(|a| {
-                want.as_deref().is_none_or(|w| {
-                    portcullis_shared::arm::id_key(
-                        a["properties"]["resourceDetails"]["id"]
-                            .as_str()
-                            .unwrap_or_default(),
-                    ) == w
-                })
+                want.as_deref()
+                    .is_none_or(|w| portcullis_shared::arm::id_key(&a.vm_id) == w)
             })
+            .map(Assessed::to_json)
             .collect();
-        (items, changed)
+        (items, false)
     }
 
     /// Assesses every subscription now (Defender had assessed the tenant before the emulator
@@ -138,38 +138,27 @@ impl World {
     }
 
     /// Defender's assessment of a subscription's VMs now.
-    fn assess(&self, sub: &str) -> Vec<Value> {
+    fn assess(&self, sub: &str) -> Vec<Assessed> {
         let report = self.report(sub);
         let mut out = Vec::new();
         for vm in &report.vms {
             for key in RecommendationKey::ALL {
-                let status = match vm.recommendations.get(key) {
-                    Status::Healthy => json!({ "code": "Healthy" }),
-                    Status::Unhealthy => json!({
-                        "code": "Unhealthy",
-                        "description": vm.exposures.iter().find(|e| e.state.as_str() == "open").map(|e| e.reason.clone()).unwrap_or_default()
-                    }),
-                    Status::NotApplicable => json!({
-                        "code": "NotApplicable",
-                        "cause": "NotApplicable",
-                        "description": "This recommendation does not apply to this resource."
-                    }),
+                let status = vm.recommendations.get(key);
+                let description = match status {
+                    Status::Unhealthy => vm
+                        .exposures
+                        .iter()
+                        .find(|e| e.state.as_str() == "open")
+                        .map(|e| e.reason.to_string())
+                        .unwrap_or_default(),
+                    _ => String::new(),
                 };
-                out.push(json!({
-                    "id": format!("{}/providers/Microsoft.Security/assessments/{}", vm.id, key.assessment_key()),
-                    "name": key.assessment_key(),
-                    "type": "Microsoft.Security/assessments",
-                    "properties": {
-                        "resourceDetails": { "source": "Azure", "id": vm.id },
-                        "displayName": key.display_name(),
-                        "status": status,
-                        "metadata": {
-                            "displayName": key.display_name(),
-                            "severity": key.severity(),
-                            "assessmentType": "BuiltIn"
-                        }
-                    }
-                }));
+                out.push(Assessed {
+                    vm_id: vm.id.clone(),
+                    key,
+                    status,
+                    description,
+                });
             }
         }
         out
@@ -194,5 +183,46 @@ impl World {
                 })
             })
             .collect()
+    }
+}
+
+/// One assessment as Defender keeps it between two assessments of a subscription (kept
+/// typed: a 100k-VM tenant holds 300k of them), rendered as ARM JSON when listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessed {
+    vm_id: String,
+    key: RecommendationKey,
+    status: Status,
+    /// Why an unhealthy VM is (the first open port's reason).
+    description: String,
+}
+
+impl Assessed {
+    fn to_json(&self) -> Value {
+        let key = self.key;
+        let status = match self.status {
+            Status::Healthy => json!({ "code": "Healthy" }),
+            Status::Unhealthy => json!({ "code": "Unhealthy", "description": self.description }),
+            Status::NotApplicable => json!({
+                "code": "NotApplicable",
+                "cause": "NotApplicable",
+                "description": "This recommendation does not apply to this resource."
+            }),
+        };
+        json!({
+            "id": format!("{}/providers/Microsoft.Security/assessments/{}", self.vm_id, key.assessment_key()),
+            "name": key.assessment_key(),
+            "type": "Microsoft.Security/assessments",
+            "properties": {
+                "resourceDetails": { "source": "Azure", "id": self.vm_id },
+                "displayName": key.display_name(),
+                "status": status,
+                "metadata": {
+                    "displayName": key.display_name(),
+                    "severity": key.severity(),
+                    "assessmentType": "BuiltIn"
+                }
+            }
+        })
     }
 }

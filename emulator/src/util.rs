@@ -83,6 +83,36 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::seconds(i64::try_from(secs).ok()?))
 }
 
+/// Decodes base64url without padding (JWT segments); `None` on a character outside the alphabet.
+pub fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= value(c)? << (18 - 6 * i);
+        }
+        let take = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,34 +153,15 @@ mod tests {
         );
         assert!(parse_time("yesterday").is_none());
     }
-}
 
-/// Decodes base64url without padding (JWT segments); `None` on a character outside the alphabet.
-pub fn base64url_decode(s: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(c)? << (18 - 6 * i);
-        }
-        let take = match chunk.len() {
-            4 => 3,
-            3 => 2,
-            2 => 1,
-            _ => return None,
-        };
-        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
+    #[test]
+    fn base64url_decodes_jwt_segments() {
+        assert_eq!(
+            super::base64url_decode("eyJhIjoxfQ").unwrap(),
+            br#"{"a":1}"#
+        );
+        assert_eq!(super::base64url_decode("_-8").unwrap(), [0xff, 0xef]);
+        assert_eq!(super::base64url_decode("a"), None);
+        assert_eq!(super::base64url_decode("a*bc"), None);
     }
-    Some(out)
 }

@@ -114,7 +114,7 @@ pub struct World {
     /// clock) and its `Microsoft.Security/assessments` items. Not saved in the state file (it
     /// is large): a restarted emulator assesses everything again at start.
     #[serde(skip)]
-    pub assessed: BTreeMap<String, (i64, Vec<Value>)>,
+    pub assessed: BTreeMap<String, (i64, Vec<super::defender::Assessed>)>,
     /// Resource Graph quota per user: (window start, Unix ms on the emulator clock; queries in it).
     #[serde(skip)]
     pub graph_quota: BTreeMap<String, (i64, u32)>,

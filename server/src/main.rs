@@ -23,6 +23,8 @@ struct Cli {
     serve: serve::ServeArgs,
 }
 
+// parsed once at start: the size of the largest variant does not matter
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the dashboard and the API (default).

@@ -483,9 +483,10 @@ impl Store {
             if cache.sessions.len() >= SESSION_CACHE_MAX {
                 cache.sessions.clear();
             }
-            cache
-                .sessions
-                .insert(token_hash.to_string(), (r.clone(), std::time::Instant::now()));
+            cache.sessions.insert(
+                token_hash.to_string(),
+                (r.clone(), std::time::Instant::now()),
+            );
         }
         Ok(row)
     }
@@ -690,14 +691,15 @@ impl Store {
                 return Ok(ends.iter().filter(|&&e| e > now).count());
             }
         }
-        let ends: Vec<i64> =
-            sqlx::query("SELECT expires_at FROM jit_requests WHERE status = 'active' AND expires_at > $1")
-                .bind(now)
-                .fetch_all(&self.db)
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+        let ends: Vec<i64> = sqlx::query(
+            "SELECT expires_at FROM jit_requests WHERE status = 'active' AND expires_at > $1",
+        )
+        .bind(now)
+        .fetch_all(&self.db)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
         let count = ends.len();
         self.read_cache().jit_active = Some((ends, std::time::Instant::now()));
         Ok(count)

@@ -265,7 +265,6 @@ impl AzureIdentity {
                 let cred = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                     user_assigned_id: id.clone().map(UserAssignedId::ClientId),
                     client_options: options(),
-                    ..Default::default()
                 }))
                 .map_err(|e| fail(&e))?;
                 Ok(cred as Arc<dyn TokenCredential>)
@@ -279,7 +278,6 @@ impl AzureIdentity {
                         tenant_id: Some(var("AZURE_TENANT_ID")?),
                         client_id: Some(var("AZURE_CLIENT_ID")?),
                         token_file_path: Some(var("AZURE_FEDERATED_TOKEN_FILE")?.into()),
-                        ..Default::default()
                     }))
                     .map_err(|e| fail(&e))?;
                 Ok(cred as Arc<dyn TokenCredential>)
