@@ -59,9 +59,12 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
                 )
                 .await
             })?;
-            let report = evaluate(&inventory, &eval)
-                .map_err(|e| anyhow::anyhow!("the inventory does not evaluate: {e}"))?;
-            let table = VmTable::new(&report, &names);
+            let (report, table) = in_background(|| {
+                let report = evaluate(&inventory, &eval)
+                    .map_err(|e| anyhow::anyhow!("the inventory does not evaluate: {e}"))?;
+                let table = VmTable::new(&report, &names);
+                anyhow::Ok((report, table))
+            })?;
             anyhow::Ok((inventory, report, table))
         })
         .await??;
@@ -136,4 +139,51 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
         "snapshot taken"
     );
     Ok(cur)
+}
+
+/// Runs `f` on a thread of its own at a lower CPU priority (nice +10 on Linux, best effort;
+/// the threads the engine starts inherit it), so that while a large snapshot is evaluated the
+/// async workers serving requests still win the cores. The thread ends with `f`, so no thread
+/// of the runtime's pools is left with the lower priority.
+pub fn in_background<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                #[cfg(target_os = "linux")]
+                if let Err(e) =
+                    rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10)
+                {
+                    tracing::debug!("cannot lower the evaluation's priority: {e}");
+                }
+                f()
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The nice value of the calling thread (field 19 of /proc/thread-self/stat).
+    #[cfg(target_os = "linux")]
+    fn nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // the command name (field 2) may hold spaces: count from after its closing parenthesis
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        rest.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn background_work_runs_at_a_lower_priority_and_returns_its_result() {
+        let before = nice();
+        let (inside, spawned) = super::in_background(|| {
+            // a thread started by the work (as the engine's are) inherits the priority
+            let spawned = std::thread::spawn(nice).join().unwrap();
+            (nice(), spawned)
+        });
+        assert_eq!(inside, (before + 10).min(19));
+        assert_eq!(spawned, inside);
+        assert_eq!(nice(), before, "the caller's priority is unchanged");
+    }
 }

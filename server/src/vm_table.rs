@@ -50,6 +50,32 @@ impl VmTable {
     }
 
     /// The rows matching `f`, in its sort and order (all pages).
+    /// The `take` rows from `skip` on that `f` selects, in its order, and how many it selects
+    /// in all. Without a predicate (only sort and page) that is a slice of a sort order, not
+    /// a pass over every row.
+    pub fn page(&self, f: &VmFilter, skip: usize, take: usize) -> (Vec<&VmRow>, usize) {
+        let unfiltered = f.subscription.is_none()
+            && f.resource_group.is_none()
+            && f.status.is_none()
+            && f.recommendation.is_none()
+            && f.reachable.is_none()
+            && f.path.is_none()
+            && f.q.as_deref().is_none_or(|q| q.trim().is_empty());
+        if unfiltered {
+            let total = self.rows.len();
+            let items = self.filtered(f).skip(skip).take(take).collect();
+            return (items, total);
+        }
+        let (mut total, mut items) = (0, Vec::with_capacity(take));
+        for r in self.filtered(f) {
+            if total >= skip && items.len() < take {
+                items.push(r);
+            }
+            total += 1;
+        }
+        (items, total)
+    }
+
     pub fn filtered<'a>(&'a self, f: &VmFilter) -> impl Iterator<Item = &'a VmRow> + 'a {
         let q =
             f.q.as_deref()

@@ -38,13 +38,8 @@ pub async fn get_posture(
     let table = &cur.table;
     // every match counts towards the total; only the page's rows are cloned
     let skip = ((page - 1) * per_page) as usize;
-    let (mut total, mut items) = (0, Vec::with_capacity(per_page as usize));
-    for r in table.filtered(&f) {
-        if total >= skip && items.len() < per_page as usize {
-            items.push(r.clone());
-        }
-        total += 1;
-    }
+    let (rows, total) = table.page(&f, skip, per_page as usize);
+    let items: Vec<_> = rows.into_iter().cloned().collect();
     let mut counts = table.counts.clone();
     counts.active_jit_requests = state.store.active_jit_requests().await?;
     Ok(Json(Posture {
