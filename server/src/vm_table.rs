@@ -24,6 +24,8 @@ pub struct VmTable {
     /// The posture's counts (`active_jit_requests` is filled per request).
     pub counts: PostureCounts,
     pub subscriptions: Vec<SubscriptionSummary>,
+    /// How many rows have each status (a status filter's total without a pass over the rows).
+    by_status: Vec<(Status, usize)>,
 }
 
 impl VmTable {
@@ -40,7 +42,15 @@ impl VmTable {
             })
             .collect();
         let orders = SORTS.iter().map(|s| order(&rows, *s)).collect();
+        let mut by_status: Vec<(Status, usize)> = Vec::new();
+        for r in &rows {
+            match by_status.iter_mut().find(|(s, _)| *s == r.status) {
+                Some((_, n)) => *n += 1,
+                None => by_status.push((r.status, 1)),
+            }
+        }
         Self {
+            by_status,
             counts: counts(&report.vms, &rows, report),
             subscriptions: summaries(&report.vms, subscriptions),
             rows,
@@ -54,15 +64,25 @@ impl VmTable {
     /// in all. Without a predicate (only sort and page) that is a slice of a sort order, not
     /// a pass over every row.
     pub fn page(&self, f: &VmFilter, skip: usize, take: usize) -> (Vec<&VmRow>, usize) {
-        let unfiltered = f.subscription.is_none()
+        // without a predicate, or with a status only, the total is known: the page is then
+        // read from the start of the sort order, not from a pass over every row
+        let no_other = f.subscription.is_none()
             && f.resource_group.is_none()
-            && f.status.is_none()
             && f.recommendation.is_none()
             && f.reachable.is_none()
             && f.path.is_none()
             && f.q.as_deref().is_none_or(|q| q.trim().is_empty());
-        if unfiltered {
-            let total = self.rows.len();
+        let known = match (no_other, f.status) {
+            (true, None) => Some(self.rows.len()),
+            (true, Some(status)) => Some(
+                self.by_status
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n),
+            ),
+            (false, _) => None,
+        };
+        if let Some(total) = known {
             let items = self.filtered(f).skip(skip).take(take).collect();
             return (items, total);
         }
@@ -255,4 +275,63 @@ fn summaries(vms: &[VmReport], subscriptions: &[Subscription]) -> Vec<Subscripti
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_shared::{evaluate, EvalConfig};
+
+    /// A page read with a known total (no predicate, or a status only) is the page a full pass
+    /// over the rows gives, in every sort and order.
+    #[test]
+    fn a_page_is_the_same_with_or_without_a_full_pass() {
+        let inv = portcullis_shared::fleet::synthetic_fleet(500, 7);
+        let report = evaluate(&inv, &EvalConfig::default()).unwrap();
+        let table = VmTable::new(&report, &[]);
+        let full_pass = |f: &VmFilter, skip: usize, take: usize| {
+            let all: Vec<&VmRow> = table.filtered(f).collect();
+            let ids: Vec<String> = all
+                .iter()
+                .skip(skip)
+                .take(take)
+                .map(|r| r.id.clone())
+                .collect();
+            (ids, all.len())
+        };
+        let statuses = [
+            None,
+            Some(Status::Healthy),
+            Some(Status::Unhealthy),
+            Some(Status::NotApplicable),
+        ];
+        for status in statuses {
+            for sort in VmSort::ALL {
+                for order in [None, Some(SortOrder::Desc)] {
+                    for q in [None, Some("vm-0001".to_string())] {
+                        let f = VmFilter {
+                            status,
+                            sort: Some(sort),
+                            order,
+                            q,
+                            ..VmFilter::default()
+                        };
+                        for (skip, take) in [(0, 50), (100, 50), (480, 50)] {
+                            let (items, total) = table.page(&f, skip, take);
+                            let ids: Vec<String> = items.iter().map(|r| r.id.clone()).collect();
+                            assert_eq!((ids, total), full_pass(&f, skip, take), "{f:?} {skip}");
+                        }
+                    }
+                }
+            }
+        }
+        let unhealthy = VmFilter {
+            status: Some(Status::Unhealthy),
+            ..VmFilter::default()
+        };
+        assert!(
+            table.page(&unhealthy, 0, 1).1 > 0,
+            "the fleet has unhealthy VMs"
+        );
+    }
 }
