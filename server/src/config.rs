@@ -29,7 +29,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
     pub database_url: Option<String>,
     /// PostgreSQL: the CA certificate (PEM) that signs the server's (sslmode verify-ca or
-    /// verify-full) [default: the system's trusted roots].
+    /// verify-full) [default: Mozilla's root certificates, built in].
     #[arg(long, env = "PORTCULLIS_DATABASE_CA_FILE")]
     pub database_ca_file: Option<PathBuf>,
     /// PostgreSQL: read the password from this file (its first line) instead of the URL.

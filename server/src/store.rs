@@ -9,7 +9,7 @@
 //!   stateless replicas can share one database behind a load balancer. TLS through rustls, with
 //!   libpq's `sslmode` in the URL (`require`: encrypted, any certificate; `verify-ca`: signed by
 //!   a trusted CA; `verify-full`: and naming the host, what Azure Database for PostgreSQL
-//!   wants); the CA file (`sslrootcert`, or `--database-ca-file`) else the system's roots. The
+//!   wants); the CA file (`sslrootcert`, or `--database-ca-file`) else Mozilla's roots. The
 //!   password in the URL or from a file (`--database-password-file`); see [`database_url`].
 //!
 //! The SQL is the same on both — `TEXT`/`BIGINT`/`DOUBLE PRECISION` only, `$n` placeholders,
@@ -262,9 +262,6 @@ impl Store {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let backend = Backend::of_url(url)?;
         sqlx::any::install_default_drivers();
-        // rustls has two providers compiled in (reqwest's aws-lc-rs, sqlx's ring); sqlx's
-        // `verify-ca` verifier asks for the process default, so name one (a second call is a no-op)
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let shown = redact(url);
         let mut pool = AnyPoolOptions::new().max_connections(8);
         if backend == Backend::Sqlite {
