@@ -1,6 +1,7 @@
 //! Defender for Cloud read APIs computed from the emulator's state with the shared engine:
 //! `secureScores`, `secureScoreControls`, `assessments` (the three recommendations of
 //! "Secure management ports"), alerts (empty for now) and Security locations.
+use super::assessment::Assessed;
 use super::world::World;
 use portcullis_shared::eval::report::{
     round2, RecommendationKey, Report, Status, CONTROL_MAX_SCORE, CONTROL_NAME,
@@ -183,46 +184,5 @@ impl World {
                 })
             })
             .collect()
-    }
-}
-
-/// One assessment as Defender keeps it between two assessments of a subscription (kept
-/// typed: a 100k-VM tenant holds 300k of them), rendered as ARM JSON when listed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Assessed {
-    vm_id: String,
-    key: RecommendationKey,
-    status: Status,
-    /// Why an unhealthy VM is (the first open port's reason).
-    description: String,
-}
-
-impl Assessed {
-    fn to_json(&self) -> Value {
-        let key = self.key;
-        let status = match self.status {
-            Status::Healthy => json!({ "code": "Healthy" }),
-            Status::Unhealthy => json!({ "code": "Unhealthy", "description": self.description }),
-            Status::NotApplicable => json!({
-                "code": "NotApplicable",
-                "cause": "NotApplicable",
-                "description": "This recommendation does not apply to this resource."
-            }),
-        };
-        json!({
-            "id": format!("{}/providers/Microsoft.Security/assessments/{}", self.vm_id, key.assessment_key()),
-            "name": key.assessment_key(),
-            "type": "Microsoft.Security/assessments",
-            "properties": {
-                "resourceDetails": { "source": "Azure", "id": self.vm_id },
-                "displayName": key.display_name(),
-                "status": status,
-                "metadata": {
-                    "displayName": key.display_name(),
-                    "severity": key.severity(),
-                    "assessmentType": "BuiltIn"
-                }
-            }
-        })
     }
 }

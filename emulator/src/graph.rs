@@ -7,8 +7,7 @@
 //! `Resources | where type =~ '<type>' | order by id asc`; anything else is refused with
 //! Resource Graph's `BadRequest` / `InvalidQuery`. A management group scope holds every
 //! subscription of the tenant.
-use super::http::{json_response, Fail};
-use super::routes::ArmRequest;
+use super::http::{json_response, ArmRequest, Fail};
 use super::world::{Kind, World};
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -196,3 +196,22 @@ mod tests {
         assert_eq!(p["value"], json!([]));
     }
 }
+
+/// An ARM request, parsed once.
+#[derive(Debug)]
+pub struct ArmRequest {
+    pub method: axum::http::Method,
+    /// Path segments, percent-decoded, original case.
+    pub segs: Vec<String>,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub api_version: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: axum::body::Bytes,
+    /// `http://host:port`, for absolute `nextLink` and operation URLs.
+    pub base: String,
+    pub principal: String,
+    pub peer: Option<String>,
+    pub page_size: usize,
+    pub retry_after_ms: u64,
+}

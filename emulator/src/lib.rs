@@ -7,6 +7,7 @@
 //! [`spawn_emulator`] when no Azure credential is configured. Tests start it on an ephemeral
 //! port and steer it through `/admin/*` (faults, clock, reset).
 pub mod alerts;
+pub mod assessment;
 pub mod defender;
 pub mod demo;
 pub mod graph;

@@ -1,35 +1,15 @@
 //! ARM paths of the emulator, matched case-insensitively as ARM does, and their handlers.
 use super::defender::CONTROL_ID;
-use super::http::{json_response, page, page_window, Fail};
+use super::http::{json_response, page, page_window, ArmRequest, Fail};
 use super::jit::{delete_status, JIT_TYPE};
 use super::network::{put_status, Conditions, NSG_TYPE};
 use super::world::{Kind, World};
 use axum::{
-    body::Bytes,
-    http::{HeaderMap, Method, StatusCode},
+    http::{Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use portcullis_shared::arm::id_key;
 use serde_json::{json, Value};
-
-/// An ARM request, parsed once.
-#[derive(Debug)]
-pub struct ArmRequest {
-    pub method: Method,
-    /// Path segments, percent-decoded, original case.
-    pub segs: Vec<String>,
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub api_version: String,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    /// `http://host:port`, for absolute `nextLink` and operation URLs.
-    pub base: String,
-    pub principal: String,
-    pub peer: Option<String>,
-    pub page_size: usize,
-    pub retry_after_ms: u64,
-}
 
 impl ArmRequest {
     fn query(&self, name: &str) -> Option<&str> {

@@ -2,8 +2,8 @@
 //! response), fault injection, authentication, `api-version`, throttling, request ids, the
 //! OAuth2 token endpoint, the admin endpoints and the once-a-second housekeeping (JIT expiry,
 //! operations nobody polls).
-use super::http::{add_headers, well_formed_api_version, Fail};
-use super::routes::{dispatch, ArmRequest};
+use super::http::{add_headers, well_formed_api_version, ArmRequest, Fail};
+use super::routes::dispatch;
 use super::util::Rng;
 use super::world::World;
 use super::{Auth, EmulatorConfig, Faults};

@@ -114,7 +114,7 @@ pub struct World {
     /// clock) and its `Microsoft.Security/assessments` items. Not saved in the state file (it
     /// is large): a restarted emulator assesses everything again at start.
     #[serde(skip)]
-    pub assessed: BTreeMap<String, (i64, Vec<super::defender::Assessed>)>,
+    pub assessed: BTreeMap<String, (i64, Vec<super::assessment::Assessed>)>,
     /// Resource Graph quota per user: (window start, Unix ms on the emulator clock; queries in it).
     #[serde(skip)]
     pub graph_quota: BTreeMap<String, (i64, u32)>,
@@ -304,39 +304,17 @@ impl World {
                 .collect();
             (values, total)
         }
+        // one kind's page: its items that `keep` accepts, serialised
+        macro_rules! page {
+            ($list:expr) => {
+                values(pick(&$list, |r| &r.id, keep, by_id, skip, take))
+            };
+        }
         match kind {
-            Kind::VirtualMachines => values(pick(
-                &inv.virtual_machines,
-                |r| &r.id,
-                keep,
-                by_id,
-                skip,
-                take,
-            )),
-            Kind::NetworkInterfaces => values(pick(
-                &inv.network_interfaces,
-                |r| &r.id,
-                keep,
-                by_id,
-                skip,
-                take,
-            )),
-            Kind::PublicIpAddresses => values(pick(
-                &inv.public_ip_addresses,
-                |r| &r.id,
-                keep,
-                by_id,
-                skip,
-                take,
-            )),
-            Kind::VirtualNetworks => values(pick(
-                &inv.virtual_networks,
-                |r| &r.id,
-                keep,
-                by_id,
-                skip,
-                take,
-            )),
+            Kind::VirtualMachines => page!(inv.virtual_machines),
+            Kind::NetworkInterfaces => page!(inv.network_interfaces),
+            Kind::PublicIpAddresses => page!(inv.public_ip_addresses),
+            Kind::VirtualNetworks => page!(inv.virtual_networks),
             Kind::NetworkSecurityGroups => {
                 let (page, total) = pick(
                     &inv.network_security_groups,
@@ -349,33 +327,10 @@ impl World {
                 let page = self.with_associations_all(&page);
                 values((page.iter().collect(), total))
             }
-            Kind::ApplicationSecurityGroups => values(pick(
-                &inv.application_security_groups,
-                |r| &r.id,
-                keep,
-                by_id,
-                skip,
-                take,
-            )),
-            Kind::LoadBalancers => values(pick(
-                &inv.load_balancers,
-                |r| &r.id,
-                keep,
-                by_id,
-                skip,
-                take,
-            )),
-            Kind::AzureFirewalls => values(pick(
-                &inv.azure_firewalls,
-                |r| &r.id,
-                keep,
-                by_id,
-                skip,
-                take,
-            )),
-            Kind::BastionHosts => {
-                values(pick(&inv.bastion_hosts, |r| &r.id, keep, by_id, skip, take))
-            }
+            Kind::ApplicationSecurityGroups => page!(inv.application_security_groups),
+            Kind::LoadBalancers => page!(inv.load_balancers),
+            Kind::AzureFirewalls => page!(inv.azure_firewalls),
+            Kind::BastionHosts => page!(inv.bastion_hosts),
         }
     }
 

@@ -5,6 +5,7 @@
 //! rules; `report` holds the output shapes (the `portcullis evaluate` JSON contract).
 pub mod compile;
 pub mod engine;
+mod keys;
 pub mod path_rules;
 pub mod paths;
 pub mod report;

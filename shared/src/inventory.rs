@@ -90,21 +90,6 @@ impl Inventory {
         }
     }
 
-    /// Parses an inventory for the engine from one buffer: borrowed, only the fields the
-    /// evaluation reads (see [`crate::arm::view`]), nothing else built. Where that fails (a bad
-    /// value, or a string with escapes that cannot be borrowed) it parses the owned inventory
-    /// into `owned` as [`Inventory::from_json`] does, so a bad value's error names its JSON
-    /// path, and lends its view.
-    pub fn parse_view<'a>(
-        bytes: &'a [u8],
-        owned: &'a mut Option<Inventory>,
-    ) -> Result<crate::arm::view::Inventory<'a>, InputError> {
-        match crate::arm::view::Inventory::from_slice(bytes) {
-            Ok(view) => Ok(view),
-            Err(_) => Ok(owned.insert(Self::from_json(bytes)?).view()),
-        }
-    }
-
     /// Parses an inventory from a reader in one streaming pass (the input is never held in
     /// memory whole), with the same JSON-path errors as [`Inventory::from_json`].
     pub fn from_reader<R: std::io::Read>(reader: R) -> Result<Self, InputError> {

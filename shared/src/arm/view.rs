@@ -652,6 +652,23 @@ impl arm::JitNetworkAccessPolicy {
 }
 
 impl crate::inventory::Inventory {
+    /// Parses an inventory for the engine from one buffer: borrowed, only the fields the
+    /// evaluation reads (see [`crate::arm::view`]), nothing else built. Where that fails (a bad
+    /// value, or a string with escapes that cannot be borrowed) it parses the owned inventory
+    /// into `owned` as [`crate::inventory::Inventory::from_json`] does, so a bad value's error names its JSON
+    /// path, and lends its view.
+    pub fn parse_view<'a>(
+        bytes: &'a [u8],
+        owned: &'a mut Option<crate::inventory::Inventory>,
+    ) -> Result<Inventory<'a>, crate::inventory::InputError> {
+        match Inventory::from_slice(bytes) {
+            Ok(view) => Ok(view),
+            Err(_) => Ok(owned
+                .insert(crate::inventory::Inventory::from_json(bytes)?)
+                .view()),
+        }
+    }
+
     /// The inventory as the engine reads it, borrowed from this one.
     pub fn view(&self) -> Inventory<'_> {
         Inventory {

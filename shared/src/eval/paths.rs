@@ -6,7 +6,7 @@
 //! [`Ingress::build`] resolves, once per inventory, every public frontend that forwards to an
 //! ip configuration; the engine then judges each one with the NSG verdicts it already has
 //! (load balancers keep the client address; a firewall rewrites it to its own).
-use super::engine::{fx_map, Ci, FxMap, IpConf, NONE};
+use super::keys::{fx_map, Ci, FxMap, NONE};
 use super::report::{ManagedAccess, PathKind};
 use super::Protocol;
 use crate::arm::view::{Inventory, PublicIpAddress};
@@ -16,7 +16,31 @@ use crate::net::addr::parse_ip;
 use crate::net::ports::PortSet;
 use crate::net::{AddrSet, Cidr, Family, IntervalSet};
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::sync::Arc;
+
+/// A parsed ip configuration, its joins resolved to indices at build time.
+#[derive(Debug, Clone)]
+pub(crate) struct IpConf<'a> {
+    pub id: Cow<'a, str>,
+    pub family: Family,
+    /// Destination addresses (one address, or a prefix for prefix ip configurations);
+    /// `None` when the payload has no private address.
+    pub addrs: Option<IntervalSet>,
+    pub private_ip: Option<Arc<str>>,
+    pub asgs: Vec<u32>,
+    pub subnet_nsg: u32,
+    pub vnet: u32,
+    pub has_public: bool,
+    pub public_ip: Option<Arc<str>>,
+    /// The public IP's resource id.
+    pub public_ip_id: Option<Arc<str>>,
+    /// The public IP is Basic (open without an NSG), or not in the inventory (taken as such).
+    pub pip_basic: bool,
+    /// The subnet has an NSG, or may have one the inventory does not show (its NSG or the
+    /// subnet itself missing): Standard frontends then count as guarded.
+    pub subnet_guard: bool,
+}
 
 /// A public frontend that forwards to one ip configuration.
 #[derive(Debug, Clone)]
