@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod assessment;
 pub mod defender;
 pub mod demo;
+pub mod entra;
 pub mod graph;
 pub mod http;
 pub mod jit;
@@ -117,6 +118,8 @@ pub struct EmulatorConfig {
     /// tenant's default, 4 hours for the demo tenant (Defender lags behind changes), live for
     /// a custom one.
     pub assessment_interval_seconds: Option<i64>,
+    /// The app people sign in to through the emulator's Entra ID (the demo directory).
+    pub sign_in_app: entra::SignInApp,
 }
 
 impl Default for EmulatorConfig {
@@ -135,6 +138,7 @@ impl Default for EmulatorConfig {
             demo_extra_vms: 0,
             demo_estate: None,
             assessment_interval_seconds: None,
+            sign_in_app: entra::SignInApp::default(),
         }
     }
 }
@@ -238,6 +242,10 @@ pub struct EmulatorArgs {
         hide_env_values = true
     )]
     pub client_secret: Option<String>,
+    /// Sign-in (the demo directory): redirect URIs the app may use besides loopback ones
+    /// (repeatable).
+    #[arg(long)]
+    pub redirect_uri: Vec<String>,
 }
 
 impl EmulatorArgs {
@@ -256,6 +264,17 @@ impl EmulatorArgs {
             demo_extra_vms: self.demo_extra_vms,
             demo_estate: self.demo_estate,
             assessment_interval_seconds: self.assessment_interval_minutes.map(|m| m * 60),
+            sign_in_app: match (&self.client_id, &self.client_secret) {
+                (Some(id), Some(secret)) => entra::SignInApp {
+                    client_id: id.clone(),
+                    client_secret: secret.clone(),
+                    redirect_uris: self.redirect_uri.clone(),
+                },
+                _ => entra::SignInApp {
+                    redirect_uris: self.redirect_uri.clone(),
+                    ..entra::SignInApp::default()
+                },
+            },
             auth: match (&self.client_id, &self.client_secret) {
                 (Some(id), Some(secret)) => Auth::ClientCredentials {
                     client_id: id.clone(),
@@ -284,7 +303,7 @@ pub fn run(args: EmulatorArgs) -> ExitCode {
         let open = cfg.auth == Auth::Open;
         let (addr, handle) = spawn_emulator(cfg).await?;
         println!(
-            "ARM emulator listening on http://{addr} (tenant {TENANT_ID}, token endpoint http://{addr}/{TENANT_ID}/oauth2/v2.0/token, {})",
+            "ARM emulator listening on http://{addr} (tenant {TENANT_ID}, token endpoint http://{addr}/{TENANT_ID}/oauth2/v2.0/token, OpenID issuer http://{addr}/{TENANT_ID}/v2.0, {})",
             if open { "open: no token needed" } else { "bearer tokens required" }
         );
         tokio::signal::ctrl_c().await.context("waiting for ctrl-c")?;

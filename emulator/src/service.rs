@@ -9,7 +9,7 @@ use super::world::World;
 use super::{Auth, EmulatorConfig, Faults};
 use axum::{
     body::{Body, Bytes},
-    extract::{ConnectInfo, Path, State},
+    extract::{ConnectInfo, Path, Query, State},
     http::{HeaderMap, Method, Request, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -75,6 +75,8 @@ pub struct Emu {
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     /// Writes (non-GET) whose path contains one of these (lower case) fail with 500.
     fail_writes: Mutex<Vec<String>>,
+    /// The demo directory's keys, codes and faults (sign-in).
+    entra: crate::entra::Entra,
     pub stats: Stats,
 }
 
@@ -91,6 +93,7 @@ impl Emu {
             world: AsyncMutex::new(world),
             tokens: Mutex::new(HashMap::new()),
             fail_writes: Mutex::new(Vec::new()),
+            entra: crate::entra::Entra::default(),
             stats: Stats::default(),
             cfg,
         }
@@ -290,7 +293,8 @@ async fn serve_one(
     req: Request<hyper::body::Incoming>,
 ) -> Result<Response, Dropped> {
     let path = req.uri().path();
-    let is_arm = !path.starts_with("/admin/") && !path.contains("/oauth2/");
+    let is_arm =
+        !path.starts_with("/admin/") && !path.contains("/oauth2/") && !path.contains("/v2.0/");
     if is_arm {
         emu.stats.requests.fetch_add(1, Ordering::Relaxed);
         let (drop, latency) = emu.pre_faults();
@@ -310,6 +314,38 @@ async fn serve_one(
 fn router(emu: Arc<Emu>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(issue_token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(|Path(t): Path<String>, h: HeaderMap| async move { crate::entra::discovery(&t, &h) }),
+        )
+        .route(
+            "/{tenant}/discovery/v2.0/keys",
+            get(|State(emu): State<Arc<Emu>>, Path(t): Path<String>| async move {
+                crate::entra::jwks(&emu.entra, &t)
+            }),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(|State(emu): State<Arc<Emu>>, Path(t): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
+                crate::entra::authorize(&emu.entra, &emu.cfg.sign_in_app, &t, &q)
+            }),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/logout",
+            get(|State(emu): State<Arc<Emu>>, Path(t): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
+                crate::entra::logout(&emu.cfg.sign_in_app, &t, &q)
+            }),
+        )
+        .route(
+            "/admin/entra/rotate-keys",
+            post(|State(emu): State<Arc<Emu>>| async move { crate::entra::rotate_keys(&emu.entra) }),
+        )
+        .route(
+            "/admin/entra/id-token-fault",
+            post(|State(emu): State<Arc<Emu>>, Json(body): Json<Value>| async move {
+                crate::entra::set_fault(&emu.entra, &body)
+            }),
+        )
         .route("/metadata/identity/oauth2/token", get(imds_token))
         .route("/admin/revoke-tokens", post(revoke_tokens))
         .route("/admin/faults", get(get_faults).post(set_faults))
@@ -333,6 +369,9 @@ struct TokenForm {
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
     scope: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 /// The claims of a federated token (workload identity) that Entra checks against the app's
@@ -372,13 +411,108 @@ fn aad_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// The client of a token request: `client_id` and `client_secret` from the form or from HTTP
+/// Basic authentication (client_secret_basic), or a federated `client_assertion`.
+fn authenticate_client(
+    headers: &HeaderMap,
+    form: &TokenForm,
+    want_id: &str,
+    want_secret: &str,
+) -> Result<String, Box<Response>> {
+    let basic = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| crate::util::base64url_decode(b.trim()))
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            let (id, secret) = s.split_once(':')?;
+            let decode = |v: &str| {
+                url::form_urlencoded::parse(format!("v={v}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+            };
+            Some((decode(id)?, decode(secret)?))
+        });
+    let client_id = form
+        .client_id
+        .clone()
+        .or_else(|| basic.as_ref().map(|b| b.0.clone()))
+        .unwrap_or_default();
+    if client_id != want_id {
+        return Err(Box::new(aad_error(StatusCode::BAD_REQUEST, "unauthorized_client", &format!("AADSTS700016: Application with identifier '{client_id}' was not found in the directory."))));
+    }
+    let secret = form.client_secret.clone().or(basic.map(|b| b.1));
+    match (&form.client_assertion, &form.client_assertion_type) {
+        (Some(assertion), Some(kind))
+            if kind == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" =>
+        {
+            federated_claims(assertion)
+                .map_err(|why| Box::new(aad_error(StatusCode::UNAUTHORIZED, "invalid_client", why)))?;
+        }
+        (Some(_), _) => {
+            return Err(Box::new(aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+            )))
+        }
+        (None, _) if secret.as_deref() != Some(want_secret) => {
+            return Err(Box::new(aad_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "AADSTS7000215: Invalid client secret provided.",
+            )))
+        }
+        (None, _) => {}
+    }
+    Ok(client_id)
+}
+
+fn new_access_token(emu: &Emu, client_id: String) -> String {
+    let token = format!("emu.{}", emu.guid().replace('-', ""));
+    emu.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        token.clone(),
+        (client_id, Instant::now() + Duration::from_secs(3600)),
+    );
+    token
+}
+
 async fn issue_token(
     State(emu): State<Arc<Emu>>,
     Path(tenant): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
+    if form.grant_type.as_deref() == Some("authorization_code") {
+        if !tenant.eq_ignore_ascii_case(super::TENANT_ID) {
+            return aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("AADSTS90002: Tenant '{tenant}' not found."),
+            );
+        }
+        let app = &emu.cfg.sign_in_app;
+        let client_id =
+            match authenticate_client(&headers, &form, &app.client_id, &app.client_secret) {
+                Ok(id) => id,
+                Err(response) => return *response,
+            };
+        let access_token = new_access_token(&emu, client_id.clone());
+        return crate::entra::redeem_code(
+            &emu.entra,
+            &headers,
+            crate::entra::CodeRedemption {
+                code: form.code.as_deref(),
+                redirect_uri: form.redirect_uri.as_deref(),
+                code_verifier: form.code_verifier.as_deref(),
+                client_id: &client_id,
+            },
+            access_token,
+        );
+    }
     if form.grant_type.as_deref() != Some("client_credentials") {
-        return aad_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type; only client_credentials is supported.");
+        return aad_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type; only client_credentials and authorization_code are supported.");
     }
     if form.scope.as_deref().is_none_or(|s| s.trim().is_empty()) {
         return aad_error(
@@ -387,52 +521,26 @@ async fn issue_token(
             "AADSTS1002012: The provided value for scope is not valid.",
         );
     }
-    let client_id = form.client_id.unwrap_or_default();
-    if let Auth::ClientCredentials {
-        client_id: want_id,
-        client_secret,
-    } = &emu.cfg.auth
-    {
-        if !tenant.eq_ignore_ascii_case(super::TENANT_ID) {
-            return aad_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &format!("AADSTS90002: Tenant '{tenant}' not found."),
-            );
-        }
-        if &client_id != want_id {
-            return aad_error(StatusCode::BAD_REQUEST, "unauthorized_client", &format!("AADSTS700016: Application with identifier '{client_id}' was not found in the directory."));
-        }
-        match (&form.client_assertion, &form.client_assertion_type) {
-            (Some(assertion), Some(kind))
-                if kind == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" =>
-            {
-                if let Err(why) = federated_claims(assertion) {
-                    return aad_error(StatusCode::UNAUTHORIZED, "invalid_client", why);
-                }
-            }
-            (Some(_), _) => {
+    let client_id = match &emu.cfg.auth {
+        Auth::ClientCredentials {
+            client_id,
+            client_secret,
+        } => {
+            if !tenant.eq_ignore_ascii_case(super::TENANT_ID) {
                 return aad_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
-                    "AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
-                )
-            }
-            (None, _) if form.client_secret.as_deref() != Some(client_secret.as_str()) => {
-                return aad_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    "AADSTS7000215: Invalid client secret provided.",
+                    &format!("AADSTS90002: Tenant '{tenant}' not found."),
                 );
             }
-            (None, _) => {}
+            match authenticate_client(&headers, &form, client_id, client_secret) {
+                Ok(id) => id,
+                Err(response) => return *response,
+            }
         }
-    }
-    let token = format!("emu.{}", emu.guid().replace('-', ""));
-    emu.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(
-        token.clone(),
-        (client_id, Instant::now() + Duration::from_secs(3600)),
-    );
+        Auth::Open => form.client_id.clone().unwrap_or_default(),
+    };
+    let token = new_access_token(&emu, client_id);
     Json(json!({ "token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token })).into_response()
 }
 

@@ -213,9 +213,15 @@ pub async fn login(username: String, password: String) -> Result<Me, ApiError> {
     post_json(url::LOGIN, &LoginRequest { username, password }).await
 }
 
-/// `POST /api/logout` (answers 204, no body).
-pub async fn logout() -> Result<(), ApiError> {
-    let mut request = Request::post(url::LOGOUT);
+/// `POST /api/logout` (answers 204, no body). With `end_entra_session`, a person signed in
+/// with Entra ID gets the identity provider's sign-out URL to go to next.
+pub async fn logout(end_entra_session: bool) -> Result<Option<String>, ApiError> {
+    let target = if end_entra_session {
+        format!("{}?endEntraSession=true", url::LOGOUT)
+    } else {
+        url::LOGOUT.to_owned()
+    };
+    let mut request = Request::post(&target);
     if let Some(token) = csrf_token() {
         request = request.header("X-CSRF-Token", &token);
     }
@@ -223,8 +229,14 @@ pub async fn logout() -> Result<(), ApiError> {
         .send()
         .await
         .map_err(|error| ApiError::Network(error.to_string()))?;
-    if response.ok() {
-        Ok(())
+    if response.status() == 200 {
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|error| ApiError::Network(error.to_string()))?;
+        Ok(body["endSessionUrl"].as_str().map(str::to_owned))
+    } else if response.ok() {
+        Ok(None)
     } else {
         Err(ApiError::Status {
             status: response.status(),

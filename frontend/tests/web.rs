@@ -52,6 +52,7 @@ fn health_summary_shows_version_and_data_source() {
         status: "ok".into(),
         version: "9.8.7".into(),
         data_source: "emulator".into(),
+        sign_in: Default::default(),
     };
     let root = fresh_root();
     let _view = mount_to(root.clone(), move || view! { <HealthSummary health /> });

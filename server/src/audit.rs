@@ -90,7 +90,7 @@ impl Store {
         let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 1000));
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, target, outcome, before_json, after_json, detail_json, prev_hash, hash FROM audit \
-             WHERE seq < $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR action = $3) ORDER BY seq DESC LIMIT $4",
+             WHERE seq < $1 AND ($2 = '' OR actor = $2 OR substr(actor, 1, length($2) + 2) = $2 || ' (') AND ($3 = '' OR action = $3) ORDER BY seq DESC LIMIT $4",
         )
         .bind(q.before_seq.unwrap_or(i64::MAX))
         .bind(q.actor.clone().unwrap_or_default())

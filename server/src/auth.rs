@@ -1,6 +1,6 @@
 //! Sign-in, sessions and roles.
 //!
-//! Local accounts with argon2id hashes. A session is a random token in an HttpOnly,
+//! Local accounts with argon2id hashes, and people signed in with Entra ID ([`crate::oidc`]). A session is a random token in an HttpOnly,
 //! SameSite=Strict cookie (Secure behind TLS); the store keeps only its SHA-256. Every write
 //! also needs the session's CSRF token in `X-CSRF-Token`. Failed sign-ins are counted per user
 //! name and per address; past the limit sign-in answers 429 with a growing `Retry-After`.
@@ -207,9 +207,20 @@ pub struct Session {
     pub csrf_token: String,
     pub expires_at: i64,
     pub token_hash: String,
+    /// Signed in with Entra ID: the person's name and object id.
+    pub person: Option<crate::store::SessionPerson>,
 }
 
 impl Session {
+    /// Who the audit log names: the user name, and for a person signed in with Entra ID also
+    /// their name and object id.
+    pub fn actor(&self) -> String {
+        match &self.person {
+            Some(p) => format!("{} ({}, oid {})", self.username, p.name, p.object_id),
+            None => self.username.clone(),
+        }
+    }
+
     pub fn require(&self, role: Role) -> Result<(), AppError> {
         if self.role >= role {
             Ok(())
@@ -316,6 +327,7 @@ where
             csrf_token: row.csrf_token,
             expires_at: row.expires_at,
             token_hash: hash,
+            person: row.person,
         };
         parts.extensions.insert(s.clone());
         Ok(s)

@@ -88,6 +88,38 @@ pub struct ServeArgs {
     /// requests from the machine itself (loopback).
     #[arg(long, env = "PORTCULLIS_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Sign-in with Entra ID: the directory (tenant id or domain; the issuer is the cloud's
+    /// `https://login.microsoftonline.com/{tenant}/v2.0`). Needs --entra-client-id.
+    #[arg(long, env = "PORTCULLIS_ENTRA_TENANT_ID")]
+    pub entra_tenant: Option<String>,
+    /// Sign-in: the OpenID issuer URL itself, instead of --entra-tenant.
+    #[arg(long, env = "PORTCULLIS_ENTRA_ISSUER", conflicts_with = "entra_tenant")]
+    pub entra_issuer: Option<String>,
+    /// Sign-in: the app registration's client (application) id.
+    #[arg(long, env = "PORTCULLIS_ENTRA_CLIENT_ID")]
+    pub entra_client_id: Option<String>,
+    /// Sign-in: the app's client secret (prefer --entra-client-secret-file).
+    #[arg(long, env = "PORTCULLIS_ENTRA_CLIENT_SECRET", hide_env_values = true)]
+    pub entra_client_secret: Option<String>,
+    /// Sign-in: read the client secret from this file (its first line).
+    #[arg(long, env = "PORTCULLIS_ENTRA_CLIENT_SECRET_FILE")]
+    pub entra_client_secret_file: Option<PathBuf>,
+    /// Sign-in: prove the app with a federated credential instead of a secret: the token file
+    /// (workload identity's AZURE_FEDERATED_TOKEN_FILE), read at each sign-in.
+    #[arg(long, env = "PORTCULLIS_ENTRA_FEDERATED_TOKEN_FILE")]
+    pub entra_federated_token_file: Option<PathBuf>,
+    /// Sign-in: the redirect URL registered on the app, https://HOST/auth/callback [default:
+    /// /auth/callback at the address the browser used].
+    #[arg(long, env = "PORTCULLIS_ENTRA_REDIRECT_URL")]
+    pub entra_redirect_url: Option<String>,
+    /// Sign-in: the app roles that make a viewer, an operator and an admin
+    /// [default Portcullis.Viewer,Portcullis.Operator,Portcullis.Admin].
+    #[arg(long, env = "PORTCULLIS_ENTRA_APP_ROLES")]
+    pub entra_app_roles: Option<String>,
+    /// Local accounts (user name and password): the demo's, and a break-glass admin beside
+    /// Entra ID. `--local-accounts=false` switches them off [default true].
+    #[arg(long, env = "PORTCULLIS_LOCAL_ACCOUNTS", num_args = 0..=1, default_missing_value = "true")]
+    pub local_accounts: Option<bool>,
 }
 
 /// The config file.
@@ -158,6 +190,11 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Proxies trusted for `X-Forwarded-For`.
     pub trusted_proxies: Vec<portcullis_shared::net::Cidr>,
+    /// Sign-in with Entra ID (`None`: not configured; demo mode then signs in through the
+    /// embedded emulator's demo directory).
+    pub entra: Option<crate::oidc::EntraConfig>,
+    /// Local accounts may sign in.
+    pub local_accounts: bool,
     pub users: Vec<UserConfig>,
     pub eval: EvalConfig,
     /// Largest request body accepted (bytes).
@@ -182,6 +219,7 @@ impl Config {
             }
             None => FileConfig::default(),
         };
+        let entra = entra_config(&args, args.cloud.or(file.cloud).unwrap_or_default())?;
         let data_dir = args
             .data_dir
             .or(file.data_dir)
@@ -230,6 +268,10 @@ impl Config {
             if !u.password_hash.starts_with("$argon2") {
                 anyhow::bail!("config file users[{i}].password_hash: not an argon2 hash (use `portcullis hash-password`)");
             }
+        }
+        let local_accounts = args.local_accounts.unwrap_or(true);
+        if !local_accounts && entra.is_none() && data_source == DataSource::Azure {
+            anyhow::bail!("--local-accounts=false needs sign-in with Entra ID (--entra-tenant and --entra-client-id), or nobody could sign in");
         }
         let demo_extra_vms = args.demo_extra_vms.or(file.demo_extra_vms).unwrap_or(0);
         if demo_extra_vms > MAX_DEMO_EXTRA_VMS {
@@ -286,6 +328,8 @@ impl Config {
                     })
                 })
                 .collect::<anyhow::Result<_>>()?,
+            entra,
+            local_accounts,
             users: file.users,
             eval,
             max_body_bytes: 256 * 1024,
@@ -345,9 +389,157 @@ impl fmt::Display for DataSource {
     }
 }
 
+/// The sign-in with Entra ID that the flags describe, if any; errors name the flag and value.
+fn entra_config(
+    args: &ServeArgs,
+    cloud: crate::arm::Cloud,
+) -> anyhow::Result<Option<crate::oidc::EntraConfig>> {
+    use crate::oidc::{AppRoles, ClientAuth, EntraConfig};
+    let issuer = match (&args.entra_issuer, &args.entra_tenant) {
+        (Some(i), _) => {
+            let u = url::Url::parse(i)
+                .map_err(|e| anyhow::anyhow!("--entra-issuer: {i:?} is not a URL: {e}"))?;
+            if u.path().contains("/common/") || u.path().contains("/organizations/") {
+                anyhow::bail!(
+                    "--entra-issuer: {i:?} is multi-tenant; give the tenant's own issuer"
+                );
+            }
+            Some(i.trim_end_matches('/').to_string())
+        }
+        (None, Some(t)) => {
+            Some(crate::oidc::tenant_issuer(cloud.authority(), t).map_err(anyhow::Error::msg)?)
+        }
+        (None, None) => None,
+    };
+    let Some(issuer) = issuer else {
+        if args.entra_client_id.is_some() {
+            anyhow::bail!(
+                "--entra-client-id: sign-in also needs --entra-tenant (or --entra-issuer)"
+            );
+        }
+        return Ok(None);
+    };
+    let client_id = args
+        .entra_client_id
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| anyhow::anyhow!("--entra-tenant: sign-in also needs --entra-client-id"))?;
+    let client_auth = match (
+        &args.entra_client_secret,
+        &args.entra_client_secret_file,
+        &args.entra_federated_token_file,
+    ) {
+        (_, _, Some(f)) => ClientAuth::FederatedTokenFile(f.clone()),
+        (_, Some(f), None) => {
+            let text = std::fs::read_to_string(f).with_context(|| {
+                format!("--entra-client-secret-file: cannot read {}", f.display())
+            })?;
+            ClientAuth::Secret(text.lines().next().unwrap_or_default().trim().to_string())
+        }
+        (Some(s), None, None) => ClientAuth::Secret(s.clone()),
+        (None, None, None) => anyhow::bail!(
+            "--entra-client-id: sign-in needs --entra-client-secret, --entra-client-secret-file or --entra-federated-token-file"
+        ),
+    };
+    if let Some(r) = &args.entra_redirect_url {
+        let u = url::Url::parse(r)
+            .map_err(|e| anyhow::anyhow!("--entra-redirect-url: {r:?} is not a URL: {e}"))?;
+        if u.scheme() != "https" && !matches!(u.host_str(), Some("localhost" | "127.0.0.1")) {
+            anyhow::bail!("--entra-redirect-url: {r:?} must be https (Entra ID allows http for localhost only)");
+        }
+    }
+    Ok(Some(EntraConfig {
+        issuer,
+        client_id,
+        client_auth,
+        redirect_url: args.entra_redirect_url.clone(),
+        app_roles: match &args.entra_app_roles {
+            Some(r) => AppRoles::parse(r).map_err(anyhow::Error::msg)?,
+            None => AppRoles::default(),
+        },
+        label: "Sign in with Microsoft".into(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_flags_are_checked_and_errors_name_the_flag() {
+        let with = |f: fn(&mut ServeArgs)| {
+            let mut a = ServeArgs::default();
+            f(&mut a);
+            Config::new(a, |_| None)
+        };
+        let ok = with(|a| {
+            a.entra_tenant = Some("contoso.onmicrosoft.com".into());
+            a.entra_client_id = Some("app".into());
+            a.entra_client_secret = Some("s3cret".into());
+            a.cloud = Some(crate::arm::Cloud::Usgov);
+        })
+        .unwrap();
+        let entra = ok.entra.unwrap();
+        assert_eq!(
+            entra.issuer,
+            "https://login.microsoftonline.us/contoso.onmicrosoft.com/v2.0"
+        );
+        assert_eq!(entra.app_roles, crate::oidc::AppRoles::default());
+        assert!(
+            !format!("{:?}", entra.client_auth).contains("s3cret"),
+            "no secret in Debug"
+        );
+        for (f, needle) in [
+            (
+                (|a: &mut ServeArgs| {
+                    a.entra_tenant = Some("common".into());
+                    a.entra_client_id = Some("app".into());
+                    a.entra_client_secret = Some("s".into());
+                }) as fn(&mut ServeArgs),
+                "entra_tenant: \"common\"",
+            ),
+            (
+                |a| a.entra_client_id = Some("app".into()),
+                "--entra-client-id",
+            ),
+            (
+                |a| {
+                    a.entra_tenant = Some("t".into());
+                    a.entra_client_id = Some("app".into());
+                },
+                "--entra-client-secret",
+            ),
+            (
+                |a| {
+                    a.entra_tenant = Some("t".into());
+                    a.entra_client_id = Some("app".into());
+                    a.entra_client_secret = Some("s".into());
+                    a.entra_app_roles = Some("Read,Write".into());
+                },
+                "\"Read,Write\"",
+            ),
+            (
+                |a| {
+                    a.entra_tenant = Some("t".into());
+                    a.entra_client_id = Some("app".into());
+                    a.entra_client_secret = Some("s".into());
+                    a.entra_redirect_url =
+                        Some("http://portcullis.contoso.com/auth/callback".into());
+                },
+                "--entra-redirect-url",
+            ),
+            (
+                |a| {
+                    a.arm_url = Some("https://management.azure.com".into());
+                    a.local_accounts = Some(false);
+                },
+                "--local-accounts=false",
+            ),
+        ] {
+            let e = format!("{:#}", with(f).unwrap_err());
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+    }
 
     fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |name| {

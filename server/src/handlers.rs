@@ -1,6 +1,7 @@
 //! Request handlers, one module per resource, named `verb_noun`.
 pub mod alerts;
 pub mod audit;
+pub mod entra;
 pub mod events;
 pub mod health;
 pub mod history;

@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod metrics;
+pub mod oidc;
 pub mod proxy;
 pub mod refresh;
 pub mod router;

@@ -138,6 +138,8 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .nest("/api", api)
         .merge(arm)
+        .route("/auth/login", get(handlers::entra::begin_sign_in))
+        .route("/auth/callback", get(handlers::entra::finish_sign_in))
         .route("/healthz", get(health::get_healthz))
         .route("/readyz", get(health::get_readyz))
         .route("/metrics", get(health::get_metrics))

@@ -22,6 +22,14 @@ pub async fn start(config: Config) -> anyhow::Result<AppState> {
             config.data_dir.display()
         )
     })?;
+    // demo mode without a directory of its own: the embedded emulator's, with a fresh secret
+    let demo_sign_in = (config.data_source == DataSource::Emulator
+        && config.arm_url.is_none()
+        && config.entra.is_none())
+    .then(|| portcullis_emulator::entra::SignInApp {
+        client_secret: crate::auth::random_token(),
+        ..Default::default()
+    });
     let (base, tokens, emulator): (String, Arc<dyn TokenSource>, _) =
         match (&config.arm_url, config.data_source) {
             (Some(url), _) => (
@@ -43,6 +51,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppState> {
                     page_size: if config.demo_extra_vms > 0 { 1000 } else { 50 },
                     demo_extra_vms: config.demo_extra_vms,
                     retry_after_ms: if config.fast_arm { 20 } else { 1000 },
+                    sign_in_app: demo_sign_in.clone().unwrap_or_default(),
                     ..EmulatorConfig::default()
                 })
                 .await
@@ -69,6 +78,31 @@ pub async fn start(config: Config) -> anyhow::Result<AppState> {
     let arm = ArmClient::new(arm_config, tokens)?;
     let store = Store::open(&config.database_url).await?;
     seed_users(&store, &config).await?;
+    if !config.local_accounts {
+        let n = store.revoke_local_sessions().await?;
+        tracing::info!(
+            ended = n,
+            "local accounts are switched off: their sessions ended"
+        );
+    }
+    let entra = match (&config.entra, &emulator, demo_sign_in) {
+        (Some(e), _, _) => Some(e.clone()),
+        (None, Some(handle), Some(app)) => Some(crate::oidc::EntraConfig {
+            issuer: format!("{}/{}/v2.0", handle.url(), portcullis_emulator::TENANT_ID),
+            client_id: app.client_id,
+            client_auth: crate::oidc::ClientAuth::Secret(app.client_secret),
+            redirect_url: None,
+            app_roles: crate::oidc::AppRoles::default(),
+            label: "Sign in with Microsoft (demo directory)".into(),
+        }),
+        _ => None,
+    };
+    if let Some(e) = &entra {
+        tracing::info!(issuer = %e.issuer, client_id = %e.client_id, credential = ?e.client_auth, "sign-in with Entra ID");
+    }
+    let oidc = entra
+        .map(|e| crate::oidc::Oidc::new(e).map(Arc::new))
+        .transpose()?;
     let (events, _) = broadcast::channel(256);
     let state = AppState {
         emulator_url: emulator.as_ref().map(|h: &EmulatorHandle| h.url()),
@@ -83,6 +117,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppState> {
         refreshing: Arc::new(AtomicBool::new(false)),
         write_lock: Arc::new(tokio::sync::Mutex::new(())),
         limiter: Arc::new(LoginLimiter::default()),
+        oidc,
     };
     if let Err(e) = crate::refresh::refresh(&state).await {
         tracing::error!(error = %e, "first snapshot failed; the scheduler will retry");

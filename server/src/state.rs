@@ -88,6 +88,8 @@ pub struct AppState {
     /// against everyone else.
     pub write_lock: Arc<tokio::sync::Mutex<()>>,
     pub limiter: Arc<LoginLimiter>,
+    /// Sign-in with Entra ID (configured, or in demo mode the embedded emulator's directory).
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
     /// The embedded emulator's URL (demo mode; tests steer it through `/admin/*`).
     pub emulator_url: Option<String>,
     /// Keeps the embedded emulator running as long as the state lives.

@@ -222,6 +222,15 @@ pub struct SessionRow {
     pub role: Role,
     pub csrf_token: String,
     pub expires_at: i64,
+    /// Signed in with Entra ID: the person's name and object id (`None`: a local account).
+    pub person: Option<SessionPerson>,
+}
+
+/// Who an Entra ID session belongs to, beside its user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPerson {
+    pub name: String,
+    pub object_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -461,6 +470,35 @@ impl Store {
         Ok(())
     }
 
+    /// A session of someone signed in with Entra ID, with the role their app roles gave.
+    pub async fn create_person_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        role: Role,
+        person: &SessionPerson,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO sessions (token_hash, username, csrf_token, created_at, expires_at, role, person_name, object_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(token_hash).bind(username).bind(csrf).bind(now_ms()).bind(expires_at)
+            .bind(role.as_str()).bind(&person.name).bind(&person.object_id)
+            .execute(&self.db).await?;
+        Ok(())
+    }
+
+    /// Ends every local account's session (when local accounts are switched off).
+    pub async fn revoke_local_sessions(&self) -> Result<u64, sqlx::Error> {
+        self.read_cache().sessions.clear();
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE role IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .execute(&self.db)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// A live session (not expired, not revoked) with its user's current role.
     fn read_cache(&self) -> std::sync::MutexGuard<'_, ReadCache> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
@@ -490,8 +528,10 @@ impl Store {
 
     async fn session_uncached(&self, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT s.username, u.role, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.username = s.username \
-             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+            "SELECT s.username, COALESCE(s.role, u.role), s.csrf_token, s.expires_at, s.person_name, s.object_id \
+             FROM sessions s LEFT JOIN users u ON u.username = s.username AND s.role IS NULL \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
+             AND (s.role IS NOT NULL OR u.role IS NOT NULL)",
         )
         .bind(token_hash)
         .bind(now_ms())
@@ -502,6 +542,10 @@ impl Store {
             role: Role::parse(&r.get::<String, _>(1)).unwrap_or(Role::Viewer),
             csrf_token: r.get(2),
             expires_at: r.get(3),
+            person: match (r.get::<Option<String>, _>(4), r.get::<Option<String>, _>(5)) {
+                (Some(name), Some(object_id)) => Some(SessionPerson { name, object_id }),
+                _ => None,
+            },
         }))
     }
 

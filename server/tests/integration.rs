@@ -6,6 +6,7 @@ mod integration {
     pub mod api;
     pub mod arm_examples;
     pub mod emulator_client;
+    pub mod entra;
     pub mod evaluate_cli;
     pub mod identity;
     pub mod jit;

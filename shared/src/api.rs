@@ -48,6 +48,20 @@ pub struct Health {
     pub version: String,
     /// `"emulator"` (embedded ARM emulator, demo tenant) or `"azure"`.
     pub data_source: String,
+    /// How people may sign in.
+    #[serde(default)]
+    pub sign_in: SignInMethods,
+}
+
+/// The sign-in page's choices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInMethods {
+    /// User name and password.
+    pub local_accounts: bool,
+    /// Entra ID: the button's text (`None`: not configured). The button goes to `/auth/login`.
+    #[serde(default)]
+    pub microsoft: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,6 +119,9 @@ pub struct Me {
     pub expires_at: String,
     /// `"emulator"` or `"azure"`.
     pub data_source: String,
+    /// `"entra"` (Entra ID) or `"local"` (a local account).
+    #[serde(default)]
+    pub signed_in_with: String,
 }
 
 /// `GET /api/users` (admin): one account.

@@ -83,6 +83,26 @@ impl Browser {
             .unwrap_or_else(|error| panic!("no element with data-testid={testid:?}: {error}"))
     }
 
+    /// Waits (up to [`READY_TIMEOUT`]) for an element matching a CSS selector (pages that are
+    /// not the app's, such as the emulator's account picker).
+    pub async fn wait_for_css(&self, selector: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(READY_TIMEOUT)
+            .for_element(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|error| panic!("no element matches {selector:?}: {error}"))
+    }
+
+    /// The page's URL now.
+    pub async fn current_url(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_else(|error| panic!("current URL: {error}"))
+    }
+
     /// The visible text of the element with `data-testid="{testid}"`, once it is there.
     pub async fn text_of_testid(&self, testid: &str) -> String {
         let element = self.wait_for_testid(testid).await;

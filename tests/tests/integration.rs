@@ -3,6 +3,7 @@
 mod integration {
     pub mod alerts;
     pub mod dashboard;
+    pub mod entra;
     pub mod health;
     pub mod keyboard_layout;
     pub mod paths;

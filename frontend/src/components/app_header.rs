@@ -8,7 +8,17 @@ pub fn AppHeader() -> impl IntoView {
     let auth = expect_auth();
     let sign_out = move |_| {
         leptos::task::spawn_local(async move {
-            let _ = crate::api::logout().await;
+            let _ = crate::api::logout(false).await;
+            auth.set(None);
+        });
+    };
+    // signed in with Entra ID: also end the Microsoft session (the identity provider's
+    // end_session_endpoint, a full-page navigation)
+    let sign_out_everywhere = move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(url)) = crate::api::logout(true).await {
+                let _ = window().location().assign(&url);
+            }
             auth.set(None);
         });
     };
@@ -27,6 +37,10 @@ pub fn AppHeader() -> impl IntoView {
                     <span class="tag" data-testid="current-role">{me.role.as_str()}</span>
                 </span>
                 <button class="button button-quiet" on:click=sign_out data-testid="sign-out">"Sign out"</button>
+                {(me.signed_in_with == "entra").then(|| view! {
+                    <button class="button button-quiet" on:click=sign_out_everywhere data-testid="sign-out-microsoft"
+                        title="Also sign out of your Microsoft account">"Sign out of Microsoft too"</button>
+                })}
             })}
         </header>
     }

@@ -45,12 +45,29 @@ pub fn LoginPage() -> impl IntoView {
             busy.set(false);
         });
     };
+    // the server's sign-in methods: "Sign in with Microsoft" when Entra ID is configured (a
+    // full-page navigation to /auth/login, hence rel=external), the form while local accounts
+    // are on (shown until the server has answered)
+    let methods = move || health.get().and_then(Result::ok).map(|h| h.sign_in);
+    let microsoft = move || {
+        methods().and_then(|m| m.microsoft).map(|label| {
+            view! {
+                <a class="button button-primary button-microsoft" href="/auth/login" rel="external"
+                    data-testid="sign-in-microsoft">{label}</a>
+                {move || methods().is_some_and(|m| m.local_accounts).then(|| view! {
+                    <p class="login-or muted">"or with a local account"</p>
+                })}
+            }
+        })
+    };
+    let local = move || methods().is_none_or(|m| m.local_accounts);
     view! {
         <div class="login">
             <section class="card login-card">
                 <h1>"Sign in"</h1>
                 <p class="muted">"Secure management ports: SSH, RDP and WinRM on your Azure VMs."</p>
-                <form on:submit=submit class="form" data-testid="login-form">
+                {microsoft}
+                <form on:submit=submit class="form" data-testid="login-form" hidden=move || !local()>
                     <label class="field">
                         <span>"User name"</span>
                         <input type="text" autocomplete="username" required
@@ -81,7 +98,7 @@ pub fn LoginPage() -> impl IntoView {
                                 view! {
                                     <HealthSummary health />
                                     {demo.then(|| view! {
-                                        <p class="muted login-demo">"Demo tenant: sign in as " <code>"viewer"</code> ", " <code>"operator"</code> " or " <code>"admin"</code> " with the demo password."</p>
+                                        <p class="muted login-demo">"Demo tenant: sign in as " <code>"viewer"</code> ", " <code>"operator"</code> " or " <code>"admin"</code> " with the demo password, or with Microsoft as someone in the demo directory."</p>
                                     })}
                                 }
                             })

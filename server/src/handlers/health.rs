@@ -9,6 +9,10 @@ pub async fn get_health(State(state): State<AppState>) -> Json<Health> {
         status: "ok".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_source: state.config.data_source.as_str().to_owned(),
+        sign_in: portcullis_shared::api::SignInMethods {
+            local_accounts: state.config.local_accounts,
+            microsoft: state.oidc.as_ref().map(|o| o.config.label.clone()),
+        },
     })
 }
 

@@ -105,7 +105,7 @@ pub async fn create_jit_request(
     state
         .store
         .audit(NewEntry {
-            actor: s.username.clone(),
+            actor: s.actor(),
             action: "jit.request".into(),
             target: vm.id.clone(),
             outcome: if result.is_ok() { "success" } else { "failure" }.into(),
@@ -126,9 +126,10 @@ pub async fn create_jit_request(
             .join(", "),
         req.duration_minutes
     );
+    let actor = s.actor();
     let write = Applied {
         at: requested_at,
-        actor: &s.username,
+        actor: &actor,
         action: "jit.request",
         marker: "jitRequest",
         summary,

@@ -24,7 +24,7 @@ pub async fn apply_remediation(
     OperatorSession(s): OperatorSession,
     AppJson(req): AppJson<RemediationRequest>,
 ) -> Result<(StatusCode, Json<ApplyResult>), AppError> {
-    let result = crate::writes::apply(&state, &req, &s.username).await;
+    let result = crate::writes::apply(&state, &req, &s.actor()).await;
     let target = req.vm_ids.join(",");
     let mut result = match result {
         Ok(r) => r,
@@ -32,7 +32,7 @@ pub async fn apply_remediation(
             state
                 .store
                 .audit(NewEntry {
-                    actor: s.username.clone(),
+                    actor: s.actor(),
                     action: "remediation.apply".into(),
                     target,
                     outcome: "error".into(),
@@ -72,7 +72,7 @@ pub async fn apply_remediation(
     result.audit_seq = state
         .store
         .audit(NewEntry {
-            actor: s.username.clone(),
+            actor: s.actor(),
             action: "remediation.apply".into(),
             target,
             outcome: outcome.into(),
@@ -83,9 +83,10 @@ pub async fn apply_remediation(
         .await?;
     let status = match result.outcome {
         ApplyOutcome::Applied => {
+            let actor = s.actor();
             let write = Applied {
                 at: now_ms(),
-                actor: &s.username,
+                actor: &actor,
                 action: "remediation.apply",
                 marker: "remediation",
                 summary: format!(

@@ -23,6 +23,12 @@ pub async fn login(
     headers: HeaderMap,
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Response, AppError> {
+    if !state.config.local_accounts {
+        return Err(AppError::Forbidden(
+            "local accounts are switched off (--local-accounts=false); sign in with Microsoft"
+                .into(),
+        ));
+    }
     let ip = crate::auth::client_address(&headers, peer, &state.config.trusted_proxies);
     let username = body.username.trim().to_string();
     if username.is_empty() || username.len() > 128 {
@@ -90,6 +96,7 @@ pub async fn login(
         csrf_token: csrf,
         expires_at: rfc3339(expires_at),
         data_source: state.config.data_source.as_str().into(),
+        signed_in_with: "local".into(),
     };
     let cookie = session_cookie(
         &token,
@@ -99,17 +106,28 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }
 
-/// `POST /api/logout`: revokes the session.
+/// `POST /api/logout?endEntraSession=true`
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoutQuery {
+    #[serde(default)]
+    end_entra_session: bool,
+}
+
+/// `POST /api/logout`: revokes the session (204). With `?endEntraSession=true`, for a person
+/// signed in with Entra ID, answers 200 `{"endSessionUrl": ...}`: the identity provider's
+/// `end_session_endpoint`, where the browser goes next to end that session too.
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Query(query): Query<LogoutQuery>,
     session: Session,
 ) -> Result<Response, AppError> {
     state.store.revoke_session(&session.token_hash).await?;
     state
         .store
         .audit(NewEntry {
-            actor: session.username.clone(),
+            actor: session.actor(),
             action: "logout".into(),
             target: session.username.clone(),
             outcome: "success".into(),
@@ -118,12 +136,26 @@ pub async fn logout(
             detail: json!(null),
         })
         .await?;
-    let cookie = session_cookie(
-        "",
-        Duration::ZERO,
-        secure_request(&headers, state.config.secure_cookies),
-    );
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+    let secure = secure_request(&headers, state.config.secure_cookies);
+    let cookie = session_cookie("", Duration::ZERO, secure);
+    let end_session = match (&state.oidc, &session.person, query.end_entra_session) {
+        (Some(oidc), Some(_), true) => {
+            let back = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+                Some(host) => format!("{}://{host}/login", if secure { "https" } else { "http" }),
+                None => "/login".into(),
+            };
+            oidc.end_session_url(&back, &session.username).await
+        }
+        _ => None,
+    };
+    match end_session {
+        Some(url) => Ok((
+            [(header::SET_COOKIE, cookie)],
+            Json(json!({ "endSessionUrl": url })),
+        )
+            .into_response()),
+        None => Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response()),
+    }
 }
 
 /// `GET /api/me?optional=true`: 204 No Content instead of 401 when nobody is signed in.
@@ -153,6 +185,12 @@ pub async fn get_me(
         csrf_token: session.csrf_token,
         expires_at: rfc3339(session.expires_at),
         data_source: state.config.data_source.as_str().into(),
+        signed_in_with: if session.person.is_some() {
+            "entra"
+        } else {
+            "local"
+        }
+        .into(),
     })
     .into_response())
 }

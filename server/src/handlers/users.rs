@@ -57,7 +57,7 @@ pub async fn upsert_user(
     state
         .store
         .audit(NewEntry {
-            actor: s.username.clone(),
+            actor: s.actor(),
             action: "user.upsert".into(),
             target: name.into(),
             outcome: "success".into(),
