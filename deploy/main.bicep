@@ -38,7 +38,21 @@ param cloud string = 'public'
 @description('What the snapshots read: subscription ids (comma separated) or managementGroups/NAME; empty: all the identity can read.')
 param scope string = ''
 
+@description('Sign-in with Entra ID: the app registration\'s client id (docs/deploy.md, section 4); empty: local accounts only.')
+param entraClientId string = ''
+
+@description('Its client secret (a Container Apps secret, read by the server from a file).')
+@secure()
+param entraClientSecret string = ''
+
+@description('The directory people sign in from (never common).')
+param entraTenantId string = tenant().tenantId
+
+@description('Local accounts ([[users]] of the config file) beside Entra ID: keep one break-glass admin, or switch them off.')
+param localAccounts bool = true
+
 var suffix = uniqueString(resourceGroup().id, name)
+var signIn = !empty(entraClientId)
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${name}-id'
@@ -124,10 +138,12 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
       registries: empty(registryServer) ? [] : [
         { server: registryServer, identity: identity.id }
       ]
-      secrets: [
+      secrets: concat([
         { name: 'postgres-password', value: postgresPassword }
         { name: 'config-toml', value: configToml }
-      ]
+      ], signIn ? [
+        { name: 'entra-client-secret', value: entraClientSecret }
+      ] : [])
     }
     template: {
       containers: [
@@ -135,7 +151,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           name: 'portcullis'
           image: image
           resources: { cpu: json('1.0'), memory: '2Gi' }
-          env: [
+          env: concat([
             { name: 'PORTCULLIS_CREDENTIAL', value: 'managed-identity=${identity.properties.clientId}' }
             { name: 'PORTCULLIS_CLOUD', value: cloud }
             { name: 'PORTCULLIS_SCOPE', value: scope }
@@ -145,7 +161,13 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             { name: 'PORTCULLIS_CONFIG', value: '/etc/portcullis/config-toml' }
             { name: 'PORTCULLIS_SECURE_COOKIES', value: 'true' }
             { name: 'RUST_LOG', value: 'portcullis=info' }
-          ]
+            { name: 'PORTCULLIS_LOCAL_ACCOUNTS', value: string(localAccounts) }
+          ], signIn ? [
+            // the redirect URL is https://<this app>/auth/callback, from the request's host
+            { name: 'PORTCULLIS_ENTRA_TENANT_ID', value: entraTenantId }
+            { name: 'PORTCULLIS_ENTRA_CLIENT_ID', value: entraClientId }
+            { name: 'PORTCULLIS_ENTRA_CLIENT_SECRET_FILE', value: '/etc/portcullis/entra-client-secret' }
+          ] : [])
           volumeMounts: [
             { volumeName: 'secrets', mountPath: '/etc/portcullis' }
           ]
@@ -167,6 +189,9 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
 
 @description('The dashboard.')
 output url string = 'https://${app.properties.configuration.ingress.fqdn}'
+
+@description('The redirect URI to register on the Entra app (Web platform).')
+output redirectUri string = 'https://${app.properties.configuration.ingress.fqdn}/auth/callback'
 
 @description('Grant this principal the custom role with role.bicep.')
 output principalId string = identity.properties.principalId
