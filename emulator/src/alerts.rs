@@ -197,7 +197,13 @@ impl World {
     /// Raises the alerts of every reachable, open management port that has none yet.
     /// Returns whether any alert was added (the state changed).
     pub fn raise_alerts(&mut self, sub: &str) -> bool {
-        let report = self.report(sub);
+        // only the VMs with an open port reachable from the Internet are kept
+        let reachable = self.each_vm_report(sub, |vm| {
+            vm.exposures
+                .iter()
+                .any(|e| e.reachable && e.state == State::Open)
+                .then_some(vm)
+        });
         let now = self.now();
         let mut added = false;
         // VM locations by id, looked up once per alert
@@ -207,7 +213,7 @@ impl World {
             .iter()
             .filter_map(|v| Some((id_key(&v.id), v.location.clone()?)))
             .collect();
-        for vm in &report.vms {
+        for vm in &reachable {
             for e in vm
                 .exposures
                 .iter()

@@ -3,21 +3,29 @@
 use portcullis_shared::eval::report::{RecommendationKey, Status};
 use serde_json::{json, Value};
 
-/// One assessment as Defender keeps it between two assessments of a subscription (kept
-/// typed: a 100k-VM tenant holds 300k of them), rendered as ARM JSON when listed.
+/// Defender's assessments of one VM (one per recommendation) as Defender keeps them between
+/// two assessments of a subscription: compact, since a 100k-VM tenant holds 100k of them for
+/// hours; rendered as ARM JSON items when listed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assessed {
-    pub vm_id: String,
-    pub key: RecommendationKey,
-    pub status: Status,
-    /// Why an unhealthy VM is (the first open port's reason).
-    pub description: String,
+    pub vm_id: Box<str>,
+    /// In the order of [`RecommendationKey::ALL`].
+    pub statuses: [Status; 3],
+    /// Why the VM is unhealthy (the first open port's reason); empty when it is not.
+    pub description: Box<str>,
 }
 
 impl Assessed {
-    pub fn to_json(&self) -> Value {
-        let key = self.key;
-        let status = match self.status {
+    /// The ARM items, one per recommendation.
+    pub fn to_json(&self) -> impl Iterator<Item = Value> + '_ {
+        RecommendationKey::ALL
+            .into_iter()
+            .zip(self.statuses)
+            .map(|(key, status)| self.item(key, status))
+    }
+
+    fn item(&self, key: RecommendationKey, status: Status) -> Value {
+        let status = match status {
             Status::Healthy => json!({ "code": "Healthy" }),
             Status::Unhealthy => json!({ "code": "Unhealthy", "description": self.description }),
             Status::NotApplicable => json!({
@@ -31,7 +39,7 @@ impl Assessed {
             "name": key.assessment_key(),
             "type": "Microsoft.Security/assessments",
             "properties": {
-                "resourceDetails": { "source": "Azure", "id": self.vm_id },
+                "resourceDetails": { "source": "Azure", "id": &*self.vm_id },
                 "displayName": key.display_name(),
                 "status": status,
                 "metadata": {

@@ -3,10 +3,13 @@
 //! "Secure management ports"), alerts (empty for now) and Security locations.
 use super::assessment::Assessed;
 use super::world::World;
+use portcullis_shared::arm::id_scope;
 use portcullis_shared::eval::report::{
-    round2, RecommendationKey, Report, Status, CONTROL_MAX_SCORE, CONTROL_NAME,
+    round2, ControlScore, RecommendationKey, Report, Status, VmReport, CONTROL_MAX_SCORE,
+    CONTROL_NAME,
 };
-use portcullis_shared::{evaluate, EvalConfig};
+use portcullis_shared::eval::Model;
+use portcullis_shared::EvalConfig;
 use serde_json::{json, Value};
 
 /// The emulator's id for the "Secure management ports" control definition. Defender's real
@@ -18,14 +21,38 @@ fn round4(x: f64) -> f64 {
 }
 
 impl World {
-    /// The shared engine's report for one subscription (empty on malformed state).
-    pub fn report(&self, sub: &str) -> Report {
-        evaluate(&self.sub_inventory(sub), &EvalConfig::default())
-            .unwrap_or_else(|e| Report::from_vms(Vec::new(), vec![e.to_string()]))
+    /// The shared engine's results for one subscription's VMs, each turned by `f` into what
+    /// the caller keeps (`None`: nothing), without copying the subscription's resources or
+    /// holding every VM's report at once (a 100k-VM subscription's whole report is GBs).
+    /// Empty on malformed state.
+    pub fn each_vm_report<R: Send>(
+        &self,
+        sub: &str,
+        f: impl Fn(VmReport) -> Option<R> + Sync,
+    ) -> Vec<R> {
+        let view = self
+            .inventory
+            .view_where(|id| id_scope(id).0.eq_ignore_ascii_case(sub));
+        let Ok(model) = Model::from_view(view, &EvalConfig::default()) else {
+            return Vec::new();
+        };
+        let (order, _) = model.vm_order();
+        model
+            .map_vm_chunks(&order, |_, reports, _| {
+                reports.into_iter().filter_map(&f).collect::<Vec<R>>()
+            })
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
-    fn score_json(report: &Report) -> (Value, u64) {
-        let c = &report.control;
+    /// The control's score and counts for one subscription.
+    pub fn control(&self, sub: &str) -> ControlScore {
+        let statuses = self.each_vm_report(sub, |vm| Some((vm.status, vm.recommendations)));
+        Report::summary(statuses.iter().copied()).0
+    }
+
+    fn score_json(c: &ControlScore) -> (Value, u64) {
         let max = if c.applicable {
             f64::from(CONTROL_MAX_SCORE)
         } else {
@@ -44,7 +71,7 @@ impl World {
     }
 
     pub fn secure_scores(&self, sub: &str) -> Vec<Value> {
-        let (score, weight) = Self::score_json(&self.report(sub));
+        let (score, weight) = Self::score_json(&self.control(sub));
         vec![json!({
             "id": format!("/subscriptions/{sub}/providers/Microsoft.Security/secureScores/ascScore"),
             "name": "ascScore",
@@ -54,9 +81,8 @@ impl World {
     }
 
     pub fn secure_score_controls(&self, sub: &str, expand_definition: bool) -> Vec<Value> {
-        let report = self.report(sub);
-        let (score, weight) = Self::score_json(&report);
-        let c = &report.control;
+        let c = &self.control(sub);
+        let (score, weight) = Self::score_json(c);
         let mut item = json!({
             "id": format!("/subscriptions/{sub}/providers/Microsoft.Security/secureScores/ascScore/secureScoreControls/{CONTROL_ID}"),
             "name": CONTROL_ID,
@@ -118,7 +144,7 @@ impl World {
                 want.as_deref()
                     .is_none_or(|w| portcullis_shared::arm::id_key(&a.vm_id) == w)
             })
-            .map(Assessed::to_json)
+            .flat_map(Assessed::to_json)
             .collect();
         (items, false)
     }
@@ -140,36 +166,31 @@ impl World {
 
     /// Defender's assessment of a subscription's VMs now.
     fn assess(&self, sub: &str) -> Vec<Assessed> {
-        let report = self.report(sub);
-        let mut out = Vec::new();
-        for vm in &report.vms {
-            for key in RecommendationKey::ALL {
-                let status = vm.recommendations.get(key);
-                let description = match status {
-                    Status::Unhealthy => vm
-                        .exposures
-                        .iter()
-                        .find(|e| e.state.as_str() == "open")
-                        .map(|e| e.reason.to_string())
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
-                out.push(Assessed {
-                    vm_id: vm.id.clone(),
-                    key,
-                    status,
-                    description,
-                });
-            }
-        }
-        out
+        self.each_vm_report(sub, |vm| {
+            let statuses = RecommendationKey::ALL.map(|key| vm.recommendations.get(key));
+            let description = if statuses.contains(&Status::Unhealthy) {
+                vm.exposures
+                    .iter()
+                    .find(|e| e.state.as_str() == "open")
+                    .map(|e| e.reason.to_string())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            Some(Assessed {
+                vm_id: vm.id.as_str().into(),
+                statuses,
+                description: description.into(),
+            })
+        })
     }
 
     pub fn security_locations(&self, sub: &str) -> Vec<Value> {
         let mut locs: Vec<String> = self
-            .sub_inventory(sub)
+            .inventory
             .virtual_machines
             .iter()
+            .filter(|v| id_scope(&v.id).0.eq_ignore_ascii_case(sub))
             .filter_map(|v| v.location.clone())
             .collect();
         locs.sort();

@@ -151,43 +151,64 @@ pub const TENANT_ID: &str = "72f988bf-0000-4000-8000-00000000c0de";
 
 /// Starts the emulator on `cfg.listen` (port 0: any free port); returns the bound address.
 pub async fn spawn_emulator(cfg: EmulatorConfig) -> anyhow::Result<(SocketAddr, EmulatorHandle)> {
-    let mut world = match cfg.state_file.as_deref().map(World::load).transpose()? {
-        Some(Some(w)) => w,
-        _ => {
-            let mut w = match &cfg.tenant {
-                Tenant::Demo => match cfg.demo_estate {
-                    Some(estate) => demo::demo_estate(cfg.seed, estate),
-                    None => demo::demo_world_with_extra_vms(cfg.seed, cfg.demo_extra_vms),
-                },
-                Tenant::Custom {
-                    subscriptions,
-                    inventory,
-                } => World::new(
-                    TENANT_ID,
-                    subscriptions.clone(),
-                    (**inventory).clone(),
-                    cfg.seed,
-                ),
-            };
-            w.lro_polls = cfg.lro_polls.max(1);
-            if matches!(cfg.tenant, Tenant::Demo) {
-                w.assessment_interval_seconds = DEMO_ASSESSMENT_INTERVAL_SECONDS;
-            }
-            w
+    let (world, initial) = match cfg.state_file.as_deref().map(World::load).transpose()? {
+        Some(Some(w)) => {
+            // `POST /admin/reset` goes back to this state: a copy on disk, not in memory (at
+            // 100k VMs a world is hundreds of MB)
+            let file = cfg.state_file.as_deref().expect("loaded from it");
+            let copy = file.with_extension("initial.json");
+            std::fs::copy(file, &copy)
+                .with_context(|| format!("cannot copy {} to {}", file.display(), copy.display()))?;
+            (prepare(w, &cfg), service::Initial::File(copy))
         }
+        _ => (build_world(&cfg), service::Initial::Built),
     };
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let handle = service::start(
+        Arc::new(service::Emu::new(cfg, world, initial)),
+        listener,
+        addr,
+    );
+    Ok((addr, handle))
+}
+
+/// The world the configuration describes, freshly built (at start without a state file, and
+/// again at `POST /admin/reset`: the build is deterministic).
+pub(crate) fn build_world(cfg: &EmulatorConfig) -> World {
+    let mut w = match &cfg.tenant {
+        Tenant::Demo => match cfg.demo_estate {
+            Some(estate) => demo::demo_estate(cfg.seed, estate),
+            None => demo::demo_world_with_extra_vms(cfg.seed, cfg.demo_extra_vms),
+        },
+        Tenant::Custom {
+            subscriptions,
+            inventory,
+        } => World::new(
+            TENANT_ID,
+            subscriptions.clone(),
+            (**inventory).clone(),
+            cfg.seed,
+        ),
+    };
+    w.lro_polls = cfg.lro_polls.max(1);
+    if matches!(cfg.tenant, Tenant::Demo) {
+        w.assessment_interval_seconds = DEMO_ASSESSMENT_INTERVAL_SECONDS;
+    }
+    prepare(w, cfg)
+}
+
+/// The configured assessment interval, and Defender's first assessment.
+pub(crate) fn prepare(mut world: World, cfg: &EmulatorConfig) -> World {
     if let Some(secs) = cfg.assessment_interval_seconds {
         world.assessment_interval_seconds = secs.max(0);
     }
     if world.assessment_interval_seconds > 0 && world.assessed.is_empty() {
         world.assess_all();
     }
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-    let addr = listener.local_addr()?;
-    let handle = service::start(Arc::new(service::Emu::new(cfg, world)), listener, addr);
-    Ok((addr, handle))
+    world
 }
 
 /// `portcullis emulator`: run the ARM emulator alone.

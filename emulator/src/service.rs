@@ -69,7 +69,7 @@ pub struct Stats {
 pub struct Emu {
     cfg: EmulatorConfig,
     world: AsyncMutex<World>,
-    initial: World,
+    initial: Initial,
     faults: Mutex<FaultState>,
     ids: Mutex<Rng>,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
@@ -80,8 +80,32 @@ pub struct Emu {
     pub stats: Stats,
 }
 
+/// Where `POST /admin/reset` finds the world the emulator started with.
+#[derive(Debug)]
+pub enum Initial {
+    /// Built from the configuration: built again.
+    Built,
+    /// Loaded from the state file: this copy of it, taken at start.
+    File(std::path::PathBuf),
+}
+
+impl Initial {
+    fn world(&self, cfg: &EmulatorConfig) -> World {
+        match self {
+            Initial::Built => crate::build_world(cfg),
+            Initial::File(path) => match World::load(path) {
+                Ok(Some(w)) => crate::prepare(w, cfg),
+                other => {
+                    tracing::warn!(path = %path.display(), error = ?other.err(), "the initial state is gone: building the configured tenant");
+                    crate::build_world(cfg)
+                }
+            },
+        }
+    }
+}
+
 impl Emu {
-    pub fn new(cfg: EmulatorConfig, world: World) -> Self {
+    pub fn new(cfg: EmulatorConfig, world: World, initial: Initial) -> Self {
         Self {
             faults: Mutex::new(FaultState {
                 faults: cfg.faults,
@@ -89,7 +113,7 @@ impl Emu {
                 buckets: HashMap::new(),
             }),
             ids: Mutex::new(Rng::new(cfg.seed.rotate_left(17) ^ 0xA11CE)),
-            initial: world.clone(),
+            initial,
             world: AsyncMutex::new(world),
             tokens: Mutex::new(HashMap::new()),
             fail_writes: Mutex::new(Vec::new()),
@@ -630,7 +654,7 @@ async fn set_faults(State(emu): State<Arc<Emu>>, Json(faults): Json<Faults>) -> 
 /// Back to the start: the initial world, the configured faults, full token buckets.
 async fn reset(State(emu): State<Arc<Emu>>) -> StatusCode {
     let mut w = emu.world.lock().await;
-    *w = emu.initial.clone();
+    *w = emu.initial.world(&emu.cfg);
     emu.persist(&w);
     let mut f = emu.faults.lock().unwrap_or_else(|e| e.into_inner());
     f.faults = emu.cfg.faults;

@@ -383,12 +383,6 @@ impl World {
             .map(|i| &self.inventory.network_security_groups[i])
     }
 
-    /// The part of the inventory that belongs to one subscription.
-    pub fn sub_inventory(&self, sub: &str) -> Inventory {
-        self.inventory
-            .filtered(|id| id_scope(id).0.eq_ignore_ascii_case(sub))
-    }
-
     /// Writes the state atomically: a temporary file beside `path`, then a rename.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;

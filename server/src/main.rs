@@ -54,3 +54,6 @@ fn main() -> std::process::ExitCode {
         None => serve::main(cli.serve),
     }
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -831,3 +831,43 @@ async fn a_malformed_resource_graph_page_names_the_query_page_and_field() {
         );
     }
 }
+
+/// `POST /admin/reset` after a start from a state file: back to the state as loaded (a copy on
+/// disk taken at start), not to the built tenant and not to the latest writes.
+#[tokio::test]
+async fn reset_goes_back_to_the_state_file_as_it_was_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("emulator.json");
+    let nsg = |name: &str| {
+        format!("/subscriptions/{DEV}/resourceGroups/rg-dev/providers/Microsoft.Network/networkSecurityGroups/{name}?api-version=2024-07-01")
+    };
+    let body = json!({"location": "northeurope", "properties": {"securityRules": []}});
+    let first = emulator(EmulatorConfig {
+        state_file: Some(state.clone()),
+        ..config()
+    })
+    .await;
+    client(&first.url())
+        .put::<_, Value>(&nsg("kept-nsg"), &body, None)
+        .await
+        .unwrap();
+    first.shutdown().await;
+
+    let second = emulator(EmulatorConfig {
+        state_file: Some(state.clone()),
+        ..config()
+    })
+    .await;
+    let c = client(&second.url());
+    c.put::<_, Value>(&nsg("later-nsg"), &body, None)
+        .await
+        .unwrap();
+    admin(&second.url(), "reset", json!({})).await;
+    assert!(
+        c.get::<Value>(&nsg("kept-nsg")).await.is_ok(),
+        "loaded with the state file"
+    );
+    let gone = c.get::<Value>(&nsg("later-nsg")).await.unwrap_err();
+    assert_eq!(gone.status(), Some(404), "written after the start");
+    assert!(dir.path().join("emulator.initial.json").is_file());
+}

@@ -671,34 +671,80 @@ impl crate::inventory::Inventory {
 
     /// The inventory as the engine reads it, borrowed from this one.
     pub fn view(&self) -> Inventory<'_> {
+        self.view_where(|_| true)
+    }
+
+    /// The resources whose id `keep` accepts (effective admin rules: by their VNet's id), as
+    /// the engine reads them, borrowed from this inventory: a subscription of a large one
+    /// without copying its resources ([`crate::inventory::Inventory::filtered`] copies).
+    pub fn view_where(&self, keep: impl Fn(&str) -> bool) -> Inventory<'_> {
+        fn cow<'a, T: Clone>(
+            items: &'a [T],
+            id: impl Fn(&T) -> &str,
+            keep: &dyn Fn(&str) -> bool,
+        ) -> Cow<'a, [T]> {
+            if items.iter().all(|r| keep(id(r))) {
+                Cow::Borrowed(items)
+            } else {
+                Cow::Owned(items.iter().filter(|r| keep(id(r))).cloned().collect())
+            }
+        }
+        let k: &dyn Fn(&str) -> bool = &keep;
         Inventory {
-            virtual_machines: self.virtual_machines.iter().map(|v| v.view()).collect(),
-            network_interfaces: self.network_interfaces.iter().map(|v| v.view()).collect(),
-            public_ip_addresses: self.public_ip_addresses.iter().map(|v| v.view()).collect(),
-            virtual_networks: self.virtual_networks.iter().map(|v| v.view()).collect(),
+            virtual_machines: self
+                .virtual_machines
+                .iter()
+                .filter(|r| k(&r.id))
+                .map(|v| v.view())
+                .collect(),
+            network_interfaces: self
+                .network_interfaces
+                .iter()
+                .filter(|r| k(&r.id))
+                .map(|v| v.view())
+                .collect(),
+            public_ip_addresses: self
+                .public_ip_addresses
+                .iter()
+                .filter(|r| k(&r.id))
+                .map(|v| v.view())
+                .collect(),
+            virtual_networks: self
+                .virtual_networks
+                .iter()
+                .filter(|r| k(&r.id))
+                .map(|v| v.view())
+                .collect(),
             network_security_groups: self
                 .network_security_groups
                 .iter()
+                .filter(|r| k(&r.id))
                 .map(|v| v.view())
                 .collect(),
             application_security_groups: self
                 .application_security_groups
                 .iter()
+                .filter(|r| k(&r.id))
                 .map(|a| ApplicationSecurityGroup { id: &a.id })
                 .collect(),
             jit_network_access_policies: self
                 .jit_network_access_policies
                 .iter()
+                .filter(|r| k(&r.id))
                 .map(|v| v.view())
                 .collect(),
-            load_balancers: Cow::Borrowed(&self.load_balancers),
-            azure_firewalls: Cow::Borrowed(&self.azure_firewalls),
-            firewall_policy_rule_collection_groups: Cow::Borrowed(
+            load_balancers: cow(&self.load_balancers, |r| &r.id, k),
+            azure_firewalls: cow(&self.azure_firewalls, |r| &r.id, k),
+            firewall_policy_rule_collection_groups: cow(
                 &self.firewall_policy_rule_collection_groups,
+                |r| &r.id,
+                k,
             ),
-            bastion_hosts: Cow::Borrowed(&self.bastion_hosts),
-            network_manager_effective_security_admin_rules: Cow::Borrowed(
+            bastion_hosts: cow(&self.bastion_hosts, |r| &r.id, k),
+            network_manager_effective_security_admin_rules: cow(
                 &self.network_manager_effective_security_admin_rules,
+                |r| r.virtual_network.id.as_deref().unwrap_or_default(),
+                k,
             ),
         }
     }
