@@ -112,3 +112,23 @@ fn the_view_skips_what_the_engine_never_reads() {
         Some("10.0.0.0/24")
     );
 }
+
+/// A borrowed, filtered view (`view_where`, how the emulator evaluates one subscription of a
+/// large tenant without copying it) evaluates exactly as a filtered copy (`filtered`), even when
+/// the filter cuts references between resources.
+#[test]
+fn a_filtered_view_evaluates_as_a_filtered_copy() {
+    let inv = portcullis_shared::fleet::synthetic_fleet(600, 11);
+    let cfg = portcullis_shared::EvalConfig::default();
+    for keep in [
+        (|_: &str| true) as fn(&str) -> bool,
+        |id: &str| id.len() % 3 != 0,
+        |id: &str| !id.to_ascii_lowercase().contains("/networksecuritygroups/"),
+    ] {
+        let copied = portcullis_shared::evaluate(&inv.filtered(keep), &cfg).unwrap();
+        let model = portcullis_shared::eval::Model::from_view(inv.view_where(keep), &cfg).unwrap();
+        let viewed = model.report();
+        assert_eq!(copied.vms.len(), viewed.vms.len());
+        assert_eq!(copied, viewed);
+    }
+}
