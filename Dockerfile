@@ -28,7 +28,10 @@ COPY --from=build /src/target/release/portcullis /usr/local/bin/portcullis
 COPY --from=build /src/dist /usr/share/portcullis/dist
 USER 10001:10001
 WORKDIR /var/lib/portcullis
-ENV PORTCULLIS_LISTEN=0.0.0.0:8080 \
+# MIMALLOC_PURGE_DELAY=0: the allocator hands freed pages back at once (a refresh of a large
+# tenant frees GBs; BENCHMARKS.md, the server at scale)
+ENV MIMALLOC_PURGE_DELAY=0 \
+    PORTCULLIS_LISTEN=0.0.0.0:8080 \
     PORTCULLIS_DIST=/usr/share/portcullis/dist \
     PORTCULLIS_DATA_DIR=/var/lib/portcullis
 EXPOSE 8080

@@ -16,7 +16,7 @@ setup: ## install the toolchain pieces that are missing (idempotent)
 
 run: build ## build everything (release) and serve it on http://127.0.0.1:8080 (LISTEN=...)
 	@echo "Starting Portcullis on http://$(LISTEN) (ctrl-c stops it)"
-	target/release/portcullis serve --listen $(LISTEN)
+	MIMALLOC_PURGE_DELAY=0 target/release/portcullis serve --listen $(LISTEN)
 
 build: setup frontend server ## release builds of the front end (dist/) and the server
 

@@ -19,7 +19,7 @@ cargo build --release --quiet -p portcullis
 [ -f dist/index.html ] || mkdir -p dist
 data="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PORTCULLIS_DEMO_PASSWORD=bench-password target/release/portcullis serve --listen "127.0.0.1:$port" \
+MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY-0}" PORTCULLIS_DEMO_PASSWORD=bench-password target/release/portcullis serve --listen "127.0.0.1:$port" \
   --data-dir "$data" --demo-extra-vms "$EXTRA" >"$data/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
