@@ -122,7 +122,7 @@ fn a_filtered_view_evaluates_as_a_filtered_copy() {
     let cfg = portcullis_shared::EvalConfig::default();
     for keep in [
         (|_: &str| true) as fn(&str) -> bool,
-        |id: &str| id.len() % 3 != 0,
+        |id: &str| !id.len().is_multiple_of(3),
         |id: &str| !id.to_ascii_lowercase().contains("/networksecuritygroups/"),
     ] {
         let copied = portcullis_shared::evaluate(&inv.filtered(keep), &cfg).unwrap();
