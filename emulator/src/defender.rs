@@ -46,10 +46,16 @@ impl World {
             .collect()
     }
 
-    /// The control's score and counts for one subscription.
+    /// The control's score and counts for one subscription (kept until the world changes).
     pub fn control(&self, sub: &str) -> ControlScore {
+        let key = sub.to_ascii_lowercase();
+        if let Some(c) = self.controls.lock().get(&key) {
+            return c.clone();
+        }
         let statuses = self.each_vm_report(sub, |vm| Some((vm.status, vm.recommendations)));
-        Report::summary(statuses.iter().copied()).0
+        let control = Report::summary(statuses.iter().copied()).0;
+        self.controls.lock().insert(key, control.clone());
+        control
     }
 
     fn score_json(c: &ControlScore) -> (Value, u64) {

@@ -123,7 +123,9 @@ impl Emu {
         }
     }
 
+    /// After any change of the world: forgets what was derived from it and saves it.
     fn persist(&self, w: &World) {
+        w.changed();
         if let Some(path) = &self.cfg.state_file {
             if let Err(e) = w.save(path) {
                 tracing::error!(path = %path.display(), error = %e, "cannot save the emulator state");
@@ -784,6 +786,9 @@ async fn arm_inner(
     let (resp, changed) = dispatch(&mut w, &req);
     if changed {
         emu.persist(&w);
+    } else if req.method != Method::GET {
+        // a refused or no-op write: forget derived values anyway, to be safe
+        w.changed();
     }
     resp
 }

@@ -118,6 +118,50 @@ pub struct World {
     /// Resource Graph quota per user: (window start, Unix ms on the emulator clock; queries in it).
     #[serde(skip)]
     pub graph_quota: BTreeMap<String, (i64, u32)>,
+    /// The control's score per subscription (lower-case id) as of the last change: a secure
+    /// score read of a 100k-VM subscription evaluates every VM. Cleared by [`World::changed`].
+    #[serde(skip)]
+    pub controls: Derived<BTreeMap<String, portcullis_shared::eval::report::ControlScore>>,
+}
+
+/// Something computed from the world and kept until the world changes: not saved, not
+/// compared, empty in a copy.
+#[derive(Default)]
+pub struct Derived<T>(pub std::sync::Mutex<T>);
+
+impl<T: Default> Clone for Derived<T> {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for Derived<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived { .. }")
+    }
+}
+
+impl<T: Default> Derived<T> {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn clear(&self) {
+        *self.lock() = T::default();
+    }
+}
+
+impl World {
+    /// The world changed (a write, an expiry, a raised alert): what was derived from it goes.
+    pub fn changed(&self) {
+        self.controls.clear();
+    }
 }
 
 impl World {
@@ -140,6 +184,7 @@ impl World {
             assessment_interval_seconds: 0,
             assessed: BTreeMap::new(),
             graph_quota: BTreeMap::new(),
+            controls: Derived::default(),
         }
     }
 

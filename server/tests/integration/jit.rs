@@ -373,3 +373,32 @@ async fn expiry_survives_a_restart_with_a_state_file() {
         Some("Expired")
     );
 }
+
+/// Defender's secure score control is computed from the world and kept until the world
+/// changes: a rule that opens SSH to the Internet shows in the next read.
+#[tokio::test]
+async fn the_secure_score_control_follows_a_write() {
+    let emu = emulator(tenant(None)).await;
+    let c = client(&emu.url());
+    let control = |v: Value| v["value"][0]["properties"].clone();
+    let path = format!("/subscriptions/{SUB}/providers/Microsoft.Security/secureScores/ascScore/secureScoreControls?api-version=2020-01-01");
+    let before = control(c.get::<Value>(&path).await.unwrap());
+    assert_eq!(before["unhealthyResourceCount"], 0, "{before}");
+    assert_eq!(
+        control(c.get::<Value>(&path).await.unwrap()),
+        before,
+        "read twice"
+    );
+    let rule = json!({"properties": {"protocol": "Tcp", "access": "Allow", "priority": 200, "direction": "Inbound",
+        "sourceAddressPrefix": "Internet", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "22"}});
+    c.put::<_, Value>(
+        &format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/vm1-nsg/securityRules/ssh?api-version=2024-07-01"),
+        &rule,
+        None,
+    )
+    .await
+    .unwrap();
+    let after = control(c.get::<Value>(&path).await.unwrap());
+    assert_eq!(after["unhealthyResourceCount"], 1, "{after}");
+    assert_eq!(after["healthyResourceCount"], 0, "{after}");
+}
