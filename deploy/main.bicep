@@ -161,7 +161,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             { name: 'PORTCULLIS_CONFIG', value: '/etc/portcullis/config-toml' }
             { name: 'PORTCULLIS_SECURE_COOKIES', value: 'true' }
             { name: 'RUST_LOG', value: 'portcullis=info' }
-            { name: 'PORTCULLIS_LOCAL_ACCOUNTS', value: string(localAccounts) }
+            { name: 'PORTCULLIS_LOCAL_ACCOUNTS', value: localAccounts ? 'true' : 'false' } // string(bool) would give 'True'
           ], signIn ? [
             // the redirect URL is https://<this app>/auth/callback, from the request's host
             { name: 'PORTCULLIS_ENTRA_TENANT_ID', value: entraTenantId }
