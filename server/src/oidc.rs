@@ -484,11 +484,9 @@ impl Oidc {
     }
 
     /// The provider's `end_session_endpoint` with this app's client id and where to come back.
-    pub async fn end_session_url(
-        &self,
-        post_logout_redirect: &str,
-        login_hint: &str,
-    ) -> Option<String> {
+    /// (No `logout_hint`: Entra wants the optional `login_hint` claim's value there, not the user
+    /// name, so the person may be asked which account to sign out.)
+    pub async fn end_session_url(&self, post_logout_redirect: &str) -> Option<String> {
         let metadata = self.metadata(false).await.ok()?;
         let mut url = metadata
             .additional_metadata()
@@ -498,8 +496,7 @@ impl Oidc {
             .clone();
         url.query_pairs_mut()
             .append_pair("client_id", &self.config.client_id)
-            .append_pair("post_logout_redirect_uri", post_logout_redirect)
-            .append_pair("logout_hint", login_hint);
+            .append_pair("post_logout_redirect_uri", post_logout_redirect);
         Some(url.to_string())
     }
 }

@@ -144,7 +144,7 @@ pub async fn logout(
                 Some(host) => format!("{}://{host}/login", if secure { "https" } else { "http" }),
                 None => "/login".into(),
             };
-            oidc.end_session_url(&back, &session.username).await
+            oidc.end_session_url(&back).await
         }
         _ => None,
     };
