@@ -143,6 +143,15 @@ pub struct FileConfig {
     pub backfill: Option<bool>,
     pub demo_extra_vms: Option<usize>,
     pub trusted_ranges: Option<Vec<String>>,
+    /// Sign-in with Entra ID (as the `--entra-*` flags; the secret only from a file).
+    pub entra_tenant: Option<String>,
+    pub entra_issuer: Option<String>,
+    pub entra_client_id: Option<String>,
+    pub entra_client_secret_file: Option<PathBuf>,
+    pub entra_federated_token_file: Option<PathBuf>,
+    pub entra_redirect_url: Option<String>,
+    pub entra_app_roles: Option<String>,
+    pub local_accounts: Option<bool>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
     #[serde(default)]
@@ -219,6 +228,26 @@ impl Config {
             }
             None => FileConfig::default(),
         };
+        // sign-in: flags (and their environment variables) over the config file
+        let mut args = args;
+        let f = &file;
+        args.entra_tenant = args.entra_tenant.or_else(|| f.entra_tenant.clone());
+        args.entra_issuer = args.entra_issuer.or_else(|| f.entra_issuer.clone());
+        args.entra_client_id = args.entra_client_id.or_else(|| f.entra_client_id.clone());
+        args.entra_client_secret_file = args
+            .entra_client_secret_file
+            .or_else(|| f.entra_client_secret_file.clone());
+        args.entra_federated_token_file = args
+            .entra_federated_token_file
+            .or_else(|| f.entra_federated_token_file.clone());
+        args.entra_redirect_url = args
+            .entra_redirect_url
+            .or_else(|| f.entra_redirect_url.clone());
+        args.entra_app_roles = args.entra_app_roles.or_else(|| f.entra_app_roles.clone());
+        args.local_accounts = args.local_accounts.or(f.local_accounts);
+        if args.entra_tenant.is_some() && args.entra_issuer.is_some() {
+            anyhow::bail!("entra_tenant and entra_issuer: give one of the two");
+        }
         let entra = entra_config(&args, args.cloud.or(file.cloud).unwrap_or_default())?;
         let data_dir = args
             .data_dir
@@ -464,6 +493,36 @@ fn entra_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_can_come_from_the_config_file_under_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let file = dir.path().join("portcullis.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "entra_tenant = \"contoso.onmicrosoft.com\"\nentra_client_id = \"file-app\"\nentra_client_secret_file = {:?}\nlocal_accounts = false\n",
+                secret.display().to_string()
+            ),
+        )
+        .unwrap();
+        let args = |client: Option<&str>| ServeArgs {
+            config: Some(file.clone()),
+            entra_client_id: client.map(str::to_string),
+            ..ServeArgs::default()
+        };
+        let c = Config::new(args(None), |_| None).unwrap();
+        let entra = c.entra.unwrap();
+        assert_eq!(entra.client_id, "file-app");
+        assert!(
+            matches!(entra.client_auth, crate::oidc::ClientAuth::Secret(ref s) if s == "from-file")
+        );
+        assert!(!c.local_accounts);
+        let c = Config::new(args(Some("flag-app")), |_| None).unwrap();
+        assert_eq!(c.entra.unwrap().client_id, "flag-app", "the flag wins");
+    }
 
     #[test]
     fn sign_in_flags_are_checked_and_errors_name_the_flag() {
