@@ -40,6 +40,14 @@ async fn an_operator_signs_in_with_microsoft_and_a_person_without_a_role_is_told
         "an operator may fix"
     );
     browser.screenshot("entra-signed-in-operator").await;
+    // the header's two sign-out buttons on a phone
+    browser.set_window_size(390, 844).await;
+    browser.screenshot("entra-signed-in-operator-390").await;
+    let overflow = browser
+        .eval("return document.documentElement.scrollWidth > window.innerWidth")
+        .await;
+    assert_eq!(overflow, false, "no sideways scrolling at 390 px");
+    browser.set_window_size(1280, 800).await;
     browser
         .assert_no_console_errors("signed in with Microsoft")
         .await;
