@@ -689,50 +689,39 @@ impl crate::inventory::Inventory {
                 Cow::Owned(items.iter().filter(|r| keep(id(r))).cloned().collect())
             }
         }
+        /// The kept items of a list, each viewed by `view`.
+        fn pick<'a, T, V>(
+            items: &'a [T],
+            id: impl Fn(&T) -> &str,
+            view: impl Fn(&'a T) -> V,
+            keep: &dyn Fn(&str) -> bool,
+        ) -> Vec<V> {
+            items.iter().filter(|r| keep(id(r))).map(view).collect()
+        }
         let k: &dyn Fn(&str) -> bool = &keep;
         Inventory {
-            virtual_machines: self
-                .virtual_machines
-                .iter()
-                .filter(|r| k(&r.id))
-                .map(|v| v.view())
-                .collect(),
-            network_interfaces: self
-                .network_interfaces
-                .iter()
-                .filter(|r| k(&r.id))
-                .map(|v| v.view())
-                .collect(),
-            public_ip_addresses: self
-                .public_ip_addresses
-                .iter()
-                .filter(|r| k(&r.id))
-                .map(|v| v.view())
-                .collect(),
-            virtual_networks: self
-                .virtual_networks
-                .iter()
-                .filter(|r| k(&r.id))
-                .map(|v| v.view())
-                .collect(),
-            network_security_groups: self
-                .network_security_groups
-                .iter()
-                .filter(|r| k(&r.id))
-                .map(|v| v.view())
-                .collect(),
-            application_security_groups: self
-                .application_security_groups
-                .iter()
-                .filter(|r| k(&r.id))
-                .map(|a| ApplicationSecurityGroup { id: &a.id })
-                .collect(),
-            jit_network_access_policies: self
-                .jit_network_access_policies
-                .iter()
-                .filter(|r| k(&r.id))
-                .map(|v| v.view())
-                .collect(),
+            virtual_machines: pick(&self.virtual_machines, |r| &r.id, |v| v.view(), k),
+            network_interfaces: pick(&self.network_interfaces, |r| &r.id, |v| v.view(), k),
+            public_ip_addresses: pick(&self.public_ip_addresses, |r| &r.id, |v| v.view(), k),
+            virtual_networks: pick(&self.virtual_networks, |r| &r.id, |v| v.view(), k),
+            network_security_groups: pick(
+                &self.network_security_groups,
+                |r| &r.id,
+                |v| v.view(),
+                k,
+            ),
+            application_security_groups: pick(
+                &self.application_security_groups,
+                |r| &r.id,
+                |a| ApplicationSecurityGroup { id: &a.id },
+                k,
+            ),
+            jit_network_access_policies: pick(
+                &self.jit_network_access_policies,
+                |r| &r.id,
+                |v| v.view(),
+                k,
+            ),
             load_balancers: cow(&self.load_balancers, |r| &r.id, k),
             azure_firewalls: cow(&self.azure_firewalls, |r| &r.id, k),
             firewall_policy_rule_collection_groups: cow(
