@@ -16,10 +16,11 @@ pub fn AppHeader() -> impl IntoView {
     // end_session_endpoint, a full-page navigation)
     let sign_out_everywhere = move |_| {
         leptos::task::spawn_local(async move {
-            if let Ok(Some(url)) = crate::api::logout(true).await {
-                let _ = window().location().assign(&url);
+            match crate::api::logout(true).await {
+                // the page is left for the directory's sign-out: no sign-in form in between
+                Ok(Some(url)) if window().location().assign(&url).is_ok() => {}
+                _ => auth.set(None),
             }
-            auth.set(None);
         });
     };
     view! {

@@ -54,9 +54,20 @@ async fn an_operator_signs_in_with_microsoft_and_a_person_without_a_role_is_told
 
     // sign out of Microsoft too: through the directory's sign-out, back to the sign-in page
     browser.click_testid("sign-out-microsoft").await;
+    // two navigations (to the directory's sign-out, back to /login): wait for the last one
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut url = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(u) = browser.client.current_url().await {
+            url = u.to_string();
+            if u.path() == "/login" {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(url.ends_with("/login"), "back on the sign-in page: {url}");
     browser.wait_for_testid("sign-in-microsoft").await;
-    let url = browser.current_url().await;
-    assert!(url.ends_with("/login"), "{url}");
     let me = browser
         .eval("return fetch('/api/me?optional=true').then(r => r.status)")
         .await;
