@@ -7,10 +7,14 @@
 //! batches, each VM serialised on the thread that evaluated it and written in order.
 //! [`Style::Compact`] writes the same keys and values with no whitespace.
 use super::engine::{dedup_warnings, Model};
-use super::report::{Report, Status, VmRecommendations, VmReport};
+use super::report::{DecidingRule, Exposure, Report, State, Status, VmRecommendations, VmReport};
+use super::Protocol;
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
+use std::collections::HashMap;
 use std::io::{self, Write};
+use std::ops::Range;
+use std::sync::Mutex;
 
 /// VMs evaluated and serialised per batch: bounds the memory the report takes in flight.
 const BATCH: usize = 2048;
@@ -166,20 +170,28 @@ pub fn write_report<W: Write>(model: &Model<'_>, w: &mut W, style: Style) -> io:
     key(w, "vms", false, style)?;
     w.write_all(b"[")?;
 
-    // second pass: the VMs, a batch at a time, serialised where they are evaluated
+    // second pass: the VMs, a batch at a time, serialised where they are evaluated into
+    // buffers that are reused (so their pages are not faulted in again for every batch)
+    let pool: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     let mut first = true;
     for batch in todo.chunks(BATCH) {
         let parts = model.map_vm_chunks(batch, |start, reports, _| {
-            let mut buf = Vec::with_capacity(reports.len() * 2048);
-            let r: io::Result<()> = reports
-                .iter()
-                .enumerate()
-                .try_for_each(|(k, v)| vm_item(&mut buf, v, style, first && start + k == 0));
+            let mut buf = pool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop()
+                .unwrap_or_default();
+            let mut renders = Renders::default();
+            let r: io::Result<()> = reports.iter().enumerate().try_for_each(|(k, v)| {
+                vm_item(&mut buf, v, style, first && start + k == 0, &mut renders)
+            });
             r.map(|()| buf)
         });
         for part in parts {
-            let part = part?;
+            let mut part = part?;
             w.write_all(&part)?;
+            part.clear();
+            pool.lock().unwrap_or_else(|e| e.into_inner()).push(part);
         }
         first = false;
     }
@@ -196,13 +208,167 @@ pub fn write_report<W: Write>(model: &Model<'_>, w: &mut W, style: Style) -> io:
     })
 }
 
-/// One element of `vms` (a separator first unless it is the first element).
-fn vm_item(buf: &mut Vec<u8>, v: &VmReport, style: Style, first: bool) -> io::Result<()> {
+/// One element of `vms` (a separator first unless it is the first element): what
+/// `put(buf, v, style, 2)` writes, field by field, so that the exposures can come from `renders`.
+fn vm_item(
+    buf: &mut Vec<u8>,
+    v: &VmReport,
+    style: Style,
+    first: bool,
+    renders: &mut Renders,
+) -> io::Result<()> {
     match (style, first) {
         (Style::Pretty, true) => buf.extend_from_slice(b"\n    "),
         (Style::Pretty, false) => buf.extend_from_slice(b",\n    "),
         (Style::Compact, true) => {}
         (Style::Compact, false) => buf.push(b','),
     }
-    put(buf, v, style, 2)
+    // the same fields, in the same order, with the same omissions as `VmReport`'s Serialize
+    let mut o = Object::open(buf, style, VM_DEPTH);
+    o.field("id", &v.id)?;
+    o.field("name", &v.name)?;
+    o.field("subscriptionId", &v.subscription_id)?;
+    o.field("resourceGroup", &v.resource_group)?;
+    if let Some(location) = &v.location {
+        o.field("location", location)?;
+    }
+    if let Some(os_type) = &v.os_type {
+        o.field("osType", os_type)?;
+    }
+    o.field("status", &v.status)?;
+    o.field("recommendations", &v.recommendations)?;
+    o.field("publicIps", &v.public_ips)?;
+    o.key("exposures");
+    let buf = &mut *o.buf;
+    buf.push(b'[');
+    for (k, e) in v.exposures.iter().enumerate() {
+        match (style, k) {
+            (Style::Pretty, 0) => {
+                buf.push(b'\n');
+                indent(buf, VM_DEPTH + 2)?;
+            }
+            (Style::Pretty, _) => {
+                buf.extend_from_slice(b",\n");
+                indent(buf, VM_DEPTH + 2)?;
+            }
+            (Style::Compact, 0) => {}
+            (Style::Compact, _) => buf.push(b','),
+        }
+        renders.exposure(buf, e, style)?;
+    }
+    if style == Style::Pretty && !v.exposures.is_empty() {
+        buf.push(b'\n');
+        indent(buf, VM_DEPTH + 1)?;
+    }
+    buf.push(b']');
+    o.field("ipConfigurations", &v.ip_configurations)?;
+    if let Some(jit) = &v.jit_policy {
+        o.field("jitPolicy", jit)?;
+    }
+    o.close()
+}
+
+/// The depth a VM of `vms` is serialised at (`Pretty::at`).
+const VM_DEPTH: usize = 2;
+
+/// An object written key by key, as serde_json writes a struct at `depth`.
+struct Object<'b> {
+    buf: &'b mut Vec<u8>,
+    style: Style,
+    depth: usize,
+    first: bool,
+}
+
+impl<'b> Object<'b> {
+    fn open(buf: &'b mut Vec<u8>, style: Style, depth: usize) -> Self {
+        buf.push(b'{');
+        Self {
+            buf,
+            style,
+            depth,
+            first: true,
+        }
+    }
+
+    fn key(&mut self, name: &str) {
+        match self.style {
+            Style::Pretty => {
+                self.buf
+                    .extend_from_slice(if self.first { b"\n" } else { b",\n" });
+                // writing to a Vec cannot fail
+                let _ = indent(self.buf, self.depth + 1);
+            }
+            Style::Compact if !self.first => self.buf.push(b','),
+            Style::Compact => {}
+        }
+        self.first = false;
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(match self.style {
+            Style::Pretty => b"\": ",
+            Style::Compact => b"\":",
+        });
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> io::Result<()> {
+        self.key(name);
+        put(self.buf, value, self.style, self.depth + 1)
+    }
+
+    fn close(self) -> io::Result<()> {
+        if self.style == Style::Pretty && !self.first {
+            self.buf.push(b'\n');
+            indent(self.buf, self.depth)?;
+        }
+        self.buf.push(b'}');
+        Ok(())
+    }
+}
+
+/// What makes an exposure's JSON when it has no paths and no managed access: its small values,
+/// and its shared parts by address (VMs with the same verdict share them).
+#[derive(PartialEq, Eq, Hash)]
+struct ExposureKey {
+    port: u16,
+    protocol: Protocol,
+    state: State,
+    reachable: bool,
+    jit_protected: bool,
+    sources: *const String,
+    rules: *const DecidingRule,
+    reason: *const u8,
+}
+
+/// Exposures already written to this buffer, by [`ExposureKey`]: a repeated verdict is copied,
+/// not serialised again. The addresses are those of reports alive while the buffer is filled
+/// (one `Renders` per chunk of reports), so an address is never reused for other content.
+#[derive(Default)]
+struct Renders {
+    at: HashMap<ExposureKey, Range<usize>>,
+}
+
+impl Renders {
+    fn exposure(&mut self, buf: &mut Vec<u8>, e: &Exposure, style: Style) -> io::Result<()> {
+        if !e.paths.is_empty() || e.managed_access.is_some() {
+            return put(buf, e, style, VM_DEPTH + 2);
+        }
+        let key = ExposureKey {
+            port: e.port,
+            protocol: e.protocol,
+            state: e.state,
+            reachable: e.reachable,
+            jit_protected: e.jit_protected,
+            sources: e.allowed_public_sources.as_ptr(),
+            rules: e.deciding_rules.as_ptr(),
+            reason: e.reason.as_ptr(),
+        };
+        if let Some(r) = self.at.get(&key) {
+            buf.extend_from_within(r.clone());
+            return Ok(());
+        }
+        let start = buf.len();
+        put(buf, e, style, VM_DEPTH + 2)?;
+        self.at.insert(key, start..buf.len());
+        Ok(())
+    }
 }
