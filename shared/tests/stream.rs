@@ -132,3 +132,41 @@ fn a_filtered_view_evaluates_as_a_filtered_copy() {
         assert_eq!(copied, viewed);
     }
 }
+
+#[test]
+fn names_that_need_escaping_are_written_as_serde_json_writes_them() {
+    // a quote, a backslash, a tab and non-ASCII text in VM, resource group and rule names
+    let mut b = InventoryBuilder::new("sub");
+    let nsg = b.nsg(
+        "rg \"ops\"",
+        "nsg\\edge",
+        vec![
+            Rule::allow("RDP \"from anywhere\"", 300)
+                .port("3389")
+                .from("*"),
+            Rule::allow("SSH\tbüro", 310).port("22").from("Internet"),
+        ],
+    );
+    let subnets = b.vnet(
+        "rg \"ops\"",
+        "vnet",
+        &["10.0.0.0/16"],
+        &[("s", "10.0.0.0/24", None)],
+    );
+    for (name, ip) in [("vm \"one\"", "10.0.0.4"), ("vm\\two\tété", "10.0.0.5")] {
+        b.vm(&VmSpec {
+            name,
+            resource_group: "rg \"ops\"",
+            os: "Windows",
+            subnet_id: &subnets[0],
+            private_ip: ip,
+            public_ip: Some("20.1.2.3"),
+            nic_nsg_id: Some(&nsg),
+            asg_ids: &[],
+        });
+    }
+    let inv = b.build();
+    let report = evaluate(&inv, &EvalConfig::default()).unwrap();
+    assert!(report.vms.iter().any(|v| v.name.contains('"')));
+    check(&inv);
+}

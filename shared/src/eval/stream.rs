@@ -7,8 +7,10 @@
 //! batches, each VM serialised on the thread that evaluated it and written in order.
 //! [`Style::Compact`] writes the same keys and values with no whitespace.
 use super::engine::{dedup_warnings, Model};
-use super::report::{DecidingRule, Exposure, Report, State, Status, VmRecommendations, VmReport};
-use super::Protocol;
+use super::report::{
+    DecidingRule, Exposure, Level, Report, State, Status, VmRecommendations, VmReport,
+};
+use super::{Access, Protocol};
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::collections::HashMap;
@@ -225,47 +227,71 @@ fn vm_item(
     }
     // the same fields, in the same order, with the same omissions as `VmReport`'s Serialize
     let mut o = Object::open(buf, style, VM_DEPTH);
-    o.field("id", &v.id)?;
-    o.field("name", &v.name)?;
-    o.field("subscriptionId", &v.subscription_id)?;
-    o.field("resourceGroup", &v.resource_group)?;
+    o.str_field("id", &v.id)?;
+    o.str_field("name", &v.name)?;
+    o.str_field("subscriptionId", &v.subscription_id)?;
+    o.str_field("resourceGroup", &v.resource_group)?;
     if let Some(location) = &v.location {
-        o.field("location", location)?;
+        o.str_field("location", location)?;
     }
     if let Some(os_type) = &v.os_type {
-        o.field("osType", os_type)?;
+        o.str_field("osType", os_type)?;
     }
-    o.field("status", &v.status)?;
+    o.str_field("status", v.status.as_str())?;
     o.field("recommendations", &v.recommendations)?;
     o.field("publicIps", &v.public_ips)?;
     o.key("exposures");
     let buf = &mut *o.buf;
     buf.push(b'[');
     for (k, e) in v.exposures.iter().enumerate() {
-        match (style, k) {
-            (Style::Pretty, 0) => {
-                buf.push(b'\n');
-                indent(buf, VM_DEPTH + 2)?;
-            }
-            (Style::Pretty, _) => {
-                buf.extend_from_slice(b",\n");
-                indent(buf, VM_DEPTH + 2)?;
-            }
-            (Style::Compact, 0) => {}
-            (Style::Compact, _) => buf.push(b','),
-        }
+        separator(buf, style, k == 0, EXPOSURE_DEPTH);
         renders.exposure(buf, e, style)?;
     }
-    if style == Style::Pretty && !v.exposures.is_empty() {
-        buf.push(b'\n');
-        indent(buf, VM_DEPTH + 1)?;
-    }
-    buf.push(b']');
+    close_array(buf, style, v.exposures.is_empty(), EXPOSURE_DEPTH - 1);
     o.field("ipConfigurations", &v.ip_configurations)?;
     if let Some(jit) = &v.jit_policy {
-        o.field("jitPolicy", jit)?;
+        o.str_field("jitPolicy", jit)?;
     }
     o.close()
+}
+
+/// A JSON string, as serde_json writes it: bytes that need no escape (no control character,
+/// quote or backslash; the check is one branch-free pass) are copied as they are.
+fn string(buf: &mut Vec<u8>, s: &str, style: Style, depth: usize) -> io::Result<()> {
+    let plain = !s.bytes().fold(false, |bad, b| {
+        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        buf.reserve(s.len() + 2);
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+        Ok(())
+    } else {
+        put(buf, s, style, depth)
+    }
+}
+
+/// Before an element of an array at `depth` (its elements' `Pretty::at`).
+fn separator(buf: &mut Vec<u8>, style: Style, first: bool, depth: usize) {
+    match style {
+        Style::Pretty => {
+            buf.extend_from_slice(if first { b"\n" } else { b",\n" });
+            // writing to a Vec cannot fail
+            let _ = indent(buf, depth);
+        }
+        Style::Compact if !first => buf.push(b','),
+        Style::Compact => {}
+    }
+}
+
+/// The end of an array whose elements were written at `depth + 1`.
+fn close_array(buf: &mut Vec<u8>, style: Style, empty: bool, depth: usize) {
+    if style == Style::Pretty && !empty {
+        buf.push(b'\n');
+        let _ = indent(buf, depth);
+    }
+    buf.push(b']');
 }
 
 /// The depth a VM of `vms` is serialised at (`Pretty::at`).
@@ -315,6 +341,12 @@ impl<'b> Object<'b> {
         put(self.buf, value, self.style, self.depth + 1)
     }
 
+    /// A string field: copied as it is when nothing in it needs escaping.
+    fn str_field(&mut self, name: &str, value: &str) -> io::Result<()> {
+        self.key(name);
+        string(self.buf, value, self.style, self.depth + 1)
+    }
+
     fn close(self) -> io::Result<()> {
         if self.style == Style::Pretty && !self.first {
             self.buf.push(b'\n');
@@ -345,12 +377,69 @@ struct ExposureKey {
 #[derive(Default)]
 struct Renders {
     at: HashMap<ExposureKey, Range<usize>>,
+    rules: HashMap<RuleKey, Range<usize>>,
 }
 
+/// What makes a deciding rule's JSON: its NSG and name by address (the compiled NSG's, shared
+/// by every verdict that names the rule) and its small values.
+#[derive(PartialEq, Eq, Hash)]
+struct RuleKey {
+    nsg: *const u8,
+    rule: *const u8,
+    priority: u32,
+    access: Access,
+    level: Level,
+    default: bool,
+}
+
+/// The depth an exposure is serialised at (`Pretty::at`), inside a VM's `exposures`.
+const EXPOSURE_DEPTH: usize = VM_DEPTH + 2;
+
 impl Renders {
+    /// What `put(buf, e, style, EXPOSURE_DEPTH)` writes, field by field, so that deciding rules
+    /// already written to this buffer are copied.
+    fn write_exposure(&mut self, buf: &mut Vec<u8>, e: &Exposure, style: Style) -> io::Result<()> {
+        // the same fields, in the same order, with the same omissions as `Exposure`'s Serialize
+        let mut o = Object::open(buf, style, EXPOSURE_DEPTH);
+        o.field("port", &e.port)?;
+        o.str_field("protocol", e.protocol.as_str())?;
+        o.str_field("state", e.state.as_str())?;
+        o.field("reachable", &e.reachable)?;
+        o.field("allowedPublicSources", &*e.allowed_public_sources)?;
+        o.key("decidingRules");
+        let buf = &mut *o.buf;
+        buf.push(b'[');
+        for (k, r) in e.deciding_rules.iter().enumerate() {
+            separator(buf, style, k == 0, EXPOSURE_DEPTH + 2);
+            let key = RuleKey {
+                nsg: r.nsg.as_ptr(),
+                rule: r.rule.as_ptr(),
+                priority: r.priority,
+                access: r.access,
+                level: r.level,
+                default: r.default,
+            };
+            if let Some(at) = self.rules.get(&key) {
+                buf.extend_from_within(at.clone());
+            } else {
+                let start = buf.len();
+                put(buf, r, style, EXPOSURE_DEPTH + 2)?;
+                self.rules.insert(key, start..buf.len());
+            }
+        }
+        close_array(buf, style, e.deciding_rules.is_empty(), EXPOSURE_DEPTH + 1);
+        o.field("jitProtected", &e.jit_protected)?;
+        o.str_field("reason", &e.reason)?;
+        o.field("paths", &e.paths)?;
+        if let Some(m) = &e.managed_access {
+            o.field("managedAccess", &**m)?;
+        }
+        o.close()
+    }
+
     fn exposure(&mut self, buf: &mut Vec<u8>, e: &Exposure, style: Style) -> io::Result<()> {
         if !e.paths.is_empty() || e.managed_access.is_some() {
-            return put(buf, e, style, VM_DEPTH + 2);
+            return self.write_exposure(buf, e, style);
         }
         let key = ExposureKey {
             port: e.port,
@@ -367,7 +456,7 @@ impl Renders {
             return Ok(());
         }
         let start = buf.len();
-        put(buf, e, style, VM_DEPTH + 2)?;
+        self.write_exposure(buf, e, style)?;
         self.at.insert(key, start..buf.len());
         Ok(())
     }
