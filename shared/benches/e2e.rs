@@ -181,11 +181,17 @@ struct Run {
 /// Runs `cmd` under GNU time with stdout to `out`: wall time from spawn to exit, peak RSS.
 fn run(cmd: &[&str], out: &Path) -> Run {
     let stats = out.with_extension("time");
+    // the previous run's output is removed and flushed to disk before the clock starts:
+    // truncating a file the kernel is still writing back waits for the disk, and that wait
+    // belongs to the previous run, not to this one
+    let _ = std::fs::remove_file(out);
+    let _ = Command::new("sync").status();
+    let stdout = std::fs::File::create(out).unwrap();
     let t = Instant::now();
     let status = Command::new("/usr/bin/time")
         .args(["-f", "%M", "-o", stats.to_str().unwrap()])
         .args(cmd)
-        .stdout(std::fs::File::create(out).unwrap())
+        .stdout(stdout)
         .stderr(Stdio::inherit())
         .status()
         .expect("GNU time (/usr/bin/time, Debian package `time`)");
