@@ -7,13 +7,13 @@
 //! batches, each VM serialised on the thread that evaluated it and written in order.
 //! [`Style::Compact`] writes the same keys and values with no whitespace.
 use super::engine::{dedup_warnings, Model};
+use super::keys::FxMap;
 use super::report::{
     DecidingRule, Exposure, Level, Report, State, Status, VmRecommendations, VmReport,
 };
 use super::{Access, Protocol};
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -376,8 +376,8 @@ struct ExposureKey {
 /// (one `Renders` per chunk of reports), so an address is never reused for other content.
 #[derive(Default)]
 struct Renders {
-    at: HashMap<ExposureKey, Range<usize>>,
-    rules: HashMap<RuleKey, Range<usize>>,
+    at: FxMap<ExposureKey, Range<usize>>,
+    rules: FxMap<RuleKey, Range<usize>>,
 }
 
 /// What makes a deciding rule's JSON: its NSG and name by address (the compiled NSG's, shared
