@@ -150,24 +150,57 @@ fn pad(s: &str, visible: usize, width: usize) -> String {
 
 type Row = [(String, usize); 8];
 
+/// Every row of the table in one string: per cell, where it ends in `text` and how many
+/// characters it shows (colour codes aside). A row's eight cells are consecutive.
+#[derive(Default)]
+struct Rows {
+    text: String,
+    cells: Vec<(usize, usize)>,
+}
+
+impl Rows {
+    fn push(&mut self, row: Row) {
+        for (s, visible) in row {
+            self.text.push_str(&s);
+            self.cells.push((self.text.len(), visible));
+        }
+    }
+
+    /// Each row's cells as (text, visible length).
+    fn iter(&self) -> impl Iterator<Item = impl Iterator<Item = (&str, usize)>> {
+        self.cells.chunks(8).enumerate().map(move |(r, row)| {
+            let mut start = if r == 0 { 0 } else { self.cells[r * 8 - 1].0 };
+            row.iter().map(move |&(end, visible)| {
+                let cell = &self.text[start..end];
+                start = end;
+                (cell, visible)
+            })
+        })
+    }
+}
+
 /// Evaluates every VM into its table row (in parallel with the engine's `parallel` feature) and
 /// writes the table; returns whether some VM is unhealthy.
 fn write_table(w: &mut impl Write, model: &Model<'_>, color: bool) -> std::io::Result<bool> {
     let (todo, mut warnings) = model.vm_order();
-    let mut rows: Vec<Row> = Vec::with_capacity(todo.len());
+    let mut rows = Rows::default();
     let mut recs = Vec::with_capacity(todo.len());
-    for (chunk, chunk_warnings) in model.map_vm_chunks(&todo, |_, reports, warnings| {
-        let rows: Vec<_> = reports
-            .iter()
-            .map(|v| ((v.status, v.recommendations), row_of(v, color)))
-            .collect();
-        (rows, warnings)
-    }) {
-        for (r, row) in chunk {
-            recs.push(r);
-            rows.push(row);
+    // a batch at a time, so that only a batch's reports are alive at once (the rows are kept
+    // for the column widths)
+    for batch in todo.chunks(2048) {
+        for (chunk, chunk_warnings) in model.map_vm_chunks(batch, |_, reports, warnings| {
+            let rows: Vec<_> = reports
+                .iter()
+                .map(|v| ((v.status, v.recommendations), row_of(v, color)))
+                .collect();
+            (rows, warnings)
+        }) {
+            for (r, row) in chunk {
+                recs.push(r);
+                rows.push(row);
+            }
+            warnings.extend(chunk_warnings);
         }
-        warnings.extend(chunk_warnings);
     }
     dedup_warnings(&mut warnings);
     let (control, recommendations) = Report::summary(recs.iter().copied());
@@ -241,7 +274,7 @@ fn print_table(
     w: &mut impl Write,
     c: &ControlScore,
     recommendations: &[RecommendationSummary],
-    rows: &[Row],
+    rows: &Rows,
     warnings: &[String],
 ) -> std::io::Result<()> {
     if c.applicable {
@@ -285,9 +318,9 @@ fn print_table(
         "EXPOSED PORTS",
     ];
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (i, (_, len)) in row.iter().enumerate() {
-            widths[i] = widths[i].max(*len);
+    for row in rows.iter() {
+        for (i, (_, len)) in row.enumerate() {
+            widths[i] = widths[i].max(len);
         }
     }
     let header: Vec<String> = headers
@@ -297,14 +330,14 @@ fn print_table(
         .collect();
     writeln!(w, "{}", header.join("  ").trim_end())?;
     let mut line = String::new();
-    for row in rows {
+    for row in rows.iter() {
         line.clear();
-        for (i, (s, len)) in row.iter().enumerate() {
+        for (i, (s, len)) in row.enumerate() {
             if i > 0 {
                 line.push_str("  ");
             }
             line.push_str(s);
-            line.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(*len)));
+            line.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(len)));
         }
         writeln!(w, "{}", line.trim_end())?;
     }

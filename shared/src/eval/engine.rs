@@ -464,22 +464,20 @@ impl<'a> Model<'a> {
             .1
     }
 
-    /// `index`: the VM's index in the inventory, when it is the inventory's own (its network
-    /// profile is then resolved already).
-    fn evaluate_vm_full(
-        &self,
+    /// The VM's exposures and recommendations: all of its report that is not copied from the
+    /// inventory. `index` as in [`Model::evaluate_vm_full`].
+    fn vm_verdict<'m>(
+        &'m self,
         vm: &VirtualMachine<'_>,
         index: Option<usize>,
         want_allowed: bool,
         warnings: &mut Vec<String>,
-    ) -> (VmReport, Vec<AddrSet>) {
+    ) -> VmVerdict<'m, 'a> {
         let vm_key = match index {
             Some(i) => self.vm_keys[i].clone(),
             None => Ci::new(vm.id),
         };
-        let name = vm
-            .name
-            .unwrap_or_else(|| vm.id.rsplit('/').next().unwrap_or_default());
+        let name = vm_name(vm);
         let (nic_idx, missing_nics) = self.vm_nic_list(vm, index, &vm_key, name, warnings);
         let has_nic = !nic_idx.is_empty() || missing_nics > 0;
         let confs = self.vm_confs(&nic_idx, missing_nics > 0);
@@ -499,6 +497,56 @@ impl<'a> Model<'a> {
         }
         let any_open = exposures.iter().any(|e| e.state == State::Open);
         let recommendations = vm_recommendations(&confs.evals, has_nic, any_open, &jit);
+        VmVerdict {
+            confs,
+            exposures,
+            allowed_all,
+            recommendations,
+        }
+    }
+
+    /// Evaluates the VMs at these indices (from [`Model::vm_order`]) as [`Model::map_vm_chunks`]
+    /// does, but keeps only each VM's recommendations (its status follows from them): the
+    /// report's strings are not built.
+    pub fn map_vm_recommendations<R: Send>(
+        &self,
+        vms: &[u32],
+        f: impl Fn(Vec<VmRecommendations>, Vec<String>) -> R + Sync,
+    ) -> Vec<R> {
+        par_chunks(vms, |_, chunk| {
+            let mut warnings = Vec::new();
+            let recs = chunk
+                .iter()
+                .map(|&i| {
+                    let vm = &self.inv.virtual_machines[i as usize];
+                    self.vm_verdict(vm, Some(i as usize), false, &mut warnings)
+                        .recommendations
+                })
+                .collect();
+            f(recs, warnings)
+        })
+    }
+
+    /// `index`: the VM's index in the inventory, when it is the inventory's own (its network
+    /// profile is then resolved already).
+    fn evaluate_vm_full(
+        &self,
+        vm: &VirtualMachine<'_>,
+        index: Option<usize>,
+        want_allowed: bool,
+        warnings: &mut Vec<String>,
+    ) -> (VmReport, Vec<AddrSet>) {
+        let VmVerdict {
+            confs,
+            exposures,
+            allowed_all,
+            recommendations,
+        } = self.vm_verdict(vm, index, want_allowed, warnings);
+        let vm_key = match index {
+            Some(i) => self.vm_keys[i].clone(),
+            None => Ci::new(vm.id),
+        };
+        let name = vm_name(vm);
         let jit_policy = self
             .jit_by_vm
             .get(&vm_key)
@@ -1871,6 +1919,20 @@ fn admin_rules(
 }
 
 /// A VM's ip configurations with their evaluations (see [`Model::vm_confs`]).
+/// A VM's name: its `name`, else the last segment of its id.
+fn vm_name<'v>(vm: &VirtualMachine<'v>) -> &'v str {
+    vm.name
+        .unwrap_or_else(|| vm.id.rsplit('/').next().unwrap_or_default())
+}
+
+/// What [`Model::vm_verdict`] finds for one VM.
+struct VmVerdict<'m, 'a> {
+    confs: VmConfs<'m, 'a>,
+    exposures: Vec<Exposure>,
+    allowed_all: Vec<AddrSet>,
+    recommendations: VmRecommendations,
+}
+
 struct VmConfs<'m, 'a> {
     /// (ip configuration, its NIC's NSG, its evaluation of every port).
     evals: SmallVec<[(&'m IpConf<'a>, u32, PathEval); 2]>,

@@ -2,9 +2,10 @@
 //!
 //! [`write_report`] writes exactly what `serde_json::to_writer_pretty(&Report)` writes for the
 //! whole report (keys, order, values, whitespace), without ever holding the report: the summary
-//! comes first in the contract, so a first pass over the VMs keeps only their recommendations,
-//! and a second pass evaluates them again (the model's cache makes that the cheaper pass) in
-//! batches, each VM serialised on the thread that evaluated it and written in order.
+//! comes first in the contract, so a first pass over the VMs keeps only their recommendations
+//! (the rest of their reports is not built), and a second pass evaluates them again (the
+//! model's cache makes that the cheaper pass) in batches, each VM serialised on the thread that
+//! evaluated it and written in order.
 //! [`Style::Compact`] writes the same keys and values with no whitespace.
 use super::engine::{dedup_warnings, Model};
 use super::keys::FxMap;
@@ -150,14 +151,8 @@ pub fn write_report<W: Write>(model: &Model<'_>, w: &mut W, style: Style) -> io:
 
     // first pass: every VM's recommendations (for the summary, which comes first)
     let mut recs: Vec<(Status, VmRecommendations)> = Vec::with_capacity(todo.len());
-    for (r, warn) in model.map_vm_chunks(&todo, |_, reports, warnings| {
-        let r: Vec<_> = reports
-            .iter()
-            .map(|v| (v.status, v.recommendations))
-            .collect();
-        (r, warnings)
-    }) {
-        recs.extend(r);
+    for (r, warn) in model.map_vm_recommendations(&todo, |recs, warnings| (recs, warnings)) {
+        recs.extend(r.into_iter().map(|r| (r.control_status(), r)));
         warnings.extend(warn);
     }
     dedup_warnings(&mut warnings);
