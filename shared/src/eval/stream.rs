@@ -20,7 +20,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 
 /// VMs evaluated and serialised per batch: bounds the memory the report takes in flight.
-const BATCH: usize = 2048;
+const BATCH: usize = 512;
 
 /// How the JSON is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,27 +170,45 @@ pub fn write_report<W: Write>(model: &Model<'_>, w: &mut W, style: Style) -> io:
     // second pass: the VMs, a batch at a time, serialised where they are evaluated into
     // buffers that are reused (so their pages are not faulted in again for every batch)
     let pool: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-    let mut first = true;
-    for batch in todo.chunks(BATCH) {
-        let parts = model.map_vm_chunks(batch, |start, reports, _| {
-            let mut buf = pool
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop()
-                .unwrap_or_default();
+    let produce = |b: usize, batch: &[u32]| {
+        model.map_vm_chunks(batch, |start, reports, _| {
+            let mut buf = lock(&pool).pop().unwrap_or_default();
             let mut renders = Renders::default();
             let r: io::Result<()> = reports.iter().enumerate().try_for_each(|(k, v)| {
-                vm_item(&mut buf, v, style, first && start + k == 0, &mut renders)
+                vm_item(&mut buf, v, style, b == 0 && start + k == 0, &mut renders)
             });
             r.map(|()| buf)
-        });
-        for part in parts {
-            let mut part = part?;
-            w.write_all(&part)?;
-            part.clear();
-            pool.lock().unwrap_or_else(|e| e.into_inner()).push(part);
-        }
-        first = false;
+        })
+    };
+    let mut consume = |part: io::Result<Vec<u8>>| -> io::Result<()> {
+        let mut part = part?;
+        w.write_all(&part)?;
+        part.clear();
+        lock(&pool).push(part);
+        Ok(())
+    };
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    {
+        // the next batch is evaluated while this one is written: the write (the kernel's copy
+        // into the page cache) no longer leaves the evaluating cores idle
+        std::thread::scope(|scope| -> io::Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel(0);
+            let (todo, produce) = (&todo, &produce);
+            scope.spawn(move || {
+                for (b, batch) in todo.chunks(BATCH).enumerate() {
+                    for part in produce(b, batch) {
+                        if tx.send(part).is_err() {
+                            return; // the writer stopped (an error): nothing more to do
+                        }
+                    }
+                }
+            });
+            rx.into_iter().try_for_each(&mut consume)
+        })?;
+    }
+    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+    for (b, batch) in todo.chunks(BATCH).enumerate() {
+        produce(b, batch).into_iter().try_for_each(&mut consume)?;
     }
     match (style, todo.is_empty()) {
         (Style::Pretty, false) => w.write_all(b"\n  ]")?,
@@ -455,4 +473,9 @@ impl Renders {
         self.at.insert(key, start..buf.len());
         Ok(())
     }
+}
+
+/// Locks a mutex; a panic elsewhere cannot leave a pool of empty buffers inconsistent.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
