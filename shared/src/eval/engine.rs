@@ -252,12 +252,16 @@ impl<'a> Model<'a> {
 
     /// Builds the model of an inventory as the engine reads it (e.g. parsed from one buffer
     /// with [`view::Inventory::from_slice`]).
-    pub fn from_view(inv: view::Inventory<'a>, cfg: &EvalConfig) -> Result<Self, InputError> {
+    pub fn from_view(mut inv: view::Inventory<'a>, cfg: &EvalConfig) -> Result<Self, InputError> {
         cfg.validate()?;
         let mut warnings = Vec::new();
         let mut asgs = intern_asgs(&inv);
         let ports = cfg.ports();
         let (nsgs, plans) = compile_nsgs(&inv, &asgs, &ports, &mut warnings)?;
+        // the rules are compiled: their parsed views are freed before the rest is built
+        for nsg in &mut inv.network_security_groups {
+            nsg.properties.security_rules = Vec::new();
+        }
         let nsg_index = NsgIndex::new(&inv);
         let Networks {
             subnets,
