@@ -230,6 +230,10 @@ pub struct Model<'a> {
     /// The ip configurations of NIC `i`: `ipconfs[nic_confs[i]..nic_confs[i + 1]]`.
     ipconfs: Vec<IpConf<'a>>,
     nic_confs: Vec<u32>,
+    /// Per ip configuration: another one shares its NSGs, VNet and family, so that its
+    /// evaluation may be reused and is worth keeping in the cache (one NSG per NIC would
+    /// otherwise fill the cache with verdicts read once).
+    conf_shared: Vec<bool>,
     /// The network profile of VM `i` resolved: `vm_nics[vm_nic_at[i]..vm_nic_at[i + 1]]` holds,
     /// for each entry, the NIC's index, [`MISSING`] or [`NO_ID`].
     vm_nics: Vec<u32>,
@@ -284,6 +288,7 @@ impl<'a> Model<'a> {
             ids_unique,
         } = resolve_nics(&inv, &asgs, &nsg_index, &subnets, &pips, &mut warnings)?;
         let asg_members = asg_members(&ipconfs, asgs.ids.len());
+        let conf_shared = conf_shared(&ipconfs, &nic_nsg, &nic_confs);
         let VmProfiles {
             vm_nics,
             vm_nic_at,
@@ -348,6 +353,7 @@ impl<'a> Model<'a> {
             nic_nsg,
             ipconfs,
             nic_confs,
+            conf_shared,
             vm_nics,
             vm_nic_at,
             vm_keys,
@@ -637,7 +643,8 @@ impl<'a> Model<'a> {
             let nic_nsg = self.nic_nsg[n as usize];
             let (from, to) = (self.nic_confs[n as usize], self.nic_confs[n as usize + 1]);
             for (k, c) in self.ipconfs[from as usize..to as usize].iter().enumerate() {
-                evals.push((c, nic_nsg, self.eval_path(c, c.subnet_nsg, nic_nsg, c.vnet)));
+                let keep = self.conf_shared[from as usize + k];
+                evals.push((c, nic_nsg, self.eval_path(c, nic_nsg, keep)));
                 at.push((
                     from + k as u32,
                     c.subnet_guard || self.nic_guard[n as usize],
@@ -659,7 +666,7 @@ impl<'a> Model<'a> {
                 pip_basic: false,
                 subnet_guard: false,
             };
-            self.eval_path(&conf, NONE, NONE, NONE)
+            self.eval_path(&conf, NONE, true)
         });
         VmConfs { evals, at, unknown }
     }
@@ -997,7 +1004,7 @@ impl<'a> Model<'a> {
                         pip_basic: false,
                         subnet_guard: false,
                     };
-                    floating = self.eval_path(&conf, c.subnet_nsg, nic_nsg, c.vnet);
+                    floating = self.eval_path(&conf, nic_nsg, true);
                     &floating[pi]
                 }
                 None => e,
@@ -1123,8 +1130,10 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// Evaluates all management ports for one ip configuration, through the cache.
-    fn eval_path(&self, conf: &IpConf<'_>, subnet_nsg: u32, nic_nsg: u32, vnet: u32) -> PathEval {
+    /// Evaluates all management ports for one ip configuration, through the cache (kept there
+    /// when `keep`: other ip configurations may share it).
+    fn eval_path(&self, conf: &IpConf<'_>, nic_nsg: u32, keep: bool) -> PathEval {
+        let (subnet_nsg, vnet) = (conf.subnet_nsg, conf.vnet);
         let admin = if vnet == NONE {
             NONE
         } else {
@@ -1153,6 +1162,9 @@ impl<'a> Model<'a> {
             }
         }
         let evals = self.eval_key(&key);
+        if !keep {
+            return evals;
+        }
         let mut cache = lock(&self.cache);
         let i = cache.evals.len() as u32;
         cache.index.insert(key, i);
@@ -2647,6 +2659,28 @@ fn parse_ipconfs<'a>(
     Ok(())
 }
 
+/// Per ip configuration, whether another has the same NSGs, VNet and address family (the
+/// coarse part of [`EvalKey`]): only those can share an evaluation.
+fn conf_shared(ipconfs: &[IpConf<'_>], nic_nsg: &[u32], nic_confs: &[u32]) -> Vec<bool> {
+    let key = |n: usize, c: &IpConf<'_>| (c.subnet_nsg, nic_nsg[n], c.vnet, c.family as u8);
+    let mut seen: FxMap<(u32, u32, u32, u8), u32> = fx_map(ipconfs.len());
+    for n in 0..nic_nsg.len() {
+        for c in &ipconfs[nic_confs[n] as usize..nic_confs[n + 1] as usize] {
+            *seen.entry(key(n, c)).or_default() += 1;
+        }
+    }
+    let mut shared = vec![false; ipconfs.len()];
+    for n in 0..nic_nsg.len() {
+        for (k, c) in ipconfs[nic_confs[n] as usize..nic_confs[n + 1] as usize]
+            .iter()
+            .enumerate()
+        {
+            shared[nic_confs[n] as usize + k] = seen[&key(n, c)] > 1;
+        }
+    }
+    shared
+}
+
 /// An address as shared text (IPv4 without going through the formatter).
 fn ip_arc(family: Family, ip: u128) -> Arc<str> {
     match family {
@@ -2796,6 +2830,33 @@ mod tests {
             assert_eq!(&*ip_arc(Family::V4, ip), format_ip(Family::V4, ip));
         }
         assert_eq!(&*ip_arc(Family::V6, 1), "::1");
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use crate::fleet::{per_vm_nsg_fleet, synthetic_fleet};
+    use crate::EvalConfig;
+
+    fn cached(inv: &crate::Inventory) -> (usize, crate::eval::report::Report) {
+        let model = super::Model::build(inv, &EvalConfig::default()).unwrap();
+        let report = model.report();
+        let n = super::lock(&model.cache).evals.len();
+        (n, report)
+    }
+
+    #[test]
+    fn verdicts_no_other_ip_configuration_can_share_are_not_kept() {
+        // one NSG per NIC: every evaluation is read by one VM only
+        let (kept, report) = cached(&per_vm_nsg_fleet(40, 7));
+        assert_eq!(report.vms.len(), 40);
+        assert_eq!(
+            kept, 0,
+            "evaluations of unshared NSGs stay out of the cache"
+        );
+        // about ten VMs per NSG: evaluations are shared, and kept
+        let (kept, report) = cached(&synthetic_fleet(200, 7));
+        assert!(kept > 0 && kept < report.vms.len(), "kept {kept}");
     }
 }
 
