@@ -7,7 +7,7 @@ use portcullis_shared::eval::engine::dedup_warnings;
 use portcullis_shared::eval::report::{
     ControlScore, RecommendationSummary, Report, State, Status, VmReport,
 };
-use portcullis_shared::eval::stream::{write_report, Style};
+use portcullis_shared::eval::stream::{write_report, Layout, Style};
 use portcullis_shared::eval::Model;
 use portcullis_shared::{EvalConfig, InputError, Inventory};
 use std::io::{IsTerminal, Read, Write};
@@ -30,6 +30,11 @@ pub struct EvaluateArgs {
     /// what pipelines should read).
     #[arg(long)]
     pub compact: bool,
+    /// With `--format json`: each deciding rule written once, in a top-level `rules` table,
+    /// and named by its index there (`decidingRuleRefs`) instead of repeated in every exposure
+    /// (`decidingRules`).
+    #[arg(long)]
+    pub rules_table: bool,
     /// Settings file (TOML, or JSON if it ends in .json): managementPorts,
     /// openThresholdIpv4Prefix, openThresholdIpv6Prefix.
     #[arg(long)]
@@ -40,6 +45,15 @@ pub struct EvaluateArgs {
 }
 
 pub fn run(args: EvaluateArgs) -> ExitCode {
+    if args.format == Format::Table && (args.compact || args.rules_table) {
+        let flag = if args.compact {
+            "--compact"
+        } else {
+            "--rules-table"
+        };
+        eprintln!("error: {flag} applies to --format json only (got --format table)");
+        return ExitCode::from(2);
+    }
     let cfg = match &args.config {
         Some(path) => load_config(path),
         None => Ok(EvalConfig::default()),
@@ -66,7 +80,11 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
             } else {
                 Style::Pretty
             };
-            write_report(&model, &mut w, style).and_then(|r| writeln!(w).map(|()| r.any_unhealthy))
+            let layout = Layout {
+                style,
+                rules_table: args.rules_table,
+            };
+            write_report(&model, &mut w, layout).and_then(|r| writeln!(w).map(|()| r.any_unhealthy))
         }
         Format::Table => write_table(&mut w, &model, color),
     };

@@ -1,6 +1,6 @@
 //! The streamed report is byte for byte the report serde_json writes for the whole `Report`,
 //! and the borrowed parse gives the engine the same inventory as the owned one.
-use portcullis_shared::eval::stream::{write_report, Style};
+use portcullis_shared::eval::stream::{write_report, Layout, Style};
 use portcullis_shared::eval::Model;
 use portcullis_shared::fleet::{
     add_load_balancers, per_vm_nsg_fleet, rich_fleet, synthetic_fleet, InventoryBuilder, Rule,
@@ -15,6 +15,67 @@ fn streamed(json: &[u8], style: Style) -> Vec<u8> {
     let mut out = Vec::new();
     write_report(&model, &mut out, style).expect("writes");
     out
+}
+
+fn streamed_with_table(json: &[u8], style: Style) -> Vec<u8> {
+    let mut owned = None;
+    let view = Inventory::parse_view(json, &mut owned).expect("parses");
+    let model = Model::from_view(view, &EvalConfig::default()).expect("builds");
+    let mut out = Vec::new();
+    let layout = Layout {
+        style,
+        rules_table: true,
+    };
+    write_report(&model, &mut out, layout).expect("writes");
+    out
+}
+
+/// The report with a rules table is the report once each `decidingRuleRefs` is replaced by
+/// the rules it names; the table holds each rule once, numbered in order of first use.
+fn check_rules_table(json: &[u8], report: &serde_json::Value) {
+    let pretty = streamed_with_table(json, Style::Pretty);
+    let compact = streamed_with_table(json, Style::Compact);
+    let mut got: serde_json::Value = serde_json::from_slice(&compact).expect("valid JSON");
+    assert_eq!(
+        got,
+        serde_json::from_slice::<serde_json::Value>(&pretty).expect("valid JSON"),
+        "pretty and compact differ"
+    );
+    let text = String::from_utf8(compact).unwrap();
+    assert!(
+        !text.contains("\"decidingRules\""),
+        "rules are not repeated"
+    );
+    assert!(text.find("\"warnings\"").unwrap() < text.rfind("\"rules\"").unwrap());
+    let rules = got
+        .as_object_mut()
+        .unwrap()
+        .remove("rules")
+        .expect("a rules table");
+    let rules = rules.as_array().unwrap();
+    let unique: std::collections::HashSet<String> = rules.iter().map(|r| r.to_string()).collect();
+    assert_eq!(unique.len(), rules.len(), "a rule is listed twice");
+    let mut next = 0;
+    for vm in got["vms"].as_array_mut().unwrap() {
+        for e in vm["exposures"].as_array_mut().unwrap() {
+            let e = e.as_object_mut().unwrap();
+            let refs = e.remove("decidingRuleRefs").expect("decidingRuleRefs");
+            let named: Vec<serde_json::Value> = refs
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    let i = i.as_u64().unwrap() as usize;
+                    assert!(i <= next, "index {i} used before {next}");
+                    next = next.max(i + 1);
+                    rules[i].clone()
+                })
+                .collect();
+            e.insert("decidingRules".into(), named.into());
+        }
+    }
+    assert_eq!(next, rules.len(), "every rule of the table is used");
+    assert!(&got == report, "the report with its rules put back differs");
 }
 
 fn check(inv: &Inventory) {
@@ -32,6 +93,7 @@ fn check(inv: &Inventory) {
         String::from_utf8(streamed(&json, Style::Compact)).unwrap(),
         serde_json::to_string(&report).unwrap()
     );
+    check_rules_table(&json, &serde_json::to_value(&report).unwrap());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `portcullis evaluate`: the contract other tools and CI pipelines depend on.
 use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
+use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -365,5 +366,62 @@ fn streamed_json_is_the_whole_report_and_compact_agrees() {
     assert!(
         o.stdout.len() * 4 < want.len() * 3,
         "compact is under 3/4 of the size"
+    );
+}
+
+/// `--rules-table` writes each deciding rule once and names it by index; the report is
+/// otherwise the same, and smaller. With `--format table` it is refused, exit code 2.
+#[test]
+fn rules_table_names_each_deciding_rule_once() {
+    let inv = portcullis_shared::fleet::synthetic_fleet(3_000, 5);
+    let whole =
+        serde_json::to_value(portcullis_shared::evaluate(&inv, &Default::default()).unwrap())
+            .unwrap();
+    let p = temp("rules-table.json", &serde_json::to_vec(&inv).unwrap());
+    let plain = run(&["evaluate", p.to_str().unwrap(), "--compact"]);
+    let o = run(&[
+        "evaluate",
+        p.to_str().unwrap(),
+        "--compact",
+        "--rules-table",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        o.stdout.len() * 10 < plain.stdout.len() * 6,
+        "{} bytes with the table, {} without",
+        o.stdout.len(),
+        plain.stdout.len()
+    );
+    let mut got: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules = got.as_object_mut().unwrap().remove("rules").unwrap();
+    for vm in got["vms"].as_array_mut().unwrap() {
+        for e in vm["exposures"].as_array_mut().unwrap() {
+            let refs = e
+                .as_object_mut()
+                .unwrap()
+                .remove("decidingRuleRefs")
+                .unwrap();
+            let named: Vec<Value> = refs
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| rules[i.as_u64().unwrap() as usize].clone())
+                .collect();
+            e["decidingRules"] = named.into();
+        }
+    }
+    assert!(got == whole, "the report with its rules put back differs");
+
+    let o = run(&[
+        "evaluate",
+        p.to_str().unwrap(),
+        "--format",
+        "table",
+        "--rules-table",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: --rules-table applies to --format json only (got --format table)\n"
     );
 }

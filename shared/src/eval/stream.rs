@@ -7,6 +7,13 @@
 //! model's cache makes that the cheaper pass) in batches, each VM serialised on the thread that
 //! evaluated it and written in order.
 //! [`Style::Compact`] writes the same keys and values with no whitespace.
+//!
+//! With [`Layout::rules_table`] every deciding rule is written once, in a top-level `rules`
+//! table after `warnings`, and each exposure names its deciding rules by their index in it
+//! (`decidingRuleRefs`) instead of repeating them (`decidingRules`). Indices follow the order
+//! in which rules first decide something, VM by VM. Evaluating threads write a placeholder (a
+//! NUL byte, which JSON text never holds raw, and the rule's number within the batch); the
+//! writer gives each rule its index and writes the numbers.
 use super::engine::{dedup_warnings, Model};
 use super::keys::FxMap;
 use super::report::{
@@ -30,6 +37,24 @@ pub enum Style {
     Pretty,
     /// The same keys and values, no whitespace (`--compact`).
     Compact,
+}
+
+/// How the report is laid out: whitespace, and whether deciding rules are shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub style: Style,
+    /// Deciding rules written once, in a top-level `rules` table, and referred to by index
+    /// (`decidingRuleRefs`) from the exposures (`--rules-table`).
+    pub rules_table: bool,
+}
+
+impl From<Style> for Layout {
+    fn from(style: Style) -> Self {
+        Layout {
+            style,
+            rules_table: false,
+        }
+    }
 }
 
 /// What the caller needs once the report is written.
@@ -146,7 +171,13 @@ fn key<W: Write>(w: &mut W, name: &str, first: bool, style: Style) -> io::Result
 
 /// Evaluates every VM of the model and writes the report to `w` (no trailing newline), as it
 /// is produced. With the `parallel` feature the VMs of a batch are shared out between cores.
-pub fn write_report<W: Write>(model: &Model<'_>, w: &mut W, style: Style) -> io::Result<Written> {
+pub fn write_report<W: Write>(
+    model: &Model<'_>,
+    w: &mut W,
+    layout: impl Into<Layout>,
+) -> io::Result<Written> {
+    let layout = layout.into();
+    let style = layout.style;
     let (todo, mut warnings) = model.vm_order();
 
     // first pass: every VM's recommendations (for the summary, which comes first)
@@ -173,16 +204,24 @@ pub fn write_report<W: Write>(model: &Model<'_>, w: &mut W, style: Style) -> io:
     let produce = |b: usize, batch: &[u32]| {
         model.map_vm_chunks(batch, |start, reports, _| {
             let mut buf = lock(&pool).pop().unwrap_or_default();
-            let mut renders = Renders::default();
+            let mut renders = Renders {
+                table: layout.rules_table,
+                ..Renders::default()
+            };
             let r: io::Result<()> = reports.iter().enumerate().try_for_each(|(k, v)| {
                 vm_item(&mut buf, v, style, b == 0 && start + k == 0, &mut renders)
             });
-            r.map(|()| buf)
+            r.map(|()| (buf, renders.local))
         })
     };
-    let mut consume = |part: io::Result<Vec<u8>>| -> io::Result<()> {
-        let mut part = part?;
-        w.write_all(&part)?;
+    let mut table = RulesTable::default();
+    let mut consume = |part: io::Result<(Vec<u8>, Vec<DecidingRule>)>| -> io::Result<()> {
+        let (mut part, local) = part?;
+        if layout.rules_table {
+            table.write(w, &part, local)?;
+        } else {
+            w.write_all(&part)?;
+        }
         part.clear();
         lock(&pool).push(part);
         Ok(())
@@ -216,6 +255,10 @@ pub fn write_report<W: Write>(model: &Model<'_>, w: &mut W, style: Style) -> io:
     }
     key(w, "warnings", false, style)?;
     put(w, &warnings, style, 1)?;
+    if layout.rules_table {
+        key(w, "rules", false, style)?;
+        put(w, &table.rules, style, 1)?;
+    }
     w.write_all(if style == Style::Pretty { b"\n}" } else { b"}" })?;
     Ok(Written {
         vms: todo.len(),
@@ -391,6 +434,75 @@ struct ExposureKey {
 struct Renders {
     at: FxMap<ExposureKey, Range<usize>>,
     rules: FxMap<RuleKey, Range<usize>>,
+    /// Deciding rules go to the rules table: exposures hold placeholders, numbered in `local`.
+    table: bool,
+    /// With `table`, the deciding rules of this buffer, by their placeholder's number (the
+    /// `Arc`s held keep the addresses in `numbers` from being reused).
+    local: Vec<DecidingRule>,
+    numbers: FxMap<RuleKey, u32>,
+}
+
+/// The byte that starts a placeholder for a deciding rule's index (followed by the rule's
+/// number in its buffer, four bytes little-endian). JSON text never holds it raw: strings
+/// escape it.
+const PLACEHOLDER: u8 = 0;
+
+/// The deciding rules written so far (`--rules-table`), each once, in the order they first
+/// decided something.
+#[derive(Default)]
+struct RulesTable {
+    rules: Vec<DecidingRule>,
+    index: FxMap<RuleText, u32>,
+}
+
+/// A deciding rule by its content (rules with equal text share an index).
+#[derive(PartialEq, Eq, Hash)]
+struct RuleText {
+    nsg: std::sync::Arc<str>,
+    rule: std::sync::Arc<str>,
+    priority: u32,
+    access: Access,
+    level: Level,
+    default: bool,
+}
+
+impl RulesTable {
+    /// Writes a buffer whose placeholders number the rules of `local`: each placeholder
+    /// becomes the rule's index in the table (a rule not seen before is added).
+    fn write<W: Write>(
+        &mut self,
+        w: &mut W,
+        part: &[u8],
+        local: Vec<DecidingRule>,
+    ) -> io::Result<()> {
+        let indices: Vec<u32> = local
+            .into_iter()
+            .map(|r| {
+                let text = RuleText {
+                    nsg: r.nsg.clone(),
+                    rule: r.rule.clone(),
+                    priority: r.priority,
+                    access: r.access,
+                    level: r.level,
+                    default: r.default,
+                };
+                let next = self.rules.len() as u32;
+                *self.index.entry(text).or_insert_with(|| {
+                    self.rules.push(r);
+                    next
+                })
+            })
+            .collect();
+        let mut rest = part;
+        let mut digits = itoa::Buffer::new();
+        while let Some(at) = memchr::memchr(PLACEHOLDER, rest) {
+            w.write_all(&rest[..at])?;
+            let n = u32::from_le_bytes(rest[at + 1..at + 5].try_into().expect("four bytes"));
+            w.write_all(digits.format(indices[n as usize]).as_bytes())?;
+            rest = &rest[at + 5..];
+        }
+        w.write_all(rest)
+    }
 }
 
 /// What makes a deciding rule's JSON: its NSG and name by address (the compiled NSG's, shared
@@ -403,6 +515,19 @@ struct RuleKey {
     access: Access,
     level: Level,
     default: bool,
+}
+
+impl RuleKey {
+    fn of(r: &DecidingRule) -> Self {
+        RuleKey {
+            nsg: r.nsg.as_ptr(),
+            rule: r.rule.as_ptr(),
+            priority: r.priority,
+            access: r.access,
+            level: r.level,
+            default: r.default,
+        }
+    }
 }
 
 /// The depth an exposure is serialised at (`Pretty::at`), inside a VM's `exposures`.
@@ -419,19 +544,29 @@ impl Renders {
         o.str_field("state", e.state.as_str())?;
         o.field("reachable", &e.reachable)?;
         o.field("allowedPublicSources", &*e.allowed_public_sources)?;
+        if self.table {
+            o.key("decidingRuleRefs");
+            let buf = &mut *o.buf;
+            buf.push(b'[');
+            for (k, r) in e.deciding_rules.iter().enumerate() {
+                separator(buf, style, k == 0, EXPOSURE_DEPTH + 2);
+                let next = self.local.len() as u32;
+                let n = *self.numbers.entry(RuleKey::of(r)).or_insert_with(|| {
+                    self.local.push(r.clone());
+                    next
+                });
+                buf.push(PLACEHOLDER);
+                buf.extend_from_slice(&n.to_le_bytes());
+            }
+            close_array(buf, style, e.deciding_rules.is_empty(), EXPOSURE_DEPTH + 1);
+            return self.exposure_rest(o, e);
+        }
         o.key("decidingRules");
         let buf = &mut *o.buf;
         buf.push(b'[');
         for (k, r) in e.deciding_rules.iter().enumerate() {
             separator(buf, style, k == 0, EXPOSURE_DEPTH + 2);
-            let key = RuleKey {
-                nsg: r.nsg.as_ptr(),
-                rule: r.rule.as_ptr(),
-                priority: r.priority,
-                access: r.access,
-                level: r.level,
-                default: r.default,
-            };
+            let key = RuleKey::of(r);
             if let Some(at) = self.rules.get(&key) {
                 buf.extend_from_within(at.clone());
             } else {
@@ -441,6 +576,11 @@ impl Renders {
             }
         }
         close_array(buf, style, e.deciding_rules.is_empty(), EXPOSURE_DEPTH + 1);
+        self.exposure_rest(o, e)
+    }
+
+    /// The exposure's fields after its deciding rules, and its end.
+    fn exposure_rest(&self, mut o: Object<'_>, e: &Exposure) -> io::Result<()> {
         o.field("jitProtected", &e.jit_protected)?;
         o.str_field("reason", &e.reason)?;
         o.field("paths", &e.paths)?;
