@@ -16,6 +16,8 @@
 //! - `python3 shared/benches/naive_baseline.py FILE > out.json` (json.load and a per-rule
 //!   string match).
 //!
+//! Then once: `--format json --compact`, and `--compact --rules-table` (size and time).
+//!
 //! Each is timed from spawn to exit (wall clock), and its peak resident memory (VmHWM, which
 //! counts mapped file pages) is read by GNU `time` (Debian package `time`). The tables print the
 //! medians. The binary is `target/release/portcullis`, or `$PORTCULLIS_BIN`.
@@ -251,9 +253,9 @@ fn main() {
     }
     for shape in &shapes {
         println!("\n### Shape `{shape}`\n");
-        println!("| VMs | file | parse floor{} | e2e json | e2e table | Python | Python / json | Python / table | json / floor | table / floor | peak / file (json, table) | report (json) | per VM | report (compact) | per VM |",
+        println!("| VMs | file | parse floor{} | e2e json | e2e table | Python | Python / json | Python / table | json / floor | table / floor | peak / file (json, table) | report (json) | per VM | report (compact) | per VM | compact + rules table: e2e (1 run), report, per VM |",
             if floors.len() > 1 { " (serde_json; simd-json)" } else { " (serde_json)" });
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &n in &sizes {
             let path = dir.join(format!("e2e-{shape}-{n}.json"));
             if !path.exists() {
@@ -269,6 +271,7 @@ fn main() {
             let file_bytes = std::fs::metadata(&path).unwrap().len() as f64;
             let out_json = dir.join(format!("e2e-{shape}-{n}.out.json"));
             let out_compact = dir.join(format!("e2e-{shape}-{n}.out.compact.json"));
+            let out_shared = dir.join(format!("e2e-{shape}-{n}.out.rules.json"));
             let out_table = dir.join(format!("e2e-{shape}-{n}.out.txt"));
             let out_py = dir.join(format!("e2e-{shape}-{n}.out.py.json"));
             let out_floor = dir.join(format!("e2e-{shape}-{n}.out.floor"));
@@ -294,15 +297,28 @@ fn main() {
                 &[bin, "evaluate", file, "--format", "json", "--compact"],
                 &out_compact,
             );
+            let shared = run(
+                &[
+                    bin,
+                    "evaluate",
+                    file,
+                    "--format",
+                    "json",
+                    "--compact",
+                    "--rules-table",
+                ],
+                &out_shared,
+            );
             let floor: Vec<f64> = t_floor.into_iter().map(median).collect();
             let fastest = floor.iter().cloned().fold(f64::MAX, f64::min);
             let (j, t, p) = (median(t_json), median(t_table), median(t_py));
             let report = std::fs::metadata(&out_json).unwrap().len() as f64;
             let compact = std::fs::metadata(&out_compact).unwrap().len() as f64;
+            let shared_size = std::fs::metadata(&out_shared).unwrap().len() as f64;
             let mb = |b: f64| b / 1_048_576.0;
             let floor_text: Vec<String> = floor.iter().map(|f| format!("{:.2} s", f)).collect();
             println!(
-                "| {n} | {:.1} MB | {} | {j:.2} s | {t:.2} s | {p:.2} s | {:.1}× | {:.1}× | {:.2}× | {:.2}× | {:.2}×, {:.2}× | {:.1} MB | {:.0} B | {:.1} MB | {:.0} B |",
+                "| {n} | {:.1} MB | {} | {j:.2} s | {t:.2} s | {p:.2} s | {:.1}× | {:.1}× | {:.2}× | {:.2}× | {:.2}×, {:.2}× | {:.1} MB | {:.0} B | {:.1} MB | {:.0} B | {:.2} s, {:.1} MB, {:.0} B |",
                 mb(file_bytes),
                 floor_text.join("; "),
                 p / j,
@@ -315,6 +331,9 @@ fn main() {
                 report / n as f64,
                 mb(compact),
                 compact / n as f64,
+                shared.secs,
+                mb(shared_size),
+                shared_size / n as f64,
             );
         }
     }
