@@ -255,7 +255,9 @@ fn main() {
         println!("\n### Shape `{shape}`\n");
         println!("| VMs | file | parse floor{} | e2e json | e2e table | Python | Python / json | Python / table | json / floor | table / floor | peak / file (json, table) | report (json) | per VM | report (compact) | per VM | compact + rules table: e2e (1 run), report, per VM |",
             if floors.len() > 1 { " (serde_json; simd-json)" } else { " (serde_json)" });
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for &n in &sizes {
             let path = dir.join(format!("e2e-{shape}-{n}.json"));
             if !path.exists() {

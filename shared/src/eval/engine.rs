@@ -261,11 +261,12 @@ impl<'a> Model<'a> {
         let mut warnings = Vec::new();
         let mut asgs = intern_asgs(&inv);
         let ports = cfg.ports();
-        let (nsgs, plans) = compile_nsgs(&inv, &asgs, &ports, &mut warnings)?;
-        // the rules are compiled: their parsed views are freed before the rest is built
-        for nsg in &mut inv.network_security_groups {
-            nsg.properties.security_rules = Vec::new();
-        }
+        let (nsgs, plans) = compile_nsgs(
+            &mut inv.network_security_groups,
+            &asgs,
+            &ports,
+            &mut warnings,
+        )?;
         let nsg_index = NsgIndex::new(&inv);
         let Networks {
             subnets,
@@ -1463,45 +1464,36 @@ fn intern_asgs(inv: &view::Inventory<'_>) -> AsgInterner {
     asgs
 }
 
-/// Compiles every NSG (in parallel with the `parallel` feature), with its plan.
+/// Compiles every NSG, in order, each NSG's parsed rules freed as soon as it is compiled: on
+/// one thread, so that the compiled rules reuse the memory of the parsed ones (compiled on
+/// several threads, they took fresh memory while every parsed rule was still held: with one
+/// NSG per VM, 300 MB more at 100k VMs, for no time saved).
 fn compile_nsgs(
-    inv: &view::Inventory<'_>,
+    nsgs_in: &mut [view::NetworkSecurityGroup<'_>],
     asgs: &AsgInterner,
     ports: &[PortSpec],
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
-    let mut nsgs = Vec::with_capacity(inv.network_security_groups.len());
-    let mut plans = Vec::with_capacity(inv.network_security_groups.len());
-    let chunks = par_chunks(&inv.network_security_groups, |start, chunk| {
-        let mut asgs = asgs.clone();
-        let mut warnings = Vec::new();
-        let mut out = Vec::with_capacity(chunk.len());
-        for (k, nsg) in chunk.iter().enumerate() {
-            let i = start + k;
-            if crate::eval::trim(nsg.id).is_empty() {
-                return Err(InputError::new(
-                    format!("networkSecurityGroups[{i}].id"),
-                    "missing resource id",
-                ));
-            }
-            let compiled = compile_nsg(
-                nsg,
-                &format!("networkSecurityGroups[{i}]"),
-                &mut asgs,
-                &mut warnings,
-            )?;
-            let plan = NsgPlan::new(&compiled, ports);
-            out.push((compiled, plan));
+    let mut nsgs = Vec::with_capacity(nsgs_in.len());
+    let mut plans = Vec::with_capacity(nsgs_in.len());
+    // rule-only application security groups are not added to the model's interner
+    let mut asgs = asgs.clone();
+    for (i, nsg) in nsgs_in.iter_mut().enumerate() {
+        if crate::eval::trim(nsg.id).is_empty() {
+            return Err(InputError::new(
+                format!("networkSecurityGroups[{i}].id"),
+                "missing resource id",
+            ));
         }
-        Ok((out, warnings))
-    });
-    for chunk in chunks {
-        let (compiled, w) = chunk?;
-        for (nsg, plan) in compiled {
-            nsgs.push(nsg);
-            plans.push(plan);
-        }
-        warnings.extend(w);
+        let compiled = compile_nsg(
+            nsg,
+            &format!("networkSecurityGroups[{i}]"),
+            &mut asgs,
+            warnings,
+        )?;
+        nsg.properties.security_rules = Vec::new();
+        plans.push(NsgPlan::new(&compiled, ports));
+        nsgs.push(compiled);
     }
     Ok((nsgs, plans))
 }
