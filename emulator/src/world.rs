@@ -430,9 +430,13 @@ impl World {
 
     /// Writes the state atomically: a temporary file beside `path`, then a rename.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        use std::io::Write;
         let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&tmp, bytes)?;
+        // streamed to the file: a 100k-VM world is hundreds of MB of JSON, never held whole
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
+        serde_json::to_writer(&mut out, self).map_err(std::io::Error::other)?;
+        out.flush()?;
+        drop(out);
         std::fs::rename(&tmp, path)
     }
 

@@ -23,11 +23,20 @@ pub async fn fetch(state: &AppState, cur: &Current) -> (Vec<Alert>, Vec<String>)
             sub.id,
             api::ALERTS
         );
-        match state.arm.list::<Value>(&path).await {
-            Ok(list) => alerts.extend(
-                list.iter()
-                    .filter_map(|v| parse(v, cur, &state.config.trusted_ranges)),
-            ),
+        // parsed page by page: a large subscription's alerts are never all held as JSON
+        let mut mine = Vec::new();
+        let listed = state
+            .arm
+            .list_each(&path, |page: Vec<Value>| {
+                mine.extend(
+                    page.iter()
+                        .filter_map(|v| parse(v, cur, &state.config.trusted_ranges)),
+                );
+                Ok(())
+            })
+            .await;
+        match listed {
+            Ok(_) => alerts.append(&mut mine),
             Err(e) => errors.push(format!("{}: {e}", sub.name)),
         }
     }

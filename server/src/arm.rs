@@ -516,8 +516,23 @@ impl ArmClient {
     /// Every item of a list, following `nextLink` until it is absent.
     pub async fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ArmError> {
         let mut out = Vec::new();
+        self.list_each(path, |items: Vec<T>| {
+            out.extend(items);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Each page of a list handed to `on_page` as it arrives, following `nextLink` until it is
+    /// absent, so that a long list is never held whole in its JSON form. Returns the items seen.
+    pub async fn list_each<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        mut on_page: impl FnMut(Vec<T>) -> Result<(), ArmError>,
+    ) -> Result<usize, ArmError> {
         let mut next = Some(path.to_string());
-        let mut pages = 0usize;
+        let (mut pages, mut items) = (0usize, 0usize);
         while let Some(p) = next.take() {
             pages += 1;
             if pages > 10_000 {
@@ -527,10 +542,11 @@ impl ArmClient {
             }
             let page: portcullis_shared::arm::Page<T> =
                 self.expect_ok(Method::GET, &p, None, &[]).await?.json()?;
-            out.extend(page.value);
             next = page.next_link.filter(|l| !l.trim().is_empty());
+            items += page.value.len();
+            on_page(page.value)?;
         }
-        Ok(out)
+        Ok(items)
     }
 
     /// PUT with optional `If-Match`; waits for a long-running operation to finish and returns

@@ -157,13 +157,25 @@ async fn graph_lists(
 /// list in `inv`, typing them one by one: each JSON value is dropped as soon as it is read, so a
 /// large snapshot never holds all of its rows as JSON at once.
 fn append(inv: &mut Inventory, name: &str, items: Vec<Value>) -> Result<(), ArmError> {
-    fn typed<T: DeserializeOwned>(
+    append_at(inv, name, items, 0)
+}
+
+/// [`append`], the first item being the `first`-th of its list (for error messages).
+fn append_at(
+    inv: &mut Inventory,
+    name: &str,
+    items: Vec<Value>,
+    first: usize,
+) -> Result<(), ArmError> {
+    fn typed_into<T: DeserializeOwned>(
         list: &mut Vec<T>,
         items: Vec<Value>,
         what: &str,
+        first: usize,
     ) -> Result<(), ArmError> {
         list.reserve(items.len());
         for (i, v) in items.into_iter().enumerate() {
+            let i = first + i;
             let id = v["id"].as_str().unwrap_or_default().to_string();
             list.push(
                 serde_json::from_value(v)
@@ -173,20 +185,43 @@ fn append(inv: &mut Inventory, name: &str, items: Vec<Value>) -> Result<(), ArmE
         Ok(())
     }
     match name {
-        "virtualMachines" => typed(&mut inv.virtual_machines, items, name),
-        "networkInterfaces" => typed(&mut inv.network_interfaces, items, name),
-        "publicIPAddresses" => typed(&mut inv.public_ip_addresses, items, name),
-        "virtualNetworks" => typed(&mut inv.virtual_networks, items, name),
-        "networkSecurityGroups" => typed(&mut inv.network_security_groups, items, name),
-        "applicationSecurityGroups" => typed(&mut inv.application_security_groups, items, name),
-        "jitNetworkAccessPolicies" => typed(&mut inv.jit_network_access_policies, items, name),
-        "loadBalancers" => typed(&mut inv.load_balancers, items, name),
-        "azureFirewalls" => typed(&mut inv.azure_firewalls, items, name),
-        "bastionHosts" => typed(&mut inv.bastion_hosts, items, name),
+        "virtualMachines" => typed_into(&mut inv.virtual_machines, items, name, first),
+        "networkInterfaces" => typed_into(&mut inv.network_interfaces, items, name, first),
+        "publicIPAddresses" => typed_into(&mut inv.public_ip_addresses, items, name, first),
+        "virtualNetworks" => typed_into(&mut inv.virtual_networks, items, name, first),
+        "networkSecurityGroups" => typed_into(&mut inv.network_security_groups, items, name, first),
+        "applicationSecurityGroups" => {
+            typed_into(&mut inv.application_security_groups, items, name, first)
+        }
+        "jitNetworkAccessPolicies" => {
+            typed_into(&mut inv.jit_network_access_policies, items, name, first)
+        }
+        "loadBalancers" => typed_into(&mut inv.load_balancers, items, name, first),
+        "azureFirewalls" => typed_into(&mut inv.azure_firewalls, items, name, first),
+        "bastionHosts" => typed_into(&mut inv.bastion_hosts, items, name, first),
         other => Err(ArmError::Decode(format!(
             "{other}: not a resource type of the snapshot"
         ))),
     }
+}
+
+/// Moves every resource of `part` to the end of its list in `inv`.
+fn merge(inv: &mut Inventory, mut part: Inventory) {
+    macro_rules! lists {
+        ($($list:ident),*) => { $( inv.$list.append(&mut part.$list); )* };
+    }
+    lists!(
+        virtual_machines,
+        network_interfaces,
+        public_ip_addresses,
+        virtual_networks,
+        network_security_groups,
+        application_security_groups,
+        jit_network_access_policies,
+        load_balancers,
+        azure_firewalls,
+        bastion_hosts
+    );
 }
 
 /// What a snapshot reads: some subscriptions, or a management group (then every subscription
@@ -295,11 +330,19 @@ async fn list_calls(
         .map(|(sub, (name, path, version))| {
             let done = &done;
             async move {
-                let items: Vec<Value> = client
-                    .list(&format!(
-                        "/subscriptions/{}/{path}?api-version={version}",
-                        sub.id
-                    ))
+                // typed page by page: a 100k-VM subscription is never held as JSON values
+                let mut part = Inventory::default();
+                let mut seen = 0;
+                client
+                    .list_each(
+                        &format!("/subscriptions/{}/{path}?api-version={version}", sub.id),
+                        |items: Vec<Value>| {
+                            let n = items.len();
+                            append_at(&mut part, name, items, seen)?;
+                            seen += n;
+                            Ok(())
+                        },
+                    )
                     .await?;
                 let n = {
                     let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
@@ -314,13 +357,12 @@ async fn list_calls(
                     done: n,
                     total: RESOURCE_TYPES.len(),
                 });
-                Ok::<_, ArmError>((name, items))
+                Ok::<_, ArmError>(part)
             }
         })
         .buffer_unordered(concurrency.max(1));
-    while let Some(r) = stream.next().await {
-        let (name, items) = r?;
-        append(&mut inv, name, items)?;
+    while let Some(part) = stream.next().await {
+        merge(&mut inv, part?);
     }
     Ok(inv)
 }
