@@ -530,12 +530,56 @@ impl<'a> Model<'a> {
                 .iter()
                 .map(|&i| {
                     let vm = &self.inv.virtual_machines[i as usize];
-                    self.vm_verdict(vm, Some(i as usize), false, &mut warnings)
-                        .recommendations
+                    self.vm_recommendations_only(vm, i as usize, &mut warnings)
                 })
                 .collect();
             f(recs, warnings)
         })
+    }
+
+    /// A VM's recommendations as [`Model::vm_verdict`] decides them, without building its
+    /// exposures: only each port's state is needed (whether any is open), not its sources,
+    /// deciding rules, reason or paths.
+    fn vm_recommendations_only(
+        &self,
+        vm: &VirtualMachine<'_>,
+        index: usize,
+        warnings: &mut Vec<String>,
+    ) -> VmRecommendations {
+        let vm_key = self.vm_keys[index].clone();
+        let name = vm_name(vm);
+        let (nic_idx, missing_nics) = self.vm_nic_list(vm, Some(index), &vm_key, name, warnings);
+        let has_nic = !nic_idx.is_empty() || missing_nics > 0;
+        let confs = self.vm_confs(&nic_idx, missing_nics > 0);
+        let jit = self.jit_for(&vm_key);
+        let any_open = (0..self.ports.len())
+            .any(|pi| self.port_state(&confs, pi, self.ports[pi]) == State::Open);
+        vm_recommendations(&confs.evals, has_nic, any_open, &jit)
+    }
+
+    /// The state [`Model::exposure`] gives port `pi`: the worst of the ip configurations'
+    /// verdicts, unless a path that rewrites the source or destination admits worse (only
+    /// load balancer and firewall frontends do, so only then are the paths built).
+    fn port_state(&self, confs: &VmConfs<'_, 'a>, pi: usize, port: PortSpec) -> State {
+        let state = confs
+            .evals
+            .iter()
+            .map(|(_, _, e)| e[pi].state)
+            .chain(confs.unknown.as_ref().map(|u| u[pi].state))
+            .max_by_key(|s| s.rank())
+            .unwrap_or(State::Closed);
+        if self.ingress.by_conf.is_empty() {
+            return state;
+        }
+        let (paths, beyond, _) = self.port_paths(confs, pi, port);
+        match beyond {
+            Some(extra) if !extra.is_empty() => paths
+                .iter()
+                .filter(|p| p.state.rank() > state.rank())
+                .max_by_key(|p| p.state.rank())
+                .map_or(state, |p| p.state),
+            _ => state,
+        }
     }
 
     /// `index`: the VM's index in the inventory, when it is the inventory's own (its network

@@ -27,7 +27,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 
 /// VMs evaluated and serialised per batch: bounds the memory the report takes in flight.
-const BATCH: usize = 512;
+const BATCH: usize = 2048;
 
 /// How the JSON is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
