@@ -21,6 +21,8 @@ use portcullis_shared::arm::id_scope;
 use portcullis_shared::eval::report::State;
 use portcullis_shared::net::addr::parse_ip;
 use portcullis_shared::net::AddrSet;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -193,6 +195,100 @@ impl AlertKind {
     }
 }
 
+/// A raised alert as the emulator keeps it: its ARM body as compact JSON text, beside the fields
+/// listings filter and sort on. A 100k-VM tenant raises thousands of alerts of about 9 KB each;
+/// held as `serde_json::Value` trees they took several times their text. In the state file an
+/// alert is its body, as before.
+#[derive(Debug, Clone)]
+pub struct StoredAlert {
+    /// The subscription and resource group of its `id`.
+    subscription: String,
+    resource_group: String,
+    name: String,
+    time_generated: String,
+    body: Box<RawValue>,
+}
+
+/// What [`StoredAlert`] reads of a body.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    properties: HeadProperties,
+}
+
+#[derive(Deserialize, Default)]
+struct HeadProperties {
+    #[serde(default, rename = "timeGeneratedUtc")]
+    time_generated: String,
+}
+
+impl StoredAlert {
+    /// Keeps `alert` (an alert's ARM body).
+    pub fn new(alert: &Value) -> Self {
+        let text = serde_json::to_string(alert).expect("a JSON value serialises");
+        let body = RawValue::from_string(text).expect("serde_json wrote valid JSON");
+        Self::from_body(body).expect("a JSON object has a head")
+    }
+
+    fn from_body(body: Box<RawValue>) -> Result<Self, serde_json::Error> {
+        let head: Head = serde_json::from_str(body.get())?;
+        let (subscription, resource_group) = id_scope(&head.id);
+        Ok(Self {
+            subscription: subscription.to_string(),
+            resource_group: resource_group.to_string(),
+            name: head.name,
+            time_generated: head.properties.time_generated,
+            body,
+        })
+    }
+
+    /// The alert's ARM body.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.body.get()).expect("kept as valid JSON")
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it belongs to the subscription (and, if given, the resource group); any case.
+    pub fn in_scope(&self, sub: &str, rg: Option<&str>) -> bool {
+        self.subscription.eq_ignore_ascii_case(sub)
+            && rg.is_none_or(|rg| self.resource_group.eq_ignore_ascii_case(rg))
+    }
+
+    /// Listing order: newest first, then by name.
+    pub fn listing_order(a: &Self, b: &Self) -> std::cmp::Ordering {
+        b.time_generated
+            .cmp(&a.time_generated)
+            .then_with(|| a.name.cmp(&b.name))
+    }
+}
+
+/// Two kept alerts are equal when their bodies are the same text (both are written compact).
+impl PartialEq for StoredAlert {
+    fn eq(&self, other: &Self) -> bool {
+        self.body.get() == other.body.get()
+    }
+}
+
+impl Serialize for StoredAlert {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.body.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredAlert {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let body = Box::<RawValue>::deserialize(d)?;
+        Self::from_body(body).map_err(serde::de::Error::custom)
+    }
+}
+
 impl World {
     /// Raises the alerts of every reachable, open management port that has none yet.
     /// Returns whether any alert was added (the state changed).
@@ -259,7 +355,7 @@ impl World {
                         &legitimate,
                         now,
                     );
-                    self.alerts.insert(key, alert);
+                    self.alerts.insert(key, StoredAlert::new(&alert));
                     added = true;
                 }
             }
@@ -269,21 +365,20 @@ impl World {
 
     /// Alerts of a subscription (optionally one resource group), newest first.
     pub fn list_alerts(&self, sub: &str, rg: Option<&str>) -> Vec<Value> {
-        let mut v: Vec<Value> = self
+        self.alerts_in_order(sub, rg)
+            .into_iter()
+            .map(StoredAlert::value)
+            .collect()
+    }
+
+    /// The kept alerts of a subscription (optionally one resource group), newest first.
+    pub fn alerts_in_order(&self, sub: &str, rg: Option<&str>) -> Vec<&StoredAlert> {
+        let mut v: Vec<&StoredAlert> = self
             .alerts
             .values()
-            .filter(|a| {
-                let (s, r) = id_scope(a["id"].as_str().unwrap_or_default());
-                s.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| r.eq_ignore_ascii_case(rg))
-            })
-            .cloned()
+            .filter(|a| a.in_scope(sub, rg))
             .collect();
-        v.sort_by(|a, b| {
-            b["properties"]["timeGeneratedUtc"]
-                .as_str()
-                .cmp(&a["properties"]["timeGeneratedUtc"].as_str())
-                .then(a["name"].as_str().cmp(&b["name"].as_str()))
-        });
+        v.sort_by(|a, b| StoredAlert::listing_order(a, b));
         v
     }
 
@@ -303,17 +398,10 @@ impl World {
             }
         };
         let now = format_time(self.now());
-        let alert = self
+        let stored = self
             .alerts
             .values_mut()
-            .find(|a| {
-                a["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                    && id_scope(a["id"].as_str().unwrap_or_default())
-                        .0
-                        .eq_ignore_ascii_case(sub)
-            })
+            .find(|a| a.name.eq_ignore_ascii_case(name) && a.in_scope(sub, None))
             .ok_or_else(|| {
                 Fail::new(
                     StatusCode::NOT_FOUND,
@@ -321,8 +409,10 @@ impl World {
                     format!("The alert '{name}' was not found."),
                 )
             })?;
+        let mut alert = stored.value();
         alert["properties"]["status"] = json!(status);
         alert["properties"]["processingEndTimeUtc"] = json!(now);
+        *stored = StoredAlert::new(&alert);
         Ok(())
     }
 }
@@ -506,4 +596,68 @@ fn alert_json(
             "supportingEvidence": evidence
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::demo::{demo_world_with_extra_vms, SCALE_TEST};
+    use crate::world::World;
+
+    /// Alerts are kept as text: a saved and loaded world lists the same bodies, in the same
+    /// order, and a status change is kept through the round trip.
+    #[test]
+    fn alerts_survive_the_state_file_and_keep_their_status() {
+        let mut w = demo_world_with_extra_vms(7, 200);
+        assert!(w.raise_alerts(SCALE_TEST));
+        let before = w.list_alerts(SCALE_TEST, None);
+        assert!(before.len() > 4, "{} alerts", before.len());
+        // newest first, then by name
+        for pair in before.windows(2) {
+            let t = |v: &serde_json::Value| v["properties"]["timeGeneratedUtc"].to_string();
+            assert!(t(&pair[0]) >= t(&pair[1]));
+        }
+        let name = before[3]["name"].as_str().unwrap().to_ascii_lowercase();
+        w.set_alert_status(SCALE_TEST, &name, "Dismiss").unwrap();
+        assert!(w.set_alert_status(SCALE_TEST, &name, "explode").is_err());
+
+        let dir = std::env::temp_dir().join(format!("alerts-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("state.json");
+        w.save(&file).unwrap();
+        let loaded = World::load(&file).unwrap().expect("saved");
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let after = loaded.list_alerts(SCALE_TEST, None);
+        assert_eq!(after.len(), before.len());
+        assert_eq!(after[3]["properties"]["status"], "Dismissed");
+        for (i, (a, b)) in before.iter().zip(&after).enumerate() {
+            if i != 3 {
+                assert_eq!(a, b, "alert {i}");
+            }
+        }
+        // the raw text of the state file is each alert's body, not a string holding it
+        assert_eq!(
+            serde_json::to_value(&loaded.alerts)
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .len(),
+            after.len()
+        );
+        let a = loaded.alerts.values().next().unwrap();
+        assert!(serde_json::to_value(a).unwrap().is_object());
+        // a resource group's listing holds only that group's alerts
+        let rg = after[0]["id"].as_str().unwrap().split('/').nth(4).unwrap();
+        let in_rg = loaded.list_alerts(SCALE_TEST, Some(&rg.to_ascii_uppercase()));
+        assert!(!in_rg.is_empty());
+        assert!(in_rg.len() <= after.len());
+        assert!(in_rg.iter().all(|v| v["id"]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains(&format!("/resourcegroups/{}/", rg.to_ascii_lowercase()))));
+        assert!(loaded
+            .list_alerts("00000000-0000-0000-0000-000000000000", None)
+            .is_empty());
+    }
 }

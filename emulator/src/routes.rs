@@ -107,22 +107,14 @@ fn alerts_page(
     skip: usize,
     take: usize,
 ) -> (Vec<Value>, usize) {
-    let mut refs: Vec<&Value> = w
-        .alerts
-        .values()
-        .filter(|a| {
-            let (s, g) = portcullis_shared::arm::id_scope(a["id"].as_str().unwrap_or_default());
-            s.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
-        })
+    let all = w.alerts_in_order(sub, rg);
+    let total = all.len();
+    let page = all
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .map(crate::alerts::StoredAlert::value)
         .collect();
-    refs.sort_by(|a, b| {
-        b["properties"]["timeGeneratedUtc"]
-            .as_str()
-            .cmp(&a["properties"]["timeGeneratedUtc"].as_str())
-            .then(a["name"].as_str().cmp(&b["name"].as_str()))
-    });
-    let total = refs.len();
-    let page = refs.into_iter().skip(skip).take(take).cloned().collect();
     (page, total)
 }
 

@@ -105,7 +105,7 @@ pub struct World {
     pub alert_seed: u64,
     /// Defender alerts raised so far, by `vm id|port|kind`: kept once raised.
     #[serde(default)]
-    pub alerts: BTreeMap<String, Value>,
+    pub alerts: BTreeMap<String, crate::alerts::StoredAlert>,
     /// Defender re-assesses resources on its own schedule, not on every change: seconds between
     /// two assessments of a subscription (0: every read sees the state as it is now).
     #[serde(default)]
