@@ -47,8 +47,7 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
         let scope = state.config.scope.clone();
         let eval = state.config.eval.clone();
         let handle = tokio::runtime::Handle::current();
-        let names = subs.clone();
-        let (inventory, report, table) = tokio::task::spawn_blocking(move || {
+        let (inventory, report) = tokio::task::spawn_blocking(move || {
             let inventory = handle.block_on(async move {
                 crate::snapshot::take_snapshot_scoped(
                     &arm,
@@ -59,20 +58,18 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
                 )
                 .await
             })?;
-            let (report, table) = in_background(|| {
-                let report = evaluate(&inventory, &eval)
-                    .map_err(|e| anyhow::anyhow!("the inventory does not evaluate: {e}"))?;
-                let table = VmTable::new(&report, &names);
-                anyhow::Ok((report, table))
+            let report = in_background(|| {
+                evaluate(&inventory, &eval)
+                    .map_err(|e| anyhow::anyhow!("the inventory does not evaluate: {e}"))
             })?;
-            anyhow::Ok((inventory, report, table))
+            anyhow::Ok((inventory, report))
         })
         .await??;
-        anyhow::Ok((subs, inventory, report, table))
+        anyhow::Ok((subs, inventory, report))
     }
     .await;
     state.refreshing.store(false, Ordering::SeqCst);
-    let (subs, inventory, report, table) = match result {
+    let (subs, inventory, report) = match result {
         Ok(x) => x,
         Err(e) => {
             state.emit(ServerEvent::SnapshotFailed {
@@ -103,18 +100,31 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
             .insert_snapshot_at_free_key(&mut row, &vms)
             .await?;
     }
+    // the stored rows go before the VM table is built: at 100k VMs each is tens of MB, and
+    // both come on top of the current snapshot and the new one
+    drop(vms);
     state
         .metrics
         .snapshot_taken(elapsed, report.control.current_score);
-    state.emit(ServerEvent::SnapshotFinished {
+    // off the async workers, at the evaluation's lower priority
+    let (report, subs, table) = tokio::task::spawn_blocking(move || {
+        in_background(move || {
+            let table = VmTable::new(&report, &subs);
+            (report, subs, table)
+        })
+    })
+    .await?;
+    let finished = ServerEvent::SnapshotFinished {
         at: rfc3339(at),
         current_score: report.control.current_score,
         healthy: report.control.healthy,
         unhealthy: report.control.unhealthy,
         duration_ms: elapsed.as_millis() as u64,
-    });
+    };
     let cur = Arc::new(Current::new(inventory, report, at, subs, table));
     state.set_current(cur.clone());
+    // announced once current, so that a client told of it reads the new posture
+    state.emit(finished);
     // alerts about ports that are no longer open are resolved (and audited)
     let resolved = if record {
         crate::alerts::resolve_closed(state, &cur).await
