@@ -10,10 +10,21 @@ use portcullis_shared::evaluate;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::OwnedMutexGuard;
 
 /// Reads the inventory, evaluates it, stores the snapshot and makes it current.
 pub async fn refresh(state: &AppState) -> anyhow::Result<Arc<Current>> {
-    refresh_as(state, true).await
+    let guard = state.refresh_lock.clone().lock_owned().await;
+    refresh_as(state, true, guard).await
+}
+
+/// [`refresh`], by the holder of the refresh lock: `POST /api/refresh` takes it before it
+/// answers, so that a refresh asked for while one runs is refused rather than queued.
+pub async fn refresh_locked(
+    state: &AppState,
+    guard: OwnedMutexGuard<()>,
+) -> anyhow::Result<Arc<Current>> {
+    refresh_as(state, true, guard).await
 }
 
 /// A refresh of this replica's view only: the inventory is read and evaluated and made current,
@@ -21,11 +32,17 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<Arc<Current>> {
 /// leader runs this, so that every replica serves a fresh posture while the history holds one
 /// series.
 pub async fn refresh_view(state: &AppState) -> anyhow::Result<Arc<Current>> {
-    refresh_as(state, false).await
+    let guard = state.refresh_lock.clone().lock_owned().await;
+    refresh_as(state, false, guard).await
 }
 
-async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Current>> {
-    let _guard = state.refresh_lock.lock().await;
+/// The lock is held (and `refreshing` set) until the snapshot is current; the lock stays held
+/// while the alerts it closed are resolved.
+async fn refresh_as(
+    state: &AppState,
+    record: bool,
+    _guard: OwnedMutexGuard<()>,
+) -> anyhow::Result<Arc<Current>> {
     state.refreshing.store(true, Ordering::SeqCst);
     let started = Instant::now();
     let events = state.events.clone();
@@ -68,10 +85,10 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
         anyhow::Ok((subs, inventory, report))
     }
     .await;
-    state.refreshing.store(false, Ordering::SeqCst);
     let (subs, inventory, report) = match result {
         Ok(x) => x,
         Err(e) => {
+            state.refreshing.store(false, Ordering::SeqCst);
             state.emit(ServerEvent::SnapshotFailed {
                 at: rfc3339(now_ms()),
                 message: e.to_string(),
@@ -95,10 +112,11 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
     );
     if record {
         // another replica may have stored one in the same millisecond: the next free one
-        at = state
+        let stored = state
             .store
             .insert_snapshot_at_free_key(&mut row, &vms)
-            .await?;
+            .await;
+        at = stored.inspect_err(|_| state.refreshing.store(false, Ordering::SeqCst))?;
     }
     // the stored rows go before the VM table is built: at 100k VMs each is tens of MB, and
     // both come on top of the current snapshot and the new one
@@ -113,7 +131,8 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
             (report, subs, table)
         })
     })
-    .await?;
+    .await
+    .inspect_err(|_| state.refreshing.store(false, Ordering::SeqCst))?;
     let finished = ServerEvent::SnapshotFinished {
         at: rfc3339(at),
         current_score: report.control.current_score,
@@ -123,6 +142,7 @@ async fn refresh_as(state: &AppState, record: bool) -> anyhow::Result<Arc<Curren
     };
     let cur = Arc::new(Current::new(inventory, report, at, subs, table));
     state.set_current(cur.clone());
+    state.refreshing.store(false, Ordering::SeqCst);
     // announced once current, so that a client told of it reads the new posture
     state.emit(finished);
     // alerts about ports that are no longer open are resolved (and audited)

@@ -11,7 +11,6 @@ use axum::{
 use futures::stream::Stream;
 use portcullis_shared::api::{RefreshStarted, Role};
 use std::convert::Infallible;
-use std::sync::atomic::Ordering;
 
 /// `GET /api/events`: refresh progress, snapshot finished, write applied.
 pub async fn stream_events(
@@ -43,15 +42,17 @@ pub async fn start_refresh(
     s: Session,
 ) -> Result<(StatusCode, Json<RefreshStarted>), AppError> {
     s.require(Role::Operator)?;
-    if state.refreshing.load(Ordering::SeqCst) {
+    // one refresh at a time: while one runs (the scheduler's too) another is refused, not
+    // queued behind it
+    let Ok(guard) = state.refresh_lock.clone().try_lock_owned() else {
         return Ok((
             StatusCode::ACCEPTED,
             Json(RefreshStarted { started: false }),
         ));
-    }
+    };
     let st = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::refresh::refresh(&st).await {
+        if let Err(e) = crate::refresh::refresh_locked(&st, guard).await {
             tracing::warn!(error = %e, "refresh failed");
         }
     });

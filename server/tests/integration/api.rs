@@ -1238,6 +1238,18 @@ async fn events_stream_refresh_progress_snapshots_and_writes() {
         )
         .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{started}");
+    assert_eq!(started["started"], true);
+    // asked again while it runs: refused, not queued behind it
+    let (s, again) = app
+        .send(
+            Method::POST,
+            "/api/refresh",
+            Some(&operator),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(again["started"], false, "a second refresh while one runs");
     let names = events_until(body, &["refreshProgress", "snapshotFinished"]).await;
     let first_done = names.iter().position(|n| n == "snapshotFinished").unwrap();
     assert!(
