@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -101,29 +102,37 @@ const GRAPH_BATCH: usize = 100;
 /// The rows of every resource type but JIT policies (which Resource Graph does not carry)
 /// through Resource Graph, per type, in subscription batches; JIT policies by list calls,
 /// `concurrency` at a time. Each type's rows are typed into the inventory as soon as they arrive.
+/// Resource Graph's quota (15 queries per 5 s) leaves the connection idle most of the time, so
+/// the JIT lists and the effective admin rules of the VNets (queried first) are read meanwhile;
+/// those rules are returned beside the inventory.
 async fn graph_lists(
     client: &ArmClient,
     subs: &[Subscription],
     management_group: Option<&str>,
     concurrency: usize,
     progress: &(dyn Fn(&Progress) + Send + Sync),
-) -> Result<Inventory, ArmError> {
+) -> Result<(Inventory, Vec<Value>), ArmError> {
+    const JIT: &str = "jitNetworkAccessPolicies";
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
-    let mut inv = Inventory::default();
-    for (i, (name, path, version)) in RESOURCE_TYPES.iter().enumerate() {
-        if *name == "jitNetworkAccessPolicies" {
-            let lists: Vec<Vec<Value>> = stream::iter(subs)
-                .map(|s| async move {
-                    let path = format!("/subscriptions/{}/{path}?api-version={version}", s.id);
-                    client.list::<Value>(&path).await
-                })
-                .buffer_unordered(concurrency.max(1))
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<_, _>>()?;
-            append(&mut inv, name, lists.into_iter().flatten().collect())?;
-        } else {
+    let done = AtomicUsize::new(0);
+    let type_done = |name: &'static str| {
+        progress(&Progress {
+            subscription_id: "*".into(),
+            subscription_name: format!("{} subscriptions through Resource Graph", subs.len()),
+            resource_type: name,
+            done: done.fetch_add(1, Ordering::SeqCst) + 1,
+            total: RESOURCE_TYPES.len(),
+        });
+    };
+    // the VNets first, so that their admin rules are read while the other types page in
+    let mut order: Vec<&(&'static str, &'static str, &'static str)> =
+        RESOURCE_TYPES.iter().filter(|t| t.0 != JIT).collect();
+    order.sort_by_key(|t| t.0 != "virtualNetworks");
+    let (vnets_tx, vnets_rx) = tokio::sync::oneshot::channel::<Vec<String>>();
+    let graph = async {
+        let mut inv = Inventory::default();
+        let mut vnets_tx = Some(vnets_tx);
+        for (name, path, _) in order {
             let ty = path.trim_start_matches("providers/").to_ascii_lowercase();
             let query = format!("Resources | where type =~ '{ty}' | order by id asc");
             let mut on_page = |rows: Vec<Value>| append(&mut inv, name, rows);
@@ -141,16 +150,43 @@ async fn graph_lists(
                     }
                 }
             }
+            if *name == "virtualNetworks" {
+                if let Some(tx) = vnets_tx.take() {
+                    let _ = tx.send(inv.virtual_networks.iter().map(|v| v.id.clone()).collect());
+                }
+            }
+            type_done(name);
         }
-        progress(&Progress {
-            subscription_id: "*".into(),
-            subscription_name: format!("{} subscriptions through Resource Graph", subs.len()),
-            resource_type: name,
-            done: i + 1,
-            total: RESOURCE_TYPES.len(),
-        });
-    }
-    Ok(inv)
+        Ok::<_, ArmError>(inv)
+    };
+    let jit = async {
+        let (_, path, version) = RESOURCE_TYPES
+            .iter()
+            .find(|t| t.0 == JIT)
+            .expect("JIT policies are a snapshot list");
+        let lists: Vec<Vec<Value>> = stream::iter(subs)
+            .map(|s| async move {
+                let path = format!("/subscriptions/{}/{path}?api-version={version}", s.id);
+                client.list::<Value>(&path).await
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        type_done(JIT);
+        Ok::<_, ArmError>(lists.into_iter().flatten().collect::<Vec<Value>>())
+    };
+    let admin = async {
+        match vnets_rx.await {
+            Ok(vnets) => admin_rules(client, &vnets, concurrency).await,
+            // the queries failed before the VNets were read: their error is the answer
+            Err(_) => Ok(Vec::new()),
+        }
+    };
+    let (mut inv, jit, admin) = tokio::try_join!(graph, jit, admin)?;
+    append(&mut inv, JIT, jit)?;
+    Ok((inv, admin))
 }
 
 /// Appends `items`, ARM JSON of the resource type `name` (one of [`RESOURCE_TYPES`]), to its
@@ -305,13 +341,17 @@ pub async fn take_snapshot_scoped(
         Source::Lists => false,
         Source::Auto => scope.management_group.is_some() || subs.len() > graph_threshold(),
     };
-    let inv = if graph {
+    let (inv, admin) = if graph {
         let mg = scope.management_group.as_deref();
-        graph_lists(client, &subs, mg, concurrency, progress).await?
+        let (inv, admin) = graph_lists(client, &subs, mg, concurrency, progress).await?;
+        (inv, Some(admin))
     } else {
-        list_calls(client, &subs, concurrency, progress).await?
+        (
+            list_calls(client, &subs, concurrency, progress).await?,
+            None,
+        )
     };
-    assemble(client, concurrency, inv).await
+    assemble(client, concurrency, inv, admin).await
 }
 
 /// Every resource type of every subscription by list calls, `concurrency` at a time.
@@ -368,11 +408,12 @@ async fn list_calls(
 }
 
 /// The inventory from the rows per type, with the firewall policies' rule collection groups and
-/// each VNet's effective security admin rules read after.
+/// each VNet's effective security admin rules (`admin`, or read now when `None`).
 async fn assemble(
     client: &ArmClient,
     concurrency: usize,
     mut inv: Inventory,
+    admin: Option<Vec<Value>>,
 ) -> Result<Inventory, ArmError> {
     fn typed<T: DeserializeOwned>(items: Vec<Value>, what: &str) -> Result<Vec<T>, ArmError> {
         let mut items = items;
@@ -425,21 +466,34 @@ async fn assemble(
         "firewallPolicyRuleCollectionGroups",
     )?;
     // Virtual Network Manager: the effective security admin rules of every VNet
-    let vnets: Vec<String> = inv.virtual_networks.iter().map(|v| v.id.clone()).collect();
-    let admin: Vec<Option<Value>> = stream::iter(vnets.iter())
+    let admin = match admin {
+        Some(admin) => admin,
+        None => {
+            let vnets: Vec<String> = inv.virtual_networks.iter().map(|v| v.id.clone()).collect();
+            admin_rules(client, &vnets, concurrency).await?
+        }
+    };
+    inv.network_manager_effective_security_admin_rules =
+        typed(admin, "networkManagerEffectiveSecurityAdminRules")?;
+    inv.network_manager_effective_security_admin_rules
+        .sort_by_key(|a| a.virtual_network.id.as_deref().map(id_key));
+    Ok(inv)
+}
+
+/// The effective security admin rules of each VNet that has some, `concurrency` VNets at a time.
+async fn admin_rules(
+    client: &ArmClient,
+    vnets: &[String],
+    concurrency: usize,
+) -> Result<Vec<Value>, ArmError> {
+    let admin: Vec<Option<Value>> = stream::iter(vnets)
         .map(|v| effective_admin_rules(client, v))
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
-    inv.network_manager_effective_security_admin_rules = typed(
-        admin.into_iter().flatten().collect(),
-        "networkManagerEffectiveSecurityAdminRules",
-    )?;
-    inv.network_manager_effective_security_admin_rules
-        .sort_by_key(|a| a.virtual_network.id.as_deref().map(id_key));
-    Ok(inv)
+    Ok(admin.into_iter().flatten().collect())
 }
 
 /// `POST {vnet}/listNetworkManagerEffectiveSecurityAdminRules`, following `skipToken`, as an
