@@ -7,7 +7,7 @@ use crate::summary::summarize;
 use crate::vm_table::VmTable;
 use portcullis_shared::api::ServerEvent;
 use portcullis_shared::evaluate;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::OwnedMutexGuard;
@@ -43,7 +43,7 @@ async fn refresh_as(
     record: bool,
     _guard: OwnedMutexGuard<()>,
 ) -> anyhow::Result<Arc<Current>> {
-    state.refreshing.store(true, Ordering::SeqCst);
+    let running = Running::set(&state.refreshing);
     let started = Instant::now();
     let events = state.events.clone();
     let result = async {
@@ -88,13 +88,8 @@ async fn refresh_as(
     let (subs, inventory, report) = match result {
         Ok(x) => x,
         Err(e) => {
-            state.refreshing.store(false, Ordering::SeqCst);
-            state.emit(ServerEvent::SnapshotFailed {
-                at: rfc3339(now_ms()),
-                message: e.to_string(),
-            });
-            state.metrics.snapshot_failed();
-            return Err(e);
+            drop(running);
+            return Err(failed(state, e));
         }
     };
     let elapsed = started.elapsed();
@@ -116,7 +111,16 @@ async fn refresh_as(
             .store
             .insert_snapshot_at_free_key(&mut row, &vms)
             .await;
-        at = stored.inspect_err(|_| state.refreshing.store(false, Ordering::SeqCst))?;
+        at = match stored {
+            Ok(at) => at,
+            Err(e) => {
+                drop(running);
+                return Err(failed(
+                    state,
+                    anyhow::Error::from(e).context("storing the snapshot"),
+                ));
+            }
+        };
     }
     // the stored rows go before the VM table is built: at 100k VMs each is tens of MB, and
     // both come on top of the current snapshot and the new one
@@ -131,8 +135,7 @@ async fn refresh_as(
             (report, subs, table)
         })
     })
-    .await
-    .inspect_err(|_| state.refreshing.store(false, Ordering::SeqCst))?;
+    .await?;
     let finished = ServerEvent::SnapshotFinished {
         at: rfc3339(at),
         current_score: report.control.current_score,
@@ -142,7 +145,7 @@ async fn refresh_as(
     };
     let cur = Arc::new(Current::new(inventory, report, at, subs, table));
     state.set_current(cur.clone());
-    state.refreshing.store(false, Ordering::SeqCst);
+    drop(running);
     // announced once current, so that a client told of it reads the new posture
     state.emit(finished);
     // alerts about ports that are no longer open are resolved (and audited)
@@ -169,6 +172,34 @@ async fn refresh_as(
         "snapshot taken"
     );
     Ok(cur)
+}
+
+/// Tells the dashboards and the metrics that a refresh failed (the previous snapshot stays the
+/// current one), and gives the error back.
+fn failed(state: &AppState, e: anyhow::Error) -> anyhow::Error {
+    state.emit(ServerEvent::SnapshotFailed {
+        at: rfc3339(now_ms()),
+        message: format!("{e:#}"),
+    });
+    state.metrics.snapshot_failed();
+    e
+}
+
+/// `refreshing` set while it lives: cleared on every way out of a refresh (an error, a panic,
+/// the future dropped), or where the refresh drops it.
+struct Running<'a>(&'a AtomicBool);
+
+impl<'a> Running<'a> {
+    fn set(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::SeqCst);
+        Self(flag)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 /// Runs `f` on a thread of its own at a lower CPU priority (nice +10 on Linux, best effort;
