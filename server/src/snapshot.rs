@@ -477,6 +477,9 @@ async fn assemble(
         typed(admin, "networkManagerEffectiveSecurityAdminRules")?;
     inv.network_manager_effective_security_admin_rules
         .sort_by_key(|a| a.virtual_network.id.as_deref().map(id_key));
+    // the lists grew by appending pages (capacity doubling): the snapshot is kept until the
+    // next one, and during a refresh beside it
+    inv.shrink_to_fit();
     Ok(inv)
 }
 

@@ -70,6 +70,37 @@ impl InputError {
 }
 
 impl Inventory {
+    /// Gives back the spare capacity of every list (lists grown by appending pages keep up to
+    /// as much again), for an inventory that is kept.
+    pub fn shrink_to_fit(&mut self) {
+        let Inventory {
+            virtual_machines,
+            network_interfaces,
+            public_ip_addresses,
+            virtual_networks,
+            network_security_groups,
+            application_security_groups,
+            jit_network_access_policies,
+            load_balancers,
+            azure_firewalls,
+            firewall_policy_rule_collection_groups,
+            bastion_hosts,
+            network_manager_effective_security_admin_rules,
+        } = self;
+        virtual_machines.shrink_to_fit();
+        network_interfaces.shrink_to_fit();
+        public_ip_addresses.shrink_to_fit();
+        virtual_networks.shrink_to_fit();
+        network_security_groups.shrink_to_fit();
+        application_security_groups.shrink_to_fit();
+        jit_network_access_policies.shrink_to_fit();
+        load_balancers.shrink_to_fit();
+        azure_firewalls.shrink_to_fit();
+        firewall_policy_rule_collection_groups.shrink_to_fit();
+        bastion_hosts.shrink_to_fit();
+        network_manager_effective_security_admin_rules.shrink_to_fit();
+    }
+
     /// Parses an inventory. On malformed JSON or a value of the wrong type the error names the
     /// JSON path (e.g. `networkSecurityGroups[0].properties.securityRules[1].properties.priority`).
     pub fn from_json(bytes: &[u8]) -> Result<Self, InputError> {
