@@ -9,11 +9,9 @@ use crate::store::Store;
 use crate::vm_table::VmTable;
 use axum::extract::FromRef;
 use portcullis_emulator::EmulatorHandle;
-use portcullis_shared::api::ServerEvent;
-use portcullis_shared::arm::id_key;
+use portcullis_shared::api::{ServerEvent, VmFilter, VmRow};
 use portcullis_shared::eval::VmReport;
 use portcullis_shared::{Inventory, Report};
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
@@ -25,10 +23,9 @@ pub struct Current {
     pub report: Report,
     pub at_ms: i64,
     pub subscriptions: Vec<Subscription>,
-    /// The VM table, its sort orders and the posture's counts, computed once per snapshot.
+    /// The VM table's sort orders, the posture's counts and an index of the VMs by id,
+    /// computed once per snapshot.
     pub table: VmTable,
-    /// `report.vms` positions by lower-cased id ([`Current::vm`]).
-    vm_index: HashMap<String, usize>,
 }
 
 impl Current {
@@ -41,27 +38,29 @@ impl Current {
         subscriptions: Vec<Subscription>,
         table: VmTable,
     ) -> Self {
-        let vm_index = report
-            .vms
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (id_key(&v.id), i))
-            .collect();
         Self {
             inventory,
             report,
             at_ms,
             subscriptions,
             table,
-            vm_index,
         }
     }
 
     /// A VM's evaluation by ARM id (any case), without a scan of every VM.
     pub fn vm(&self, id: &str) -> Option<&VmReport> {
-        self.vm_index
-            .get(&id_key(id))
-            .and_then(|&i| self.report.vms.get(i))
+        let i = self.table.position(&self.report.vms, id)?;
+        self.report.vms.get(i)
+    }
+
+    /// A page of the VM table ([`VmTable::page`]).
+    pub fn vm_page(&self, f: &VmFilter, skip: usize, take: usize) -> (Vec<VmRow>, usize) {
+        self.table.page(&self.report.vms, f, skip, take)
+    }
+
+    /// The VMs `f` selects, in its order ([`VmTable::filtered`]).
+    pub fn vms_filtered<'a>(&'a self, f: &VmFilter) -> impl Iterator<Item = &'a VmReport> + 'a {
+        self.table.filtered(&self.report.vms, f)
     }
 
     pub fn subscription_name(&self, id: &str) -> String {

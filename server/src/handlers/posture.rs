@@ -36,10 +36,9 @@ pub async fn get_posture(
     let (page, per_page) = validate(&f)?;
     let cur = state.current().ok_or(AppError::NotReady)?;
     let table = &cur.table;
-    // every match counts towards the total; only the page's rows are cloned
+    // every match counts towards the total; only the page's rows are built
     let skip = ((page - 1) * per_page) as usize;
-    let (rows, total) = table.page(&f, skip, per_page as usize);
-    let items: Vec<_> = rows.into_iter().cloned().collect();
+    let (items, total) = cur.vm_page(&f, skip, per_page as usize);
     let mut counts = table.counts.clone();
     counts.active_jit_requests = state.store.active_jit_requests().await?;
     Ok(Json(Posture {
@@ -79,7 +78,8 @@ pub async fn export_vms_csv(
     validate(&f)?;
     let cur = state.current().ok_or(AppError::NotReady)?;
     let mut out = String::from("name,subscription,resourceGroup,status,internetFacingVmsProtectedByNsg,managementPortsClosed,managementPortsJitProtected,worstState,reachable,openPorts,restrictedPorts,publicIps,id\n");
-    for r in cur.table.filtered(&f) {
+    for v in cur.vms_filtered(&f) {
+        let r = crate::vm_table::row(v);
         let join = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(" ");
         let fields = [
             r.name.clone(),
