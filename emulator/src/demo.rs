@@ -325,10 +325,13 @@ fn ingress_load_balancers(b: &mut InventoryBuilder, rg: &str, spoke: &[String]) 
     })));
     // the NICs name their pools and NAT rule, as ARM lists them
     for n in &mut b.inv.network_interfaces {
-        let Some(c) = n.properties.ip_configurations.first_mut() else {
+        let name = n.name.as_deref().unwrap_or_default();
+        let Some(c) = std::sync::Arc::make_mut(&mut n.properties)
+            .ip_configurations
+            .first_mut()
+        else {
             continue;
         };
-        let name = n.name.as_deref().unwrap_or_default();
         if name == "nat-rdp-01-nic" {
             c.properties.load_balancer_inbound_nat_rules =
                 vec![portcullis_shared::arm::SubResource::new(format!(

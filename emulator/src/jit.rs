@@ -222,7 +222,7 @@ impl World {
             ..Default::default()
         };
         self.inventory.network_security_groups[idx]
-            .properties
+            .props_mut()
             .security_rules
             .push(rule);
         self.touch_nsg(idx, "Succeeded");
@@ -234,7 +234,7 @@ impl World {
         let mut removed = 0;
         for idx in 0..self.inventory.network_security_groups.len() {
             let rules = &mut self.inventory.network_security_groups[idx]
-                .properties
+                .props_mut()
                 .security_rules;
             let before = rules.len();
             rules.retain(|r| {

@@ -243,12 +243,12 @@ impl World {
         nic.location = current.location.clone();
         nic.kind = current.kind.clone();
         if nic.properties.virtual_machine.is_none() {
-            nic.properties.virtual_machine = current.properties.virtual_machine.clone();
+            nic.props_mut().virtual_machine = current.properties.virtual_machine.clone();
         }
         if nic.properties.ip_configurations.is_empty() {
-            nic.properties.ip_configurations = current.properties.ip_configurations.clone();
+            nic.props_mut().ip_configurations = current.properties.ip_configurations.clone();
         }
-        nic.properties.provisioning_state = Some("Succeeded".into());
+        nic.props_mut().provisioning_state = Some("Succeeded".into());
         nic.etag = Some(self.new_etag());
         self.inventory.network_interfaces[i] = nic.clone();
         Ok(nic)
@@ -263,9 +263,9 @@ impl World {
         let etag = self.new_etag();
         let nsg = &mut self.inventory.network_security_groups[idx];
         nsg.etag = Some(etag.clone());
-        nsg.properties.provisioning_state = Some(provisioning.to_string());
+        nsg.props_mut().provisioning_state = Some(provisioning.to_string());
         let nsg_id = nsg.id.clone();
-        for r in &mut nsg.properties.security_rules {
+        for r in &mut nsg.props_mut().security_rules {
             let name = r.name.clone().unwrap_or_default();
             r.id = Some(format!("{nsg_id}/securityRules/{name}"));
             r.kind = Some(RULE_TYPE.to_string());
@@ -274,7 +274,7 @@ impl World {
                 r.properties.provisioning_state = Some(provisioning.to_string());
             }
         }
-        nsg.properties.default_security_rules = Vec::new();
+        nsg.props_mut().default_security_rules = Vec::new();
     }
 
     /// PUT networkSecurityGroups/{name}: returns (created, the NSG as stored).
@@ -328,9 +328,9 @@ impl World {
         nsg.location = Some(location);
         nsg.kind = Some(NSG_TYPE.to_string());
         // read-only associations are ARM's, never the caller's
-        nsg.properties.network_interfaces = Vec::new();
-        nsg.properties.subnets = Vec::new();
-        for r in &mut nsg.properties.security_rules {
+        nsg.props_mut().network_interfaces = Vec::new();
+        nsg.props_mut().subnets = Vec::new();
+        for r in &mut nsg.props_mut().security_rules {
             r.properties.provisioning_state = Some("Updating".into());
         }
         let idx = match existing {
@@ -394,7 +394,7 @@ impl World {
                 let mut out = (*nsg).clone();
                 // the six default rules are not kept in the state (the shared types drop them
                 // on input): regenerate them on output, as ARM always lists them
-                out.properties.default_security_rules = default_security_rules(&nsg.id)
+                out.props_mut().default_security_rules = default_security_rules(&nsg.id)
                     .into_iter()
                     .map(|mut d| {
                         d.etag = nsg.etag.clone();
@@ -405,8 +405,8 @@ impl World {
                     })
                     .collect();
                 let (nics, subnets) = refs.get(&id_key(&nsg.id)).cloned().unwrap_or_default();
-                out.properties.network_interfaces = nics;
-                out.properties.subnets = subnets;
+                out.props_mut().network_interfaces = nics;
+                out.props_mut().subnets = subnets;
                 out
             })
             .collect()
@@ -491,7 +491,7 @@ impl World {
     ) -> Result<(bool, SecurityRule), Fail> {
         let (idx, pos) = self.locate_rule(sub, rg, nsg, rule_name, cond)?;
         let rules = &self.inventory.network_security_groups[idx]
-            .properties
+            .props_mut()
             .security_rules;
         let mut rule: SecurityRule = parse_body(body)?;
         rule.name = Some(
@@ -506,11 +506,11 @@ impl World {
         }
         validate_rules(&all)?;
         self.inventory.network_security_groups[idx]
-            .properties
+            .props_mut()
             .security_rules = all;
         self.touch_nsg(idx, "Updating");
         let rules = &self.inventory.network_security_groups[idx]
-            .properties
+            .props_mut()
             .security_rules;
         let stored = rule_position(rules, rule_name)
             .map(|p| rules[p].clone())
@@ -530,7 +530,7 @@ impl World {
         let (idx, pos) = self.locate_rule(sub, rg, nsg, rule_name, cond)?;
         let Some(p) = pos else { return Ok(false) };
         self.inventory.network_security_groups[idx]
-            .properties
+            .props_mut()
             .security_rules
             .remove(p);
         self.touch_nsg(idx, "Succeeded");
@@ -588,8 +588,8 @@ impl World {
         let rid = op.resource_id.clone();
         if let Some(idx) = self.nsg_index(&rid) {
             let nsg = &mut self.inventory.network_security_groups[idx];
-            nsg.properties.provisioning_state = Some("Succeeded".into());
-            for r in &mut nsg.properties.security_rules {
+            nsg.props_mut().provisioning_state = Some("Succeeded".into());
+            for r in &mut nsg.props_mut().security_rules {
                 r.properties.provisioning_state = Some("Succeeded".into());
             }
         }

@@ -156,7 +156,7 @@ pub fn undo(inv: &mut Inventory, u: &Undo, cfg: &EvalConfig) {
             }
             for nsg in &mut inv.network_security_groups {
                 let key = id_key(&nsg.id);
-                nsg.properties.security_rules.retain(|r| {
+                nsg.props_mut().security_rules.retain(|r| {
                     !doomed
                         .iter()
                         .any(|(n, rule)| *n == key && r.name.as_deref() == Some(rule.as_str()))
@@ -174,7 +174,7 @@ pub fn undo(inv: &mut Inventory, u: &Undo, cfg: &EvalConfig) {
             inv.jit_network_access_policies
                 .retain(|p| !p.properties.virtual_machines.is_empty());
             for nsg in &mut inv.network_security_groups {
-                nsg.properties.security_rules.retain(|r| {
+                nsg.props_mut().security_rules.retain(|r| {
                     let jit = r
                         .name
                         .as_deref()

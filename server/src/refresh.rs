@@ -64,14 +64,17 @@ async fn refresh_as(
         let scope = state.config.scope.clone();
         let eval = state.config.eval.clone();
         let handle = tokio::runtime::Handle::current();
+        // what has not changed since the current snapshot is shared with it, not held twice
+        let previous = state.current();
         let (inventory, report) = tokio::task::spawn_blocking(move || {
             let inventory = handle.block_on(async move {
-                crate::snapshot::take_snapshot_scoped(
+                crate::snapshot::take_snapshot_sharing(
                     &arm,
                     4,
                     &progress,
                     crate::snapshot::Source::Auto,
                     &scope,
+                    previous.as_deref().map(|c| &c.inventory),
                 )
                 .await
             })?;

@@ -8,14 +8,15 @@ use crate::arm::{api, ArmClient, ArmClientConfig, ArmError, Cloud, Credential};
 use clap::{Args, ValueEnum};
 use futures::stream::{self, StreamExt};
 use portcullis_emulator::{spawn_emulator, EmulatorConfig};
-use portcullis_shared::arm::{id_key, Page};
+use portcullis_shared::arm::{id_key, Page, Resource};
 use portcullis_shared::Inventory;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::hash::Hasher;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// One step done: `subscription X: 3/7 resource types`.
@@ -111,6 +112,7 @@ async fn graph_lists(
     management_group: Option<&str>,
     concurrency: usize,
     progress: &(dyn Fn(&Progress) + Send + Sync),
+    reuse: Option<&Reuse<'_>>,
 ) -> Result<(Inventory, Vec<Value>), ArmError> {
     const JIT: &str = "jitNetworkAccessPolicies";
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
@@ -135,7 +137,7 @@ async fn graph_lists(
         for (name, path, _) in order {
             let ty = path.trim_start_matches("providers/").to_ascii_lowercase();
             let query = format!("Resources | where type =~ '{ty}' | order by id asc");
-            let mut on_page = |rows: Vec<Value>| append(&mut inv, name, rows);
+            let mut on_page = |rows: Vec<Value>| append(&mut inv, name, rows, reuse);
             match management_group {
                 Some(mg) => {
                     client
@@ -185,15 +187,21 @@ async fn graph_lists(
         }
     };
     let (mut inv, jit, admin) = tokio::try_join!(graph, jit, admin)?;
-    append(&mut inv, JIT, jit)?;
+    append(&mut inv, JIT, jit, None)?;
     Ok((inv, admin))
 }
 
 /// Appends `items`, ARM JSON of the resource type `name` (one of [`RESOURCE_TYPES`]), to its
 /// list in `inv`, typing them one by one: each JSON value is dropped as soon as it is read, so a
 /// large snapshot never holds all of its rows as JSON at once.
-fn append(inv: &mut Inventory, name: &str, items: Vec<Value>) -> Result<(), ArmError> {
-    append_at(inv, name, items, 0)
+/// Resources unchanged since `reuse`'s snapshot share its properties.
+fn append(
+    inv: &mut Inventory,
+    name: &str,
+    items: Vec<Value>,
+    reuse: Option<&Reuse<'_>>,
+) -> Result<(), ArmError> {
+    append_at(inv, name, items, 0, reuse)
 }
 
 /// [`append`], the first item being the `first`-th of its list (for error messages).
@@ -202,6 +210,7 @@ fn append_at(
     name: &str,
     items: Vec<Value>,
     first: usize,
+    reuse: Option<&Reuse<'_>>,
 ) -> Result<(), ArmError> {
     fn typed_into<T: DeserializeOwned>(
         list: &mut Vec<T>,
@@ -209,23 +218,41 @@ fn append_at(
         what: &str,
         first: usize,
     ) -> Result<(), ArmError> {
+        typed_sharing(list, items, what, first, |_| {})
+    }
+    fn typed_sharing<T: DeserializeOwned>(
+        list: &mut Vec<T>,
+        items: Vec<Value>,
+        what: &str,
+        first: usize,
+        share: impl Fn(&mut T),
+    ) -> Result<(), ArmError> {
         list.reserve(items.len());
         for (i, v) in items.into_iter().enumerate() {
             let i = first + i;
             let id = v["id"].as_str().unwrap_or_default().to_string();
-            list.push(
-                serde_json::from_value(v)
-                    .map_err(|e| ArmError::Decode(format!("{what}[{i}] {id:?}: {e}")))?,
-            );
+            let mut r = serde_json::from_value(v)
+                .map_err(|e| ArmError::Decode(format!("{what}[{i}] {id:?}: {e}")))?;
+            share(&mut r);
+            list.push(r);
         }
         Ok(())
     }
+    macro_rules! sharing {
+        ($list:ident, $index:ident) => {
+            typed_sharing(&mut inv.$list, items, name, first, |r| {
+                if let Some(reuse) = reuse {
+                    Reuse::share(&reuse.$index, &reuse.prev.$list, r);
+                }
+            })
+        };
+    }
     match name {
-        "virtualMachines" => typed_into(&mut inv.virtual_machines, items, name, first),
-        "networkInterfaces" => typed_into(&mut inv.network_interfaces, items, name, first),
-        "publicIPAddresses" => typed_into(&mut inv.public_ip_addresses, items, name, first),
+        "virtualMachines" => sharing!(virtual_machines, vms),
+        "networkInterfaces" => sharing!(network_interfaces, nics),
+        "publicIPAddresses" => sharing!(public_ip_addresses, pips),
         "virtualNetworks" => typed_into(&mut inv.virtual_networks, items, name, first),
-        "networkSecurityGroups" => typed_into(&mut inv.network_security_groups, items, name, first),
+        "networkSecurityGroups" => sharing!(network_security_groups, nsgs),
         "applicationSecurityGroups" => {
             typed_into(&mut inv.application_security_groups, items, name, first)
         }
@@ -332,6 +359,21 @@ pub async fn take_snapshot_scoped(
     source: Source,
     scope: &Scope,
 ) -> Result<Inventory, ArmError> {
+    take_snapshot_sharing(client, concurrency, progress, source, scope, None).await
+}
+
+/// [`take_snapshot_scoped`], sharing with `previous` (the last snapshot, kept beside the new
+/// one) the properties of every VM, NIC, public IP and NSG that has not changed since: read and
+/// typed page by page, each one found equal is dropped at once for the previous one's. A
+/// refresh of an unchanged 100k-VM tenant then holds those properties once, not twice.
+pub async fn take_snapshot_sharing(
+    client: &ArmClient,
+    concurrency: usize,
+    progress: &(dyn Fn(&Progress) + Send + Sync),
+    source: Source,
+    scope: &Scope,
+    previous: Option<&Inventory>,
+) -> Result<Inventory, ArmError> {
     let mut subs = list_subscriptions(client).await?;
     if !scope.subscriptions.is_empty() {
         subs.retain(|s| scope.subscriptions.contains(&s.id.to_ascii_lowercase()));
@@ -341,17 +383,71 @@ pub async fn take_snapshot_scoped(
         Source::Lists => false,
         Source::Auto => scope.management_group.is_some() || subs.len() > graph_threshold(),
     };
+    let reuse = previous.map(Reuse::new);
+    let reuse = reuse.as_ref();
     let (inv, admin) = if graph {
         let mg = scope.management_group.as_deref();
-        let (inv, admin) = graph_lists(client, &subs, mg, concurrency, progress).await?;
+        let (inv, admin) = graph_lists(client, &subs, mg, concurrency, progress, reuse).await?;
         (inv, Some(admin))
     } else {
         (
-            list_calls(client, &subs, concurrency, progress).await?,
+            list_calls(client, &subs, concurrency, progress, reuse).await?,
             None,
         )
     };
     assemble(client, concurrency, inv, admin).await
+}
+
+/// The previous snapshot's VMs, NICs, public IPs and NSGs by a hash of their ids' keys
+/// ([`id_key`]), for [`Resource::share_properties`]. A hash collision costs a missed share only:
+/// properties are shared when they are equal, whoever they belong to.
+struct Reuse<'a> {
+    prev: &'a Inventory,
+    vms: HashMap<u64, u32>,
+    nics: HashMap<u64, u32>,
+    pips: HashMap<u64, u32>,
+    nsgs: HashMap<u64, u32>,
+}
+
+impl<'a> Reuse<'a> {
+    fn new(prev: &'a Inventory) -> Self {
+        fn index<P>(list: &[Resource<P>]) -> HashMap<u64, u32> {
+            list.iter()
+                .enumerate()
+                .map(|(i, r)| (key_hash(&r.id), i as u32))
+                .collect()
+        }
+        Self {
+            prev,
+            vms: index(&prev.virtual_machines),
+            nics: index(&prev.network_interfaces),
+            pips: index(&prev.public_ip_addresses),
+            nsgs: index(&prev.network_security_groups),
+        }
+    }
+
+    fn share<P: PartialEq>(
+        index: &HashMap<u64, u32>,
+        prev: &[Resource<Arc<P>>],
+        r: &mut Resource<Arc<P>>,
+    ) {
+        if let Some(old) = index
+            .get(&key_hash(&r.id))
+            .and_then(|&i| prev.get(i as usize))
+        {
+            r.share_properties(old);
+        }
+    }
+}
+
+/// A hash of an id's key ([`id_key`]: trimmed, without a trailing `/`, ASCII lower-cased),
+/// without building the key.
+fn key_hash(id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for b in id.trim().trim_end_matches('/').bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
 }
 
 /// Every resource type of every subscription by list calls, `concurrency` at a time.
@@ -360,6 +456,7 @@ async fn list_calls(
     subs: &[Subscription],
     concurrency: usize,
     progress: &(dyn Fn(&Progress) + Send + Sync),
+    reuse: Option<&Reuse<'_>>,
 ) -> Result<Inventory, ArmError> {
     let done: Mutex<HashMap<String, usize>> = Mutex::new(HashMap::new());
     let jobs = subs
@@ -378,7 +475,7 @@ async fn list_calls(
                         &format!("/subscriptions/{}/{path}?api-version={version}", sub.id),
                         |items: Vec<Value>| {
                             let n = items.len();
-                            append_at(&mut part, name, items, seen)?;
+                            append_at(&mut part, name, items, seen, reuse)?;
                             seen += n;
                             Ok(())
                         },

@@ -48,7 +48,7 @@ fn measure(path: &str) {
         .expect("valid fleet");
     if std::env::var_os("NODEFAULTS").is_some() {
         for n in &mut inv.network_security_groups {
-            n.properties.default_security_rules = Vec::new();
+            n.props_mut().default_security_rules = Vec::new();
         }
     }
     let parse_ms = t.elapsed().as_secs_f64() * 1e3;

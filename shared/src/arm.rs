@@ -6,6 +6,7 @@
 //! [`id_key`]. The same types serialise back to ARM's shapes (the emulator uses them).
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 mod ingress;
 pub mod versions;
@@ -102,6 +103,23 @@ pub struct Resource<P> {
     pub properties: P,
 }
 
+impl<P: Clone> Resource<Arc<P>> {
+    /// The properties, to change: copied first if another snapshot shares them.
+    pub fn props_mut(&mut self) -> &mut P {
+        Arc::make_mut(&mut self.properties)
+    }
+}
+
+impl<P: PartialEq> Resource<Arc<P>> {
+    /// Takes `old`'s properties (shares them) when they equal this resource's: a snapshot that
+    /// reads a resource unchanged since the last one then holds its properties once.
+    pub fn share_properties(&mut self, old: &Self) {
+        if !Arc::ptr_eq(&self.properties, &old.properties) && self.properties == old.properties {
+            self.properties = Arc::clone(&old.properties);
+        }
+    }
+}
+
 /// A resource nested in its parent (ARM's `SubResource` with a name and properties): a subnet,
 /// an IP configuration, a load-balancer rule, a firewall rule collection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -119,7 +137,7 @@ pub struct Child<P> {
 // Compute
 // ---------------------------------------------------------------------------------------------
 
-pub type VirtualMachine = Resource<VmProperties>;
+pub type VirtualMachine = Resource<Arc<VmProperties>>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -216,7 +234,7 @@ impl VirtualMachine {
 // Network
 // ---------------------------------------------------------------------------------------------
 
-pub type NetworkInterface = Resource<NicProperties>;
+pub type NetworkInterface = Resource<Arc<NicProperties>>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -280,7 +298,7 @@ pub struct IpConfigurationProperties {
 
 /// `Standard` (closed to inbound traffic unless an NSG allows it) or `Basic` (retired,
 /// open); a missing SKU reads Standard, Azure's default.
-pub type PublicIpAddress = Resource<PublicIpProperties>;
+pub type PublicIpAddress = Resource<Arc<PublicIpProperties>>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -349,7 +367,7 @@ pub struct SubnetProperties {
     pub network_security_group: Option<SubResource>,
 }
 
-pub type NetworkSecurityGroup = Resource<NsgProperties>;
+pub type NetworkSecurityGroup = Resource<Arc<NsgProperties>>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]

@@ -174,12 +174,12 @@ impl InventoryBuilder {
             etag: Some("W/\"00000000-0000-0000-0000-000000000001\"".into()),
             kind: Some("Microsoft.Network/networkSecurityGroups".into()),
             tags: Default::default(),
-            properties: NsgProperties {
+            properties: std::sync::Arc::new(NsgProperties {
                 security_rules,
                 default_security_rules: default_security_rules(&id),
                 provisioning_state: Some("Succeeded".into()),
                 ..Default::default()
-            },
+            }),
             ..Default::default()
         });
         id
@@ -252,12 +252,12 @@ impl InventoryBuilder {
                 name: Some("Standard".into()),
                 tier: Some("Regional".into()),
             }),
-            properties: PublicIpProperties {
+            properties: std::sync::Arc::new(PublicIpProperties {
                 ip_address: Some(address.into()),
                 public_ip_address_version: Some(if v6 { "IPv6" } else { "IPv4" }.into()),
                 public_ip_allocation_method: Some("Static".into()),
                 ip_configuration: None,
-            },
+            }),
             ..Default::default()
         });
         id
@@ -282,7 +282,7 @@ impl InventoryBuilder {
         let ipc_id = format!("{nic_id}/ipConfigurations/ipconfig1");
         if let Some(p) = &pip_id {
             if let Some(last) = self.inv.public_ip_addresses.iter_mut().find(|x| &x.id == p) {
-                last.properties.ip_configuration = Some(SubResource::new(ipc_id.clone()));
+                last.props_mut().ip_configuration = Some(SubResource::new(ipc_id.clone()));
             }
         }
         self.nic(
@@ -308,7 +308,7 @@ impl InventoryBuilder {
             location: Some(self.location.clone()),
             kind: Some("Microsoft.Compute/virtualMachines".into()),
             tags: Default::default(),
-            properties: VmProperties {
+            properties: std::sync::Arc::new(VmProperties {
                 hardware_profile: Some(HardwareProfile {
                     vm_size: Some("Standard_B2s".into()),
                 }),
@@ -321,7 +321,7 @@ impl InventoryBuilder {
                 },
                 provisioning_state: Some("Succeeded".into()),
                 ..Default::default()
-            },
+            }),
             ..Default::default()
         });
         vm_id
@@ -366,13 +366,13 @@ impl InventoryBuilder {
             location: Some(self.location.clone()),
             etag: None,
             kind: Some("Microsoft.Network/networkInterfaces".into()),
-            properties: NicProperties {
+            properties: std::sync::Arc::new(NicProperties {
                 network_security_group: nsg_id.map(SubResource::new),
                 virtual_machine: Some(SubResource::new(vm_id)),
                 ip_configurations: ipconfigs,
                 primary: Some(true),
                 provisioning_state: Some("Succeeded".into()),
-            },
+            }),
             ..Default::default()
         });
     }
@@ -606,7 +606,7 @@ pub fn per_vm_nsg_fleet(vms: usize, seed: u64) -> Inventory {
         let name = format!("vm6-{i:06}");
         let nsg = b.nsg(&rg, &format!("{name}-nsg"), rules);
         if let Some(n) = b.inv.network_security_groups.last_mut() {
-            n.properties.default_security_rules.clear();
+            n.props_mut().default_security_rules.clear();
         }
         let public = rng.chance(33).then(|| {
             format!(
@@ -649,7 +649,7 @@ pub fn per_vm_nsg_fleet(vms: usize, seed: u64) -> Inventory {
         );
         conf.properties.primary = Some(false);
         let n = b.inv.network_interfaces.last_mut().expect("the VM's NIC");
-        n.properties.ip_configurations.push(conf);
+        n.props_mut().ip_configurations.push(conf);
         debug_assert!(
             n.properties
                 .virtual_machine
@@ -877,10 +877,10 @@ pub fn add_load_balancers(inv: &mut Inventory) {
                     name: Some("Standard".into()),
                     tier: Some("Regional".into()),
                 }),
-                properties: PublicIpProperties {
+                properties: std::sync::Arc::new(PublicIpProperties {
                     ip_address: Some(format!("52.{}.{}.1", (k >> 8) & 255, k & 255)),
                     ..Default::default()
-                },
+                }),
                 ..Default::default()
             });
             let fe = format!("{lb_id}/frontendIPConfigurations/fe");
@@ -944,7 +944,7 @@ pub fn add_load_balancers(inv: &mut Inventory) {
             },
         });
         if let Some(c) = inv.network_interfaces[n]
-            .properties
+            .props_mut()
             .ip_configurations
             .first_mut()
         {

@@ -930,18 +930,18 @@ fn joins_are_case_insensitive() {
     });
     // shout every reference, whisper every id
     for vm in &mut inv.virtual_machines {
-        for n in &mut vm.properties.network_profile.network_interfaces {
+        for n in &mut vm.props_mut().network_profile.network_interfaces {
             n.id = n.id.as_ref().map(|s| s.to_uppercase());
         }
     }
     for nic in &mut inv.network_interfaces {
         nic.id = nic.id.to_lowercase();
-        if let Some(n) = &mut nic.properties.network_security_group {
+        if let Some(n) = &mut nic.props_mut().network_security_group {
             n.id =
                 n.id.as_ref()
                     .map(|s| s.replace("resourceGroups", "RESOURCEGROUPS"));
         }
-        for c in &mut nic.properties.ip_configurations {
+        for c in &mut nic.props_mut().ip_configurations {
             if let Some(s) = &mut c.properties.subnet {
                 s.id = s.id.as_ref().map(|x| x.to_uppercase());
             }
@@ -1192,7 +1192,11 @@ fn control_counts_and_score() {
     let mut lonely = inv.virtual_machines[0].clone();
     lonely.id = lonely.id.replace("vm0", "lonely");
     lonely.name = Some("lonely".into());
-    lonely.properties.network_profile.network_interfaces.clear();
+    lonely
+        .props_mut()
+        .network_profile
+        .network_interfaces
+        .clear();
     inv.virtual_machines.push(lonely);
     let r = eval(&inv);
     let c = &r.control;

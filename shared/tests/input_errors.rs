@@ -173,7 +173,7 @@ fn bad_addresses_elsewhere() {
 fn the_first_bad_resource_is_named_even_when_parsed_in_parallel() {
     let mut inv = portcullis_shared::fleet::synthetic_fleet(3_000, 3);
     for i in [2_500, 10, 1_700] {
-        inv.network_interfaces[i].properties.ip_configurations[0]
+        inv.network_interfaces[i].props_mut().ip_configurations[0]
             .properties
             .private_ip_address = Some("10.0.0.300".into());
     }

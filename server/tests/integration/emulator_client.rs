@@ -133,7 +133,7 @@ async fn nsg_put_is_a_long_running_operation_polled_to_succeeded() {
     let url = emu.url();
     let client = client(&url);
     let mut nsg: NetworkSecurityGroup = client.get(&nsg_url("")).await.unwrap();
-    nsg.properties.security_rules[0]
+    nsg.props_mut().security_rules[0]
         .properties
         .source_address_prefix = Some("203.0.113.0/24".into());
     // raw: 200 with provisioningState Updating and an Azure-AsyncOperation to poll
@@ -205,7 +205,7 @@ async fn if_match_loses_the_race_with_412_and_wins_after_a_reread() {
     let etag = first.etag.clone().unwrap();
     // writer A wins with the current ETag
     let mut a = first.clone();
-    a.properties.security_rules[0]
+    a.props_mut().security_rules[0]
         .properties
         .source_address_prefix = Some("198.51.100.0/24".into());
     let after_a: NetworkSecurityGroup = client.put(&nsg_url(""), &a, Some(&etag)).await.unwrap();
@@ -216,7 +216,7 @@ async fn if_match_loses_the_race_with_412_and_wins_after_a_reread() {
     );
     // writer B, still holding the old ETag, loses
     let mut b = first.clone();
-    b.properties.security_rules[0]
+    b.props_mut().security_rules[0]
         .properties
         .source_address_prefix = Some("*".into());
     let e = client
@@ -870,4 +870,81 @@ async fn reset_goes_back_to_the_state_file_as_it_was_loaded() {
     let gone = c.get::<Value>(&nsg("later-nsg")).await.unwrap_err();
     assert_eq!(gone.status(), Some(404), "written after the start");
     assert!(dir.path().join("emulator.initial.json").is_file());
+}
+
+/// A snapshot taken beside the last one shares with it the properties of every VM, NIC, public
+/// IP and NSG that has not changed, through list calls and through Resource Graph alike, and
+/// holds its own copy of one that has: the two snapshots still read as they would alone.
+#[tokio::test]
+async fn a_new_snapshot_shares_what_has_not_changed_with_the_last_one() {
+    use portcullis::snapshot::{take_snapshot_scoped, take_snapshot_sharing, Scope, Source};
+    use portcullis_shared::Inventory;
+    use std::sync::Arc;
+    let emu = emulator(EmulatorConfig {
+        page_size: 7,
+        ..config()
+    })
+    .await;
+    let c = client(&emu.url());
+    for (n, source) in [Source::Lists, Source::Graph].into_iter().enumerate() {
+        let first = take_snapshot_scoped(&c, 4, &|_| {}, source, &Scope::default())
+            .await
+            .unwrap();
+        // one NSG changes: a rule is added
+        let rule = json!({"properties": {"protocol": "Tcp", "access": "Deny", "priority": 4000 + n,
+            "direction": "Inbound", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+            "destinationAddressPrefix": "*", "destinationPortRange": "3389"}});
+        let name = format!("shared-{source:?}");
+        let _: Value = c
+            .put(&nsg_url(&format!("/securityRules/{name}")), &rule, None)
+            .await
+            .unwrap();
+        let second = take_snapshot_sharing(&c, 4, &|_| {}, source, &Scope::default(), Some(&first))
+            .await
+            .unwrap();
+        let alone = take_snapshot_scoped(&c, 4, &|_| {}, source, &Scope::default())
+            .await
+            .unwrap();
+        let json = |inv: &Inventory| serde_json::to_value(inv).unwrap();
+        assert_eq!(
+            json(&second),
+            json(&alone),
+            "{source:?}: shared reads as alone"
+        );
+        assert_ne!(
+            json(&second),
+            json(&first),
+            "{source:?}: the change is seen"
+        );
+        macro_rules! shared {
+            ($list:ident) => {{
+                let (a, b) = (&first.$list, &second.$list);
+                assert_eq!(a.len(), b.len());
+                assert!(!a.is_empty(), "{}", stringify!($list));
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| {
+                        assert_eq!(x.id, y.id);
+                        (x.id.clone(), Arc::ptr_eq(&x.properties, &y.properties))
+                    })
+                    .collect::<Vec<_>>()
+            }};
+        }
+        for (id, shared) in shared!(network_security_groups) {
+            let changed = id.eq_ignore_ascii_case(NSG_PATH);
+            assert_eq!(shared, !changed, "{source:?} {id}");
+        }
+        for (id, shared) in shared!(virtual_machines)
+            .into_iter()
+            .chain(shared!(network_interfaces))
+            .chain(shared!(public_ip_addresses))
+        {
+            assert!(shared, "{source:?} {id}");
+        }
+        // a snapshot taken alone shares nothing
+        assert!(!Arc::ptr_eq(
+            &alone.virtual_machines[0].properties,
+            &second.virtual_machines[0].properties
+        ));
+    }
 }

@@ -35,7 +35,7 @@ pub(super) fn attach_nsgs(
             continue;
         }
         let (nsg, change) = nsg_for(nic, ask);
-        nic.properties.network_security_group = Some(SubResource::new(nsg.id.clone()));
+        nic.props_mut().network_security_group = Some(SubResource::new(nsg.id.clone()));
         new_nsgs.push(nsg);
         draft.nic_changes.push(change);
     }
@@ -57,10 +57,10 @@ fn nsg_for(nic: &NetworkInterface, ask: &Checked<'_>) -> (NetworkSecurityGroup, 
         name: Some(nsg_name),
         location: nic.location.clone(),
         kind: Some("Microsoft.Network/networkSecurityGroups".into()),
-        properties: NsgProperties {
+        properties: std::sync::Arc::new(NsgProperties {
             security_rules: safe_rules(ask),
             ..Default::default()
-        },
+        }),
         ..Default::default()
     };
     let change = NicChange {

@@ -124,7 +124,7 @@ fn edit_rule(
     else {
         return false;
     };
-    let rules = &mut nsg.properties.security_rules;
+    let rules = &mut nsg.props_mut().security_rules;
     let Some(idx) = rules
         .iter()
         .position(|r| r.name.as_deref() == Some(rule_name))
@@ -203,7 +203,7 @@ fn narrow_rule(
     if already {
         return None;
     }
-    let rules = &mut nsg.properties.security_rules;
+    let rules = &mut nsg.props_mut().security_rules;
     if edit.remaining.is_empty() {
         set_sources(&mut rules[edit.idx].properties, src);
         return Some(kept);
@@ -252,7 +252,7 @@ pub(super) fn deny_below_kept(draft: &mut Draft, enforced: Enforced) {
             continue;
         };
         cut.sort_unstable();
-        let rules = &mut nsg.properties.security_rules;
+        let rules = &mut nsg.props_mut().security_rules;
         let used = used_priorities(rules);
         // after every rule kept (or narrowed) for the ports
         let Some(prio) = (after_prio.max(99) + 1..=4096).find(|p| !used.contains(p)) else {

@@ -205,6 +205,6 @@ fn predict_denies(
             "ASC JIT Network Access rule for policy 'default' of VM '{}'.",
             r.name
         ));
-        nsg.properties.security_rules.push(deny);
+        nsg.props_mut().security_rules.push(deny);
     }
 }
