@@ -125,15 +125,15 @@ async fn refresh_as(
             }
         };
     }
-    // the stored rows go before the VM table is built: at 100k VMs each is tens of MB, and
-    // both come on top of the current snapshot and the new one
-    drop(vms);
     state
         .metrics
         .snapshot_taken(elapsed, report.control.current_score);
     // off the async workers, at the evaluation's lower priority
     let (report, subs, table) = tokio::task::spawn_blocking(move || {
         in_background(move || {
+            // the stored rows go before the VM table is built: at 100k VMs they are tens of
+            // MB, on top of the current snapshot and the new one
+            drop(vms);
             let table = VmTable::new(&report, &subs);
             (report, subs, table)
         })
@@ -147,7 +147,7 @@ async fn refresh_as(
         duration_ms: elapsed.as_millis() as u64,
     };
     let cur = Arc::new(Current::new(inventory, report, at, subs, table));
-    state.set_current(cur.clone());
+    crate::state::release(state.set_current(cur.clone()));
     drop(running);
     // announced once current, so that a client told of it reads the new posture
     state.emit(finished);

@@ -104,8 +104,13 @@ impl AppState {
             .clone()
     }
 
-    pub fn set_current(&self, c: Arc<Current>) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
+    /// Makes `c` the current snapshot and gives back the one it replaces, which the caller
+    /// lets go of ([`release`]): freeing a 100k-VM snapshot takes a few hundred ms, which must
+    /// not happen under the lock every request reads through, nor on an async worker.
+    #[must_use = "the previous snapshot is freed where it is dropped: hand it to `release`"]
+    pub fn set_current(&self, c: Arc<Current>) -> Option<Arc<Current>> {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        current.replace(c)
     }
 
     pub fn emit(&self, e: ServerEvent) {
@@ -116,5 +121,65 @@ impl AppState {
 impl FromRef<AppState> for Store {
     fn from_ref(state: &AppState) -> Store {
         state.store.clone()
+    }
+}
+
+/// Frees a snapshot that is no longer current on a blocking thread, once the requests that
+/// still read it are done with it (they hold it for the length of one answer), so that neither
+/// an async worker nor the lock of [`AppState::current`] pays for it.
+pub fn release(old: Option<Arc<Current>>) {
+    let Some(mut old) = old else { return };
+    tokio::task::spawn_blocking(move || {
+        // a reader may still hold it for a moment: wait (at most 10 s) to be the last one
+        for _ in 0..2000 {
+            match Arc::try_unwrap(old) {
+                Ok(snapshot) => {
+                    drop(snapshot);
+                    return;
+                }
+                Err(still_shared) => old = still_shared,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        tracing::debug!("a snapshot still read after 10 s is freed by its last reader");
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_shared::{evaluate, EvalConfig};
+
+    fn snapshot(at_ms: i64) -> Arc<Current> {
+        let inventory = portcullis_shared::fleet::synthetic_fleet(50, 1);
+        let report = evaluate(&inventory, &EvalConfig::default()).unwrap();
+        let table = VmTable::new(&report, &[]);
+        Arc::new(Current::new(inventory, report, at_ms, Vec::new(), table))
+    }
+
+    /// A released snapshot is freed once its last reader lets go of it, not before, and not
+    /// by that reader.
+    #[tokio::test]
+    async fn a_released_snapshot_is_freed_after_its_last_reader() {
+        let old = snapshot(1);
+        let weak = Arc::downgrade(&old);
+        let reader = old.clone();
+        release(Some(old));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(weak.upgrade().is_some(), "still read: not freed");
+        assert_eq!(
+            Arc::strong_count(&reader),
+            2,
+            "the releasing thread still holds it"
+        );
+        drop(reader);
+        let freed = async {
+            while weak.upgrade().is_some() {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), freed)
+            .await
+            .expect("freed once its reader is done");
     }
 }
