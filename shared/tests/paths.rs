@@ -999,3 +999,77 @@ fn floating_ip_is_judged_at_the_frontend_address() {
     assert_eq!(e.state, State::Open, "{}", e.reason);
     assert!(e.reachable);
 }
+
+#[test]
+fn a_load_balancer_or_firewall_public_ip_missing_from_the_inventory_is_reported() {
+    // both frontends' public IPs left out: the paths are still evaluated (a partial inventory
+    // never makes a VM look safer), and each missing address is named in a warning
+    let mut inv = inventory(Scene {
+        nic_rules: Some(vec![rule("Mgmt", 300, "Allow", "*", "*", "22,3389")]),
+        extra: json!({
+            "loadBalancers": lb("Standard", true, json!([]), nat_v1(50001, 22), pool_with_vm()),
+            "azureFirewalls": firewall(json!([dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389")])),
+        }),
+        ..Default::default()
+    });
+    inv["networkSecurityGroups"][0]["properties"]["securityRules"][0]["properties"]
+        ["destinationPortRange"] = json!(null);
+    inv["networkSecurityGroups"][0]["properties"]["securityRules"][0]["properties"]
+        ["destinationPortRanges"] = json!(["22", "3389"]);
+    inv["publicIPAddresses"] = json!([]);
+    let r = eval_json(&inv);
+    for (what, name) in [
+        ("load balancer lb-web", "lb-pip"),
+        ("Azure Firewall fw-hub", "fw-pip"),
+    ] {
+        assert!(
+            r.warnings.iter().any(|w| w.contains(what)
+                && w.contains(&format!("publicIPAddresses/{name}"))
+                && w.contains("not in the inventory")),
+            "{what}: {:?}",
+            r.warnings
+        );
+    }
+    let vm = vm1(&r);
+    let ssh = port(vm, 22);
+    assert!(ssh.reachable, "{:?}", ssh.paths);
+    assert_eq!(ssh.paths[0].kind, PathKind::LoadBalancerNat);
+    assert_eq!(&*ssh.paths[0].frontend.to_string(), "?:50001");
+    let rdp = port(vm, 3389);
+    assert!(rdp
+        .paths
+        .iter()
+        .any(|p| p.kind == PathKind::FirewallDnat && p.reachable));
+
+    // with the addresses present, no such warning
+    let r = eval_json(&inventory(Scene {
+        nic_rules: Some(vec![rule("SSH", 300, "Allow", "*", "*", "22")]),
+        extra: json!({"loadBalancers": lb("Standard", true, json!([]), nat_v1(50001, 22), pool_with_vm())}),
+        ..Default::default()
+    }));
+    assert!(
+        !r.warnings
+            .iter()
+            .any(|w| w.contains("not in the inventory")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn a_vm_without_a_network_interface_is_closed_with_a_whole_reason() {
+    let mut inv = inventory(Scene::default());
+    inv["virtualMachines"][0]["properties"]["networkProfile"]["networkInterfaces"] = json!([]);
+    let r = eval_json(&inv);
+    let vm = vm1(&r);
+    for e in &vm.exposures {
+        assert_eq!(e.state, State::Closed);
+        assert!(!e.reachable);
+        assert!(
+            e.reason.starts_with("No source can connect: ") && !e.reason.ends_with("by "),
+            "{}",
+            e.reason
+        );
+        assert!(e.reason.contains("no network interface"), "{}", e.reason);
+    }
+}

@@ -65,29 +65,45 @@ pub struct CompiledRule {
 
 /// A compiled NSG: its custom inbound rules in evaluation order (by priority); the default rules,
 /// compiled once and shared by every NSG, follow them (see [`CompiledNsg::inbound`]).
+///
+/// ARM keeps custom priorities within 100-4096, below every default rule. A payload whose
+/// custom rules reach the defaults' priorities (65000 and up: hand-made, or an export that lists
+/// the defaults among `securityRules`) gets copies of the defaults merged into `custom` in
+/// priority order instead (`defaults_inline`), custom rules first among equal priorities.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledNsg {
     pub id: Arc<str>,
     pub name: Arc<str>,
     pub custom: Vec<CompiledRule>,
+    /// `custom` holds the default rules too, in priority order.
+    pub defaults_inline: bool,
 }
 
 impl CompiledNsg {
+    /// The default rules that follow `custom` (none when they are merged into it).
+    fn tail(&self) -> &'static [CompiledRule] {
+        if self.defaults_inline {
+            &[]
+        } else {
+            default_inbound()
+        }
+    }
+
     /// Every inbound rule in evaluation order: custom rules by priority, then the defaults.
     pub fn inbound(&self) -> impl Iterator<Item = &CompiledRule> + Clone {
-        self.custom.iter().chain(default_inbound().iter())
+        self.custom.iter().chain(self.tail().iter())
     }
 
     /// The number of inbound rules, defaults included.
     pub fn inbound_len(&self) -> usize {
-        self.custom.len() + default_inbound().len()
+        self.custom.len() + self.tail().len()
     }
 
     /// Inbound rule `i` in evaluation order (defaults after the custom rules).
     pub fn rule(&self, i: usize) -> &CompiledRule {
         match self.custom.get(i) {
             Some(r) => r,
-            None => &default_inbound()[i - self.custom.len()],
+            None => &self.tail()[i - self.custom.len()],
         }
     }
 }
@@ -187,6 +203,14 @@ pub fn compile_nsg(
     if !sorted {
         inbound.sort_by_key(|r| r.priority);
     }
+    let defaults_inline = inbound
+        .last()
+        .is_some_and(|r| r.priority >= default_inbound()[0].priority);
+    if defaults_inline {
+        // after the custom rules, so that a stable sort keeps them first among equals
+        inbound.extend(default_inbound().iter().cloned());
+        inbound.sort_by_key(|r| r.priority);
+    }
     if inbound.len() < inbound.capacity() {
         inbound.shrink_to_fit();
     }
@@ -198,6 +222,7 @@ pub fn compile_nsg(
         id: Arc::from(nsg.id),
         name,
         custom: inbound,
+        defaults_inline,
     })
 }
 
@@ -271,7 +296,7 @@ fn compile_rule_with(
         Some(v) => {
             return Err(InputError::new(
                 format!("{}.priority", ppath()),
-                format!("{v} is not a priority (100-4096)"),
+                format!("{v} is not a priority (0-65535; ARM allows 100-4096 for custom rules)"),
             ))
         }
         None => {

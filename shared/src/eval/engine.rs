@@ -2838,6 +2838,9 @@ fn reason(
                 describe(&mut s, &deny);
             }
         }
+        State::Closed if rules.is_empty() => {
+            s.push_str("No source can connect: no network interface ip configuration to reach");
+        }
         State::Closed => {
             s.push_str("No source can connect: denied by ");
             describe(&mut s, rules);

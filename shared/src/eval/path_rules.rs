@@ -46,12 +46,20 @@ pub fn inbound_in_order<'a>(
         .into_iter()
         .map(|r| (Cow::Borrowed(r), false))
         .collect();
-    rules.extend(
-        default_security_rules(nsg_id)
-            .into_iter()
-            .filter(is_inbound)
-            .map(|r| (Cow::Owned(r), true)),
-    );
+    let defaults = default_security_rules(nsg_id)
+        .into_iter()
+        .filter(is_inbound);
+    let last = rules.last().and_then(|(r, _)| r.properties.priority);
+    rules.extend(defaults.map(|r| (Cow::Owned(r), true)));
+    // custom priorities reaching the defaults' (outside ARM's 100-4096) are merged with them,
+    // custom rules first among equals, as the engine does
+    let first_default = rules
+        .iter()
+        .find(|(_, d)| *d)
+        .and_then(|(r, _)| r.properties.priority);
+    if last.zip(first_default).is_some_and(|(l, f)| l >= f) {
+        rules.sort_by_key(|(r, _)| r.properties.priority.unwrap_or(i64::MAX));
+    }
     rules
 }
 
@@ -90,4 +98,63 @@ pub fn rules_on_path<'a>(report: &VmReport, inv: &'a Inventory) -> Vec<PathNsg<'
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nsg(priorities: &[i64]) -> NetworkSecurityGroup {
+        let rules: Vec<serde_json::Value> = priorities
+            .iter()
+            .map(|p| {
+                serde_json::json!({"name": format!("r{p}"), "properties": {"priority": p,
+                    "access": "Allow", "direction": "Inbound", "protocol": "*",
+                    "sourceAddressPrefix": "*", "sourcePortRange": "*",
+                    "destinationAddressPrefix": "*", "destinationPortRange": "*"}})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({"id": "/n", "name": "n",
+            "properties": {"securityRules": rules}}))
+        .expect("an NSG")
+    }
+
+    fn order(nsg: &NetworkSecurityGroup) -> Vec<(i64, bool)> {
+        inbound_in_order("/n", Some(nsg))
+            .iter()
+            .map(|(r, d)| (r.properties.priority.unwrap_or_default(), *d))
+            .collect()
+    }
+
+    #[test]
+    fn custom_rules_come_first_then_the_defaults() {
+        let n = nsg(&[300, 100]);
+        assert_eq!(
+            order(&n),
+            [
+                (100, false),
+                (300, false),
+                (65000, true),
+                (65001, true),
+                (65500, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn custom_priorities_among_the_defaults_are_merged_in_priority_order() {
+        // outside ARM's 100-4096, as the engine evaluates them: custom first among equals
+        let n = nsg(&[65501, 100, 65000]);
+        assert_eq!(
+            order(&n),
+            [
+                (100, false),
+                (65000, false),
+                (65000, true),
+                (65001, true),
+                (65500, true),
+                (65501, false)
+            ]
+        );
+    }
 }

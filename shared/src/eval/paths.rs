@@ -222,7 +222,12 @@ struct Lb<'l> {
 }
 
 impl<'l> Lb<'l> {
-    fn new(j: &Joins<'_, '_>, li: usize, lb: &'l LoadBalancer) -> Result<Self, InputError> {
+    fn new(
+        j: &Joins<'_, '_>,
+        li: usize,
+        lb: &'l LoadBalancer,
+        warnings: &mut Vec<String>,
+    ) -> Result<Self, InputError> {
         let lpath = |rest: &str| format!("loadBalancers[{li}].properties.{rest}");
         let name = lb.name.as_deref().unwrap_or(last_segment(&lb.id));
         // a load balancer's SKU is its frontends' public IPs' (they must match): without a
@@ -251,12 +256,19 @@ impl<'l> Lb<'l> {
             let pip = fp.public_ip_address.as_ref().and_then(|r| r.id.as_deref());
             let public = pip.is_some() || fp.public_ip_prefix.is_some();
             let (ip, addr): (Arc<str>, _) = match pip {
-                Some(pid) => match j.pips.get(&Ci::new(pid)).and_then(|p| p.address.clone()) {
-                    Some(a) => {
+                Some(pid) => match j.pips.get(&Ci::new(pid)).map(|p| p.address.clone()) {
+                    Some(Some(a)) => {
                         let parsed = parse_ip(&a);
                         (a, parsed)
                     }
-                    None => (Arc::from("?"), None),
+                    Some(None) => (Arc::from("?"), None),
+                    None => {
+                        warnings.push(format!(
+                            "load balancer {name}: public IP {pid} of frontend {} is not in the inventory; its address is unknown, its paths are still evaluated",
+                            last_segment(&id)
+                        ));
+                        (Arc::from("?"), None)
+                    }
                 },
                 None => match fp.private_ip_address.as_deref() {
                     Some(a) if !public => {
@@ -501,7 +513,7 @@ impl Ingress {
         }
         self.nic_side_members(j, &mut m, warnings);
         for (li, lb) in inv.load_balancers.iter().enumerate() {
-            let l = Lb::new(j, li, lb)?;
+            let l = Lb::new(j, li, lb, warnings)?;
             lb_pool_members(j, &l, &mut m);
             self.lb_nat_rules(&l, &m)?;
             self.lb_rules(&l, &m)?;
@@ -771,7 +783,7 @@ impl Ingress {
         }
         for (fi, fw) in inv.azure_firewalls.iter().enumerate() {
             let fw_name = fw.name.as_deref().unwrap_or(last_segment(&fw.id));
-            let own = firewall_addresses(j, fw);
+            let own = firewall_addresses(j, fw, fw_name, warnings);
             // earlier rules take their sources first, for the frontends they fully cover
             let mut taken: Vec<(AddrSet, PortSet, bool, AddrSet)> = Vec::new();
             for (path, r, via) in dnat_rules(inv, fi, fw, fw_name, warnings) {
@@ -937,7 +949,12 @@ struct FirewallAddresses {
     vnet: u32,
 }
 
-fn firewall_addresses(j: &Joins<'_, '_>, fw: &AzureFirewall) -> FirewallAddresses {
+fn firewall_addresses(
+    j: &Joins<'_, '_>,
+    fw: &AzureFirewall,
+    fw_name: &str,
+    warnings: &mut Vec<String>,
+) -> FirewallAddresses {
     let p = &fw.properties;
     // public addresses, own range, VNet
     let mut public_ips: Vec<Arc<str>> = Vec::new();
@@ -950,9 +967,15 @@ fn firewall_addresses(j: &Joins<'_, '_>, fw: &AzureFirewall) -> FirewallAddresse
             .as_ref()
             .and_then(|r| r.id.as_deref())
         {
-            match j.pips.get(&Ci::new(pid)).and_then(|p| p.address.clone()) {
-                Some(a) => public_ips.push(a),
-                None => public_ips.push(Arc::from("?")),
+            match j.pips.get(&Ci::new(pid)).map(|p| p.address.clone()) {
+                Some(Some(a)) => public_ips.push(a),
+                Some(None) => public_ips.push(Arc::from("?")),
+                None => {
+                    warnings.push(format!(
+                        "Azure Firewall {fw_name}: public IP {pid} is not in the inventory; its address is unknown, its DNAT rules are still evaluated"
+                    ));
+                    public_ips.push(Arc::from("?"));
+                }
             }
         }
         match c.properties.subnet.as_ref().and_then(|s| s.id.as_deref()) {
