@@ -15,6 +15,7 @@ pub mod graph;
 pub mod http;
 pub mod jit;
 pub mod network;
+pub mod resources;
 pub mod routes;
 pub mod service;
 pub mod timeline;

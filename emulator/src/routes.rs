@@ -3,6 +3,7 @@ use super::defender::CONTROL_ID;
 use super::http::{json_response, page, page_window, ArmRequest, Fail};
 use super::jit::{delete_status, JIT_TYPE};
 use super::network::{put_status, Conditions, NSG_TYPE};
+use super::resources::Filter;
 use super::world::{Kind, World};
 use axum::{
     http::{Method, StatusCode},
@@ -148,6 +149,7 @@ enum On {
     Put,
     Post,
     Delete,
+    Head,
     /// Any method (the 405 answers after a resource's routes).
     Any,
 }
@@ -190,6 +192,19 @@ static ROUTES: &[Route] = &[
     // subscriptions
     at(On::Get, "subscriptions", list_subscriptions),
     at(On::Get, "subscriptions/*", get_subscription),
+    at(On::Get, "tenants", list_tenants),
+    // Microsoft.Resources: resource groups, the generic resource list, resource providers
+    at(On::Get, "subscriptions/*/resourcegroups", list_resource_groups),
+    at(On::Get, "subscriptions/*/resourcegroups/*", get_resource_group),
+    at(On::Head, "subscriptions/*/resourcegroups/*", resource_group_exists),
+    at(On::Get, "subscriptions/*/resources", list_generic_resources),
+    at(On::Get, "subscriptions/*/resourcegroups/*/resources", list_generic_resources),
+    at(On::Get, "subscriptions/*/providers", list_providers),
+    at(On::Get, "subscriptions/*/providers/*", get_provider),
+    // Microsoft.Management: management groups
+    at(On::Get, "providers/microsoft.management/managementgroups", list_management_groups),
+    at(On::Get, "providers/microsoft.management/managementgroups/*", get_management_group),
+    at(On::Get, "providers/microsoft.management/managementgroups/*/subscriptions", list_management_group_subscriptions),
     // Microsoft.Network long-running operations
     at(On::Get, "subscriptions/*/providers/microsoft.network/locations/*/operations/*", get_operation),
     at(On::Get, "subscriptions/*/providers/microsoft.network/locations/*/operationresults/*", get_operation_result),
@@ -269,6 +284,7 @@ impl On {
             On::Put => m == Method::PUT,
             On::Post => m == Method::POST,
             On::Delete => m == Method::DELETE,
+            On::Head => m == Method::HEAD,
             On::Any => true,
         }
     }
@@ -347,6 +363,76 @@ fn list_subscriptions(w: &mut World, r: &ArmRequest) -> Answer {
 fn get_subscription(w: &mut World, r: &ArmRequest) -> Answer {
     let info = w.subscription(r.seg(1))?.clone();
     read(ok(&subscription_json(w, &info)))
+}
+
+fn list_tenants(w: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&[w.tenant_json()]))
+}
+
+// --- Microsoft.Resources ----------------------------------------------------------------------
+
+fn list_resource_groups(w: &mut World, r: &ArmRequest) -> Answer {
+    w.subscription(r.seg(1))?;
+    read(r.list(&w.resource_groups(r.seg(1))))
+}
+
+/// The resource group `r.seg(3)` of subscription `r.seg(1)`, or ARM's 404.
+fn resource_group(w: &World, r: &ArmRequest) -> Result<Value, Fail> {
+    w.subscription(r.seg(1))?;
+    w.resource_groups(r.seg(1))
+        .into_iter()
+        .find(|g| {
+            g["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(r.seg(3)))
+        })
+        .ok_or_else(|| Fail::resource_group_not_found(r.seg(3)))
+}
+
+fn get_resource_group(w: &mut World, r: &ArmRequest) -> Answer {
+    read(ok(&resource_group(w, r)?))
+}
+
+/// `HEAD` (the SDKs' `check_existence`): 204 or 404, no body.
+fn resource_group_exists(w: &mut World, r: &ArmRequest) -> Answer {
+    let status = match resource_group(w, r) {
+        Ok(_) => StatusCode::NO_CONTENT,
+        Err(f) => f.status,
+    };
+    read(status.into_response())
+}
+
+fn list_generic_resources(w: &mut World, r: &ArmRequest) -> Answer {
+    let rg = (r.segs.len() == 5).then(|| r.seg(3));
+    w.check_scope(r.seg(1), rg)?;
+    let filter = Filter::parse(r.query("$filter"))?;
+    read(r.list(&w.generic_resources(r.seg(1), rg, &filter)))
+}
+
+fn list_providers(w: &mut World, r: &ArmRequest) -> Answer {
+    w.subscription(r.seg(1))?;
+    read(r.list(&w.providers(r.seg(1))))
+}
+
+fn get_provider(w: &mut World, r: &ArmRequest) -> Answer {
+    w.subscription(r.seg(1))?;
+    read(ok(&w.provider(r.seg(1), r.seg(3))?))
+}
+
+fn list_management_groups(w: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&w.list_management_groups()))
+}
+
+fn get_management_group(w: &mut World, r: &ArmRequest) -> Answer {
+    let expand = r.query("$expand").is_some_and(|e| {
+        e.split(',')
+            .any(|x| x.trim().eq_ignore_ascii_case("children"))
+    });
+    read(ok(&w.management_group(r.seg(3), expand)?))
+}
+
+fn list_management_group_subscriptions(w: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&w.management_group_subscriptions(r.seg(3))?))
 }
 
 // --- long-running operations ------------------------------------------------------------------

@@ -26,8 +26,10 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import SecurityRule
+from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 from azure.mgmt.security import SecurityCenter
 
@@ -105,7 +107,7 @@ def emulator():
 def clients(base, cls, sub=PRODUCTION, **kw):
     cred = EmulatorCredential(base)
     policy = PlainHttpBearerPolicy(cred, SCOPE)
-    if cls is SubscriptionClient:
+    if cls in (SubscriptionClient, ManagementGroupsMgmtClient):  # tenant-level clients
         return cls(cred, base_url=base, authentication_policy=policy, **kw), cred
     return cls(cred, sub, base_url=base, authentication_policy=policy, **kw), cred
 
@@ -123,6 +125,84 @@ def test_subscriptions(emulator):
     assert subs == {PRODUCTION: "Contoso Production", DEV_TEST: "Contoso Dev/Test"}
     assert client.subscriptions.get(PRODUCTION).display_name == "Contoso Production"
     assert cred.calls >= 1, "the SDK asked the emulator's token endpoint"
+
+
+def test_tenants(emulator):
+    client, _ = clients(emulator, SubscriptionClient)
+    tenants = list(client.tenants.list())
+    assert [t.tenant_id for t in tenants] == [TENANT]
+    assert tenants[0].tenant_category == "Home"
+
+
+def test_resource_groups_and_the_generic_resource_list(emulator):
+    rm, _ = clients(emulator, ResourceManagementClient)
+    groups = {g.name: g for g in rm.resource_groups.list()}
+    assert {"rg-sql-lab", "rg-ingress"} <= set(groups), sorted(groups)
+    # every group that holds a resource, once
+    everything = list(rm.resources.list())
+    assert len(everything) > PAGE, "more than one page"
+    assert set(groups) == {r.id.split("/")[4] for r in everything}
+    g = rm.resource_groups.get("RG-SQL-LAB")
+    assert g.name == "rg-sql-lab" and g.properties.provisioning_state == "Succeeded"
+    assert g.location == groups["rg-sql-lab"].location
+    assert rm.resource_groups.check_existence("rg-sql-lab") is True
+    assert rm.resource_groups.check_existence("rg-nowhere") is False
+    with pytest.raises(ResourceNotFoundError) as e:
+        rm.resource_groups.get("rg-nowhere")
+    assert e.value.error.code == "ResourceGroupNotFound"
+
+    # the generic list agrees with the typed lists, filtered as ARM filters
+    compute, _ = clients(emulator, ComputeManagementClient)
+    vms = {v.id.lower() for v in compute.virtual_machines.list_all()}
+    listed = list(rm.resources.list(filter="resourceType eq 'Microsoft.Compute/virtualMachines'"))
+    assert {r.id.lower() for r in listed} == vms
+    assert all(r.type == "Microsoft.Compute/virtualMachines" for r in listed)
+    assert len(everything) > len(listed)
+    in_group = list(rm.resources.list_by_resource_group("rg-sql-lab"))
+    assert in_group and all("/resourcegroups/rg-sql-lab/" in r.id.lower() for r in in_group)
+    # a filter the emulator cannot evaluate is refused, not ignored
+    with pytest.raises(HttpResponseError) as e:
+        list(rm.resources.list(filter="managedBy eq 'someone'"))
+    assert e.value.status_code == 400
+    assert e.value.error.code == "InvalidFilterInQueryString"
+
+
+def test_resource_providers_list_the_versions_the_emulator_accepts(emulator):
+    rm, _ = clients(emulator, ResourceManagementClient)
+    network = rm.providers.get("microsoft.network")
+    assert network.namespace == "Microsoft.Network" and network.registration_state == "Registered"
+    nsgs = next(t for t in network.resource_types if t.resource_type == "networkSecurityGroups")
+    net, _ = clients(emulator, NetworkManagementClient)
+    # what the network SDK sends by default is listed (and accepted)
+    urls = []
+    net.network_security_groups.get(
+        "rg-sql-lab", "sql-lab-01-nsg", raw_request_hook=lambda r: urls.append(r.http_request.url)
+    )
+    sent = urllib.parse.parse_qs(urllib.parse.urlparse(urls[0]).query)["api-version"][0]
+    assert sent in nsgs.api_versions, (sent, nsgs.api_versions)
+    assert nsgs.api_versions == sorted(nsgs.api_versions, reverse=True), "newest first"
+    assert "West Europe" in nsgs.locations
+    namespaces = {p.namespace for p in rm.providers.list()}
+    assert {"Microsoft.Compute", "Microsoft.Network", "Microsoft.Security"} <= namespaces
+    with pytest.raises(ResourceNotFoundError) as e:
+        rm.providers.get("Microsoft.Nowhere")
+    assert e.value.error.code == "InvalidResourceNamespace"
+
+
+def test_management_groups(emulator):
+    mg, _ = clients(emulator, ManagementGroupsMgmtClient)
+    groups = {g.name: g.display_name for g in mg.management_groups.list()}
+    assert groups == {TENANT: "Tenant Root Group", "contoso": "Contoso"}
+    root = mg.management_groups.get(TENANT, expand="children")
+    assert [c.name for c in root.children] == ["contoso"]
+    contoso = mg.management_groups.get("CONTOSO", expand="children")
+    assert contoso.details.parent.name == TENANT
+    subs = {c.name for c in contoso.children if c.type == "/subscriptions"}
+    assert subs == {PRODUCTION, DEV_TEST}
+    under = mg.management_group_subscriptions.get_subscriptions_under_management_group("contoso")
+    assert {s.name for s in under} == subs
+    with pytest.raises(ResourceNotFoundError):
+        mg.management_groups.get("nowhere")
 
 
 def test_list_all_pages_at_default_api_versions(emulator):

@@ -21,6 +21,10 @@ pub enum ApiFamily {
     Alerts,
     SecurityLocations,
     ResourceGraph,
+    /// Microsoft.Resources: resource groups, the generic resource list, resource providers.
+    Resources,
+    /// Microsoft.Management: management groups.
+    ManagementGroups,
 }
 
 /// The versions the ARM client sends (the first of each accepted list).
@@ -33,6 +37,81 @@ pub const ASSESSMENTS: &str = "2021-06-01";
 pub const ALERTS: &str = "2022-01-01";
 pub const SECURITY_LOCATIONS: &str = "2015-06-01-preview";
 pub const RESOURCE_GRAPH: &str = "2024-04-01";
+/// Not sent by the ARM client; azure-mgmt-resource 26's default.
+pub const RESOURCES: &str = "2025-04-01";
+/// Not sent by the ARM client; azure-mgmt-managementgroups 2's default.
+pub const MANAGEMENT_GROUPS: &str = "2023-04-01";
+
+/// Microsoft.Resources resource groups, resources and providers (stable).
+const RESOURCE_VERSIONS: &[&str] = &[
+    RESOURCES,
+    "2025-03-01",
+    "2024-11-01",
+    "2024-07-01",
+    "2024-03-01",
+    "2023-07-01",
+    "2022-09-01",
+    "2021-04-01",
+    "2021-01-01",
+    "2020-10-01",
+    "2020-08-01",
+    "2020-06-01",
+    "2019-10-01",
+    "2019-08-01",
+    "2019-07-01",
+    "2019-05-10",
+    "2019-05-01",
+    "2019-03-01",
+    "2018-05-01",
+    "2018-02-01",
+    "2017-05-10",
+    "2016-09-01",
+    "2016-02-01",
+];
+
+/// The resource providers the emulator serves, with their resource types and the family whose
+/// versions each accepts: what `GET /subscriptions/{id}/providers[/{namespace}]` answers.
+pub const PROVIDER_TYPES: &[(&str, &[(&str, ApiFamily)])] = &[
+    (
+        "Microsoft.Compute",
+        &[("virtualMachines", ApiFamily::Compute)],
+    ),
+    (
+        "Microsoft.Network",
+        &[
+            ("networkInterfaces", ApiFamily::Network),
+            ("publicIPAddresses", ApiFamily::Network),
+            ("virtualNetworks", ApiFamily::Network),
+            ("virtualNetworks/subnets", ApiFamily::Network),
+            ("networkSecurityGroups", ApiFamily::Network),
+            ("networkSecurityGroups/securityRules", ApiFamily::Network),
+            ("applicationSecurityGroups", ApiFamily::Network),
+            ("loadBalancers", ApiFamily::Network),
+            ("azureFirewalls", ApiFamily::Network),
+            ("firewallPolicies", ApiFamily::Network),
+            ("firewallPolicies/ruleCollectionGroups", ApiFamily::Network),
+            ("bastionHosts", ApiFamily::Network),
+            ("locations/operations", ApiFamily::Network),
+            ("locations/operationResults", ApiFamily::Network),
+        ],
+    ),
+    (
+        "Microsoft.Security",
+        &[
+            ("locations", ApiFamily::SecurityLocations),
+            ("locations/jitNetworkAccessPolicies", ApiFamily::JitPolicies),
+            ("secureScores", ApiFamily::SecureScores),
+            ("secureScoreControls", ApiFamily::SecureScores),
+            ("assessments", ApiFamily::Assessments),
+            ("alerts", ApiFamily::Alerts),
+            ("locations/alerts", ApiFamily::Alerts),
+        ],
+    ),
+    (
+        "Microsoft.ResourceGraph",
+        &[("resources", ApiFamily::ResourceGraph)],
+    ),
+];
 
 /// Microsoft.Resources subscriptions (stable).
 const SUBSCRIPTION_VERSIONS: &[&str] = &[
@@ -204,6 +283,17 @@ impl ApiFamily {
                 "2021-06-01-preview",
                 "2020-04-01-preview",
             ],
+            Self::Resources => RESOURCE_VERSIONS,
+            Self::ManagementGroups => &[
+                MANAGEMENT_GROUPS,
+                "2021-04-01",
+                "2020-10-01",
+                "2020-05-01",
+                "2020-02-01",
+                "2019-11-01",
+                "2024-02-01-preview",
+                "2018-03-01-preview",
+            ],
         }
     }
 
@@ -217,15 +307,23 @@ impl ApiFamily {
     /// by its last provider. `None`: not a path Portcullis knows.
     pub fn classify(segments: &[&str]) -> Option<ApiFamily> {
         let Some(i) = segments.iter().rposition(|s| *s == "providers") else {
-            return (segments.first() == Some(&"subscriptions") && segments.len() <= 2)
-                .then_some(Self::Subscriptions);
+            return match segments {
+                ["tenants"] | ["subscriptions"] | ["subscriptions", _] => Some(Self::Subscriptions),
+                ["subscriptions", _, "resourcegroups" | "resources", ..] => Some(Self::Resources),
+                _ => None,
+            };
         };
+        // `/subscriptions/{id}/providers[/{namespace}]`: the providers themselves
+        if i + 2 >= segments.len() {
+            return (i == 2 && segments[0] == "subscriptions").then_some(Self::Resources);
+        }
         let ns = segments.get(i + 1)?;
         let rest = &segments[(i + 2).min(segments.len())..];
         match *ns {
             "microsoft.compute" => Some(Self::Compute),
             "microsoft.network" => Some(Self::Network),
             "microsoft.resourcegraph" => Some(Self::ResourceGraph),
+            "microsoft.management" => Some(Self::ManagementGroups),
             "microsoft.security" => {
                 if rest.contains(&"jitnetworkaccesspolicies") {
                     Some(Self::JitPolicies)
@@ -274,6 +372,26 @@ mod tests {
             c("/subscriptions/s/providers/Microsoft.KeyVault/vaults"),
             None
         );
+        assert_eq!(c("/tenants"), Some(ApiFamily::Subscriptions));
+        for p in [
+            "/subscriptions/s/resourcegroups",
+            "/subscriptions/s/resourceGroups/g",
+            "/subscriptions/s/resources",
+            "/subscriptions/s/resourceGroups/g/resources",
+            "/subscriptions/s/providers",
+            "/subscriptions/s/providers/Microsoft.Network",
+        ] {
+            assert_eq!(c(p), Some(ApiFamily::Resources), "{p}");
+        }
+        assert_eq!(c("/subscriptions/s/other"), None);
+        assert_eq!(
+            c("/providers/Microsoft.Management/managementGroups/contoso/subscriptions"),
+            Some(ApiFamily::ManagementGroups)
+        );
+        // every provider type the emulator lists names a family
+        for (ns, types) in PROVIDER_TYPES {
+            assert!(!types.is_empty(), "{ns}");
+        }
         assert_eq!(ApiFamily::Network.default_version(), NETWORK);
         assert!(ApiFamily::Network.accepts("2025-01-01"));
         assert!(!ApiFamily::Network.accepts("2099-01-01"));
@@ -290,6 +408,8 @@ mod tests {
             ApiFamily::Alerts,
             ApiFamily::SecurityLocations,
             ApiFamily::ResourceGraph,
+            ApiFamily::Resources,
+            ApiFamily::ManagementGroups,
         ] {
             let mut v = f.supported().to_vec();
             v.sort_unstable();
