@@ -103,19 +103,7 @@ impl World {
             }
         });
         if expand_definition {
-            item["properties"]["definition"] = json!({
-                "id": format!("/providers/Microsoft.Security/secureScoreControlDefinitions/{CONTROL_ID}"),
-                "name": CONTROL_ID,
-                "type": "Microsoft.Security/secureScoreControlDefinitions",
-                "properties": {
-                    "displayName": CONTROL_NAME,
-                    "maxScore": CONTROL_MAX_SCORE,
-                    "source": { "sourceType": "BuiltIn" },
-                    "assessmentDefinitions": RecommendationKey::ALL.iter().map(|k| json!({
-                        "id": format!("/providers/Microsoft.Security/assessmentMetadata/{}", k.assessment_key())
-                    })).collect::<Vec<_>>()
-                }
-            });
+            item["properties"]["definition"] = control_definition();
         }
         vec![item]
     }
@@ -212,4 +200,66 @@ impl World {
             })
             .collect()
     }
+}
+
+/// The "Secure management ports" control's definition, as
+/// `secureScoreControlDefinitions` lists it.
+pub fn control_definition() -> Value {
+    json!({
+        "id": format!("/providers/Microsoft.Security/secureScoreControlDefinitions/{CONTROL_ID}"),
+        "name": CONTROL_ID,
+        "type": "Microsoft.Security/secureScoreControlDefinitions",
+        "properties": {
+            "displayName": CONTROL_NAME,
+            "maxScore": CONTROL_MAX_SCORE,
+            "source": { "sourceType": "BuiltIn" },
+            "assessmentDefinitions": RecommendationKey::ALL.iter().map(|k| json!({
+                "id": format!("/providers/Microsoft.Security/assessmentMetadata/{}", k.assessment_key())
+            })).collect::<Vec<_>>()
+        }
+    })
+}
+
+/// The metadata of the control's three assessments (`assessmentMetadata`), with the built-in
+/// Azure Policy definitions behind them.
+pub fn assessment_metadata() -> Vec<Value> {
+    RecommendationKey::ALL
+        .iter()
+        .map(|k| {
+            let (policy, description, remediation) = match k {
+                RecommendationKey::InternetFacingVmsProtectedByNsg => (
+                    "f6de0be7-9a8a-4b8a-b349-43cf02d22f7c",
+                    "Protect your virtual machines from potential threats by restricting access to them with network security groups (NSG).",
+                    "Associate a network security group with the subnet or the network interface of each internet-facing virtual machine.",
+                ),
+                RecommendationKey::ManagementPortsClosed => (
+                    "22730e10-96f6-4aac-ad84-9383d35b5917",
+                    "Open remote management ports expose your VM to a high level of risk from Internet-based attacks.",
+                    "Restrict the sources allowed to the management ports in the network security group, or enable just-in-time access.",
+                ),
+                RecommendationKey::ManagementPortsJitProtected => (
+                    "b0f33259-77d7-4c9e-aac6-3aabcfae693c",
+                    "Possible network Just In Time (JIT) access will be monitored by Azure Security Center as recommendations.",
+                    "Enable just-in-time network access control for the virtual machine.",
+                ),
+            };
+            json!({
+                "id": format!("/providers/Microsoft.Security/assessmentMetadata/{}", k.assessment_key()),
+                "name": k.assessment_key(),
+                "type": "Microsoft.Security/assessmentMetadata",
+                "properties": {
+                    "displayName": k.display_name(),
+                    "policyDefinitionId": format!("/providers/Microsoft.Authorization/policyDefinitions/{policy}"),
+                    "description": description,
+                    "remediationDescription": remediation,
+                    "categories": ["Networking"],
+                    "severity": k.severity(),
+                    "userImpact": "Low",
+                    "implementationEffort": "Low",
+                    "threats": ["DataExfiltration", "DataSpillage", "MaliciousInsider"],
+                    "assessmentType": "BuiltIn"
+                }
+            })
+        })
+        .collect()
 }

@@ -217,6 +217,11 @@ static ROUTES: &[Route] = &[
     // subnets
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/virtualnetworks/*/subnets", list_subnets),
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/virtualnetworks/*/subnets/*", get_subnet),
+    // a load balancer's children: frontends, pools, load-balancing and inbound NAT rules
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/loadbalancers/*/frontendipconfigurations|backendaddresspools|loadbalancingrules|inboundnatrules", list_lb_children),
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/loadbalancers/*/frontendipconfigurations|backendaddresspools|loadbalancingrules|inboundnatrules/*", get_lb_child),
+    // a VM's instance view
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*/instanceview", get_instance_view),
     // NIC writes (the NSG association), NSG writes
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networkinterfaces/*", put_nic),
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networksecuritygroups/*", put_nsg),
@@ -262,6 +267,13 @@ static ROUTES: &[Route] = &[
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.security/locations/*/alerts/*", get_alert),
     at(On::Post, "subscriptions/*/providers/microsoft.security/locations/*/alerts/*/*", set_alert_status),
     at(On::Post, "subscriptions/*/resourcegroups/*/providers/microsoft.security/locations/*/alerts/*/*", set_alert_status),
+    // Defender's definitions: assessment metadata and secure score control definitions
+    at(On::Get, "providers/microsoft.security/assessmentmetadata", list_assessment_metadata),
+    at(On::Get, "subscriptions/*/providers/microsoft.security/assessmentmetadata", list_assessment_metadata),
+    at(On::Get, "providers/microsoft.security/assessmentmetadata/*", get_assessment_metadata),
+    at(On::Get, "subscriptions/*/providers/microsoft.security/assessmentmetadata/*", get_assessment_metadata),
+    at(On::Get, "providers/microsoft.security/securescorecontroldefinitions", list_control_definitions),
+    at(On::Get, "subscriptions/*/providers/microsoft.security/securescorecontroldefinitions", list_control_definitions),
     at(On::Get, "subscriptions/*/providers/microsoft.security/locations", list_security_locations),
     at(On::Get, "subscriptions/*/providers/microsoft.security/locations/*", get_security_location),
     // anything else in a subscription: 404 for an unknown subscription, else no such route
@@ -571,6 +583,65 @@ fn vnet_subnets(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
         .unwrap_or_default())
 }
 
+/// The children of a load balancer named by segment 8 (`inboundNatRules`, ...).
+fn lb_children(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
+    w.check_scope(r.seg(1), Some(r.seg(3)))?;
+    let lb = w
+        .get(Kind::LoadBalancers, &r.path_prefix(8))
+        .ok_or_else(|| {
+            Fail::resource_not_found("Microsoft.Network/loadBalancers", r.seg(7), r.seg(3))
+        })?;
+    let props = lb["properties"].as_object();
+    let list = props.and_then(|p| {
+        p.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(r.seg(8)))
+            .and_then(|(_, v)| v.as_array().cloned())
+    });
+    Ok(list.unwrap_or_default())
+}
+
+fn list_lb_children(w: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&lb_children(w, r)?))
+}
+
+fn get_lb_child(w: &mut World, r: &ArmRequest) -> Answer {
+    let child = named(lb_children(w, r)?, r.seg(9));
+    read(found(
+        child,
+        &format!("Microsoft.Network/loadBalancers/{}/{}", r.seg(7), r.seg(8)),
+        r.seg(9),
+        r.seg(3),
+    ))
+}
+
+/// A VM's instance view: provisioned and running (the emulator's VMs never stop).
+fn get_instance_view(w: &mut World, r: &ArmRequest) -> Answer {
+    w.check_scope(r.seg(1), None)?;
+    let vm = w
+        .get(Kind::VirtualMachines, &r.path_prefix(8))
+        .ok_or_else(|| {
+            Fail::resource_not_found("Microsoft.Compute/virtualMachines", r.seg(7), r.seg(3))
+        })?;
+    read(ok(&instance_view(&vm)))
+}
+
+/// What `instanceView` holds for a running VM (also under `properties` with
+/// `$expand=instanceView`).
+pub(crate) fn instance_view(vm: &Value) -> Value {
+    let name = vm["name"].as_str().unwrap_or_default();
+    let os = vm["properties"]["storageProfile"]["osDisk"]["osType"]
+        .as_str()
+        .unwrap_or("Linux");
+    json!({
+        "computerName": name,
+        "osName": if os.eq_ignore_ascii_case("windows") { "Windows Server 2022 Datacenter" } else { "ubuntu" },
+        "statuses": [
+            {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
+            {"code": "PowerState/running", "level": "Info", "displayStatus": "VM running"}
+        ]
+    })
+}
+
 fn list_subnets(w: &mut World, r: &ArmRequest) -> Answer {
     read(r.list(&vnet_subnets(w, r)?))
 }
@@ -663,7 +734,13 @@ fn list_resources_in_group(w: &mut World, r: &ArmRequest) -> Answer {
 fn get_resource(w: &mut World, r: &ArmRequest) -> Answer {
     w.check_scope(r.seg(1), None)?;
     let kind = r.kind(5);
-    let v = w.get(kind, &r.path_prefix(8));
+    let mut v = w.get(kind, &r.path_prefix(8));
+    let expand = r
+        .query("$expand")
+        .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
+    if let (Some(vm), Kind::VirtualMachines, true) = (&mut v, kind, expand) {
+        vm["properties"]["instanceView"] = instance_view(vm);
+    }
     read(found(v, kind.provider_type(), r.seg(7), r.seg(3)))
 }
 
@@ -778,6 +855,20 @@ fn vm_assessments(w: &mut World, r: &ArmRequest) -> Answer {
         found(v, "Microsoft.Security/assessments", r.seg(11), r.seg(3)),
         changed,
     ))
+}
+
+fn list_assessment_metadata(_: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&super::defender::assessment_metadata()))
+}
+
+fn get_assessment_metadata(_: &mut World, r: &ArmRequest) -> Answer {
+    let key = r.segs.last().map(String::as_str).unwrap_or_default();
+    let v = named(super::defender::assessment_metadata(), key);
+    read(found(v, "Microsoft.Security/assessmentMetadata", key, ""))
+}
+
+fn list_control_definitions(_: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&[super::defender::control_definition()]))
 }
 
 // --- Defender alerts and security locations ---------------------------------------------------

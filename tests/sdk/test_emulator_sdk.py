@@ -313,6 +313,45 @@ def test_secure_score_assessments_alerts(emulator):
     assert all(a.id for a in alerts)
 
 
+def test_defender_definitions_of_the_control(emulator):
+    sec, _ = clients(emulator, SecurityCenter)
+    keys = {
+        "483f12ed-ae23-447e-a2de-a67a10db4353",
+        "bc303248-3d14-44c2-96a0-55f5c326b5fe",
+        "805651bc-6ecd-4c73-9b55-97a19d0582d0",
+    }
+    definitions = list(sec.secure_score_control_definitions.list())
+    smp = next(d for d in definitions if d.display_name == "Secure management ports")
+    assert smp.max_score == 8
+    assert {a.id.split("/")[-1] for a in smp.assessment_definitions} == keys
+    for key in keys:
+        meta = sec.assessments_metadata.get(key)
+        assert meta.assessment_type == "BuiltIn" and meta.policy_definition_id
+    assert {m.name for m in sec.assessments_metadata.list()} == keys
+    with pytest.raises(ResourceNotFoundError):
+        sec.assessments_metadata.get("00000000-0000-0000-0000-000000000000")
+
+
+def test_instance_view_and_load_balancer_children(emulator):
+    compute, _ = clients(emulator, ComputeManagementClient)
+    view = compute.virtual_machines.instance_view("rg-sql-lab", "sql-lab-01")
+    assert "PowerState/running" in [s.code for s in view.statuses]
+    vm = compute.virtual_machines.get("rg-sql-lab", "sql-lab-01", expand="instanceView")
+    assert [s.code for s in vm.instance_view.statuses] == [s.code for s in view.statuses]
+    assert compute.virtual_machines.get("rg-sql-lab", "sql-lab-01").instance_view is None
+
+    net, _ = clients(emulator, NetworkManagementClient)
+    lb = net.load_balancers.get("rg-ingress", "lb-edge")
+    nat = list(net.inbound_nat_rules.list("rg-ingress", "lb-edge"))
+    assert [r.name for r in nat] == [r.name for r in lb.inbound_nat_rules]
+    one = net.inbound_nat_rules.get("rg-ingress", "lb-edge", nat[0].name)
+    assert one.frontend_port == nat[0].frontend_port
+    pools = list(net.load_balancer_backend_address_pools.list("rg-ingress", "lb-edge"))
+    assert [p.name for p in pools] == [p.name for p in lb.backend_address_pools]
+    with pytest.raises(ResourceNotFoundError):
+        net.inbound_nat_rules.get("rg-ingress", "lb-edge", "no-such-rule")
+
+
 def test_jit_policies_list_create_initiate(emulator):
     sec, _ = clients(emulator, SecurityCenter)
     policies = list(sec.jit_network_access_policies.list())

@@ -327,9 +327,12 @@ impl ApiFamily {
             "microsoft.security" => {
                 if rest.contains(&"jitnetworkaccesspolicies") {
                     Some(Self::JitPolicies)
-                } else if rest.contains(&"securescores") || rest.contains(&"securescorecontrols") {
+                } else if rest.contains(&"securescores")
+                    || rest.contains(&"securescorecontrols")
+                    || rest.contains(&"securescorecontroldefinitions")
+                {
                     Some(Self::SecureScores)
-                } else if rest.contains(&"assessments") {
+                } else if rest.contains(&"assessments") || rest.contains(&"assessmentmetadata") {
                     Some(Self::Assessments)
                 } else if rest.contains(&"alerts") {
                     Some(Self::Alerts)
