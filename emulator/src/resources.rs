@@ -181,6 +181,14 @@ impl World {
         kind!(inv.load_balancers, Kind::LoadBalancers);
         kind!(inv.azure_firewalls, Kind::AzureFirewalls);
         kind!(inv.bastion_hosts, Kind::BastionHosts);
+        for p in self.firewall_policies() {
+            let id = p["id"].as_str().unwrap_or_default().to_string();
+            let location = p["location"].as_str().map(str::to_string);
+            let (name, ty) = (p["name"].as_str(), POLICY_TYPE);
+            each(ty, &id, location.as_deref(), &|| {
+                Value::Object(base(&id, name, ty, location.as_deref()))
+            });
+        }
     }
 
     /// The generic resource list of a subscription (or one of its resource groups).
@@ -388,6 +396,65 @@ impl World {
                 })
             })
             .collect())
+    }
+}
+
+const POLICY_TYPE: &str = "Microsoft.Network/firewallPolicies";
+
+/// A firewall policy being gathered: id, rule collection groups, firewalls, location.
+type PolicyParts = (String, Vec<Value>, Vec<Value>, Option<String>);
+
+impl World {
+    /// The firewall policies: one for each policy that a rule collection group or a firewall
+    /// names (the emulator keeps the groups; a policy's own settings are Azure's defaults),
+    /// with its groups and the firewalls that use it, in order of id.
+    pub fn firewall_policies(&self) -> Vec<Value> {
+        let inv = &self.inventory;
+        // lower-case id -> (id, groups, firewalls, location)
+        let mut policies: BTreeMap<String, PolicyParts> = BTreeMap::new();
+        for g in &inv.firewall_policy_rule_collection_groups {
+            let lower = g.id.to_ascii_lowercase();
+            if let Some(at) = lower.find("/rulecollectiongroups/") {
+                let id = g.id[..at].to_string();
+                let e = policies
+                    .entry(lower[..at].to_string())
+                    .or_insert_with(|| (id, Vec::new(), Vec::new(), None));
+                e.1.push(json!({ "id": g.id }));
+            }
+        }
+        for f in &inv.azure_firewalls {
+            if let Some(pid) = f
+                .properties
+                .firewall_policy
+                .as_ref()
+                .and_then(|p| p.id.clone())
+            {
+                let e = policies
+                    .entry(pid.to_ascii_lowercase())
+                    .or_insert_with(|| (pid, Vec::new(), Vec::new(), None));
+                e.2.push(json!({ "id": f.id }));
+                e.3 = e.3.take().or_else(|| f.location.clone());
+            }
+        }
+        policies
+            .into_values()
+            .map(|(id, groups, firewalls, location)| {
+                let name = id.rsplit('/').next().unwrap_or_default().to_string();
+                json!({
+                    "id": id,
+                    "name": name,
+                    "type": POLICY_TYPE,
+                    "location": location.unwrap_or_else(|| "westeurope".into()),
+                    "properties": {
+                        "provisioningState": "Succeeded",
+                        "sku": { "tier": "Standard" },
+                        "threatIntelMode": "Alert",
+                        "ruleCollectionGroups": groups,
+                        "firewalls": firewalls,
+                    }
+                })
+            })
+            .collect()
     }
 }
 

@@ -228,7 +228,10 @@ static ROUTES: &[Route] = &[
     at(On::Delete, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networksecuritygroups/*", delete_nsg),
     // Azure Resource Graph (the fixed queries Portcullis sends)
     at(On::Post, "providers/microsoft.resourcegraph/resources", graph_query),
-    // Firewall Policy rule collection groups, firewalls
+    // Firewall Policy rule collection groups, firewall policies, firewalls
+    at(On::Get, "subscriptions/*/providers/microsoft.network/firewallpolicies", list_firewall_policies),
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/firewallpolicies", list_firewall_policies),
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/firewallpolicies/*", get_firewall_policy),
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/firewallpolicies/*/rulecollectiongroups", list_rule_collection_groups),
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/firewallpolicies/*/rulecollectiongroups/*", put_rule_collection_group),
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/azurefirewalls/*", put_firewall),
@@ -660,6 +663,33 @@ fn get_subnet(w: &mut World, r: &ArmRequest) -> Answer {
 
 fn graph_query(w: &mut World, r: &ArmRequest) -> Answer {
     Ok((super::graph::query(w, r)?, false))
+}
+
+/// The firewall policies of a subscription (segment 1) or resource group (segment 3).
+fn firewall_policies_in(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
+    let rg = in_resource_group(r).then(|| r.seg(3));
+    w.check_scope(r.seg(1), rg)?;
+    Ok(w.firewall_policies()
+        .into_iter()
+        .filter(|p| {
+            let (s, g) = portcullis_shared::arm::id_scope_ref(p["id"].as_str().unwrap_or_default());
+            s.eq_ignore_ascii_case(r.seg(1)) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
+        })
+        .collect())
+}
+
+fn list_firewall_policies(w: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&firewall_policies_in(w, r)?))
+}
+
+fn get_firewall_policy(w: &mut World, r: &ArmRequest) -> Answer {
+    let p = named(firewall_policies_in(w, r)?, r.seg(7));
+    read(found(
+        p,
+        "Microsoft.Network/firewallPolicies",
+        r.seg(7),
+        r.seg(3),
+    ))
 }
 
 fn list_rule_collection_groups(w: &mut World, r: &ArmRequest) -> Answer {

@@ -237,6 +237,12 @@ def test_list_all_pages_at_default_api_versions(emulator):
         net.firewall_policy_rule_collection_groups.list("rg-ingress", fw.firewall_policy.id.split("/")[-1])
     )
     assert groups[0].rule_collections[0].rules[0].translated_address == "10.50.2.10"
+    policy = net.firewall_policies.get("rg-ingress", fw.firewall_policy.id.split("/")[-1])
+    assert policy.id.lower() == fw.firewall_policy.id.lower()
+    assert [f.id.lower() for f in policy.firewalls] == [fw.id.lower()]
+    assert {g.id.lower() for g in policy.rule_collection_groups} == {g.id.lower() for g in groups}
+    assert [p.id for p in net.firewall_policies.list_all()] == [policy.id]
+    assert [p.id for p in net.firewall_policies.list("rg-ingress")] == [policy.id]
 
 
 def test_a_security_rule_through_the_long_running_poller(emulator):
