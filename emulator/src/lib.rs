@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod assessment;
 pub mod defender;
 pub mod demo;
+pub mod effective;
 pub mod entra;
 pub mod graph;
 pub mod http;

@@ -222,6 +222,8 @@ static ROUTES: &[Route] = &[
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/loadbalancers/*/frontendipconfigurations|backendaddresspools|loadbalancingrules|inboundnatrules/*", get_lb_child),
     // a VM's instance view
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.compute/virtualmachines/*/instanceview", get_instance_view),
+    // a NIC's effective NSGs (answered at once: ARM may answer 200 or 202)
+    at(On::Post, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networkinterfaces/*/effectivenetworksecuritygroups", effective_nsgs),
     // NIC writes (the NSG association), NSG writes
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networkinterfaces/*", put_nic),
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networksecuritygroups/*", put_nsg),
@@ -643,6 +645,11 @@ pub(crate) fn instance_view(vm: &Value) -> Value {
             {"code": "PowerState/running", "level": "Info", "displayStatus": "VM running"}
         ]
     })
+}
+
+fn effective_nsgs(w: &mut World, r: &ArmRequest) -> Answer {
+    w.check_scope(r.seg(1), Some(r.seg(3)))?;
+    read(ok(&super::effective::effective_nsgs(w, &r.path_prefix(8))?))
 }
 
 fn list_subnets(w: &mut World, r: &ArmRequest) -> Answer {

@@ -358,6 +358,50 @@ def test_instance_view_and_load_balancer_children(emulator):
         net.inbound_nat_rules.get("rg-ingress", "lb-edge", "no-such-rule")
 
 
+def test_effective_network_security_groups(emulator):
+    net, _ = clients(emulator, NetworkManagementClient)
+    eff = net.network_interfaces.begin_list_effective_network_security_groups(
+        "rg-sql-lab", "sql-lab-01-nic"
+    ).result()
+    nic = net.network_interfaces.get("rg-sql-lab", "sql-lab-01-nic")
+    nsg = net.network_security_groups.get("rg-sql-lab", "sql-lab-01-nsg")
+    own = [e for e in eff.value if e.association.network_interface]
+    assert [e.network_security_group.id.lower() for e in own] == [nic.network_security_group.id.lower()]
+    rules = {r.name: r for r in own[0].effective_security_rules}
+    # every rule of the NSG, custom and default, named as Azure's effective view names them
+    assert set(rules) == {f"securityRules/{r.name}" for r in nsg.security_rules} | {
+        f"defaultSecurityRules/{r.name}" for r in nsg.default_security_rules
+    }
+    rdp = rules["securityRules/RDP"]
+    assert (rdp.protocol, rdp.destination_port_range, rdp.source_port_range) == ("Tcp", "3389-3389", "0-65535")
+    deny_all = rules["defaultSecurityRules/DenyAllInBound"]
+    assert (deny_all.protocol, deny_all.source_address_prefix) == ("All", "0.0.0.0/0")
+    vnet = rules["defaultSecurityRules/AllowVnetInBound"]
+    assert vnet.source_address_prefix == "VirtualNetwork" and vnet.expanded_source_address_prefix
+
+    # for every NIC: its own NSG and its subnet's, as the typed resources name them
+    levels = set()
+    for n in net.network_interfaces.list_all():
+        rg = n.id.split("/")[4]
+        subnet_id = n.ip_configurations[0].subnet.id
+        parts = subnet_id.split("/")
+        subnet = net.subnets.get(parts[4], parts[8], parts[10])
+        want = set()
+        if subnet.network_security_group:
+            want.add(("subnet", subnet.network_security_group.id.lower()))
+        if n.network_security_group:
+            want.add(("nic", n.network_security_group.id.lower()))
+        got = net.network_interfaces.begin_list_effective_network_security_groups(rg, n.name).result()
+        assert {
+            ("subnet" if e.association.subnet else "nic", e.network_security_group.id.lower())
+            for e in got.value
+        } == want, n.name
+        levels |= {level for level, _ in want}
+    assert levels == {"subnet", "nic"}, "both kinds of association were seen"
+    with pytest.raises(ResourceNotFoundError):
+        net.network_interfaces.begin_list_effective_network_security_groups("rg-sql-lab", "nope").result()
+
+
 def test_jit_policies_list_create_initiate(emulator):
     sec, _ = clients(emulator, SecurityCenter)
     policies = list(sec.jit_network_access_policies.list())
