@@ -458,6 +458,88 @@ impl World {
     }
 }
 
+impl World {
+    /// PATCH of a resource's `tags` (the `update_tags` of the SDKs): the body is
+    /// `{"tags": {...}}` and replaces the tags whole, as ARM does; any other field is refused
+    /// (the emulator updates tags only). A new ETag; the resource as stored, or `None` when
+    /// it does not exist.
+    pub fn patch_tags(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        body: &[u8],
+        cond: &super::network::Conditions,
+    ) -> Result<Option<Value>, Fail> {
+        let v: Value = serde_json::from_slice(body).map_err(Fail::invalid_content)?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Fail::invalid_content("the body is not a JSON object"))?;
+        if let Some(other) = obj.keys().find(|k| k.as_str() != "tags") {
+            return Err(Fail::bad_request(
+                "InvalidRequestContent",
+                format!(
+                    "The request content has '{other}': the emulator's PATCH updates 'tags' only."
+                ),
+            ));
+        }
+        let mut tags: BTreeMap<String, String> = BTreeMap::new();
+        match obj.get("tags") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, v) in m {
+                    let v = v.as_str().ok_or_else(|| {
+                        Fail::bad_request(
+                            "InvalidTagValue",
+                            format!("The value of tag '{k}' is not a string: {v}."),
+                        )
+                    })?;
+                    tags.insert(k.clone(), v.to_string());
+                }
+            }
+            Some(other) => {
+                return Err(Fail::bad_request(
+                    "InvalidRequestContent",
+                    format!("'tags' must be an object of strings, not {other}."),
+                ))
+            }
+        }
+        let key = portcullis_shared::arm::id_key(id);
+        let etag = self.new_etag();
+        let inv = &mut self.inventory;
+        macro_rules! patch {
+            ($list:expr) => {{
+                let Some(r) = $list
+                    .iter_mut()
+                    .find(|r| portcullis_shared::arm::id_key(&r.id) == key)
+                else {
+                    return Ok(None);
+                };
+                cond.check(r.etag.as_deref(), &r.id)?;
+                r.tags = tags;
+                r.etag = Some(etag);
+            }};
+        }
+        match kind {
+            Kind::VirtualMachines => patch!(inv.virtual_machines),
+            Kind::NetworkInterfaces => patch!(inv.network_interfaces),
+            Kind::PublicIpAddresses => patch!(inv.public_ip_addresses),
+            Kind::VirtualNetworks => patch!(inv.virtual_networks),
+            Kind::NetworkSecurityGroups => patch!(inv.network_security_groups),
+            Kind::LoadBalancers => patch!(inv.load_balancers),
+            Kind::AzureFirewalls => patch!(inv.azure_firewalls),
+            Kind::BastionHosts => patch!(inv.bastion_hosts),
+            Kind::ApplicationSecurityGroups => {
+                return Err(Fail::bad_request(
+                    "InvalidRequestContent",
+                    "The emulator keeps no tags on application security groups.",
+                ))
+            }
+        }
+        self.changed();
+        Ok(self.get(kind, id))
+    }
+}
+
 /// A resource group as ARM answers it.
 pub fn resource_group_json(sub: &str, name: &str, location: &str) -> Value {
     json!({

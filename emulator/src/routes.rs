@@ -150,6 +150,7 @@ enum On {
     Post,
     Delete,
     Head,
+    Patch,
     /// Any method (the 405 answers after a resource's routes).
     Any,
 }
@@ -244,6 +245,7 @@ static ROUTES: &[Route] = &[
     at_if(On::Get, "subscriptions/*/providers/*/*", kind_at_3, list_resources),
     at_if(On::Get, "subscriptions/*/resourcegroups/*/providers/*/*", kind_at_5, list_resources_in_group),
     at_if(On::Get, "subscriptions/*/resourcegroups/*/providers/*/*/*", kind_at_5, get_resource),
+    at_if(On::Patch, "subscriptions/*/resourcegroups/*/providers/*/*/*", kind_at_5, patch_resource_tags),
     // JIT policies
     at(On::Get, "subscriptions/*/providers/microsoft.security/jitnetworkaccesspolicies", list_jit),
     at(On::Get, "subscriptions/*/providers/microsoft.security/locations/*/jitnetworkaccesspolicies", list_jit_in_location),
@@ -302,6 +304,7 @@ impl On {
             On::Post => m == Method::POST,
             On::Delete => m == Method::DELETE,
             On::Head => m == Method::HEAD,
+            On::Patch => m == Method::PATCH,
             On::Any => true,
         }
     }
@@ -779,6 +782,15 @@ fn get_resource(w: &mut World, r: &ArmRequest) -> Answer {
         vm["properties"]["instanceView"] = instance_view(vm);
     }
     read(found(v, kind.provider_type(), r.seg(7), r.seg(3)))
+}
+
+/// PATCH `{"tags": ...}` of a VM or network resource: 200 with the resource.
+fn patch_resource_tags(w: &mut World, r: &ArmRequest) -> Answer {
+    w.check_scope(r.seg(1), Some(r.seg(3)))?;
+    let kind = r.kind(5);
+    let v = w.patch_tags(kind, &r.path_prefix(8), &r.body, &r.conditions())?;
+    let changed = v.is_some();
+    Ok((found(v, kind.provider_type(), r.seg(7), r.seg(3)), changed))
 }
 
 // --- JIT policies -----------------------------------------------------------------------------

@@ -402,6 +402,34 @@ def test_effective_network_security_groups(emulator):
         net.network_interfaces.begin_list_effective_network_security_groups("rg-sql-lab", "nope").result()
 
 
+def test_tags_are_patched_whole_with_a_new_etag(emulator):
+    from azure.mgmt.network.models import TagsObject
+
+    net, _ = clients(emulator, NetworkManagementClient)
+    nsg = next(iter(net.network_security_groups.list("rg-sql-lab")))
+    patched = net.network_security_groups.update_tags("rg-sql-lab", nsg.name, TagsObject(tags={"owner": "secops"}))
+    assert patched.tags == {"owner": "secops"} and patched.etag != nsg.etag
+    assert [r.name for r in patched.security_rules] == [r.name for r in nsg.security_rules], "only the tags"
+    again = net.network_security_groups.update_tags("rg-sql-lab", nsg.name, TagsObject(tags={"env": "lab"}))
+    assert again.tags == {"env": "lab"}, "PATCH replaces the tags whole"
+    # a stale If-Match is refused and changes nothing
+    with pytest.raises(HttpResponseError) as e:
+        net.network_security_groups.update_tags(
+            "rg-sql-lab", nsg.name, TagsObject(tags={"x": "y"}), headers={"If-Match": patched.etag}
+        )
+    assert e.value.status_code == 412
+    assert net.network_security_groups.get("rg-sql-lab", nsg.name).tags == {"env": "lab"}
+
+    compute, _ = clients(emulator, ComputeManagementClient)
+    vm = compute.virtual_machines.begin_update("rg-sql-lab", "sql-lab-01", {"tags": {"tier": "db"}}).result()
+    assert vm.tags == {"tier": "db"}
+    with pytest.raises(HttpResponseError) as e:
+        compute.virtual_machines.begin_update(
+            "rg-sql-lab", "sql-lab-01", {"properties": {"licenseType": "Windows_Server"}}
+        ).result()
+    assert e.value.status_code == 400
+
+
 def test_jit_policies_list_create_initiate(emulator):
     sec, _ = clients(emulator, SecurityCenter)
     policies = list(sec.jit_network_access_policies.list())
