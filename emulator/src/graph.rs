@@ -118,8 +118,18 @@ pub fn query(w: &mut World, r: &ArmRequest) -> Result<Response, Fail> {
         }
     }
     let kind = parse_query(&req.query)?;
-    // the subscriptions in scope that the caller can read (lower case); a management group
-    // holds every subscription of the tenant
+    // the subscriptions in scope that the caller can read (lower case); each of the world's
+    // management groups (the root and the estate's) holds every subscription of the tenant
+    if let Some(bad) = req
+        .management_groups
+        .iter()
+        .find(|g| !w.has_management_group(g))
+    {
+        return Err(Fail::bad_request(
+            "BadRequest",
+            format!("Please provide below info when asking for support: timestamp, correlationId. Details: ManagementGroupsContainInvalidIds: The provided management groups must be valid. Given: '{bad}'."),
+        ));
+    }
     let subs: HashSet<String> = if !req.management_groups.is_empty() {
         w.subscriptions
             .iter()

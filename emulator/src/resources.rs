@@ -331,7 +331,15 @@ impl World {
             .collect()
     }
 
-    /// `GET .../managementGroups/{name}` (`expand`: list its children), or ARM's 404.
+    /// Whether `name` is one of the world's management groups (case-insensitive).
+    pub fn has_management_group(&self, name: &str) -> bool {
+        self.management_groups()
+            .iter()
+            .any(|(n, _, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// `GET .../managementGroups/{name}` (`expand`: list its children). A group that does not
+    /// exist is ARM's 403 `AuthorizationFailed` ("... or the scope is invalid"), not a 404.
     pub fn management_group(&self, name: &str, expand: bool) -> Result<Value, Fail> {
         let groups = self.management_groups();
         let (name, display, parent) = groups
@@ -339,9 +347,9 @@ impl World {
             .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 Fail::new(
-                    axum::http::StatusCode::NOT_FOUND,
-                    "NotFound",
-                    format!("'{name}' not found"),
+                    axum::http::StatusCode::FORBIDDEN,
+                    "AuthorizationFailed",
+                    format!("The client does not have authorization to perform action 'Microsoft.Management/managementGroups/read' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.", mg_id(name)),
                 )
             })?;
         let mut details = json!({"version": 1, "updatedTime": "2026-01-05T09:00:00.0000000Z",

@@ -201,8 +201,10 @@ def test_management_groups(emulator):
     assert subs == {PRODUCTION, DEV_TEST}
     under = mg.management_group_subscriptions.get_subscriptions_under_management_group("contoso")
     assert {s.name for s in under} == subs
-    with pytest.raises(ResourceNotFoundError):
+    # a group that does not exist: 403 AuthorizationFailed, as ARM answers it
+    with pytest.raises(HttpResponseError) as e:
         mg.management_groups.get("nowhere")
+    assert e.value.status_code == 403 and e.value.error.code == "AuthorizationFailed"
 
 
 def test_list_all_pages_at_default_api_versions(emulator):
@@ -504,3 +506,13 @@ def test_resource_graph_query_pages(emulator):
     with pytest.raises(HttpResponseError) as e:
         client.resources(QueryRequest(subscriptions=[PRODUCTION], query="Resources | summarize count()"))
     assert e.value.status_code == 400
+    # a management group scope: the group that holds the subscriptions reads the same rows;
+    # one that does not exist is refused
+    by_group = client.resources(QueryRequest(
+        management_groups=["contoso"], query=query,
+        options=QueryRequestOptions(result_format="objectArray", top=1000),
+    ))
+    assert [row["id"] for row in by_group.data] == [row["id"] for row in rows]
+    with pytest.raises(HttpResponseError) as e:
+        client.resources(QueryRequest(management_groups=["nowhere"], query=query))
+    assert e.value.status_code == 400 and "ManagementGroupsContainInvalidIds" in e.value.message
