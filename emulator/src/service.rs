@@ -75,6 +75,8 @@ pub struct Emu {
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     /// Writes (non-GET) whose path contains one of these (lower case) fail with 500.
     fail_writes: Mutex<Vec<String>>,
+    /// Whether those writes are done first and only their answer fails (`landed`).
+    fail_writes_landed: std::sync::atomic::AtomicBool,
     /// The demo directory's keys, codes and faults (sign-in).
     entra: crate::entra::Entra,
     pub stats: Stats,
@@ -117,6 +119,7 @@ impl Emu {
             world: AsyncMutex::new(world),
             tokens: Mutex::new(HashMap::new()),
             fail_writes: Mutex::new(Vec::new()),
+            fail_writes_landed: std::sync::atomic::AtomicBool::new(false),
             entra: crate::entra::Entra::default(),
             stats: Stats::default(),
             cfg,
@@ -666,6 +669,7 @@ async fn reset(State(emu): State<Arc<Emu>>) -> StatusCode {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clear();
+    emu.fail_writes_landed.store(false, Ordering::Relaxed);
     StatusCode::NO_CONTENT
 }
 
@@ -691,14 +695,20 @@ async fn advance_clock(State(emu): State<Arc<Emu>>, Json(body): Json<ClockBody>)
 struct FailWritesBody {
     /// Substrings of request paths (case-insensitive); empty clears.
     path_contains: Vec<String>,
+    /// The write is done, and only then answered with the 500 (a gateway that gives up after
+    /// ARM has committed the change): the client cannot tell from the answer that it landed.
+    #[serde(default)]
+    landed: bool,
 }
 
 /// Deterministic write failures for tests: every non-GET request whose path contains one of
-/// the strings answers 500 (until cleared with an empty list or `/admin/reset`).
+/// the strings answers 500 (until cleared with an empty list or `/admin/reset`); with
+/// `landed`, after the write is done.
 async fn set_fail_writes(
     State(emu): State<Arc<Emu>>,
     Json(body): Json<FailWritesBody>,
 ) -> StatusCode {
+    emu.fail_writes_landed.store(body.landed, Ordering::Relaxed);
     *emu.fail_writes.lock().unwrap_or_else(|e| e.into_inner()) = body
         .path_contains
         .iter()
@@ -790,6 +800,12 @@ async fn arm_inner(
         // a refused or no-op write: forget derived values anyway, to be safe
         w.changed();
     }
+    if emu.fail_writes_landed.load(Ordering::Relaxed) {
+        // the write is done; only its answer is lost
+        if let Err(lost) = injected_write_failure(emu, &req) {
+            return *lost;
+        }
+    }
     resp
 }
 
@@ -839,7 +855,9 @@ fn admit(
         page_size: emu.cfg.page_size,
         retry_after_ms: emu.cfg.retry_after_ms,
     };
-    injected_write_failure(emu, &req)?;
+    if !emu.fail_writes_landed.load(Ordering::Relaxed) {
+        injected_write_failure(emu, &req)?;
+    }
     Ok(req)
 }
 

@@ -189,6 +189,24 @@ fn rules(nsg: &Value) -> Vec<(Value, Value)> {
         .collect()
 }
 
+/// Rules without their `provisioningState` (which a write leaves `Updating` for a while).
+fn plain_rules(rules: &[(Value, Value)]) -> Vec<(Value, Value)> {
+    rules
+        .iter()
+        .map(|(n, p)| {
+            let mut p = p.clone();
+            if let Some(o) = p.as_object_mut() {
+                o.remove("provisioningState");
+            }
+            (n.clone(), p)
+        })
+        .collect()
+}
+
+fn plain(nsg: &Value) -> Vec<(Value, Value)> {
+    plain_rules(&rules(nsg))
+}
+
 fn rule_names(nsg: &Value) -> Vec<String> {
     let mut v: Vec<String> = nsg["properties"]["securityRules"]
         .as_array()
@@ -696,6 +714,135 @@ async fn a_failing_second_nsg_rolls_back_the_first() {
         (StatusCode::OK, Some("applied")),
         "{r}"
     );
+}
+
+/// A write that ARM commits but whose answer is lost (a 500 after the change): the server
+/// reads the NSG back, sees its change in place, and rolls it back with the others, so the
+/// "rolledBack" it reports is true.
+#[tokio::test]
+async fn a_write_that_landed_although_it_failed_is_rolled_back_too() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let req = json!({ "kind": "denyPorts", "vmIds": [app.vm_id("sql-lab-01"), app.vm_id("winrm-test-01")] });
+    let (_, preview) = app
+        .send(
+            Method::POST,
+            "/api/remediations/preview",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    let changes = preview["nsgChanges"].as_array().unwrap();
+    let first = changes[0]["nsgId"].as_str().unwrap().to_string();
+    let second = changes[1]["nsgId"].as_str().unwrap().to_string();
+    let first_before = rules(&app.nsg(&first).await);
+    let second_before = rules(&app.nsg(&second).await);
+    let name = second.rsplit('/').next().unwrap();
+    app.emulator(
+        reqwest::Method::POST,
+        "/admin/fail-writes",
+        Some(json!({ "pathContains": [format!("networksecuritygroups/{name}")], "landed": true })),
+    )
+    .await;
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    // the undo of the second NSG is a write to the same path: let it through
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{r}");
+    let failed = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["target"] == second.as_str() && x["outcome"] == "failed")
+        .unwrap_or_else(|| panic!("{r}"));
+    let message = failed["message"].as_str().unwrap();
+    // its undo's answer was lost too, but reading it back shows the undo in place: both NSGs
+    // are as they were, and "rolledBack" is true
+    assert_eq!(r["outcome"], "rolledBack", "{r}");
+    assert!(message.contains("landed all the same"), "{message}");
+    assert_eq!(plain(&app.nsg(&first).await), plain_rules(&first_before));
+    assert_eq!(plain(&app.nsg(&second).await), plain_rules(&second_before));
+
+    // once the answers come through, the landed write is undone and the report is true
+    app.emulator(
+        reqwest::Method::POST,
+        "/admin/fail-writes",
+        Some(json!({ "pathContains": [] })),
+    )
+    .await;
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(
+        (s, r["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{r}"
+    );
+}
+
+/// JIT policies carry no ETag: the quick fix reads the policy again just before its write and
+/// merges, so a change made since the snapshot (another VM's ports) is kept.
+#[tokio::test]
+async fn enabling_jit_keeps_a_policy_change_made_since_the_snapshot() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let policy = "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-dev/providers/Microsoft.Security/locations/northeurope/jitNetworkAccessPolicies/default?api-version=2020-01-01";
+    let mut p = app.emulator(reqwest::Method::GET, policy, None).await;
+    let vms = p["properties"]["virtualMachines"].as_array_mut().unwrap();
+    let jit02 = vms
+        .iter_mut()
+        .find(|v| v["id"].as_str().unwrap().ends_with("/dev-jit-02"))
+        .expect("dev-jit-02 is in the policy");
+    let mut port = jit02["ports"][0].clone();
+    port["number"] = json!(3389);
+    jit02["ports"].as_array_mut().unwrap().push(port);
+    let body = json!({ "kind": "Basic", "properties": { "virtualMachines": p["properties"]["virtualMachines"] } });
+    app.emulator(reqwest::Method::PUT, policy, Some(body)).await;
+
+    let vm = app.vm_id("dev-linux-11");
+    let (s, r) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(json!({ "kind": "enableJit", "vmIds": [vm] })),
+        )
+        .await;
+    assert_eq!(
+        (s, r["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{r}"
+    );
+    let after = app.emulator(reqwest::Method::GET, policy, None).await;
+    let vms = after["properties"]["virtualMachines"].as_array().unwrap();
+    let ports = |name: &str| -> Vec<i64> {
+        vms.iter()
+            .find(|v| v["id"].as_str().unwrap().ends_with(name))
+            .map(|v| {
+                v["ports"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["number"].as_i64().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        ports("/dev-jit-02").contains(&3389),
+        "the change made since the snapshot is kept: {after}"
+    );
+    assert!(!ports("/dev-linux-11").is_empty(), "the fix is in: {after}");
 }
 
 #[tokio::test]
