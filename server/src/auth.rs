@@ -3,7 +3,8 @@
 //! Local accounts with argon2id hashes, and people signed in with Entra ID ([`crate::oidc`]). A session is a random token in an HttpOnly,
 //! SameSite=Strict cookie (Secure behind TLS); the store keeps only its SHA-256. Every write
 //! also needs the session's CSRF token in `X-CSRF-Token`. Failed sign-ins are counted per user
-//! name and per address; past the limit sign-in answers 429 with a growing `Retry-After`.
+//! name and per address; past the limit sign-in answers 429 with a growing `Retry-After` (16 s,
+//! doubling with each further failure, at most 15 minutes), and lets the next attempt in then.
 use crate::error::AppError;
 use crate::store::Store;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -96,15 +97,23 @@ impl LoginLimiter {
         ]
     }
 
-    /// Seconds to wait before another attempt, if any key is over its limit.
+    /// How long a key that has failed `n` times (its limit `max`) waits after its last
+    /// failure: 16 s at the limit, doubling with each failure past it, at most the window.
+    pub fn backoff(n: u32, max: u32) -> Duration {
+        let doublings = n.saturating_sub(max).min(16);
+        Duration::from_secs(16u64 << doublings).min(WINDOW)
+    }
+
+    /// Seconds to wait before another attempt, if any key is over its limit: exactly as long
+    /// as the key stays blocked, so a client that honours `Retry-After` gets through then.
     pub fn blocked(&self, keys: &[(String, u32)]) -> Option<u64> {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         keys.iter()
             .filter_map(|(k, max)| map.get(k).map(|e| (e, *max)))
-            .filter(|((n, last), max)| *n >= *max && last.elapsed() < WINDOW)
-            .map(|((n, last), max)| {
-                let wait = Duration::from_secs(1u64 << (n - max).min(8));
-                wait.saturating_sub(last.elapsed()).as_secs().max(1)
+            .filter(|(_, max)| *max > 0)
+            .filter_map(|((n, last), max)| {
+                let left = Self::backoff(*n, max).checked_sub(last.elapsed())?;
+                (*n >= max && !left.is_zero()).then(|| left.as_millis().div_ceil(1000) as u64)
             })
             .max()
     }
@@ -273,7 +282,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let s = Session::from_request_parts(parts, state).await?;
-        s.require(Role::Operator)?;
+        if let Err(e) = s.require(Role::Operator) {
+            refused(state, &s.actor(), parts, "forbidden", &e.to_string()).await;
+            return Err(e);
+        }
         Ok(Self(s))
     }
 }
@@ -287,8 +299,40 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let s = Session::from_request_parts(parts, state).await?;
-        s.require(Role::Admin)?;
+        if let Err(e) = s.require(Role::Admin) {
+            refused(state, &s.actor(), parts, "forbidden", &e.to_string()).await;
+            return Err(e);
+        }
         Ok(Self(s))
+    }
+}
+
+/// Audits a request that a signed-in person was refused (a write without the role, or without
+/// the CSRF token): who, which method and path, why. A failure to audit is logged, and the
+/// request is refused all the same.
+async fn refused<S>(state: &S, actor: &str, parts: &Parts, outcome: &str, why: &str)
+where
+    Store: FromRef<S>,
+{
+    let entry = crate::audit::NewEntry {
+        actor: actor.to_string(),
+        action: "request.refused".into(),
+        // the path as the client sent it (a nested router sees only its own part)
+        target: format!(
+            "{} {}",
+            parts.method,
+            parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or(parts.uri.path(), |u| u.0.path())
+        ),
+        outcome: outcome.into(),
+        before: serde_json::Value::Null,
+        after: serde_json::Value::Null,
+        detail: serde_json::json!({ "reason": why }),
+    };
+    if let Err(e) = Store::from_ref(state).audit(entry).await {
+        tracing::error!(error = %e, "could not audit a refused request");
     }
 }
 
@@ -318,6 +362,14 @@ where
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             if !same(sent, &row.csrf_token) {
+                refused(
+                    state,
+                    &row.username,
+                    parts,
+                    "csrfMismatch",
+                    "no valid X-CSRF-Token",
+                )
+                .await;
                 return Err(AppError::Csrf);
             }
         }
@@ -393,6 +445,23 @@ mod tests {
         );
         l.succeeded(&keys);
         assert_eq!(l.blocked(&keys), None);
+    }
+
+    #[test]
+    fn the_wait_grows_with_each_failure_past_the_limit_and_is_what_retry_after_says() {
+        assert_eq!(LoginLimiter::backoff(5, 5), Duration::from_secs(16));
+        assert_eq!(LoginLimiter::backoff(6, 5), Duration::from_secs(32));
+        assert_eq!(LoginLimiter::backoff(9, 5), Duration::from_secs(256));
+        assert_eq!(LoginLimiter::backoff(40, 5), WINDOW, "at most the window");
+        let l = LoginLimiter::default();
+        let keys = LoginLimiter::keys("bob", "203.0.113.10", 2);
+        l.failed(&keys);
+        l.failed(&keys);
+        let first = l.blocked(&keys).expect("blocked at the limit");
+        assert!((15..=16).contains(&first), "{first}");
+        l.failed(&keys);
+        let second = l.blocked(&keys).expect("still blocked");
+        assert!((31..=32).contains(&second), "{second}");
     }
 
     #[test]

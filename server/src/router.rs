@@ -150,6 +150,9 @@ pub fn build_router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        // (outside it) the limit layer answers an over-long body in plain text: give that the
+        // API's JSON error shape
+        .layer(middleware::map_response(json_payload_too_large))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,
@@ -256,6 +259,21 @@ async fn record_metrics(State(state): State<AppState>, request: Request, next: N
         response.status().as_u16(),
         started.elapsed(),
     );
+    response
+}
+
+/// A 413 that is not already the API's JSON error becomes `AppError::PayloadTooLarge`.
+async fn json_payload_too_large(response: axum::response::Response) -> axum::response::Response {
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return axum::response::IntoResponse::into_response(
+            crate::error::AppError::PayloadTooLarge,
+        );
+    }
     response
 }
 

@@ -61,6 +61,31 @@ pub fn check_source(s: &str) -> Result<(), String> {
     }
 }
 
+/// Why these sources, taken together, would not close a port, or `Ok`: their public addresses
+/// cover at least the open threshold (by default a /8 of IPv4 or a /32 of IPv6, as the
+/// evaluation counts "open"), so a port they are allowed to reach still reads open. Sources are
+/// assumed to have passed [`check_source`].
+pub fn check_sources_breadth(sources: &[String], cfg: &EvalConfig) -> Result<(), String> {
+    let mut set = crate::net::AddrSet::empty();
+    for s in sources {
+        if let Some(c) = Cidr::parse(s.trim()) {
+            set = set.union(&crate::net::AddrSet::from_cidr(&c));
+        }
+    }
+    let public = set.difference(&crate::net::addr::non_public());
+    let v4 = 1u128 << (32 - u32::from(cfg.open_threshold_ipv4_prefix.min(32)));
+    let v6 = 1u128
+        .checked_shl(128 - u32::from(cfg.open_threshold_ipv6_prefix.min(128)))
+        .unwrap_or(u128::MAX);
+    if public.v4.count() >= v4 || public.v6.count() >= v6 {
+        return Err(format!(
+            "together they cover a /{} of public IPv4 (or a /{} of IPv6) or more, so the port would still read open; name narrower sources",
+            cfg.open_threshold_ipv4_prefix, cfg.open_threshold_ipv6_prefix
+        ));
+    }
+    Ok(())
+}
+
 /// Sources that the dashboard's forms and the planner must judge alike: both call
 /// [`check_source`], and the tests of each feed it these.
 pub mod source_examples {
@@ -136,6 +161,10 @@ struct Draft {
     added: Vec<Added>,
 }
 
+/// How many ports `attachNsg` keeps open from the Internet (`params.allowPorts`): their rules
+/// take priorities 100-149, before the restricted management rule at 200.
+pub const MAX_ALLOW_PORTS: usize = 50;
+
 /// The request's fields judged (errors name the field), its VMs found.
 fn check_request<'a>(
     inv: &Inventory,
@@ -169,6 +198,34 @@ fn check_request<'a>(
             "params.sources",
             "restrictSources needs at least one source CIDR",
         ));
+    }
+    if let Err(why) = check_sources_breadth(&req.params.sources, cfg) {
+        return Err(bad("params.sources", why));
+    }
+    let mgmt_ports: Vec<u16> = cfg.ports().iter().map(|p| p.port).collect();
+    if req.params.allow_ports.len() > MAX_ALLOW_PORTS {
+        return Err(bad(
+            "params.allowPorts",
+            format!(
+                "{} ports: at most {MAX_ALLOW_PORTS} can be kept open",
+                req.params.allow_ports.len()
+            ),
+        ));
+    }
+    for (i, p) in req.params.allow_ports.iter().enumerate() {
+        let field = format!("params.allowPorts[{i}]");
+        if *p == 0 {
+            return Err(bad(field, "0 is not a port (1-65535)"));
+        }
+        if mgmt_ports.contains(p) {
+            return Err(bad(
+                field,
+                format!("{p} is a management port: it would be opened to the whole Internet; name sources (params.sources) or enable JIT instead"),
+            ));
+        }
+        if req.params.allow_ports[..i].contains(p) {
+            return Err(bad(field, format!("{p} is listed twice")));
+        }
     }
     let max_duration = req
         .params

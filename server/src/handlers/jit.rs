@@ -18,7 +18,8 @@ use portcullis_shared::api::{
 };
 use portcullis_shared::arm::{id_key, JitNetworkAccessPolicy};
 use portcullis_shared::eval::VmReport;
-use portcullis_shared::remediation::valid_source;
+use portcullis_shared::net::{AddrSet, Cidr};
+use portcullis_shared::remediation::{check_sources_breadth, valid_source};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -69,6 +70,7 @@ pub async fn create_jit_request(
         .filter(|v| valid_source(v))
         .unwrap_or_else(|| "127.0.0.1".into()),
     };
+    check_source_allowed(&source, &checked, &state.config.eval)?;
     let (vm, policy, ports) = (checked.vm, checked.policy, checked.ports);
     let _w = state.write_lock.lock().await;
     let requested_at = now_ms();
@@ -143,7 +145,59 @@ struct Checked<'a> {
     vm: &'a VmReport,
     policy: &'a JitNetworkAccessPolicy,
     ports: Vec<u16>,
+    /// Per port, the sources its policy allows (`None`: any).
+    allowed: Vec<(u16, Option<Vec<String>>)>,
     justification: &'a str,
+}
+
+/// The sources a policy port rule allows: `None` for any (`*` or nothing named).
+fn allowed_sources(rule: &portcullis_shared::arm::JitPortRule) -> Option<Vec<String>> {
+    let named: Vec<String> = rule
+        .allowed_source_address_prefix
+        .iter()
+        .chain(&rule.allowed_source_address_prefixes)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let any = named.is_empty()
+        || named.iter().any(|s| {
+            s == "*" || s.eq_ignore_ascii_case("any") || s.eq_ignore_ascii_case("internet")
+        });
+    (!any).then_some(named)
+}
+
+/// A requested source (already valid) checked against the policy: not so broad that the port
+/// would read open, and within what each requested port's rule allows.
+fn check_source_allowed(
+    source: &str,
+    c: &Checked<'_>,
+    cfg: &portcullis_shared::EvalConfig,
+) -> Result<(), AppError> {
+    check_sources_breadth(&[source.to_string()], cfg)
+        .map_err(|why| AppError::bad("sourceAddress", format!("{source}: {why}")))?;
+    let Some(want) = Cidr::parse(source.trim()).map(|c| AddrSet::from_cidr(&c)) else {
+        return Ok(());
+    };
+    for (port, allowed) in &c.allowed {
+        let Some(allowed) = allowed else { continue };
+        let set = allowed
+            .iter()
+            .filter_map(|a| Cidr::parse(a))
+            .fold(AddrSet::empty(), |acc, c| {
+                acc.union(&AddrSet::from_cidr(&c))
+            });
+        if !want.is_subset(&set) {
+            return Err(AppError::bad(
+                "sourceAddress",
+                format!(
+                    "{source} is not allowed to port {port} by {}'s JIT policy (allowed: {})",
+                    c.vm.name,
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a request against the VM's JIT policy: known VM, a policy covering it, ports in it,
@@ -181,7 +235,14 @@ fn check_request<'a>(cur: &'a Current, req: &'a CreateJitRequest) -> Result<Chec
         req.ports.clone()
     };
     let mut max_minutes = u32::MAX;
+    let mut allowed = Vec::new();
     for (i, p) in ports.iter().enumerate() {
+        if ports[..i].contains(p) {
+            return Err(AppError::bad(
+                format!("ports[{i}]"),
+                format!("port {p} is listed twice"),
+            ));
+        }
         let rule = entry
             .ports
             .iter()
@@ -193,6 +254,7 @@ fn check_request<'a>(cur: &'a Current, req: &'a CreateJitRequest) -> Result<Chec
                 )
             })?;
         max_minutes = max_minutes.min(jit_port_view(rule).max_minutes);
+        allowed.push((*p, allowed_sources(rule)));
     }
     if req.duration_minutes == 0 || req.duration_minutes > max_minutes {
         return Err(AppError::bad(
@@ -211,6 +273,7 @@ fn check_request<'a>(cur: &'a Current, req: &'a CreateJitRequest) -> Result<Chec
         vm,
         policy,
         ports,
+        allowed,
         justification,
     })
 }

@@ -50,23 +50,47 @@ pub async fn apply_remediation(
         ApplyOutcome::RolledBack => "rolledBack",
         ApplyOutcome::Failed => "failed",
     };
-    let before: Vec<_> = result
-        .plan
+    // every resource the plan writes, as it was and as it becomes: NSG rules, NIC
+    // attachments, JIT policies and firewall DNAT rules
+    let p = &result.plan;
+    let before: Vec<_> = p
         .nsg_changes
         .iter()
         .map(|c| json!({ "nsg": c.nsg_id, "securityRules": c.before }))
+        .chain(
+            p.nic_changes
+                .iter()
+                .map(|c| json!({ "nic": c.nic_id, "networkSecurityGroup": c.nsg_before })),
+        )
+        .chain(
+            p.jit_policies
+                .iter()
+                .map(|j| json!({ "jitPolicy": j.policy_id, "before": j.before })),
+        )
+        .chain(
+            p.firewall_changes
+                .iter()
+                .map(|f| json!({ "firewall": f.target_id, "resource": f.before })),
+        )
         .collect();
-    let after: Vec<_> = result
-        .plan
+    let after: Vec<_> = p
         .nsg_changes
         .iter()
         .map(|c| json!({ "nsg": c.nsg_id, "securityRules": c.after }))
         .chain(
-            result
-                .plan
-                .jit_policies
+            p.nic_changes
+                .iter()
+                .map(|c| json!({ "nic": c.nic_id, "networkSecurityGroup": c.nsg_after })),
+        )
+        .chain(
+            p.jit_policies
                 .iter()
                 .map(|j| json!({ "jitPolicy": j.policy_id, "after": j.after })),
+        )
+        .chain(
+            p.firewall_changes
+                .iter()
+                .map(|f| json!({ "firewall": f.target_id, "resource": f.after })),
         )
         .collect();
     result.audit_seq = state

@@ -333,6 +333,22 @@ async fn role_matrix_over_every_endpoint() {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // and the refusal is in the audit log: who tried what
+    let (_, audit) = app
+        .send(Method::GET, "/api/audit?limit=1000", Some(&admin), None)
+        .await;
+    let refused: Vec<&Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "request.refused")
+        .collect();
+    assert!(
+        refused.iter().any(|e| e["actor"] == "viewer"
+            && e["target"] == "POST /api/remediations/apply"
+            && e["outcome"] == "forbidden"),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -351,6 +367,18 @@ async fn csrf_logout_and_session_expiry() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_eq!(v["error"]["code"], "CsrfMismatch");
+    let entries = app
+        .state
+        .store
+        .audit_entries(&Default::default())
+        .await
+        .unwrap();
+    assert!(
+        entries.iter().any(|e| e.action == "request.refused"
+            && e.actor == "operator"
+            && e.outcome == "csrfMismatch"),
+        "a write without the CSRF token is audited"
+    );
     let wrong = Client {
         csrf: "0".repeat(64),
         ..op.clone()
@@ -539,6 +567,28 @@ async fn bad_inputs_are_400_with_the_field_and_change_nothing() {
             "params.maxRequestAccessDuration",
         ),
         (json!({ "kind": "closeEverything", "vmIds": [id] }), "kind"),
+        // a source so broad that the port would still read open
+        (
+            json!({ "kind": "restrictSources", "vmIds": [id], "params": { "sources": ["0.0.0.0/1"] } }),
+            "params.sources",
+        ),
+        (
+            json!({ "kind": "restrictSources", "vmIds": [id], "params": { "sources": ["20.0.0.0/9", "20.128.0.0/9"] } }),
+            "params.sources",
+        ),
+        // attachNsg's other ports: never a management port, each once, a real port
+        (
+            json!({ "kind": "attachNsg", "vmIds": [id], "params": { "allowPorts": [443, 3389] } }),
+            "params.allowPorts[1]",
+        ),
+        (
+            json!({ "kind": "attachNsg", "vmIds": [id], "params": { "allowPorts": [443, 443] } }),
+            "params.allowPorts[1]",
+        ),
+        (
+            json!({ "kind": "attachNsg", "vmIds": [id], "params": { "allowPorts": [0] } }),
+            "params.allowPorts[0]",
+        ),
     ];
     for (body, field) in cases {
         let (s, e) = app
@@ -566,12 +616,35 @@ async fn bad_inputs_are_400_with_the_field_and_change_nothing() {
         (StatusCode::BAD_REQUEST, Some("durationMinutes")),
         "{e}"
     );
-    let (s, e) = app.send(Method::POST, "/api/jit/requests", Some(&op), Some(json!({ "vmId": jump, "durationMinutes": 30, "sourceAddress": "not-an-ip", "justification": "patching" }))).await;
-    assert_eq!(
-        (s, e["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("sourceAddress")),
-        "{e}"
-    );
+    for (body, field) in [
+        (
+            json!({ "vmId": jump, "durationMinutes": 30, "sourceAddress": "not-an-ip", "justification": "patching" }),
+            "sourceAddress",
+        ),
+        // half of IPv4: the port would read open for the grant's lifetime
+        (
+            json!({ "vmId": jump, "durationMinutes": 30, "sourceAddress": "0.0.0.0/1", "justification": "patching" }),
+            "sourceAddress",
+        ),
+        (
+            json!({ "vmId": jump, "ports": [3389, 3389], "durationMinutes": 30, "justification": "patching" }),
+            "ports[1]",
+        ),
+    ] {
+        let (s, e) = app
+            .send(
+                Method::POST,
+                "/api/jit/requests",
+                Some(&op),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{body}: {e}"
+        );
+    }
     let huge = vec![b' '; 300 * 1024];
     let (s, _) = app
         .send_raw(
@@ -584,6 +657,18 @@ async fn bad_inputs_are_400_with_the_field_and_change_nothing() {
         .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(rule_names(&app.nsg(&nsg_id).await), before);
+    // announced by Content-Length, it is refused before it is read: in the same JSON shape
+    let big = vec![b' '; 1100 * 1024];
+    let req = Request::post("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big))
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let e: Value = serde_json::from_slice(&bytes).expect("a JSON error");
+    assert_eq!(e["error"]["code"], "PayloadTooLarge", "{e}");
 }
 
 #[tokio::test]
@@ -843,6 +928,74 @@ async fn enabling_jit_keeps_a_policy_change_made_since_the_snapshot() {
         "the change made since the snapshot is kept: {after}"
     );
     assert!(!ports("/dev-linux-11").is_empty(), "the fix is in: {after}");
+}
+
+/// A JIT request from a source the VM's policy does not allow is the requester's mistake: a 400
+/// naming `sourceAddress` and what the policy allows, not a 502 from ARM.
+#[tokio::test]
+async fn a_jit_request_outside_the_policys_sources_is_a_400() {
+    let app = TestApp::new().await;
+    let op = app.login("operator").await;
+    let jump = app.vm_id("jump-prod-02");
+    let policy_id = app
+        .state
+        .current()
+        .unwrap()
+        .inventory
+        .jit_network_access_policies
+        .iter()
+        .find(|p| {
+            p.properties
+                .virtual_machines
+                .iter()
+                .any(|v| v.id.eq_ignore_ascii_case(&jump))
+        })
+        .expect("jump-prod-02 has a JIT policy")
+        .id
+        .clone();
+    let path = format!("{policy_id}?api-version=2020-01-01");
+    let mut p = app.emulator(reqwest::Method::GET, &path, None).await;
+    for vm in p["properties"]["virtualMachines"].as_array_mut().unwrap() {
+        if vm["id"].as_str().unwrap().eq_ignore_ascii_case(&jump) {
+            for port in vm["ports"].as_array_mut().unwrap() {
+                port["allowedSourceAddressPrefix"] = json!("203.0.113.0/24");
+            }
+        }
+    }
+    let body = json!({ "kind": "Basic", "properties": { "virtualMachines": p["properties"]["virtualMachines"] } });
+    app.emulator(reqwest::Method::PUT, &path, Some(body)).await;
+    portcullis::refresh::refresh(&app.state).await.unwrap();
+
+    let ask = |source: &str| json!({ "vmId": jump, "ports": [3389], "durationMinutes": 30, "sourceAddress": source, "justification": "patching" });
+    let (s, e) = app
+        .send(
+            Method::POST,
+            "/api/jit/requests",
+            Some(&op),
+            Some(ask("198.51.100.7")),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("sourceAddress")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("203.0.113.0/24"),
+        "{e}"
+    );
+    let (s, e) = app
+        .send(
+            Method::POST,
+            "/api/jit/requests",
+            Some(&op),
+            Some(ask("203.0.113.9")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
 }
 
 #[tokio::test]
@@ -1732,6 +1885,18 @@ async fn narrowing_the_dnat_rule_closes_rdp_on_dnat_rdp_01() {
         .send(Method::GET, "/api/audit", Some(&admin), None)
         .await;
     assert!(audit.to_string().contains("narrowDnat"), "{audit}");
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "remediation.apply")
+        .unwrap_or_else(|| panic!("{audit}"));
+    // the DNAT rule as it was and as it became, in the entry's before and after
+    let (b, a) = (entry["before"].to_string(), entry["after"].to_string());
+    assert!(
+        b.contains(group_id) && a.contains("203.0.113.0/24"),
+        "{entry}"
+    );
 
     // the plan's ETag is stale now: a write with it is refused, and nothing changes
     let stale = change["etag"].as_str().unwrap();

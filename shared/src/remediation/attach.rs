@@ -81,7 +81,7 @@ fn safe_rules(ask: &Checked<'_>) -> Vec<crate::arm::SecurityRule> {
     for (i, p) in params.allow_ports.iter().enumerate() {
         rules.push(rule(
             &format!("Allow-{p}-Internet"),
-            100 + 10 * i as i64,
+            100 + i as i64,
             "Allow",
             "Tcp",
             &[p.to_string()],
