@@ -549,6 +549,20 @@ impl Store {
         }))
     }
 
+    /// Ends every session of a local account (its password changed): the old password's
+    /// sessions stop at once. Returns how many there were.
+    pub async fn revoke_sessions_of(&self, username: &str) -> Result<u64, sqlx::Error> {
+        self.read_cache().sessions.clear();
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE username = $2 AND role IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(username)
+        .execute(&self.db)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn revoke_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
         self.read_cache().sessions.remove(token_hash);
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2")

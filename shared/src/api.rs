@@ -101,7 +101,7 @@ impl Role {
 
 /// `POST /api/login` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -139,7 +139,7 @@ pub struct UserInfo {
 
 /// `POST /api/users` (admin): create an account or change its role / password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpsertUserRequest {
     pub username: String,
     pub role: Role,
@@ -712,7 +712,7 @@ impl RemediationKind {
 
 /// A remediation to preview or apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemediationRequest {
     pub kind: RemediationKind,
     pub vm_ids: Vec<String>,
@@ -724,7 +724,7 @@ pub struct RemediationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RemediationParams {
     /// restrictSources (required), enforceRule (the legitimate sources; empty = deny) and
     /// attachNsg (optional: management access allowed from these): CIDRs or addresses.
@@ -911,7 +911,7 @@ pub enum StepOutcome {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateJitRequest {
     pub vm_id: String,
     /// Ports of the VM's JIT policy; empty = every port of the policy.

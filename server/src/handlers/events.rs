@@ -9,7 +9,7 @@ use axum::{
     Json,
 };
 use futures::stream::Stream;
-use portcullis_shared::api::{RefreshStarted, Role};
+use portcullis_shared::api::RefreshStarted;
 use std::convert::Infallible;
 
 /// `GET /api/events`: refresh progress, snapshot finished, write applied.
@@ -39,12 +39,29 @@ pub async fn stream_events(
 /// `POST /api/refresh` (operator): starts a snapshot in the background.
 pub async fn start_refresh(
     State(state): State<AppState>,
-    s: Session,
+    crate::auth::OperatorSession(s): crate::auth::OperatorSession,
 ) -> Result<(StatusCode, Json<RefreshStarted>), AppError> {
-    s.require(Role::Operator)?;
     // one refresh at a time: while one runs (the scheduler's too) another is refused, not
     // queued behind it
-    let Ok(guard) = state.refresh_lock.clone().try_lock_owned() else {
+    let guard = state.refresh_lock.clone().try_lock_owned();
+    state
+        .store
+        .audit(crate::audit::NewEntry {
+            actor: s.actor(),
+            action: "refresh.start".into(),
+            target: "inventory".into(),
+            outcome: if guard.is_ok() {
+                "started"
+            } else {
+                "alreadyRunning"
+            }
+            .into(),
+            before: serde_json::Value::Null,
+            after: serde_json::Value::Null,
+            detail: serde_json::Value::Null,
+        })
+        .await?;
+    let Ok(guard) = guard else {
         return Ok((
             StatusCode::ACCEPTED,
             Json(RefreshStarted { started: false }),

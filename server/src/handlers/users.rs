@@ -54,6 +54,11 @@ pub async fn upsert_user(
         .store
         .upsert_user(name, req.role, hash.as_deref(), "api")
         .await?;
+    // a new password ends the sessions signed in with the old one
+    let ended = match (&existing, &hash) {
+        (Some(_), Some(_)) => state.store.revoke_sessions_of(name).await?,
+        _ => 0,
+    };
     state
         .store
         .audit(NewEntry {
@@ -63,7 +68,7 @@ pub async fn upsert_user(
             outcome: "success".into(),
             before: json!(existing.map(|e| e.0.as_str())),
             after: json!({ "role": req.role.as_str(), "passwordChanged": hash.is_some() }),
-            detail: json!(null),
+            detail: json!({ "sessionsEnded": ended }),
         })
         .await?;
     Ok(Json(state.store.users().await?))

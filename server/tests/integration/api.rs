@@ -351,6 +351,63 @@ async fn role_matrix_over_every_endpoint() {
     );
 }
 
+/// A new password ends the sessions signed in with the old one.
+#[tokio::test]
+async fn a_password_change_ends_the_accounts_sessions() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let set =
+        |password: &str| json!({ "username": "carol", "role": "operator", "password": password });
+    let (s, v) = app
+        .send(
+            Method::POST,
+            "/api/users",
+            Some(&admin),
+            Some(set("first-password-123")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let req = Request::post("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({ "username": "carol", "password": "first-password-123" }).to_string(),
+        ))
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let carol = Client {
+        cookie,
+        csrf: String::new(),
+    };
+    let (s, _) = app.send(Method::GET, "/api/me", Some(&carol), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .send(
+            Method::POST,
+            "/api/users",
+            Some(&admin),
+            Some(set("second-password-456")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = app.send(Method::GET, "/api/me", Some(&carol), None).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the old password's session is over"
+    );
+    // other accounts' sessions go on
+    let (s, _) = app.send(Method::GET, "/api/me", Some(&admin), None).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn csrf_logout_and_session_expiry() {
     let app = TestApp::new().await;
@@ -588,6 +645,11 @@ async fn bad_inputs_are_400_with_the_field_and_change_nothing() {
         (
             json!({ "kind": "attachNsg", "vmIds": [id], "params": { "allowPorts": [0] } }),
             "params.allowPorts[0]",
+        ),
+        // a misspelt field is an error, never a silent default
+        (
+            json!({ "kind": "enableJit", "vmIds": [id], "params": { "maxRequestAcessDuration": "PT1H" } }),
+            "params.maxRequestAcessDuration",
         ),
     ];
     for (body, field) in cases {
