@@ -161,6 +161,9 @@ struct Draft {
     added: Vec<Added>,
 }
 
+/// Azure's limit of source and destination addresses and ranges in one NSG.
+pub const MAX_SOURCES: usize = 4000;
+
 /// How many ports `attachNsg` keeps open from the Internet (`params.allowPorts`): their rules
 /// take priorities 100-149, before the restricted management rule at 200.
 pub const MAX_ALLOW_PORTS: usize = 50;
@@ -197,6 +200,15 @@ fn check_request<'a>(
         return Err(bad(
             "params.sources",
             "restrictSources needs at least one source CIDR",
+        ));
+    }
+    if req.params.sources.len() > MAX_SOURCES {
+        return Err(bad(
+            "params.sources",
+            format!(
+                "{} sources: an NSG holds at most {MAX_SOURCES} addresses and ranges",
+                req.params.sources.len()
+            ),
         ));
     }
     if let Err(why) = check_sources_breadth(&req.params.sources, cfg) {

@@ -646,6 +646,11 @@ async fn bad_inputs_are_400_with_the_field_and_change_nothing() {
             json!({ "kind": "attachNsg", "vmIds": [id], "params": { "allowPorts": [0] } }),
             "params.allowPorts[0]",
         ),
+        // more sources than an NSG can hold
+        (
+            json!({ "kind": "restrictSources", "vmIds": [id], "params": { "sources": (0..4001).map(|i| format!("203.0.{}.{}", i / 256, i % 256)).collect::<Vec<_>>() } }),
+            "params.sources",
+        ),
         // a misspelt field is an error, never a silent default
         (
             json!({ "kind": "enableJit", "vmIds": [id], "params": { "maxRequestAcessDuration": "PT1H" } }),
