@@ -247,9 +247,11 @@ impl WizardState {
             .collect()
     }
 
-    /// attachNsg: the other ports to keep open from the Internet.
+    /// attachNsg: the other ports to keep open from the Internet (never a management port:
+    /// that would open it to everyone; the planner refuses it too).
     pub fn allow_ports(self) -> Result<Vec<u16>, String> {
-        self.allow_ports_text
+        let ports: Vec<u16> = self
+            .allow_ports_text
             .get()
             .split([',', ' '])
             .map(str::trim)
@@ -260,7 +262,13 @@ impl WizardState {
                     .filter(|p| *p > 0)
                     .ok_or_else(|| format!("{s} is not a port (1–65535)"))
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        if let Some(p) = ports.iter().find(|p| [22, 3389, 5985, 5986].contains(*p)) {
+            return Err(format!(
+                "{p} is a management port: keeping it open to the Internet is what this fix closes; give sources above instead"
+            ));
+        }
+        Ok(ports)
     }
 
     /// Why step 3's parameters cannot be previewed yet (none: they can).
