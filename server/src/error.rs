@@ -41,6 +41,9 @@ pub enum AppError {
     Upstream(String),
     #[error("the inventory has not been read yet; try again shortly")]
     NotReady,
+    /// The server's request timeout ended the request (a write goes on: see the audit log).
+    #[error("the request took too long and was ended; a write it started still finishes: see the audit log and the dashboard's events")]
+    Timeout,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -65,6 +68,7 @@ impl AppError {
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,6 +86,7 @@ impl AppError {
             Self::TooManyRequests(_) => "TooManyRequests",
             Self::Upstream(_) => "UpstreamError",
             Self::NotReady => "NotReady",
+            Self::Timeout => "RequestTimeout",
             Self::Internal(_) => "InternalError",
         }
     }

@@ -150,13 +150,13 @@ pub fn build_router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
-        // (outside it) the limit layer answers an over-long body in plain text: give that the
-        // API's JSON error shape
-        .layer(middleware::map_response(json_payload_too_large))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,
         ))
+        // (outside both) the limit and timeout layers answer in plain text or not at all: give
+        // those answers the API's JSON error shape
+        .layer(middleware::map_response(json_errors))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -262,19 +262,21 @@ async fn record_metrics(State(state): State<AppState>, request: Request, next: N
     response
 }
 
-/// A 413 that is not already the API's JSON error becomes `AppError::PayloadTooLarge`.
-async fn json_payload_too_large(response: axum::response::Response) -> axum::response::Response {
+/// A 413 or 408 that is not already the API's JSON error (the limit and timeout layers answer
+/// in plain text, or with no body) becomes one.
+async fn json_errors(response: axum::response::Response) -> axum::response::Response {
     let json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
-        return axum::response::IntoResponse::into_response(
-            crate::error::AppError::PayloadTooLarge,
-        );
-    }
-    response
+    let error = match response.status() {
+        _ if json => return response,
+        StatusCode::PAYLOAD_TOO_LARGE => crate::error::AppError::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => crate::error::AppError::Timeout,
+        _ => return response,
+    };
+    axum::response::IntoResponse::into_response(error)
 }
 
 #[cfg(test)]

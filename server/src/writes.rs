@@ -179,14 +179,16 @@ pub async fn apply(
             });
         }
         match apply_once(state, &p, actor).await {
-            Ok((outcome, steps)) => {
+            Ok((outcome, steps, jit)) => {
+                let mut p = p;
+                record_jit_written(&mut p, jit);
                 return Ok(ApplyResult {
                     outcome,
                     plan: p,
                     steps,
                     replans,
                     audit_seq: 0,
-                })
+                });
             }
             Err(lost) if replans < 3 => {
                 tracing::info!(nsg = %lost, "lost a race (412); re-reading and re-planning");
@@ -209,7 +211,7 @@ async fn apply_once(
     state: &AppState,
     p: &RemediationPlan,
     actor: &str,
-) -> Result<(ApplyOutcome, Vec<ApplyStep>), String> {
+) -> Result<(ApplyOutcome, Vec<ApplyStep>, Vec<JitWritten>), String> {
     let total =
         p.nsg_changes.len() + p.nic_changes.len() + p.jit_policies.len() + p.firewall_changes.len();
     let mut run = Attempt {
@@ -222,6 +224,7 @@ async fn apply_once(
         lost: None,
         landed: None,
         uncertain: None,
+        jit_written: Vec::new(),
     };
     run.write_nsgs(p).await?;
     if run.failure.is_none() {
@@ -233,7 +236,23 @@ async fn apply_once(
     if run.failure.is_none() {
         run.write_firewalls(p).await?;
     }
-    run.finish().await
+    let written = std::mem::take(&mut run.jit_written);
+    run.finish().await.map(|(o, s)| (o, s, written))
+}
+
+/// The plan's JIT policy changes as they were really read and written.
+fn record_jit_written(p: &mut RemediationPlan, written: Vec<JitWritten>) {
+    for (id, before, after) in written {
+        let Some(j) = p.jit_policies.iter_mut().find(|j| j.policy_id == id) else {
+            continue;
+        };
+        j.before = before.map(|vms| {
+            let mut b = j.before.clone().unwrap_or_else(|| j.after.clone());
+            b.properties.virtual_machines = vms;
+            b
+        });
+        j.after.properties.virtual_machines = after;
+    }
 }
 
 /// One attempt at a plan: what was written (to roll back), the steps so far, the first failure.
@@ -251,7 +270,17 @@ struct Attempt<'a> {
     landed: Option<String>,
     /// Whether the failed write landed cannot be told: why.
     uncertain: Option<String>,
+    /// Each JIT policy as read just before its write and as written (the plan's change merged
+    /// in): what the audit entry records.
+    jit_written: Vec<JitWritten>,
 }
+
+/// A JIT policy's virtual machines as read just before the write, and as written.
+type JitWritten = (
+    String,
+    Option<Vec<portcullis_shared::arm::JitPolicyVm>>,
+    Vec<portcullis_shared::arm::JitPolicyVm>,
+);
 
 impl Attempt<'_> {
     fn progress(&self, s: &ApplyStep, done: usize) {
@@ -417,6 +446,8 @@ impl Attempt<'_> {
                 serde_json::json!({ "kind": "Basic", "properties": { "virtualMachines": vms } });
             let r: Result<Value, ArmError> =
                 arm.put(&path_of(&j.policy_id, api::JIT), &body, None).await;
+            self.jit_written
+                .push((j.policy_id.clone(), before_vms.clone(), vms.clone()));
             let done = Done::Jit {
                 id: j.policy_id.clone(),
                 before: before_vms,

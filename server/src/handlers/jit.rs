@@ -43,13 +43,27 @@ pub async fn list_jit_requests(
     Ok(Json(JitRequestList { requests }))
 }
 
-/// `POST /api/jit/requests`
+/// `POST /api/jit/requests`. The request to ARM, its record and its audit entry run on a task
+/// of their own, so a request that ends first (the server's timeout, a client gone) cannot
+/// leave a grant in Azure without its record.
 pub async fn create_jit_request(
     State(state): State<AppState>,
     OperatorSession(s): OperatorSession,
     ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     AppJson(req): AppJson<CreateJitRequest>,
+) -> Result<(StatusCode, Json<JitRequestRecord>), AppError> {
+    tokio::spawn(create_and_audit(state, s, peer, headers, req))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("the JIT request stopped: {e}")))?
+}
+
+async fn create_and_audit(
+    state: AppState,
+    s: crate::auth::Session,
+    peer: Option<std::net::SocketAddr>,
+    headers: HeaderMap,
+    req: CreateJitRequest,
 ) -> Result<(StatusCode, Json<JitRequestRecord>), AppError> {
     let cur = state.current().ok_or(AppError::NotReady)?;
     let checked = check_request(&cur, &req)?;

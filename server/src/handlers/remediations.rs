@@ -19,10 +19,25 @@ pub async fn preview_remediation(
 }
 
 /// `POST /api/remediations/apply`: 200 applied or no-op; 502 rolled back or failed (see steps).
+///
+/// The apply runs on a task of its own: if the request ends first (the server's request
+/// timeout, a client that goes away), the writes, their rollback, the audit entry and the
+/// refresh still finish; the outcome then reaches the dashboard through the event stream and
+/// the audit log.
 pub async fn apply_remediation(
     State(state): State<AppState>,
     OperatorSession(s): OperatorSession,
     AppJson(req): AppJson<RemediationRequest>,
+) -> Result<(StatusCode, Json<ApplyResult>), AppError> {
+    tokio::spawn(apply_and_audit(state, s, req))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("the apply stopped: {e}")))?
+}
+
+async fn apply_and_audit(
+    state: AppState,
+    s: crate::auth::Session,
+    req: RemediationRequest,
 ) -> Result<(StatusCode, Json<ApplyResult>), AppError> {
     let result = crate::writes::apply(&state, &req, &s.actor()).await;
     let target = req.vm_ids.join(",");

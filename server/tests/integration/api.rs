@@ -942,6 +942,80 @@ async fn a_write_that_landed_although_it_failed_is_rolled_back_too() {
     );
 }
 
+/// An apply that outlives the request (the server's request timeout) is not cut off: its
+/// writes, its audit entry and its refresh finish, and the client gets a JSON 408 saying so.
+#[tokio::test]
+async fn an_apply_that_outlives_its_request_still_finishes_and_is_audited() {
+    let app = TestApp::with(|c| c.request_timeout = std::time::Duration::from_millis(700)).await;
+    let op = app.login("operator").await;
+    let vm = app.vm_id("sql-lab-01");
+    let nsg_id = app
+        .state
+        .current()
+        .unwrap()
+        .report
+        .vms
+        .iter()
+        .find(|v| v.id == vm)
+        .unwrap()
+        .ip_configurations[0]
+        .nic_nsg
+        .clone()
+        .unwrap()
+        .to_string();
+    let before = rule_names(&app.nsg(&nsg_id).await);
+    app.emulator(
+        reqwest::Method::POST,
+        "/admin/faults",
+        Some(json!({ "rate429": 0.0, "rate5xx": 0.0, "latencyMs": 400, "dropRate": 0.0 })),
+    )
+    .await;
+    let (s, e) = app
+        .send(
+            Method::POST,
+            "/api/remediations/apply",
+            Some(&op),
+            Some(json!({ "kind": "denyPorts", "vmIds": [vm] })),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::REQUEST_TIMEOUT, Some("RequestTimeout")),
+        "{e}"
+    );
+    // the apply goes on: wait (bounded) for its audit entry
+    let mut entry = None;
+    for _ in 0..200 {
+        let entries = app
+            .state
+            .store
+            .audit_entries(&Default::default())
+            .await
+            .unwrap();
+        if let Some(e) = entries
+            .into_iter()
+            .find(|e| e.action == "remediation.apply")
+        {
+            entry = Some(e);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let entry = entry.expect("the apply finished and was audited");
+    assert_eq!(entry.outcome, "success", "{entry:?}");
+    app.emulator(
+        reqwest::Method::POST,
+        "/admin/faults",
+        Some(json!({ "rate429": 0.0, "rate5xx": 0.0, "latencyMs": 0, "dropRate": 0.0 })),
+    )
+    .await;
+    assert_ne!(
+        rule_names(&app.nsg(&nsg_id).await),
+        before,
+        "the change is in place, as audited"
+    );
+}
+
 /// JIT policies carry no ETag: the quick fix reads the policy again just before its write and
 /// merges, so a change made since the snapshot (another VM's ports) is kept.
 #[tokio::test]
@@ -995,6 +1069,28 @@ async fn enabling_jit_keeps_a_policy_change_made_since_the_snapshot() {
         "the change made since the snapshot is kept: {after}"
     );
     assert!(!ports("/dev-linux-11").is_empty(), "the fix is in: {after}");
+    // the audit entry records the policy as written, not as the snapshot had it
+    let entries = app
+        .state
+        .store
+        .audit_entries(&Default::default())
+        .await
+        .unwrap();
+    let entry = entries
+        .iter()
+        .find(|e| e.action == "remediation.apply")
+        .expect("audited");
+    let written = entry
+        .after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|x| x.get("jitPolicy").and(x.get("after")))
+        .expect("the JIT policy in after");
+    assert_eq!(
+        written["properties"]["virtualMachines"], after["properties"]["virtualMachines"],
+        "{entry:?}"
+    );
 }
 
 /// A JIT request from a source the VM's policy does not allow is the requester's mistake: a 400
