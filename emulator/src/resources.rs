@@ -384,6 +384,29 @@ impl World {
         out
     }
 
+    /// `GET .../managementGroups/{name}/descendants`: every group and subscription beneath it,
+    /// each with its parent (Management Groups' `DescendantInfo`).
+    pub fn management_group_descendants(&self, name: &str) -> Result<Vec<Value>, Fail> {
+        let group = self.management_group(name, false)?;
+        let mut out = Vec::new();
+        let mut parents = vec![group["name"].as_str().unwrap_or_default().to_string()];
+        while let Some(parent) = parents.pop() {
+            for child in self.mg_children(&parent) {
+                let ty = child["type"].as_str().unwrap_or_default().to_string();
+                let child_name = child["name"].as_str().unwrap_or_default().to_string();
+                out.push(json!({
+                    "id": child["id"], "type": ty, "name": child_name,
+                    "properties": {"displayName": child["displayName"],
+                        "parent": {"id": mg_id(&parent)}},
+                }));
+                if ty == MG_TYPE {
+                    parents.push(child_name);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// `GET .../managementGroups/{name}/subscriptions`: the subscriptions directly under it.
     pub fn management_group_subscriptions(&self, name: &str) -> Result<Vec<Value>, Fail> {
         let group = self.management_group(name, false)?;

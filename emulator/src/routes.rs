@@ -206,6 +206,7 @@ static ROUTES: &[Route] = &[
     at(On::Get, "providers/microsoft.management/managementgroups", list_management_groups),
     at(On::Get, "providers/microsoft.management/managementgroups/*", get_management_group),
     at(On::Get, "providers/microsoft.management/managementgroups/*/subscriptions", list_management_group_subscriptions),
+    at(On::Get, "providers/microsoft.management/managementgroups/*/descendants", list_management_group_descendants),
     // Microsoft.Network long-running operations
     at(On::Get, "subscriptions/*/providers/microsoft.network/locations/*/operations/*", get_operation),
     at(On::Get, "subscriptions/*/providers/microsoft.network/locations/*/operationresults/*", get_operation_result),
@@ -449,6 +450,10 @@ fn get_management_group(w: &mut World, r: &ArmRequest) -> Answer {
             .any(|x| x.trim().eq_ignore_ascii_case("children"))
     });
     read(ok(&w.management_group(r.seg(3), expand)?))
+}
+
+fn list_management_group_descendants(w: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&w.management_group_descendants(r.seg(3))?))
 }
 
 fn list_management_group_subscriptions(w: &mut World, r: &ArmRequest) -> Answer {

@@ -382,6 +382,7 @@ fn router(emu: Arc<Emu>) -> Router {
         .route("/admin/clock", post(advance_clock))
         .route("/admin/stats", get(get_stats))
         .route("/admin/fail-writes", post(set_fail_writes))
+        .route("/admin/graph-payload-limit", post(set_graph_payload_limit))
         .fallback(arm)
         .with_state(emu)
 }
@@ -717,6 +718,23 @@ async fn set_fail_writes(
     StatusCode::NO_CONTENT
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayloadLimitBody {
+    /// Bytes; `null` restores Resource Graph's own limit.
+    bytes: Option<usize>,
+}
+
+/// Lowers the size of the largest Resource Graph answer (until `/admin/reset`), so that tests
+/// meet `ResponsePayloadTooLarge` without a gigantic tenant.
+async fn set_graph_payload_limit(
+    State(emu): State<Arc<Emu>>,
+    Json(body): Json<PayloadLimitBody>,
+) -> StatusCode {
+    emu.world.lock().await.graph_payload_limit = body.bytes;
+    StatusCode::NO_CONTENT
+}
+
 async fn get_stats(State(emu): State<Arc<Emu>>) -> Response {
     let s = &emu.stats;
     let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -796,7 +814,7 @@ async fn arm_inner(
     let (resp, changed) = dispatch(&mut w, &req);
     if changed {
         emu.persist(&w);
-    } else if req.method != Method::GET {
+    } else if req.method != Method::GET && !read_only_post(&req.path) {
         // a refused or no-op write: forget derived values anyway, to be safe
         w.changed();
     }
@@ -890,6 +908,15 @@ fn injected_fault(emu: &Emu, extra: &mut Vec<(&'static str, String)>) -> Result<
         }
     };
     Err(Box::new(fail.into_response()))
+}
+
+/// POST actions that only read (Resource Graph queries, effective rules): they keep what is
+/// derived from the world (a snapshot of an estate sends thousands of them).
+fn read_only_post(path: &str) -> bool {
+    let p = path.trim_end_matches('/').to_ascii_lowercase();
+    p.ends_with("/providers/microsoft.resourcegraph/resources")
+        || p.ends_with("/listnetworkmanagereffectivesecurityadminrules")
+        || p.ends_with("/effectivenetworksecuritygroups")
 }
 
 /// The caller's principal; with client credentials required, 401 without a valid token.

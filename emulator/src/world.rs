@@ -3,8 +3,8 @@
 //! write (temp file + rename) and loads it on start.
 use super::http::Fail;
 use super::util::{format_time, Rng};
+use portcullis_shared::arm::id_scope_ref;
 use portcullis_shared::arm::{id_key, NetworkSecurityGroup, VirtualMachine};
-use portcullis_shared::arm::{id_scope, id_scope_ref};
 use portcullis_shared::Inventory;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -118,8 +118,17 @@ pub struct World {
     /// Resource Graph quota per user: (window start, Unix ms on the emulator clock; queries in it).
     #[serde(skip)]
     pub graph_quota: BTreeMap<String, (i64, u32)>,
+    /// The largest Resource Graph answer, in bytes (`None`: Resource Graph's own,
+    /// [`portcullis_shared::arm::graph::PAYLOAD_LIMIT`]); lowered by tests through
+    /// `POST /admin/graph-payload-limit`.
+    #[serde(skip)]
+    pub graph_payload_limit: Option<usize>,
     /// The control's score per subscription (lower-case id) as of the last change: a secure
     /// score read of a 100k-VM subscription evaluates every VM. Cleared by [`World::changed`].
+    /// The resource groups that hold a resource (`sub/rg`, lower case), built on first use.
+    /// Cleared by [`World::changed`].
+    #[serde(skip)]
+    pub resource_groups: Derived<Option<std::collections::HashSet<String>>>,
     #[serde(skip)]
     pub controls: Derived<BTreeMap<String, portcullis_shared::eval::report::ControlScore>>,
 }
@@ -161,6 +170,7 @@ impl World {
     /// The world changed (a write, an expiry, a raised alert): what was derived from it goes.
     pub fn changed(&self) {
         self.controls.clear();
+        self.resource_groups.clear();
     }
 }
 
@@ -184,6 +194,8 @@ impl World {
             assessment_interval_seconds: 0,
             assessed: BTreeMap::new(),
             graph_quota: BTreeMap::new(),
+            graph_payload_limit: None,
+            resource_groups: Derived::default(),
             controls: Derived::default(),
         }
     }
@@ -268,11 +280,18 @@ impl World {
     pub fn check_scope(&self, sub: &str, rg: Option<&str>) -> Result<(), Fail> {
         self.subscription(sub)?;
         if let Some(rg) = rg {
-            let found = self.all_ids().any(|id| {
-                let (s, g) = id_scope(id);
-                s.eq_ignore_ascii_case(sub) && g.eq_ignore_ascii_case(rg)
+            // the resource groups that hold a resource (`sub/rg`, lower case), kept until the
+            // world changes: a scan of a 100k-VM tenant per request would cost more than the rest
+            let mut groups = self.resource_groups.lock();
+            let groups = groups.get_or_insert_with(|| {
+                self.all_ids()
+                    .map(|id| {
+                        let (s, g) = id_scope_ref(id);
+                        format!("{s}/{g}").to_ascii_lowercase()
+                    })
+                    .collect()
             });
-            if !found {
+            if !groups.contains(&format!("{sub}/{rg}").to_ascii_lowercase()) {
                 return Err(Fail::resource_group_not_found(rg));
             }
         }

@@ -48,6 +48,12 @@ pub enum ArmError {
 }
 
 impl ArmError {
+    /// Resource Graph's 400 for an answer over its largest (`ResponsePayloadTooLarge`, in the
+    /// error's details).
+    pub fn is_payload_too_large(&self) -> bool {
+        matches!(self, ArmError::Api { status: 400, message, .. } if message.contains("ResponsePayloadTooLarge"))
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ArmError::Api { status, .. } => Some(*status),
@@ -71,10 +77,22 @@ impl ArmError {
                 .as_str()
                 .unwrap_or(r.status.canonical_reason().unwrap_or("Error"))
                 .to_string(),
-            message: err["message"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| String::from_utf8_lossy(&r.body).chars().take(500).collect()),
+            message: {
+                let mut m = err["message"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| {
+                        String::from_utf8_lossy(&r.body).chars().take(500).collect()
+                    });
+                // the details say what a generic code does not (Resource Graph's
+                // `BadRequest` / `ResponsePayloadTooLarge`)
+                for d in err["details"].as_array().into_iter().flatten().take(5) {
+                    if let (Some(code), Some(text)) = (d["code"].as_str(), d["message"].as_str()) {
+                        m.push_str(&format!(" [{code}: {text}]"));
+                    }
+                }
+                m
+            },
             request_id: r.header("x-ms-request-id").map(str::to_string),
         }
     }
@@ -587,6 +605,103 @@ impl ArmClient {
         Ok(true)
     }
 
+    /// One Resource Graph POST, obeying the per-user quota: with `x-ms-user-quota-remaining: 0`
+    /// on the last answer it first waits out `x-ms-user-quota-resets-after`.
+    async fn graph_post(&self, body: &Value) -> Result<RawResponse, ArmError> {
+        let path = format!(
+            "/providers/Microsoft.ResourceGraph/resources?api-version={}",
+            api::RESOURCE_GRAPH
+        );
+        // a used-up quota: wait for its reset rather than be throttled
+        let resets = *self
+            .inner
+            .graph_quota_resets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = resets {
+            if at > tokio::time::Instant::now() {
+                tracing::debug!("Resource Graph quota used up: waiting for its reset");
+                tokio::time::sleep_until(at).await;
+            }
+        }
+        let url = self.url(&path)?;
+        let mut throttled = 0;
+        loop {
+            let r = self
+                .send(Method::POST, url.clone(), Some(body), &[])
+                .await?;
+            // every answer, an error too, says how much of the quota is left
+            let resets = r
+                .header("x-ms-user-quota-resets-after")
+                .and_then(parse_hms)
+                .unwrap_or(Duration::from_secs(1));
+            let used_up = r.header("x-ms-user-quota-remaining") == Some("0")
+                || r.status == StatusCode::TOO_MANY_REQUESTS;
+            *self
+                .inner
+                .graph_quota_resets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) =
+                used_up.then(|| tokio::time::Instant::now() + resets);
+            if r.status.is_success() {
+                return Ok(r);
+            }
+            // still throttled after the retries (another client shares the user's quota):
+            // wait out the quota's reset, a few times
+            if r.status == StatusCode::TOO_MANY_REQUESTS && throttled < 3 {
+                throttled += 1;
+                tracing::debug!(
+                    ?resets,
+                    "Resource Graph throttled: waiting for the quota's reset"
+                );
+                tokio::time::sleep(resets).await;
+                continue;
+            }
+            return Err(ArmError::from_response(&r));
+        }
+    }
+
+    /// The rows of a Resource Graph summary (a `summarize`, which has one page only) over
+    /// `subscriptions`, with the size of the answer in bytes. An answer that says it was
+    /// truncated (`resultTruncated: "true"`) is an error: rows would be missing.
+    pub async fn graph_summary(
+        &self,
+        subscriptions: &[String],
+        query: &str,
+    ) -> Result<(Vec<Value>, usize), ArmError> {
+        let body = serde_json::json!({
+            "query": query,
+            "subscriptions": subscriptions,
+            "options": {"resultFormat": "objectArray", "$top": 1000},
+        });
+        let r = self.graph_post(&body).await?;
+        let size = r.body.len();
+        let mut v: Value = r.json()?;
+        let bad = |field: &str| {
+            ArmError::Decode(format!(
+                "Resource Graph query {query:?}, page 1: {field} is missing or malformed"
+            ))
+        };
+        let data = v["data"].as_array().ok_or_else(|| bad("data"))?;
+        let count = v["count"].as_u64().ok_or_else(|| bad("count"))?;
+        if count as usize != data.len() {
+            return Err(bad(&format!("count ({count} for {} rows)", data.len())));
+        }
+        match &v["resultTruncated"] {
+            Value::String(t) if t.eq_ignore_ascii_case("false") => {}
+            Value::Bool(false) | Value::Null => {}
+            _ => {
+                return Err(bad(
+                    "resultTruncated (the summary was cut short: a summary has no second page)",
+                ))
+            }
+        }
+        match v["data"].take() {
+            Value::Array(rows) => Ok((rows, size)),
+            _ => Err(bad("data")),
+        }
+    }
+
     /// Every row of a Resource Graph query (`resultFormat: objectArray`, 1,000 rows a page,
     /// `$skipToken` paging) over `subscriptions` or, when given, a management group. The
     /// per-user quota is obeyed: with `x-ms-user-quota-remaining: 0` the next page waits out
@@ -616,16 +731,16 @@ impl ArmClient {
         query: &str,
         on_page: &mut (dyn FnMut(Vec<Value>) -> Result<(), ArmError> + Send),
     ) -> Result<(), ArmError> {
-        let path = format!(
-            "/providers/Microsoft.ResourceGraph/resources?api-version={}",
-            api::RESOURCE_GRAPH
-        );
         let mut received = 0usize;
         let mut skip_token: Option<String> = None;
-        for page in 1..=100_000usize {
+        // rows a page: halved while an answer would exceed Resource Graph's largest
+        let mut top = 1000usize;
+        let mut page = 0usize;
+        while page < 100_000 {
+            page += 1;
             let mut body = serde_json::json!({
                 "query": query,
-                "options": {"resultFormat": "objectArray", "$top": 1000},
+                "options": {"resultFormat": "objectArray", "$top": top},
             });
             match management_group {
                 Some(mg) => body["managementGroups"] = serde_json::json!([mg]),
@@ -634,33 +749,14 @@ impl ArmClient {
             if let Some(t) = &skip_token {
                 body["options"]["$skipToken"] = Value::from(t.as_str());
             }
-            // a used-up quota: wait for its reset rather than be throttled
-            let resets = *self
-                .inner
-                .graph_quota_resets
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if let Some(at) = resets {
-                if at > tokio::time::Instant::now() {
-                    tracing::debug!("Resource Graph quota used up: waiting for its reset");
-                    tokio::time::sleep_until(at).await;
+            let r = match self.graph_post(&body).await {
+                Err(e) if e.is_payload_too_large() && top > 1 => {
+                    top /= 2;
+                    tracing::debug!(top, "Resource Graph answer too large: fewer rows a page");
+                    page -= 1;
+                    continue;
                 }
-            }
-            let r = self
-                .expect_ok(Method::POST, &path, Some(&body), &[])
-                .await?;
-            *self
-                .inner
-                .graph_quota_resets
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = match r.header("x-ms-user-quota-remaining") {
-                Some("0") => Some(
-                    tokio::time::Instant::now()
-                        + r.header("x-ms-user-quota-resets-after")
-                            .and_then(parse_hms)
-                            .unwrap_or(Duration::from_secs(1)),
-                ),
-                _ => None,
+                r => r?,
             };
             let mut v: Value = r.json()?;
             let bad = |field: &str| {

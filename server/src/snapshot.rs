@@ -8,11 +8,11 @@ use crate::arm::{api, ArmClient, ArmClientConfig, ArmError, Cloud, Credential};
 use clap::{Args, ValueEnum};
 use futures::stream::{self, StreamExt};
 use portcullis_emulator::{spawn_emulator, EmulatorConfig};
-use portcullis_shared::arm::{id_key, Page, Resource};
+use portcullis_shared::arm::{graph, id_key, Page, Resource};
 use portcullis_shared::Inventory;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -81,9 +81,13 @@ pub enum Source {
     /// Resource Graph past [`graph_threshold`] subscriptions, list calls below.
     #[default]
     Auto,
-    /// Azure Resource Graph: whole resources per type, all subscriptions in batches (JIT
-    /// policies, rule collection groups and effective admin rules still by their own calls).
+    /// Azure Resource Graph: the VNets per row, then every other type packed, one row per
+    /// subscription and type, in batches of subscriptions sized to Resource Graph's largest
+    /// answer (JIT policies, rule collection groups and effective admin rules still by their own
+    /// calls). Falls back to `graph-rows` where Resource Graph refuses the packed summary.
     Graph,
+    /// Azure Resource Graph, one resource per row and per type, paged.
+    GraphRows,
     /// Per-subscription list calls.
     Lists,
 }
@@ -100,8 +104,9 @@ pub fn graph_threshold() -> usize {
 /// Subscriptions per Resource Graph query.
 const GRAPH_BATCH: usize = 100;
 
-/// The rows of every resource type but JIT policies (which Resource Graph does not carry)
-/// through Resource Graph, per type, in subscription batches; JIT policies by list calls,
+/// Every resource type but JIT policies (which Resource Graph does not carry) through Resource
+/// Graph: `packed`, the VNets per row and the rest in packed summaries ([`packed_reads`]);
+/// otherwise per type, one resource per row, in subscription batches. JIT policies by list calls,
 /// `concurrency` at a time. Each type's rows are typed into the inventory as soon as they arrive.
 /// Resource Graph's quota (15 queries per 5 s) leaves the connection idle most of the time, so
 /// the JIT lists and the effective admin rules of the VNets (queried first) are read meanwhile;
@@ -113,6 +118,7 @@ async fn graph_lists(
     concurrency: usize,
     progress: &(dyn Fn(&Progress) + Send + Sync),
     reuse: Option<&Reuse<'_>>,
+    packed: bool,
 ) -> Result<(Inventory, Vec<Value>), ArmError> {
     const JIT: &str = "jitNetworkAccessPolicies";
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
@@ -134,30 +140,54 @@ async fn graph_lists(
     let graph = async {
         let mut inv = Inventory::default();
         let mut vnets_tx = Some(vnets_tx);
-        for (name, path, _) in order {
-            let ty = path.trim_start_matches("providers/").to_ascii_lowercase();
-            let query = format!("Resources | where type =~ '{ty}' | order by id asc");
-            let mut on_page = |rows: Vec<Value>| append(&mut inv, name, rows, reuse);
-            match management_group {
-                Some(mg) => {
-                    client
-                        .graph_query_pages(&[], Some(mg), &query, &mut on_page)
-                        .await?
-                }
-                None => {
-                    for batch in ids.chunks(GRAPH_BATCH) {
-                        client
-                            .graph_query_pages(batch, None, &query, &mut on_page)
-                            .await?;
-                    }
-                }
-            }
-            if *name == "virtualNetworks" {
+        // packed: the VNets alone (their admin rules are read meanwhile), then every other type
+        // in one summary per batch of subscriptions
+        let (row_types, packed_types): (Vec<_>, Vec<_>) = order
+            .into_iter()
+            .partition(|t| !packed || t.0 == "virtualNetworks");
+        for &(name, path, _) in row_types {
+            graph_rows(client, name, path, management_group, &ids, &mut inv, reuse).await?;
+            if name == "virtualNetworks" {
                 if let Some(tx) = vnets_tx.take() {
                     let _ = tx.send(inv.virtual_networks.iter().map(|v| v.id.clone()).collect());
                 }
             }
             type_done(name);
+        }
+        if !packed_types.is_empty() {
+            // a management group's subscriptions, of those the credential sees
+            let in_scope = match management_group {
+                None => Some(ids.clone()),
+                Some(mg) => group_subscriptions(client, mg).await.map(|under| {
+                    ids.iter()
+                        .filter(|s| under.contains(&s.to_ascii_lowercase()))
+                        .cloned()
+                        .collect()
+                }),
+            };
+            let unread = match &in_scope {
+                Some(subs) => {
+                    Some(packed_reads(client, subs, &packed_types, &mut inv, reuse).await?)
+                        .filter(|u| !u.is_empty())
+                }
+                None => None,
+            };
+            for &(name, path, _) in &packed_types {
+                match (&in_scope, &unread) {
+                    // read packed
+                    (Some(_), None) => {}
+                    // Resource Graph refused the packed form: these subscriptions per row
+                    (_, Some(unread)) => {
+                        graph_rows(client, name, path, None, unread, &mut inv, reuse).await?
+                    }
+                    // the group's subscriptions are unknown: per row at the group
+                    (None, None) => {
+                        graph_rows(client, name, path, management_group, &ids, &mut inv, reuse)
+                            .await?
+                    }
+                }
+                type_done(name);
+            }
         }
         Ok::<_, ArmError>(inv)
     };
@@ -189,6 +219,242 @@ async fn graph_lists(
     let (mut inv, jit, admin) = tokio::try_join!(graph, jit, admin)?;
     append(&mut inv, JIT, jit, None)?;
     Ok((inv, admin))
+}
+
+/// One resource type's rows through Resource Graph, one resource per row and 1,000 a page: at
+/// the management group when given, else over `subs` in batches.
+async fn graph_rows(
+    client: &ArmClient,
+    name: &'static str,
+    path: &str,
+    management_group: Option<&str>,
+    subs: &[String],
+    inv: &mut Inventory,
+    reuse: Option<&Reuse<'_>>,
+) -> Result<(), ArmError> {
+    let query = graph::rows_query(path.trim_start_matches("providers/"));
+    let mut on_page = |rows: Vec<Value>| append(inv, name, rows, reuse);
+    match management_group {
+        Some(mg) => {
+            client
+                .graph_query_pages(&[], Some(mg), &query, &mut on_page)
+                .await
+        }
+        None => {
+            for batch in subs.chunks(GRAPH_BATCH) {
+                client
+                    .graph_query_pages(batch, None, &query, &mut on_page)
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The subscriptions beneath a management group (lower case), from its descendants; `None`
+/// when they cannot be read (the snapshot then queries Resource Graph at the group, per row).
+async fn group_subscriptions(client: &ArmClient, mg: &str) -> Option<HashSet<String>> {
+    let path = format!(
+        "/providers/Microsoft.Management/managementGroups/{mg}/descendants?api-version={}",
+        api::MANAGEMENT_GROUPS
+    );
+    match client.list::<Value>(&path).await {
+        Ok(items) => Some(
+            items
+                .iter()
+                .filter(|d| d["type"].as_str() == Some("/subscriptions"))
+                .filter_map(|d| d["name"].as_str().map(str::to_ascii_lowercase))
+                .collect(),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the subscriptions of management group {mg}: Resource Graph is read per row at the group");
+            None
+        }
+    }
+}
+
+/// Packed answers aim at three quarters of Resource Graph's largest ([`graph::PAYLOAD_LIMIT`]):
+/// the batches are sized from the last answer's bytes per resource (with a tenth more), and
+/// subscriptions differ; a batch that answers too much is split.
+const PACKED_TARGET: usize = graph::PAYLOAD_LIMIT / 4 * 3;
+
+/// Bytes a resource is taken to need in a packed answer until an answer has measured them.
+const PACKED_FIRST_GUESS: usize = 4096;
+
+/// Resource Graph said no to the query itself (not to its size, not a throttle): a tenant
+/// whose Resource Graph does not take the packed form.
+fn refused(e: &ArmError) -> bool {
+    matches!(e, ArmError::Api { status: 400, .. }) && !e.is_payload_too_large()
+}
+
+/// Every resource of `types` in `subs` through packed Resource Graph summaries
+/// ([`graph::packed_query`]): first how many resources each subscription holds
+/// ([`graph::count_query`], 100 subscriptions a query), then batches of whole subscriptions
+/// sized to answer about [`PACKED_TARGET`] bytes and at most 1,000 rows (a summary has one page).
+/// An answer over Resource Graph's limit (`ResponsePayloadTooLarge`) splits its batch in two; a
+/// single subscription over it is read per row. Each row is checked (its subscription in the
+/// batch, its type asked for, its list as long as its count) and typed into `inv` at once.
+/// Returns the subscriptions left unread because Resource Graph refused the packed form
+/// (the caller reads them per row).
+async fn packed_reads(
+    client: &ArmClient,
+    subs: &[String],
+    types: &[&(&'static str, &'static str, &'static str)],
+    inv: &mut Inventory,
+    reuse: Option<&Reuse<'_>>,
+) -> Result<Vec<String>, ArmError> {
+    let provider: Vec<String> = types
+        .iter()
+        .map(|t| t.1.trim_start_matches("providers/").to_ascii_lowercase())
+        .collect();
+    let provider_refs: Vec<&str> = provider.iter().map(String::as_str).collect();
+    let name_of = |ty: &str| {
+        provider
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case(ty))
+            .map(|i| types[i].0)
+    };
+    // a count answers one row per subscription and type, on one page
+    let per_count = (graph::MAX_ROWS / types.len().max(1)).clamp(1, GRAPH_BATCH);
+    // resources and summary rows per subscription
+    let count_query = graph::count_query(&provider_refs);
+    let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
+    for chunk in subs.chunks(per_count) {
+        let rows = match client.graph_summary(chunk, &count_query).await {
+            Ok((rows, _)) => rows,
+            Err(e) if refused(&e) => {
+                tracing::warn!(error = %e, "Resource Graph refused the count summary: reading per row");
+                return Ok(subs.to_vec());
+            }
+            Err(e) => return Err(e),
+        };
+        for (i, row) in rows.iter().enumerate() {
+            let bad = |field: &str| {
+                ArmError::Decode(format!(
+                    "Resource Graph query {count_query:?}, page 1: data[{i}].{field} is missing or malformed"
+                ))
+            };
+            let sub = row["subscriptionId"]
+                .as_str()
+                .ok_or_else(|| bad("subscriptionId"))?;
+            let n = row["n"].as_u64().ok_or_else(|| bad("n"))? as usize;
+            let c = counts.entry(sub.to_ascii_lowercase()).or_default();
+            c.0 += n;
+            c.1 += 1;
+        }
+    }
+    let packed_query = graph::packed_query(&provider_refs);
+    // (id, resources, rows) of the subscriptions that hold any
+    let mut rest = subs
+        .iter()
+        .filter_map(|s| {
+            let &(n, rows) = counts.get(&s.to_ascii_lowercase())?;
+            (n > 0).then(|| (s.clone(), n, rows))
+        })
+        .peekable();
+    let mut split: std::collections::VecDeque<Vec<(String, usize, usize)>> = Default::default();
+    let mut per_resource = PACKED_FIRST_GUESS;
+    loop {
+        let batch = match split.pop_front() {
+            Some(b) => b,
+            None => {
+                let mut b: Vec<(String, usize, usize)> = Vec::new();
+                let (mut n, mut rows) = (0, 0);
+                while let Some(next) = rest.peek() {
+                    let fits = (n + next.1) * per_resource <= PACKED_TARGET
+                        && rows + next.2 <= graph::MAX_ROWS
+                        && b.len() < GRAPH_BATCH;
+                    if !b.is_empty() && !fits {
+                        break;
+                    }
+                    n += next.1;
+                    rows += next.2;
+                    b.extend(rest.next());
+                }
+                if b.is_empty() {
+                    return Ok(Vec::new());
+                }
+                b
+            }
+        };
+        let ids: Vec<String> = batch.iter().map(|b| b.0.clone()).collect();
+        let resources: usize = batch.iter().map(|b| b.1).sum();
+        match client.graph_summary(&ids, &packed_query).await {
+            Ok((rows, size)) => {
+                per_resource = (size / resources.max(1)).max(64) * 11 / 10;
+                for (i, row) in rows.into_iter().enumerate() {
+                    let (name, items) = packed_row(row, i, &ids, &name_of, &packed_query)?;
+                    append(inv, name, items, reuse)?;
+                }
+            }
+            Err(e) if e.is_payload_too_large() && batch.len() > 1 => {
+                tracing::debug!(
+                    subscriptions = batch.len(),
+                    "packed answer too large: splitting the batch"
+                );
+                per_resource *= 2;
+                let mut a = batch;
+                let b = a.split_off(a.len() / 2);
+                split.push_front(b);
+                split.push_front(a);
+            }
+            Err(e) if e.is_payload_too_large() => {
+                tracing::debug!(subscription = %ids[0], "one subscription over Resource Graph's answer limit: per row");
+                for &&(name, path, _) in types {
+                    graph_rows(client, name, path, None, &ids, inv, reuse).await?;
+                }
+            }
+            Err(e) if refused(&e) => {
+                tracing::warn!(error = %e, "Resource Graph refused the packed summary: reading per row");
+                let mut unread = ids;
+                unread.extend(split.into_iter().flatten().map(|b| b.0));
+                unread.extend(rest.map(|b| b.0));
+                return Ok(unread);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Row `i` of a packed answer to `query` over the subscriptions `ids`, checked: its
+/// subscription is one asked for, its type one asked for (`name_of` gives its snapshot list),
+/// and its list of resources as long as its count (a list cut short would drop resources
+/// silently). Returns the list's name and the resources.
+fn packed_row(
+    mut row: Value,
+    i: usize,
+    ids: &[String],
+    name_of: &dyn Fn(&str) -> Option<&'static str>,
+    query: &str,
+) -> Result<(&'static str, Vec<Value>), ArmError> {
+    let bad = |field: &str| {
+        ArmError::Decode(format!(
+            "Resource Graph query {query:?} ({} subscriptions from {}), page 1: data[{i}].{field}",
+            ids.len(),
+            ids.first().map_or("", String::as_str)
+        ))
+    };
+    let sub = row["subscriptionId"].as_str().unwrap_or_default();
+    if !ids.iter().any(|s| s.eq_ignore_ascii_case(sub)) {
+        return Err(bad("subscriptionId is missing or not one asked for"));
+    }
+    let name = row["type"]
+        .as_str()
+        .and_then(name_of)
+        .ok_or_else(|| bad("type is missing or not one asked for"))?;
+    let n = row["n"]
+        .as_u64()
+        .ok_or_else(|| bad("n is missing or malformed"))?;
+    let Value::Array(items) = row["rows"].take() else {
+        return Err(bad("rows is missing or malformed"));
+    };
+    if items.len() as u64 != n {
+        return Err(bad(&format!(
+            "rows holds {} resources for a count of {n} (the list was cut short)",
+            items.len()
+        )));
+    }
+    Ok((name, items))
 }
 
 /// Appends `items`, ARM JSON of the resource type `name` (one of [`RESOURCE_TYPES`]), to its
@@ -379,7 +645,7 @@ pub async fn take_snapshot_sharing(
         subs.retain(|s| scope.subscriptions.contains(&s.id.to_ascii_lowercase()));
     }
     let graph = match source {
-        Source::Graph => true,
+        Source::Graph | Source::GraphRows => true,
         Source::Lists => false,
         Source::Auto => scope.management_group.is_some() || subs.len() > graph_threshold(),
     };
@@ -387,7 +653,16 @@ pub async fn take_snapshot_sharing(
     let reuse = reuse.as_ref();
     let (inv, admin) = if graph {
         let mg = scope.management_group.as_deref();
-        let (inv, admin) = graph_lists(client, &subs, mg, concurrency, progress, reuse).await?;
+        let (inv, admin) = graph_lists(
+            client,
+            &subs,
+            mg,
+            concurrency,
+            progress,
+            reuse,
+            source != Source::GraphRows,
+        )
+        .await?;
         (inv, Some(admin))
     } else {
         (
@@ -737,4 +1012,64 @@ async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
         h.shutdown().await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn name_of(ty: &str) -> Option<&'static str> {
+        ty.eq_ignore_ascii_case("microsoft.compute/virtualmachines")
+            .then_some("virtualMachines")
+    }
+
+    #[test]
+    fn a_packed_row_is_checked_before_it_is_read() {
+        let ids = vec!["S1".to_string(), "s2".to_string()];
+        let row = |sub: &str, ty: &str, n: u64, rows: usize| {
+            json!({"subscriptionId": sub, "type": ty, "n": n,
+                "rows": (0..rows).map(|k| json!({"id": format!("/subscriptions/{sub}/x/{k}")})).collect::<Vec<_>>()})
+        };
+        let vm = "microsoft.compute/virtualmachines";
+        let (name, items) = packed_row(row("s1", vm, 3, 3), 0, &ids, &name_of, "Q").unwrap();
+        assert_eq!((name, items.len()), ("virtualMachines", 3));
+        for (case, bad, field) in [
+            (
+                "a list cut short",
+                row("s1", vm, 4, 3),
+                "data[2].rows holds 3 resources for a count of 4",
+            ),
+            (
+                "a subscription not asked for",
+                row("s3", vm, 1, 1),
+                "data[2].subscriptionId",
+            ),
+            (
+                "a type not asked for",
+                row("s1", "microsoft.network/virtualnetworks", 1, 1),
+                "data[2].type",
+            ),
+            (
+                "no count",
+                json!({"subscriptionId": "s2", "type": vm, "rows": []}),
+                "data[2].n",
+            ),
+            (
+                "no rows",
+                json!({"subscriptionId": "s2", "type": vm, "n": 0}),
+                "data[2].rows",
+            ),
+        ] {
+            let err = packed_row(bad, 2, &ids, &name_of, "Resources | where type in~ ('x')")
+                .expect_err(case)
+                .to_string();
+            assert!(
+                err.contains(field)
+                    && err.contains("Resources | where type in~ ('x')")
+                    && err.contains("page 1"),
+                "{case}: {err}"
+            );
+        }
+    }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub mod graph;
 mod ingress;
 pub mod versions;
 pub mod view;

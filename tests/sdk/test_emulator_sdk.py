@@ -201,6 +201,11 @@ def test_management_groups(emulator):
     assert subs == {PRODUCTION, DEV_TEST}
     under = mg.management_group_subscriptions.get_subscriptions_under_management_group("contoso")
     assert {s.name for s in under} == subs
+    # descendants: every group and subscription beneath, each with its parent
+    below_root = {(d.type, d.name, d.parent.id.rsplit("/", 1)[-1]) for d in mg.management_groups.get_descendants(TENANT)}
+    assert below_root == {("Microsoft.Management/managementGroups", "contoso", TENANT)} | {
+        ("/subscriptions", s, "contoso") for s in subs}
+    assert {d.name for d in mg.management_groups.get_descendants("contoso")} == subs
     # a group that does not exist: 403 AuthorizationFailed, as ARM answers it
     with pytest.raises(HttpResponseError) as e:
         mg.management_groups.get("nowhere")
@@ -502,6 +507,19 @@ def test_resource_graph_query_pages(emulator):
     assert r.total_records == len(rows) > 10
     assert all(row["type"] == "microsoft.network/networksecuritygroups" for row in rows)
     assert [row["id"].lower() for row in rows] == sorted(row["id"].lower() for row in rows)
+    # the packed summary (one row per subscription and type) holds the same NSGs, each list as
+    # long as its count; a summary has one page
+    packed = ("Resources | where type in~ ('microsoft.network/networksecuritygroups') | summarize n = count(), "
+              "rows = make_list(pack('id', id, 'name', name, 'type', type, 'location', location, 'tags', tags, "
+              "'sku', sku, 'properties', properties)) by subscriptionId, type")
+    summary = client.resources(QueryRequest(
+        subscriptions=[PRODUCTION, DEV_TEST], query=packed,
+        options=QueryRequestOptions(result_format="objectArray", top=1000),
+    ))
+    assert summary.result_truncated == "false" and summary.skip_token is None
+    assert {row["subscriptionId"] for row in summary.data} == {PRODUCTION, DEV_TEST}
+    assert all(row["n"] == len(row["rows"]) for row in summary.data)
+    assert sorted(r["id"].lower() for row in summary.data for r in row["rows"]) == [row["id"].lower() for row in rows]
     # a query Portcullis does not send is refused as Resource Graph does
     with pytest.raises(HttpResponseError) as e:
         client.resources(QueryRequest(subscriptions=[PRODUCTION], query="Resources | summarize count()"))

@@ -576,8 +576,12 @@ async fn a_snapshot_through_resource_graph_equals_one_through_list_calls() {
     let graph = take_snapshot_from(&c, 4, &|_| {}, Source::Graph)
         .await
         .unwrap();
+    let rows = take_snapshot_from(&c, 4, &|_| {}, Source::GraphRows)
+        .await
+        .unwrap();
     assert_eq!(graph.virtual_machines.len(), 63);
     assert_eq!(graph.resource_count(), lists.resource_count());
+    assert_eq!(rows.resource_count(), lists.resource_count());
     let ids = |inv: &portcullis_shared::Inventory| -> Vec<String> {
         let v = serde_json::to_value(inv).unwrap();
         let mut ids: Vec<String> = v
@@ -591,22 +595,24 @@ async fn a_snapshot_through_resource_graph_equals_one_through_list_calls() {
         ids
     };
     assert_eq!(ids(&graph), ids(&lists));
+    assert_eq!(ids(&rows), ids(&lists));
     // the same verdicts, VM by VM
     let cfg = EvalConfig::default();
-    let (a, b) = (
-        evaluate(&lists, &cfg).unwrap(),
-        evaluate(&graph, &cfg).unwrap(),
-    );
-    assert_eq!(a.control, b.control);
-    assert_eq!(
-        serde_json::to_value(&a.vms).unwrap(),
-        serde_json::to_value(&b.vms).unwrap()
-    );
+    let a = evaluate(&lists, &cfg).unwrap();
+    for other in [&graph, &rows] {
+        let b = evaluate(other, &cfg).unwrap();
+        assert_eq!(a.control, b.control);
+        assert_eq!(
+            serde_json::to_value(&a.vms).unwrap(),
+            serde_json::to_value(&b.vms).unwrap()
+        );
+    }
 
-    // the quota: 15 queries per 5 s window per user; a third graph snapshot (9 queries each)
-    // waits for the reset instead of being throttled, and still equals the others
+    // the quota: 15 queries per 5 s window per user; packed (3 queries: the VNets, a count, one
+    // summary) and per row (9 queries) used 12: a third snapshot waits for the reset instead of
+    // being throttled, and still equals the others
     let started = Instant::now();
-    let again = take_snapshot_from(&c, 4, &|_| {}, Source::Graph)
+    let again = take_snapshot_from(&c, 4, &|_| {}, Source::GraphRows)
         .await
         .unwrap();
     assert_eq!(ids(&again), ids(&lists));
@@ -752,12 +758,18 @@ async fn an_estate_through_resource_graph_equals_it_through_list_calls() {
         ids
     };
     assert_eq!(ids(&graph), ids(&lists));
+    // one resource per row, at the group: the same
+    let rows = take_snapshot_scoped(&c, 4, &|_| {}, Source::GraphRows, &mg)
+        .await
+        .unwrap();
+    assert_eq!(ids(&rows), ids(&lists));
     assert!(
         c.render_metrics()
             .contains("portcullis_arm_throttled_total 0\n"),
         "{}",
         c.render_metrics()
     );
+
     // a bad estate names the value
     let err = "30".parse::<Estate>().unwrap_err();
     assert!(
@@ -768,6 +780,181 @@ async fn an_estate_through_resource_graph_equals_it_through_list_calls() {
     assert!(err.contains("not 0"), "{err}");
     let err = "10,many".parse::<Estate>().unwrap_err();
     assert!(err.contains("\"many\""), "{err}");
+}
+
+/// Packed Resource Graph reads fit its largest answer. With the limit lowered, a batch of
+/// subscriptions whose answer would exceed it is split, and a subscription alone over it is read
+/// per row, pages shrinking until they fit; the snapshots still equal the list calls'.
+#[tokio::test]
+async fn packed_resource_graph_reads_fit_its_largest_answer() {
+    use portcullis::snapshot::{take_snapshot_scoped, Scope, Source};
+    use portcullis_emulator::demo::estate_subscription_id;
+    let emu = emulator(EmulatorConfig {
+        page_size: 100,
+        demo_estate: Some("6,60".parse().unwrap()),
+        ..config()
+    })
+    .await;
+    let url = emu.url();
+    let post = |body: Value| {
+        let url = url.clone();
+        async move {
+            let r = http()
+                .post(format!(
+                    "{url}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01"
+                ))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let ids = |inv: &portcullis_shared::Inventory| -> Vec<String> {
+        let v = serde_json::to_value(inv).unwrap();
+        let mut ids: Vec<String> = v
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|list| list.as_array().cloned().unwrap_or_default())
+            .filter_map(|r| r["id"].as_str().map(str::to_ascii_lowercase))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let types = [
+        "microsoft.compute/virtualmachines",
+        "microsoft.network/networkinterfaces",
+        "microsoft.network/publicipaddresses",
+        "microsoft.network/networksecuritygroups",
+        "microsoft.network/applicationsecuritygroups",
+        "microsoft.network/loadbalancers",
+        "microsoft.network/azurefirewalls",
+        "microsoft.network/bastionhosts",
+    ];
+    let packed = portcullis_shared::arm::graph::packed_query(&types);
+    let count = portcullis_shared::arm::graph::count_query(&types[..1]);
+    let size_of = |sub: String| {
+        let q = json!({"subscriptions": [sub], "query": packed,
+            "options": {"resultFormat": "objectArray", "$top": 1000}});
+        let post = &post;
+        async move {
+            let (status, v) = post(q).await;
+            assert_eq!(status, 200, "{v}");
+            serde_json::to_vec(&v).unwrap().len()
+        }
+    };
+    let (estate0, estate1) = (estate_subscription_id(0), estate_subscription_id(1));
+    let one = size_of(estate0.clone()).await;
+    let third = size_of(estate_subscription_id(2)).await;
+    let two = {
+        let (status, v) = post(json!({"subscriptions": [estate0, estate1], "query": packed,
+            "options": {"resultFormat": "objectArray", "$top": 1000}}))
+        .await;
+        assert_eq!(status, 200, "{v}");
+        let rows = v["data"].as_array().unwrap();
+        // each row's list is as long as its count
+        assert!(rows
+            .iter()
+            .all(|r| r["rows"].as_array().unwrap().len() as u64 == r["n"].as_u64().unwrap()));
+        serde_json::to_vec(&v).unwrap().len()
+    };
+    assert!(two > one + one / 2, "{two} for two, {one} for one");
+
+    // the answer over the limit, as Resource Graph writes it
+    admin(&url, "graph-payload-limit", json!({"bytes": one - 1})).await;
+    let (status, err) = post(json!({"subscriptions": [estate0], "query": packed})).await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["code"], "BadRequest");
+    assert_eq!(
+        err["error"]["details"][0]["code"],
+        "ResponsePayloadTooLarge"
+    );
+    let detail = err["error"]["details"][0]["message"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "Response payload size is {one}, and has exceeded the limit of {}",
+            one - 1
+        )),
+        "{detail}"
+    );
+    // a summary has one page: past $top it says so, with no $skipToken, and refuses one
+    let (status, cut) = post(json!({"managementGroups": ["contoso"], "query": count,
+        "options": {"$top": 3}}))
+    .await;
+    assert_eq!(status, 200, "{cut}");
+    assert_eq!(cut["count"], 3);
+    assert_eq!(cut["resultTruncated"], "true");
+    assert!(cut.get("$skipToken").is_none(), "{cut}");
+    let (status, err) = post(json!({"managementGroups": ["contoso"], "query": count,
+        "options": {"$skipToken": "3"}}))
+    .await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("first page only"));
+
+    let c = client(&url);
+    let lists = take_snapshot_scoped(&c, 8, &|_| {}, Source::Lists, &Scope::default())
+        .await
+        .unwrap();
+    let mg = Scope::parse(&["managementGroups/contoso".into()]).unwrap();
+    // room for three of the estate's subscriptions: the batch the first guess makes of all six
+    // answers too much, and is split
+    admin(
+        &url,
+        "graph-payload-limit",
+        json!({"bytes": one * 3 + one / 2}),
+    )
+    .await;
+    let before = c.requests();
+    let split = take_snapshot_scoped(&c, 4, &|_| {}, Source::Graph, &mg)
+        .await
+        .unwrap();
+    let split_requests = c.requests() - before;
+    assert_eq!(ids(&split), ids(&lists));
+    admin(&url, "graph-payload-limit", json!({"bytes": null})).await;
+    let before = c.requests();
+    let whole = take_snapshot_scoped(&c, 4, &|_| {}, Source::Graph, &mg)
+        .await
+        .unwrap();
+    assert_eq!(ids(&whole), ids(&lists));
+    assert!(
+        split_requests > c.requests() - before,
+        "the split cost queries: {split_requests} against {}",
+        c.requests() - before
+    );
+    // under one estate subscription's answer: that subscription is read per row
+    admin(&url, "graph-payload-limit", json!({"bytes": third - 1})).await;
+    let two_subs = Scope::parse(&[DEV.into(), estate_subscription_id(2)]).unwrap();
+    let before = c.requests();
+    let per_row = take_snapshot_scoped(&c, 4, &|_| {}, Source::Graph, &two_subs)
+        .await
+        .unwrap();
+    let per_row_requests = c.requests() - before;
+    admin(&url, "graph-payload-limit", json!({"bytes": null})).await;
+    let before = c.requests();
+    let _ = take_snapshot_scoped(&c, 4, &|_| {}, Source::Graph, &two_subs)
+        .await
+        .unwrap();
+    // 8 types per row, and at least one smaller page, against one packed summary
+    assert!(
+        per_row_requests >= c.requests() - before + 8,
+        "{per_row_requests} against {}",
+        c.requests() - before
+    );
+    let listed = take_snapshot_scoped(&c, 4, &|_| {}, Source::Lists, &two_subs)
+        .await
+        .unwrap();
+    assert!(!listed.network_security_groups.is_empty());
+    assert_eq!(ids(&per_row), ids(&listed));
+    assert!(
+        c.render_metrics()
+            .contains("portcullis_arm_throttled_total 0\n"),
+        "{}",
+        c.render_metrics()
+    );
 }
 
 /// A malformed or truncated Resource Graph answer fails with the query, the page and the field.
