@@ -917,6 +917,7 @@ mod tests {
             (Method::POST, format!("{rg}/Microsoft.Network/virtualNetworks/v/listNetworkManagerEffectiveSecurityAdminRules"), "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action"),
             (Method::GET, format!("{rg}/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Security/assessments"), "Microsoft.Security/assessments/read"),
             (Method::POST, "/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01".into(), "Microsoft.ResourceGraph/resources/read"),
+            (Method::GET, "/providers/Microsoft.Management/managementGroups/contoso/descendants?api-version=2023-04-01".into(), "Microsoft.Management/managementGroups/descendants/read"),
             (Method::GET, "/subscriptions/s/providers/Microsoft.Network/locations/westeurope/operations/1".into(), "Microsoft.Network/locations/operations/read"),
         ];
         for (method, path, want) in cases {

@@ -998,8 +998,13 @@ async fn run_inner(args: &SnapshotArgs) -> anyhow::Result<()> {
             .and_then(|mut f| write(&mut f))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out))?;
     }
+    let graph_queries = client
+        .operations()
+        .get("Microsoft.ResourceGraph/resources/read")
+        .copied()
+        .unwrap_or(0);
     eprintln!(
-        "{} VMs, {} resources in {:.1?}: {} requests, {} retries, {} answered 429 -> {}",
+        "{} VMs, {} resources in {:.1?}: {} requests ({graph_queries} Resource Graph queries), {} retries, {} answered 429 -> {}",
         inv.virtual_machines.len(),
         inv.resource_count(),
         elapsed,

@@ -2350,6 +2350,11 @@ async fn the_custom_role_allows_exactly_what_the_server_calls() {
     take_snapshot_from(&app.state.arm, 4, &|_| {}, Source::Graph)
         .await
         .expect("a snapshot through Resource Graph");
+    // at a management group: its subscriptions from its descendants
+    let mg = portcullis::snapshot::Scope::parse(&["managementGroups/contoso".into()]).unwrap();
+    portcullis::snapshot::take_snapshot_scoped(&app.state.arm, 4, &|_| {}, Source::Graph, &mg)
+        .await
+        .expect("a snapshot of a management group through Resource Graph");
 
     let mut used = app.state.arm.operations();
     // ARM's linked access checks, which a request's own operation does not show: a NIC that
