@@ -172,6 +172,7 @@ impl LockKey {
 #[derive(Debug)]
 pub struct SessionLock {
     conn: Option<AnyConnection>,
+    key: i64,
 }
 
 impl SessionLock {
@@ -184,9 +185,15 @@ impl SessionLock {
         }
     }
 
-    /// Frees the lock now.
+    /// Frees the lock now: unlocked before its connection closes, since PostgreSQL frees a
+    /// closed session's locks only once its backend has seen the connection go (another
+    /// replica trying the lock at once could still find it held).
     pub async fn release(mut self) {
-        if let Some(conn) = self.conn.take() {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(self.key)
+                .execute(&mut conn)
+                .await;
             let _ = conn.close().await;
         }
     }
@@ -326,7 +333,10 @@ impl Store {
     /// it). Always succeeds on SQLite.
     pub async fn try_lock(&self, key: LockKey) -> Result<Option<SessionLock>, sqlx::Error> {
         if self.backend == Backend::Sqlite {
-            return Ok(Some(SessionLock { conn: None }));
+            return Ok(Some(SessionLock {
+                conn: None,
+                key: key.id(),
+            }));
         }
         // a connection of its own, outside the pool: the lock lives as long as it does
         let mut conn = self.db.acquire().await?.detach();
@@ -335,7 +345,10 @@ impl Store {
             .fetch_one(&mut conn)
             .await?;
         if got {
-            Ok(Some(SessionLock { conn: Some(conn) }))
+            Ok(Some(SessionLock {
+                conn: Some(conn),
+                key: key.id(),
+            }))
         } else {
             let _ = conn.close().await;
             Ok(None)
@@ -345,14 +358,20 @@ impl Store {
     /// Takes a session-level advisory lock, waiting while another connection holds it.
     pub async fn lock(&self, key: LockKey) -> Result<SessionLock, sqlx::Error> {
         if self.backend == Backend::Sqlite {
-            return Ok(SessionLock { conn: None });
+            return Ok(SessionLock {
+                conn: None,
+                key: key.id(),
+            });
         }
         let mut conn = self.db.acquire().await?.detach();
         sqlx::query("SELECT pg_advisory_lock($1)")
             .bind(key.id())
             .execute(&mut conn)
             .await?;
-        Ok(SessionLock { conn: Some(conn) })
+        Ok(SessionLock {
+            conn: Some(conn),
+            key: key.id(),
+        })
     }
 
     /// Begins a transaction; on PostgreSQL it first takes the transaction-level advisory lock
