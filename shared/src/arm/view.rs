@@ -79,9 +79,141 @@ impl<'a> Inventory<'a> {
     pub fn from_slice(bytes: &'a [u8]) -> serde_json::Result<Self> {
         // one check of the whole buffer is faster than serde_json's check of every string
         match std::str::from_utf8(bytes) {
-            Ok(text) => serde_json::from_str(text),
+            Ok(text) => Self::from_text(text),
             Err(_) => serde_json::from_slice(bytes),
         }
+    }
+
+    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+    fn from_text(text: &'a str) -> serde_json::Result<Self> {
+        serde_json::from_str(text)
+    }
+
+    /// On two threads: the NSGs (the largest list of rules) are parsed on a second thread from
+    /// where their top-level key is guessed to be (the last `"networkSecurityGroups"` followed
+    /// by `:`), while this thread parses the rest and skips the NSGs' list as a raw value. The
+    /// second thread's result is taken only if that list starts exactly where it began (the
+    /// same bytes, so the same result); otherwise (the text was a tag, say) this thread parses
+    /// the list itself.
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    fn from_text(text: &'a str) -> serde_json::Result<Self> {
+        // small inventories gain nothing from a thread
+        Self::from_text_past(text, 8 << 20)
+    }
+
+    /// [`Self::from_text`], on two threads for a text longer than `alone` bytes.
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    fn from_text_past(text: &'a str, alone: usize) -> serde_json::Result<Self> {
+        use serde::de::DeserializeSeed;
+        let Some(start) = (text.len() > alone).then(|| nsg_list_guess(text)).flatten() else {
+            return serde_json::from_str(text);
+        };
+        let parse_list = |from: &'a str| -> serde_json::Result<Vec<NetworkSecurityGroup<'a>>> {
+            let mut de = serde_json::Deserializer::from_str(from);
+            list(&mut de)
+        };
+        let (rest, nsgs) = std::thread::scope(|scope| {
+            let second = scope.spawn(move || parse_list(&text[start..]));
+            let mut de = serde_json::Deserializer::from_str(text);
+            // as `from_str`: nothing but whitespace after the inventory
+            let rest = RawNsgs
+                .deserialize(&mut de)
+                .and_then(|r| de.end().map(|()| r));
+            (rest, second.join())
+        });
+        let (mut inv, raw) = rest?;
+        let at = raw.map(|r| r.get().as_ptr() as usize - text.as_ptr() as usize);
+        inv.network_security_groups = match (raw, nsgs) {
+            (Some(_), Ok(Ok(nsgs))) if at == Some(start) => nsgs,
+            (Some(raw), _) => parse_list(raw.get())?,
+            (None, _) => Vec::new(),
+        };
+        Ok(inv)
+    }
+}
+
+/// Where the top-level `networkSecurityGroups` list is likely to start: after the last
+/// `"networkSecurityGroups"` followed by `:` (whitespace allowed).
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+fn nsg_list_guess(text: &str) -> Option<usize> {
+    const KEY: &str = "\"networkSecurityGroups\"";
+    let mut end = text.len();
+    while let Some(at) = text[..end].rfind(KEY) {
+        let after = &text[at + KEY.len()..];
+        let trimmed = after.trim_start();
+        if let Some(value) = trimmed.strip_prefix(':') {
+            let value = value.trim_start();
+            return Some(text.len() - value.len());
+        }
+        end = at;
+    }
+    None
+}
+
+/// The inventory but its NSGs, and the NSGs' list as it is written (a raw slice of the text).
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+struct RawNsgs;
+
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+impl<'de> serde::de::DeserializeSeed<'de> for RawNsgs {
+    type Value = (Inventory<'de>, Option<&'de serde_json::value::RawValue>);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        /// [`Inventory`] with the NSGs' list kept raw: the same fields, the same rules.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Parts<'a> {
+            #[serde(borrow, default, deserialize_with = "list")]
+            virtual_machines: Vec<VirtualMachine<'a>>,
+            #[serde(borrow, default, deserialize_with = "list")]
+            network_interfaces: Vec<NetworkInterface<'a>>,
+            #[serde(
+                borrow,
+                default,
+                rename = "publicIPAddresses",
+                deserialize_with = "list"
+            )]
+            public_ip_addresses: Vec<PublicIpAddress<'a>>,
+            #[serde(borrow, default, deserialize_with = "list")]
+            virtual_networks: Vec<VirtualNetwork<'a>>,
+            #[serde(borrow, default)]
+            network_security_groups: Option<&'a serde_json::value::RawValue>,
+            #[serde(borrow, default, deserialize_with = "list")]
+            application_security_groups: Vec<ApplicationSecurityGroup<'a>>,
+            #[serde(borrow, default, deserialize_with = "list")]
+            jit_network_access_policies: Vec<JitNetworkAccessPolicy<'a>>,
+            #[serde(default, deserialize_with = "nullable")]
+            load_balancers: Cow<'a, [arm::LoadBalancer]>,
+            #[serde(default, deserialize_with = "nullable")]
+            azure_firewalls: Cow<'a, [arm::AzureFirewall]>,
+            #[serde(default, deserialize_with = "nullable")]
+            firewall_policy_rule_collection_groups:
+                Cow<'a, [arm::FirewallPolicyRuleCollectionGroup]>,
+            #[serde(default, deserialize_with = "nullable")]
+            bastion_hosts: Cow<'a, [arm::BastionHost]>,
+            #[serde(default, deserialize_with = "nullable")]
+            network_manager_effective_security_admin_rules:
+                Cow<'a, [arm::EffectiveSecurityAdminRules]>,
+        }
+        let p = Parts::deserialize(d)?;
+        Ok((
+            Inventory {
+                virtual_machines: p.virtual_machines,
+                network_interfaces: p.network_interfaces,
+                public_ip_addresses: p.public_ip_addresses,
+                virtual_networks: p.virtual_networks,
+                network_security_groups: Vec::new(),
+                application_security_groups: p.application_security_groups,
+                jit_network_access_policies: p.jit_network_access_policies,
+                load_balancers: p.load_balancers,
+                azure_firewalls: p.azure_firewalls,
+                firewall_policy_rule_collection_groups: p.firewall_policy_rule_collection_groups,
+                bastion_hosts: p.bastion_hosts,
+                network_manager_effective_security_admin_rules: p
+                    .network_manager_effective_security_admin_rules,
+            },
+            p.network_security_groups,
+        ))
     }
 }
 
@@ -740,5 +872,41 @@ impl crate::inventory::Inventory {
                 k,
             ),
         }
+    }
+}
+
+#[cfg(all(test, feature = "parallel", not(target_arch = "wasm32")))]
+mod two_threads {
+    use super::Inventory;
+
+    /// The two-thread parse reads what the one-thread parse reads: when the NSGs' list is
+    /// where it is guessed, when a later `"networkSecurityGroups":` (in a value the view
+    /// ignores) misleads the guess, and when there are no NSGs at all.
+    #[test]
+    fn the_second_thread_changes_nothing() {
+        let inv = crate::fleet::per_vm_nsg_fleet(300, 7);
+        let json = serde_json::to_string(&inv).unwrap();
+        let misled = format!(
+            "{}, \"zzz\": {{\"networkSecurityGroups\": [{{\"id\": \"/not/an/nsg\"}}]}}}}",
+            json.trim_end().trim_end_matches('}')
+        );
+        let without = json.replacen("\"networkSecurityGroups\"", "\"otherGroups\"", 1);
+        for text in [&json, &misled, &without] {
+            let one: Inventory = serde_json::from_str(text).unwrap();
+            let two = Inventory::from_text_past(text, 0).unwrap();
+            assert_eq!(format!("{one:?}"), format!("{two:?}"));
+        }
+        let two = Inventory::from_text_past(&misled, 0).unwrap();
+        assert_eq!(two.network_security_groups.len(), 300);
+        assert!(Inventory::from_text_past(&without, 0)
+            .unwrap()
+            .network_security_groups
+            .is_empty());
+        // what the one-thread parse refuses, the two-thread parse refuses
+        let trailing = format!("{json} x");
+        assert!(Inventory::from_text_past(&trailing, 0).is_err());
+        let bad = json.replacen("\"priority\":", "\"priority\":\"high\",\"x\":", 1);
+        assert!(serde_json::from_str::<Inventory>(&bad).is_err());
+        assert!(Inventory::from_text_past(&bad, 0).is_err());
     }
 }
