@@ -1521,11 +1521,39 @@ fn compile_nsgs(
     ports: &[PortSpec],
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
+    // consecutive chunks on the machine's cores; warnings and the first error in NSG order, as
+    // one pass would give them. Each chunk has its own copy of the interner: the application
+    // security groups that only rules name (ids past the model's) have no members, whichever
+    // id a chunk gives them
+    let parts = par_chunks_mut(nsgs_in, 2_000, |first, chunk| {
+        let mut warnings = Vec::new();
+        compile_nsg_chunk(first, chunk, asgs, ports, &mut warnings).map(|r| (r, warnings))
+    });
+    let mut nsgs = Vec::with_capacity(nsgs_in.len());
+    let mut plans = Vec::with_capacity(nsgs_in.len());
+    for part in parts {
+        let ((n, p), w) = part?;
+        nsgs.extend(n);
+        plans.extend(p);
+        warnings.extend(w);
+    }
+    Ok((nsgs, plans))
+}
+
+/// [`compile_nsgs`] of the NSGs from index `first` on.
+fn compile_nsg_chunk(
+    first: usize,
+    nsgs_in: &mut [view::NetworkSecurityGroup<'_>],
+    asgs: &AsgInterner,
+    ports: &[PortSpec],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
     let mut nsgs = Vec::with_capacity(nsgs_in.len());
     let mut plans = Vec::with_capacity(nsgs_in.len());
     // rule-only application security groups are not added to the model's interner
     let mut asgs = asgs.clone();
-    for (i, nsg) in nsgs_in.iter_mut().enumerate() {
+    for (k, nsg) in nsgs_in.iter_mut().enumerate() {
+        let i = first + k;
         if crate::eval::trim(nsg.id).is_empty() {
             return Err(InputError::new(
                 format!("networkSecurityGroups[{i}].id"),
@@ -2502,6 +2530,38 @@ fn par_chunks<'t, T: Sync, R: Send>(
             });
         }
     }
+    vec![f(0, items)]
+}
+
+/// As [`par_chunks`], over mutable chunks, from `at_least` items up.
+fn par_chunks_mut<'t, T: Send, R: Send>(
+    items: &'t mut [T],
+    at_least: usize,
+    f: impl Fn(usize, &'t mut [T]) -> R + Sync,
+) -> Vec<R> {
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        if threads > 1 && items.len() >= at_least {
+            let size = items.len().div_ceil(threads);
+            let f = &f;
+            return std::thread::scope(|scope| {
+                let handles: Vec<_> = items
+                    .chunks_mut(size)
+                    .enumerate()
+                    .map(|(k, chunk)| scope.spawn(move || f(k * size, chunk)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("model thread"))
+                    .collect()
+            });
+        }
+    }
+    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+    let _ = at_least;
     vec![f(0, items)]
 }
 
