@@ -42,6 +42,9 @@ pub struct EvaluateArgs {
     /// Exit with code 3 when some VM is unhealthy.
     #[arg(long)]
     pub fail_on_unhealthy: bool,
+    /// Print how long each phase took (read, parse, model, report) to standard error.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 pub fn run(args: EvaluateArgs) -> ExitCode {
@@ -54,6 +57,7 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
         eprintln!("error: {flag} applies to --format json only (got --format table)");
         return ExitCode::from(2);
     }
+    let mut clock = Clock::new(args.timings);
     let cfg = match &args.config {
         Some(path) => load_config(path),
         None => Ok(EvalConfig::default()),
@@ -64,12 +68,15 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return bad_input(&e),
     };
+    clock.lap("read");
     let mut owned = None;
     let view = Inventory::parse_view(&bytes, &mut owned);
+    clock.lap("parse");
     let model = match view.and_then(|view| Model::from_view(view, &cfg)) {
         Ok(m) => m,
         Err(e) => return bad_input(&e),
     };
+    clock.lap("model");
     let out = std::io::stdout();
     let color = out.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut w = std::io::BufWriter::with_capacity(1 << 20, DropBehind::new(out.lock()));
@@ -89,6 +96,8 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
         Format::Table => write_table(&mut w, &model, color),
     };
     let written = written.and_then(|u| w.flush().map(|()| u));
+    clock.lap("report");
+    clock.total();
     // the process ends here: the model and the buffer are left to the OS, not freed one by one
     std::mem::forget(model);
     std::mem::forget(owned);
@@ -100,6 +109,38 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
         }
         Ok(true) if args.fail_on_unhealthy => ExitCode::from(3),
         _ => ExitCode::SUCCESS,
+    }
+}
+
+/// `--timings`: each phase's wall time, to standard error.
+struct Clock {
+    on: bool,
+    start: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Clock {
+    fn new(on: bool) -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            on,
+            start: now,
+            last: now,
+        }
+    }
+
+    fn lap(&mut self, phase: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!("{phase:>7} {:8.3} s", (now - self.last).as_secs_f64());
+            self.last = now;
+        }
+    }
+
+    fn total(&self) {
+        if self.on {
+            eprintln!("  total {:8.3} s", self.start.elapsed().as_secs_f64());
+        }
     }
 }
 

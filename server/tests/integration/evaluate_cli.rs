@@ -358,6 +358,21 @@ fn streamed_json_is_the_whole_report_and_compact_agrees() {
         o.stdout == want,
         "streamed report differs from the whole report"
     );
+    // this file is past the size parsed on two threads; --timings changes nothing but stderr
+    assert!(std::fs::metadata(&p).unwrap().len() > 8 << 20);
+    let o = run(&["evaluate", p.to_str().unwrap(), "--timings"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout == want, "--timings changed the report");
+    let phases: Vec<String> = stderr(&o)
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        phases,
+        ["read", "parse", "model", "report", "total"],
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["evaluate", p.to_str().unwrap(), "--compact"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let mut compact = serde_json::to_vec(&whole).unwrap();
