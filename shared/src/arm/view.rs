@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 
 /// Treats an explicit `null` like a missing field (ARM sends both).
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
@@ -26,7 +26,7 @@ where
 
 /// As [`nullable`] for lists, without the spare capacity a list grows while it is read (JSON
 /// gives no length up front): a fleet's rule lists would otherwise hold a third more.
-fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+pub(crate) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -89,12 +89,10 @@ impl<'a> Inventory<'a> {
         serde_json::from_str(text)
     }
 
-    /// On two threads: the NSGs (the largest list of rules) are parsed on a second thread from
-    /// where their top-level key is guessed to be (the last `"networkSecurityGroups"` followed
-    /// by `:`), while this thread parses the rest and skips the NSGs' list as a raw value. The
-    /// second thread's result is taken only if that list starts exactly where it began (the
-    /// same bytes, so the same result); otherwise (the text was a tag, say) this thread parses
-    /// the list itself.
+    /// On two threads for a text over 8 MB: a second thread finds a place past the middle
+    /// where an element of a top-level list (or a top-level key) begins and parses from there
+    /// to the end, while this thread parses from the start and stops there only if it arrives
+    /// exactly there ([`split`]).
     #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
     fn from_text(text: &'a str) -> serde_json::Result<Self> {
         // small inventories gain nothing from a thread
@@ -104,118 +102,19 @@ impl<'a> Inventory<'a> {
     /// [`Self::from_text`], on two threads for a text longer than `alone` bytes.
     #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
     fn from_text_past(text: &'a str, alone: usize) -> serde_json::Result<Self> {
-        use serde::de::DeserializeSeed;
-        let Some(start) = (text.len() > alone).then(|| nsg_list_guess(text)).flatten() else {
+        if text.len() <= alone || std::thread::available_parallelism().map_or(true, |n| n.get() < 2)
+        {
             return serde_json::from_str(text);
-        };
-        let parse_list = |from: &'a str| -> serde_json::Result<Vec<NetworkSecurityGroup<'a>>> {
-            let mut de = serde_json::Deserializer::from_str(from);
-            list(&mut de)
-        };
-        let (rest, nsgs) = std::thread::scope(|scope| {
-            let second = scope.spawn(move || parse_list(&text[start..]));
-            let mut de = serde_json::Deserializer::from_str(text);
-            // as `from_str`: nothing but whitespace after the inventory
-            let rest = RawNsgs
-                .deserialize(&mut de)
-                .and_then(|r| de.end().map(|()| r));
-            (rest, second.join())
-        });
-        let (mut inv, raw) = rest?;
-        let at = raw.map(|r| r.get().as_ptr() as usize - text.as_ptr() as usize);
-        inv.network_security_groups = match (raw, nsgs) {
-            (Some(_), Ok(Ok(nsgs))) if at == Some(start) => nsgs,
-            (Some(raw), _) => parse_list(raw.get())?,
-            (None, _) => Vec::new(),
-        };
-        Ok(inv)
-    }
-}
-
-/// Where the top-level `networkSecurityGroups` list is likely to start: after the last
-/// `"networkSecurityGroups"` followed by `:` (whitespace allowed).
-#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-fn nsg_list_guess(text: &str) -> Option<usize> {
-    const KEY: &str = "\"networkSecurityGroups\"";
-    let mut end = text.len();
-    while let Some(at) = text[..end].rfind(KEY) {
-        let after = &text[at + KEY.len()..];
-        let trimmed = after.trim_start();
-        if let Some(value) = trimmed.strip_prefix(':') {
-            let value = value.trim_start();
-            return Some(text.len() - value.len());
         }
-        end = at;
-    }
-    None
-}
-
-/// The inventory but its NSGs, and the NSGs' list as it is written (a raw slice of the text).
-#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-struct RawNsgs;
-
-#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-impl<'de> serde::de::DeserializeSeed<'de> for RawNsgs {
-    type Value = (Inventory<'de>, Option<&'de serde_json::value::RawValue>);
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        /// [`Inventory`] with the NSGs' list kept raw: the same fields, the same rules.
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Parts<'a> {
-            #[serde(borrow, default, deserialize_with = "list")]
-            virtual_machines: Vec<VirtualMachine<'a>>,
-            #[serde(borrow, default, deserialize_with = "list")]
-            network_interfaces: Vec<NetworkInterface<'a>>,
-            #[serde(
-                borrow,
-                default,
-                rename = "publicIPAddresses",
-                deserialize_with = "list"
-            )]
-            public_ip_addresses: Vec<PublicIpAddress<'a>>,
-            #[serde(borrow, default, deserialize_with = "list")]
-            virtual_networks: Vec<VirtualNetwork<'a>>,
-            #[serde(borrow, default)]
-            network_security_groups: Option<&'a serde_json::value::RawValue>,
-            #[serde(borrow, default, deserialize_with = "list")]
-            application_security_groups: Vec<ApplicationSecurityGroup<'a>>,
-            #[serde(borrow, default, deserialize_with = "list")]
-            jit_network_access_policies: Vec<JitNetworkAccessPolicy<'a>>,
-            #[serde(default, deserialize_with = "nullable")]
-            load_balancers: Cow<'a, [arm::LoadBalancer]>,
-            #[serde(default, deserialize_with = "nullable")]
-            azure_firewalls: Cow<'a, [arm::AzureFirewall]>,
-            #[serde(default, deserialize_with = "nullable")]
-            firewall_policy_rule_collection_groups:
-                Cow<'a, [arm::FirewallPolicyRuleCollectionGroup]>,
-            #[serde(default, deserialize_with = "nullable")]
-            bastion_hosts: Cow<'a, [arm::BastionHost]>,
-            #[serde(default, deserialize_with = "nullable")]
-            network_manager_effective_security_admin_rules:
-                Cow<'a, [arm::EffectiveSecurityAdminRules]>,
-        }
-        let p = Parts::deserialize(d)?;
-        Ok((
-            Inventory {
-                virtual_machines: p.virtual_machines,
-                network_interfaces: p.network_interfaces,
-                public_ip_addresses: p.public_ip_addresses,
-                virtual_networks: p.virtual_networks,
-                network_security_groups: Vec::new(),
-                application_security_groups: p.application_security_groups,
-                jit_network_access_policies: p.jit_network_access_policies,
-                load_balancers: p.load_balancers,
-                azure_firewalls: p.azure_firewalls,
-                firewall_policy_rule_collection_groups: p.firewall_policy_rule_collection_groups,
-                bastion_hosts: p.bastion_hosts,
-                network_manager_effective_security_admin_rules: p
-                    .network_manager_effective_security_admin_rules,
-            },
-            p.network_security_groups,
-        ))
+        // the second thread scans to its start before it parses (a scan takes about a third
+        // of a parse), so it starts past the middle (tried on the e2e bench's shapes: 1/2 was
+        // slowest, 4/7 and 16/25 close; 3/5 is between them)
+        split::parse(text, text.len() / 5 * 3)
     }
 }
+
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+mod split;
 
 /// `{"id": "..."}`.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -877,36 +776,103 @@ impl crate::inventory::Inventory {
 
 #[cfg(all(test, feature = "parallel", not(target_arch = "wasm32")))]
 mod two_threads {
+    use super::split::parse_traced;
     use super::Inventory;
 
-    /// The two-thread parse reads what the one-thread parse reads: when the NSGs' list is
-    /// where it is guessed, when a later `"networkSecurityGroups":` (in a value the view
-    /// ignores) misleads the guess, and when there are no NSGs at all.
+    /// The one-thread parse and the two-thread parse cut at `target`: the same inventory, or
+    /// both an error; and whether the second thread's part was taken.
+    fn both(text: &str, target: usize) -> (Option<String>, bool) {
+        let one = serde_json::from_str::<Inventory>(text).map(|i| format!("{i:?}"));
+        let (two, joined) = parse_traced(text, target);
+        let two = two.map(|i| format!("{i:?}"));
+        match (&one, &two) {
+            (Ok(a), Ok(b)) => assert!(a == b, "cut at {target}: the inventories differ"),
+            (Err(_), Err(_)) => {}
+            _ => panic!(
+                "cut at {target}: one thread {:?}, two threads {:?}",
+                one.as_ref().err(),
+                two.as_ref().err()
+            ),
+        }
+        (one.ok(), joined)
+    }
+
+    /// Cuts at 41 places through `text`: returns how many were taken.
+    fn everywhere(text: &str) -> usize {
+        (0..=40)
+            .filter(|k| both(text, text.len() * k / 40).1)
+            .count()
+    }
+
+    /// Every shape, compact and pretty, cut anywhere (in every list, between keys, past the
+    /// end): the same inventory as one parse, and most cuts are taken.
     #[test]
     fn the_second_thread_changes_nothing() {
-        let inv = crate::fleet::per_vm_nsg_fleet(300, 7);
-        let json = serde_json::to_string(&inv).unwrap();
-        let misled = format!(
-            "{}, \"zzz\": {{\"networkSecurityGroups\": [{{\"id\": \"/not/an/nsg\"}}]}}}}",
-            json.trim_end().trim_end_matches('}')
-        );
-        let without = json.replacen("\"networkSecurityGroups\"", "\"otherGroups\"", 1);
-        for text in [&json, &misled, &without] {
-            let one: Inventory = serde_json::from_str(text).unwrap();
-            let two = Inventory::from_text_past(text, 0).unwrap();
-            assert_eq!(format!("{one:?}"), format!("{two:?}"));
+        let shapes = [
+            crate::fleet::synthetic_fleet(300, 7),
+            crate::fleet::per_vm_nsg_fleet(300, 7),
+            crate::fleet::rich_fleet(300, 7),
+        ];
+        for inv in &shapes {
+            for text in [
+                serde_json::to_string(inv).unwrap(),
+                serde_json::to_string_pretty(inv).unwrap(),
+            ] {
+                let taken = everywhere(&text);
+                assert!(taken >= 30, "only {taken} of 41 cuts taken");
+            }
         }
-        let two = Inventory::from_text_past(&misled, 0).unwrap();
-        assert_eq!(two.network_security_groups.len(), 300);
-        assert!(Inventory::from_text_past(&without, 0)
-            .unwrap()
-            .network_security_groups
-            .is_empty());
-        // what the one-thread parse refuses, the two-thread parse refuses
-        let trailing = format!("{json} x");
-        assert!(Inventory::from_text_past(&trailing, 0).is_err());
-        let bad = json.replacen("\"priority\":", "\"priority\":\"high\",\"x\":", 1);
-        assert!(serde_json::from_str::<Inventory>(&bad).is_err());
-        assert!(Inventory::from_text_past(&bad, 0).is_err());
+    }
+
+    /// Text that looks like a list or a key where it is not (a nested key of the same name,
+    /// an escaped key, a string holding brackets and quotes), null lists and unknown keys: the
+    /// same inventory as one parse wherever the cut falls.
+    #[test]
+    fn misleading_text_changes_nothing() {
+        let inv = crate::fleet::per_vm_nsg_fleet(200, 3);
+        let json = serde_json::to_string(&inv).unwrap();
+        let body = json.trim_end().strip_suffix('}').unwrap();
+        let texts = [
+            // a nested "networkSecurityGroups" list after the real one
+            format!("{body}, \"zzz\": {{\"networkSecurityGroups\": [{{\"id\": \"/not/an/nsg\"}}, 1, 2]}}}}"),
+            // an escaped top-level key (serde reads it as virtualMachines)
+            json.replacen("\"virtualMachines\"", "\"virtual\\u004dachines\"", 1),
+            // a string full of JSON-looking text, numbers and nulls among unknown keys
+            format!("{body}, \"note\": \"], [{{\\\", \\\"virtualMachines\\\": [\", \"n\": -1.5e3, \"zz\": null, \"yy\": [true, false]}}"),
+            // no NSGs at all, and null lists
+            json.replacen("\"networkSecurityGroups\"", "\"otherGroups\"", 1),
+            json.replacen("\"applicationSecurityGroups\":[]", "\"applicationSecurityGroups\":null", 1),
+        ];
+        for text in &texts {
+            let (one, _) = both(text, text.len() / 2);
+            assert!(one.is_some(), "valid: {}", &text[text.len() - 120..]);
+            everywhere(text);
+        }
+    }
+
+    /// What the one-thread parse refuses, the two-thread parse refuses, wherever the cut falls:
+    /// a key given twice (once on each side of a cut), trailing text, a trailing comma in a
+    /// list or after the last key, a value of the wrong type.
+    #[test]
+    fn what_one_parse_refuses_two_refuse() {
+        let inv = crate::fleet::synthetic_fleet(200, 5);
+        let json = serde_json::to_string(&inv).unwrap();
+        let body = json.trim_end().strip_suffix('}').unwrap();
+        let vms = serde_json::to_string(&inv.virtual_machines[..2]).unwrap();
+        let texts = [
+            format!("{body}, \"virtualMachines\": {vms}}}"),
+            format!("{json} x"),
+            format!("{body},}}"),
+            json.replacen("}]", "},]", 1),
+            json.replacen("\"priority\":", "\"priority\":\"high\",\"x\":", 1),
+            json.replacen("\"virtualNetworks\":[", "\"virtualNetworks\":{\"a\":[", 1),
+        ];
+        for text in &texts {
+            assert!(serde_json::from_str::<Inventory>(text).is_err());
+            for k in 0..=40 {
+                let target = text.len() * k / 40;
+                assert!(parse_traced(text, target).0.is_err(), "cut at {target}");
+            }
+        }
     }
 }

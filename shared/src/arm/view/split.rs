@@ -1,0 +1,557 @@
+//! The borrowed inventory parsed on two threads (native builds with the `parallel` feature).
+//!
+//! A second thread finds where the text can be cut in two: it scans the JSON's structure (no
+//! values built) from the start to a target past the middle and takes the next place where an
+//! element of a top-level list, or a top-level key, begins. It then parses from there to the
+//! end: the rest of that list, element by element, then the top-level keys after it. Meanwhile
+//! this thread parses from the start, one top-level key and one list element at a time, and
+//! stops where the second thread began **only if it arrives exactly there**: then it has
+//! parsed the same bytes up to the cut that the second thread parsed from it, so joining the
+//! two gives what one parse gives. If it does not arrive there (the scan met text that is not
+//! JSON, say), it parses the rest itself and the second thread's work is dropped.
+//!
+//! Both threads keep serde's rules: the same field types and null handling, a known key given
+//! twice is an error, unknown keys are skipped (and checked as JSON), and nothing but
+//! whitespace may follow the inventory.
+use super::{list, nullable, Inventory};
+use serde::de::{Error as _, IgnoredAny};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+type Result<T> = serde_json::Result<T>;
+
+/// Where the cut is, once the second thread knows: not yet, none, or an offset.
+const UNKNOWN: usize = 0;
+const NONE: usize = usize::MAX;
+
+/// The top-level keys (the derive's names), in the order of [`Inventory`]'s fields.
+const KEYS: [&str; 12] = [
+    "virtualMachines",
+    "networkInterfaces",
+    "publicIPAddresses",
+    "virtualNetworks",
+    "networkSecurityGroups",
+    "applicationSecurityGroups",
+    "jitNetworkAccessPolicies",
+    "loadBalancers",
+    "azureFirewalls",
+    "firewallPolicyRuleCollectionGroups",
+    "bastionHosts",
+    "networkManagerEffectiveSecurityAdminRules",
+];
+
+/// The lists a cut may fall in (the borrowed ones, which hold nearly all of an inventory).
+const LISTS: usize = 7;
+
+/// What each thread has read: per key, whether it was given, and the values.
+#[derive(Default)]
+struct Parts<'a> {
+    seen: [bool; KEYS.len()],
+    inv: Inventory<'a>,
+}
+
+/// A position in the text.
+struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+fn syntax(what: &str, at: usize) -> serde_json::Error {
+    serde_json::Error::custom(format!("{what} at byte {at}"))
+}
+
+impl<'a> Cursor<'a> {
+    fn ws(&mut self) {
+        let b = self.text.as_bytes();
+        while self.pos < b.len() && matches!(b[self.pos], b' ' | b'\n' | b'\r' | b'\t') {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn expect(&mut self, c: u8) -> Result<()> {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(syntax(&format!("expected `{}`", c as char), self.pos))
+        }
+    }
+
+    /// One JSON value from here, as `T`.
+    fn value<T: Deserialize<'a>>(&mut self) -> Result<T> {
+        self.ws();
+        let mut it = serde_json::Deserializer::from_str(&self.text[self.pos..]).into_iter::<T>();
+        let v = it
+            .next()
+            .unwrap_or_else(|| Err(syntax("expected a value", self.pos)))?;
+        self.pos += it.byte_offset();
+        Ok(v)
+    }
+
+    /// A key and its colon.
+    fn key(&mut self) -> Result<Cow<'a, str>> {
+        let k: Cow<'a, str> = self.value::<Key<'a>>()?.0;
+        self.expect(b':')?;
+        Ok(k)
+    }
+}
+
+/// A JSON string, borrowed unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A list's element, read with the view's own rules.
+struct Elem<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Elem<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        T::deserialize(d).map(Elem)
+    }
+}
+
+/// A whole field's value, read as the derive reads it (`list` or `nullable`).
+struct Listed<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Listed<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        list(d).map(Listed)
+    }
+}
+
+struct Nullable<T>(T);
+
+impl<'de, T: Default + Deserialize<'de>> Deserialize<'de> for Nullable<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        nullable(d).map(Nullable)
+    }
+}
+
+/// Whether to stop before a value or element that starts at `pos` (this thread, when it
+/// arrives where the second thread began).
+trait Stop {
+    fn here(&mut self, pos: usize) -> bool;
+}
+
+/// This thread stops where the second thread began, once that is known, if it gets there.
+struct AtCut<'s> {
+    cut: &'s AtomicUsize,
+    /// The cut is never before this (the scan's target): no need to wait for it before.
+    not_before: usize,
+    /// Set when this thread has gone past the cut: the second thread can give up.
+    missed: &'s AtomicBool,
+    known: Option<usize>,
+}
+
+impl Stop for AtCut<'_> {
+    fn here(&mut self, pos: usize) -> bool {
+        if pos < self.not_before {
+            return false;
+        }
+        let cut = match self.known {
+            Some(c) => c,
+            None => {
+                let mut c = self.cut.load(Ordering::Acquire);
+                while c == UNKNOWN {
+                    std::thread::yield_now();
+                    c = self.cut.load(Ordering::Acquire);
+                }
+                self.known = Some(c);
+                c
+            }
+        };
+        if cut == NONE {
+            return false;
+        }
+        if pos > cut {
+            self.missed.store(true, Ordering::Relaxed);
+            self.known = Some(NONE);
+        }
+        pos == cut
+    }
+}
+
+/// How a parse ended: at the end of the inventory, or stopped (where the other thread began,
+/// or because the other thread no longer needs this one).
+enum End {
+    Done,
+    Stopped,
+}
+
+/// Where a list or object is read from: just past its opening bracket (it may close at once),
+/// at an item (after a comma: an item must follow), or after an item (a comma or the close).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum At {
+    Open,
+    Item,
+    Next,
+}
+
+/// The second thread stops when this one no longer needs it.
+struct Abandoned<'s>(&'s AtomicBool);
+
+impl Stop for Abandoned<'_> {
+    fn here(&mut self, _: usize) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl<'a> Parts<'a> {
+    fn give(&mut self, k: usize, at: usize) -> Result<()> {
+        if std::mem::replace(&mut self.seen[k], true) {
+            return Err(syntax(&format!("duplicate field `{}`", KEYS[k]), at));
+        }
+        Ok(())
+    }
+
+    /// The value of top-level key `k` (not a list a cut may fall in).
+    fn whole(&mut self, k: usize, c: &mut Cursor<'a>) -> Result<()> {
+        let inv = &mut self.inv;
+        match k {
+            7 => inv.load_balancers = c.value::<Nullable<_>>()?.0,
+            8 => inv.azure_firewalls = c.value::<Nullable<_>>()?.0,
+            9 => inv.firewall_policy_rule_collection_groups = c.value::<Nullable<_>>()?.0,
+            10 => inv.bastion_hosts = c.value::<Nullable<_>>()?.0,
+            11 => inv.network_manager_effective_security_admin_rules = c.value::<Nullable<_>>()?.0,
+            _ => unreachable!("a list key"),
+        }
+        Ok(())
+    }
+
+    /// Elements of list `k` from `c` (just past `[` or a comma, or at the first element) to its
+    /// `]`, unless `stop` says to stop before one.
+    fn elements(
+        &mut self,
+        k: usize,
+        c: &mut Cursor<'a>,
+        at: At,
+        stop: &mut impl Stop,
+    ) -> Result<End> {
+        let inv = &mut self.inv;
+        match k {
+            0 => elements(&mut inv.virtual_machines, c, at, stop),
+            1 => elements(&mut inv.network_interfaces, c, at, stop),
+            2 => elements(&mut inv.public_ip_addresses, c, at, stop),
+            3 => elements(&mut inv.virtual_networks, c, at, stop),
+            4 => elements(&mut inv.network_security_groups, c, at, stop),
+            5 => elements(&mut inv.application_security_groups, c, at, stop),
+            6 => elements(&mut inv.jit_network_access_policies, c, at, stop),
+            _ => unreachable!("not a list key"),
+        }
+    }
+
+    /// The value of top-level key `k`, a list read element by element when it is one.
+    fn field(&mut self, k: usize, c: &mut Cursor<'a>, stop: &mut impl Stop) -> Result<End> {
+        if k >= LISTS {
+            self.whole(k, c)?;
+            return Ok(End::Done);
+        }
+        match c.peek() {
+            Some(b'[') => {
+                c.pos += 1;
+                self.elements(k, c, At::Open, stop)
+            }
+            // `null`, or a wrong type: as the derive reads it (an empty list, or its error)
+            _ => {
+                let inv = &mut self.inv;
+                match k {
+                    0 => inv.virtual_machines = c.value::<Listed<_>>()?.0,
+                    1 => inv.network_interfaces = c.value::<Listed<_>>()?.0,
+                    2 => inv.public_ip_addresses = c.value::<Listed<_>>()?.0,
+                    3 => inv.virtual_networks = c.value::<Listed<_>>()?.0,
+                    4 => inv.network_security_groups = c.value::<Listed<_>>()?.0,
+                    5 => inv.application_security_groups = c.value::<Listed<_>>()?.0,
+                    _ => inv.jit_network_access_policies = c.value::<Listed<_>>()?.0,
+                }
+                Ok(End::Done)
+            }
+        }
+    }
+
+    /// Top-level entries from `c` to the closing `}` and the end of the text.
+    fn entries(&mut self, c: &mut Cursor<'a>, mut at: At, stop: &mut impl Stop) -> Result<End> {
+        loop {
+            match (at, c.peek()) {
+                (At::Open | At::Next, Some(b'}')) => {
+                    c.pos += 1;
+                    return finish(c);
+                }
+                (At::Next, Some(b',')) => c.pos += 1,
+                (At::Next, _) => return Err(syntax("expected `,` or `}`", c.pos)),
+                _ => {}
+            }
+            at = At::Next;
+            c.ws();
+            if stop.here(c.pos) {
+                return Ok(End::Stopped);
+            }
+            let start = c.pos;
+            let key = c.key()?;
+            match KEYS.iter().position(|k| *k == key) {
+                Some(k) => {
+                    self.give(k, start)?;
+                    if let End::Stopped = self.field(k, c, stop)? {
+                        return Ok(End::Stopped);
+                    }
+                }
+                None => {
+                    c.value::<IgnoredAny>()?;
+                }
+            }
+        }
+    }
+
+    /// The second thread's part joined after this one's: a key in both is given twice.
+    fn join(mut self, tail: Parts<'a>, split: Option<usize>) -> Result<Inventory<'a>> {
+        for k in 0..KEYS.len() {
+            if self.seen[k] && tail.seen[k] && Some(k) != split {
+                return Err(syntax(&format!("duplicate field `{}`", KEYS[k]), 0));
+            }
+        }
+        let (a, b) = (&mut self.inv, tail.inv);
+        fn take<T>(head: &mut Vec<T>, tail: Vec<T>) {
+            if head.is_empty() {
+                *head = tail;
+            } else if !tail.is_empty() {
+                head.reserve_exact(tail.len());
+                head.extend(tail);
+            }
+        }
+        take(&mut a.virtual_machines, b.virtual_machines);
+        take(&mut a.network_interfaces, b.network_interfaces);
+        take(&mut a.public_ip_addresses, b.public_ip_addresses);
+        take(&mut a.virtual_networks, b.virtual_networks);
+        take(&mut a.network_security_groups, b.network_security_groups);
+        take(
+            &mut a.application_security_groups,
+            b.application_security_groups,
+        );
+        take(
+            &mut a.jit_network_access_policies,
+            b.jit_network_access_policies,
+        );
+        let seen = |k: usize| tail.seen[k];
+        if seen(7) {
+            a.load_balancers = b.load_balancers;
+        }
+        if seen(8) {
+            a.azure_firewalls = b.azure_firewalls;
+        }
+        if seen(9) {
+            a.firewall_policy_rule_collection_groups = b.firewall_policy_rule_collection_groups;
+        }
+        if seen(10) {
+            a.bastion_hosts = b.bastion_hosts;
+        }
+        if seen(11) {
+            a.network_manager_effective_security_admin_rules =
+                b.network_manager_effective_security_admin_rules;
+        }
+        Ok(self.inv)
+    }
+}
+
+/// Elements into `out` up to the list's `]` (see [`Parts::elements`]); trimmed at the end, as
+/// the view's `list` trims.
+fn elements<'a, T: Deserialize<'a>>(
+    out: &mut Vec<T>,
+    c: &mut Cursor<'a>,
+    mut at: At,
+    stop: &mut impl Stop,
+) -> Result<End> {
+    loop {
+        match (at, c.peek()) {
+            (At::Open | At::Next, Some(b']')) => {
+                c.pos += 1;
+                out.shrink_to_fit();
+                return Ok(End::Done);
+            }
+            (At::Next, Some(b',')) => c.pos += 1,
+            (At::Next, _) => return Err(syntax("expected `,` or `]`", c.pos)),
+            _ => {}
+        }
+        at = At::Next;
+        c.ws();
+        if stop.here(c.pos) {
+            out.shrink_to_fit();
+            return Ok(End::Stopped);
+        }
+        out.push(c.value::<Elem<T>>()?.0);
+    }
+}
+
+/// Nothing but whitespace after the inventory.
+fn finish(c: &mut Cursor<'_>) -> Result<End> {
+    c.ws();
+    if c.pos == c.text.len() {
+        Ok(End::Done)
+    } else {
+        Err(syntax("trailing characters", c.pos))
+    }
+}
+
+/// Where the second thread may begin: the first place at or after `target` where an element
+/// of one of the [`LISTS`] or a top-level key begins, found by following the text's structure
+/// (strings, brackets, commas) from the start without building anything. With it, which list
+/// (its key's index) the element is in, or `None` for a top-level key.
+fn find_cut(text: &str, target: usize, missed: &AtomicBool) -> Option<(usize, Option<usize>)> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut depth = 0usize;
+    // the top-level key whose value is being scanned, if it is one of the lists
+    let mut list: Option<usize> = None;
+    let mut expect_key = false;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                loop {
+                    let at = memchr::memchr2(b'"', b'\\', &b[i..])? + i;
+                    if b[at] == b'\\' {
+                        i = at + 2;
+                        continue;
+                    }
+                    i = at + 1;
+                    break;
+                }
+                if depth == 1 && expect_key {
+                    let key = &text[start..i - 1];
+                    list = KEYS[..LISTS].iter().position(|k| *k == key);
+                    expect_key = false;
+                }
+                continue;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth == 1 {
+                    expect_key = true;
+                }
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            b',' if depth <= 2 && missed.load(Ordering::Relaxed) => return None,
+            b',' if depth <= 2 && i >= target => {
+                let mut j = i + 1;
+                while j < b.len() && matches!(b[j], b' ' | b'\n' | b'\r' | b'\t') {
+                    j += 1;
+                }
+                match depth {
+                    1 => return Some((j, None)),
+                    _ if list.is_some() => return Some((j, list)),
+                    _ => {}
+                }
+            }
+            b',' if depth == 1 => expect_key = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Parses `text` on two threads, the second beginning at or after `target` bytes; see the
+/// module's documentation.
+pub(super) fn parse(text: &str, target: usize) -> Result<Inventory<'_>> {
+    parse_traced(text, target).0
+}
+
+/// [`parse`], and whether the second thread's part was taken.
+pub(super) fn parse_traced(text: &str, target: usize) -> (Result<Inventory<'_>>, bool) {
+    let cut = AtomicUsize::new(UNKNOWN);
+    let missed = AtomicBool::new(false);
+    let (head, tail) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            // the cut is published whatever happens, so that this thread never waits forever
+            struct Publish<'s>(&'s AtomicUsize);
+            impl Drop for Publish<'_> {
+                fn drop(&mut self) {
+                    let _ =
+                        self.0
+                            .compare_exchange(UNKNOWN, NONE, Ordering::AcqRel, Ordering::Acquire);
+                }
+            }
+            let _publish = Publish(&cut);
+            let (at, list) = find_cut(text, target, &missed)?;
+            cut.store(at.max(1), Ordering::Release);
+            let mut parts = Parts::default();
+            let mut c = Cursor { text, pos: at };
+            let mut stop = Abandoned(&missed);
+            let done = match list {
+                Some(k) => {
+                    parts.seen[k] = true;
+                    parts
+                        .elements(k, &mut c, At::Item, &mut stop)
+                        .and_then(|end| match end {
+                            End::Done => parts.entries(&mut c, At::Next, &mut stop),
+                            End::Stopped => Ok(End::Stopped),
+                        })
+                }
+                None => parts.entries(&mut c, At::Item, &mut stop),
+            };
+            let done = match done {
+                Ok(End::Done) => Ok(()),
+                // abandoned: this thread parsed everything itself
+                Ok(End::Stopped) => return None,
+                Err(e) => Err(e),
+            };
+            Some((done.map(|_| parts), list))
+        });
+        let mut parts = Parts::default();
+        let mut c = Cursor { text, pos: 0 };
+        let mut stop = AtCut {
+            cut: &cut,
+            not_before: target,
+            missed: &missed,
+            known: None,
+        };
+        let head = c
+            .expect(b'{')
+            .and_then(|()| parts.entries(&mut c, At::Open, &mut stop))
+            .map(|end| (end, parts, c.pos));
+        if !matches!(head, Ok((End::Stopped, ..))) {
+            missed.store(true, Ordering::Relaxed);
+        }
+        (head, second.join())
+    });
+    let (end, parts, _) = match head {
+        Ok(h) => h,
+        Err(e) => return (Err(e), false),
+    };
+    match end {
+        End::Done => (Ok(parts.inv), false),
+        End::Stopped => match tail {
+            Ok(Some((tail, list))) => (tail.and_then(|t| parts.join(t, list)), true),
+            // cannot happen: this thread stops only where the second began, and then the
+            // second does not give up
+            _ => (Err(syntax("the second thread's part is missing", 0)), false),
+        },
+    }
+}
