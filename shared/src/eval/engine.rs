@@ -2936,6 +2936,65 @@ mod tests {
 }
 
 #[cfg(test)]
+mod compile_tests {
+    use super::*;
+
+    /// NSGs compiled in chunks on every core are what one pass compiles: the same NSGs and
+    /// plans, the warnings in the same order, and the first error in NSG order.
+    #[test]
+    fn chunks_compile_what_one_pass_compiles() {
+        let mut inv = crate::fleet::per_vm_nsg_fleet(5_000, 11);
+        // warnings in NSGs of both halves: a priority outside ARM's range, a shared priority
+        for i in [3, 2_400, 2_600, 4_990] {
+            let rules =
+                &mut std::sync::Arc::make_mut(&mut inv.network_security_groups[i].properties)
+                    .security_rules;
+            rules[0].properties.priority = Some(4_500);
+            rules[1].properties.priority = rules[2].properties.priority;
+        }
+        let ports = EvalConfig::default().ports();
+        let compile = |inv: &crate::Inventory, chunked: bool| {
+            let mut view = inv.view();
+            let asgs = intern_asgs(&view);
+            let mut warnings = Vec::new();
+            let got = if chunked {
+                compile_nsgs(
+                    &mut view.network_security_groups,
+                    &asgs,
+                    &ports,
+                    &mut warnings,
+                )
+            } else {
+                compile_nsg_chunk(
+                    0,
+                    &mut view.network_security_groups,
+                    &asgs,
+                    &ports,
+                    &mut warnings,
+                )
+            };
+            got.map(|(nsgs, plans)| (nsgs, format!("{plans:?}"), warnings))
+                .map_err(|e| e.to_string())
+        };
+        let (nsgs, plans, warnings) = compile(&inv, false).unwrap();
+        assert_eq!(warnings.len(), 8, "{warnings:?}");
+        assert_eq!(compile(&inv, true).unwrap(), (nsgs, plans, warnings));
+        // two bad values: the first in NSG order is the one reported
+        std::sync::Arc::make_mut(&mut inv.network_security_groups[4_000].properties)
+            .security_rules[0]
+            .properties
+            .destination_port_range = Some("70000".into());
+        std::sync::Arc::make_mut(&mut inv.network_security_groups[1_000].properties)
+            .security_rules[1]
+            .properties
+            .source_address_prefix = Some("10.0.0.0/40".into());
+        let one = compile(&inv, false).unwrap_err();
+        assert!(one.starts_with("networkSecurityGroups[1000]"), "{one}");
+        assert_eq!(compile(&inv, true).unwrap_err(), one);
+    }
+}
+
+#[cfg(test)]
 mod cache_tests {
     use crate::fleet::{per_vm_nsg_fleet, synthetic_fleet};
     use crate::EvalConfig;

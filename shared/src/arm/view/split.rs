@@ -326,10 +326,9 @@ impl<'a> Parts<'a> {
 
     /// The second thread's part joined after this one's: a key in both is given twice.
     fn join(mut self, tail: Parts<'a>, split: Option<usize>) -> Result<Inventory<'a>> {
-        for k in 0..KEYS.len() {
-            if self.seen[k] && tail.seen[k] && Some(k) != split {
-                return Err(syntax(&format!("duplicate field `{}`", KEYS[k]), 0));
-            }
+        let twice = (0..KEYS.len()).find(|&k| self.seen[k] && tail.seen[k] && Some(k) != split);
+        if let Some(k) = twice {
+            return Err(syntax(&format!("duplicate field `{}`", KEYS[k]), 0));
         }
         let (a, b) = (&mut self.inv, tail.inv);
         fn take<T>(head: &mut Vec<T>, tail: Vec<T>) {
