@@ -4,12 +4,11 @@
 //! when some VM is unhealthy; 2 bad input, with one line naming the JSON path and the value.
 use clap::{Args, ValueEnum};
 use portcullis_shared::eval::engine::dedup_warnings;
-use portcullis_shared::eval::report::{
-    ControlScore, RecommendationSummary, Report, State, Status, VmReport,
-};
+use portcullis_shared::eval::report::{ControlScore, RecommendationSummary, Report, State, Status};
 use portcullis_shared::eval::stream::{write_report, Layout, Style};
-use portcullis_shared::eval::Model;
+use portcullis_shared::eval::{Model, VmBrief};
 use portcullis_shared::{EvalConfig, InputError, Inventory};
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
@@ -155,13 +154,45 @@ fn one_line(s: &str) -> String {
 
 /// Reads the whole inventory (a file, or `-` for stdin) into one buffer.
 fn read_inventory(path: &str) -> Result<Vec<u8>, InputError> {
-    let mut bytes = Vec::new();
     let read = if path == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map(|_| bytes)
     } else {
-        std::fs::read(path).map(|b| bytes = b)
+        std::fs::File::open(path).and_then(read_file)
     };
-    read.map_err(|e| InputError::new(path, format!("cannot read the inventory: {e}")))?;
+    read.map_err(|e| InputError::new(path, format!("cannot read the inventory: {e}")))
+}
+
+/// Files from this size up are read in two halves at once.
+const TWO_READS: u64 = 8 << 20;
+
+/// The whole file. Most of a large read's time is the copy out of the page cache into fresh
+/// pages, so a large file is read in two halves at once (on Unix), each half's pages faulted
+/// in and filled by its own core; what the file gained meanwhile is read after.
+fn read_file(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
+    let len = file.metadata()?.len();
+    #[cfg(unix)]
+    if len >= TWO_READS {
+        use std::io::{Seek, SeekFrom};
+        use std::os::unix::fs::FileExt;
+        let mut bytes = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
+        let half = bytes.len() / 2;
+        let (head, tail) = bytes.split_at_mut(half);
+        let at = head.len() as u64;
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| file.read_exact_at(tail, at));
+            let first = file.read_exact_at(head, 0);
+            second.join().expect("reading thread").and(first)
+        })?;
+        file.seek(SeekFrom::Start(len))?;
+        file.read_to_end(&mut bytes)?;
+        return Ok(bytes);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -183,23 +214,12 @@ pub fn load_config(path: &str) -> Result<EvalConfig, InputError> {
 // table output
 // ---------------------------------------------------------------------------------------------
 
-struct Paint(bool);
-
-impl Paint {
-    fn status(&self, s: Status) -> String {
-        let (txt, code) = match s {
-            Status::Healthy => ("✔ healthy", "32"),
-            Status::Unhealthy => ("✘ unhealthy", "31"),
-            Status::NotApplicable => ("– n/a", "90"),
-        };
-        self.wrap(txt, code)
-    }
-    fn wrap(&self, txt: &str, code: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{txt}\x1b[0m")
-        } else {
-            txt.to_string()
-        }
+/// A status as the table shows it, and its colour.
+fn status_text(s: Status) -> (&'static str, &'static str) {
+    match s {
+        Status::Healthy => ("✔ healthy", "32"),
+        Status::Unhealthy => ("✘ unhealthy", "31"),
+        Status::NotApplicable => ("– n/a", "90"),
     }
 }
 
@@ -207,9 +227,7 @@ fn pad(s: &str, visible: usize, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(visible)))
 }
 
-type Row = [(String, usize); 8];
-
-/// Every row of the table in one string: per cell, where it ends in `text` and how many
+/// Rows of the table in one string: per cell, where it ends in `text` and how many
 /// characters it shows (colour codes aside). A row's eight cells are consecutive.
 #[derive(Default)]
 struct Rows {
@@ -218,11 +236,67 @@ struct Rows {
 }
 
 impl Rows {
-    fn push(&mut self, row: Row) {
-        for (s, visible) in row {
-            self.text.push_str(&s);
-            self.cells.push((self.text.len(), visible));
+    /// Appends a cell written by `write`, in colour `code` when given.
+    fn cell(&mut self, code: Option<&str>, write: impl FnOnce(&mut String)) {
+        if let Some(code) = code {
+            self.text.push_str("\x1b[");
+            self.text.push_str(code);
+            self.text.push('m');
         }
+        let start = self.text.len();
+        write(&mut self.text);
+        let visible = self.text[start..].chars().count();
+        if code.is_some() {
+            self.text.push_str("\x1b[0m");
+        }
+        self.cells.push((self.text.len(), visible));
+    }
+
+    fn status(&mut self, s: Status, color: bool) {
+        let (txt, code) = status_text(s);
+        self.cell(color.then_some(code), |t| t.push_str(txt));
+    }
+
+    /// Appends a VM's row: name, resource group, status, the three recommendations, public
+    /// addresses, and the open or restricted ports with the paths that reach them.
+    fn push(&mut self, v: &VmBrief<'_>, color: bool) {
+        self.cell(None, |t| t.push_str(v.name));
+        self.cell(None, |t| t.push_str(v.resource_group));
+        self.status(v.status(), color);
+        let r = &v.recommendations;
+        self.status(r.internet_facing_vms_protected_by_nsg, color);
+        self.status(r.management_ports_closed, color);
+        self.status(r.management_ports_jit_protected, color);
+        self.cell(None, |t| {
+            if v.public_ips.is_empty() {
+                t.push('-');
+            }
+            for (k, ip) in v.public_ips.iter().enumerate() {
+                if k > 0 {
+                    t.push(',');
+                }
+                t.push_str(ip);
+            }
+        });
+        let open = v.exposed.iter().any(|e| e.state == State::Open);
+        self.cell((color && open).then_some("31"), |t| {
+            if v.exposed.is_empty() {
+                t.push('-');
+            }
+            for (k, e) in v.exposed.iter().enumerate() {
+                if k > 0 {
+                    t.push_str(", ");
+                }
+                let _ = write!(t, "{}/{} {}", e.port, e.protocol, e.state.as_str());
+                if e.reachable_via.is_empty() {
+                    t.push_str(" (not reachable)");
+                }
+                for (j, (kind, frontend)) in e.reachable_via.iter().enumerate() {
+                    let sep = if j == 0 { " " } else { ", " };
+                    let _ = write!(t, "{sep}via {} {frontend}", kind.short());
+                }
+            }
+        });
     }
 
     /// Each row's cells as (text, visible length).
@@ -238,102 +312,39 @@ impl Rows {
     }
 }
 
-/// Evaluates every VM into its table row (in parallel with the engine's `parallel` feature) and
-/// writes the table; returns whether some VM is unhealthy.
+/// Evaluates every VM into its table row (on every core with the engine's `parallel`
+/// feature: each core writes the rows of its own consecutive VMs) and writes the table;
+/// returns whether some VM is unhealthy. Only what the table shows is evaluated
+/// ([`Model::fold_vm_briefs`]): no reason, source list or deciding rule is built.
 fn write_table(w: &mut impl Write, model: &Model<'_>, color: bool) -> std::io::Result<bool> {
     let (todo, mut warnings) = model.vm_order();
-    let mut rows = Rows::default();
+    let chunks = model.fold_vm_briefs(
+        &todo,
+        || (Rows::default(), Vec::new()),
+        |(rows, recs), v| {
+            recs.push((v.status(), v.recommendations));
+            rows.push(&v, color);
+        },
+    );
+    let mut parts = Vec::with_capacity(chunks.len());
     let mut recs = Vec::with_capacity(todo.len());
-    // a batch at a time, so that only a batch's reports are alive at once (the rows are kept
-    // for the column widths)
-    for batch in todo.chunks(2048) {
-        for (chunk, chunk_warnings) in model.map_vm_chunks(batch, |_, reports, warnings| {
-            let rows: Vec<_> = reports
-                .iter()
-                .map(|v| ((v.status, v.recommendations), row_of(v, color)))
-                .collect();
-            (rows, warnings)
-        }) {
-            for (r, row) in chunk {
-                recs.push(r);
-                rows.push(row);
-            }
-            warnings.extend(chunk_warnings);
-        }
+    for ((rows, chunk_recs), chunk_warnings) in chunks {
+        parts.push(rows);
+        recs.extend(chunk_recs);
+        warnings.extend(chunk_warnings);
     }
     dedup_warnings(&mut warnings);
     let (control, recommendations) = Report::summary(recs.iter().copied());
     let any_unhealthy = recs.iter().any(|(s, _)| *s == Status::Unhealthy);
-    print_table(w, &control, &recommendations, &rows, &warnings)?;
+    print_table(w, &control, &recommendations, &parts, &warnings)?;
     Ok(any_unhealthy)
-}
-
-fn row_of(v: &VmReport, color: bool) -> Row {
-    let p = Paint(color);
-    let st = |s: Status| {
-        let vis = p.status(s);
-        let len = Paint(false).status(s).chars().count();
-        (vis, len)
-    };
-    let exposed: Vec<String> = v
-        .exposures
-        .iter()
-        .filter(|e| matches!(e.state, State::Open | State::Restricted))
-        .map(|e| {
-            // the reachable paths, else "(not reachable)"
-            let via: Vec<String> = e
-                .paths
-                .iter()
-                .filter(|p| p.reachable)
-                .map(|p| format!("via {} {}", p.kind.short(), p.frontend))
-                .collect();
-            format!(
-                "{}/{} {}{}",
-                e.port,
-                e.protocol,
-                e.state.as_str(),
-                if via.is_empty() {
-                    " (not reachable)".to_string()
-                } else {
-                    format!(" {}", via.join(", "))
-                }
-            )
-        })
-        .collect();
-    let exposed_plain = if exposed.is_empty() {
-        "-".to_string()
-    } else {
-        exposed.join(", ")
-    };
-    let exposed_len = exposed_plain.chars().count();
-    let exposed_vis = if v.exposures.iter().any(|e| e.state == State::Open) {
-        p.wrap(&exposed_plain, "31")
-    } else {
-        exposed_plain
-    };
-    let ips = if v.public_ips.is_empty() {
-        "-".to_string()
-    } else {
-        v.public_ips.join(",")
-    };
-    let plain = |s: &str| (s.to_string(), s.chars().count());
-    [
-        plain(&v.name),
-        plain(&v.resource_group),
-        st(v.status),
-        st(v.recommendations.internet_facing_vms_protected_by_nsg),
-        st(v.recommendations.management_ports_closed),
-        st(v.recommendations.management_ports_jit_protected),
-        (ips.clone(), ips.chars().count()),
-        (exposed_vis, exposed_len),
-    ]
 }
 
 fn print_table(
     w: &mut impl Write,
     c: &ControlScore,
     recommendations: &[RecommendationSummary],
-    rows: &Rows,
+    parts: &[Rows],
     warnings: &[String],
 ) -> std::io::Result<()> {
     if c.applicable {
@@ -377,7 +388,8 @@ fn print_table(
         "EXPOSED PORTS",
     ];
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in rows.iter() {
+    let rows = || parts.iter().flat_map(Rows::iter);
+    for row in rows() {
         for (i, (_, len)) in row.enumerate() {
             widths[i] = widths[i].max(len);
         }
@@ -389,7 +401,7 @@ fn print_table(
         .collect();
     writeln!(w, "{}", header.join("  ").trim_end())?;
     let mut line = String::new();
-    for row in rows.iter() {
+    for row in rows() {
         line.clear();
         for (i, (s, len)) in row.enumerate() {
             if i > 0 {

@@ -14,7 +14,7 @@ pub mod stream;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-pub use engine::{evaluate, Model};
+pub use engine::{evaluate, ExposedPort, Model, VmBrief};
 pub use report::{Exposure, Report, State, Status, VmReport};
 
 /// `s.trim()`, without decoding characters when `s` starts and ends with visible ASCII (as

@@ -5,6 +5,8 @@
 //!
 //! The scene: VNet `vnet1` 10.0.0.0/16, subnet `default` 10.0.1.0/24, VM `vm1` at 10.0.1.4;
 //! hub VNet `hub` 10.100.0.0/16 with `AzureFirewallSubnet` 10.100.0.0/26, peered with `vnet1`.
+mod briefs;
+
 use portcullis_shared::eval::report::{Exposure, PathKind, State, Status, VmReport};
 use portcullis_shared::{evaluate, EvalConfig, Inventory, Report};
 use serde_json::{json, Value};
@@ -116,7 +118,10 @@ fn inventory(s: Scene) -> Value {
 
 fn eval_json(v: &Value) -> Report {
     let inv = Inventory::from_json(v.to_string().as_bytes()).expect("inventory parses");
-    evaluate(&inv, &EvalConfig::default()).expect("inventory evaluates")
+    let report = evaluate(&inv, &EvalConfig::default()).expect("inventory evaluates");
+    // every scene's table lines (the lean evaluation) agree with its report
+    briefs::briefs_agree(&inv, &report);
+    report
 }
 
 fn vm1(r: &Report) -> &VmReport {

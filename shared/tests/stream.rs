@@ -1,5 +1,7 @@
 //! The streamed report is byte for byte the report serde_json writes for the whole `Report`,
 //! and the borrowed parse gives the engine the same inventory as the owned one.
+mod briefs;
+
 use portcullis_shared::eval::stream::{write_report, Layout, Style};
 use portcullis_shared::eval::Model;
 use portcullis_shared::fleet::{
@@ -94,6 +96,7 @@ fn check(inv: &Inventory) {
         serde_json::to_string(&report).unwrap()
     );
     check_rules_table(&json, &serde_json::to_value(&report).unwrap());
+    briefs::briefs_agree(inv, &report);
 }
 
 #[test]

@@ -261,42 +261,48 @@ impl<'a> Model<'a> {
         let mut warnings = Vec::new();
         let mut asgs = intern_asgs(&inv);
         let ports = cfg.ports();
-        let (nsgs, plans) = compile_nsgs(
-            &mut inv.network_security_groups,
-            &asgs,
-            &ports,
-            &mut warnings,
-        )?;
         let nsg_index = NsgIndex::new(&inv);
-        let Networks {
-            subnets,
-            vnet_index,
-            mut vnets,
-            public_no_vnet,
-        } = networks(&inv, &nsg_index, &mut warnings)?;
-        // Public IPs: id -> address and SKU
-        let pips: FxMap<Ci<'a>, Pip> = inv
-            .public_ip_addresses
-            .iter()
-            .map(|p| (Ci::new(p.id), Pip::of(p)))
-            .collect();
-        let Nics {
-            nics,
-            nic_nsg,
-            nic_guard,
-            ipconfs,
-            nic_confs,
-            ids_unique,
-        } = resolve_nics(&inv, &asgs, &nsg_index, &subnets, &pips, &mut warnings)?;
-        let asg_members = asg_members(&ipconfs, asgs.ids.len());
-        let conf_shared = conf_shared(&ipconfs, &nic_nsg, &nic_confs);
-        let VmProfiles {
-            vm_nics,
-            vm_nic_at,
-            vm_keys,
-            nics_by_vm,
-        } = vm_profiles(&inv, &nics, ids_unique);
-        let jit_by_vm = jit_index(&inv)?;
+        // the NSGs are compiled while the networks, NICs and VMs are resolved (which read
+        // everything else); warnings and the first error come in the order of one pass
+        let mut nsg_list = std::mem::take(&mut inv.network_security_groups);
+        let (compiled, resolved) =
+            compile_nsgs_beside(&mut nsg_list, &asgs, &ports, &mut warnings, || {
+                let mut warnings = Vec::new();
+                resolve_all(&inv, &asgs, &nsg_index, &mut warnings).map(|r| (r, warnings))
+            });
+        let (nsgs, plans) = compiled?;
+        let (resolved, resolve_warnings) = resolved?;
+        warnings.extend(resolve_warnings);
+        drop(nsg_list);
+        let Resolved {
+            networks:
+                Networks {
+                    subnets,
+                    vnet_index,
+                    mut vnets,
+                    public_no_vnet,
+                },
+            pips,
+            nics:
+                Nics {
+                    nics,
+                    nic_nsg,
+                    nic_guard,
+                    ipconfs,
+                    nic_confs,
+                    ids_unique: _,
+                },
+            asg_members,
+            conf_shared,
+            profiles:
+                VmProfiles {
+                    vm_nics,
+                    vm_nic_at,
+                    vm_keys,
+                    nics_by_vm,
+                },
+            jit_by_vm,
+        } = resolved;
         let admins = admin_rules(
             &inv,
             &mut asgs,
@@ -535,6 +541,80 @@ impl<'a> Model<'a> {
                 .collect();
             f(recs, warnings)
         })
+    }
+
+    /// Evaluates the VMs at these indices (from [`Model::vm_order`]) in consecutive chunks (in
+    /// parallel with the `parallel` feature) into what a one-line summary of each shows
+    /// ([`VmBrief`]), folded into one accumulator per chunk: `init()`, then `f(&mut acc, brief)`
+    /// for each VM of the chunk, in order. Returns each chunk's accumulator and warnings, in
+    /// order. The report's strings (reasons, deciding rules, sources) are not built.
+    pub fn fold_vm_briefs<R: Send>(
+        &self,
+        vms: &[u32],
+        init: impl Fn() -> R + Sync,
+        f: impl Fn(&mut R, VmBrief<'_>) + Sync,
+    ) -> Vec<(R, Vec<String>)> {
+        par_chunks(vms, |_, chunk| {
+            let mut warnings = Vec::new();
+            let mut acc = init();
+            for &i in chunk {
+                let vm = &self.inv.virtual_machines[i as usize];
+                f(&mut acc, self.vm_brief(vm, i as usize, &mut warnings));
+            }
+            (acc, warnings)
+        })
+    }
+
+    /// What [`Model::evaluate_vm_full`] reports of a VM's name, resource group,
+    /// recommendations, public addresses and open or restricted ports, and nothing else.
+    fn vm_brief<'m>(
+        &'m self,
+        vm: &VirtualMachine<'m>,
+        index: usize,
+        warnings: &mut Vec<String>,
+    ) -> VmBrief<'m> {
+        let vm_key = self.vm_keys[index].clone();
+        let name = vm_name(vm);
+        let (nic_idx, missing_nics) = self.vm_nic_list(vm, Some(index), &vm_key, name, warnings);
+        let has_nic = !nic_idx.is_empty() || missing_nics > 0;
+        let confs = self.vm_confs(&nic_idx, missing_nics > 0);
+        let jit = self.jit_for(&vm_key);
+        let mut exposed = Vec::new();
+        let mut any_open = false;
+        for (pi, port) in self.ports.iter().enumerate() {
+            let state = self.port_state(&confs, pi, *port);
+            if !matches!(state, State::Open | State::Restricted) {
+                continue;
+            }
+            any_open |= state == State::Open;
+            let (paths, _, _) = self.port_paths(&confs, pi, *port);
+            let reachable_via = paths
+                .into_iter()
+                .filter(|p| p.reachable)
+                .map(|p| (p.kind, p.frontend))
+                .collect();
+            exposed.push(ExposedPort {
+                port: port.port,
+                protocol: port.protocol,
+                state,
+                reachable_via,
+            });
+        }
+        let mut public_ips: SmallVec<[&'m str; 2]> = SmallVec::new();
+        for (c, _, _) in &confs.evals {
+            if let Some(ip) = &c.public_ip {
+                if !public_ips.contains(&&**ip) {
+                    public_ips.push(ip);
+                }
+            }
+        }
+        VmBrief {
+            name,
+            resource_group: crate::arm::id_scope_ref(vm.id).1,
+            recommendations: vm_recommendations(&confs.evals, has_nic, any_open, &jit),
+            public_ips,
+            exposed,
+        }
     }
 
     /// A VM's recommendations as [`Model::vm_verdict`] decides them, without building its
@@ -1511,47 +1591,102 @@ fn intern_asgs(inv: &view::Inventory<'_>) -> AsgInterner {
     asgs
 }
 
-/// Compiles every NSG, in order, each NSG's parsed rules freed as soon as it is compiled: on
-/// one thread, so that the compiled rules reuse the memory of the parsed ones (compiled on
-/// several threads, they took fresh memory while every parsed rule was still held: with one
-/// NSG per VM, 300 MB more at 100k VMs, for no time saved).
+/// Compiles every NSG, in order, each NSG's parsed rules freed as soon as it is compiled
+/// ([`compile_nsgs_beside`] with nothing beside).
+#[cfg(test)]
 fn compile_nsgs(
     nsgs_in: &mut [view::NetworkSecurityGroup<'_>],
     asgs: &AsgInterner,
     ports: &[PortSpec],
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
-    // consecutive chunks on the machine's cores; warnings and the first error in NSG order, as
-    // one pass would give them. Each chunk has its own copy of the interner: the application
-    // security groups that only rules name (ids past the model's) have no members, whichever
-    // id a chunk gives them
-    let parts = par_chunks_mut(nsgs_in, 2_000, |first, chunk| {
-        let mut warnings = Vec::new();
-        compile_nsg_chunk(first, chunk, asgs, ports, &mut warnings).map(|r| (r, warnings))
-    });
-    let mut nsgs = Vec::with_capacity(nsgs_in.len());
-    let mut plans = Vec::with_capacity(nsgs_in.len());
-    for part in parts {
-        let ((n, p), w) = part?;
-        nsgs.extend(n);
-        plans.extend(p);
-        warnings.extend(w);
+    compile_nsgs_beside(nsgs_in, asgs, ports, warnings, || ()).0
+}
+
+/// The compiled NSGs and their plans.
+type CompiledNsgs = (Vec<CompiledNsg>, Vec<NsgPlan>);
+
+/// [`compile_nsgs`], while `beside` runs: with the `parallel` feature, `beside` runs on a
+/// second thread, which then helps compile; the NSGs are taken in consecutive chunks by
+/// whichever thread is free. Warnings and the first error come in NSG order, as one pass
+/// gives them. Each thread has its own copy of the interner: the application security groups
+/// that only rules name (ids past the model's) have no members, whichever id a thread gives
+/// them.
+fn compile_nsgs_beside<R: Send>(
+    nsgs_in: &mut [view::NetworkSecurityGroup<'_>],
+    asgs: &AsgInterner,
+    ports: &[PortSpec],
+    warnings: &mut Vec<String>,
+    beside: impl FnOnce() -> R + Send,
+) -> (Result<CompiledNsgs, InputError>, R) {
+    type Part = Result<(CompiledNsgs, Vec<String>), InputError>;
+    let n = nsgs_in.len();
+    let mut parts: Vec<(usize, Part)> = Vec::new();
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    let r = {
+        let size = (n / 32).max(256);
+        let queue = Mutex::new(nsgs_in.chunks_mut(size).enumerate());
+        let work = || {
+            let mut asgs = asgs.clone();
+            let mut done: Vec<(usize, Part)> = Vec::new();
+            loop {
+                let next = lock(&queue).next();
+                let Some((k, chunk)) = next else { break };
+                let mut w = Vec::new();
+                let part = compile_nsg_chunk(k * size, chunk, &mut asgs, ports, &mut w);
+                let failed = part.is_err();
+                done.push((k, part.map(|p| (p, w))));
+                if failed {
+                    // the chunks before this one were taken first: they are (being) done
+                    break;
+                }
+            }
+            done
+        };
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| {
+                let r = beside();
+                (r, work())
+            });
+            parts = work();
+            let (r, theirs) = second.join().expect("model thread");
+            parts.extend(theirs);
+            r
+        })
+    };
+    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+    let r = {
+        let mut w = Vec::new();
+        let part = compile_nsg_chunk(0, nsgs_in, &mut asgs.clone(), ports, &mut w);
+        parts.push((0, part.map(|p| (p, w))));
+        beside()
+    };
+    parts.sort_unstable_by_key(|(k, _)| *k);
+    let mut nsgs = Vec::with_capacity(n);
+    let mut plans = Vec::with_capacity(n);
+    for (_, part) in parts {
+        match part {
+            Ok(((c, p), w)) => {
+                nsgs.extend(c);
+                plans.extend(p);
+                warnings.extend(w);
+            }
+            Err(e) => return (Err(e), r),
+        }
     }
-    Ok((nsgs, plans))
+    (Ok((nsgs, plans)), r)
 }
 
 /// [`compile_nsgs`] of the NSGs from index `first` on.
 fn compile_nsg_chunk(
     first: usize,
     nsgs_in: &mut [view::NetworkSecurityGroup<'_>],
-    asgs: &AsgInterner,
+    asgs: &mut AsgInterner,
     ports: &[PortSpec],
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
     let mut nsgs = Vec::with_capacity(nsgs_in.len());
     let mut plans = Vec::with_capacity(nsgs_in.len());
-    // rule-only application security groups are not added to the model's interner
-    let mut asgs = asgs.clone();
     for (k, nsg) in nsgs_in.iter_mut().enumerate() {
         let i = first + k;
         if crate::eval::trim(nsg.id).is_empty() {
@@ -1560,17 +1695,54 @@ fn compile_nsg_chunk(
                 "missing resource id",
             ));
         }
-        let compiled = compile_nsg(
-            nsg,
-            &format!("networkSecurityGroups[{i}]"),
-            &mut asgs,
-            warnings,
-        )?;
+        let compiled = compile_nsg(nsg, &format!("networkSecurityGroups[{i}]"), asgs, warnings)?;
         nsg.properties.security_rules = Vec::new();
         plans.push(NsgPlan::new(&compiled, ports));
         nsgs.push(compiled);
     }
     Ok((nsgs, plans))
+}
+
+/// What the model resolves besides the NSGs: networks, public IPs, NICs and their ip
+/// configurations, VM profiles and JIT policies.
+struct Resolved<'a> {
+    networks: Networks<'a>,
+    pips: FxMap<Ci<'a>, Pip>,
+    nics: Nics<'a>,
+    asg_members: Vec<AddrSet>,
+    conf_shared: Vec<bool>,
+    profiles: VmProfiles<'a>,
+    jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>>,
+}
+
+/// Resolves all but the NSGs (which it does not read), in the order of one pass.
+fn resolve_all<'a>(
+    inv: &view::Inventory<'a>,
+    asgs: &AsgInterner,
+    nsg_index: &NsgIndex<'a>,
+    warnings: &mut Vec<String>,
+) -> Result<Resolved<'a>, InputError> {
+    let networks = networks(inv, nsg_index, warnings)?;
+    // public IPs: id -> address and SKU
+    let pips: FxMap<Ci<'a>, Pip> = inv
+        .public_ip_addresses
+        .iter()
+        .map(|p| (Ci::new(p.id), Pip::of(p)))
+        .collect();
+    let nics = resolve_nics(inv, asgs, nsg_index, &networks.subnets, &pips, warnings)?;
+    let asg_members = asg_members(&nics.ipconfs, asgs.ids.len());
+    let conf_shared = conf_shared(&nics.ipconfs, &nics.nic_nsg, &nics.nic_confs);
+    let profiles = vm_profiles(inv, &nics.nics, nics.ids_unique);
+    let jit_by_vm = jit_index(inv)?;
+    Ok(Resolved {
+        networks,
+        pips,
+        nics,
+        asg_members,
+        conf_shared,
+        profiles,
+        jit_by_vm,
+    })
 }
 
 /// NSG id -> index, resolving references (a missing NSG is a warning and counts as none).
@@ -2006,6 +2178,36 @@ fn admin_rules(
 fn vm_name<'v>(vm: &VirtualMachine<'v>) -> &'v str {
     vm.name
         .unwrap_or_else(|| vm.id.rsplit('/').next().unwrap_or_default())
+}
+
+/// What a one-line summary of a VM shows ([`Model::fold_vm_briefs`]): the same values as its
+/// [`VmReport`], for these fields only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VmBrief<'m> {
+    pub name: &'m str,
+    pub resource_group: &'m str,
+    pub recommendations: VmRecommendations,
+    /// Each public address once, in the order of the ip configurations.
+    pub public_ips: SmallVec<[&'m str; 2]>,
+    /// The open or restricted management ports, in the order of the configured ports.
+    pub exposed: Vec<ExposedPort>,
+}
+
+impl VmBrief<'_> {
+    /// The VM's status in the control.
+    pub fn status(&self) -> Status {
+        self.recommendations.control_status()
+    }
+}
+
+/// An open or restricted management port of a [`VmBrief`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposedPort {
+    pub port: u16,
+    pub protocol: Protocol,
+    pub state: State,
+    /// The reachable paths from the Internet: their kind and public frontend.
+    pub reachable_via: Vec<(PathKind, Endpoint)>,
 }
 
 /// What [`Model::vm_verdict`] finds for one VM.
@@ -2533,38 +2735,6 @@ fn par_chunks<'t, T: Sync, R: Send>(
     vec![f(0, items)]
 }
 
-/// As [`par_chunks`], over mutable chunks, from `at_least` items up.
-fn par_chunks_mut<'t, T: Send, R: Send>(
-    items: &'t mut [T],
-    at_least: usize,
-    f: impl Fn(usize, &'t mut [T]) -> R + Sync,
-) -> Vec<R> {
-    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-    {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        if threads > 1 && items.len() >= at_least {
-            let size = items.len().div_ceil(threads);
-            let f = &f;
-            return std::thread::scope(|scope| {
-                let handles: Vec<_> = items
-                    .chunks_mut(size)
-                    .enumerate()
-                    .map(|(k, chunk)| scope.spawn(move || f(k * size, chunk)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("model thread"))
-                    .collect()
-            });
-        }
-    }
-    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
-    let _ = at_least;
-    vec![f(0, items)]
-}
-
 /// Locks a mutex; a panic elsewhere cannot leave these caches inconsistent, so poison is ignored.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -2968,7 +3138,7 @@ mod compile_tests {
                 compile_nsg_chunk(
                     0,
                     &mut view.network_security_groups,
-                    &asgs,
+                    &mut asgs.clone(),
                     &ports,
                     &mut warnings,
                 )
