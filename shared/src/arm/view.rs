@@ -77,6 +77,12 @@ impl<'a> Inventory<'a> {
     /// cannot be borrowed); [`crate::inventory::Inventory::parse_view`] then falls back to the
     /// owned parse, which also names the JSON path of a bad value.
     pub fn from_slice(bytes: &'a [u8]) -> serde_json::Result<Self> {
+        #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+        if Self::two_threads(bytes.len(), 8 << 20) {
+            // the UTF-8 check runs on this thread while the second scans for its cut
+            return split::parse_bytes(bytes, Self::target(bytes.len()))
+                .unwrap_or_else(|| serde_json::from_slice(bytes));
+        }
         // one check of the whole buffer is faster than serde_json's check of every string
         match std::str::from_utf8(bytes) {
             Ok(text) => Self::from_text(text),
@@ -102,14 +108,24 @@ impl<'a> Inventory<'a> {
     /// [`Self::from_text`], on two threads for a text longer than `alone` bytes.
     #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
     fn from_text_past(text: &'a str, alone: usize) -> serde_json::Result<Self> {
-        if text.len() <= alone || std::thread::available_parallelism().map_or(true, |n| n.get() < 2)
-        {
+        if !Self::two_threads(text.len(), alone) {
             return serde_json::from_str(text);
         }
-        // the second thread scans to its start before it parses (a scan takes about a third
-        // of a parse), so it starts past the middle (tried on the e2e bench's shapes: 1/2 was
-        // slowest, 4/7 and 16/25 close; 3/5 is between them)
-        split::parse(text, text.len() / 5 * 3)
+        split::parse(text, Self::target(text.len()))
+    }
+
+    /// Whether a text of `len` bytes is parsed on two threads.
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    fn two_threads(len: usize, alone: usize) -> bool {
+        len > alone && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    }
+
+    /// Where the second thread's scan stops. It scans to its start before it parses (a scan
+    /// takes about a third of a parse), so it starts past the middle (tried on the e2e
+    /// bench's shapes: 1/2 was slowest, 4/7 and 16/25 close; 3/5 is between them).
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    fn target(len: usize) -> usize {
+        len / 5 * 3
     }
 }
 
@@ -776,7 +792,7 @@ impl crate::inventory::Inventory {
 
 #[cfg(all(test, feature = "parallel", not(target_arch = "wasm32")))]
 mod two_threads {
-    use super::split::parse_traced;
+    use super::split::{parse_bytes, parse_traced};
     use super::Inventory;
 
     /// The one-thread parse and the two-thread parse cut at `target`: the same inventory, or
@@ -847,6 +863,40 @@ mod two_threads {
             let (one, _) = both(text, text.len() / 2);
             assert!(one.is_some(), "valid: {}", &text[text.len() - 120..]);
             everywhere(text);
+        }
+    }
+
+    /// From bytes (the UTF-8 check on the first thread while the second scans): text gives
+    /// the inventory one parse gives wherever the cut falls; bytes that are not UTF-8 (before,
+    /// at or after the cut, in a string or between values) give `None`, and nothing hangs.
+    #[test]
+    fn bytes_are_checked_beside_the_scan() {
+        let inv = crate::fleet::synthetic_fleet(200, 9);
+        let text = serde_json::to_string(&inv).unwrap();
+        let one = format!("{:?}", serde_json::from_str::<Inventory>(&text).unwrap());
+        for k in 0..=40 {
+            let target = text.len() * k / 40;
+            let two = parse_bytes(text.as_bytes(), target).expect("UTF-8");
+            assert_eq!(format!("{:?}", two.unwrap()), one, "cut at {target}");
+        }
+        for at in [10, text.len() / 3, text.len() * 3 / 5, text.len() - 30] {
+            // a lone continuation byte in place of a string's letter
+            let mut bytes = text.clone().into_bytes();
+            let letter = (at..bytes.len())
+                .find(|&i| bytes[i].is_ascii_lowercase())
+                .unwrap();
+            bytes[letter] = 0x80;
+            for k in [0, 20, 24, 40] {
+                let target = bytes.len() * k / 40;
+                assert!(
+                    parse_bytes(&bytes, target).is_none(),
+                    "0x80 at {letter}, cut at {target}"
+                );
+            }
+            // then the parse is serde_json's from the bytes
+            let slice = serde_json::from_slice::<Inventory>(&bytes).map(|i| format!("{i:?}"));
+            let view = Inventory::from_slice(&bytes).map(|i| format!("{i:?}"));
+            assert_eq!(slice.ok(), view.ok());
         }
     }
 

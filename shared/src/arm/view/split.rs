@@ -416,8 +416,7 @@ fn finish(c: &mut Cursor<'_>) -> Result<End> {
 /// of one of the [`LISTS`] or a top-level key begins, found by following the text's structure
 /// (strings, brackets, commas) from the start without building anything. With it, which list
 /// (its key's index) the element is in, or `None` for a top-level key.
-fn find_cut(text: &str, target: usize, missed: &AtomicBool) -> Option<(usize, Option<usize>)> {
-    let b = text.as_bytes();
+fn find_cut(b: &[u8], target: usize, missed: &AtomicBool) -> Option<(usize, Option<usize>)> {
     let mut i = 0;
     let mut depth = 0usize;
     // the top-level key whose value is being scanned, if it is one of the lists
@@ -438,8 +437,8 @@ fn find_cut(text: &str, target: usize, missed: &AtomicBool) -> Option<(usize, Op
                     break;
                 }
                 if depth == 1 && expect_key {
-                    let key = &text[start..i - 1];
-                    list = KEYS[..LISTS].iter().position(|k| *k == key);
+                    let key = &b[start..i - 1];
+                    list = KEYS[..LISTS].iter().position(|k| k.as_bytes() == key);
                     expect_key = false;
                 }
                 continue;
@@ -484,11 +483,33 @@ pub(super) fn parse(text: &str, target: usize) -> Result<Inventory<'_>> {
 
 /// [`parse`], and whether the second thread's part was taken.
 pub(super) fn parse_traced(text: &str, target: usize) -> (Result<Inventory<'_>>, bool) {
+    match parse_checked(text.as_bytes(), || Some(text), target) {
+        (Some(r), joined) => (r, joined),
+        (None, _) => unreachable!("a str is UTF-8"),
+    }
+}
+
+/// [`parse`] from bytes: this thread checks that they are UTF-8 while the second thread
+/// scans them for its cut (the scan reads bytes only), so the check no longer delays the
+/// second thread. `None` when they are not UTF-8 (nothing is parsed then).
+pub(super) fn parse_bytes(bytes: &[u8], target: usize) -> Option<Result<Inventory<'_>>> {
+    parse_checked(bytes, || std::str::from_utf8(bytes).ok(), target).0
+}
+
+/// The two threads; `check` gives the text of `bytes` (on this thread, while the second
+/// scans), or `None` when they are not text.
+fn parse_checked<'a>(
+    bytes: &'a [u8],
+    check: impl FnOnce() -> Option<&'a str>,
+    target: usize,
+) -> (Option<Result<Inventory<'a>>>, bool) {
     let cut = AtomicUsize::new(UNKNOWN);
     let missed = AtomicBool::new(false);
+    let (checked, text_rx) = std::sync::mpsc::sync_channel::<Option<&'a str>>(1);
     let (head, tail) = std::thread::scope(|scope| {
         let second = scope.spawn(|| {
-            // the cut is published whatever happens, so that this thread never waits forever
+            let text_rx = text_rx; // moved here: a receiver is not shared
+                                   // the cut is published whatever happens, so that this thread never waits forever
             struct Publish<'s>(&'s AtomicUsize);
             impl Drop for Publish<'_> {
                 fn drop(&mut self) {
@@ -498,7 +519,10 @@ pub(super) fn parse_traced(text: &str, target: usize) -> (Result<Inventory<'_>>,
                 }
             }
             let _publish = Publish(&cut);
-            let (at, list) = find_cut(text, target, &missed)?;
+            let (at, list) = find_cut(bytes, target, &missed)?;
+            // not text: the first thread parses nothing, and neither does this one
+            let text = text_rx.recv().ok().flatten()?;
+            // the scan stops only after a comma, whitespace, `{` or `[`: a char boundary
             cut.store(at.max(1), Ordering::Release);
             let mut parts = Parts::default();
             let mut c = Cursor { text, pos: at };
@@ -523,6 +547,13 @@ pub(super) fn parse_traced(text: &str, target: usize) -> (Result<Inventory<'_>>,
             };
             Some((done.map(|_| parts), list))
         });
+        let text = check();
+        let _ = checked.send(text);
+        let Some(text) = text else {
+            missed.store(true, Ordering::Relaxed);
+            let _ = second.join();
+            return None;
+        };
         let mut parts = Parts::default();
         let mut c = Cursor { text, pos: 0 };
         let mut stop = AtCut {
@@ -538,19 +569,26 @@ pub(super) fn parse_traced(text: &str, target: usize) -> (Result<Inventory<'_>>,
         if !matches!(head, Ok((End::Stopped, ..))) {
             missed.store(true, Ordering::Relaxed);
         }
-        (head, second.join())
-    });
+        Some((head, second.join()))
+    })
+    .unzip();
+    let (Some(head), Some(tail)) = (head, tail) else {
+        return (None, false);
+    };
     let (end, parts, _) = match head {
         Ok(h) => h,
-        Err(e) => return (Err(e), false),
+        Err(e) => return (Some(Err(e)), false),
     };
     match end {
-        End::Done => (Ok(parts.inv), false),
+        End::Done => (Some(Ok(parts.inv)), false),
         End::Stopped => match tail {
-            Ok(Some((tail, list))) => (tail.and_then(|t| parts.join(t, list)), true),
+            Ok(Some((tail, list))) => (Some(tail.and_then(|t| parts.join(t, list))), true),
             // cannot happen: this thread stops only where the second began, and then the
             // second does not give up
-            _ => (Err(syntax("the second thread's part is missing", 0)), false),
+            _ => (
+                Some(Err(syntax("the second thread's part is missing", 0))),
+                false,
+            ),
         },
     }
 }
