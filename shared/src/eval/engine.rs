@@ -261,12 +261,14 @@ impl<'a> Model<'a> {
         let mut warnings = Vec::new();
         let mut asgs = intern_asgs(&inv);
         let ports = cfg.ports();
-        let nsg_index = NsgIndex::new(&inv);
         // the NSGs are compiled while the networks, NICs and VMs are resolved (which read
-        // everything else); warnings and the first error come in the order of one pass
+        // everything else, and the NSGs' ids only); warnings and the first error come in the
+        // order of one pass
+        let nsg_ids: Vec<&'a str> = inv.network_security_groups.iter().map(|n| n.id).collect();
         let mut nsg_list = std::mem::take(&mut inv.network_security_groups);
         let (compiled, resolved) =
             compile_nsgs_beside(&mut nsg_list, &asgs, &ports, &mut warnings, || {
+                let nsg_index = NsgIndex::new(&nsg_ids);
                 let mut warnings = Vec::new();
                 resolve_all(&inv, &asgs, &nsg_index, &mut warnings).map(|r| (r, warnings))
             });
@@ -1749,10 +1751,11 @@ fn resolve_all<'a>(
 struct NsgIndex<'a>(FxMap<Ci<'a>, u32>);
 
 impl<'a> NsgIndex<'a> {
-    fn new(inv: &view::Inventory<'a>) -> Self {
-        let mut by_key: FxMap<Ci<'a>, u32> = fx_map(inv.network_security_groups.len());
-        for (i, nsg) in inv.network_security_groups.iter().enumerate() {
-            by_key.insert(Ci::new(nsg.id), i as u32);
+    /// The NSGs' ids, in the inventory's order.
+    fn new(ids: &[&'a str]) -> Self {
+        let mut by_key: FxMap<Ci<'a>, u32> = fx_map(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            by_key.insert(Ci::new(id), i as u32);
         }
         NsgIndex(by_key)
     }
@@ -2628,20 +2631,35 @@ impl<'s> Atoms<'s> {
     fn to_set(&self, bits: &[u64]) -> IntervalSet {
         let mut ranges: SmallVec<[(u128, u128); 1]> = SmallVec::new();
         let n = self.starts.len();
-        let mut i = 0;
+        // a word at a time: runs of set bits from one clear bit to the next
+        let mut i = next_bit(bits, 0, n, true);
         while i < n {
-            if bits[i / 64] & (1 << (i % 64)) == 0 {
-                i += 1;
-                continue;
-            }
-            let lo = self.starts[i];
-            while i < n && bits[i / 64] & (1 << (i % 64)) != 0 {
-                i += 1;
-            }
-            let hi = if i < n { self.starts[i] - 1 } else { self.max };
-            ranges.push((lo, hi));
+            let j = next_bit(bits, i, n, false);
+            let hi = if j < n { self.starts[j] - 1 } else { self.max };
+            ranges.push((self.starts[i], hi));
+            i = next_bit(bits, j, n, true);
         }
         IntervalSet::from_normalized(ranges)
+    }
+}
+
+/// The first bit at or after `from` that is `set` (or clear), or `n` when none is before `n`.
+fn next_bit(bits: &[u64], from: usize, n: usize, set: bool) -> usize {
+    let flip = if set { 0 } else { !0u64 };
+    let mut w = from / 64;
+    let Some(&first) = bits.get(w) else {
+        return n;
+    };
+    let mut word = (first ^ flip) & (!0u64 << (from % 64));
+    loop {
+        if word != 0 {
+            return (w * 64 + word.trailing_zeros() as usize).min(n);
+        }
+        w += 1;
+        match bits.get(w) {
+            Some(&b) => word = b ^ flip,
+            None => return n,
+        }
     }
 }
 
@@ -3102,6 +3120,58 @@ mod tests {
             assert_eq!(&*ip_arc(Family::V4, ip), format_ip(Family::V4, ip));
         }
         assert_eq!(&*ip_arc(Family::V6, 1), "::1");
+    }
+
+    /// Atoms' bits back to addresses, a word at a time: the ranges a bit-by-bit walk gives,
+    /// for atom counts around word edges and bit patterns with runs across words.
+    #[test]
+    fn atoms_to_set_joins_runs_across_words() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for n in [1usize, 2, 63, 64, 65, 127, 128, 129, 200] {
+            let mut bounds: Vec<u128> = (0..n as u128).map(|k| k * 7).collect();
+            let atoms = Atoms::new(&mut bounds, u128::from(u32::MAX));
+            for round in 0..60 {
+                let mut bits = vec![0u64; n.div_ceil(64)];
+                for k in 0..n {
+                    // runs: sparse, dense, or all
+                    let on = match round % 3 {
+                        0 => next() % 5 == 0,
+                        1 => next() % 5 != 0,
+                        _ => true,
+                    };
+                    if on {
+                        bits[k / 64] |= 1 << (k % 64);
+                    }
+                }
+                let mut want = Vec::new();
+                let mut k = 0;
+                while k < n {
+                    if bits[k / 64] & (1 << (k % 64)) == 0 {
+                        k += 1;
+                        continue;
+                    }
+                    let lo = atoms.starts[k];
+                    while k < n && bits[k / 64] & (1 << (k % 64)) != 0 {
+                        k += 1;
+                    }
+                    want.push((
+                        lo,
+                        if k < n {
+                            atoms.starts[k] - 1
+                        } else {
+                            atoms.max
+                        },
+                    ));
+                }
+                assert_eq!(atoms.to_set(&bits).ranges(), &want[..], "{n} atoms");
+            }
+        }
     }
 }
 
