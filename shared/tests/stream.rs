@@ -109,6 +109,45 @@ fn streamed_report_equals_the_whole_report_on_every_shape() {
     check(&lb);
 }
 
+/// A writer that fails once `left` bytes are written (a full disk, a closed pipe).
+struct FailsAfter {
+    left: usize,
+    written: usize,
+}
+
+impl std::io::Write for FailsAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written + buf.len() > self.left {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.written += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The write fails in the middle of the VMs (while units are still being evaluated ahead of
+/// it): the error comes back, nothing waits forever, and no more is written after it.
+#[test]
+fn a_failed_write_stops_the_report() {
+    let json = serde_json::to_vec(&synthetic_fleet(6_000, 5)).unwrap();
+    let mut owned = None;
+    let view = Inventory::parse_view(&json, &mut owned).expect("parses");
+    let model = Model::from_view(view, &EvalConfig::default()).expect("builds");
+    for left in [100, 2 << 20, 9 << 20] {
+        let mut w = FailsAfter { left, written: 0 };
+        let err = write_report(&model, &mut w, Style::Pretty).expect_err("the write fails");
+        assert_eq!(err.to_string(), "disk full");
+        assert!(
+            w.written <= left,
+            "{} bytes written past the failure",
+            w.written
+        );
+    }
+}
+
 #[test]
 fn streamed_report_of_empty_and_odd_inventories() {
     check(&Inventory::default());

@@ -4,8 +4,9 @@
 //! whole report (keys, order, values, whitespace), without ever holding the report: the summary
 //! comes first in the contract, so a first pass over the VMs keeps only their recommendations
 //! (the rest of their reports is not built), and a second pass evaluates them again (the
-//! model's cache makes that the cheaper pass) in batches, each VM serialised on the thread that
-//! evaluated it and written in order.
+//! model's cache makes that the cheaper pass) in units of consecutive VMs: each core takes the
+//! next unit, evaluates and serialises it, and this thread writes the units in order while the
+//! next are evaluated (a few units ahead at most).
 //! [`Style::Compact`] writes the same keys and values with no whitespace.
 //!
 //! With [`Layout::rules_table`] every deciding rule is written once, in a top-level `rules`
@@ -26,8 +27,16 @@ use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::Mutex;
 
-/// VMs evaluated and serialised per batch: bounds the memory the report takes in flight.
-const BATCH: usize = 2048;
+/// VMs evaluated and serialised together, on one thread, into one buffer.
+const UNIT: usize = 512;
+
+/// Units evaluated ahead of the one being written, at most: bounds the memory the report
+/// takes in flight (a unit of `fleet`'s VMs is about 4.5 MB of pretty JSON).
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+const AHEAD: usize = 4;
+
+/// A unit's JSON, and the deciding rules its placeholders number (`--rules-table`).
+type Part = io::Result<(Vec<u8>, Vec<DecidingRule>)>;
 
 /// How the JSON is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,24 +207,24 @@ pub fn write_report<W: Write>(
     key(w, "vms", false, style)?;
     w.write_all(b"[")?;
 
-    // second pass: the VMs, a batch at a time, serialised where they are evaluated into
-    // buffers that are reused (so their pages are not faulted in again for every batch)
+    // second pass: the VMs, a unit at a time, each unit evaluated and serialised on one
+    // thread into a buffer that is reused (so its pages are not faulted in again)
     let pool: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-    let produce = |b: usize, batch: &[u32]| {
-        model.map_vm_chunks(batch, |start, reports, _| {
-            let mut buf = lock(&pool).pop().unwrap_or_default();
-            let mut renders = Renders {
-                table: layout.rules_table,
-                ..Renders::default()
-            };
-            let r: io::Result<()> = reports.iter().enumerate().try_for_each(|(k, v)| {
-                vm_item(&mut buf, v, style, b == 0 && start + k == 0, &mut renders)
-            });
-            r.map(|()| (buf, renders.local))
-        })
+    let render = |u: usize, unit: &[u32]| -> Part {
+        let mut buf = lock(&pool).pop().unwrap_or_default();
+        let mut renders = Renders {
+            table: layout.rules_table,
+            ..Renders::default()
+        };
+        let reports = model.evaluate_in_order(unit);
+        let r: io::Result<()> = reports
+            .iter()
+            .enumerate()
+            .try_for_each(|(k, v)| vm_item(&mut buf, v, style, u == 0 && k == 0, &mut renders));
+        r.map(|()| (buf, renders.local))
     };
     let mut table = RulesTable::default();
-    let mut consume = |part: io::Result<(Vec<u8>, Vec<DecidingRule>)>| -> io::Result<()> {
+    let mut consume = |part: Part| -> io::Result<()> {
         let (mut part, local) = part?;
         if layout.rules_table {
             table.write(w, &part, local)?;
@@ -226,28 +235,12 @@ pub fn write_report<W: Write>(
         lock(&pool).push(part);
         Ok(())
     };
+    let units: Vec<&[u32]> = todo.chunks(UNIT).collect();
     #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-    {
-        // the next batch is evaluated while this one is written: the write (the kernel's copy
-        // into the page cache) no longer leaves the evaluating cores idle
-        std::thread::scope(|scope| -> io::Result<()> {
-            let (tx, rx) = std::sync::mpsc::sync_channel(0);
-            let (todo, produce) = (&todo, &produce);
-            scope.spawn(move || {
-                for (b, batch) in todo.chunks(BATCH).enumerate() {
-                    for part in produce(b, batch) {
-                        if tx.send(part).is_err() {
-                            return; // the writer stopped (an error): nothing more to do
-                        }
-                    }
-                }
-            });
-            rx.into_iter().try_for_each(&mut consume)
-        })?;
-    }
+    in_order(&units, &render, &mut consume)?;
     #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
-    for (b, batch) in todo.chunks(BATCH).enumerate() {
-        produce(b, batch).into_iter().try_for_each(&mut consume)?;
+    for (u, unit) in units.iter().enumerate() {
+        consume(render(u, unit))?;
     }
     match (style, todo.is_empty()) {
         (Style::Pretty, false) => w.write_all(b"\n  ]")?,
@@ -263,6 +256,97 @@ pub fn write_report<W: Write>(
     Ok(Written {
         vms: todo.len(),
         any_unhealthy,
+    })
+}
+
+/// What the writer and the evaluating threads share.
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+#[derive(Default)]
+struct Flow {
+    /// Units evaluated and not yet written, by number.
+    ready: std::collections::BTreeMap<usize, Part>,
+    /// Units written (the next to write).
+    written: usize,
+    /// The writer failed, or a thread panicked: everyone stops.
+    stop: bool,
+}
+
+/// Renders `units` on every core but one's share (each thread takes the next unit) and hands
+/// them to `consume` in order on this thread, which writes one while the next are evaluated:
+/// the evaluating threads never wait for a write, only for the writer to be no more than
+/// [`AHEAD`] units behind.
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+fn in_order(
+    units: &[&[u32]],
+    render: &(impl Fn(usize, &[u32]) -> Part + Sync),
+    consume: &mut impl FnMut(Part) -> io::Result<()>,
+) -> io::Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Condvar;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(units.len());
+    let flow = Mutex::new(Flow::default());
+    let changed = Condvar::new();
+    let next = AtomicUsize::new(0);
+    /// Stops everyone when a thread ends by a panic.
+    struct OnPanic<'f>(&'f Mutex<Flow>, &'f Condvar);
+    impl Drop for OnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                lock(self.0).stop = true;
+                self.1.notify_all();
+            }
+        }
+    }
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let _guard = OnPanic(&flow, &changed);
+                loop {
+                    let u = next.fetch_add(1, Ordering::Relaxed);
+                    if u >= units.len() {
+                        return;
+                    }
+                    {
+                        let mut f = lock(&flow);
+                        while u >= f.written + AHEAD && !f.stop {
+                            f = changed.wait(f).unwrap_or_else(|e| e.into_inner());
+                        }
+                        if f.stop {
+                            return;
+                        }
+                    }
+                    let part = render(u, units[u]);
+                    lock(&flow).ready.insert(u, part);
+                    changed.notify_all();
+                }
+            });
+        }
+        let _guard = OnPanic(&flow, &changed);
+        for u in 0..units.len() {
+            let part = {
+                let mut f = lock(&flow);
+                loop {
+                    if let Some(p) = f.ready.remove(&u) {
+                        f.written = u + 1;
+                        break p;
+                    }
+                    if f.stop {
+                        return Err(io::Error::other("an evaluating thread stopped"));
+                    }
+                    f = changed.wait(f).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            changed.notify_all();
+            if let Err(e) = consume(part) {
+                lock(&flow).stop = true;
+                changed.notify_all();
+                return Err(e);
+            }
+        }
+        Ok(())
     })
 }
 
