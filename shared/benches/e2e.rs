@@ -16,7 +16,10 @@
 //! - `python3 shared/benches/naive_baseline.py FILE > out.json` (json.load and a per-rule
 //!   string match).
 //!
-//! Then once: `--format json --compact`, and `--compact --rules-table` (size and time).
+//! Then once: `--format json --compact`, and `--compact --rules-table` (size and time). Then,
+//! `--runs` times, the **write floor**: a fresh process (this binary, `--write-floor N`) writes
+//! as many bytes as the pretty JSON report into the same place, a MB per `write`: what writing
+//! the report alone costs, whatever produces it.
 //!
 //! Each is timed from spawn to exit (wall clock), and its peak resident memory (VmHWM, which
 //! counts mapped file pages) is read by GNU `time` (Debian package `time`). The tables print the
@@ -62,6 +65,24 @@ fn floor(kind: &str, path: &str) {
         }
         other => panic!("unknown floor {other}"),
     }
+}
+
+/// The write floor: `bytes` bytes of text (lines of 64) written to standard output, a MB at a
+/// time, as fast as plain `write` calls go. Run with standard output on the report's file, it
+/// is what writing a report of that size costs the machine, whatever produces it.
+fn write_floor(bytes: u64) {
+    let mut chunk = vec![b' '; 1 << 20];
+    for line in chunk.chunks_mut(64) {
+        line[63] = b'\n';
+    }
+    let mut out = std::io::stdout().lock();
+    let mut left = bytes;
+    while left > 0 {
+        let k = left.min(chunk.len() as u64) as usize;
+        out.write_all(&chunk[..k]).expect("writing");
+        left -= k as u64;
+    }
+    out.flush().expect("writing");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,6 +242,9 @@ fn main() {
     if args.first().map(String::as_str) == Some("--floor") {
         return floor(&args[1], &args[2]);
     }
+    if args.first().map(String::as_str) == Some("--write-floor") {
+        return write_floor(args[1].parse().expect("a byte count"));
+    }
     let mut runs = 3;
     let mut shapes: Vec<String> = SHAPES.iter().map(|s| s.to_string()).collect();
     let mut sizes = Vec::new();
@@ -253,10 +277,10 @@ fn main() {
     }
     for shape in &shapes {
         println!("\n### Shape `{shape}`\n");
-        println!("| VMs | file | parse floor{} | e2e json | e2e table | Python | Python / json | Python / table | json / floor | table / floor | peak / file (json, table) | report (json) | per VM | report (compact) | per VM | compact + rules table: e2e (1 run), report, per VM |",
+        println!("| VMs | file | parse floor{} | write floor (the json's size; / parse floor) | e2e json | e2e table | Python | Python / json | Python / table | json / floor | table / floor | peak / file (json, table) | report (json) | per VM | report (compact) | per VM | compact + rules table: e2e (1 run), report, per VM |",
             if floors.len() > 1 { " (serde_json; simd-json)" } else { " (serde_json)" });
         println!(
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for &n in &sizes {
             let path = dir.join(format!("e2e-{shape}-{n}.json"));
@@ -311,6 +335,18 @@ fn main() {
                 ],
                 &out_shared,
             );
+            // writing a report of the pretty JSON's size, alone
+            let report_len = std::fs::metadata(&out_json).unwrap().len().to_string();
+            let out_write = dir.join(format!("e2e-{shape}-{n}.out.write"));
+            let t_write = median(
+                (0..runs)
+                    .map(|_| {
+                        let me = me.to_str().unwrap();
+                        run(&[me, "--write-floor", &report_len], &out_write).secs
+                    })
+                    .collect(),
+            );
+            let _ = std::fs::remove_file(&out_write);
             let floor: Vec<f64> = t_floor.into_iter().map(median).collect();
             let fastest = floor.iter().cloned().fold(f64::MAX, f64::min);
             let (j, t, p) = (median(t_json), median(t_table), median(t_py));
@@ -320,9 +356,10 @@ fn main() {
             let mb = |b: f64| b / 1_048_576.0;
             let floor_text: Vec<String> = floor.iter().map(|f| format!("{:.2} s", f)).collect();
             println!(
-                "| {n} | {:.1} MB | {} | {j:.2} s | {t:.2} s | {p:.2} s | {:.1}× | {:.1}× | {:.2}× | {:.2}× | {:.2}×, {:.2}× | {:.1} MB | {:.0} B | {:.1} MB | {:.0} B | {:.2} s, {:.1} MB, {:.0} B |",
+                "| {n} | {:.1} MB | {} | {t_write:.2} s ({:.2}×) | {j:.2} s | {t:.2} s | {p:.2} s | {:.1}× | {:.1}× | {:.2}× | {:.2}× | {:.2}×, {:.2}× | {:.1} MB | {:.0} B | {:.1} MB | {:.0} B | {:.2} s, {:.1} MB, {:.0} B |",
                 mb(file_bytes),
                 floor_text.join("; "),
+                t_write / fastest,
                 p / j,
                 p / t,
                 j / fastest,
