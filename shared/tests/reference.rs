@@ -4,6 +4,8 @@
 //! sorts by priority and, for one concrete source address and one concrete source port, returns
 //! the access of the first matching rule, exactly as Azure describes NSG processing. The engine's
 //! allowed set must contain a probe address iff some source port lets it through both NSGs.
+mod briefs;
+
 use portcullis_shared::fleet::{InventoryBuilder, Rule, VmSpec};
 use portcullis_shared::net::Family;
 use portcullis_shared::{EvalConfig, Inventory};
@@ -605,5 +607,57 @@ proptest! {
             any_reachable |= reachable;
         }
         prop_assert_eq!(e.reachable, any_reachable);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the table and the JSON summary evaluate (only each port's state, when no load balancer
+// or firewall path leads to the VM) agrees with the full reports
+// ---------------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Random rules at both levels, a public IP (Basic, Standard or none) and an admin rule,
+    /// with and without a load balancer or firewall: each VM's one-line summary and the
+    /// streamed report's summary (its first pass keeps only recommendations) are the full
+    /// reports'.
+    #[test]
+    fn state_only_evaluation_agrees_with_full_reports(
+        subnet in level_strategy(),
+        nic in level_strategy(),
+        t in topology_strategy(),
+        twins in 1usize..3,
+    ) {
+        use portcullis_shared::eval::stream::{write_report, Style};
+        let mut inv = path_inventory(&subnet, &nic, &t);
+        // a second VM on the same NSGs shares the first one's cached evaluation
+        if twins == 2 {
+            let mut b = InventoryBuilder::new("sub");
+            let vnet = inv.virtual_networks[0].id.clone();
+            b.vm(&VmSpec {
+                name: "twin",
+                resource_group: "rg",
+                os: "Windows",
+                subnet_id: &format!("{vnet}/subnets/s"),
+                private_ip: "10.0.1.5",
+                public_ip: Some("20.50.1.3"),
+                nic_nsg_id: inv.network_interfaces[0].properties.network_security_group.as_ref().and_then(|n| n.id.as_deref()),
+                asg_ids: &[],
+            });
+            let twin = b.build();
+            inv.virtual_machines.extend(twin.virtual_machines);
+            inv.network_interfaces.extend(twin.network_interfaces);
+            inv.public_ip_addresses.extend(twin.public_ip_addresses);
+        }
+        let cfg = EvalConfig::default();
+        let report = portcullis_shared::evaluate(&inv, &cfg).unwrap();
+        briefs::briefs_agree(&inv, &report);
+        let model = portcullis_shared::eval::Model::build(&inv, &cfg).unwrap();
+        let mut out = Vec::new();
+        write_report(&model, &mut out, Style::Compact).unwrap();
+        let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        prop_assert_eq!(&got["control"], &serde_json::to_value(&report.control).unwrap());
+        prop_assert_eq!(&got["recommendations"], &serde_json::to_value(&report.recommendations).unwrap());
     }
 }

@@ -196,6 +196,13 @@ impl NsgPlan {
 /// The evaluation of every management port for one ip configuration.
 type PathEval = Arc<[Arc<PortEval>]>;
 
+/// The state of every management port, in the order of the configured ports.
+type PortStates = SmallVec<[State; 4]>;
+
+fn states_of(evals: &PathEval) -> PortStates {
+    evals.iter().map(|e| e.state).collect()
+}
+
 #[derive(Default)]
 struct Cache {
     index: FxMap<EvalKey, u32>,
@@ -521,7 +528,12 @@ impl<'a> Model<'a> {
             });
         }
         let any_open = exposures.iter().any(|e| e.state == State::Open);
-        let recommendations = vm_recommendations(&confs.evals, has_nic, any_open, &jit);
+        let recommendations = vm_recommendations(
+            confs.evals.iter().map(|(c, n, _)| (*c, *n)),
+            has_nic,
+            any_open,
+            &jit,
+        );
         VmVerdict {
             confs,
             exposures,
@@ -585,8 +597,45 @@ impl<'a> Model<'a> {
         let name = vm_name(vm);
         let (nic_idx, missing_nics) = self.vm_nic_list(vm, Some(index), &vm_key, name, warnings);
         let has_nic = !nic_idx.is_empty() || missing_nics > 0;
-        let confs = self.vm_confs(&nic_idx, missing_nics > 0);
         let jit = self.jit_for(&vm_key);
+        if self.ingress.by_conf.is_empty() {
+            // no load balancer or firewall path: the states tell the public IP paths
+            let confs = self.vm_conf_states(&nic_idx, missing_nics > 0);
+            let mut exposed = Vec::new();
+            let mut any_open = false;
+            for (pi, port) in self.ports.iter().enumerate() {
+                let state = confs.port_state(pi);
+                if !matches!(state, State::Open | State::Restricted) {
+                    continue;
+                }
+                any_open |= state == State::Open;
+                let reachable_via = confs
+                    .confs
+                    .iter()
+                    .filter(|s| s.conf.has_public && s.public_path_reachable(pi))
+                    .map(|s| (PathKind::PublicIp, self.public_frontend(s.conf, *port)))
+                    .collect();
+                exposed.push(ExposedPort {
+                    port: port.port,
+                    protocol: port.protocol,
+                    state,
+                    reachable_via,
+                });
+            }
+            return VmBrief {
+                name,
+                resource_group: crate::arm::id_scope_ref(vm.id).1,
+                recommendations: vm_recommendations(
+                    confs.confs.iter().map(|s| (s.conf, s.nic_nsg)),
+                    has_nic,
+                    any_open,
+                    &jit,
+                ),
+                public_ips: brief_public_ips(confs.confs.iter().map(|s| s.conf)),
+                exposed,
+            };
+        }
+        let confs = self.vm_confs(&nic_idx, missing_nics > 0);
         let mut exposed = Vec::new();
         let mut any_open = false;
         for (pi, port) in self.ports.iter().enumerate() {
@@ -608,19 +657,16 @@ impl<'a> Model<'a> {
                 reachable_via,
             });
         }
-        let mut public_ips: SmallVec<[&'m str; 2]> = SmallVec::new();
-        for (c, _, _) in &confs.evals {
-            if let Some(ip) = &c.public_ip {
-                if !public_ips.contains(&&**ip) {
-                    public_ips.push(ip);
-                }
-            }
-        }
         VmBrief {
             name,
             resource_group: crate::arm::id_scope_ref(vm.id).1,
-            recommendations: vm_recommendations(&confs.evals, has_nic, any_open, &jit),
-            public_ips,
+            recommendations: vm_recommendations(
+                confs.evals.iter().map(|(c, n, _)| (*c, *n)),
+                has_nic,
+                any_open,
+                &jit,
+            ),
+            public_ips: brief_public_ips(confs.evals.iter().map(|(c, _, _)| *c)),
             exposed,
         }
     }
@@ -638,11 +684,19 @@ impl<'a> Model<'a> {
         let name = vm_name(vm);
         let (nic_idx, missing_nics) = self.vm_nic_list(vm, Some(index), &vm_key, name, warnings);
         let has_nic = !nic_idx.is_empty() || missing_nics > 0;
-        let confs = self.vm_confs(&nic_idx, missing_nics > 0);
         let jit = self.jit_for(&vm_key);
+        if self.ingress.by_conf.is_empty() {
+            // no load balancer or firewall path: the worst ip configuration's states decide
+            let confs = self.vm_conf_states(&nic_idx, missing_nics > 0);
+            let any_open = (0..self.ports.len()).any(|pi| confs.port_state(pi) == State::Open);
+            let confs = confs.confs.iter().map(|s| (s.conf, s.nic_nsg));
+            return vm_recommendations(confs, has_nic, any_open, &jit);
+        }
+        let confs = self.vm_confs(&nic_idx, missing_nics > 0);
         let any_open = (0..self.ports.len())
             .any(|pi| self.port_state(&confs, pi, self.ports[pi]) == State::Open);
-        vm_recommendations(&confs.evals, has_nic, any_open, &jit)
+        let evals = confs.evals.iter().map(|(c, n, _)| (*c, *n));
+        vm_recommendations(evals, has_nic, any_open, &jit)
     }
 
     /// The state [`Model::exposure`] gives port `pi`: the worst of the ip configurations'
@@ -784,24 +838,29 @@ impl<'a> Model<'a> {
                 ));
             }
         }
-        let unknown = unknown.then(|| {
-            let conf = IpConf {
-                id: Cow::Borrowed(""),
-                family: Family::V4,
-                addrs: None,
-                private_ip: None,
-                asgs: Vec::new(),
-                subnet_nsg: NONE,
-                vnet: NONE,
-                has_public: false,
-                public_ip: None,
-                public_ip_id: None,
-                pip_basic: false,
-                subnet_guard: false,
-            };
-            self.eval_path(&conf, NONE, true)
-        });
+        let unknown = unknown.then(|| self.eval_path(&unseen_nic(), NONE, true));
         VmConfs { evals, at, unknown }
+    }
+
+    /// [`Model::vm_confs`] when only the ports' states are wanted: the evaluations not worth
+    /// caching stop at the states ([`Model::conf_states`]).
+    fn vm_conf_states<'m>(&'m self, nic_idx: &[u32], unknown: bool) -> ConfStates<'m, 'a> {
+        let mut confs: SmallVec<[ConfState<'m, 'a>; 2]> = SmallVec::new();
+        for &n in nic_idx {
+            let nic_nsg = self.nic_nsg[n as usize];
+            let (from, to) = (self.nic_confs[n as usize], self.nic_confs[n as usize + 1]);
+            for (k, c) in self.ipconfs[from as usize..to as usize].iter().enumerate() {
+                let keep = self.conf_shared[from as usize + k];
+                confs.push(ConfState {
+                    conf: c,
+                    nic_nsg,
+                    states: self.conf_states(c, nic_nsg, keep),
+                    guarded: c.subnet_guard || self.nic_guard[n as usize],
+                });
+            }
+        }
+        let unknown = unknown.then(|| states_of(&self.eval_path(&unseen_nic(), NONE, true)));
+        ConfStates { confs, unknown }
     }
 
     /// The exposure of one management port (without its managed access) and, when
@@ -1029,14 +1088,7 @@ impl<'a> Model<'a> {
         port: PortSpec,
     ) -> InternetPath {
         let open = e.state.rank() >= State::Restricted.rank();
-        let sku_closed = !guarded && !c.pip_basic;
-        let why = if !open {
-            PathWhy::NoPublicSource
-        } else if sku_closed {
-            PathWhy::StandardIpClosed
-        } else {
-            PathWhy::Reachable
-        };
+        let why = public_path_why(c, e.state, guarded);
         let reachable = why == PathWhy::Reachable;
         InternetPath {
             kind: PathKind::PublicIp,
@@ -1044,13 +1096,7 @@ impl<'a> Model<'a> {
                 .public_ip_id
                 .clone()
                 .unwrap_or_else(|| self.shared.unknown.clone()),
-            frontend: Endpoint {
-                ip: c
-                    .public_ip
-                    .clone()
-                    .unwrap_or_else(|| self.shared.unknown.clone()),
-                ports: (port.port, port.port),
-            },
+            frontend: self.public_frontend(c, port),
             target: self.target(c, port),
             // the verdict's own (shared) list, empty when no public source passes the NSGs
             allowed_public_sources: if reachable || !open {
@@ -1063,6 +1109,17 @@ impl<'a> Model<'a> {
             label: None,
             why,
             text: None,
+        }
+    }
+
+    /// The public IP path's frontend: the ip configuration's public address and the port.
+    fn public_frontend(&self, c: &IpConf<'_>, port: PortSpec) -> Endpoint {
+        Endpoint {
+            ip: c
+                .public_ip
+                .clone()
+                .unwrap_or_else(|| self.shared.unknown.clone()),
+            ports: (port.port, port.port),
         }
     }
 
@@ -1269,6 +1326,44 @@ impl<'a> Model<'a> {
     /// Evaluates all management ports for one ip configuration, through the cache (kept there
     /// when `keep`: other ip configurations may share it).
     fn eval_path(&self, conf: &IpConf<'_>, nic_nsg: u32, keep: bool) -> PathEval {
+        let key = self.eval_key_of(conf, nic_nsg);
+        if let Some(evals) = self.cached(&key) {
+            return evals;
+        }
+        let evals = self.eval_key(&key);
+        if !keep {
+            return evals;
+        }
+        let mut cache = lock(&self.cache);
+        let i = cache.evals.len() as u32;
+        cache.index.insert(key, i);
+        cache.evals.push(evals.clone());
+        evals
+    }
+
+    /// The state [`Model::eval_path`] gives each management port of the ip configuration. An
+    /// evaluation that is not worth caching (`!keep`) stops at the states: no source set,
+    /// deciding rule or report string is built.
+    fn conf_states(&self, conf: &IpConf<'_>, nic_nsg: u32, keep: bool) -> PortStates {
+        if keep {
+            return states_of(&self.eval_path(conf, nic_nsg, true));
+        }
+        let key = self.eval_key_of(conf, nic_nsg);
+        match self.cached(&key) {
+            Some(evals) => states_of(&evals),
+            None => self.with_scratch(|scratch| {
+                self.walk_key(&key, scratch, |walk, scratch| {
+                    self.ports
+                        .iter()
+                        .map(|port| self.port_state_only(key.family, walk, scratch, *port))
+                        .collect()
+                })
+            }),
+        }
+    }
+
+    /// What the evaluation of an ip configuration depends on (the cache's key).
+    fn eval_key_of(&self, conf: &IpConf<'_>, nic_nsg: u32) -> EvalKey {
         let (subnet_nsg, vnet) = (conf.subnet_nsg, conf.vnet);
         let admin = if vnet == NONE {
             NONE
@@ -1281,7 +1376,7 @@ impl<'a> Model<'a> {
             let set = &self.admins[admin as usize];
             mask_of(&set.plan, |i| &set.rules[i], conf, self.public_set(vnet))
         };
-        let key = EvalKey {
+        EvalKey {
             admin,
             admin_mask,
             subnet_nsg,
@@ -1290,23 +1385,17 @@ impl<'a> Model<'a> {
             nic_mask: self.dest_mask(nic_nsg, conf),
             vnet,
             family: conf.family,
-        };
-        {
-            let cache = lock(&self.cache);
-            if let Some(&i) = cache.index.get(&key) {
-                return cache.evals[i as usize].clone();
-            }
         }
-        let evals = self.eval_key(&key);
-        if !keep {
-            return evals;
-        }
-        let mut cache = lock(&self.cache);
-        let i = cache.evals.len() as u32;
-        cache.index.insert(key, i);
-        cache.evals.push(evals.clone());
-        evals
     }
+
+    fn cached(&self, key: &EvalKey) -> Option<PathEval> {
+        let cache = lock(&self.cache);
+        cache
+            .index
+            .get(key)
+            .map(|&i| cache.evals[i as usize].clone())
+    }
+
     /// Which of the NSG's relevant rules whose destination is conditional (see [`NsgPlan`])
     /// match the ip configuration as destination.
     fn dest_mask(&self, nsg: u32, conf: &IpConf<'_>) -> Mask {
@@ -1368,17 +1457,36 @@ impl<'a> Model<'a> {
     /// source set involved (and the public Internet) is a union of, so that each set is a small
     /// bitset and every set operation of the walk is a few word operations.
     fn eval_key(&self, key: &EvalKey) -> PathEval {
-        // buffers reused from key to key (most keys need a few hundred bytes)
+        self.with_scratch(|scratch| {
+            self.walk_key(key, scratch, |walk, scratch| {
+                self.ports
+                    .iter()
+                    .map(|port| Arc::new(self.eval_port(key, walk, scratch, *port)))
+                    .collect()
+            })
+        })
+    }
+
+    /// Runs `f` with this thread's buffers, reused from key to key (most keys need a few
+    /// hundred bytes).
+    fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
         thread_local! {
             static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
         }
         SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut scratch) => self.eval_key_with(key, &mut scratch),
-            Err(_) => self.eval_key_with(key, &mut Scratch::default()),
+            Ok(mut scratch) => f(&mut scratch),
+            Err(_) => f(&mut Scratch::default()),
         })
     }
 
-    fn eval_key_with(&self, key: &EvalKey, scratch: &mut Scratch) -> PathEval {
+    /// Builds the walk of one cached key (its candidate rules, as bitsets over address atoms)
+    /// and hands it to `f`, which evaluates the ports.
+    fn walk_key<R>(
+        &self,
+        key: &EvalKey,
+        scratch: &mut Scratch,
+        f: impl FnOnce(&Walk<'_>, &mut Scratch) -> R,
+    ) -> R {
         let family = key.family;
         let public_all = of(self.public_set(key.vnet), family);
 
@@ -1473,15 +1581,11 @@ impl<'a> Model<'a> {
             rule_bits,
             public_bits,
         };
-        let evals: PathEval = self
-            .ports
-            .iter()
-            .map(|port| Arc::new(self.eval_port(key, &walk, scratch, *port)))
-            .collect();
+        let r = f(&walk, scratch);
         drop(atoms);
         scratch.bounds = bounds;
         scratch.rule_bits = bits;
-        evals
+        r
     }
 
     /// The heart: one ip configuration (as cached key), one port.
@@ -1492,28 +1596,55 @@ impl<'a> Model<'a> {
         scratch: &mut Scratch,
         port: PortSpec,
     ) -> PortEval {
-        let w = walk.atoms.words;
         let no_nsg = walk.levels.iter().all(|l| l.0 == Level::NetworkManager);
-        active_rules(walk, port, &mut scratch.active);
-        let cuts = source_port_cuts(walk, &scratch.active);
-        scratch.bits.clear();
-        scratch.bits.resize(7 * w, 0);
-        let mut bits = PortBits::split(&mut scratch.bits, w);
         let mut found = Deciders::default();
-        for piece in cuts.windows(2) {
-            // both fit in u16: the cuts lie in 0..=65536 and the pieces end before 65536
-            let (lo, hi) = (piece[0] as u16, (piece[1] - 1) as u16);
-            let mut contrib = Contributions {
-                rules: &mut scratch.contributions,
-                bits: &mut scratch.contributed,
-            };
-            walk_piece(walk, &scratch.active, (lo, hi), &mut bits, &mut contrib);
-            found.classify(walk, &contrib, &mut bits);
-            for (t, a) in bits.total.iter_mut().zip(bits.piece_allowed.iter()) {
-                *t |= a;
-            }
-        }
+        let bits = walk_port(walk, scratch, port, Some(&mut found));
         self.port_verdict(key.family, walk, bits, found, no_nsg)
+    }
+
+    /// The state [`Model::eval_port`] gives the port, from the bits alone: which sources the
+    /// rules let through, and how many addresses of the public Internet among them.
+    fn port_state_only(
+        &self,
+        family: Family,
+        walk: &Walk<'_>,
+        scratch: &mut Scratch,
+        port: PortSpec,
+    ) -> State {
+        let bits = walk_port(walk, scratch, port, None);
+        let public = bits.piece_public;
+        for ((p, t), b) in public
+            .iter_mut()
+            .zip(bits.total.iter())
+            .zip(walk.public_bits)
+        {
+            *p = t & b;
+        }
+        let any = |bits: &[u64]| bits.iter().any(|&b| b != 0);
+        self.state_from(
+            family,
+            walk.atoms.count(public),
+            any(public),
+            any(bits.total),
+        )
+    }
+
+    /// A port's state from the number of public addresses allowed, whether any is, and
+    /// whether any source at all is.
+    fn state_from(&self, family: Family, public: u128, any_public: bool, any: bool) -> State {
+        let threshold = match family {
+            Family::V4 => self.v4_threshold,
+            Family::V6 => self.v6_threshold,
+        };
+        if public >= threshold {
+            State::Open
+        } else if any_public {
+            State::Restricted
+        } else if any {
+            State::Private
+        } else {
+            State::Closed
+        }
     }
 
     /// The verdict from the sources every piece allowed, and the rules that decided.
@@ -1538,19 +1669,12 @@ impl<'a> Model<'a> {
         }
         let public = atoms.to_set(piece_public);
         let total = atoms.to_set(total);
-        let threshold = match family {
-            Family::V4 => self.v4_threshold,
-            Family::V6 => self.v6_threshold,
-        };
-        let state = if public.count() >= threshold {
-            State::Open
-        } else if !public.is_empty() {
-            State::Restricted
-        } else if !total.is_empty() {
-            State::Private
-        } else {
-            State::Closed
-        };
+        let state = self.state_from(
+            family,
+            public.count(),
+            !public.is_empty(),
+            !total.is_empty(),
+        );
         let deciding = found.deciding(state);
         let shown = lift(family, cidr_cover(family, &total, &public));
         let allowed = lift(family, total);
@@ -2219,6 +2343,86 @@ pub struct ExposedPort {
     pub reachable_via: Vec<(PathKind, Endpoint)>,
 }
 
+/// One ip configuration of a VM and its ports' states ([`Model::vm_conf_states`]).
+struct ConfState<'m, 'a> {
+    conf: &'m IpConf<'a>,
+    nic_nsg: u32,
+    states: PortStates,
+    /// An NSG (seen or not) guards it.
+    guarded: bool,
+}
+
+impl ConfState<'_, '_> {
+    /// Whether its public IP path to port `pi` is reachable ([`Model::public_ip_path`]).
+    fn public_path_reachable(&self, pi: usize) -> bool {
+        public_path_why(self.conf, self.states[pi], self.guarded) == PathWhy::Reachable
+    }
+}
+
+/// A VM's ip configurations and ports' states ([`Model::vm_conf_states`]).
+struct ConfStates<'m, 'a> {
+    confs: SmallVec<[ConfState<'m, 'a>; 2]>,
+    /// A NIC we cannot see.
+    unknown: Option<PortStates>,
+}
+
+impl ConfStates<'_, '_> {
+    /// The worst of the ip configurations' states of port `pi` ([`Model::port_state`] when no
+    /// load balancer or firewall path leads to the VM).
+    fn port_state(&self, pi: usize) -> State {
+        self.confs
+            .iter()
+            .map(|s| s.states[pi])
+            .chain(self.unknown.as_ref().map(|u| u[pi]))
+            .max_by_key(|s| s.rank())
+            .unwrap_or(State::Closed)
+    }
+}
+
+/// Why the public IP path of an ip configuration whose NSGs give the port `state` is (or is
+/// not) reachable: no public source passes the NSGs, or a Standard public IP with no NSG
+/// closes it.
+fn public_path_why(c: &IpConf<'_>, state: State, guarded: bool) -> PathWhy {
+    if state.rank() < State::Restricted.rank() {
+        PathWhy::NoPublicSource
+    } else if !guarded && !c.pip_basic {
+        PathWhy::StandardIpClosed
+    } else {
+        PathWhy::Reachable
+    }
+}
+
+/// The ip configuration of a NIC that is not in the inventory: no NSG, no public IP known.
+fn unseen_nic() -> IpConf<'static> {
+    IpConf {
+        id: Cow::Borrowed(""),
+        family: Family::V4,
+        addrs: None,
+        private_ip: None,
+        asgs: Vec::new(),
+        subnet_nsg: NONE,
+        vnet: NONE,
+        has_public: false,
+        public_ip: None,
+        public_ip_id: None,
+        pip_basic: false,
+        subnet_guard: false,
+    }
+}
+
+/// Each public address once, in the order of the ip configurations.
+fn brief_public_ips<'m>(confs: impl Iterator<Item = &'m IpConf<'m>>) -> SmallVec<[&'m str; 2]> {
+    let mut public_ips: SmallVec<[&'m str; 2]> = SmallVec::new();
+    for c in confs {
+        if let Some(ip) = &c.public_ip {
+            if !public_ips.contains(&&**ip) {
+                public_ips.push(ip);
+            }
+        }
+    }
+    public_ips
+}
+
 /// What [`Model::vm_verdict`] finds for one VM.
 struct VmVerdict<'m, 'a> {
     confs: VmConfs<'m, 'a>,
@@ -2237,18 +2441,18 @@ struct VmConfs<'m, 'a> {
 }
 
 /// The three recommendations of a VM.
-fn vm_recommendations(
-    evals: &[(&IpConf<'_>, u32, PathEval)],
+fn vm_recommendations<'c>(
+    confs: impl Iterator<Item = (&'c IpConf<'c>, u32)> + Clone,
     has_nic: bool,
     any_open: bool,
     jit: &[(bool, Vec<(i64, Protocol)>)],
 ) -> VmRecommendations {
-    let facing = evals.iter().filter(|(c, _, _)| c.has_public);
+    let facing = confs.filter(|(c, _)| c.has_public);
     let nsg_rec = if facing.clone().next().is_none() {
         Status::NotApplicable
     } else if facing
         .clone()
-        .all(|(c, nic_nsg, _)| c.subnet_nsg != NONE || *nic_nsg != NONE)
+        .all(|(c, nic_nsg)| c.subnet_nsg != NONE || nic_nsg != NONE)
     {
         Status::Healthy
     } else {
@@ -2286,6 +2490,39 @@ fn public_ips(evals: &[(&IpConf<'_>, u32, PathEval)]) -> Vec<String> {
         }
     }
     ips
+}
+
+/// Walks one port's source-port pieces: leaves in `total` every source some piece allowed
+/// (and returns the bits), and adds to `found`, when given, the rules that decided.
+fn walk_port<'s>(
+    walk: &Walk<'_>,
+    scratch: &'s mut Scratch,
+    port: PortSpec,
+    mut found: Option<&mut Deciders>,
+) -> PortBits<'s> {
+    let w = walk.atoms.words;
+    active_rules(walk, port, &mut scratch.active);
+    let cuts = source_port_cuts(walk, &scratch.active);
+    scratch.bits.clear();
+    scratch.bits.resize(7 * w, 0);
+    let mut bits = PortBits::split(&mut scratch.bits, w);
+    for piece in cuts.windows(2) {
+        // both fit in u16: the cuts lie in 0..=65536 and the pieces end before 65536
+        let (lo, hi) = (piece[0] as u16, (piece[1] - 1) as u16);
+        let mut contrib = Contributions {
+            rules: &mut scratch.contributions,
+            bits: &mut scratch.contributed,
+            record: found.is_some(),
+        };
+        walk_piece(walk, &scratch.active, (lo, hi), &mut bits, &mut contrib);
+        if let Some(found) = found.as_deref_mut() {
+            found.classify(walk, &contrib, &mut bits);
+        }
+        for (t, a) in bits.total.iter_mut().zip(bits.piece_allowed.iter()) {
+            *t |= a;
+        }
+    }
+    bits
 }
 
 /// The candidate rules (indices in `walk.cands`) whose protocol and ports match `port`.
@@ -2357,6 +2594,8 @@ impl<'b> PortBits<'b> {
 struct Contributions<'c> {
     rules: &'c mut Vec<(RuleRef, Access)>,
     bits: &'c mut Vec<u64>,
+    /// Whether to record them (not when only the port's state is wanted).
+    record: bool,
 }
 
 /// Walks every level's active rules for one source-port piece `(lo, hi)`: leaves in
@@ -2442,6 +2681,7 @@ fn walk_level(
         let mut left = false;
         // an admin Allow only hands its sources over to the NSGs: it decides nothing
         let hands_over = admin && r.access == Access::Allow;
+        let record = contrib.record && !hands_over;
         for (j, (s, u)) in src.iter().zip(b.undecided.iter_mut()).enumerate() {
             let d = s & *u;
             *u &= !d;
@@ -2452,11 +2692,11 @@ fn walk_level(
                 (true, Access::Allow) => b.pass[j] |= d,
                 _ => {}
             }
-            if !hands_over {
+            if record {
                 contrib.bits.push(d);
             }
         }
-        if !hands_over {
+        if record {
             contrib.rules.push((
                 RuleRef {
                     level,
@@ -2631,6 +2871,21 @@ impl<'s> Atoms<'s> {
             let j = self.starts.partition_point(|&b| b <= hi) - 1;
             set_range(out, i, j);
         }
+    }
+
+    /// How many addresses the atoms whose bits are set hold (saturating, as
+    /// [`IntervalSet::count`] of [`Atoms::to_set`]).
+    fn count(&self, bits: &[u64]) -> u128 {
+        let n = self.starts.len();
+        let mut count = 0u128;
+        let mut i = next_bit(bits, 0, n, true);
+        while i < n {
+            let j = next_bit(bits, i, n, false);
+            let hi = if j < n { self.starts[j] - 1 } else { self.max };
+            count = count.saturating_add((hi - self.starts[i]).saturating_add(1));
+            i = next_bit(bits, j, n, true);
+        }
+        count
     }
 
     /// The addresses of the atoms whose bits are set.
@@ -3176,8 +3431,23 @@ mod tests {
                     ));
                 }
                 assert_eq!(atoms.to_set(&bits).ranges(), &want[..], "{n} atoms");
+                assert_eq!(atoms.count(&bits), atoms.to_set(&bits).count(), "{n} atoms");
             }
         }
+    }
+
+    /// The count of addresses from the bits saturates as [`IntervalSet::count`] does: only
+    /// the whole IPv6 space (2^128 addresses) does not fit.
+    #[test]
+    fn atoms_count_saturates_on_the_whole_ipv6_space() {
+        let mut bounds: Vec<u128> = vec![0, 1 << 64, u128::MAX - 3];
+        let atoms = Atoms::new(&mut bounds, u128::MAX);
+        assert_eq!(atoms.count(&[0b111]), u128::MAX);
+        assert_eq!(atoms.count(&[0b111]), atoms.to_set(&[0b111]).count());
+        assert_eq!(atoms.count(&[0b110]), u128::MAX - (1 << 64) + 1);
+        assert_eq!(atoms.count(&[0b100]), 4);
+        assert_eq!(atoms.count(&[0b001]), 1 << 64);
+        assert_eq!(atoms.count(&[0]), 0);
     }
 }
 
