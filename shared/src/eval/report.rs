@@ -65,6 +65,17 @@ pub enum Level {
     NetworkInterface,
 }
 
+impl Level {
+    /// As serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::NetworkManager => "networkManager",
+            Level::Subnet => "subnet",
+            Level::NetworkInterface => "networkInterface",
+        }
+    }
+}
+
 /// A rule that produced a verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

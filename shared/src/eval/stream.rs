@@ -18,7 +18,8 @@
 use super::engine::{dedup_warnings, Model};
 use super::keys::FxMap;
 use super::report::{
-    DecidingRule, Exposure, Level, Report, State, Status, VmRecommendations, VmReport,
+    DecidingRule, Exposure, InternetPath, IpConfigSummary, Level, Report, State, Status,
+    VmRecommendations, VmReport,
 };
 use super::{Access, Protocol};
 use serde::Serialize;
@@ -379,7 +380,7 @@ fn vm_item(
     }
     o.str_field("status", v.status.as_str())?;
     o.field("recommendations", &v.recommendations)?;
-    o.field("publicIps", &v.public_ips)?;
+    o.strings_field("publicIps", &v.public_ips)?;
     o.key("exposures");
     let buf = &mut *o.buf;
     buf.push(b'[');
@@ -388,7 +389,14 @@ fn vm_item(
         renders.exposure(buf, e, style)?;
     }
     close_array(buf, style, v.exposures.is_empty(), EXPOSURE_DEPTH - 1);
-    o.field("ipConfigurations", &v.ip_configurations)?;
+    o.key("ipConfigurations");
+    let buf = &mut *o.buf;
+    buf.push(b'[');
+    for (k, c) in v.ip_configurations.iter().enumerate() {
+        separator(buf, style, k == 0, VM_DEPTH + 2);
+        ip_configuration(buf, c, style, VM_DEPTH + 2)?;
+    }
+    close_array(buf, style, v.ip_configurations.is_empty(), VM_DEPTH + 1);
     if let Some(jit) = &v.jit_policy {
         o.str_field("jitPolicy", jit)?;
     }
@@ -410,6 +418,68 @@ fn string(buf: &mut Vec<u8>, s: &str, style: Style, depth: usize) -> io::Result<
     } else {
         put(buf, s, style, depth)
     }
+}
+
+/// What `put(buf, c, style, depth)` writes for an ip configuration's summary.
+fn ip_configuration(
+    buf: &mut Vec<u8>,
+    c: &IpConfigSummary,
+    style: Style,
+    depth: usize,
+) -> io::Result<()> {
+    // the same fields, in the same order, with the same omissions as its Serialize
+    let mut o = Object::open(buf, style, depth);
+    o.str_field("id", &c.id)?;
+    if let Some(ip) = &c.private_ip {
+        o.str_field("privateIp", ip)?;
+    }
+    if let Some(ip) = &c.public_ip {
+        o.str_field("publicIp", ip)?;
+    }
+    o.bool_field("hasPublicIp", c.has_public_ip);
+    if let Some(nsg) = &c.subnet_nsg {
+        o.str_field("subnetNsg", nsg)?;
+    }
+    if let Some(nsg) = &c.nic_nsg {
+        o.str_field("nicNsg", nsg)?;
+    }
+    o.close()
+}
+
+/// What `put(buf, r, style, depth)` writes for a deciding rule.
+fn deciding_rule(
+    buf: &mut Vec<u8>,
+    r: &DecidingRule,
+    style: Style,
+    depth: usize,
+) -> io::Result<()> {
+    let mut o = Object::open(buf, style, depth);
+    o.str_field("nsg", &r.nsg)?;
+    o.str_field("rule", &r.rule)?;
+    o.u32_field("priority", r.priority);
+    o.str_field("access", r.access.as_str())?;
+    o.str_field("level", r.level.as_str())?;
+    o.bool_field("default", r.default);
+    o.close()
+}
+
+/// What `put(buf, p, style, depth)` writes for a path from the Internet (its `PathWire`).
+fn internet_path(
+    buf: &mut Vec<u8>,
+    p: &InternetPath,
+    style: Style,
+    depth: usize,
+) -> io::Result<()> {
+    let mut o = Object::open(buf, style, depth);
+    o.str_field("kind", p.kind.as_str())?;
+    o.str_field("via", &p.via)?;
+    o.str_field("frontend", &p.frontend.to_string())?;
+    o.str_field("target", &p.target.to_string())?;
+    o.strings_field("allowedPublicSources", &p.allowed_public_sources)?;
+    o.str_field("state", p.state.as_str())?;
+    o.bool_field("reachable", p.reachable);
+    o.str_field("reason", &p.reason())?;
+    o.close()
 }
 
 /// Before an element of an array at `depth` (its elements' `Pretty::at`).
@@ -485,6 +555,31 @@ impl<'b> Object<'b> {
     fn str_field(&mut self, name: &str, value: &str) -> io::Result<()> {
         self.key(name);
         string(self.buf, value, self.style, self.depth + 1)
+    }
+
+    fn bool_field(&mut self, name: &str, value: bool) {
+        self.key(name);
+        self.buf
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    fn u32_field(&mut self, name: &str, value: u32) {
+        self.key(name);
+        // writing to a Vec cannot fail
+        let _ = write!(self.buf, "{value}");
+    }
+
+    /// An array of strings, as serde_json writes a `Vec<String>` at `depth + 1`.
+    fn strings_field(&mut self, name: &str, items: &[String]) -> io::Result<()> {
+        self.key(name);
+        let depth = self.depth + 1;
+        self.buf.push(b'[');
+        for (k, item) in items.iter().enumerate() {
+            separator(self.buf, self.style, k == 0, depth + 1);
+            string(self.buf, item, self.style, depth + 1)?;
+        }
+        close_array(self.buf, self.style, items.is_empty(), depth);
+        Ok(())
     }
 
     fn close(self) -> io::Result<()> {
@@ -623,11 +718,11 @@ impl Renders {
     fn write_exposure(&mut self, buf: &mut Vec<u8>, e: &Exposure, style: Style) -> io::Result<()> {
         // the same fields, in the same order, with the same omissions as `Exposure`'s Serialize
         let mut o = Object::open(buf, style, EXPOSURE_DEPTH);
-        o.field("port", &e.port)?;
+        o.u32_field("port", u32::from(e.port));
         o.str_field("protocol", e.protocol.as_str())?;
         o.str_field("state", e.state.as_str())?;
-        o.field("reachable", &e.reachable)?;
-        o.field("allowedPublicSources", &*e.allowed_public_sources)?;
+        o.bool_field("reachable", e.reachable);
+        o.strings_field("allowedPublicSources", &e.allowed_public_sources)?;
         if self.table {
             o.key("decidingRuleRefs");
             let buf = &mut *o.buf;
@@ -655,7 +750,7 @@ impl Renders {
                 buf.extend_from_within(at.clone());
             } else {
                 let start = buf.len();
-                put(buf, r, style, EXPOSURE_DEPTH + 2)?;
+                deciding_rule(buf, r, style, EXPOSURE_DEPTH + 2)?;
                 self.rules.insert(key, start..buf.len());
             }
         }
@@ -665,9 +760,16 @@ impl Renders {
 
     /// The exposure's fields after its deciding rules, and its end.
     fn exposure_rest(&self, mut o: Object<'_>, e: &Exposure) -> io::Result<()> {
-        o.field("jitProtected", &e.jit_protected)?;
+        o.bool_field("jitProtected", e.jit_protected);
         o.str_field("reason", &e.reason)?;
-        o.field("paths", &e.paths)?;
+        o.key("paths");
+        let buf = &mut *o.buf;
+        buf.push(b'[');
+        for (k, p) in e.paths.iter().enumerate() {
+            separator(buf, o.style, k == 0, EXPOSURE_DEPTH + 2);
+            internet_path(buf, p, o.style, EXPOSURE_DEPTH + 2)?;
+        }
+        close_array(buf, o.style, e.paths.is_empty(), EXPOSURE_DEPTH + 1);
         if let Some(m) = &e.managed_access {
             o.field("managedAccess", &**m)?;
         }
