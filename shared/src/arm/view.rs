@@ -79,8 +79,8 @@ impl<'a> Inventory<'a> {
     pub fn from_slice(bytes: &'a [u8]) -> serde_json::Result<Self> {
         #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
         if Self::two_threads(bytes.len(), 8 << 20) {
-            // the UTF-8 check runs on this thread while the second scans for its cut
-            return split::parse_bytes(bytes, Self::target(bytes.len()))
+            // the UTF-8 check runs on this thread while the second finds its cut
+            return split::parse_bytes(bytes, Self::targets(bytes.len()))
                 .unwrap_or_else(|| serde_json::from_slice(bytes));
         }
         // one check of the whole buffer is faster than serde_json's check of every string
@@ -111,7 +111,7 @@ impl<'a> Inventory<'a> {
         if !Self::two_threads(text.len(), alone) {
             return serde_json::from_str(text);
         }
-        split::parse(text, Self::target(text.len()))
+        split::parse_with(text, Self::targets(text.len()))
     }
 
     /// Whether a text of `len` bytes is parsed on two threads.
@@ -120,12 +120,18 @@ impl<'a> Inventory<'a> {
         len > alone && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
     }
 
-    /// Where the second thread's scan stops. It scans to its start before it parses (a scan
-    /// takes about a third of a parse), so it starts past the middle (tried on the e2e
-    /// bench's shapes: 1/2 was slowest, 4/7 and 16/25 close; 3/5 is between them).
+    /// Where the second thread starts looking for its cut. A guess reads only what is near,
+    /// so it starts about the middle: tried on the e2e bench's shapes from 46% to 54%, 52% was
+    /// best or level on all three (this thread checks that the whole text is UTF-8 and the
+    /// second only its part, but the lists late in an inventory parse slower per byte). A scan
+    /// reads everything before its start (about a third of what parsing it costs), so it
+    /// starts past the middle (1/2 was slowest, 4/7 and 16/25 close; 3/5 is between them).
     #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-    fn target(len: usize) -> usize {
-        len / 5 * 3
+    fn targets(len: usize) -> split::Targets {
+        split::Targets {
+            guess: len / 25 * 13,
+            scan: len / 5 * 3,
+        }
     }
 }
 
@@ -792,7 +798,7 @@ impl crate::inventory::Inventory {
 
 #[cfg(all(test, feature = "parallel", not(target_arch = "wasm32")))]
 mod two_threads {
-    use super::split::{parse_bytes, parse_traced};
+    use super::split::{parse_bytes, parse_traced, Targets};
     use super::Inventory;
 
     /// The one-thread parse and the two-thread parse cut at `target`: the same inventory, or
@@ -840,6 +846,55 @@ mod two_threads {
         }
     }
 
+    /// Ids that are not ARM's (nothing to guess from): the second thread scans for its cut,
+    /// and the cuts are taken as before.
+    #[test]
+    fn without_arm_ids_the_scan_finds_the_cut() {
+        let inv = crate::fleet::per_vm_nsg_fleet(300, 7);
+        let text = serde_json::to_string_pretty(&inv)
+            .unwrap()
+            .replace("/providers/", "/p/");
+        assert!(serde_json::from_str::<Inventory>(&text).is_ok());
+        let taken = everywhere(&text);
+        assert!(taken >= 30, "only {taken} of 41 cuts taken");
+    }
+
+    /// A guess that reads as a resource of a list but is not one of that list's elements (a
+    /// resource under an unknown key; a NIC inside the VM list): this thread does not arrive
+    /// there in that list, so the cut is not taken and the inventory is one parse's.
+    #[test]
+    fn a_wrong_guess_is_not_taken() {
+        let inv = crate::fleet::per_vm_nsg_fleet(200, 3);
+        let mut decoy = serde_json::to_value(&inv.network_interfaces[0]).unwrap();
+        decoy["name"] = "decoy-nic".into();
+        decoy["id"] =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/decoy-nic"
+                .into();
+        let start_of = |text: &str| {
+            let marker = text.find("decoy-nic").unwrap();
+            text[..marker].rfind(",{").unwrap() + 1
+        };
+        // under an unknown key, between other values
+        let json = serde_json::to_string(&inv).unwrap();
+        let body = json.trim_end().strip_suffix('}').unwrap();
+        let unknown = format!("{body},\"zzz\":[1,{decoy},2]}}");
+        // a NIC among the VMs
+        let mut value = serde_json::to_value(&inv).unwrap();
+        value["virtualMachines"]
+            .as_array_mut()
+            .unwrap()
+            .insert(100, decoy.clone());
+        let among_vms = serde_json::to_string(&value).unwrap();
+        for text in [&unknown, &among_vms] {
+            let at = start_of(text);
+            let (one, joined) = both(text, at);
+            assert!(!joined, "a cut at the decoy was taken");
+            if text == &unknown {
+                assert!(one.is_some(), "valid");
+            }
+        }
+    }
+
     /// Text that looks like a list or a key where it is not (a nested key of the same name,
     /// an escaped key, a string holding brackets and quotes), null lists and unknown keys: the
     /// same inventory as one parse wherever the cut falls.
@@ -876,7 +931,7 @@ mod two_threads {
         let one = format!("{:?}", serde_json::from_str::<Inventory>(&text).unwrap());
         for k in 0..=40 {
             let target = text.len() * k / 40;
-            let two = parse_bytes(text.as_bytes(), target).expect("UTF-8");
+            let two = parse_bytes(text.as_bytes(), Targets::both(target)).expect("UTF-8");
             assert_eq!(format!("{:?}", two.unwrap()), one, "cut at {target}");
         }
         for at in [10, text.len() / 3, text.len() * 3 / 5, text.len() - 30] {
@@ -889,7 +944,7 @@ mod two_threads {
             for k in [0, 20, 24, 40] {
                 let target = bytes.len() * k / 40;
                 assert!(
-                    parse_bytes(&bytes, target).is_none(),
+                    parse_bytes(&bytes, Targets::both(target)).is_none(),
                     "0x80 at {letter}, cut at {target}"
                 );
             }

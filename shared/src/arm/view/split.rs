@@ -1,14 +1,22 @@
 //! The borrowed inventory parsed on two threads (native builds with the `parallel` feature).
 //!
-//! A second thread finds where the text can be cut in two: it scans the JSON's structure (no
-//! values built) from the start to a target past the middle and takes the next place where an
-//! element of a top-level list, or a top-level key, begins. It then parses from there to the
-//! end: the rest of that list, element by element, then the top-level keys after it. Meanwhile
-//! this thread parses from the start, one top-level key and one list element at a time, and
-//! stops where the second thread began **only if it arrives exactly there**: then it has
-//! parsed the same bytes up to the cut that the second thread parsed from it, so joining the
-//! two gives what one parse gives. If it does not arrive there (the scan met text that is not
-//! JSON, say), it parses the rest itself and the second thread's work is dropped.
+//! A second thread finds where the text can be cut in two, at a place where an element of a
+//! top-level list (or a top-level key) begins:
+//! - first by **guessing**, without reading what comes before: from a target near the middle,
+//!   the first object after a comma that reads as an ARM resource of one of the lists (an `id`
+//!   naming a top-level resource of that list's type, and a `name`) and is followed by a comma
+//!   or the list's end. It checks that its own part is UTF-8 and starts parsing at once;
+//! - if nothing there reads so (an inventory without ids, say), by **scanning** the JSON's
+//!   structure (no values built) from the start to a target past the middle, which finds the
+//!   next such place for certain, and waits for this thread's UTF-8 check of the whole text.
+//!
+//! It then parses from there to the end: the rest of that list, element by element, then the
+//! top-level keys after it. Meanwhile this thread parses from the start, one top-level key and
+//! one list element at a time, and stops where the second thread began **only if it arrives
+//! exactly there, in the same list**: then it has parsed the same bytes up to the cut that the
+//! second thread parsed from it, so joining the two gives what one parse gives. If it does not
+//! (a guess fell inside a string or a nested list, or the scan met text that is not JSON), it
+//! parses the rest itself and the second thread's work is dropped.
 //!
 //! Both threads keep serde's rules: the same field types and null handling, a known key given
 //! twice is an error, unknown keys are skipped (and checked as JSON), and nothing but
@@ -150,28 +158,30 @@ impl<'de, T: Default + Deserialize<'de>> Deserialize<'de> for Nullable<T> {
     }
 }
 
-/// Whether to stop before a value or element that starts at `pos` (this thread, when it
-/// arrives where the second thread began).
+/// Whether to stop before a value or element that starts at `pos`, in top-level list `list`
+/// (`None`: a top-level key); this thread stops when it arrives where the second thread began.
 trait Stop {
-    fn here(&mut self, pos: usize) -> bool;
+    fn here(&mut self, pos: usize, list: Option<usize>) -> bool;
 }
 
 /// This thread stops where the second thread began, once that is known, if it gets there.
 struct AtCut<'s> {
     cut: &'s AtomicUsize,
-    /// The cut is never before this (the scan's target): no need to wait for it before.
+    /// The list the cut is in ([`NONE`]: a top-level key), published before the cut.
+    cut_list: &'s AtomicUsize,
+    /// The cut is never before this (the targets' lesser): no need to wait for it before.
     not_before: usize,
     /// Set when this thread has gone past the cut: the second thread can give up.
     missed: &'s AtomicBool,
-    known: Option<usize>,
+    known: Option<(usize, usize)>,
 }
 
 impl Stop for AtCut<'_> {
-    fn here(&mut self, pos: usize) -> bool {
+    fn here(&mut self, pos: usize, list: Option<usize>) -> bool {
         if pos < self.not_before {
             return false;
         }
-        let cut = match self.known {
+        let (cut, cut_list) = match self.known {
             Some(c) => c,
             None => {
                 let mut c = self.cut.load(Ordering::Acquire);
@@ -179,18 +189,20 @@ impl Stop for AtCut<'_> {
                     std::thread::yield_now();
                     c = self.cut.load(Ordering::Acquire);
                 }
-                self.known = Some(c);
-                c
+                let known = (c, self.cut_list.load(Ordering::Relaxed));
+                self.known = Some(known);
+                known
             }
         };
         if cut == NONE {
             return false;
         }
-        if pos > cut {
+        let here = pos == cut && list.unwrap_or(NONE) == cut_list;
+        if pos >= cut && !here {
             self.missed.store(true, Ordering::Relaxed);
-            self.known = Some(NONE);
+            self.known = Some((NONE, NONE));
         }
-        pos == cut
+        here
     }
 }
 
@@ -214,7 +226,7 @@ enum At {
 struct Abandoned<'s>(&'s AtomicBool);
 
 impl Stop for Abandoned<'_> {
-    fn here(&mut self, _: usize) -> bool {
+    fn here(&mut self, _: usize, _: Option<usize>) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -252,13 +264,13 @@ impl<'a> Parts<'a> {
     ) -> Result<End> {
         let inv = &mut self.inv;
         match k {
-            0 => elements(&mut inv.virtual_machines, c, at, stop),
-            1 => elements(&mut inv.network_interfaces, c, at, stop),
-            2 => elements(&mut inv.public_ip_addresses, c, at, stop),
-            3 => elements(&mut inv.virtual_networks, c, at, stop),
-            4 => elements(&mut inv.network_security_groups, c, at, stop),
-            5 => elements(&mut inv.application_security_groups, c, at, stop),
-            6 => elements(&mut inv.jit_network_access_policies, c, at, stop),
+            0 => elements(&mut inv.virtual_machines, k, c, at, stop),
+            1 => elements(&mut inv.network_interfaces, k, c, at, stop),
+            2 => elements(&mut inv.public_ip_addresses, k, c, at, stop),
+            3 => elements(&mut inv.virtual_networks, k, c, at, stop),
+            4 => elements(&mut inv.network_security_groups, k, c, at, stop),
+            5 => elements(&mut inv.application_security_groups, k, c, at, stop),
+            6 => elements(&mut inv.jit_network_access_policies, k, c, at, stop),
             _ => unreachable!("not a list key"),
         }
     }
@@ -305,7 +317,7 @@ impl<'a> Parts<'a> {
             }
             at = At::Next;
             c.ws();
-            if stop.here(c.pos) {
+            if stop.here(c.pos, None) {
                 return Ok(End::Stopped);
             }
             let start = c.pos;
@@ -377,6 +389,7 @@ impl<'a> Parts<'a> {
 /// the view's `list` trims.
 fn elements<'a, T: Deserialize<'a>>(
     out: &mut Vec<T>,
+    list: usize,
     c: &mut Cursor<'a>,
     mut at: At,
     stop: &mut impl Stop,
@@ -394,7 +407,7 @@ fn elements<'a, T: Deserialize<'a>>(
         }
         at = At::Next;
         c.ws();
-        if stop.here(c.pos) {
+        if stop.here(c.pos, Some(list)) {
             out.shrink_to_fit();
             return Ok(End::Stopped);
         }
@@ -475,35 +488,146 @@ fn find_cut(b: &[u8], target: usize, missed: &AtomicBool) -> Option<(usize, Opti
     None
 }
 
-/// Parses `text` on two threads, the second beginning at or after `target` bytes; see the
-/// module's documentation.
-pub(super) fn parse(text: &str, target: usize) -> Result<Inventory<'_>> {
-    parse_traced(text, target).0
+/// Where the second thread may begin when it guesses: the first object at or after `target`
+/// that follows a comma, reads as an ARM resource of one of the [`LISTS`] (see [`list_of`])
+/// and is followed by a comma or a `]`; with that list. A guess only: this thread takes the cut
+/// only if it arrives there in that list. `None` when nothing within [`GUESS_SPAN`] bytes past
+/// the target reads so.
+fn guess_cut(b: &[u8], target: usize) -> Option<(usize, usize)> {
+    #[derive(Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow)]
+        id: Option<Cow<'a, str>>,
+        name: Option<IgnoredAny>,
+    }
+    let end = b.len().min(target.saturating_add(GUESS_SPAN));
+    let mut i = target;
+    while i < end {
+        let at = memchr::memchr(b'{', &b[i..end])? + i;
+        i = at + 1;
+        let before = b[..at]
+            .iter()
+            .rev()
+            .find(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t'));
+        if before != Some(&b',') {
+            continue;
+        }
+        let mut it = serde_json::Deserializer::from_slice(&b[at..]).into_iter::<Probe>();
+        let Some(Ok(Probe {
+            id: Some(id),
+            name: Some(_),
+        })) = it.next()
+        else {
+            continue;
+        };
+        let after = b[at + it.byte_offset()..]
+            .iter()
+            .find(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t'));
+        if !matches!(after, Some(b',' | b']')) {
+            continue;
+        }
+        if let Some(k) = list_of(&id) {
+            return Some((at, k));
+        }
+    }
+    None
 }
 
-/// [`parse`], and whether the second thread's part was taken.
+/// How far past its target the second thread looks for a guess.
+const GUESS_SPAN: usize = 4 << 20;
+
+/// The list ([`KEYS`]' index) whose resources have ids like `id`: a top-level resource of that
+/// type (`.../providers/Microsoft.Network/networkInterfaces/NAME`, or for JIT policies
+/// `.../providers/Microsoft.Security/locations/LOC/jitNetworkAccessPolicies/NAME`), compared
+/// as ARM compares, ignoring case.
+fn list_of(id: &str) -> Option<usize> {
+    const TYPES: [(&str, &str); 6] = [
+        ("Microsoft.Compute", "virtualMachines"),
+        ("Microsoft.Network", "networkInterfaces"),
+        ("Microsoft.Network", "publicIPAddresses"),
+        ("Microsoft.Network", "virtualNetworks"),
+        ("Microsoft.Network", "networkSecurityGroups"),
+        ("Microsoft.Network", "applicationSecurityGroups"),
+    ];
+    let parts: Vec<&str> = id.split('/').collect();
+    let p = parts
+        .iter()
+        .rposition(|s| s.eq_ignore_ascii_case("providers"))?;
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    match &parts[p + 1..] {
+        [ns, ty, name] if !name.is_empty() => {
+            TYPES.iter().position(|(n, t)| same(ns, n) && same(ty, t))
+        }
+        [ns, locations, loc, ty, name]
+            if same(ns, "Microsoft.Security")
+                && same(locations, "locations")
+                && !loc.is_empty()
+                && same(ty, "jitNetworkAccessPolicies")
+                && !name.is_empty() =>
+        {
+            Some(6)
+        }
+        _ => None,
+    }
+}
+
+/// Parses `text` on two threads, the second beginning at or after its target; see the module's
+/// documentation.
+pub(super) fn parse_with(text: &str, targets: Targets) -> Result<Inventory<'_>> {
+    parse_traced_with(text, targets).0
+}
+
+/// [`parse_with`] with one target for both ways, and whether the second thread's part was
+/// taken.
+#[cfg(test)]
 pub(super) fn parse_traced(text: &str, target: usize) -> (Result<Inventory<'_>>, bool) {
-    match parse_checked(text.as_bytes(), || Some(text), target) {
+    parse_traced_with(text, Targets::both(target))
+}
+
+/// [`parse_with`], and whether the second thread's part was taken.
+pub(super) fn parse_traced_with(text: &str, targets: Targets) -> (Result<Inventory<'_>>, bool) {
+    match parse_checked(text.as_bytes(), || Some(text), targets) {
         (Some(r), joined) => (r, joined),
         (None, _) => unreachable!("a str is UTF-8"),
     }
 }
 
-/// [`parse`] from bytes: this thread checks that they are UTF-8 while the second thread
-/// scans them for its cut (the scan reads bytes only), so the check no longer delays the
-/// second thread. `None` when they are not UTF-8 (nothing is parsed then).
-pub(super) fn parse_bytes(bytes: &[u8], target: usize) -> Option<Result<Inventory<'_>>> {
-    parse_checked(bytes, || std::str::from_utf8(bytes).ok(), target).0
+/// [`parse_with`] from bytes: this thread checks that they are UTF-8 while the second thread
+/// guesses its cut and checks its own part, or scans for its cut (the scan reads bytes only),
+/// so the check does not delay the second thread. `None` when they are not UTF-8 (nothing is
+/// parsed then).
+pub(super) fn parse_bytes(bytes: &[u8], targets: Targets) -> Option<Result<Inventory<'_>>> {
+    parse_checked(bytes, || std::str::from_utf8(bytes).ok(), targets).0
+}
+
+/// Where the second thread starts looking for its cut: by guessing (no scan first: about the
+/// middle), or by scanning (past the middle, since the scan takes time).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Targets {
+    pub guess: usize,
+    pub scan: usize,
+}
+
+impl Targets {
+    /// The same target for both ways.
+    #[cfg(test)]
+    pub(super) fn both(target: usize) -> Self {
+        Self {
+            guess: target,
+            scan: target,
+        }
+    }
 }
 
 /// The two threads; `check` gives the text of `bytes` (on this thread, while the second
-/// scans), or `None` when they are not text.
+/// guesses or scans), or `None` when they are not text.
 fn parse_checked<'a>(
     bytes: &'a [u8],
     check: impl FnOnce() -> Option<&'a str>,
-    target: usize,
+    targets: Targets,
 ) -> (Option<Result<Inventory<'a>>>, bool) {
     let cut = AtomicUsize::new(UNKNOWN);
+    let cut_list = AtomicUsize::new(NONE);
     let missed = AtomicBool::new(false);
     let (checked, text_rx) = std::sync::mpsc::sync_channel::<Option<&'a str>>(1);
     let (head, tail) = std::thread::scope(|scope| {
@@ -519,13 +643,25 @@ fn parse_checked<'a>(
                 }
             }
             let _publish = Publish(&cut);
-            let (at, list) = find_cut(bytes, target, &missed)?;
-            // not text: the first thread parses nothing, and neither does this one
-            let text = text_rx.recv().ok().flatten()?;
-            // the scan stops only after a comma, whitespace, `{` or `[`: a char boundary
+            // the part from the cut on, as text (a cut is always just after a comma,
+            // whitespace, `{` or `[`: a char boundary)
+            let (at, list, tail) = match guess_cut(bytes, targets.guess) {
+                Some((at, k)) => {
+                    // not text: the first thread finds out too, and parses nothing
+                    let tail = std::str::from_utf8(&bytes[at..]).ok()?;
+                    (at, Some(k), tail)
+                }
+                None => {
+                    let (at, list) = find_cut(bytes, targets.scan, &missed)?;
+                    // not text: the first thread parses nothing, and neither does this one
+                    let text = text_rx.recv().ok().flatten()?;
+                    (at, list, &text[at..])
+                }
+            };
+            cut_list.store(list.unwrap_or(NONE), Ordering::Relaxed);
             cut.store(at.max(1), Ordering::Release);
             let mut parts = Parts::default();
-            let mut c = Cursor { text, pos: at };
+            let mut c = Cursor { text: tail, pos: 0 };
             let mut stop = Abandoned(&missed);
             let done = match list {
                 Some(k) => {
@@ -558,7 +694,8 @@ fn parse_checked<'a>(
         let mut c = Cursor { text, pos: 0 };
         let mut stop = AtCut {
             cut: &cut,
-            not_before: target,
+            cut_list: &cut_list,
+            not_before: targets.guess.min(targets.scan),
             missed: &missed,
             known: None,
         };
@@ -590,5 +727,70 @@ fn parse_checked<'a>(
                 false,
             ),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{guess_cut, list_of, KEYS};
+
+    #[test]
+    fn ids_name_their_list() {
+        let sub = "/subscriptions/0000/resourceGroups/rg/providers";
+        let cases = [
+            (format!("{sub}/Microsoft.Compute/virtualMachines/vm1"), Some(0)),
+            (format!("{sub}/microsoft.network/NETWORKINTERFACES/nic"), Some(1)),
+            (format!("{sub}/Microsoft.Network/publicIPAddresses/ip"), Some(2)),
+            (format!("{sub}/Microsoft.Network/virtualNetworks/v"), Some(3)),
+            (format!("{sub}/Microsoft.Network/networkSecurityGroups/n"), Some(4)),
+            (format!("{sub}/Microsoft.Network/applicationSecurityGroups/a"), Some(5)),
+            (
+                format!("{sub}/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"),
+                Some(6),
+            ),
+            // child resources, references to other types, and what is not an id
+            (format!("{sub}/Microsoft.Network/networkSecurityGroups/n/securityRules/r"), None),
+            (format!("{sub}/Microsoft.Network/networkInterfaces/nic/ipConfigurations/c"), None),
+            (format!("{sub}/Microsoft.Compute/disks/d"), None),
+            (format!("{sub}/Microsoft.Network/networkInterfaces/"), None),
+            (format!("{sub}/Microsoft.Security/jitNetworkAccessPolicies/default"), None),
+            ("networkInterfaces".to_string(), None),
+            (String::new(), None),
+        ];
+        for (id, want) in cases {
+            assert_eq!(list_of(&id), want, "{id}");
+        }
+    }
+
+    /// In a pretty inventory the guess is the start of a top-level element of the list it
+    /// names, the first one at or after the target (nested lists of objects with ids, such as
+    /// security rules, are passed over).
+    #[test]
+    fn the_guess_is_the_next_element_of_a_list() {
+        let inv = crate::fleet::rich_fleet(60, 3);
+        let text = serde_json::to_string_pretty(&inv).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut guessed = 0;
+        for k in 1..20 {
+            let target = text.len() * k / 20;
+            let Some((at, list)) = guess_cut(text.as_bytes(), target) else {
+                continue;
+            };
+            guessed += 1;
+            assert!(at >= target);
+            assert_eq!(&text[at..at + 1], "{");
+            let elem: serde_json::Value = serde_json::Deserializer::from_str(&text[at..])
+                .into_iter()
+                .next()
+                .unwrap()
+                .unwrap();
+            let listed = value[KEYS[list]].as_array().unwrap();
+            assert!(
+                listed.contains(&elem),
+                "cut at {at}: not an element of {}",
+                KEYS[list]
+            );
+        }
+        assert!(guessed >= 15, "only {guessed} of 19 targets guessed");
     }
 }
