@@ -686,10 +686,18 @@ impl<'a> Model<'a> {
         let has_nic = !nic_idx.is_empty() || missing_nics > 0;
         let jit = self.jit_for(&vm_key);
         if self.ingress.by_conf.is_empty() {
-            // no load balancer or firewall path: the worst ip configuration's states decide
-            let confs = self.vm_conf_states(&nic_idx, missing_nics > 0);
-            let any_open = (0..self.ports.len()).any(|pi| confs.port_state(pi) == State::Open);
-            let confs = confs.confs.iter().map(|s| (s.conf, s.nic_nsg));
+            // no load balancer or firewall path: whether some port of some ip configuration is
+            // open decides, so the first open port found ends the evaluation
+            let confs = self.vm_conf_list(&nic_idx);
+            let any_open = confs
+                .clone()
+                .zip(self.vm_conf_shared(&nic_idx))
+                .any(|((c, nic_nsg), keep)| self.conf_any_open(c, nic_nsg, keep))
+                || (missing_nics > 0
+                    && self
+                        .eval_path(&unseen_nic(), NONE, true)
+                        .iter()
+                        .any(|e| e.state == State::Open));
             return vm_recommendations(confs, has_nic, any_open, &jit);
         }
         let confs = self.vm_confs(&nic_idx, missing_nics > 0);
@@ -844,6 +852,29 @@ impl<'a> Model<'a> {
 
     /// [`Model::vm_confs`] when only the ports' states are wanted: the evaluations not worth
     /// caching stop at the states ([`Model::conf_states`]).
+    /// The ip configurations of these NICs, each with its NIC's NSG, in order.
+    fn vm_conf_list<'m>(
+        &'m self,
+        nic_idx: &'m [u32],
+    ) -> impl Iterator<Item = (&'m IpConf<'a>, u32)> + Clone + 'm {
+        nic_idx.iter().flat_map(move |&n| {
+            let (from, to) = (self.nic_confs[n as usize], self.nic_confs[n as usize + 1]);
+            let nic_nsg = self.nic_nsg[n as usize];
+            self.ipconfs[from as usize..to as usize]
+                .iter()
+                .map(move |c| (c, nic_nsg))
+        })
+    }
+
+    /// Whether each ip configuration of these NICs, in [`Model::vm_conf_list`]'s order, is
+    /// worth caching (see `conf_shared`).
+    fn vm_conf_shared<'m>(&'m self, nic_idx: &'m [u32]) -> impl Iterator<Item = bool> + 'm {
+        nic_idx.iter().flat_map(move |&n| {
+            let (from, to) = (self.nic_confs[n as usize], self.nic_confs[n as usize + 1]);
+            self.conf_shared[from as usize..to as usize].iter().copied()
+        })
+    }
+
     fn vm_conf_states<'m>(&'m self, nic_idx: &[u32], unknown: bool) -> ConfStates<'m, 'a> {
         let mut confs: SmallVec<[ConfState<'m, 'a>; 2]> = SmallVec::new();
         for &n in nic_idx {
@@ -1357,6 +1388,26 @@ impl<'a> Model<'a> {
                         .iter()
                         .map(|port| self.port_state_only(key.family, walk, scratch, *port))
                         .collect()
+                })
+            }),
+        }
+    }
+
+    /// Whether some management port of an ip configuration is open, as [`Model::conf_states`]
+    /// would tell, stopping at the first open port.
+    fn conf_any_open(&self, conf: &IpConf<'_>, nic_nsg: u32, keep: bool) -> bool {
+        let open = |evals: &PathEval| evals.iter().any(|e| e.state == State::Open);
+        if keep {
+            return open(&self.eval_path(conf, nic_nsg, true));
+        }
+        let key = self.eval_key_of(conf, nic_nsg);
+        match self.cached(&key) {
+            Some(evals) => open(&evals),
+            None => self.with_scratch(|scratch| {
+                self.walk_key(&key, scratch, |walk, scratch| {
+                    self.ports.iter().any(|port| {
+                        self.port_state_only(key.family, walk, scratch, *port) == State::Open
+                    })
                 })
             }),
         }

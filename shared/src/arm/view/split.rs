@@ -632,8 +632,9 @@ fn parse_checked<'a>(
     let (checked, text_rx) = std::sync::mpsc::sync_channel::<Option<&'a str>>(1);
     let (head, tail) = std::thread::scope(|scope| {
         let second = scope.spawn(|| {
-            let text_rx = text_rx; // moved here: a receiver is not shared
-                                   // the cut is published whatever happens, so that this thread never waits forever
+            // moved here: a receiver is not shared
+            let text_rx = text_rx;
+            // the cut is published whatever happens, so that this thread never waits forever
             struct Publish<'s>(&'s AtomicUsize);
             impl Drop for Publish<'_> {
                 fn drop(&mut self) {
