@@ -694,6 +694,118 @@ fn firewall_dnat_paths() {
 }
 
 #[test]
+fn only_the_firewalls_public_addresses_are_internet_frontends() {
+    // (case, DNAT destinations, with the firewall's public IP (false: ip configuration without
+    // one), firewall public IP in the inventory, expected firewallDnat frontend on 3389)
+    type Case = (&'static str, Value, bool, bool, Option<&'static str>);
+    let cases: Vec<Case> = vec![
+        (
+            "its public IP",
+            json!(["52.1.1.1"]),
+            true,
+            true,
+            Some("52.1.1.1:3389"),
+        ),
+        (
+            "* is its public IP",
+            json!(["*"]),
+            true,
+            true,
+            Some("52.1.1.1:3389"),
+        ),
+        (
+            "its private IP (private IP DNAT)",
+            json!(["10.100.0.4"]),
+            true,
+            true,
+            None,
+        ),
+        (
+            "a private IP DNAT on a firewall without a public IP",
+            json!(["10.100.0.4"]),
+            false,
+            true,
+            None,
+        ),
+        (
+            "* on a firewall without a public IP",
+            json!(["*"]),
+            false,
+            true,
+            None,
+        ),
+        (
+            "another host's public address",
+            json!(["52.9.9.9"]),
+            true,
+            true,
+            None,
+        ),
+        (
+            "another host's, then its own",
+            json!(["52.9.9.9", "52.1.1.0/30"]),
+            true,
+            true,
+            Some("52.1.1.1:3389"),
+        ),
+        // the firewall's address unknown: any public destination may be it (never look safer)
+        (
+            "its public IP missing from the inventory",
+            json!(["52.9.9.9"]),
+            true,
+            false,
+            Some("52.9.9.9:3389"),
+        ),
+        (
+            "its public IP missing, a private destination",
+            json!(["10.100.0.4"]),
+            true,
+            false,
+            None,
+        ),
+    ];
+    for (case, dests, with_pip, pip_listed, frontend) in cases {
+        let mut fw = firewall(json!([dnat("rdp-in", &["*"], "3389", "10.0.1.4", "3389")]));
+        fw[0]["properties"]["natRuleCollections"][0]["properties"]["rules"][0]
+            ["destinationAddresses"] = dests;
+        if !with_pip {
+            fw[0]["properties"]["ipConfigurations"][0]["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("publicIPAddress");
+        }
+        let mut inv = inventory(Scene {
+            nic_rules: Some(vec![]),
+            extra: json!({ "azureFirewalls": fw }),
+            ..Default::default()
+        });
+        if !pip_listed {
+            inv["publicIPAddresses"] = json!([]);
+        }
+        let r = eval_json(&inv);
+        let rdp = port(vm1(&r), 3389);
+        let shown: Vec<String> = rdp
+            .paths
+            .iter()
+            .filter(|p| p.kind == PathKind::FirewallDnat)
+            .map(|p| p.frontend.to_string())
+            .collect();
+        match frontend {
+            Some(f) => {
+                assert_eq!(shown, [f], "{case}");
+                assert_eq!(rdp.state, State::Open, "{case}");
+                assert!(rdp.reachable, "{case}");
+            }
+            None => {
+                assert!(shown.is_empty(), "{case}: {shown:?}");
+                assert_eq!(rdp.state, State::Private, "{case}");
+                assert!(!rdp.reachable, "{case}");
+            }
+        }
+    }
+}
+
+#[test]
 fn firewall_policy_rule_collection_groups() {
     let policy = format!("{SUB}/Microsoft.Network/firewallPolicies/hub-policy");
     let mut fw = firewall(json!([]));

@@ -12,7 +12,7 @@ use super::Protocol;
 use crate::arm::view::{Inventory, PublicIpAddress};
 use crate::arm::*;
 use crate::inventory::InputError;
-use crate::net::addr::parse_ip;
+use crate::net::addr::{non_public, parse_ip};
 use crate::net::ports::PortSet;
 use crate::net::{AddrSet, Cidr, Family, IntervalSet};
 use smallvec::SmallVec;
@@ -812,6 +812,11 @@ impl Ingress {
                 if !tcp {
                     continue;
                 }
+                // only the firewall's public frontends are reached from the Internet: a rule for
+                // its private address (private IP DNAT) or for another host's is no path
+                let Some(frontend) = own.frontend(&dests, dest_text.as_ref()) else {
+                    continue;
+                };
                 let translated_port = translated_port(&path, r, &ports)?;
                 let rule = DnatRule {
                     path: &path,
@@ -819,7 +824,7 @@ impl Ingress {
                     via,
                     label: Arc::from(format!("firewall {fw_name} DNAT rule {rname}")),
                     effective,
-                    dest_text,
+                    frontend,
                     ports,
                     translated_port,
                 };
@@ -840,15 +845,10 @@ impl Ingress {
         warnings: &mut Vec<String>,
     ) -> Result<(), InputError> {
         let (path, r, rname) = (d.path, d.rule, d.rule.name.as_deref().unwrap_or("?"));
-        let FirewallAddresses {
-            public_ips,
-            seen_from,
-            vnet: fw_vnet,
-        } = own;
-        let fw_vnet = *fw_vnet;
-        let (effective, dest_text, ports, translated_port, via, label) = (
+        let (seen_from, fw_vnet) = (&own.seen_from, own.vnet);
+        let (effective, ip, ports, translated_port, via, label) = (
             d.effective,
-            d.dest_text,
+            d.frontend,
             d.ports,
             d.translated_port,
             d.via,
@@ -882,10 +882,6 @@ impl Ingress {
             sources: effective.only(fam),
             seen_from: seen_from.clone(),
         });
-        let ip = dest_text
-            .clone()
-            .or_else(|| public_ips.first().cloned())
-            .unwrap_or_else(|| Arc::from("?"));
         let (lo, hi) = ports.ranges().first().copied().unwrap_or((0, 0));
         for &k in targets {
             let cv = j.confs[k as usize].vnet;
@@ -944,9 +940,40 @@ fn subnet_prefixes(j: &Joins<'_, '_>, sid: &str) -> Option<AddrSet> {
 /// A firewall's public addresses, the range the VMs' NSGs see its traffic come from (`None`
 /// when unknown), and its VNet.
 struct FirewallAddresses {
+    /// The public addresses known, as written and as a set.
     public_ips: Vec<Arc<str>>,
+    public: AddrSet,
+    /// Some public address is not known (a public IP the inventory lacks or that has no address
+    /// yet, a secured hub that lists none, no ip configurations in the payload): then any public
+    /// destination may be the firewall's.
+    public_unknown: bool,
     seen_from: Option<AddrSet>,
     vnet: u32,
+}
+
+impl FirewallAddresses {
+    /// The frontend a DNAT rule for `dests` is reached on from the Internet, or `None` when none
+    /// of its destinations is a public address of the firewall's. The address shown is the
+    /// rule's own first destination when it is one, else the firewall's first public address.
+    fn frontend(&self, dests: &AddrSet, dest_text: Option<&Arc<str>>) -> Option<Arc<str>> {
+        let public = dests.difference(&non_public());
+        let reached = if self.public_unknown {
+            public
+        } else {
+            public.intersection(&self.public)
+        };
+        if reached.is_empty() {
+            return None;
+        }
+        let in_reach = |t: &Arc<str>| parse_ip(t).is_some_and(|(f, a)| reached.contains(f, a));
+        Some(
+            dest_text
+                .filter(|t| in_reach(t))
+                .or_else(|| self.public_ips.iter().find(|t| in_reach(t)))
+                .cloned()
+                .unwrap_or_else(|| Arc::from("?")),
+        )
+    }
 }
 
 fn firewall_addresses(
@@ -958,6 +985,7 @@ fn firewall_addresses(
     let p = &fw.properties;
     // public addresses, own range, VNet
     let mut public_ips: Vec<Arc<str>> = Vec::new();
+    let mut public_unknown = p.ip_configurations.is_empty() && p.hub_ip_addresses.is_none();
     let mut seen_from: Option<AddrSet> = Some(AddrSet::empty());
     let mut fw_vnet = NONE;
     for c in &p.ip_configurations {
@@ -969,12 +997,12 @@ fn firewall_addresses(
         {
             match j.pips.get(&Ci::new(pid)).map(|p| p.address.clone()) {
                 Some(Some(a)) => public_ips.push(a),
-                Some(None) => public_ips.push(Arc::from("?")),
+                Some(None) => public_unknown = true,
                 None => {
                     warnings.push(format!(
                         "Azure Firewall {fw_name}: public IP {pid} is not in the inventory; its address is unknown, its DNAT rules are still evaluated"
                     ));
-                    public_ips.push(Arc::from("?"));
+                    public_unknown = true;
                 }
             }
         }
@@ -992,10 +1020,15 @@ fn firewall_addresses(
         }
     }
     if let Some(h) = &p.hub_ip_addresses {
-        for a in h.public_ips.iter().flat_map(|p| &p.addresses) {
+        let listed = h.public_ips.iter().flat_map(|p| &p.addresses);
+        let before = public_ips.len();
+        for a in listed {
             if let Some(a) = a.address.as_deref() {
                 public_ips.push(Arc::from(a));
             }
+        }
+        if public_ips.len() == before {
+            public_unknown = true;
         }
         // a secured hub SNATs from addresses of the hub that the inventory does not hold
         seen_from = None;
@@ -1003,8 +1036,17 @@ fn firewall_addresses(
     if seen_from.as_ref().is_some_and(AddrSet::is_empty) {
         seen_from = None;
     }
+    let mut public = AddrSet::empty();
+    for a in &public_ips {
+        match parse_ip(a.trim()) {
+            Some((f, ip)) => public = public.union(&AddrSet::single(f, ip)),
+            None => public_unknown = true,
+        }
+    }
     FirewallAddresses {
         public_ips,
+        public,
+        public_unknown,
         seen_from,
         vnet: fw_vnet,
     }
@@ -1240,7 +1282,8 @@ struct DnatRule<'r> {
     via: Arc<str>,
     label: Arc<str>,
     effective: AddrSet,
-    dest_text: Option<Arc<str>>,
+    /// The frontend address shown.
+    frontend: Arc<str>,
     ports: PortSet,
     translated_port: u16,
 }
