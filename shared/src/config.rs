@@ -9,31 +9,81 @@ pub struct PortSpec {
     pub protocol: Protocol,
 }
 
-/// A management port in a config file: `22` (TCP) or `{ port = 53, protocol = "Udp" }`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A management port in a config file, as written: `22` (TCP) or `{ port = 53, protocol = "Udp" }`.
+/// Its values are checked by [`EvalConfig::validate`], whose error names the entry
+/// (`managementPorts[1]: 70000 is not a port (1-65535)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum PortEntry {
-    Number(u16),
+    Number(i64),
     Spec {
-        port: u16,
-        #[serde(default = "tcp")]
-        protocol: Protocol,
+        port: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        protocol: Option<String>,
     },
 }
 
-fn tcp() -> Protocol {
-    Protocol::Tcp
+impl PortEntry {
+    /// The port, when its values are valid.
+    fn spec(&self) -> Result<PortSpec, (&'static str, String)> {
+        let (port, protocol) = match self {
+            PortEntry::Number(port) => (*port, None),
+            PortEntry::Spec { port, protocol } => (*port, protocol.as_deref()),
+        };
+        let port_field = match self {
+            PortEntry::Number(_) => "",
+            PortEntry::Spec { .. } => ".port",
+        };
+        let port = u16::try_from(port)
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| (port_field, format!("{port} is not a port (1-65535)")))?;
+        let protocol = match protocol {
+            None => Protocol::Tcp,
+            Some(s) => match Protocol::parse(s) {
+                Some(Protocol::Any) => {
+                    return Err((
+                        ".protocol",
+                        format!("{s:?} is not a protocol a port is reached with (use Tcp or Udp)"),
+                    ))
+                }
+                Some(p) => p,
+                None => return Err((".protocol", format!("{s:?} is not a protocol (Tcp, Udp)"))),
+            },
+        };
+        Ok(PortSpec { port, protocol })
+    }
 }
 
-impl From<PortEntry> for PortSpec {
-    fn from(e: PortEntry) -> Self {
-        match e {
-            PortEntry::Number(port) => PortSpec {
-                port,
-                protocol: Protocol::Tcp,
-            },
-            PortEntry::Spec { port, protocol } => PortSpec { port, protocol },
+impl<'de> Deserialize<'de> for PortEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PortEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a port number or { port, protocol }")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PortEntry, E> {
+                Ok(PortEntry::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PortEntry, E> {
+                Ok(PortEntry::Number(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<PortEntry, A::Error> {
+                let (mut port, mut protocol) = (None, None);
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "port" => port = Some(m.next_value::<i64>()?),
+                        "protocol" => protocol = Some(m.next_value::<String>()?),
+                        _ => return Err(de::Error::unknown_field(&k, &["port", "protocol"])),
+                    }
+                }
+                let port = port.ok_or_else(|| de::Error::missing_field("port"))?;
+                Ok(PortEntry::Spec { port, protocol })
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -77,9 +127,10 @@ impl Default for EvalConfig {
 }
 
 impl EvalConfig {
+    /// The management ports, each once (entries [`EvalConfig::validate`] rejects are left out).
     pub fn ports(&self) -> Vec<PortSpec> {
         let mut out: Vec<PortSpec> = Vec::new();
-        for p in self.management_ports.iter().copied().map(PortSpec::from) {
+        for p in self.management_ports.iter().filter_map(|e| e.spec().ok()) {
             if !out.contains(&p) {
                 out.push(p);
             }
@@ -108,11 +159,11 @@ impl EvalConfig {
                 ),
             ));
         }
-        for (i, p) in self.ports().iter().enumerate() {
-            if p.protocol == Protocol::Any {
+        for (i, e) in self.management_ports.iter().enumerate() {
+            if let Err((field, message)) = e.spec() {
                 return Err(InputError::new(
-                    format!("managementPorts[{i}].protocol"),
-                    "\"*\" is not a protocol a port is reached with (use Tcp or Udp)",
+                    format!("managementPorts[{i}]{field}"),
+                    message,
                 ));
             }
         }
@@ -130,5 +181,69 @@ impl EvalConfig {
         } else {
             1u128 << bits
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checked(v: serde_json::Value) -> Result<Vec<PortSpec>, String> {
+        let cfg: EvalConfig = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        cfg.validate().map_err(|e| e.to_string())?;
+        Ok(cfg.ports())
+    }
+
+    #[test]
+    fn a_bad_management_port_names_its_entry_and_value() {
+        use serde_json::json;
+        let cases = [
+            (json!([22, 70000]), "managementPorts[1]: 70000 is not a port (1-65535)"),
+            (json!([0]), "managementPorts[0]: 0 is not a port (1-65535)"),
+            (json!([22, -3]), "managementPorts[1]: -3 is not a port (1-65535)"),
+            (
+                json!([{"port": 70000, "protocol": "Udp"}]),
+                "managementPorts[0].port: 70000 is not a port (1-65535)",
+            ),
+            (
+                json!([22, 22, {"port": 53, "protocol": "Tcpp"}]),
+                "managementPorts[2].protocol: \"Tcpp\" is not a protocol (Tcp, Udp)",
+            ),
+            (
+                json!([{"port": 53, "protocol": "*"}]),
+                "managementPorts[0].protocol: \"*\" is not a protocol a port is reached with (use Tcp or Udp)",
+            ),
+        ];
+        for (ports, want) in cases {
+            assert_eq!(
+                checked(json!({ "managementPorts": ports })).unwrap_err(),
+                want
+            );
+        }
+        // a wrong shape is a parse error that says what is expected
+        let e = checked(json!({"managementPorts": [{"port": 22, "proto": "Tcp"}]})).unwrap_err();
+        assert!(e.contains("unknown field `proto`"), "{e}");
+        let e = checked(json!({"managementPorts": ["22"]})).unwrap_err();
+        assert!(e.contains("a port number or { port, protocol }"), "{e}");
+    }
+
+    #[test]
+    fn management_ports_read_as_written_and_once() {
+        let ports = checked(serde_json::json!({"managementPorts":
+            [22, {"port": 53, "protocol": "udp"}, {"port": 22}, 65535]}))
+        .unwrap();
+        let want = [
+            (22, Protocol::Tcp),
+            (53, Protocol::Udp),
+            (65535, Protocol::Tcp),
+        ]
+        .map(|(port, protocol)| PortSpec { port, protocol });
+        assert_eq!(ports, want);
+        // the defaults, and a round trip through the serialised form
+        let cfg = EvalConfig::default();
+        assert_eq!(cfg.ports().len(), 4);
+        let again: EvalConfig =
+            serde_json::from_value(serde_json::to_value(&cfg).unwrap()).unwrap();
+        assert_eq!(again, cfg);
     }
 }

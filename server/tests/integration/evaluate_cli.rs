@@ -280,6 +280,20 @@ fn config_file_and_stdin() {
         "{}",
         stderr(&o)
     );
+    // a bad management port names its entry and value, in one line
+    let bad_port = temp(
+        "bad-port.toml",
+        b"managementPorts = [22, { port = 53, protocol = \"Udp\" }, 70000]\n",
+    );
+    let o = run(&["evaluate", "-", "--config", bad_port.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "{}: managementPorts[2]: 70000 is not a port (1-65535)\n",
+            bad_port.display()
+        )
+    );
     let unknown = temp("unknown.toml", b"managementPortz = [22]\n");
     let o = run(&["evaluate", "-", "--config", unknown.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
