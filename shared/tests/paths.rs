@@ -257,6 +257,70 @@ fn public_ip_sku_decides_reachability_without_an_nsg() {
 }
 
 #[test]
+fn a_public_load_balancer_frontend_makes_a_vm_internet_facing() {
+    // (case, SKU, public frontend, NIC NSG rules, Recommendation 1, RDP reachable)
+    type Case = (
+        &'static str,
+        &'static str,
+        bool,
+        Option<Vec<Value>>,
+        Status,
+        bool,
+    );
+    let cases: Vec<Case> = vec![
+        // Standard closed by default: not reachable, but no NSG guards it
+        (
+            "Standard LB NAT, no NSG",
+            "Standard",
+            true,
+            None,
+            Status::Unhealthy,
+            false,
+        ),
+        (
+            "Basic LB NAT, no NSG",
+            "Basic",
+            true,
+            None,
+            Status::Unhealthy,
+            true,
+        ),
+        (
+            "Standard LB NAT, a NIC NSG",
+            "Standard",
+            true,
+            Some(vec![rule("RDP", 300, "Allow", "*", "*", "3389")]),
+            Status::Healthy,
+            true,
+        ),
+        (
+            "internal LB only: not Internet-facing",
+            "Standard",
+            false,
+            None,
+            Status::NotApplicable,
+            false,
+        ),
+    ];
+    for (case, sku, public, nic_rules, rec, reachable) in cases {
+        let r = eval_json(&inventory(Scene {
+            nic_rules,
+            extra: json!({"loadBalancers": lb(sku, public, json!([]), nat_v1(50001, 3389), json!([]))}),
+            ..Default::default()
+        }));
+        let v = vm1(&r);
+        assert_eq!(
+            v.recommendations.internet_facing_vms_protected_by_nsg, rec,
+            "{case}"
+        );
+        let rdp = port(v, 3389);
+        assert_eq!(rdp.reachable, reachable, "{case}");
+        assert_eq!(rdp.state, State::Open, "{case}");
+        assert_eq!(r.control.unhealthy, 1, "{case}");
+    }
+}
+
+#[test]
 fn a_subnet_nsg_missing_from_the_inventory_never_makes_a_standard_ip_safer() {
     let mut inv = inventory(Scene {
         nic_rules: None,

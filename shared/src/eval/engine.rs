@@ -339,6 +339,17 @@ impl<'a> Model<'a> {
         } else {
             Ingress::default()
         };
+        let mut ipconfs = ipconfs;
+        for (&k, fronts) in &ingress.by_conf {
+            if fronts.iter().any(|f| {
+                matches!(
+                    f.kind,
+                    PathKind::LoadBalancerNat | PathKind::LoadBalancerRule
+                )
+            }) {
+                ipconfs[k as usize].lb_facing = true;
+            }
+        }
 
         // what the evaluation reads no more (compiled and resolved above): freed before it starts
         let inv = view::Inventory {
@@ -1227,6 +1238,7 @@ impl<'a> Model<'a> {
                         public_ip_id: None,
                         pip_basic: false,
                         subnet_guard: false,
+                        lb_facing: false,
                     };
                     floating = self.eval_path(&conf, nic_nsg, true);
                     &floating[pi]
@@ -2458,6 +2470,7 @@ fn unseen_nic() -> IpConf<'static> {
         public_ip_id: None,
         pip_basic: false,
         subnet_guard: false,
+        lb_facing: false,
     }
 }
 
@@ -2498,7 +2511,8 @@ fn vm_recommendations<'c>(
     any_open: bool,
     jit: &[(bool, Vec<(i64, Protocol)>)],
 ) -> VmRecommendations {
-    let facing = confs.filter(|(c, _)| c.has_public);
+    // Internet-facing: a public IP, or a public load balancer frontend (Standard or Basic)
+    let facing = confs.filter(|(c, _)| c.has_public || c.lb_facing);
     let nsg_rec = if facing.clone().next().is_none() {
         Status::NotApplicable
     } else if facing
@@ -3253,6 +3267,7 @@ fn parse_ipconfs<'a>(
             public_ip_id: pip_ref.map(Arc::from),
             pip_basic,
             subnet_guard,
+            lb_facing: false,
         });
     }
     Ok(())

@@ -32,6 +32,9 @@ pub(crate) struct IpConf<'a> {
     pub subnet_nsg: u32,
     pub vnet: u32,
     pub has_public: bool,
+    /// A public load balancer frontend forwards to it (set once the paths are resolved): with
+    /// a public IP, what makes it Internet-facing for Recommendation 1.
+    pub lb_facing: bool,
     pub public_ip: Option<Arc<str>>,
     /// The public IP's resource id.
     pub public_ip_id: Option<Arc<str>>,
