@@ -49,6 +49,11 @@ pub fn check_source(s: &str) -> Result<(), String> {
     {
         return Err(whole());
     }
+    if crate::eval::compile::is_any_or_one(s) {
+        return Err(format!(
+            "{s} reads as any address to the CIS benchmark and to scanners, and Portcullis reads it so: name the addresses to allow"
+        ));
+    }
     if let Some((_, prefix)) = s.split_once('/') {
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("/{prefix} is not a prefix length"));
@@ -102,6 +107,7 @@ pub mod source_examples {
         "Internet",
         "any",
         "0.0.0.0/0",
+        "0.0.0.0",
         "::/0",
         "10.0.0.0/33",
         "10.0.0.0/+8",

@@ -805,6 +805,41 @@ fn nsg_semantics_table() {
             true,
             None,
         ),
+        (
+            "source 0.0.0.0 on an Allow reads as any address, as CIS does",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("0.0.0.0")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "source 0.0.0.0 on a Deny denies nothing",
+            nic(vec![
+                Rule::deny("Zero", 100).port("3389").from("0.0.0.0"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "source /0 on an Allow reads as any address",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("/0")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "source 0.0.0.0/32 is the one address, not public",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("0.0.0.0/32")]),
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
     ];
     let mut failures = Vec::new();
     let n = cases.len();
@@ -835,6 +870,39 @@ fn nsg_semantics_table() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// `0.0.0.0` and `/0` are "any" to the CIS benchmark and to scanners, one address (or nothing)
+/// to Azure: each is read at its worst and a warning names the rule and says so.
+#[test]
+fn uncertain_any_sources_warn_and_name_the_rule() {
+    let r = eval(&scene_inventory(nic(vec![
+        Rule::deny("Zero", 100).port("22").from("0.0.0.0"),
+        Rule::allow("Slash", 200).port("3389").from("/0"),
+    ])));
+    let zero = r
+        .warnings
+        .iter()
+        .find(|w| w.contains("\"0.0.0.0\""))
+        .expect("a warning for 0.0.0.0");
+    assert!(zero.contains("securityRules[0]"), "{zero}");
+    assert!(
+        zero.contains("this Deny is treated as denying nothing"),
+        "{zero}"
+    );
+    let slash = r
+        .warnings
+        .iter()
+        .find(|w| w.contains("\"/0\""))
+        .expect("a warning for /0");
+    assert!(slash.contains("securityRules[1]"), "{slash}");
+    assert!(slash.contains("treated as the whole Internet"), "{slash}");
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("service tag")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(port(vm1(&r), 3389).state, State::Open);
 }
 
 #[test]

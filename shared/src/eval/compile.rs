@@ -28,7 +28,8 @@ pub struct AddrSpec {
 /// The rarely used parts of an [`AddrSpec`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddrExtra {
-    /// Service tags Portcullis does not expand (e.g. `Storage`, `AzureCloud`), as written.
+    /// Service tags Portcullis does not expand (e.g. `Storage`, `AzureCloud`), as written, and
+    /// prefixes as uncertain as they are ([`is_any_or_one`]).
     pub other_tags: Box<[String]>,
     /// Application security groups (interned indices, see [`AsgInterner`]).
     pub asgs: Box<[u32]>,
@@ -366,14 +367,15 @@ fn compile_rule_with(
     if direction == Direction::Inbound {
         for t in src.other_tags() {
             warnings.push(match access {
-                Access::Allow | Access::AlwaysAllow => format!("{}: source service tag {t:?} is not expanded; treated as the whole Internet (may overstate exposure)", rpath()),
-                Access::Deny => format!("{}: source service tag {t:?} is not expanded; this Deny is treated as denying nothing (may overstate exposure)", rpath()),
+                Access::Allow | Access::AlwaysAllow => format!("{}: source {}; treated as the whole Internet (may overstate exposure)", rpath(), uncertain(t)),
+                Access::Deny => format!("{}: source {}; this Deny is treated as denying nothing (may overstate exposure)", rpath(), uncertain(t)),
             });
         }
         for t in dst.other_tags() {
             warnings.push(format!(
-                "{}: destination service tag {t:?} is not expanded; treated as {} the VM",
+                "{}: destination {}; treated as {} the VM",
                 rpath(),
+                uncertain(t),
                 match access {
                     Access::Allow | Access::AlwaysAllow => "matching",
                     Access::Deny => "not matching",
@@ -537,6 +539,25 @@ fn addr_field(
     Ok(spec)
 }
 
+/// `0.0.0.0` with no prefix length, or a bare `/0`: "any address" to the CIS benchmark and to
+/// common scanners, while Azure matches the one address 0.0.0.0 (and refuses `/0`). Such a
+/// prefix is kept with the service tags Portcullis does not expand, and read at its worst like
+/// them: an Allow names the whole Internet, a Deny denies nothing, with a warning.
+pub fn is_any_or_one(tok: &str) -> bool {
+    tok == "0.0.0.0" || tok == "/0"
+}
+
+/// What is uncertain about `t`, an entry of [`AddrExtra::other_tags`], for a warning.
+fn uncertain(t: &str) -> String {
+    if t == "/0" {
+        format!("{t:?} names no address (Azure refuses it) and may mean any address, as the CIS benchmark reads it")
+    } else if is_any_or_one(t) {
+        format!("{t:?} may mean any address (as the CIS benchmark reads it) or the one address 0.0.0.0 (as Azure matches it)")
+    } else {
+        format!("service tag {t:?} is not expanded")
+    }
+}
+
 /// Adds one address expression (comma-separated lists tolerated) to `spec`.
 fn add_prefixes(
     spec: &mut AddrSpec,
@@ -561,6 +582,9 @@ fn add_prefixes(
             spec.virtual_network = true;
         } else if is("azureloadbalancer") {
             spec.azure_load_balancer = true;
+        } else if is_any_or_one(tok) {
+            // uncertain, like a service tag Portcullis does not expand: taken at its worst
+            tags.push(tok.to_string());
         } else {
             let looks_numeric = tok.starts_with(|c: char| c.is_ascii_digit()) || tok.contains(':');
             if looks_numeric {
@@ -679,9 +703,14 @@ pub fn compile_admin_rules(
         }
         for t in src.other_tags() {
             warnings.push(format!(
-                "{}: source service tag {t:?} is not expanded; treated as {} (may overstate exposure)",
+                "{}: source {}; treated as {} (may overstate exposure)",
                 rpath(),
-                if access == Access::Deny { "denying nothing" } else { "the whole Internet" }
+                uncertain(t),
+                if access == Access::Deny {
+                    "denying nothing"
+                } else {
+                    "the whole Internet"
+                }
             ));
         }
         let id = rule.id.as_deref().unwrap_or_default();
