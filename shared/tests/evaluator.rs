@@ -356,6 +356,38 @@ fn nsg_semantics_table() {
             Some(&["20.0.0.0/9"]),
         ),
         (
+            "two /9s are counted together: a /8 worth, open",
+            nic(vec![{
+                let mut r = Rule::allow("Two9", 300).port("3389").from("20.0.0.0/9");
+                r.0.properties.source_address_prefixes = vec!["20.128.0.0/9".into()];
+                r
+            }]),
+            3389,
+            Open,
+            true,
+            Some(&["20.0.0.0/8"]),
+        ),
+        (
+            "Azure's platform address 168.63.129.16 is not public",
+            nic(vec![Rule::allow("Wire", 300)
+                .port("3389")
+                .from("168.63.129.16")]),
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
+        (
+            "shared address space 100.64.0.0/10 (RFC 6598) is not public",
+            nic(vec![Rule::allow("Cgnat", 300)
+                .port("3389")
+                .from("100.64.0.0/10")]),
+            3389,
+            Private,
+            false,
+            Some(&[]),
+        ),
+        (
             "plural and singular sources unioned",
             nic(vec![{
                 let mut r = Rule::allow("Both", 300).port("3389").from("203.0.113.0/24");
