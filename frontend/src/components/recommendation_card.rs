@@ -19,15 +19,15 @@ pub fn RecommendationCard(summary: RecommendationSummary) -> impl IntoView {
             </header>
             <dl class="recommendation-card-counts">
                 <A href=link("unhealthy") attr:class="count count-unhealthy" attr:data-testid=format!("rec-{key}-unhealthy")>
-                    <dt><span aria-hidden="true">"✕ "</span>"Unhealthy"</dt>
+                    <dt><span aria-hidden="true">"✕\u{a0}"</span>"Unhealthy"</dt>
                     <dd>{summary.unhealthy}</dd>
                 </A>
                 <A href=link("healthy") attr:class="count count-healthy">
-                    <dt><span aria-hidden="true">"✓ "</span>"Healthy"</dt>
+                    <dt><span aria-hidden="true">"✓\u{a0}"</span>"Healthy"</dt>
                     <dd>{summary.healthy}</dd>
                 </A>
                 <A href=link("notApplicable") attr:class="count count-na">
-                    <dt><span aria-hidden="true">"– "</span>"Not applicable"</dt>
+                    <dt><span aria-hidden="true">"–\u{a0}"</span>"Not applicable"</dt>
                     <dd>{summary.not_applicable}</dd>
                 </A>
             </dl>

@@ -22,8 +22,13 @@ pub fn VmTable(
     #[prop(optional)] on_sort: Option<Callback<VmSort>>,
     #[prop(optional)] selected: Option<RwSignal<HashSet<String>>>,
 ) -> impl IntoView {
-    let header = move |label: &'static str, column: Option<VmSort>, title: &'static str| {
+    // `class` names a column that narrow windows may hide (see style/main.css).
+    let header = move |label: &'static str,
+                       column: Option<VmSort>,
+                       title: &'static str,
+                       class: &'static str| {
         let title = (!title.is_empty()).then_some(title);
+        let class = (!class.is_empty()).then_some(class);
         let active = column.is_some() && column == sort;
         let aria_sort = match (active, order) {
             (true, Some(SortOrder::Desc)) => "descending",
@@ -37,14 +42,14 @@ pub fn VmTable(
         };
         match (column, on_sort) {
             (Some(column), Some(on_sort)) => view! {
-                <th scope="col" aria-sort=aria_sort title=title>
+                <th scope="col" aria-sort=aria_sort title=title class=class>
                     <button class="vm-table-sort" on:click=move |_| on_sort.run(column) data-testid=format!("sort-{}", query::sort_str(column))>
                         {label}{arrow}
                     </button>
                 </th>
             }
             .into_any(),
-            _ => view! { <th scope="col" title=title>{label}</th> }.into_any(),
+            _ => view! { <th scope="col" title=title class=class>{label}</th> }.into_any(),
         }
     };
     let all_ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
@@ -69,16 +74,16 @@ pub fn VmTable(
                                 </th>
                             }
                         })}
-                        {header("Name", Some(VmSort::Name), "")}
-                        {header("Status", Some(VmSort::Status), "")}
-                        {header("Subscription", Some(VmSort::Subscription), "")}
-                        {header("Resource group", Some(VmSort::ResourceGroup), "")}
-                        {header("OS", Some(VmSort::Os), "")}
-                        {header("Public IPs", Some(VmSort::PublicIps), "")}
-                        {header("NSG", Some(VmSort::NsgProtected), "Internet-facing VMs protected by NSGs")}
-                        {header("Closed", Some(VmSort::PortsClosed), "Management ports closed")}
-                        {header("JIT", Some(VmSort::JitProtected), "Management ports protected by JIT")}
-                        {header("Exposed ports", Some(VmSort::Exposure), "")}
+                        {header("Name", Some(VmSort::Name), "", "")}
+                        {header("Status", Some(VmSort::Status), "", "")}
+                        {header("Subscription", Some(VmSort::Subscription), "", "")}
+                        {header("Resource group", Some(VmSort::ResourceGroup), "", "")}
+                        {header("OS", Some(VmSort::Os), "", "vm-table-os")}
+                        {header("Public IPs", Some(VmSort::PublicIps), "", "")}
+                        {header("NSG", Some(VmSort::NsgProtected), "Internet-facing VMs protected by NSGs", "")}
+                        {header("Closed", Some(VmSort::PortsClosed), "Management ports closed", "")}
+                        {header("JIT", Some(VmSort::JitProtected), "Management ports protected by JIT", "")}
+                        {header("Exposed ports", Some(VmSort::Exposure), "", "")}
                     </tr>
                 </thead>
                 <tbody>
@@ -115,7 +120,7 @@ fn vm_row(row: VmRow, selected: Option<RwSignal<HashSet<String>>>) -> impl IntoV
             <td><StatusBadge status=row.status /></td>
             <td class="vm-table-muted" title=row.subscription_id.clone()>{short_subscription(&row.subscription_id)}</td>
             <td>{row.resource_group.clone()}</td>
-            <td>{row.os_type.clone().unwrap_or_else(|| "—".into())}</td>
+            <td class="vm-table-os">{row.os_type.clone().unwrap_or_else(|| "—".into())}</td>
             <td class="vm-table-ips">
                 {if row.public_ips.is_empty() { "—".to_owned() } else { row.public_ips.join(", ") }}
             </td>

@@ -1,6 +1,7 @@
 //! Keyboard use and window sizes: the main navigation works with Tab and Enter alone, with a
-//! visible focus ring; the overview and the VM table fit a phone-sized and a wide window
-//! without the page scrolling sideways. Screenshots of both sizes go to target/screenshots/.
+//! visible focus ring; the overview and the VM table fit a phone-sized, a laptop and a wide
+//! window without the page scrolling sideways, and from the laptop up the VM table itself fits
+//! without scrolling sideways. Screenshots of every size go to target/screenshots/.
 use fantoccini::key::Key;
 use portcullis_tests::{Browser, TestApp, DEMO_PASSWORD};
 
@@ -127,6 +128,20 @@ async fn horizontal_overflow(browser: &Browser) -> (u64, u64, String) {
     )
 }
 
+/// The VM table's full width and the width of the box that scrolls it sideways when it must.
+async fn vm_table_width(browser: &Browser) -> (u64, u64) {
+    let v = browser
+        .eval(
+            "const wrap = document.querySelector('.vm-table-wrap');
+             return [wrap.querySelector('table').scrollWidth, wrap.clientWidth];",
+        )
+        .await;
+    (
+        v[0].as_u64().unwrap_or(u64::MAX),
+        v[1].as_u64().unwrap_or(0),
+    )
+}
+
 #[tokio::test]
 async fn overview_and_vm_table_fit_a_phone_and_a_wide_screen() {
     let app = TestApp::start();
@@ -134,7 +149,7 @@ async fn overview_and_vm_table_fit_a_phone_and_a_wide_screen() {
     browser
         .sign_in(&app.base_url, "operator", DEMO_PASSWORD)
         .await;
-    for (width, height) in [(390, 844), (1920, 1080)] {
+    for (width, height) in [(390, 844), (1280, 900), (1920, 1080)] {
         browser.set_window_size(width, height).await;
         let inner = browser.eval("return window.innerWidth").await;
         assert!(
@@ -156,6 +171,13 @@ async fn overview_and_vm_table_fit_a_phone_and_a_wide_screen() {
             scroll <= inner,
             "overview at {width}x{height}: the page is {scroll}px wide in a {inner}px viewport ({wide})"
         );
+        if width >= 1280 {
+            let (table, wrap) = vm_table_width(&browser).await;
+            assert!(
+                table <= wrap,
+                "overview at {width}x{height}: the worst exposures table is {table}px wide in its {wrap}px card: it scrolls sideways"
+            );
+        }
 
         browser.goto(&app.url("/vms")).await;
         browser.wait_for_testid("vm-table").await;
@@ -168,6 +190,13 @@ async fn overview_and_vm_table_fit_a_phone_and_a_wide_screen() {
             scroll <= inner,
             "VM table at {width}x{height}: the page is {scroll}px wide in a {inner}px viewport ({wide})"
         );
+        if width >= 1280 {
+            let (table, wrap) = vm_table_width(&browser).await;
+            assert!(
+                table <= wrap,
+                "VM table at {width}x{height}: the table is {table}px wide in its {wrap}px box: it scrolls sideways"
+            );
+        }
         browser
             .eval("document.querySelector('[data-testid=vm-table]').scrollIntoView(); return true")
             .await;
