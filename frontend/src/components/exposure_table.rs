@@ -1,6 +1,6 @@
 use crate::format::{arm_name, port_name, state_label};
 use leptos::prelude::*;
-use portcullis_shared::eval::report::{Exposure, InternetPath, ManagedAccess};
+use portcullis_shared::eval::report::{Exposure, InternetPath, Level, ManagedAccess};
 use portcullis_shared::eval::Access;
 
 /// Per management port: state, reachability, allowed public sources and the deciding rules.
@@ -33,7 +33,8 @@ pub fn ExposureTable(exposures: Vec<Exposure>) -> impl IntoView {
                                     <ul class="plain-list">
                                         {e.deciding_rules.iter().map(|r| {
                                             let access = match r.access { Access::Allow => "✓ Allow", Access::AlwaysAllow => "✓ Always allow", Access::Deny => "✕ Deny" };
-                                            view! { <li><code>{r.rule.to_string()}</code>" "{format!("({}, {access}, NSG {})", r.priority, arm_name(&r.nsg))}</li> }
+                                            let source = match r.level { Level::NetworkManager => "admin rule collection", Level::Subnet => "subnet NSG", Level::NetworkInterface => "NIC NSG" };
+                                            view! { <li><code>{r.rule.to_string()}</code>" "{format!("({}, {access}, {source} {})", r.priority, arm_name(&r.nsg))}</li> }
                                         }).collect_view()}
                                     </ul>
                                     <p class="muted small">{e.reason.to_string()}</p>

@@ -1,7 +1,8 @@
 //! Paths from the Internet in the dashboard: an operator finds the VM exposed only through a
 //! firewall DNAT rule, previews narrowing the rule, applies it and sees the port restricted and
 //! the score up; a Standard public IP without an NSG reads not reachable while
-//! Recommendation 1 stays unhealthy.
+//! Recommendation 1 stays unhealthy; a deciding rule says whether a subnet NSG, a NIC NSG or
+//! a network manager admin rule collection holds it.
 use portcullis_tests::{Browser, TestApp, DEMO_PASSWORD};
 
 fn points(gauge_text: &str) -> f64 {
@@ -136,5 +137,30 @@ async fn a_standard_public_ip_without_an_nsg_reads_not_reachable() {
     assert!(rec.to_lowercase().contains("unhealthy"), "{rec}");
     browser.screenshot("paths-vm-standard-ip").await;
     browser.assert_no_console_errors("the Standard IP VM").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn deciding_rules_name_where_they_come_from() {
+    let app = TestApp::start();
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&app.base_url, "viewer", DEMO_PASSWORD)
+        .await;
+    browser.open_vm(&app.base_url, "nat-rdp-01").await;
+    browser.wait_for_testid("exposure-table").await;
+    // WinRM is stopped by a network manager security admin rule, not by an NSG
+    let winrm = browser.text_of_testid("exposure-5985").await;
+    assert!(
+        winrm.contains("(10, ✕ Deny, admin rule collection deny-mgmt)"),
+        "{winrm}"
+    );
+    assert!(!winrm.contains("NSG deny-mgmt"), "{winrm}");
+    // SSH is decided by the subnet's NSG
+    let ssh = browser.text_of_testid("exposure-22").await;
+    assert!(
+        ssh.contains("(310, ✓ Allow, subnet NSG nsg-ingress-apps)"),
+        "{ssh}"
+    );
     browser.close().await;
 }
