@@ -75,6 +75,13 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
         Ok(m) => m,
         Err(e) => return bad_input(&e),
     };
+    if model.vm_count() == 0 {
+        match no_vm_keys(&bytes) {
+            Err(e) => return bad_input(&e),
+            Ok(Some(warning)) => model.add_warning(warning),
+            Ok(None) => {}
+        }
+    }
     clock.lap("model");
     let out = std::io::stdout();
     let color = out.is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -109,6 +116,39 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
         Ok(true) if args.fail_on_unhealthy => ExitCode::from(3),
         _ => ExitCode::SUCCESS,
     }
+}
+
+/// For an inventory that yields no VM, the top-level keys it holds that Portcullis does not
+/// read (an ARM list response's `value`, a misspelt key), which are likely why: an error when
+/// it holds none that Portcullis reads (so such a file cannot pass a pipeline as "no VM
+/// unhealthy"), a warning beside the keys it does read.
+fn no_vm_keys(bytes: &[u8]) -> Result<Option<String>, InputError> {
+    let (known, unknown) = portcullis_shared::arm::view::top_level_keys(bytes);
+    if unknown.is_empty() {
+        return Ok(None);
+    }
+    let mut quoted: Vec<String> = unknown
+        .iter()
+        .take(5)
+        .map(|k| serde_json::Value::from(k.as_str()).to_string())
+        .collect();
+    if unknown.len() > 5 {
+        quoted.push(format!("and {} more", unknown.len() - 5));
+    }
+    let (keys, are) = match unknown.len() {
+        1 => ("key", "is not one"),
+        _ => ("keys", "are not ones"),
+    };
+    let what = format!(
+        "the inventory's top-level {keys} {} {are} Portcullis reads ({}); a list response's \
+         \"value\" goes under its resource type's key",
+        quoted.join(", "),
+        portcullis_shared::arm::view::INVENTORY_KEYS.join(", ")
+    );
+    if known == 0 {
+        return Err(InputError::new("", format!("no virtual machines: {what}")));
+    }
+    Ok(Some(format!("no virtual machines: {what}")))
 }
 
 /// `--timings`: each phase's wall time, to standard error.

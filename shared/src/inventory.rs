@@ -69,6 +69,30 @@ impl InputError {
     }
 }
 
+/// An inventory is one JSON object of lists. Anything else is refused up front: serde would
+/// read an array positionally (so `[]`, or the array `az vm list` prints, would evaluate as an
+/// empty inventory and pass), and a bare value would fail with a less helpful message. Text
+/// that is empty or not JSON is left to the parser, whose error gives the line and column.
+pub fn check_object(bytes: &[u8]) -> Result<(), InputError> {
+    let first = bytes.iter().copied().find(|b| !b" \t\r\n".contains(b));
+    let what = match first {
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'-' | b'0'..=b'9') => "a number",
+        _ => return Ok(()),
+    };
+    Err(InputError::new(
+        "",
+        format!(
+            "the inventory is {what}, not an object: it must be {{\"virtualMachines\": [..], \
+             \"networkInterfaces\": [..], ...}} (a list of resources, such as `az vm list` \
+             prints, goes under its type's key)"
+        ),
+    ))
+}
+
 impl Inventory {
     /// Gives back the spare capacity of every list (lists grown by appending pages keep up to
     /// as much again), for an inventory that is kept.
@@ -104,6 +128,7 @@ impl Inventory {
     /// Parses an inventory. On malformed JSON or a value of the wrong type the error names the
     /// JSON path (e.g. `networkSecurityGroups[0].properties.securityRules[1].properties.priority`).
     pub fn from_json(bytes: &[u8]) -> Result<Self, InputError> {
+        check_object(bytes)?;
         match serde_json::from_slice::<Inventory>(bytes) {
             Ok(inv) => Ok(inv),
             // parse again, slowly, only to find where it went wrong

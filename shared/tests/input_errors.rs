@@ -183,3 +183,27 @@ fn the_first_bad_resource_is_named_even_when_parsed_in_parallel() {
         "networkInterfaces[10].properties.ipConfigurations[0].properties.privateIPAddress"
     );
 }
+
+#[test]
+fn an_inventory_must_be_an_object() {
+    // serde alone would read `[]` as an empty inventory (a struct from a sequence)
+    for (text, what) in [
+        (" [ ]", "an array"),
+        ("[[], []]", "an array"),
+        ("\"x\"", "a string"),
+        ("42", "a number"),
+        ("true", "a boolean"),
+        ("null", "null"),
+    ] {
+        let e = Inventory::from_json(text.as_bytes()).expect_err(text);
+        assert!(
+            e.to_string()
+                .starts_with(&format!("the inventory is {what}, not an object")),
+            "{text}: {e}"
+        );
+        let mut owned = None;
+        let e = Inventory::parse_view(text.as_bytes(), &mut owned).expect_err(text);
+        assert!(e.to_string().contains(what), "{text}: {e}");
+    }
+    assert!(Inventory::from_json(b" {}").is_ok());
+}

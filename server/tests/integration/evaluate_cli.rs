@@ -148,6 +148,71 @@ fn bad_input_exits_2_with_one_line() {
 }
 
 #[test]
+fn an_inventory_that_is_not_one_cannot_pass_as_empty() {
+    // an array (what `az vm list` prints) or a bare value: exit 2, never "0 VMs, all fine"
+    let vms = serde_json::to_vec(&fleet(true)["virtualMachines"]).unwrap();
+    for (name, body, what) in [
+        ("empty-array.json", &b" []"[..], "an array"),
+        ("vm-list.json", &vms[..], "an array"),
+        ("string.json", &b"\"inventory\""[..], "a string"),
+        ("null.json", &b"null"[..], "null"),
+    ] {
+        let p = temp(name, body);
+        for fail in [false, true] {
+            let mut args = vec!["evaluate", p.to_str().unwrap()];
+            if fail {
+                args.push("--fail-on-unhealthy");
+            }
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+            assert!(o.stdout.is_empty(), "{name}: no report");
+            assert_eq!(
+                stderr(&o).lines().collect::<Vec<_>>(),
+                [format!("the inventory is {what}, not an object: it must be {{\"virtualMachines\": [..], \"networkInterfaces\": [..], ...}} (a list of resources, such as `az vm list` prints, goes under its type's key)")],
+                "{name}"
+            );
+        }
+    }
+
+    // an ARM list response: none of the inventory's keys, so an error naming the ones it has
+    let response = format!(
+        r#"{{"value": {}, "nextLink": null}}"#,
+        fleet(true)["virtualMachines"]
+    );
+    let p = temp("list-response.json", response.as_bytes());
+    let o = run(&["evaluate", p.to_str().unwrap(), "--format", "table"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("no virtual machines: the inventory's top-level keys \"value\", \"nextLink\" are not ones Portcullis reads (virtualMachines, networkInterfaces,"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // beside keys it reads, a misspelt one is a warning in the report, and `{}` is just empty
+    let p = temp(
+        "misspelt.json",
+        br#"{"networkInterfaces": [], "virtualMachine": []}"#,
+    );
+    let o = run(&["evaluate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].as_str().unwrap().starts_with(
+            "no virtual machines: the inventory's top-level key \"virtualMachine\" is not one Portcullis reads"
+        ),
+        "{warnings:?}"
+    );
+    let p = temp("empty-object.json", b"{}");
+    let o = run(&["evaluate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["warnings"], serde_json::json!([]));
+}
+
+#[test]
 fn table_format_is_readable_and_plain_when_piped() {
     let inv = temp("table.json", &serde_json::to_vec(&fleet(true)).unwrap());
     let o = run(&["evaluate", inv.to_str().unwrap(), "--format", "table"]);

@@ -138,6 +138,64 @@ impl<'a> Inventory<'a> {
 #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
 mod split;
 
+/// The inventory's top-level keys, in the order of [`Inventory`]'s fields.
+pub const INVENTORY_KEYS: [&str; 12] = [
+    "virtualMachines",
+    "networkInterfaces",
+    "publicIPAddresses",
+    "virtualNetworks",
+    "networkSecurityGroups",
+    "applicationSecurityGroups",
+    "jitNetworkAccessPolicies",
+    "loadBalancers",
+    "azureFirewalls",
+    "firewallPolicyRuleCollectionGroups",
+    "bastionHosts",
+    "networkManagerEffectiveSecurityAdminRules",
+];
+
+/// The top-level keys of an inventory object (one more pass over the text, values skipped):
+/// how many are [`INVENTORY_KEYS`], and the others in the order written, which is what an
+/// inventory that yields no VM may hold instead (an ARM list response's `value`, a misspelt
+/// key). `(0, [])` if the text is not an object.
+pub fn top_level_keys(bytes: &[u8]) -> (usize, Vec<String>) {
+    struct Keys(usize, Vec<String>);
+
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeysVisitor;
+            impl<'de> serde::de::Visitor<'de> for KeysVisitor {
+                type Value = Keys;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Keys, A::Error> {
+                    let (mut known, mut unknown) = (0, Vec::new());
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<IgnoredAny>()?;
+                        if INVENTORY_KEYS.contains(&key.as_str()) {
+                            known += 1;
+                        } else {
+                            unknown.push(key);
+                        }
+                    }
+                    Ok(Keys(known, unknown))
+                }
+            }
+            d.deserialize_map(KeysVisitor)
+        }
+    }
+
+    serde_json::from_slice::<Keys>(bytes)
+        .map(|k| (k.0, k.1))
+        .unwrap_or_default()
+}
+
 /// `{"id": "..."}`.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 pub struct SubResource<'a> {
@@ -718,6 +776,7 @@ impl crate::inventory::Inventory {
         bytes: &'a [u8],
         owned: &'a mut Option<crate::inventory::Inventory>,
     ) -> Result<Inventory<'a>, crate::inventory::InputError> {
+        crate::inventory::check_object(bytes)?;
         match Inventory::from_slice(bytes) {
             Ok(view) => Ok(view),
             Err(_) => Ok(owned

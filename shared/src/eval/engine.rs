@@ -398,6 +398,16 @@ impl<'a> Model<'a> {
         par_drop(nsgs, self);
     }
 
+    /// How many VMs the inventory lists.
+    pub fn vm_count(&self) -> usize {
+        self.vm_keys.len()
+    }
+
+    /// Adds a warning to those the report ends with (e.g. the CLI's, about the input file).
+    pub fn add_warning(&self, warning: String) {
+        lock(&self.warnings).push(warning);
+    }
+
     /// Evaluates every VM and builds the report. With the `parallel` feature (native builds)
     /// the VMs are shared out between the machine's cores; the report is the same either way.
     pub fn report(&self) -> Report {

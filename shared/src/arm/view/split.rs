@@ -34,20 +34,7 @@ const UNKNOWN: usize = 0;
 const NONE: usize = usize::MAX;
 
 /// The top-level keys (the derive's names), in the order of [`Inventory`]'s fields.
-const KEYS: [&str; 12] = [
-    "virtualMachines",
-    "networkInterfaces",
-    "publicIPAddresses",
-    "virtualNetworks",
-    "networkSecurityGroups",
-    "applicationSecurityGroups",
-    "jitNetworkAccessPolicies",
-    "loadBalancers",
-    "azureFirewalls",
-    "firewallPolicyRuleCollectionGroups",
-    "bastionHosts",
-    "networkManagerEffectiveSecurityAdminRules",
-];
+const KEYS: [&str; 12] = super::INVENTORY_KEYS;
 
 /// The lists a cut may fall in (the borrowed ones, which hold nearly all of an inventory).
 const LISTS: usize = 7;
