@@ -69,19 +69,33 @@ impl InputError {
     }
 }
 
-/// An inventory is one JSON object of lists. Anything else is refused up front: serde would
-/// read an array positionally (so `[]`, or the array `az vm list` prints, would evaluate as an
-/// empty inventory and pass), and a bare value would fail with a less helpful message. Text
-/// that is empty or not JSON is left to the parser, whose error gives the line and column.
-pub fn check_object(bytes: &[u8]) -> Result<(), InputError> {
-    let first = bytes.iter().copied().find(|b| !b" \t\r\n".contains(b));
+/// The JSON text of an inventory file: without a UTF-8 byte order mark (which Windows
+/// PowerShell 5 writes, and which JSON parsers may ignore), and refused if it is UTF-16 or
+/// UTF-32 (what PowerShell 5's `>` writes) or not an object. An inventory is one JSON object of
+/// lists: serde would read an array positionally (so `[]`, or the array `az vm list` prints,
+/// would evaluate as an empty inventory and pass), and a bare value would fail with a less
+/// helpful message. Text that is empty or not JSON is left to the parser, whose error gives the
+/// line and column.
+pub fn json_text(bytes: &[u8]) -> Result<&[u8], InputError> {
+    if bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF])
+        || bytes.starts_with(&[0, 0, 0xFE, 0xFF])
+    {
+        return Err(InputError::new(
+            "",
+            "the inventory is UTF-16 or UTF-32 text (as Windows PowerShell 5 writes with `>`): \
+             save it as UTF-8 (`Out-File -Encoding utf8`)",
+        ));
+    }
+    let text = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    let first = text.iter().copied().find(|b| !b" \t\r\n".contains(b));
     let what = match first {
         Some(b'[') => "an array",
         Some(b'"') => "a string",
         Some(b'n') => "null",
         Some(b't' | b'f') => "a boolean",
         Some(b'-' | b'0'..=b'9') => "a number",
-        _ => return Ok(()),
+        _ => return Ok(text),
     };
     Err(InputError::new(
         "",
@@ -128,7 +142,7 @@ impl Inventory {
     /// Parses an inventory. On malformed JSON or a value of the wrong type the error names the
     /// JSON path (e.g. `networkSecurityGroups[0].properties.securityRules[1].properties.priority`).
     pub fn from_json(bytes: &[u8]) -> Result<Self, InputError> {
-        check_object(bytes)?;
+        let bytes = json_text(bytes)?;
         match serde_json::from_slice::<Inventory>(bytes) {
             Ok(inv) => Ok(inv),
             // parse again, slowly, only to find where it went wrong

@@ -207,3 +207,39 @@ fn an_inventory_must_be_an_object() {
     }
     assert!(Inventory::from_json(b" {}").is_ok());
 }
+
+#[test]
+fn a_utf8_byte_order_mark_is_skipped_and_utf16_is_refused() {
+    let text = serde_json::to_vec(&base()).unwrap();
+    let plain = evaluate(
+        &Inventory::from_json(&text).unwrap(),
+        &EvalConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(plain.vms.len(), 1);
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend_from_slice(&text);
+    let with_bom = evaluate(&Inventory::from_json(&bom).unwrap(), &EvalConfig::default()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&with_bom).unwrap(),
+        serde_json::to_value(&plain).unwrap()
+    );
+    let mut owned = None;
+    let view = Inventory::parse_view(&bom, &mut owned).unwrap();
+    assert_eq!(view.virtual_machines.len(), 1);
+
+    // what Windows PowerShell 5's `>` writes: UTF-16 LE with its mark
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in String::from_utf8(text).unwrap().encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    let e = Inventory::from_json(&utf16).expect_err("UTF-16");
+    assert!(
+        e.to_string()
+            .starts_with("the inventory is UTF-16 or UTF-32 text"),
+        "{e}"
+    );
+    let mut owned = None;
+    let e = Inventory::parse_view(&utf16, &mut owned).expect_err("UTF-16");
+    assert!(e.to_string().contains("save it as UTF-8"), "{e}");
+}

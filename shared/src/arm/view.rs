@@ -191,7 +191,9 @@ pub fn top_level_keys(bytes: &[u8]) -> (usize, Vec<String>) {
         }
     }
 
-    serde_json::from_slice::<Keys>(bytes)
+    crate::inventory::json_text(bytes)
+        .ok()
+        .and_then(|text| serde_json::from_slice::<Keys>(text).ok())
         .map(|k| (k.0, k.1))
         .unwrap_or_default()
 }
@@ -776,7 +778,7 @@ impl crate::inventory::Inventory {
         bytes: &'a [u8],
         owned: &'a mut Option<crate::inventory::Inventory>,
     ) -> Result<Inventory<'a>, crate::inventory::InputError> {
-        crate::inventory::check_object(bytes)?;
+        let bytes = crate::inventory::json_text(bytes)?;
         match Inventory::from_slice(bytes) {
             Ok(view) => Ok(view),
             Err(_) => Ok(owned
