@@ -865,6 +865,25 @@ fn nsg_semantics_table() {
             None,
         ),
         (
+            "source 0/0 (Checkov's and KICS's 'anything ending in /0') reads as any address",
+            nic(vec![Rule::allow("RDP", 300).port("3389").from("0/0")]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
+            "source 0.0/0 on a Deny denies nothing",
+            nic(vec![
+                Rule::deny("Zero", 100).port("3389").from("0.0/0"),
+                Rule::allow("RDP", 200).port("3389"),
+            ]),
+            3389,
+            Open,
+            true,
+            None,
+        ),
+        (
             "source 0.0.0.0/32 is the one address, not public",
             nic(vec![Rule::allow("RDP", 300).port("3389").from("0.0.0.0/32")]),
             3389,
@@ -904,13 +923,14 @@ fn nsg_semantics_table() {
     );
 }
 
-/// `0.0.0.0` and `/0` are "any" to the CIS benchmark and to scanners, one address (or nothing)
+/// `0.0.0.0`, `/0` and `0/0` are "any" to the CIS benchmark and to scanners, one address (or nothing)
 /// to Azure: each is read at its worst and a warning names the rule and says so.
 #[test]
 fn uncertain_any_sources_warn_and_name_the_rule() {
     let r = eval(&scene_inventory(nic(vec![
         Rule::deny("Zero", 100).port("22").from("0.0.0.0"),
         Rule::allow("Slash", 200).port("3389").from("/0"),
+        Rule::allow("Short", 300).port("5985").from("0/0"),
     ])));
     let zero = r
         .warnings
@@ -929,6 +949,14 @@ fn uncertain_any_sources_warn_and_name_the_rule() {
         .expect("a warning for /0");
     assert!(slash.contains("securityRules[1]"), "{slash}");
     assert!(slash.contains("treated as the whole Internet"), "{slash}");
+    let short = r
+        .warnings
+        .iter()
+        .find(|w| w.contains("\"0/0\""))
+        .expect("a warning for 0/0");
+    assert!(short.contains("securityRules[2]"), "{short}");
+    assert!(short.contains("Azure refuses it"), "{short}");
+    assert_eq!(port(vm1(&r), 5985).state, State::Open);
     assert!(
         !r.warnings.iter().any(|w| w.contains("service tag")),
         "{:?}",

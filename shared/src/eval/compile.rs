@@ -539,17 +539,24 @@ fn addr_field(
     Ok(spec)
 }
 
-/// `0.0.0.0` with no prefix length, or a bare `/0`: "any address" to the CIS benchmark and to
-/// common scanners, while Azure matches the one address 0.0.0.0 (and refuses `/0`). Such a
-/// prefix is kept with the service tags Portcullis does not expand, and read at its worst like
-/// them: an Allow names the whole Internet, a Deny denies nothing, with a warning.
+/// `0.0.0.0` with no prefix length, a bare `/0`, or an abbreviated zero address over `/0`
+/// (`0/0`, `0.0/0`, `0.0.0/0`): "any address" to the CIS benchmark and to common scanners
+/// (which flag any source ending in `/0`), while Azure matches the one address 0.0.0.0 (and
+/// refuses the others). Such a prefix is kept with the service tags Portcullis does not expand,
+/// and read at its worst like them: an Allow names the whole Internet, a Deny denies nothing,
+/// with a warning.
 pub fn is_any_or_one(tok: &str) -> bool {
-    tok == "0.0.0.0" || tok == "/0"
+    tok == "0.0.0.0" || names_no_address(tok)
+}
+
+/// `/0`, `0/0`, `0.0/0`, `0.0.0/0`: a length of 0 over no address or an abbreviated one.
+fn names_no_address(tok: &str) -> bool {
+    matches!(tok, "/0" | "0/0" | "0.0/0" | "0.0.0/0")
 }
 
 /// What is uncertain about `t`, an entry of [`AddrExtra::other_tags`], for a warning.
 fn uncertain(t: &str) -> String {
-    if t == "/0" {
+    if names_no_address(t) {
         format!("{t:?} names no address (Azure refuses it) and may mean any address, as the CIS benchmark reads it")
     } else if is_any_or_one(t) {
         format!("{t:?} may mean any address (as the CIS benchmark reads it) or the one address 0.0.0.0 (as Azure matches it)")
