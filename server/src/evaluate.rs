@@ -236,14 +236,32 @@ fn read_file(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// A settings file's text: UTF-8, with a byte order mark (as Windows PowerShell 5 writes)
+/// skipped; UTF-16 or UTF-32 text is refused with what to do.
+fn config_text(bytes: &[u8]) -> Result<&str, String> {
+    if bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF])
+        || bytes.starts_with(&[0, 0, 0xFE, 0xFF])
+    {
+        return Err(
+            "the config file is UTF-16 or UTF-32 text (as Windows PowerShell 5 writes \
+                    with `>`): save it as UTF-8 (`Out-File -Encoding utf8`)"
+                .to_owned(),
+        );
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| format!("the config file is not UTF-8 text: {e}"))
+}
+
 /// Loads a settings file: TOML, or JSON when the name ends in `.json`.
 pub fn load_config(path: &str) -> Result<EvalConfig, InputError> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| InputError::new(path, format!("cannot read the config file: {e}")))?;
+    let text = config_text(&bytes).map_err(|m| InputError::new(path, m))?;
     let cfg: EvalConfig = if path.ends_with(".json") {
-        serde_json::from_str(&text).map_err(|e| InputError::new(path, e.to_string()))?
+        serde_json::from_str(text).map_err(|e| InputError::new(path, e.to_string()))?
     } else {
-        toml::from_str(&text).map_err(|e| InputError::new(path, one_line(&e.to_string())))?
+        toml::from_str(text).map_err(|e| InputError::new(path, one_line(&e.to_string())))?
     };
     cfg.validate()
         .map_err(|e| InputError::new(format!("{path}: {}", e.path), e.message))?;

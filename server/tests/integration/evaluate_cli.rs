@@ -365,6 +365,59 @@ fn config_file_and_stdin() {
     assert!(stderr(&o).contains("managementPortz"), "{}", stderr(&o));
 }
 
+/// A settings file saved by Windows PowerShell 5: with a UTF-8 byte order mark it is read (JSON
+/// and TOML alike); in UTF-16 it is refused with one line saying to save it as UTF-8.
+#[test]
+fn a_config_file_with_a_byte_order_mark_is_read_and_utf16_is_refused() {
+    let inventory = temp("bom-inv.json", &serde_json::to_vec(&fleet(false)).unwrap());
+    let ports = |o: &std::process::Output| -> Vec<u64> {
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        r["vms"][0]["exposures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["port"].as_u64().unwrap())
+            .collect()
+    };
+    for (name, body) in [
+        ("bom.json", &b"\xEF\xBB\xBF{\"managementPorts\": [22]}"[..]),
+        ("bom.toml", &b"\xEF\xBB\xBFmanagementPorts = [22]\n"[..]),
+    ] {
+        let cfg = temp(name, body);
+        let o = run(&[
+            "evaluate",
+            inventory.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert_eq!(ports(&o), vec![22], "{name}");
+    }
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            "{\"managementPorts\": [22]}"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    let cfg = temp("utf16.json", &utf16);
+    let o = run(&[
+        "evaluate",
+        inventory.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("UTF-16") && err.contains("save it as UTF-8"),
+        "{err}"
+    );
+}
+
 /// A bad value deep in a large inventory still names its JSON path and value: a wrong type
 /// (found by the parse) and a bad port, address and JIT port (found while building the model).
 #[test]
