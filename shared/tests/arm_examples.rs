@@ -317,7 +317,6 @@ mod published_paths {
 
         // with the default rules only, the Internet is stopped (floating IP: the NSG sees the
         // frontend address, which AllowVnetInBound does not cover either)
-        let mut inv = inv;
         inv["networkInterfaces"][0]["properties"]["networkSecurityGroup"] =
             json!({"id": format!("{NET}/networkSecurityGroups/nic-nsg")});
         inv["networkSecurityGroups"] = json!([{"id": format!("{NET}/networkSecurityGroups/nic-nsg"),
@@ -352,7 +351,6 @@ mod published_paths {
             vec!["0.0.0.0/0".to_string()]
         );
         // a NIC NSG that denies the firewall's subnet closes it
-        let mut inv = inv;
         inv["networkInterfaces"][0]["properties"]["networkSecurityGroup"] =
             json!({"id": format!("{NET}/networkSecurityGroups/nic-nsg")});
         inv["networkSecurityGroups"] = json!([{"id": format!("{NET}/networkSecurityGroups/nic-nsg"),
