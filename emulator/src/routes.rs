@@ -216,9 +216,9 @@ static ROUTES: &[Route] = &[
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networksecuritygroups/*/securityrules/*", put_rule),
     at(On::Delete, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networksecuritygroups/*/securityrules/*", delete_rule),
     at(On::Any, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networksecuritygroups/*/securityrules|defaultsecurityrules/*", not_allowed),
-    // subnets
-    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/virtualnetworks/*/subnets", list_subnets),
-    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/virtualnetworks/*/subnets/*", get_subnet),
+    // a VNet's children: subnets and peerings
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/virtualnetworks/*/subnets|virtualnetworkpeerings", list_vnet_children),
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/virtualnetworks/*/subnets|virtualnetworkpeerings/*", get_vnet_child),
     // a load balancer's children: frontends, pools, load-balancing and inbound NAT rules
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/loadbalancers/*/frontendipconfigurations|backendaddresspools|loadbalancingrules|inboundnatrules", list_lb_children),
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/loadbalancers/*/frontendipconfigurations|backendaddresspools|loadbalancingrules|inboundnatrules/*", get_lb_child),
@@ -583,17 +583,21 @@ fn put_nic(w: &mut World, r: &ArmRequest) -> Answer {
 
 // --- subnets ----------------------------------------------------------------------------------
 
-fn vnet_subnets(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
+/// The children of a VNet named by segment 8 (`subnets`, `virtualNetworkPeerings`).
+fn vnet_children(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
     w.check_scope(r.seg(1), Some(r.seg(3)))?;
     let vnet = w
         .get(Kind::VirtualNetworks, &r.path_prefix(8))
         .ok_or_else(|| {
             Fail::resource_not_found("Microsoft.Network/virtualNetworks", r.seg(7), r.seg(3))
         })?;
-    Ok(vnet["properties"]["subnets"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default())
+    let props = vnet["properties"].as_object();
+    let list = props.and_then(|p| {
+        p.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(r.seg(8)))
+            .and_then(|(_, v)| v.as_array().cloned())
+    });
+    Ok(list.unwrap_or_default())
 }
 
 /// The children of a load balancer named by segment 8 (`inboundNatRules`, ...).
@@ -660,15 +664,19 @@ fn effective_nsgs(w: &mut World, r: &ArmRequest) -> Answer {
     read(ok(&super::effective::effective_nsgs(w, &r.path_prefix(8))?))
 }
 
-fn list_subnets(w: &mut World, r: &ArmRequest) -> Answer {
-    read(r.list(&vnet_subnets(w, r)?))
+fn list_vnet_children(w: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&vnet_children(w, r)?))
 }
 
-fn get_subnet(w: &mut World, r: &ArmRequest) -> Answer {
-    let subnet = named(vnet_subnets(w, r)?, r.seg(9));
+fn get_vnet_child(w: &mut World, r: &ArmRequest) -> Answer {
+    let child = named(vnet_children(w, r)?, r.seg(9));
     read(found(
-        subnet,
-        &format!("Microsoft.Network/virtualNetworks/{}/subnets", r.seg(7)),
+        child,
+        &format!(
+            "Microsoft.Network/virtualNetworks/{}/{}",
+            r.seg(7),
+            r.seg(8)
+        ),
         r.seg(9),
         r.seg(3),
     ))

@@ -251,6 +251,21 @@ def test_list_all_pages_at_default_api_versions(emulator):
     assert [p.id for p in net.firewall_policies.list_all()] == [policy.id]
     assert [p.id for p in net.firewall_policies.list("rg-ingress")] == [policy.id]
 
+    # a VNet's peerings as a child collection, as the VNet lists them
+    hub = next(
+        v for v in net.virtual_networks.list_all()
+        if any(p.name == "hub-to-ingress" for p in v.virtual_network_peerings or [])
+    )
+    hub_rg = hub.id.split("/")[4]
+    peerings = list(net.virtual_network_peerings.list(hub_rg, hub.name))
+    assert [p.name for p in peerings] == ["hub-to-ingress"]
+    peering = net.virtual_network_peerings.get(hub_rg, hub.name, "hub-to-ingress")
+    assert peering.peering_state == "Connected"
+    assert peering.remote_virtual_network.id.lower() == hub.virtual_network_peerings[0].remote_virtual_network.id.lower()
+    with pytest.raises(ResourceNotFoundError):
+        net.virtual_network_peerings.get(hub_rg, hub.name, "no-such-peering")
+    assert [s.name for s in net.subnets.list(hub_rg, hub.name)] == [s.name for s in hub.subnets]
+
 
 def test_a_security_rule_through_the_long_running_poller(emulator):
     net, _ = clients(emulator, NetworkManagementClient)
