@@ -11,7 +11,7 @@ use portcullis_shared::arm::id_scope_ref;
 use portcullis_shared::arm::versions::PROVIDER_TYPES;
 use portcullis_shared::arm::Resource;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One `$filter` clause of the generic resource list.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,10 +181,19 @@ impl World {
         kind!(inv.load_balancers, Kind::LoadBalancers);
         kind!(inv.azure_firewalls, Kind::AzureFirewalls);
         kind!(inv.bastion_hosts, Kind::BastionHosts);
-        for p in self.firewall_policies() {
+        for (p, ty) in self
+            .firewall_policies()
+            .into_iter()
+            .map(|p| (p, POLICY_TYPE))
+            .chain(
+                self.network_managers()
+                    .into_iter()
+                    .map(|m| (m, MANAGER_TYPE)),
+            )
+        {
             let id = p["id"].as_str().unwrap_or_default().to_string();
             let location = p["location"].as_str().map(str::to_string);
-            let (name, ty) = (p["name"].as_str(), POLICY_TYPE);
+            let name = p["name"].as_str();
             each(ty, &id, location.as_deref(), &|| {
                 Value::Object(base(&id, name, ty, location.as_deref()))
             });
@@ -482,6 +491,65 @@ impl World {
                         "threatIntelMode": "Alert",
                         "ruleCollectionGroups": groups,
                         "firewalls": firewalls,
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+const MANAGER_TYPE: &str = "Microsoft.Network/networkManagers";
+
+impl World {
+    /// The Virtual Network Managers: one for each network manager that a VNet's effective
+    /// security admin rules come from (the emulator keeps those rules; a manager's own
+    /// settings are what they imply: security admin access, scoped to the subscriptions of the
+    /// VNets it reaches), in order of id, located where the first such VNet is.
+    pub fn network_managers(&self) -> Vec<Value> {
+        let inv = &self.inventory;
+        // lower-case id -> (id, scope subscriptions, location)
+        let mut managers: BTreeMap<String, (String, BTreeSet<String>, Option<String>)> =
+            BTreeMap::new();
+        for applied in &inv.network_manager_effective_security_admin_rules {
+            let vnet = applied.virtual_network.id.as_deref().unwrap_or_default();
+            let location = inv
+                .virtual_networks
+                .iter()
+                .find(|v| v.id.eq_ignore_ascii_case(vnet))
+                .and_then(|v| v.location.clone());
+            for rule in &applied.value {
+                let id = rule.id.as_deref().unwrap_or_default();
+                let lower = id.to_ascii_lowercase();
+                let Some(at) = lower.find("/securityadminconfigurations/") else {
+                    continue;
+                };
+                let e = managers
+                    .entry(lower[..at].to_string())
+                    .or_insert_with(|| (id[..at].to_string(), BTreeSet::new(), None));
+                let (sub, _) = id_scope_ref(vnet);
+                if !sub.is_empty() {
+                    e.1.insert(format!("/subscriptions/{sub}"));
+                }
+                e.2 = e.2.take().or_else(|| location.clone());
+            }
+        }
+        managers
+            .into_values()
+            .map(|(id, subscriptions, location)| {
+                let name = id.rsplit('/').next().unwrap_or_default().to_string();
+                json!({
+                    "id": id,
+                    "name": name,
+                    "type": MANAGER_TYPE,
+                    "location": location.unwrap_or_else(|| "westeurope".into()),
+                    "etag": "W/\"00000000-0000-0000-0000-000000000001\"",
+                    "properties": {
+                        "provisioningState": "Succeeded",
+                        "networkManagerScopes": {
+                            "managementGroups": [],
+                            "subscriptions": subscriptions.into_iter().collect::<Vec<_>>(),
+                        },
+                        "networkManagerScopeAccesses": ["SecurityAdmin"],
                     }
                 })
             })

@@ -240,7 +240,10 @@ static ROUTES: &[Route] = &[
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/firewallpolicies/*/rulecollectiongroups/*", put_rule_collection_group),
     at(On::Put, "subscriptions/*/resourcegroups/*/providers/microsoft.network/azurefirewalls/*", put_firewall),
     at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/firewallpolicies/*/rulecollectiongroups/*", get_rule_collection_group),
-    // Virtual Network Manager: a VNet's effective security admin rules
+    // Virtual Network Manager: the managers, and a VNet's effective security admin rules
+    at(On::Get, "subscriptions/*/providers/microsoft.network/networkmanagers", list_network_managers),
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networkmanagers", list_network_managers),
+    at(On::Get, "subscriptions/*/resourcegroups/*/providers/microsoft.network/networkmanagers/*", get_network_manager),
     at(On::Post, "subscriptions/*/resourcegroups/*/providers/microsoft.network/virtualnetworks/*/listnetworkmanagereffectivesecurityadminrules", effective_admin_rules),
     // VMs and network resources: list by subscription, by resource group, get
     at_if(On::Get, "subscriptions/*/providers/*/*", kind_at_3, list_resources),
@@ -710,6 +713,32 @@ fn get_firewall_policy(w: &mut World, r: &ArmRequest) -> Answer {
     read(found(
         p,
         "Microsoft.Network/firewallPolicies",
+        r.seg(7),
+        r.seg(3),
+    ))
+}
+
+fn network_managers_in(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
+    let rg = in_resource_group(r).then(|| r.seg(3));
+    w.check_scope(r.seg(1), rg)?;
+    Ok(w.network_managers()
+        .into_iter()
+        .filter(|m| {
+            let (s, g) = portcullis_shared::arm::id_scope_ref(m["id"].as_str().unwrap_or_default());
+            s.eq_ignore_ascii_case(r.seg(1)) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
+        })
+        .collect())
+}
+
+fn list_network_managers(w: &mut World, r: &ArmRequest) -> Answer {
+    read(r.list(&network_managers_in(w, r)?))
+}
+
+fn get_network_manager(w: &mut World, r: &ArmRequest) -> Answer {
+    let m = named(network_managers_in(w, r)?, r.seg(7));
+    read(found(
+        m,
+        "Microsoft.Network/networkManagers",
         r.seg(7),
         r.seg(3),
     ))

@@ -243,6 +243,12 @@ impl World {
                     .iter()
                     .map(|r| r.id.as_str()),
             )
+            // the rules live under their network manager, whose resource group they make exist
+            .chain(
+                inv.network_manager_effective_security_admin_rules
+                    .iter()
+                    .flat_map(|a| a.value.iter().filter_map(|r| r.id.as_deref())),
+            )
     }
 
     /// The rule collection groups of a firewall policy (id prefix, case-insensitive), by name.

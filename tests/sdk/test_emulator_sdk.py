@@ -28,7 +28,7 @@ from azure.core.pipeline.policies import BearerTokenCredentialPolicy
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
 from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.network.models import SecurityRule
+from azure.mgmt.network.models import QueryRequestOptions, SecurityRule
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 from azure.mgmt.security import SecurityCenter
@@ -265,6 +265,21 @@ def test_list_all_pages_at_default_api_versions(emulator):
     with pytest.raises(ResourceNotFoundError):
         net.virtual_network_peerings.get(hub_rg, hub.name, "no-such-peering")
     assert [s.name for s in net.subnets.list(hub_rg, hub.name)] == [s.name for s in hub.subnets]
+
+    # the Virtual Network Manager whose security admin rules a VNet gets
+    managers = list(net.network_managers.list_by_subscription())
+    assert [m.name for m in managers] == ["nm-contoso"], [m.name for m in managers]
+    nm_rg = managers[0].id.split("/")[4]
+    nm = net.network_managers.get(nm_rg, "nm-contoso")
+    assert nm.network_manager_scope_accesses == ["SecurityAdmin"]
+    assert nm.network_manager_scopes.subscriptions
+    assert [m.id for m in net.network_managers.list(nm_rg)] == [nm.id]
+    with pytest.raises(ResourceNotFoundError):
+        net.network_managers.get(nm_rg, "no-such-manager")
+    spoke = next(v for v in net.virtual_networks.list_all() if v.name != hub.name and v.virtual_network_peerings)
+    rules = list(net.list_network_manager_effective_security_admin_rules(
+        spoke.id.split("/")[4], spoke.name, QueryRequestOptions()).value)
+    assert rules and all(r.id.lower().startswith(nm.id.lower() + "/") for r in rules)
 
 
 def test_a_security_rule_through_the_long_running_poller(emulator):
