@@ -586,15 +586,14 @@ fn put_nic(w: &mut World, r: &ArmRequest) -> Answer {
 
 // --- subnets ----------------------------------------------------------------------------------
 
-/// The children of a VNet named by segment 8 (`subnets`, `virtualNetworkPeerings`).
-fn vnet_children(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
+/// The children of the resource at segments 0-7 (of `kind`) that segment 8 names: a list in
+/// its `properties` (`subnets`, `inboundNatRules`, ...), matched case-insensitively.
+fn children(w: &World, r: &ArmRequest, kind: Kind) -> Result<Vec<Value>, Fail> {
     w.check_scope(r.seg(1), Some(r.seg(3)))?;
-    let vnet = w
-        .get(Kind::VirtualNetworks, &r.path_prefix(8))
-        .ok_or_else(|| {
-            Fail::resource_not_found("Microsoft.Network/virtualNetworks", r.seg(7), r.seg(3))
-        })?;
-    let props = vnet["properties"].as_object();
+    let parent = w
+        .get(kind, &r.path_prefix(8))
+        .ok_or_else(|| Fail::resource_not_found(kind.provider_type(), r.seg(7), r.seg(3)))?;
+    let props = parent["properties"].as_object();
     let list = props.and_then(|p| {
         p.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(r.seg(8)))
@@ -603,21 +602,14 @@ fn vnet_children(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
     Ok(list.unwrap_or_default())
 }
 
+/// The children of a VNet named by segment 8 (`subnets`, `virtualNetworkPeerings`).
+fn vnet_children(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
+    children(w, r, Kind::VirtualNetworks)
+}
+
 /// The children of a load balancer named by segment 8 (`inboundNatRules`, ...).
 fn lb_children(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
-    w.check_scope(r.seg(1), Some(r.seg(3)))?;
-    let lb = w
-        .get(Kind::LoadBalancers, &r.path_prefix(8))
-        .ok_or_else(|| {
-            Fail::resource_not_found("Microsoft.Network/loadBalancers", r.seg(7), r.seg(3))
-        })?;
-    let props = lb["properties"].as_object();
-    let list = props.and_then(|p| {
-        p.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(r.seg(8)))
-            .and_then(|(_, v)| v.as_array().cloned())
-    });
-    Ok(list.unwrap_or_default())
+    children(w, r, Kind::LoadBalancers)
 }
 
 fn list_lb_children(w: &mut World, r: &ArmRequest) -> Answer {
@@ -692,16 +684,26 @@ fn graph_query(w: &mut World, r: &ArmRequest) -> Answer {
 }
 
 /// The firewall policies of a subscription (segment 1) or resource group (segment 3).
-fn firewall_policies_in(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
+/// The resources of `all` in the request's subscription (and resource group, when it names
+/// one), after checking that scope exists.
+fn in_scope(
+    w: &World,
+    r: &ArmRequest,
+    all: impl FnOnce(&World) -> Vec<Value>,
+) -> Result<Vec<Value>, Fail> {
     let rg = in_resource_group(r).then(|| r.seg(3));
     w.check_scope(r.seg(1), rg)?;
-    Ok(w.firewall_policies()
+    Ok(all(w)
         .into_iter()
         .filter(|p| {
             let (s, g) = portcullis_shared::arm::id_scope_ref(p["id"].as_str().unwrap_or_default());
             s.eq_ignore_ascii_case(r.seg(1)) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
         })
         .collect())
+}
+
+fn firewall_policies_in(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
+    in_scope(w, r, World::firewall_policies)
 }
 
 fn list_firewall_policies(w: &mut World, r: &ArmRequest) -> Answer {
@@ -719,15 +721,7 @@ fn get_firewall_policy(w: &mut World, r: &ArmRequest) -> Answer {
 }
 
 fn network_managers_in(w: &World, r: &ArmRequest) -> Result<Vec<Value>, Fail> {
-    let rg = in_resource_group(r).then(|| r.seg(3));
-    w.check_scope(r.seg(1), rg)?;
-    Ok(w.network_managers()
-        .into_iter()
-        .filter(|m| {
-            let (s, g) = portcullis_shared::arm::id_scope_ref(m["id"].as_str().unwrap_or_default());
-            s.eq_ignore_ascii_case(r.seg(1)) && rg.is_none_or(|rg| g.eq_ignore_ascii_case(rg))
-        })
-        .collect())
+    in_scope(w, r, World::network_managers)
 }
 
 fn list_network_managers(w: &mut World, r: &ArmRequest) -> Answer {
