@@ -2,6 +2,7 @@
 //! and the borrowed parse gives the engine the same inventory as the owned one.
 mod briefs;
 
+use portcullis_shared::eval::report::DecidingRule;
 use portcullis_shared::eval::stream::{write_report, Layout, Style};
 use portcullis_shared::eval::Model;
 use portcullis_shared::fleet::{
@@ -107,6 +108,32 @@ fn streamed_report_equals_the_whole_report_on_every_shape() {
     let mut lb = synthetic_fleet(600, 3);
     add_load_balancers(&mut lb);
     check(&lb);
+}
+
+/// The `rules` table is written as serde_json writes the list of its rules at its depth, also
+/// when it holds more rules than are rendered together (8,192, one NSG per VM here).
+#[test]
+fn the_rules_table_is_written_as_serde_json_writes_it() {
+    let json = serde_json::to_vec(&per_vm_nsg_fleet(2_500, 11)).unwrap();
+    for (style, key, end) in [
+        (Style::Pretty, "\n  \"rules\": ", "\n}"),
+        (Style::Compact, ",\"rules\":", "}"),
+    ] {
+        let out = String::from_utf8(streamed_with_table(&json, style)).unwrap();
+        let table = &out[out.rfind(key).expect("a rules table") + key.len()..];
+        let table = table.strip_suffix(end).expect("the report's end");
+        let rules: Vec<DecidingRule> = serde_json::from_str(table).expect("a list of rules");
+        assert!(rules.len() > 8_192, "{} rules", rules.len());
+        let expected = match style {
+            Style::Pretty => serde_json::to_string_pretty(&rules)
+                .unwrap()
+                .lines()
+                .collect::<Vec<_>>()
+                .join("\n  "),
+            Style::Compact => serde_json::to_string(&rules).unwrap(),
+        };
+        assert!(table == expected, "{style:?} table differs");
+    }
 }
 
 /// A writer that fails once `left` bytes are written (a full disk, a closed pipe).

@@ -16,7 +16,7 @@
 //! NUL byte, which JSON text never holds raw, and the rule's number within the batch); the
 //! writer gives each rule its index and writes the numbers.
 use super::engine::{dedup_warnings, Model};
-use super::keys::FxMap;
+use super::keys::{FxHasher, FxMap};
 use super::report::{
     DecidingRule, Exposure, InternetPath, IpConfigSummary, Level, Report, State, Status,
     VmRecommendations, VmReport,
@@ -24,6 +24,8 @@ use super::report::{
 use super::{Access, Protocol};
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -37,7 +39,10 @@ const UNIT: usize = 512;
 const AHEAD: usize = 4;
 
 /// A unit's JSON, and the deciding rules its placeholders number (`--rules-table`).
-type Part = io::Result<(Vec<u8>, Vec<DecidingRule>)>;
+type Part = io::Result<(Vec<u8>, Vec<Hashed>)>;
+
+/// Deciding rules of the `rules` table rendered together, on one thread, into one buffer.
+const TABLE_UNIT: usize = 8192;
 
 /// How the JSON is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +216,7 @@ pub fn write_report<W: Write>(
     // second pass: the VMs, a unit at a time, each unit evaluated and serialised on one
     // thread into a buffer that is reused (so its pages are not faulted in again)
     let pool: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-    let render = |u: usize, unit: &[u32]| -> Part {
+    let render = |u: usize, unit: &&[u32]| -> Part {
         let mut buf = lock(&pool).pop().unwrap_or_default();
         let mut renders = Renders {
             table: layout.rules_table,
@@ -251,7 +256,7 @@ pub fn write_report<W: Write>(
     put(w, &warnings, style, 1)?;
     if layout.rules_table {
         key(w, "rules", false, style)?;
-        put(w, &table.rules, style, 1)?;
+        write_rules(w, &table.rules, style)?;
     }
     w.write_all(if style == Style::Pretty { b"\n}" } else { b"}" })?;
     Ok(Written {
@@ -260,16 +265,51 @@ pub fn write_report<W: Write>(
     })
 }
 
+/// What `put(w, rules, style, 1)` writes for the `rules` table, rendered a unit of rules at a
+/// time on every core (a table of one NSG per VM holds hundreds of thousands of rules).
+fn write_rules<W: Write>(w: &mut W, rules: &[DecidingRule], style: Style) -> io::Result<()> {
+    let render = |u: usize, unit: &&[DecidingRule]| -> io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(unit.len() * 256);
+        for (k, r) in unit.iter().enumerate() {
+            separator(&mut buf, style, u == 0 && k == 0, 2);
+            deciding_rule(&mut buf, r, style, 2)?;
+        }
+        Ok(buf)
+    };
+    w.write_all(b"[")?;
+    let mut consume = |part: io::Result<Vec<u8>>| w.write_all(&part?);
+    let units: Vec<&[DecidingRule]> = rules.chunks(TABLE_UNIT).collect();
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    in_order(&units, &render, &mut consume)?;
+    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+    for (u, unit) in units.iter().enumerate() {
+        consume(render(u, unit))?;
+    }
+    let mut end = Vec::new();
+    close_array(&mut end, style, rules.is_empty(), 1);
+    w.write_all(&end)
+}
+
 /// What the writer and the evaluating threads share.
 #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-#[derive(Default)]
-struct Flow {
+struct Flow<P> {
     /// Units evaluated and not yet written, by number.
-    ready: std::collections::BTreeMap<usize, Part>,
+    ready: std::collections::BTreeMap<usize, P>,
     /// Units written (the next to write).
     written: usize,
     /// The writer failed, or a thread panicked: everyone stops.
     stop: bool,
+}
+
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+impl<P> Default for Flow<P> {
+    fn default() -> Self {
+        Flow {
+            ready: Default::default(),
+            written: 0,
+            stop: false,
+        }
+    }
 }
 
 /// Renders `units` on every core but one's share (each thread takes the next unit) and hands
@@ -277,10 +317,10 @@ struct Flow {
 /// the evaluating threads never wait for a write, only for the writer to be no more than
 /// [`AHEAD`] units behind.
 #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-fn in_order(
-    units: &[&[u32]],
-    render: &(impl Fn(usize, &[u32]) -> Part + Sync),
-    consume: &mut impl FnMut(Part) -> io::Result<()>,
+fn in_order<U: Sync, P: Send>(
+    units: &[U],
+    render: &(impl Fn(usize, &U) -> P + Sync),
+    consume: &mut impl FnMut(P) -> io::Result<()>,
 ) -> io::Result<()> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Condvar;
@@ -292,8 +332,8 @@ fn in_order(
     let changed = Condvar::new();
     let next = AtomicUsize::new(0);
     /// Stops everyone when a thread ends by a panic.
-    struct OnPanic<'f>(&'f Mutex<Flow>, &'f Condvar);
-    impl Drop for OnPanic<'_> {
+    struct OnPanic<'f, P>(&'f Mutex<Flow<P>>, &'f Condvar);
+    impl<P> Drop for OnPanic<'_, P> {
         fn drop(&mut self) {
             if std::thread::panicking() {
                 lock(self.0).stop = true;
@@ -319,7 +359,7 @@ fn in_order(
                             return;
                         }
                     }
-                    let part = render(u, units[u]);
+                    let part = render(u, &units[u]);
                     lock(&flow).ready.insert(u, part);
                     changed.notify_all();
                 }
@@ -616,8 +656,9 @@ struct Renders {
     /// Deciding rules go to the rules table: exposures hold placeholders, numbered in `local`.
     table: bool,
     /// With `table`, the deciding rules of this buffer, by their placeholder's number (the
-    /// `Arc`s held keep the addresses in `numbers` from being reused).
-    local: Vec<DecidingRule>,
+    /// `Arc`s held keep the addresses in `numbers` from being reused), hashed here so that
+    /// the writer, which numbers them one after the other, only compares.
+    local: Vec<Hashed>,
     numbers: FxMap<RuleKey, u32>,
 }
 
@@ -631,43 +672,64 @@ const PLACEHOLDER: u8 = 0;
 #[derive(Default)]
 struct RulesTable {
     rules: Vec<DecidingRule>,
-    index: FxMap<RuleText, u32>,
+    /// Rules with equal content share an index.
+    index: HashMap<Hashed, u32, BuildHasherDefault<Prehashed>>,
 }
 
-/// A deciding rule by its content (rules with equal text share an index).
-#[derive(PartialEq, Eq, Hash)]
-struct RuleText {
-    nsg: std::sync::Arc<str>,
-    rule: std::sync::Arc<str>,
-    priority: u32,
-    access: Access,
-    level: Level,
-    default: bool,
+/// A deciding rule and the hash of its content.
+#[derive(PartialEq, Eq)]
+struct Hashed {
+    hash: u64,
+    rule: DecidingRule,
+}
+
+impl Hashed {
+    fn new(rule: DecidingRule) -> Self {
+        let mut h = FxHasher::default();
+        rule.hash(&mut h);
+        Hashed {
+            hash: h.finish(),
+            rule,
+        }
+    }
+}
+
+impl Hash for Hashed {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of [`RulesTable::index`]: its keys carry their hash.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // never called: `Hashed` writes its hash alone; kept total all the same
+        let mut h = FxHasher::default();
+        h.write_u64(self.0);
+        h.write(bytes);
+        self.0 = h.finish();
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl RulesTable {
     /// Writes a buffer whose placeholders number the rules of `local`: each placeholder
     /// becomes the rule's index in the table (a rule not seen before is added).
-    fn write<W: Write>(
-        &mut self,
-        w: &mut W,
-        part: &[u8],
-        local: Vec<DecidingRule>,
-    ) -> io::Result<()> {
+    fn write<W: Write>(&mut self, w: &mut W, part: &[u8], local: Vec<Hashed>) -> io::Result<()> {
         let indices: Vec<u32> = local
             .into_iter()
-            .map(|r| {
-                let text = RuleText {
-                    nsg: r.nsg.clone(),
-                    rule: r.rule.clone(),
-                    priority: r.priority,
-                    access: r.access,
-                    level: r.level,
-                    default: r.default,
-                };
+            .map(|h| {
                 let next = self.rules.len() as u32;
-                *self.index.entry(text).or_insert_with(|| {
-                    self.rules.push(r);
+                *self.index.entry(h).or_insert_with_key(|h| {
+                    self.rules.push(h.rule.clone());
                     next
                 })
             })
@@ -731,7 +793,7 @@ impl Renders {
                 separator(buf, style, k == 0, EXPOSURE_DEPTH + 2);
                 let next = self.local.len() as u32;
                 let n = *self.numbers.entry(RuleKey::of(r)).or_insert_with(|| {
-                    self.local.push(r.clone());
+                    self.local.push(Hashed::new(r.clone()));
                     next
                 });
                 buf.push(PLACEHOLDER);
