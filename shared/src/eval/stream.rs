@@ -242,12 +242,7 @@ pub fn write_report<W: Write>(
         Ok(())
     };
     let units: Vec<&[u32]> = todo.chunks(UNIT).collect();
-    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
     in_order(&units, &render, &mut consume)?;
-    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
-    for (u, unit) in units.iter().enumerate() {
-        consume(render(u, unit))?;
-    }
     match (style, todo.is_empty()) {
         (Style::Pretty, false) => w.write_all(b"\n  ]")?,
         _ => w.write_all(b"]")?,
@@ -279,15 +274,24 @@ fn write_rules<W: Write>(w: &mut W, rules: &[DecidingRule], style: Style) -> io:
     w.write_all(b"[")?;
     let mut consume = |part: io::Result<Vec<u8>>| w.write_all(&part?);
     let units: Vec<&[DecidingRule]> = rules.chunks(TABLE_UNIT).collect();
-    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
     in_order(&units, &render, &mut consume)?;
-    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
-    for (u, unit) in units.iter().enumerate() {
-        consume(render(u, unit))?;
-    }
     let mut end = Vec::new();
     close_array(&mut end, style, rules.is_empty(), 1);
     w.write_all(&end)
+}
+
+/// Renders `units` one after the other and hands each to `consume` (without the `parallel`
+/// feature, and on wasm32).
+#[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+fn in_order<U, P>(
+    units: &[U],
+    render: &impl Fn(usize, &U) -> P,
+    consume: &mut impl FnMut(P) -> io::Result<()>,
+) -> io::Result<()> {
+    for (u, unit) in units.iter().enumerate() {
+        consume(render(u, unit))?;
+    }
+    Ok(())
 }
 
 /// What the writer and the evaluating threads share.
