@@ -32,8 +32,11 @@
 //! - `rich`: long names and ids, eight tags per VM and NSG, full VM payloads as ARM's
 //!   `VirtualMachine_Get` example returns them, subnets listing their ip configurations as real
 //!   VNet payloads do, one large JIT policy per resource group with a request history
-//!   (`fleet::rich_fleet`).
-use portcullis_shared::fleet::{per_vm_nsg_fleet, rich_fleet, synthetic_fleet};
+//!   (`fleet::rich_fleet`);
+//! - `portal`: every VM as the Azure portal creates it, with its own NSG and the portal's one
+//!   rule (SSH or RDP from any source), in lean payloads of about 2 KB per VM, so that the
+//!   model's memory weighs most against the file (`fleet::portal_fleet`).
+use portcullis_shared::fleet::{per_vm_nsg_fleet, portal_fleet, rich_fleet, synthetic_fleet};
 use portcullis_shared::Inventory;
 use serde_json::{json, Value};
 use std::io::{BufWriter, Write};
@@ -41,7 +44,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const SHAPES: [&str; 3] = ["fleet", "nsg-per-vm", "rich"];
+const SHAPES: [&str; 4] = ["fleet", "nsg-per-vm", "rich", "portal"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -94,6 +97,7 @@ fn write_shape(shape: &str, n: usize, path: &Path) {
         "fleet" => synthetic_fleet(n, 42),
         "nsg-per-vm" => per_vm_nsg_fleet(n, 42),
         "rich" => rich_fleet(n, 42),
+        "portal" => portal_fleet(n, 42),
         other => panic!("unknown shape {other}"),
     };
     let tmp = path.with_extension("tmp");

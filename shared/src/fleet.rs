@@ -661,6 +661,87 @@ pub fn per_vm_nsg_fleet(vms: usize, seed: u64) -> Inventory {
     b.build()
 }
 
+/// A fleet as the Azure portal builds it, in **lean payloads**, for benchmarks: every VM has
+/// its own NIC NSG (`<vm>-nsg`) holding the portal's one rule, SSH 22 (Linux, priority 300) or
+/// RDP 3389 (Windows, priority 1000) from any source, and one VM in four an HTTPS rule beside
+/// it; 250 VMs per VNet in one subnet without an NSG; three VMs in five with a Standard public
+/// IP. Nothing the engine does not read is kept: no tags, etags, default rules or disks, about
+/// 2 KB of JSON per VM, so the model's own memory weighs more against the file than in the
+/// other shapes.
+pub fn portal_fleet(vms: usize, seed: u64) -> Inventory {
+    let mut rng = Rng::new(seed);
+    let mut b = InventoryBuilder::new("5f2e1c3a-0000-4000-8000-00000000abcd");
+    let per_vnet = 250;
+    let mut subnet = String::new();
+    for i in 0..vms {
+        let v = i / per_vnet;
+        let rg = format!("rg-app-{}", v % 97);
+        let prefix = format!("10.{}.{}.0/24", (v >> 8) & 255, v & 255);
+        if i % per_vnet == 0 {
+            subnet = b
+                .vnet(
+                    &rg,
+                    &format!("vnet-{v}"),
+                    &[&prefix],
+                    &[("default", &prefix, None)],
+                )
+                .swap_remove(0);
+        }
+        let name = format!("web{i:06}");
+        let linux = rng.below(3) != 0;
+        let mut rules = vec![if linux {
+            Rule::allow("SSH", 300).port("22").from("*")
+        } else {
+            Rule::allow("RDP", 1000).port("3389").from("*")
+        }];
+        if rng.chance(25) {
+            rules.push(Rule::allow("HTTPS", 320).port("443").from("*"));
+        }
+        let nsg = b.nsg(&rg, &format!("{name}-nsg"), rules);
+        let public =
+            (i % 5 < 3).then(|| format!("52.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255));
+        let private = format!("10.{}.{}.{}", (v >> 8) & 255, v & 255, 4 + i % per_vnet);
+        b.vm(&VmSpec {
+            name: &name,
+            resource_group: &rg,
+            os: if linux { "Linux" } else { "Windows" },
+            subnet_id: &subnet,
+            private_ip: &private,
+            public_ip: public.as_deref(),
+            nic_nsg_id: Some(&nsg),
+            asg_ids: &[],
+        });
+    }
+    let mut inv = b.build();
+    lean(&mut inv);
+    inv
+}
+
+/// Drops from an inventory what the engine never reads and a lean export leaves out.
+fn lean(inv: &mut Inventory) {
+    for n in &mut inv.network_security_groups {
+        n.etag = None;
+        n.kind = None;
+        let p = n.props_mut();
+        p.default_security_rules.clear();
+        p.provisioning_state = None;
+        for r in &mut p.security_rules {
+            r.id = None;
+            r.kind = None;
+            r.properties.provisioning_state = None;
+        }
+    }
+    for vm in &mut inv.virtual_machines {
+        vm.kind = None;
+        let p = std::sync::Arc::make_mut(&mut vm.properties);
+        p.hardware_profile = None;
+        p.provisioning_state = None;
+        if let Some(disk) = p.storage_profile.as_mut().and_then(|s| s.os_disk.as_mut()) {
+            disk.name = None;
+        }
+    }
+}
+
 /// A fleet with **long resource names and tags** and **large JIT policies**, for benchmarks:
 /// resource groups and VMs with names of about 60 characters (ids of about 250), eight tags of
 /// 40-character values on every VM and NSG, a NIC NSG per group of 10 VMs and a subnet NSG on

@@ -6,8 +6,8 @@ use portcullis_shared::eval::report::DecidingRule;
 use portcullis_shared::eval::stream::{write_report, Layout, Style};
 use portcullis_shared::eval::Model;
 use portcullis_shared::fleet::{
-    add_load_balancers, per_vm_nsg_fleet, rich_fleet, synthetic_fleet, InventoryBuilder, Rule,
-    VmSpec,
+    add_load_balancers, per_vm_nsg_fleet, portal_fleet, rich_fleet, synthetic_fleet,
+    InventoryBuilder, Rule, VmSpec,
 };
 use portcullis_shared::{evaluate, EvalConfig, Inventory};
 
@@ -105,6 +105,7 @@ fn streamed_report_equals_the_whole_report_on_every_shape() {
     check(&synthetic_fleet(2_500, 7));
     check(&per_vm_nsg_fleet(1_200, 7));
     check(&rich_fleet(1_100, 7));
+    check(&portal_fleet(1_000, 7));
     let mut lb = synthetic_fleet(600, 3);
     add_load_balancers(&mut lb);
     check(&lb);
