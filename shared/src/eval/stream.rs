@@ -15,7 +15,7 @@
 //! in which rules first decide something, VM by VM. Evaluating threads write a placeholder (a
 //! NUL byte, which JSON text never holds raw, and the rule's number within the batch) and hash
 //! the rule's content; the writer gives each rule its index (comparing, not hashing) and writes
-//! the numbers. The table itself is rendered [`TABLE_UNIT`] rules at a time on every core.
+//! the numbers. The table itself is rendered 8,192 rules at a time on every core.
 use super::engine::{dedup_warnings, Model};
 use super::keys::{FxHasher, FxMap};
 use super::report::{
