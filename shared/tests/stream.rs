@@ -302,3 +302,55 @@ fn names_that_need_escaping_are_written_as_serde_json_writes_them() {
     assert!(report.vms.iter().any(|v| v.name.contains('"')));
     check(&inv);
 }
+
+/// While the model is built it says which bytes it is done with: each chunk of compiled NSGs
+/// (within the `networkSecurityGroups` list, covering nearly all of it), and everything once
+/// the NICs are resolved and once the VMs are; the report is the owned evaluation's.
+#[test]
+fn the_model_releases_the_nsgs_it_compiled_and_only_them() {
+    let inv = per_vm_nsg_fleet(3_000, 7);
+    let part = |key: &str, v: &serde_json::Value| format!("\"{key}\":{v}");
+    let v = serde_json::to_value(&inv).unwrap();
+    let head = format!(
+        "{{{},{},{},{},",
+        part("virtualMachines", &v["virtualMachines"]),
+        part("networkInterfaces", &v["networkInterfaces"]),
+        part("publicIPAddresses", &v["publicIPAddresses"]),
+        part("virtualNetworks", &v["virtualNetworks"]),
+    );
+    let nsgs = part("networkSecurityGroups", &v["networkSecurityGroups"]);
+    let json = format!("{head}{nsgs}}}").into_bytes();
+    let base = json.as_ptr() as usize;
+    let list = base + head.len()..base + head.len() + nsgs.len();
+
+    let mut owned = None;
+    let view = Inventory::parse_view(&json, &mut owned).expect("parses");
+    let released = std::sync::Mutex::new(Vec::new());
+    let record = |r: std::ops::Range<usize>| released.lock().unwrap().push(r);
+    let model = Model::from_view_releasing(view, &EvalConfig::default(), &record).expect("builds");
+    let mut released = released.into_inner().unwrap();
+    let everything = released.iter().filter(|r| **r == (0..usize::MAX)).count();
+    assert_eq!(
+        everything, 2,
+        "everything once the NICs are resolved, and again once the VMs are: {released:?}"
+    );
+    released.retain(|r| *r != (0..usize::MAX));
+    assert!(!released.is_empty(), "one range per chunk");
+    released.sort_by_key(|r| r.start);
+    for r in &released {
+        assert!(
+            list.start <= r.start && r.end <= list.end,
+            "{r:?} is outside the NSGs' list {list:?}"
+        );
+    }
+    let covered: usize = released.iter().map(|r| r.end - r.start).sum();
+    assert!(
+        covered * 100 > (list.end - list.start) * 95,
+        "{covered} of {} bytes",
+        list.end - list.start
+    );
+    let mut out = Vec::new();
+    write_report(&model, &mut out, Style::Pretty).expect("writes");
+    let whole = evaluate(&inv, &EvalConfig::default()).unwrap();
+    assert!(out == serde_json::to_vec_pretty(&whole).unwrap());
+}

@@ -36,6 +36,11 @@ where
     Ok(v)
 }
 
+/// Told which bytes of the buffer an inventory is parsed from (by address) are done with, as
+/// the parse and the model's build go: a caller that mapped the file lets their pages go. A
+/// hint only: the bytes may still be read after (a range may also run past the buffer).
+pub type Release<'r> = &'r (dyn Fn(std::ops::Range<usize>) + Sync);
+
 /// `{"virtualMachines": [..], ...}`, as [`crate::inventory::Inventory`], borrowed.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,12 +82,19 @@ impl<'a> Inventory<'a> {
     /// cannot be borrowed); [`crate::inventory::Inventory::parse_view`] then falls back to the
     /// owned parse, which also names the JSON path of a bad value.
     pub fn from_slice(bytes: &'a [u8]) -> serde_json::Result<Self> {
+        Self::from_slice_releasing(bytes, &|_| {})
+    }
+
+    /// [`Inventory::from_slice`], telling `release` which bytes of `bytes` it has parsed (by
+    /// address), a few MB at a time, when it parses on two threads (see [`Release`]).
+    pub fn from_slice_releasing(bytes: &'a [u8], release: Release<'_>) -> serde_json::Result<Self> {
         #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
         if Self::two_threads(bytes.len(), 8 << 20) {
             // the UTF-8 check runs on this thread while the second finds its cut
-            return split::parse_bytes(bytes, Self::targets(bytes.len()))
+            return split::parse_bytes(bytes, Self::targets(bytes.len()), release)
                 .unwrap_or_else(|| serde_json::from_slice(bytes));
         }
+        let _ = release;
         // one check of the whole buffer is faster than serde_json's check of every string
         match std::str::from_utf8(bytes) {
             Ok(text) => Self::from_text(text),
@@ -602,6 +614,50 @@ pub struct NetworkSecurityGroup<'a> {
     pub properties: NsgProperties<'a>,
 }
 
+impl NetworkSecurityGroup<'_> {
+    /// The addresses its strings span: where it lies in the buffer it was parsed from, as far
+    /// as the engine reads it.
+    pub fn span(&self) -> std::ops::Range<usize> {
+        let id = self.id.as_ptr() as usize;
+        let mut span = id..id + self.id.len();
+        let mut add = |s: &str| {
+            let at = s.as_ptr() as usize;
+            span = span.start.min(at)..span.end.max(at + s.len());
+        };
+        self.name.map(&mut add);
+        for r in &self.properties.security_rules {
+            r.name.map(&mut add);
+            let p = &r.properties;
+            let one = [
+                p.protocol,
+                p.source_port_range,
+                p.destination_port_range,
+                p.source_address_prefix,
+                p.destination_address_prefix,
+                p.access,
+                p.direction,
+            ];
+            one.into_iter().flatten().for_each(&mut add);
+            let lists = [
+                &p.source_port_ranges,
+                &p.destination_port_ranges,
+                &p.source_address_prefixes,
+                &p.destination_address_prefixes,
+            ];
+            lists.into_iter().flatten().for_each(|s| add(s));
+            let asgs = [
+                &p.source_application_security_groups,
+                &p.destination_application_security_groups,
+            ];
+            asgs.into_iter()
+                .flatten()
+                .filter_map(|a| a.id)
+                .for_each(&mut add);
+        }
+        span
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NsgProperties<'a> {
@@ -778,8 +834,18 @@ impl crate::inventory::Inventory {
         bytes: &'a [u8],
         owned: &'a mut Option<crate::inventory::Inventory>,
     ) -> Result<Inventory<'a>, crate::inventory::InputError> {
+        Self::parse_view_releasing(bytes, owned, &|_| {})
+    }
+
+    /// [`Self::parse_view`], telling `release` which bytes it has parsed as it goes (see
+    /// [`Release`]).
+    pub fn parse_view_releasing<'a>(
+        bytes: &'a [u8],
+        owned: &'a mut Option<crate::inventory::Inventory>,
+        release: Release<'_>,
+    ) -> Result<Inventory<'a>, crate::inventory::InputError> {
         let bytes = crate::inventory::json_text(bytes)?;
-        match Inventory::from_slice(bytes) {
+        match Inventory::from_slice_releasing(bytes, release) {
             Ok(view) => Ok(view),
             Err(_) => Ok(owned
                 .insert(crate::inventory::Inventory::from_json(bytes)?)
@@ -992,7 +1058,7 @@ mod two_threads {
         let one = format!("{:?}", serde_json::from_str::<Inventory>(&text).unwrap());
         for k in 0..=40 {
             let target = text.len() * k / 40;
-            let two = parse_bytes(text.as_bytes(), Targets::both(target)).expect("UTF-8");
+            let two = parse_bytes(text.as_bytes(), Targets::both(target), &|_| {}).expect("UTF-8");
             assert_eq!(format!("{:?}", two.unwrap()), one, "cut at {target}");
         }
         for at in [10, text.len() / 3, text.len() * 3 / 5, text.len() - 30] {
@@ -1005,7 +1071,7 @@ mod two_threads {
             for k in [0, 20, 24, 40] {
                 let target = bytes.len() * k / 40;
                 assert!(
-                    parse_bytes(&bytes, Targets::both(target)).is_none(),
+                    parse_bytes(&bytes, Targets::both(target), &|_| {}).is_none(),
                     "0x80 at {letter}, cut at {target}"
                 );
             }

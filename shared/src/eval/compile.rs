@@ -154,6 +154,17 @@ pub fn compile_nsg(
     asgs: &mut AsgInterner,
     warnings: &mut Vec<String>,
 ) -> Result<CompiledNsg, InputError> {
+    compile_nsg_as(nsg, Arc::from(nsg.id), path, asgs, warnings)
+}
+
+/// [`compile_nsg`], its id (`nsg.id`) already copied.
+pub(crate) fn compile_nsg_as(
+    nsg: &NetworkSecurityGroup,
+    id: Arc<str>,
+    path: &str,
+    asgs: &mut AsgInterner,
+    warnings: &mut Vec<String>,
+) -> Result<CompiledNsg, InputError> {
     let rules = &nsg.properties.security_rules;
     let mut inbound = Vec::with_capacity(rules.len());
     // rules sharing a (direction, priority) are reported; when priorities only grow (as ARM
@@ -220,7 +231,7 @@ pub fn compile_nsg(
         None => Arc::from(nsg.id.rsplit('/').next().unwrap_or_default()),
     };
     Ok(CompiledNsg {
-        id: Arc::from(nsg.id),
+        id,
         name,
         custom: inbound,
         defaults_inline,

@@ -9,14 +9,14 @@
 //! Results are cached by everything they depend on (the NSGs, which of their rules match the
 //! ip configuration as destination, the VNet, the address family), so fleets that share NSGs
 //! cost little more than one evaluation per NSG.
-use super::compile::{compile_admin_rules, compile_nsg, AsgInterner, CompiledNsg, CompiledRule};
+use super::compile::{compile_admin_rules, compile_nsg_as, AsgInterner, CompiledNsg, CompiledRule};
 pub(crate) use super::keys::{fx_map, Ci, FxMap, FxSet, NONE};
 pub(crate) use super::paths::IpConf;
 use super::paths::{Frontend, Ingress, Joins, Pip};
 use super::report::*;
 use super::{Access, Protocol};
 use crate::arm::id_scope;
-use crate::arm::view::{self, JitNetworkAccessPolicy, NetworkInterface, VirtualMachine};
+use crate::arm::view::{self, JitNetworkAccessPolicy, NetworkInterface, Release, VirtualMachine};
 use crate::config::{EvalConfig, PortSpec};
 use crate::inventory::{InputError, Inventory};
 use crate::net::addr::{azure_load_balancer, cidr_cover, format_ip, non_public, parse_ip};
@@ -263,7 +263,20 @@ impl<'a> Model<'a> {
 
     /// Builds the model of an inventory as the engine reads it (e.g. parsed from one buffer
     /// with [`view::Inventory::from_slice`]).
-    pub fn from_view(mut inv: view::Inventory<'a>, cfg: &EvalConfig) -> Result<Self, InputError> {
+    pub fn from_view(inv: view::Inventory<'a>, cfg: &EvalConfig) -> Result<Self, InputError> {
+        Self::from_view_releasing(inv, cfg, &|_| {})
+    }
+
+    /// [`Model::from_view`], telling `release` which bytes of the parsed buffer (by address)
+    /// the build reads no more as it goes: the NSGs of each chunk once compiled, everything
+    /// once the networks, NICs and VMs are resolved (a range may run past the buffer, and
+    /// bytes released may still be read: it is a hint). A caller that mapped the file lets
+    /// those pages go, so that the file's pages and the model are not all resident at once.
+    pub fn from_view_releasing(
+        mut inv: view::Inventory<'a>,
+        cfg: &EvalConfig,
+        release: Release<'_>,
+    ) -> Result<Self, InputError> {
         cfg.validate()?;
         let mut warnings = Vec::new();
         let mut asgs = intern_asgs(&inv);
@@ -271,18 +284,38 @@ impl<'a> Model<'a> {
         // the NSGs are compiled while the networks, NICs and VMs are resolved (which read
         // everything else, and the NSGs' ids only); warnings and the first error come in the
         // order of one pass
-        let nsg_ids: Vec<&'a str> = inv.network_security_groups.iter().map(|n| n.id).collect();
+        // the NSGs' ids copied once, for the index and the compiled NSGs: the compile's
+        // chunks of the buffer are released as they are done
+        let nsg_ids: Vec<Arc<str>> = inv
+            .network_security_groups
+            .iter()
+            .map(|n| Arc::from(n.id))
+            .collect();
         let mut nsg_list = std::mem::take(&mut inv.network_security_groups);
-        let (compiled, resolved) =
-            compile_nsgs_beside(&mut nsg_list, &asgs, &ports, &mut warnings, || {
-                let nsg_index = NsgIndex::new(&nsg_ids);
+        let nsgs_in = NsgsIn {
+            ids: &nsg_ids,
+            release,
+        };
+        let (compiled, resolved) = compile_nsgs_beside(
+            &mut nsg_list,
+            &nsgs_in,
+            &asgs,
+            &ports,
+            &mut warnings,
+            || {
+                let nsg_index = NsgIndex::new(nsg_ids.iter().map(|id| &**id));
                 let mut warnings = Vec::new();
-                resolve_all(&inv, &asgs, &nsg_index, &mut warnings).map(|r| (r, warnings))
-            });
+                let r = resolve_all(&inv, &asgs, &nsg_index, release, &mut warnings)
+                    .map(|r| (r, warnings));
+                release(0..usize::MAX);
+                r
+            },
+        );
         let (nsgs, plans) = compiled?;
         let (resolved, resolve_warnings) = resolved?;
         warnings.extend(resolve_warnings);
         drop(nsg_list);
+        drop(nsg_ids);
         let Resolved {
             networks:
                 Networks {
@@ -1805,7 +1838,19 @@ fn compile_nsgs(
     ports: &[PortSpec],
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
-    compile_nsgs_beside(nsgs_in, asgs, ports, warnings, || ()).0
+    let ids: Vec<Arc<str>> = nsgs_in.iter().map(|n| Arc::from(n.id)).collect();
+    let with = NsgsIn {
+        ids: &ids,
+        release: &|_| {},
+    };
+    compile_nsgs_beside(nsgs_in, &with, asgs, ports, warnings, || ()).0
+}
+
+/// What the NSGs' compile is given beside the NSGs: their ids (copied), and where to say
+/// which bytes it is done with.
+struct NsgsIn<'i> {
+    ids: &'i [Arc<str>],
+    release: Release<'i>,
 }
 
 /// The compiled NSGs and their plans.
@@ -1819,6 +1864,7 @@ type CompiledNsgs = (Vec<CompiledNsg>, Vec<NsgPlan>);
 /// them.
 fn compile_nsgs_beside<R: Send>(
     nsgs_in: &mut [view::NetworkSecurityGroup<'_>],
+    with: &NsgsIn<'_>,
     asgs: &AsgInterner,
     ports: &[PortSpec],
     warnings: &mut Vec<String>,
@@ -1838,7 +1884,7 @@ fn compile_nsgs_beside<R: Send>(
                 let next = lock(&queue).next();
                 let Some((k, chunk)) = next else { break };
                 let mut w = Vec::new();
-                let part = compile_nsg_chunk(k * size, chunk, &mut asgs, ports, &mut w);
+                let part = compile_nsg_chunk(k * size, chunk, with, &mut asgs, ports, &mut w);
                 let failed = part.is_err();
                 done.push((k, part.map(|p| (p, w))));
                 if failed {
@@ -1862,7 +1908,7 @@ fn compile_nsgs_beside<R: Send>(
     #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
     let r = {
         let mut w = Vec::new();
-        let part = compile_nsg_chunk(0, nsgs_in, &mut asgs.clone(), ports, &mut w);
+        let part = compile_nsg_chunk(0, nsgs_in, with, &mut asgs.clone(), ports, &mut w);
         parts.push((0, part.map(|p| (p, w))));
         beside()
     };
@@ -1886,12 +1932,14 @@ fn compile_nsgs_beside<R: Send>(
 fn compile_nsg_chunk(
     first: usize,
     nsgs_in: &mut [view::NetworkSecurityGroup<'_>],
+    with: &NsgsIn<'_>,
     asgs: &mut AsgInterner,
     ports: &[PortSpec],
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<CompiledNsg>, Vec<NsgPlan>), InputError> {
     let mut nsgs = Vec::with_capacity(nsgs_in.len());
     let mut plans = Vec::with_capacity(nsgs_in.len());
+    let mut span: Option<std::ops::Range<usize>> = None;
     for (k, nsg) in nsgs_in.iter_mut().enumerate() {
         let i = first + k;
         if crate::eval::trim(nsg.id).is_empty() {
@@ -1900,10 +1948,19 @@ fn compile_nsg_chunk(
                 "missing resource id",
             ));
         }
-        let compiled = compile_nsg(nsg, &format!("networkSecurityGroups[{i}]"), asgs, warnings)?;
+        let path = || format!("networkSecurityGroups[{i}]");
+        let compiled = compile_nsg_as(nsg, with.ids[i].clone(), &path(), asgs, warnings)?;
+        let s = nsg.span();
+        span = Some(match span {
+            Some(t) => t.start.min(s.start)..t.end.max(s.end),
+            None => s,
+        });
         nsg.properties.security_rules = Vec::new();
         plans.push(NsgPlan::new(&compiled, ports));
         nsgs.push(compiled);
+    }
+    if let Some(span) = span {
+        (with.release)(span);
     }
     Ok((nsgs, plans))
 }
@@ -1924,7 +1981,8 @@ struct Resolved<'a> {
 fn resolve_all<'a>(
     inv: &view::Inventory<'a>,
     asgs: &AsgInterner,
-    nsg_index: &NsgIndex<'a>,
+    nsg_index: &NsgIndex<'_>,
+    release: Release<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Resolved<'a>, InputError> {
     let networks = networks(inv, nsg_index, warnings)?;
@@ -1935,6 +1993,9 @@ fn resolve_all<'a>(
         .map(|p| (Ci::new(p.id), Pip::of(p)))
         .collect();
     let nics = resolve_nics(inv, asgs, nsg_index, &networks.subnets, &pips, warnings)?;
+    // the public IPs and the NICs' payloads are read no more (the VMs' profiles look NICs up
+    // by id: those pages are read again)
+    release(0..usize::MAX);
     let asg_members = asg_members(&nics.ipconfs, asgs.ids.len());
     let conf_shared = conf_shared(&nics.ipconfs, &nics.nic_nsg, &nics.nic_confs);
     let profiles = vm_profiles(inv, &nics.nics, nics.ids_unique);
@@ -1955,9 +2016,9 @@ struct NsgIndex<'a>(FxMap<Ci<'a>, u32>);
 
 impl<'a> NsgIndex<'a> {
     /// The NSGs' ids, in the inventory's order.
-    fn new(ids: &[&'a str]) -> Self {
+    fn new(ids: impl ExactSizeIterator<Item = &'a str>) -> Self {
         let mut by_key: FxMap<Ci<'a>, u32> = fx_map(ids.len());
-        for (i, id) in ids.iter().enumerate() {
+        for (i, id) in ids.enumerate() {
             by_key.insert(Ci::new(id), i as u32);
         }
         NsgIndex(by_key)
@@ -1999,7 +2060,7 @@ struct Networks<'a> {
 /// its Connected peers').
 fn networks<'a>(
     inv: &view::Inventory<'a>,
-    nsg_index: &NsgIndex<'a>,
+    nsg_index: &NsgIndex<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Networks<'a>, InputError> {
     let np = non_public();
@@ -2115,7 +2176,7 @@ struct Nics<'a> {
 fn resolve_nics<'a>(
     inv: &view::Inventory<'a>,
     asgs: &AsgInterner,
-    nsg_index: &NsgIndex<'a>,
+    nsg_index: &NsgIndex<'_>,
     subnets: &FxMap<Ci<'a>, (u32, u32, bool)>,
     pips: &FxMap<Ci<'a>, Pip>,
     warnings: &mut Vec<String>,
@@ -3557,9 +3618,19 @@ mod compile_tests {
                     &mut warnings,
                 )
             } else {
+                let ids: Vec<std::sync::Arc<str>> = view
+                    .network_security_groups
+                    .iter()
+                    .map(|n| std::sync::Arc::from(n.id))
+                    .collect();
+                let with = NsgsIn {
+                    ids: &ids,
+                    release: &|_| {},
+                };
                 compile_nsg_chunk(
                     0,
                     &mut view.network_security_groups,
+                    &with,
                     &mut asgs.clone(),
                     &ports,
                     &mut warnings,

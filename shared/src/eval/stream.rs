@@ -23,6 +23,7 @@ use super::report::{
     VmRecommendations, VmReport,
 };
 use super::{Access, Protocol};
+use crate::arm::view::Release;
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::collections::HashMap;
@@ -192,6 +193,21 @@ pub fn write_report<W: Write>(
     w: &mut W,
     layout: impl Into<Layout>,
 ) -> io::Result<Written> {
+    write_report_releasing(model, w, layout, &|_| {})
+}
+
+/// Units written between two calls of a [`write_report_releasing`]'s `release`.
+const RELEASE_EVERY: usize = 16;
+
+/// [`write_report`], calling `release(0..usize::MAX)` every [`RELEASE_EVERY`] units written:
+/// the VMs written are read no more, and those ahead are read again (see
+/// [`crate::arm::view::Release`]).
+pub fn write_report_releasing<W: Write>(
+    model: &Model<'_>,
+    w: &mut W,
+    layout: impl Into<Layout>,
+    release: Release<'_>,
+) -> io::Result<Written> {
     let layout = layout.into();
     let style = layout.style;
     let (todo, mut warnings) = model.vm_order();
@@ -231,7 +247,12 @@ pub fn write_report<W: Write>(
         r.map(|()| (buf, renders.local))
     };
     let mut table = RulesTable::default();
+    let mut units_written = 0;
     let mut consume = |part: Part| -> io::Result<()> {
+        units_written += 1;
+        if units_written % RELEASE_EVERY == 0 {
+            release(0..usize::MAX);
+        }
         let (mut part, local) = part?;
         if layout.rules_table {
             table.write(w, &part, local)?;

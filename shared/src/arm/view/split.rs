@@ -21,7 +21,7 @@
 //! Both threads keep serde's rules: the same field types and null handling, a known key given
 //! twice is an error, unknown keys are skipped (and checked as JSON), and nothing but
 //! whitespace may follow the inventory.
-use super::{list, nullable, Inventory};
+use super::{list, nullable, Inventory, Release};
 use serde::de::{Error as _, IgnoredAny};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -151,6 +151,28 @@ trait Stop {
     fn here(&mut self, pos: usize, list: Option<usize>) -> bool;
 }
 
+/// Says which bytes a thread has parsed, a few MB at a time, as it reaches each value or
+/// element (see [`Release`]).
+struct Behind<'s> {
+    /// The address of the text the thread's positions count from.
+    base: usize,
+    /// Positions before this one were said to be parsed.
+    told: usize,
+    release: Release<'s>,
+}
+
+/// Bytes parsed before a release is said.
+const BEHIND_STEP: usize = 2 << 20;
+
+impl Behind<'_> {
+    fn at(&mut self, pos: usize) {
+        if pos >= self.told + BEHIND_STEP {
+            (self.release)(self.base + self.told..self.base + pos);
+            self.told = pos;
+        }
+    }
+}
+
 /// This thread stops where the second thread began, once that is known, if it gets there.
 struct AtCut<'s> {
     cut: &'s AtomicUsize,
@@ -161,10 +183,12 @@ struct AtCut<'s> {
     /// Set when this thread has gone past the cut: the second thread can give up.
     missed: &'s AtomicBool,
     known: Option<(usize, usize)>,
+    behind: Behind<'s>,
 }
 
 impl Stop for AtCut<'_> {
     fn here(&mut self, pos: usize, list: Option<usize>) -> bool {
+        self.behind.at(pos);
         if pos < self.not_before {
             return false;
         }
@@ -210,10 +234,11 @@ enum At {
 }
 
 /// The second thread stops when this one no longer needs it.
-struct Abandoned<'s>(&'s AtomicBool);
+struct Abandoned<'s>(&'s AtomicBool, Behind<'s>);
 
 impl Stop for Abandoned<'_> {
-    fn here(&mut self, _: usize, _: Option<usize>) -> bool {
+    fn here(&mut self, pos: usize, _: Option<usize>) -> bool {
+        self.1.at(pos);
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -573,7 +598,7 @@ pub(super) fn parse_traced(text: &str, target: usize) -> (Result<Inventory<'_>>,
 
 /// [`parse_with`], and whether the second thread's part was taken.
 pub(super) fn parse_traced_with(text: &str, targets: Targets) -> (Result<Inventory<'_>>, bool) {
-    match parse_checked(text.as_bytes(), || Some(text), targets) {
+    match parse_checked(text.as_bytes(), || Some(text), targets, &|_| {}) {
         (Some(r), joined) => (r, joined),
         (None, _) => unreachable!("a str is UTF-8"),
     }
@@ -582,9 +607,13 @@ pub(super) fn parse_traced_with(text: &str, targets: Targets) -> (Result<Invento
 /// [`parse_with`] from bytes: this thread checks that they are UTF-8 while the second thread
 /// guesses its cut and checks its own part, or scans for its cut (the scan reads bytes only),
 /// so the check does not delay the second thread. `None` when they are not UTF-8 (nothing is
-/// parsed then).
-pub(super) fn parse_bytes(bytes: &[u8], targets: Targets) -> Option<Result<Inventory<'_>>> {
-    parse_checked(bytes, || std::str::from_utf8(bytes).ok(), targets).0
+/// parsed then). Each thread tells `release` which bytes it has parsed as it goes.
+pub(super) fn parse_bytes<'a>(
+    bytes: &'a [u8],
+    targets: Targets,
+    release: Release<'_>,
+) -> Option<Result<Inventory<'a>>> {
+    parse_checked(bytes, || std::str::from_utf8(bytes).ok(), targets, release).0
 }
 
 /// Where the second thread starts looking for its cut: by guessing (no scan first: about the
@@ -612,6 +641,7 @@ fn parse_checked<'a>(
     bytes: &'a [u8],
     check: impl FnOnce() -> Option<&'a str>,
     targets: Targets,
+    release: Release<'_>,
 ) -> (Option<Result<Inventory<'a>>>, bool) {
     let cut = AtomicUsize::new(UNKNOWN);
     let cut_list = AtomicUsize::new(NONE);
@@ -650,7 +680,12 @@ fn parse_checked<'a>(
             cut.store(at.max(1), Ordering::Release);
             let mut parts = Parts::default();
             let mut c = Cursor { text: tail, pos: 0 };
-            let mut stop = Abandoned(&missed);
+            let behind = Behind {
+                base: tail.as_ptr() as usize,
+                told: 0,
+                release,
+            };
+            let mut stop = Abandoned(&missed, behind);
             let done = match list {
                 Some(k) => {
                     parts.seen[k] = true;
@@ -686,6 +721,11 @@ fn parse_checked<'a>(
             not_before: targets.guess.min(targets.scan),
             missed: &missed,
             known: None,
+            behind: Behind {
+                base: text.as_ptr() as usize,
+                told: 0,
+                release,
+            },
         };
         let head = c
             .expect(b'{')
