@@ -5,12 +5,17 @@
 use clap::{Args, ValueEnum};
 use portcullis_shared::eval::engine::dedup_warnings;
 use portcullis_shared::eval::report::{ControlScore, RecommendationSummary, Report, State, Status};
-use portcullis_shared::eval::stream::{write_report, Layout, Style};
+use portcullis_shared::eval::stream::{write_report_releasing, Layout, Style};
 use portcullis_shared::eval::{Model, VmBrief};
 use portcullis_shared::{EvalConfig, InputError, Inventory};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
+
+#[cfg(target_os = "linux")]
+mod mapped;
+#[cfg(target_os = "linux")]
+use mapped::Mapped;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -69,9 +74,12 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
     };
     clock.lap("read");
     let mut owned = None;
-    let view = Inventory::parse_view(&bytes, &mut owned);
+    // a mapped file's pages are let go as the parse and the model's build are done with them
+    let release = |r: std::ops::Range<usize>| bytes.release(r);
+    let view = Inventory::parse_view_releasing(&bytes, &mut owned, &release);
+    bytes.let_go();
     clock.lap("parse");
-    let model = match view.and_then(|view| Model::from_view(view, &cfg)) {
+    let model = match view.and_then(|view| Model::from_view_releasing(view, &cfg, &release)) {
         Ok(m) => m,
         Err(e) => return bad_input(&e),
     };
@@ -82,6 +90,7 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
             Ok(None) => {}
         }
     }
+    bytes.let_go();
     clock.lap("model");
     let out = std::io::stdout();
     let color = out.is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -97,7 +106,8 @@ pub fn run(args: EvaluateArgs) -> ExitCode {
                 style,
                 rules_table: args.rules_table,
             };
-            write_report(&model, &mut w, layout).and_then(|r| writeln!(w).map(|()| r.any_unhealthy))
+            write_report_releasing(&model, &mut w, layout, &release)
+                .and_then(|r| writeln!(w).map(|()| r.any_unhealthy))
         }
         Format::Table => write_table(&mut w, &model, color),
     };
@@ -193,17 +203,61 @@ fn one_line(s: &str) -> String {
 }
 
 /// Reads the whole inventory (a file, or `-` for stdin) into one buffer.
-fn read_inventory(path: &str) -> Result<Vec<u8>, InputError> {
+fn read_inventory(path: &str) -> Result<Input, InputError> {
     let read = if path == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
             .read_to_end(&mut bytes)
-            .map(|_| bytes)
+            .map(|_| Input::Read(bytes))
     } else {
-        std::fs::File::open(path).and_then(read_file)
+        std::fs::File::open(path).and_then(|file| {
+            #[cfg(target_os = "linux")]
+            if file.metadata()?.len() >= TWO_READS {
+                if let Some(m) = Mapped::of(&file)? {
+                    return Ok(Input::Mapped(m));
+                }
+            }
+            read_file(file).map(Input::Read)
+        })
     };
     read.map_err(|e| InputError::new(path, format!("cannot read the inventory: {e}")))
+}
+
+/// The inventory's bytes: read into memory, or (a regular file of [`TWO_READS`] bytes or more,
+/// on Linux) mapped, so that the pages the model's build is done with can be let go.
+enum Input {
+    Read(Vec<u8>),
+    #[cfg(target_os = "linux")]
+    Mapped(Mapped),
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Read(b) => b,
+            #[cfg(target_os = "linux")]
+            Input::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
+impl Input {
+    /// Lets go of the mapped file's pages (see [`Mapped::release`]); nothing for a buffer.
+    fn let_go(&self) {
+        self.release(0..usize::MAX);
+    }
+
+    /// Lets go of the mapped file's pages within these addresses; nothing for a buffer.
+    fn release(&self, range: std::ops::Range<usize>) {
+        #[cfg(target_os = "linux")]
+        if let Input::Mapped(m) = self {
+            m.release(range);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = range;
+    }
 }
 
 /// Files from this size up are read in two halves at once.

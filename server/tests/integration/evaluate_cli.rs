@@ -572,3 +572,41 @@ fn rules_table_names_each_deciding_rule_once() {
         "error: --rules-table applies to --format json only (got --format table)\n"
     );
 }
+
+/// A large file is mapped, and the pages of the NSGs compiled are let go while the model is
+/// built: the report is the whole report all the same, byte for byte, as it is when the same
+/// bytes come on standard input (read into memory), in both formats.
+#[test]
+fn a_mapped_file_and_standard_input_give_the_same_report() {
+    let inv = portcullis_shared::fleet::per_vm_nsg_fleet(2_500, 3);
+    let bytes = serde_json::to_vec(&inv).unwrap();
+    assert!(bytes.len() > 8 << 20, "past the size that is mapped");
+    let p = temp("mapped.json", &bytes);
+    let whole = portcullis_shared::evaluate(&inv, &Default::default()).unwrap();
+    let mut want = serde_json::to_vec_pretty(&whole).unwrap();
+    want.push(b'\n');
+    for format in ["json", "table"] {
+        let mapped = run(&["evaluate", p.to_str().unwrap(), "--format", format]);
+        assert_eq!(mapped.status.code(), Some(0), "{}", stderr(&mapped));
+        let mut child = bin()
+            .args(["evaluate", "-", "--format", format])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let input = bytes.clone();
+        let feed = std::thread::spawn(move || stdin.write_all(&input));
+        let read = child.wait_with_output().unwrap();
+        feed.join().unwrap().unwrap();
+        assert_eq!(read.status.code(), Some(0), "{}", stderr(&read));
+        assert!(
+            mapped.stdout == read.stdout,
+            "{format}: the two reports differ"
+        );
+        if format == "json" {
+            assert!(mapped.stdout == want, "not the whole report");
+        }
+    }
+}
