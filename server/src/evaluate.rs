@@ -212,9 +212,10 @@ fn read_inventory(path: &str) -> Result<Input, InputError> {
             .map(|_| Input::Read(bytes))
     } else {
         std::fs::File::open(path).and_then(|file| {
+            // a file system that cannot map the file is read from instead
             #[cfg(target_os = "linux")]
             if file.metadata()?.len() >= TWO_READS {
-                if let Some(m) = Mapped::of(&file)? {
+                if let Ok(Some(m)) = Mapped::of(&file) {
                     return Ok(Input::Mapped(m));
                 }
             }
