@@ -1992,13 +1992,21 @@ fn resolve_all<'a>(
         .iter()
         .map(|p| (Ci::new(p.id), Pip::of(p)))
         .collect();
-    let nics = resolve_nics(inv, asgs, nsg_index, &networks.subnets, &pips, warnings)?;
+    let nics = resolve_nics(
+        inv,
+        asgs,
+        nsg_index,
+        &networks.subnets,
+        &pips,
+        release,
+        warnings,
+    )?;
     // the public IPs and the NICs' payloads are read no more (the VMs' profiles look NICs up
     // by id: those pages are read again)
     release(0..usize::MAX);
     let asg_members = asg_members(&nics.ipconfs, asgs.ids.len());
     let conf_shared = conf_shared(&nics.ipconfs, &nics.nic_nsg, &nics.nic_confs);
-    let profiles = vm_profiles(inv, &nics.nics, nics.ids_unique);
+    let profiles = vm_profiles(inv, &nics.nics, nics.ids_unique, release);
     let jit_by_vm = jit_index(inv)?;
     Ok(Resolved {
         networks,
@@ -2010,6 +2018,10 @@ fn resolve_all<'a>(
         jit_by_vm,
     })
 }
+
+/// NICs (or VMs) resolved on a thread between two calls of the model's `release`: the pages of
+/// those resolved are read no more (those looked up again come back one at a time).
+const RELEASE_ITEMS: usize = 4096;
 
 /// NSG id -> index, resolving references (a missing NSG is a warning and counts as none).
 struct NsgIndex<'a>(FxMap<Ci<'a>, u32>);
@@ -2179,6 +2191,7 @@ fn resolve_nics<'a>(
     nsg_index: &NsgIndex<'_>,
     subnets: &FxMap<Ci<'a>, (u32, u32, bool)>,
     pips: &FxMap<Ci<'a>, Pip>,
+    release: Release<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Nics<'a>, InputError> {
     let n = inv.network_interfaces.len();
@@ -2197,6 +2210,9 @@ fn resolve_nics<'a>(
         let mut keys = Vec::with_capacity(chunk.len());
         for (k, nic) in chunk.iter().enumerate() {
             let i = start + k;
+            if k % RELEASE_ITEMS == RELEASE_ITEMS - 1 {
+                release(0..usize::MAX);
+            }
             if crate::eval::trim(nic.id).is_empty() {
                 return Err(InputError::new(
                     format!("networkInterfaces[{i}].id"),
@@ -2290,6 +2306,7 @@ fn vm_profiles<'a>(
     inv: &view::Inventory<'a>,
     nics: &FxMap<Ci<'a>, u32>,
     nic_ids_unique: bool,
+    release: Release<'_>,
 ) -> VmProfiles<'a> {
     let n = inv.network_interfaces.len();
     let mut nics_by_vm: FxMap<Ci<'a>, SmallVec<[u32; 2]>> = fx_map(0);
@@ -2305,7 +2322,10 @@ fn vm_profiles<'a>(
         // NICs are usually listed in the order of their VMs: the NIC after the last one
         // found is tried first (exact when NIC ids are unique, as the map would answer)
         let mut next = NONE;
-        for vm in chunk {
+        for (k, vm) in chunk.iter().enumerate() {
+            if k % RELEASE_ITEMS == RELEASE_ITEMS - 1 {
+                release(0..usize::MAX);
+            }
             keys.push(Ci::new(vm.id));
             for r in &vm.properties.network_profile.network_interfaces {
                 let k = match r.id {
