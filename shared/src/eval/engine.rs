@@ -269,9 +269,10 @@ impl<'a> Model<'a> {
 
     /// [`Model::from_view`], telling `release` which bytes of the parsed buffer (by address)
     /// the build reads no more as it goes: the NSGs of each chunk once compiled, everything
-    /// once the networks, NICs and VMs are resolved (a range may run past the buffer, and
-    /// bytes released may still be read: it is a hint). A caller that mapped the file lets
-    /// those pages go, so that the file's pages and the model are not all resident at once.
+    /// every 4,096 NICs and VMs resolved on a thread, once the NICs are resolved and once the
+    /// VMs are (a range may run past the buffer, and bytes released may still be read: it is
+    /// a hint). A caller that mapped the file lets those pages go, so that the file's pages
+    /// and the model are not all resident at once.
     pub fn from_view_releasing(
         mut inv: view::Inventory<'a>,
         cfg: &EvalConfig,
