@@ -282,41 +282,8 @@ impl<'a> Model<'a> {
         let mut warnings = Vec::new();
         let mut asgs = intern_asgs(&inv);
         let ports = cfg.ports();
-        // the NSGs are compiled while the networks, NICs and VMs are resolved (which read
-        // everything else, and the NSGs' ids only); warnings and the first error come in the
-        // order of one pass
-        // the NSGs' ids copied once, for the index and the compiled NSGs: the compile's
-        // chunks of the buffer are released as they are done
-        let nsg_ids: Vec<Arc<str>> = inv
-            .network_security_groups
-            .iter()
-            .map(|n| Arc::from(n.id))
-            .collect();
-        let mut nsg_list = std::mem::take(&mut inv.network_security_groups);
-        let nsgs_in = NsgsIn {
-            ids: &nsg_ids,
-            release,
-        };
-        let (compiled, resolved) = compile_nsgs_beside(
-            &mut nsg_list,
-            &nsgs_in,
-            &asgs,
-            &ports,
-            &mut warnings,
-            || {
-                let nsg_index = NsgIndex::new(nsg_ids.iter().map(|id| &**id));
-                let mut warnings = Vec::new();
-                let r = resolve_all(&inv, &asgs, &nsg_index, release, &mut warnings)
-                    .map(|r| (r, warnings));
-                release(0..usize::MAX);
-                r
-            },
-        );
-        let (nsgs, plans) = compiled?;
-        let (resolved, resolve_warnings) = resolved?;
-        warnings.extend(resolve_warnings);
-        drop(nsg_list);
-        drop(nsg_ids);
+        let ((nsgs, plans), resolved) =
+            compile_and_resolve(&mut inv, &asgs, &ports, release, &mut warnings)?;
         let Resolved {
             networks:
                 Networks {
@@ -1845,6 +1812,43 @@ fn compile_nsgs(
         release: &|_| {},
     };
     compile_nsgs_beside(nsgs_in, &with, asgs, ports, warnings, || ()).0
+}
+
+/// The NSGs compiled while the networks, NICs and VMs are resolved (which read everything
+/// else, and the NSGs' ids only); warnings and the first error come in the order of one pass.
+/// The NSGs' ids are copied once, for the index and the compiled NSGs, so that the compile's
+/// chunks of the buffer are released as they are done.
+fn compile_and_resolve<'a>(
+    inv: &mut view::Inventory<'a>,
+    asgs: &AsgInterner,
+    ports: &[PortSpec],
+    release: Release<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(CompiledNsgs, Resolved<'a>), InputError> {
+    let nsg_ids: Vec<Arc<str>> = inv
+        .network_security_groups
+        .iter()
+        .map(|n| Arc::from(n.id))
+        .collect();
+    let mut nsg_list = std::mem::take(&mut inv.network_security_groups);
+    let inv: &view::Inventory<'a> = inv;
+    let nsgs_in = NsgsIn {
+        ids: &nsg_ids,
+        release,
+    };
+    let (compiled, resolved) =
+        compile_nsgs_beside(&mut nsg_list, &nsgs_in, asgs, ports, warnings, || {
+            let nsg_index = NsgIndex::new(nsg_ids.iter().map(|id| &**id));
+            let mut warnings = Vec::new();
+            let r =
+                resolve_all(inv, asgs, &nsg_index, release, &mut warnings).map(|r| (r, warnings));
+            release(0..usize::MAX);
+            r
+        });
+    let compiled = compiled?;
+    let (resolved, resolve_warnings) = resolved?;
+    warnings.extend(resolve_warnings);
+    Ok((compiled, resolved))
 }
 
 /// What the NSGs' compile is given beside the NSGs: their ids (copied), and where to say
