@@ -179,6 +179,25 @@ impl std::fmt::Display for Endpoint {
 }
 
 impl Endpoint {
+    /// What `Display` writes, appended to `out` without the formatting machinery (the JSON
+    /// report writes two endpoints and a sentence per path).
+    pub fn write_to(&self, out: &mut String) {
+        let mut digits = itoa::Buffer::new();
+        if self.ip.contains(':') {
+            out.push('[');
+            out.push_str(&self.ip);
+            out.push(']');
+        } else {
+            out.push_str(&self.ip);
+        }
+        out.push(':');
+        out.push_str(digits.format(self.ports.0));
+        if self.ports.0 != self.ports.1 {
+            out.push('-');
+            out.push_str(digits.format(self.ports.1));
+        }
+    }
+
     /// Parses what [`Display`](std::fmt::Display) writes.
     pub fn parse(s: &str) -> Option<Self> {
         let (ip, ports) = s.rsplit_once(':')?;
@@ -243,48 +262,78 @@ impl InternetPath {
     /// One sentence naming the path, e.g. `reachable from 0.0.0.0/0 through firewall fw-hub
     /// DNAT rule rdp-in, 52.1.1.1:3389 → 10.0.1.4:3389`.
     pub fn reason(&self) -> String {
+        let mut out = String::new();
+        self.write_reason(&mut out);
+        out
+    }
+
+    /// [`InternetPath::reason`], appended to `out` (no allocation of its own: the JSON report
+    /// writes a sentence per path, hundreds of thousands of them).
+    pub fn write_reason(&self, out: &mut String) {
         if let Some(t) = &self.text {
-            return t.to_string();
+            out.push_str(t);
+            return;
         }
         let (fe, to) = (&self.frontend, &self.target);
         let public_ip = self.kind == PathKind::PublicIp;
-        let through = if public_ip {
-            format!("public IP {fe} → {to}")
-        } else {
-            format!("{}, {fe} → {to}", self.label.as_deref().unwrap_or("?"))
-        };
-        let not = |why: &str| {
+        let through = |out: &mut String| {
             if public_ip {
-                format!("not reachable through public IP {fe}: {why}")
+                out.push_str("public IP ");
             } else {
-                format!("not reachable through {through}: {why}")
+                out.push_str(self.label.as_deref().unwrap_or("?"));
+                out.push_str(", ");
             }
+            fe.write_to(out);
+            out.push_str(" → ");
+            to.write_to(out);
+        };
+        let not = |out: &mut String, why: &str| {
+            out.push_str("not reachable through ");
+            if public_ip {
+                out.push_str("public IP ");
+                fe.write_to(out);
+            } else {
+                through(out);
+            }
+            out.push_str(": ");
+            out.push_str(why);
         };
         match self.why {
             PathWhy::Reachable | PathWhy::Text => {
-                let mut srcs: Vec<&str> = self
-                    .allowed_public_sources
-                    .iter()
-                    .take(3)
-                    .map(String::as_str)
-                    .collect();
-                let more = self.allowed_public_sources.len().saturating_sub(3);
-                let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+                out.push_str("reachable from ");
+                let srcs = &self.allowed_public_sources;
                 if srcs.is_empty() {
-                    srcs.push("?");
+                    out.push('?');
                 }
-                format!("reachable from {}{tail} through {through}", srcs.join(", "))
+                for (k, s) in srcs.iter().take(3).enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(s);
+                }
+                let more = srcs.len().saturating_sub(3);
+                if more > 0 {
+                    out.push_str(" and ");
+                    out.push_str(itoa::Buffer::new().format(more));
+                    out.push_str(" more");
+                }
+                out.push_str(" through ");
+                through(out);
             }
-            PathWhy::NoPublicSource => not("the NSGs admit no public source"),
-            PathWhy::StandardIpClosed => format!(
-                "not reachable: Standard public IP {} admits no inbound traffic without an NSG on the subnet or the network interface",
-                fe.ip
+            PathWhy::NoPublicSource => not(out, "the NSGs admit no public source"),
+            PathWhy::StandardIpClosed => {
+                out.push_str("not reachable: Standard public IP ");
+                out.push_str(&fe.ip);
+                out.push_str(" admits no inbound traffic without an NSG on the subnet or the network interface");
+            }
+            PathWhy::StandardLbClosed => not(
+                out,
+                "a Standard load balancer admits no inbound traffic without an NSG on the path",
             ),
-            PathWhy::StandardLbClosed => {
-                not("a Standard load balancer admits no inbound traffic without an NSG on the path")
+            PathWhy::FirewallNotAdmitted => {
+                not(out, "the NSGs do not admit the firewall's own addresses")
             }
-            PathWhy::FirewallNotAdmitted => not("the NSGs do not admit the firewall's own addresses"),
-            PathWhy::DnatNoPublicSource => not("the DNAT rule admits no public source"),
+            PathWhy::DnatNoPublicSource => not(out, "the DNAT rule admits no public source"),
         }
     }
 }
@@ -601,6 +650,72 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn endpoint(ip: &str, ports: (u16, u16)) -> Endpoint {
+        Endpoint {
+            ip: Arc::from(ip),
+            ports,
+        }
+    }
+
+    #[test]
+    fn an_endpoint_is_written_as_it_is_displayed() {
+        for e in [
+            endpoint("52.1.1.1", (3389, 3389)),
+            endpoint("2001:db8::4", (22, 22)),
+            endpoint("20.0.0.9", (50000, 50099)),
+            endpoint("?", (0, 65535)),
+        ] {
+            let mut out = String::from("x");
+            e.write_to(&mut out);
+            assert_eq!(out, format!("x{e}"));
+        }
+    }
+
+    #[test]
+    fn path_reasons_name_the_sources_the_route_and_why() {
+        let path = |kind, why, sources: &[&str]| InternetPath {
+            kind,
+            via: Arc::from("/x"),
+            frontend: endpoint("52.1.1.1", (50001, 50001)),
+            target: endpoint("fd00::4", (3389, 3389)),
+            allowed_public_sources: sources.iter().map(|s| s.to_string()).collect(),
+            state: State::Open,
+            reachable: true,
+            label: (kind != PathKind::PublicIp).then(|| Arc::from("load balancer lb NAT rule r")),
+            why,
+            text: None,
+        };
+        let lb = PathKind::LoadBalancerNat;
+        let cases = [
+            (
+                path(lb, PathWhy::Reachable, &["1.0.0.0/8", "2.0.0.0/8", "3.0.0.0/8", "4.0.0.0/8", "5.0.0.0/8"]),
+                "reachable from 1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8 and 2 more through load balancer lb NAT rule r, 52.1.1.1:50001 → [fd00::4]:3389",
+            ),
+            (
+                path(PathKind::PublicIp, PathWhy::Reachable, &[]),
+                "reachable from ? through public IP 52.1.1.1:50001 → [fd00::4]:3389",
+            ),
+            (
+                path(PathKind::PublicIp, PathWhy::NoPublicSource, &[]),
+                "not reachable through public IP 52.1.1.1:50001: the NSGs admit no public source",
+            ),
+            (
+                path(lb, PathWhy::StandardLbClosed, &[]),
+                "not reachable through load balancer lb NAT rule r, 52.1.1.1:50001 → [fd00::4]:3389: a Standard load balancer admits no inbound traffic without an NSG on the path",
+            ),
+            (
+                path(PathKind::PublicIp, PathWhy::StandardIpClosed, &[]),
+                "not reachable: Standard public IP 52.1.1.1 admits no inbound traffic without an NSG on the subnet or the network interface",
+            ),
+        ];
+        for (p, want) in cases {
+            assert_eq!(p.reason(), want);
+            let mut out = String::from("kept ");
+            p.write_reason(&mut out);
+            assert_eq!(out, format!("kept {want}"));
+        }
+    }
 
     #[test]
     fn score_math_matches_the_contract() {

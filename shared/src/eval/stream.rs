@@ -157,6 +157,28 @@ impl Formatter for Pretty {
     }
 }
 
+/// `,` then a new line and the indent of 64 levels at most, as one slice: most of the pretty
+/// report's bytes are these (see [`line`]).
+const LINE: [u8; 130] = {
+    let mut a = [b' '; 130];
+    a[0] = b',';
+    a[1] = b'\n';
+    a
+};
+
+/// A new line indented for `depth` (after a comma unless `first`), copied in one piece.
+fn line(buf: &mut Vec<u8>, first: bool, depth: usize) {
+    let from = usize::from(first);
+    let end = 2 + depth * 2;
+    if end <= LINE.len() {
+        buf.extend_from_slice(&LINE[from..end]);
+    } else {
+        buf.extend_from_slice(&LINE[from..2]);
+        // writing to a Vec cannot fail
+        let _ = indent(buf, depth);
+    }
+}
+
 /// Serialises `value` at `depth` (pretty) or compactly.
 fn put<W: Write, T: Serialize + ?Sized>(
     w: &mut W,
@@ -530,32 +552,36 @@ fn deciding_rule(
 }
 
 /// What `put(buf, p, style, depth)` writes for a path from the Internet (its `PathWire`).
+/// `scratch` holds each text made for the path (endpoints, reason) in turn.
 fn internet_path(
     buf: &mut Vec<u8>,
     p: &InternetPath,
     style: Style,
     depth: usize,
+    scratch: &mut String,
 ) -> io::Result<()> {
     let mut o = Object::open(buf, style, depth);
     o.str_field("kind", p.kind.as_str())?;
     o.str_field("via", &p.via)?;
-    o.str_field("frontend", &p.frontend.to_string())?;
-    o.str_field("target", &p.target.to_string())?;
+    scratch.clear();
+    p.frontend.write_to(scratch);
+    o.str_field("frontend", scratch)?;
+    scratch.clear();
+    p.target.write_to(scratch);
+    o.str_field("target", scratch)?;
     o.strings_field("allowedPublicSources", &p.allowed_public_sources)?;
     o.str_field("state", p.state.as_str())?;
     o.bool_field("reachable", p.reachable);
-    o.str_field("reason", &p.reason())?;
+    scratch.clear();
+    p.write_reason(scratch);
+    o.str_field("reason", scratch)?;
     o.close()
 }
 
 /// Before an element of an array at `depth` (its elements' `Pretty::at`).
 fn separator(buf: &mut Vec<u8>, style: Style, first: bool, depth: usize) {
     match style {
-        Style::Pretty => {
-            buf.extend_from_slice(if first { b"\n" } else { b",\n" });
-            // writing to a Vec cannot fail
-            let _ = indent(buf, depth);
-        }
+        Style::Pretty => line(buf, first, depth),
         Style::Compact if !first => buf.push(b','),
         Style::Compact => {}
     }
@@ -564,8 +590,7 @@ fn separator(buf: &mut Vec<u8>, style: Style, first: bool, depth: usize) {
 /// The end of an array whose elements were written at `depth + 1`.
 fn close_array(buf: &mut Vec<u8>, style: Style, empty: bool, depth: usize) {
     if style == Style::Pretty && !empty {
-        buf.push(b'\n');
-        let _ = indent(buf, depth);
+        line(buf, true, depth);
     }
     buf.push(b']');
 }
@@ -594,12 +619,7 @@ impl<'b> Object<'b> {
 
     fn key(&mut self, name: &str) {
         match self.style {
-            Style::Pretty => {
-                self.buf
-                    .extend_from_slice(if self.first { b"\n" } else { b",\n" });
-                // writing to a Vec cannot fail
-                let _ = indent(self.buf, self.depth + 1);
-            }
+            Style::Pretty => line(self.buf, self.first, self.depth + 1),
             Style::Compact if !self.first => self.buf.push(b','),
             Style::Compact => {}
         }
@@ -650,8 +670,7 @@ impl<'b> Object<'b> {
 
     fn close(self) -> io::Result<()> {
         if self.style == Style::Pretty && !self.first {
-            self.buf.push(b'\n');
-            indent(self.buf, self.depth)?;
+            line(self.buf, true, self.depth);
         }
         self.buf.push(b'}');
         Ok(())
@@ -686,6 +705,8 @@ struct Renders {
     /// the writer, which numbers them one after the other, only compares.
     local: Vec<Hashed>,
     numbers: FxMap<RuleKey, u32>,
+    /// The text of a path's endpoints and reason, made here before it is written.
+    scratch: String,
 }
 
 /// The byte that starts a placeholder for a deciding rule's index (followed by the rule's
@@ -847,7 +868,7 @@ impl Renders {
     }
 
     /// The exposure's fields after its deciding rules, and its end.
-    fn exposure_rest(&self, mut o: Object<'_>, e: &Exposure) -> io::Result<()> {
+    fn exposure_rest(&mut self, mut o: Object<'_>, e: &Exposure) -> io::Result<()> {
         o.bool_field("jitProtected", e.jit_protected);
         o.str_field("reason", &e.reason)?;
         o.key("paths");
@@ -855,7 +876,7 @@ impl Renders {
         buf.push(b'[');
         for (k, p) in e.paths.iter().enumerate() {
             separator(buf, o.style, k == 0, EXPOSURE_DEPTH + 2);
-            internet_path(buf, p, o.style, EXPOSURE_DEPTH + 2)?;
+            internet_path(buf, p, o.style, EXPOSURE_DEPTH + 2, &mut self.scratch)?;
         }
         close_array(buf, o.style, e.paths.is_empty(), EXPOSURE_DEPTH + 1);
         if let Some(m) = &e.managed_access {
