@@ -354,3 +354,39 @@ fn the_model_releases_the_nsgs_it_compiled_and_only_them() {
     let whole = evaluate(&inv, &EvalConfig::default()).unwrap();
     assert!(out == serde_json::to_vec_pretty(&whole).unwrap());
 }
+
+/// A VM's ports with the same verdict (the portal's VMs open one port; the others are private
+/// the same way) share its sources, deciding rules and reason, made once, not once per port.
+#[test]
+fn ports_with_the_same_verdict_share_their_report_parts() {
+    let inv = portal_fleet(200, 3);
+    let report = evaluate(&inv, &EvalConfig::default()).expect("evaluates");
+    let mut shared = 0;
+    for vm in &report.vms {
+        for (i, a) in vm.exposures.iter().enumerate() {
+            for b in &vm.exposures[i + 1..] {
+                let same = a.state == b.state
+                    && a.reason == b.reason
+                    && a.deciding_rules == b.deciding_rules
+                    && a.allowed_public_sources == b.allowed_public_sources;
+                if same {
+                    assert!(
+                        std::sync::Arc::ptr_eq(&a.reason, &b.reason),
+                        "{}: ports {} and {} agree but their reasons were made twice",
+                        vm.name,
+                        a.port,
+                        b.port
+                    );
+                    assert!(std::sync::Arc::ptr_eq(&a.deciding_rules, &b.deciding_rules));
+                    assert!(std::sync::Arc::ptr_eq(
+                        &a.allowed_public_sources,
+                        &b.allowed_public_sources
+                    ));
+                    shared += 1;
+                }
+            }
+        }
+    }
+    // every VM has at least three ports that agree (three pairs among them)
+    assert!(shared >= 3 * report.vms.len(), "{shared} pairs shared");
+}

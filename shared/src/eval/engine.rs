@@ -75,6 +75,17 @@ pub struct PortEval {
     reasons: [OnceLock<Arc<str>>; 4],
 }
 
+impl PortEval {
+    /// Whether `other` says the same as this one: its report parts are then the same too.
+    fn same_verdict(&self, other: &PortEval) -> bool {
+        self.state == other.state
+            && self.no_nsg == other.no_nsg
+            && self.deciding == other.deciding
+            && self.shown == other.shown
+            && self.allowed == other.allowed
+    }
+}
+
 /// Values shared by every report (one allocation each per inventory).
 struct Shared {
     unknown: Arc<str>,
@@ -1533,10 +1544,15 @@ impl<'a> Model<'a> {
     fn eval_key(&self, key: &EvalKey) -> PathEval {
         self.with_scratch(|scratch| {
             self.walk_key(key, scratch, |walk, scratch| {
-                self.ports
-                    .iter()
-                    .map(|port| Arc::new(self.eval_port(key, walk, scratch, *port)))
-                    .collect()
+                let mut evals: Vec<Arc<PortEval>> = Vec::with_capacity(self.ports.len());
+                for port in &self.ports {
+                    let e = self.eval_port(key, walk, scratch, *port);
+                    // ports with the same verdict share it, and with it the sources, deciding
+                    // rules and reasons made for it (a VM's closed ports usually agree)
+                    let same = evals.iter().find(|o| o.same_verdict(&e)).cloned();
+                    evals.push(same.unwrap_or_else(|| Arc::new(e)));
+                }
+                evals.into()
             })
         })
     }
