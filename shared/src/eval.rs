@@ -3,6 +3,7 @@
 //!
 //! `evaluate` is the entry point; `compile` turns NSG payloads into sets; `engine` walks the
 //! rules; `report` holds the output shapes (the `portcullis evaluate` JSON contract).
+mod classes;
 pub mod compile;
 pub mod engine;
 mod keys;

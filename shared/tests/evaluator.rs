@@ -1457,3 +1457,114 @@ fn whole_fleet_report_equals_vm_by_vm_evaluation() {
         whole.control
     );
 }
+
+/// NSGs that hold the same rules under other names (the portal makes one per VM) give the same
+/// verdicts, and are evaluated once; each VM's verdict still names its own NSGs and rules, at
+/// the NIC and at the subnet. NSGs one source apart do not share.
+#[test]
+fn alike_nsgs_share_verdicts_but_name_their_own_rules() {
+    let mut b = InventoryBuilder::new("sub1");
+    let ssh = |rule: &str, from: &str| vec![Rule::allow(rule, 300).port("22").from(from)];
+    let nsg_a = b.nsg(RG, "a-nsg", ssh("SSH", "*"));
+    let nsg_b = b.nsg(RG, "b-nsg", ssh("ssh-b", "*"));
+    let nsg_c = b.nsg(RG, "c-nsg", ssh("SSH", "203.0.113.0/24"));
+    let no_rdp = |rule: &str| {
+        vec![
+            Rule::deny(rule, 200).port("3389").from("Internet"),
+            Rule::allow("ssh-in", 300).port("22").from("*"),
+        ]
+    };
+    let sub_1 = b.nsg(RG, "sub1-nsg", no_rdp("no-rdp"));
+    let sub_2 = b.nsg(RG, "sub2-nsg", no_rdp("no-rdp-2"));
+    // a subnet NSG and a NIC NSG alike to each other and to a-nsg
+    let sub_3 = b.nsg(RG, "sub3-nsg", ssh("sub-ssh", "*"));
+    let nsg_d = b.nsg(RG, "d-nsg", ssh("ssh-d", "*"));
+    let subnets = b.vnet(
+        RG,
+        "vnet1",
+        &["10.0.0.0/16"],
+        &[
+            ("one", "10.0.1.0/24", Some(&sub_1)),
+            ("two", "10.0.2.0/24", Some(&sub_2)),
+            ("three", "10.0.3.0/24", Some(&sub_3)),
+        ],
+    );
+    let vms = [
+        ("vm-a", 0, "10.0.1.4", "20.50.1.2", &nsg_a),
+        ("vm-b", 1, "10.0.2.4", "20.50.1.3", &nsg_b),
+        ("vm-c", 1, "10.0.2.5", "20.50.1.4", &nsg_c),
+        ("vm-d", 2, "10.0.3.4", "20.50.1.5", &nsg_d),
+    ];
+    for (name, subnet, private_ip, public_ip, nsg) in vms {
+        b.vm(&VmSpec {
+            name,
+            resource_group: RG,
+            os: "Linux",
+            subnet_id: &subnets[subnet],
+            private_ip,
+            public_ip: Some(public_ip),
+            nic_nsg_id: Some(nsg),
+            asg_ids: &[],
+        });
+    }
+    let r = eval(&b.build());
+    let vm = |n: &str| r.vms.iter().find(|v| v.name == n).expect("evaluated");
+    let rules = |e: &Exposure| -> Vec<(String, String)> {
+        e.deciding_rules
+            .iter()
+            .map(|d| (d.nsg.to_string(), d.rule.to_string()))
+            .collect()
+    };
+
+    // SSH open, each by its own subnet NSG's and NIC NSG's rules
+    for (n, sub, sub_rule, nsg, rule, nsg_name) in [
+        ("vm-a", &sub_1, "ssh-in", &nsg_a, "SSH", "a-nsg"),
+        ("vm-b", &sub_2, "ssh-in", &nsg_b, "ssh-b", "b-nsg"),
+        ("vm-d", &sub_3, "sub-ssh", &nsg_d, "ssh-d", "d-nsg"),
+    ] {
+        let e = port(vm(n), 22);
+        assert_eq!(e.state, State::Open, "{n}");
+        let want = [
+            (sub.clone(), sub_rule.to_string()),
+            (nsg.clone(), rule.to_string()),
+        ];
+        assert_eq!(rules(e), want, "{n}");
+        assert!(
+            e.reason.contains(nsg_name) && e.reason.contains(rule),
+            "{n}: {}",
+            e.reason
+        );
+    }
+    // RDP from the Internet stopped by each subnet's own Deny (the VNet's sources still pass)
+    for (n, sub, rule) in [("vm-a", &sub_1, "no-rdp"), ("vm-b", &sub_2, "no-rdp-2")] {
+        let e = port(vm(n), 3389);
+        assert_eq!(e.state, State::Private, "{n}");
+        assert!(
+            rules(e).contains(&(sub.clone(), rule.to_string())),
+            "{n}: {:?}",
+            rules(e)
+        );
+    }
+    // one source apart: not the same verdict
+    assert_eq!(port(vm("vm-c"), 22).state, State::Restricted);
+    // no VM's verdict names another VM's NSG, on any port
+    for (name, subnet, _, _, nsg) in vms {
+        let own = [nsg.clone(), [&sub_1, &sub_2, &sub_3][subnet].clone()];
+        for e in &vm(name).exposures {
+            for (n, rule) in rules(e) {
+                assert!(own.contains(&n), "{name} port {}: {rule} of {n}", e.port);
+            }
+            for other in [
+                "a-nsg", "b-nsg", "c-nsg", "d-nsg", "sub1-nsg", "sub2-nsg", "sub3-nsg",
+            ] {
+                let mine = own.iter().any(|o| o.ends_with(&format!("/{other}")));
+                assert!(
+                    mine || !e.reason.contains(other),
+                    "{name} port {}: {}",
+                    e.port,
+                    e.reason
+                );
+            }
+        }
+    }
+}

@@ -167,11 +167,17 @@ struct NsgPlan {
     relevant: Box<[(u32, u32)]>,
     /// The number of rules with a bit.
     conditional: u32,
+    /// A hash of the NSG's rules but their names, to find alike NSGs (see `classes`); made
+    /// where the NSG is compiled, while its rules are at hand.
+    content: u64,
 }
 
 impl NsgPlan {
     fn new(nsg: &CompiledNsg, ports: &[PortSpec]) -> Self {
-        Self::of(nsg.inbound(), ports)
+        NsgPlan {
+            content: super::classes::content_hash(nsg),
+            ..Self::of(nsg.inbound(), ports)
+        }
     }
 
     fn of<'r>(rules: impl Iterator<Item = &'r CompiledRule>, ports: &[PortSpec]) -> Self {
@@ -200,6 +206,7 @@ impl NsgPlan {
         NsgPlan {
             relevant,
             conditional,
+            content: 0,
         }
     }
 }
@@ -252,6 +259,9 @@ pub struct Model<'a> {
     /// evaluation may be reused and is worth keeping in the cache (one NSG per NIC would
     /// otherwise fill the cache with verdicts read once).
     conf_shared: Vec<bool>,
+    /// Each NSG's class: the first NSG with the same rules but for their names, whose
+    /// evaluations it shares (see `classes`).
+    nsg_class: Vec<u32>,
     /// The network profile of VM `i` resolved: `vm_nics[vm_nic_at[i]..vm_nic_at[i + 1]]` holds,
     /// for each entry, the NIC's index, [`MISSING`] or [`NO_ID`].
     vm_nics: Vec<u32>,
@@ -314,7 +324,6 @@ impl<'a> Model<'a> {
                     ids_unique: _,
                 },
             asg_members,
-            conf_shared,
             profiles:
                 VmProfiles {
                     vm_nics,
@@ -324,6 +333,8 @@ impl<'a> Model<'a> {
                 },
             jit_by_vm,
         } = resolved;
+        let nsg_class = super::classes::nsg_classes(&nsgs, |i| plans[i].content);
+        let conf_shared = conf_shared(&ipconfs, &nic_nsg, &nic_confs, &nsg_class);
         let admins = admin_rules(
             &inv,
             &mut asgs,
@@ -393,6 +404,7 @@ impl<'a> Model<'a> {
             ipconfs,
             nic_confs,
             conf_shared,
+            nsg_class,
             vm_nics,
             vm_nic_at,
             vm_keys,
@@ -1392,17 +1404,22 @@ impl<'a> Model<'a> {
     /// when `keep`: other ip configurations may share it).
     fn eval_path(&self, conf: &IpConf<'_>, nic_nsg: u32, keep: bool) -> PathEval {
         let key = self.eval_key_of(conf, nic_nsg);
-        if let Some(evals) = self.cached(&key) {
+        own_rules(self.eval_of_key(&key, keep), &key, conf.subnet_nsg, nic_nsg)
+    }
+
+    /// The evaluation of a key, from the cache or made (and kept there with `keep`). Its
+    /// deciding rules are those of the key's NSGs, the first of their classes.
+    fn eval_of_key(&self, key: &EvalKey, keep: bool) -> PathEval {
+        if let Some(evals) = self.cached(key) {
             return evals;
         }
-        let evals = self.eval_key(&key);
-        if !keep {
-            return evals;
+        let evals = self.eval_key(key);
+        if keep {
+            let mut cache = lock(&self.cache);
+            let i = cache.evals.len() as u32;
+            cache.index.insert(key.clone(), i);
+            cache.evals.push(evals.clone());
         }
-        let mut cache = lock(&self.cache);
-        let i = cache.evals.len() as u32;
-        cache.index.insert(key, i);
-        cache.evals.push(evals.clone());
         evals
     }
 
@@ -1410,10 +1427,11 @@ impl<'a> Model<'a> {
     /// evaluation that is not worth caching (`!keep`) stops at the states: no source set,
     /// deciding rule or report string is built.
     fn conf_states(&self, conf: &IpConf<'_>, nic_nsg: u32, keep: bool) -> PortStates {
-        if keep {
-            return states_of(&self.eval_path(conf, nic_nsg, true));
-        }
         let key = self.eval_key_of(conf, nic_nsg);
+        if keep {
+            // states name no rule: the class's evaluation as it is
+            return states_of(&self.eval_of_key(&key, true));
+        }
         match self.cached(&key) {
             Some(evals) => states_of(&evals),
             None => self.with_scratch(|scratch| {
@@ -1431,10 +1449,10 @@ impl<'a> Model<'a> {
     /// would tell, stopping at the first open port.
     fn conf_any_open(&self, conf: &IpConf<'_>, nic_nsg: u32, keep: bool) -> bool {
         let open = |evals: &PathEval| evals.iter().any(|e| e.state == State::Open);
-        if keep {
-            return open(&self.eval_path(conf, nic_nsg, true));
-        }
         let key = self.eval_key_of(conf, nic_nsg);
+        if keep {
+            return open(&self.eval_of_key(&key, true));
+        }
         match self.cached(&key) {
             Some(evals) => open(&evals),
             None => self.with_scratch(|scratch| {
@@ -1461,6 +1479,9 @@ impl<'a> Model<'a> {
             let set = &self.admins[admin as usize];
             mask_of(&set.plan, |i| &set.rules[i], conf, self.public_set(vnet))
         };
+        // the first NSGs of their classes: alike NSGs share the evaluation
+        let subnet_nsg = class_of(&self.nsg_class, subnet_nsg);
+        let nic_nsg = class_of(&self.nsg_class, nic_nsg);
         EvalKey {
             admin,
             admin_mask,
@@ -1993,7 +2014,6 @@ struct Resolved<'a> {
     pips: FxMap<Ci<'a>, Pip>,
     nics: Nics<'a>,
     asg_members: Vec<AddrSet>,
-    conf_shared: Vec<bool>,
     profiles: VmProfiles<'a>,
     jit_by_vm: FxMap<Ci<'a>, Vec<(u32, u32)>>,
 }
@@ -2026,7 +2046,6 @@ fn resolve_all<'a>(
     // by id: those pages are read again)
     release(0..usize::MAX);
     let asg_members = asg_members(&nics.ipconfs, asgs.ids.len());
-    let conf_shared = conf_shared(&nics.ipconfs, &nics.nic_nsg, &nics.nic_confs);
     let profiles = vm_profiles(inv, &nics.nics, nics.ids_unique, release);
     let jit_by_vm = jit_index(inv)?;
     Ok(Resolved {
@@ -2034,7 +2053,6 @@ fn resolve_all<'a>(
         pips,
         nics,
         asg_members,
-        conf_shared,
         profiles,
         jit_by_vm,
     })
@@ -3385,10 +3403,23 @@ fn parse_ipconfs<'a>(
     Ok(())
 }
 
-/// Per ip configuration, whether another has the same NSGs, VNet and address family (the
-/// coarse part of [`EvalKey`]): only those can share an evaluation.
-fn conf_shared(ipconfs: &[IpConf<'_>], nic_nsg: &[u32], nic_confs: &[u32]) -> Vec<bool> {
-    let key = |n: usize, c: &IpConf<'_>| (c.subnet_nsg, nic_nsg[n], c.vnet, c.family as u8);
+/// Per ip configuration, whether another has NSGs of the same classes, the same VNet and
+/// address family (the coarse part of [`EvalKey`]): only those can share an evaluation.
+fn conf_shared(
+    ipconfs: &[IpConf<'_>],
+    nic_nsg: &[u32],
+    nic_confs: &[u32],
+    nsg_class: &[u32],
+) -> Vec<bool> {
+    let class = |nsg: u32| class_of(nsg_class, nsg);
+    let key = |n: usize, c: &IpConf<'_>| {
+        (
+            class(c.subnet_nsg),
+            class(nic_nsg[n]),
+            c.vnet,
+            c.family as u8,
+        )
+    };
     let mut seen: FxMap<(u32, u32, u32, u8), u32> = fx_map(ipconfs.len());
     for n in 0..nic_nsg.len() {
         for c in &ipconfs[nic_confs[n] as usize..nic_confs[n + 1] as usize] {
@@ -3405,6 +3436,56 @@ fn conf_shared(ipconfs: &[IpConf<'_>], nic_nsg: &[u32], nic_confs: &[u32]) -> Ve
         }
     }
     shared
+}
+
+/// `evals`, made for `key` (whose NSGs are the first of their classes), as the ip
+/// configuration's own NSGs `subnet_nsg` and `nic_nsg` give it: the same verdicts, naming
+/// their own rules (the same positions in alike NSGs). Ports that shared a verdict still do.
+fn own_rules(evals: PathEval, key: &EvalKey, subnet_nsg: u32, nic_nsg: u32) -> PathEval {
+    if key.subnet_nsg == subnet_nsg && key.nic_nsg == nic_nsg {
+        return evals;
+    }
+    let mut own: Vec<Arc<PortEval>> = Vec::with_capacity(evals.len());
+    for (i, e) in evals.iter().enumerate() {
+        if let Some(j) = evals[..i].iter().position(|o| Arc::ptr_eq(o, e)) {
+            let same = own[j].clone();
+            own.push(same);
+            continue;
+        }
+        let deciding = e
+            .deciding
+            .iter()
+            .map(|r| RuleRef {
+                nsg: match r.level {
+                    Level::Subnet => subnet_nsg,
+                    Level::NetworkInterface => nic_nsg,
+                    Level::NetworkManager => r.nsg,
+                },
+                ..*r
+            })
+            .collect();
+        own.push(Arc::new(PortEval {
+            allowed: e.allowed.clone(),
+            shown: e.shown.clone(),
+            state: e.state,
+            deciding,
+            no_nsg: e.no_nsg,
+            // the sources name no rule; the rules and reasons are made for these NSGs
+            sources: e.sources.clone(),
+            rules: OnceLock::new(),
+            reasons: Default::default(),
+        }));
+    }
+    own.into()
+}
+
+/// An NSG's class (see `classes`), or [`NONE`] for none.
+fn class_of(nsg_class: &[u32], nsg: u32) -> u32 {
+    if nsg == NONE {
+        NONE
+    } else {
+        nsg_class[nsg as usize]
+    }
 }
 
 /// An address as shared text (IPv4 without going through the formatter).
