@@ -1568,3 +1568,55 @@ fn alike_nsgs_share_verdicts_but_name_their_own_rules() {
         }
     }
 }
+
+/// On an estate of portal-made VMs (an NSG each, of four kinds), the report with alike NSGs
+/// sharing their evaluation is the report each NSG gets on its own: giving every NSG a rule of
+/// its own for a port no one asks about (so that no two are alike) changes nothing in it.
+#[test]
+fn sharing_alike_nsgs_changes_no_report() {
+    let inv = portcullis_shared::fleet::portal_fleet(3_000, 7);
+    let kinds: std::collections::HashSet<String> = inv
+        .network_security_groups
+        .iter()
+        .map(|n| {
+            let rules: Vec<String> = n
+                .properties
+                .security_rules
+                .iter()
+                .map(|r| format!("{:?}", r.properties))
+                .collect();
+            rules.join("|")
+        })
+        .collect();
+    assert!(
+        kinds.len() * 100 < inv.network_security_groups.len(),
+        "{} kinds of NSG among {}: the estate is meant to have few",
+        kinds.len(),
+        inv.network_security_groups.len()
+    );
+    let mut apart = inv.clone();
+    for (i, n) in apart.network_security_groups.iter_mut().enumerate() {
+        let id = n.id.clone();
+        let Rule(mut r) = Rule::allow("own-rule", 4000)
+            .port(&format!("{}", 9000 + i / 256))
+            .from(&format!("192.0.2.{}/32", i % 256));
+        r.id = Some(format!("{id}/securityRules/own-rule"));
+        std::sync::Arc::make_mut(&mut n.properties)
+            .security_rules
+            .push(r);
+    }
+    let shared = eval(&inv);
+    let alone = eval(&apart);
+    let open = |r: &Report| {
+        r.vms
+            .iter()
+            .filter(|v| v.exposures.iter().any(|e| e.state == State::Open))
+            .count()
+    };
+    assert!(open(&shared) > 0, "{:?}", shared.control);
+    assert_eq!(shared.vms.len(), 3_000);
+    for (a, b) in shared.vms.iter().zip(&alone.vms) {
+        assert_eq!(a, b, "{}", a.name);
+    }
+    assert_eq!(shared, alone);
+}
