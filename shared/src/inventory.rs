@@ -74,8 +74,9 @@ impl InputError {
 /// UTF-32 (what PowerShell 5's `>` writes) or not an object. An inventory is one JSON object of
 /// lists: serde would read an array positionally (so `[]`, or the array `az vm list` prints,
 /// would evaluate as an empty inventory and pass), and a bare value would fail with a less
-/// helpful message. Text that is empty or not JSON is left to the parser, whose error gives the
-/// line and column.
+/// helpful message. An empty file (what `az ... > inventory.json` leaves when the command
+/// fails) is refused as such. Text that is not JSON is left to the parser, whose error gives
+/// the line and column.
 pub fn json_text(bytes: &[u8]) -> Result<&[u8], InputError> {
     if bytes.starts_with(&[0xFF, 0xFE])
         || bytes.starts_with(&[0xFE, 0xFF])
@@ -95,6 +96,22 @@ pub fn json_text(bytes: &[u8]) -> Result<&[u8], InputError> {
         Some(b'n') => "null",
         Some(b't' | b'f') => "a boolean",
         Some(b'-' | b'0'..=b'9') => "a number",
+        None => {
+            let what = if text.is_empty() {
+                "empty"
+            } else {
+                "only whitespace"
+            };
+            return Err(InputError::new(
+                "",
+                format!(
+                    "the inventory is {what} ({} bytes): it must be one JSON object such as \
+                     {{\"virtualMachines\": [..], \"networkInterfaces\": [..], ...}} (did the \
+                     command that wrote it fail?)",
+                    bytes.len()
+                ),
+            ));
+        }
         _ => return Ok(text),
     };
     Err(InputError::new(

@@ -209,6 +209,24 @@ fn an_inventory_must_be_an_object() {
 }
 
 #[test]
+fn an_empty_inventory_is_refused_as_such() {
+    for (text, what) in [
+        (&b""[..], "the inventory is empty (0 bytes)"),
+        (
+            &b" \n\t\r\n"[..],
+            "the inventory is only whitespace (5 bytes)",
+        ),
+        (&b"\xEF\xBB\xBF"[..], "the inventory is empty (3 bytes)"),
+    ] {
+        let e = Inventory::from_json(text).expect_err("empty");
+        assert!(e.to_string().starts_with(what), "{text:?}: {e}");
+        let mut owned = None;
+        let e = Inventory::parse_view(text, &mut owned).expect_err("empty");
+        assert!(e.to_string().starts_with(what), "{text:?}: {e}");
+    }
+}
+
+#[test]
 fn a_utf8_byte_order_mark_is_skipped_and_utf16_is_refused() {
     let text = serde_json::to_vec(&base()).unwrap();
     let plain = evaluate(

@@ -174,6 +174,17 @@ fn an_inventory_that_is_not_one_cannot_pass_as_empty() {
         }
     }
 
+    // an empty file (what `az ... > inventory.json` leaves when the command fails)
+    let p = temp("empty.json", b"");
+    let o = run(&["evaluate", p.to_str().unwrap(), "--fail-on-unhealthy"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "no report");
+    assert!(
+        stderr(&o).starts_with("the inventory is empty (0 bytes): it must be one JSON object"),
+        "{}",
+        stderr(&o)
+    );
+
     // an ARM list response: none of the inventory's keys, so an error naming the ones it has
     let response = format!(
         r#"{{"value": {}, "nextLink": null}}"#,
