@@ -124,6 +124,17 @@ pub fn json_text(bytes: &[u8]) -> Result<&[u8], InputError> {
     ))
 }
 
+/// Text after the inventory's object (`az ... >> inventory.json` run twice, or a log line): an
+/// error, never a partial read of the file.
+fn after_the_object(e: &serde_json::Error) -> InputError {
+    InputError::new(
+        "",
+        format!(
+            "text after the inventory's closing brace ({e}): the file must hold one JSON object"
+        ),
+    )
+}
+
 impl Inventory {
     /// Gives back the spare capacity of every list (lists grown by appending pages keep up to
     /// as much again), for an inventory that is kept.
@@ -165,8 +176,9 @@ impl Inventory {
             // parse again, slowly, only to find where it went wrong
             Err(_) => {
                 let de = &mut serde_json::Deserializer::from_slice(bytes);
-                match serde_path_to_error::deserialize::<_, Inventory>(de) {
-                    Ok(inv) => Ok(inv),
+                match serde_path_to_error::deserialize::<_, Inventory>(&mut *de) {
+                    // what made the first parse fail comes after the object
+                    Ok(inv) => de.end().map(|()| inv).map_err(|e| after_the_object(&e)),
                     Err(e) => {
                         let path = e.path().to_string();
                         let inner = e.into_inner();
@@ -185,7 +197,7 @@ impl Inventory {
             let path = e.path().to_string();
             InputError::new(path, e.into_inner().to_string())
         })?;
-        de.end().map_err(|e| InputError::new("", e.to_string()))?;
+        de.end().map_err(|e| after_the_object(&e))?;
         Ok(inv)
     }
 

@@ -209,6 +209,32 @@ fn an_inventory_must_be_an_object() {
 }
 
 #[test]
+fn text_after_the_inventory_is_an_error_not_ignored() {
+    let vm = r#"{"virtualMachines": [{"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/v", "name": "v"}]}"#;
+    for text in [
+        format!("{vm} x"),
+        format!("{vm}\n{vm}\n"),
+        format!("{vm},"),
+        "{} {}".to_string(),
+    ] {
+        let e = Inventory::from_json(text.as_bytes()).expect_err(&text);
+        assert!(
+            e.to_string().starts_with(
+                "text after the inventory's closing brace (trailing characters at line"
+            ),
+            "{text}: {e}"
+        );
+        let mut owned = None;
+        let e = Inventory::parse_view(text.as_bytes(), &mut owned).expect_err(&text);
+        assert!(e.to_string().contains("closing brace"), "{text}: {e}");
+        let e = Inventory::from_reader(text.as_bytes()).expect_err(&text);
+        assert!(e.to_string().contains("closing brace"), "{text}: {e}");
+    }
+    // whitespace after it is not text
+    assert!(Inventory::from_json(format!("{vm} \n\r\n").as_bytes()).is_ok());
+}
+
+#[test]
 fn an_empty_inventory_is_refused_as_such() {
     for (text, what) in [
         (&b""[..], "the inventory is empty (0 bytes)"),

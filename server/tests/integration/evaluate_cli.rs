@@ -174,6 +174,21 @@ fn an_inventory_that_is_not_one_cannot_pass_as_empty() {
         }
     }
 
+    // two inventories in one file (`>>` run twice): an error, not the first one's report
+    let one = serde_json::to_vec(&fleet(true)).unwrap();
+    let two = [&one[..], b"\n", &one[..]].concat();
+    let p = temp("two.json", &two);
+    let o = run(&["evaluate", p.to_str().unwrap(), "--format", "table"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "no report");
+    assert!(
+        stderr(&o).starts_with(
+            "text after the inventory's closing brace (trailing characters at line 2 column 1)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+
     // an empty file (what `az ... > inventory.json` leaves when the command fails)
     let p = temp("empty.json", b"");
     let o = run(&["evaluate", p.to_str().unwrap(), "--fail-on-unhealthy"]);
