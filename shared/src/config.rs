@@ -159,6 +159,14 @@ impl EvalConfig {
                 ),
             ));
         }
+        if self.management_ports.is_empty() {
+            // no port to check would make every VM pass the control: a typo, never a setting
+            return Err(InputError::new(
+                "managementPorts",
+                "[] names no port: list the ports to check, or leave the key out for the \
+                 defaults (22, 3389, 5985, 5986)",
+            ));
+        }
         for (i, e) in self.management_ports.iter().enumerate() {
             if let Err((field, message)) = e.spec() {
                 return Err(InputError::new(
@@ -212,6 +220,11 @@ mod tests {
             (
                 json!([{"port": 53, "protocol": "*"}]),
                 "managementPorts[0].protocol: \"*\" is not a protocol a port is reached with (use Tcp or Udp)",
+            ),
+            (
+                json!([]),
+                "managementPorts: [] names no port: list the ports to check, or leave the key out \
+                 for the defaults (22, 3389, 5985, 5986)",
             ),
         ];
         for (ports, want) in cases {
