@@ -966,6 +966,56 @@ fn uncertain_any_sources_warn_and_name_the_rule() {
 }
 
 #[test]
+fn a_rule_naming_the_public_ip_as_destination_warns_and_decides_nothing() {
+    // NSGs see the private address: the Deny "closes" nothing, and says so
+    let r = eval(&scene_inventory(nic(vec![
+        Rule::deny("DenyRdpToPip", 100).port("3389").to("20.50.1.2"),
+        Rule::deny("DenySshToPipRange", 110)
+            .port("22")
+            .to("20.50.1.0/24"),
+        Rule::allow("AnyRdp", 200).port("3389").from("*"),
+        Rule::deny("DenySshBoth", 120)
+            .port("22")
+            .to_list(&["20.50.1.2", "10.0.1.4"]),
+        Rule::allow("WebToPip", 300).port("443").to("20.50.1.2"),
+    ])));
+    assert_eq!(port(vm1(&r), 3389).state, State::Open);
+    assert_eq!(port(vm1(&r), 22).state, State::Closed);
+    let warned: Vec<&String> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains("as its destination"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{:?}", r.warnings);
+    assert!(
+        warned[0].starts_with("networkSecurityGroups[0].properties.securityRules[0]: rule \"DenyRdpToPip\" (Deny 100) names 20.50.1.2, the public IP of "),
+        "{}",
+        warned[0]
+    );
+    assert!(
+        warned[0].ends_with(
+            "addressed to the private address 10.0.1.4, so the rule does not apply to it"
+        ),
+        "{}",
+        warned[0]
+    );
+    assert!(
+        warned[1].contains("securityRules[1]: rule \"DenySshToPipRange\""),
+        "{}",
+        warned[1]
+    );
+    // a rule that names the private address too applies; a rule for another port is not read
+    let quiet = scene_inventory(nic(vec![Rule::allow("AnyRdp", 200).port("3389").from("*")]));
+    assert!(
+        !eval(&quiet)
+            .warnings
+            .iter()
+            .any(|w| w.contains("as its destination")),
+        "no rule, no warning"
+    );
+}
+
+#[test]
 fn deciding_rules_name_the_rule_and_nsg() {
     let r = eval(&scene_inventory(nic(vec![
         Rule::allow("Web", 200).port("443"),

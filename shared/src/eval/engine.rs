@@ -344,6 +344,13 @@ impl<'a> Model<'a> {
         } = resolved;
         let nsg_class = super::classes::nsg_classes(&nsgs, |i| plans[i].content);
         let conf_shared = conf_shared(&ipconfs, &nic_nsg, &nic_confs, &nsg_class);
+        public_ip_destinations(
+            (&nsgs, &plans),
+            &ipconfs,
+            (&nic_nsg, &nic_confs),
+            (&vnets, &public_no_vnet),
+            &mut warnings,
+        );
         let admins = admin_rules(
             &inv,
             &mut asgs,

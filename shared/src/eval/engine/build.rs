@@ -843,3 +843,62 @@ pub(super) fn conf_shared(
     }
     shared
 }
+
+/// Warns about rules for a management port whose destination names an ip configuration's
+/// public IP but not its private address: NSGs see the traffic after NAT, addressed to the
+/// private address, so such a rule never applies to it. A Deny written that way looks as if it
+/// closed the port and does not. Once per rule, naming the first ip configuration found.
+pub(super) fn public_ip_destinations(
+    (nsgs, plans): (&[CompiledNsg], &[NsgPlan]),
+    ipconfs: &[IpConf<'_>],
+    (nic_nsg, nic_confs): (&[u32], &[u32]),
+    (vnets, public_no_vnet): (&[VnetInfo], &AddrSet),
+    warnings: &mut Vec<String>,
+) {
+    let public_of = |vnet: u32| match vnets.get(vnet as usize) {
+        Some(v) => &v.public,
+        None => public_no_vnet,
+    };
+    let mut warned: FxSet<(u32, u32)> = FxSet::default();
+    for (nic, &own_nsg) in nic_nsg.iter().enumerate() {
+        let confs = &ipconfs[nic_confs[nic] as usize..nic_confs[nic + 1] as usize];
+        for conf in confs {
+            let Some((family, ip)) = conf.public_ip.as_deref().and_then(parse_ip) else {
+                continue;
+            };
+            for nsg in [conf.subnet_nsg, own_nsg] {
+                if nsg == NONE {
+                    continue;
+                }
+                let compiled = &nsgs[nsg as usize];
+                // only rules whose destination depends on the ip configuration
+                for &(i, bit) in plans[nsg as usize].relevant.iter() {
+                    let r = compiled.rule(i as usize);
+                    let Some(index) = r.index else { continue };
+                    if bit == NONE
+                        || !r.dst.set.contains(family, ip)
+                        || dest_matches(r, conf, public_of(conf.vnet))
+                        || !warned.insert((nsg, i))
+                    {
+                        continue;
+                    }
+                    warnings.push(format!(
+                        "networkSecurityGroups[{nsg}].properties.securityRules[{index}]: rule {:?} \
+                         ({:?} {}) names {ip_text}, the public IP of {}, as its destination; NSGs \
+                         see the traffic after NAT, addressed to the private address{}, so the \
+                         rule does not apply to it",
+                        &*r.name,
+                        r.access,
+                        r.priority,
+                        conf.id,
+                        conf.private_ip
+                            .as_deref()
+                            .map(|p| format!(" {p}"))
+                            .unwrap_or_default(),
+                        ip_text = conf.public_ip.as_deref().unwrap_or("?"),
+                    ));
+                }
+            }
+        }
+    }
+}
