@@ -4,14 +4,14 @@
 //! ```text
 //! cargo build --release -p portcullis
 //! cargo bench -p portcullis-shared --bench e2e [-- [--runs N] [--shapes a,b] SIZES...]
-//! cargo bench -p portcullis-shared --features simd-floor --bench e2e   # + simd-json's floor
+//! cargo bench -p portcullis-shared --features simd-floor --bench e2e   # + simd-json's and sonic-rs's floors
 //! ```
 //!
 //! For each shape and size the inventory is generated once (deterministic) into
 //! `target/bench-fleets/e2e-SHAPE-N.json`. Then, `--runs` times (3 by default), in turn:
 //! - the **parse floor**: a fresh process (this binary, `--floor`) reads the file into one
 //!   buffer and parses it with serde_json into `IgnoredAny` (every value read and validated,
-//!   nothing built); with `simd-floor` also simd-json's tape;
+//!   nothing built); with `simd-floor` also simd-json's tape and sonic-rs into `IgnoredAny`;
 //! - `portcullis evaluate FILE --format json > out.json`, and `--format table > out.txt`;
 //! - `python3 shared/benches/naive_baseline.py FILE > out.json` (json.load and a per-rule
 //!   string match).
@@ -65,6 +65,10 @@ fn floor(kind: &str, path: &str) {
             let mut bytes = bytes;
             let tape = simd_json::to_tape(&mut bytes).expect("valid JSON");
             std::hint::black_box(&tape);
+        }
+        #[cfg(feature = "simd-floor")]
+        "sonic" => {
+            let _: serde::de::IgnoredAny = sonic_rs::from_slice(&bytes).expect("valid JSON");
         }
         other => panic!("unknown floor {other}"),
     }
@@ -277,12 +281,12 @@ fn main() {
     let me = std::env::current_exe().unwrap();
     let mut floors = vec!["serde"];
     if cfg!(feature = "simd-floor") {
-        floors.push("simd");
+        floors.extend(["simd", "sonic"]);
     }
     for shape in &shapes {
         println!("\n### Shape `{shape}`\n");
         println!("| VMs | file | parse floor{} | write floor (the json's size; / parse floor) | e2e json | e2e table | Python | Python / json | Python / table | json / floor | table / floor | paired: json / its floor, table / its floor | peak / file (json, table) | report (json) | per VM | report (compact) | per VM | compact + rules table: e2e (1 run), report, per VM |",
-            if floors.len() > 1 { " (serde_json; simd-json)" } else { " (serde_json)" });
+            if floors.len() > 1 { " (serde_json; simd-json; sonic-rs)" } else { " (serde_json)" });
         println!(
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
