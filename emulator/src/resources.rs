@@ -7,9 +7,9 @@
 use super::demo::ESTATE_MANAGEMENT_GROUP;
 use super::http::Fail;
 use super::world::{Kind, World};
-use portcullis_shared::arm::id_scope_ref;
 use portcullis_shared::arm::versions::PROVIDER_TYPES;
 use portcullis_shared::arm::Resource;
+use portcullis_shared::arm::{id_key, id_scope_ref};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -441,25 +441,58 @@ impl World {
 
 const POLICY_TYPE: &str = "Microsoft.Network/firewallPolicies";
 
-/// A firewall policy being gathered: id, rule collection groups, firewalls, location.
-type PolicyParts = (String, Vec<Value>, Vec<Value>, Option<String>);
+/// A firewall policy being gathered: id, rule collection groups, firewalls, child policies, and
+/// the policy as the inventory gives it (if it does).
+#[derive(Default)]
+struct PolicyParts {
+    id: String,
+    groups: Vec<Value>,
+    firewalls: Vec<Value>,
+    children: Vec<Value>,
+    location: Option<String>,
+    given: Option<Value>,
+}
 
 impl World {
-    /// The firewall policies: one for each policy that a rule collection group or a firewall
-    /// names (the emulator keeps the groups; a policy's own settings are Azure's defaults),
-    /// with its groups and the firewalls that use it, in order of id.
+    /// The firewall policies: those the inventory lists (`firewallPolicies`, for their
+    /// `basePolicy`), and one for each other policy that a rule collection group, a firewall or
+    /// a `basePolicy` names (a policy's other settings are Azure's defaults), each with its
+    /// groups, the firewalls that use it and its child policies, in order of id.
     pub fn firewall_policies(&self) -> Vec<Value> {
         let inv = &self.inventory;
-        // lower-case id -> (id, groups, firewalls, location)
+        // lower-case id -> the policy's parts
         let mut policies: BTreeMap<String, PolicyParts> = BTreeMap::new();
+        fn entry<'p>(
+            policies: &'p mut BTreeMap<String, PolicyParts>,
+            id: &str,
+        ) -> &'p mut PolicyParts {
+            let e = policies.entry(id_key(id)).or_default();
+            if e.id.is_empty() {
+                e.id = id.trim().trim_end_matches('/').to_string();
+            }
+            e
+        }
+        for p in &inv.firewall_policies {
+            let e = entry(&mut policies, &p.id);
+            e.given = serde_json::to_value(p).ok();
+            e.location = e.location.take().or_else(|| p.location.clone());
+            if let Some(base) = p
+                .properties
+                .base_policy
+                .as_ref()
+                .and_then(|b| b.id.as_deref())
+            {
+                entry(&mut policies, base)
+                    .children
+                    .push(json!({ "id": p.id }));
+            }
+        }
         for g in &inv.firewall_policy_rule_collection_groups {
             let lower = g.id.to_ascii_lowercase();
             if let Some(at) = lower.find("/rulecollectiongroups/") {
-                let id = g.id[..at].to_string();
-                let e = policies
-                    .entry(lower[..at].to_string())
-                    .or_insert_with(|| (id, Vec::new(), Vec::new(), None));
-                e.1.push(json!({ "id": g.id }));
+                entry(&mut policies, &g.id[..at])
+                    .groups
+                    .push(json!({ "id": g.id }));
             }
         }
         for f in &inv.azure_firewalls {
@@ -469,32 +502,49 @@ impl World {
                 .as_ref()
                 .and_then(|p| p.id.clone())
             {
-                let e = policies
-                    .entry(pid.to_ascii_lowercase())
-                    .or_insert_with(|| (pid, Vec::new(), Vec::new(), None));
-                e.2.push(json!({ "id": f.id }));
-                e.3 = e.3.take().or_else(|| f.location.clone());
+                let e = entry(&mut policies, &pid);
+                e.firewalls.push(json!({ "id": f.id }));
+                e.location = e.location.take().or_else(|| f.location.clone());
             }
         }
-        policies
-            .into_values()
-            .map(|(id, groups, firewalls, location)| {
-                let name = id.rsplit('/').next().unwrap_or_default().to_string();
-                json!({
-                    "id": id,
-                    "name": name,
-                    "type": POLICY_TYPE,
-                    "location": location.unwrap_or_else(|| "westeurope".into()),
-                    "properties": {
-                        "provisioningState": "Succeeded",
-                        "sku": { "tier": "Standard" },
-                        "threatIntelMode": "Alert",
-                        "ruleCollectionGroups": groups,
-                        "firewalls": firewalls,
-                    }
-                })
-            })
-            .collect()
+        policies.into_values().map(PolicyParts::resource).collect()
+    }
+}
+
+impl PolicyParts {
+    /// The policy as ARM returns it: what the inventory gave, with the groups, firewalls and
+    /// child policies as they are now, and Azure's defaults for the rest.
+    fn resource(self) -> Value {
+        let name = self.id.rsplit('/').next().unwrap_or_default().to_string();
+        let mut v = self.given.unwrap_or_else(|| json!({}));
+        let location = self.location.unwrap_or_else(|| "westeurope".into());
+        for (k, default) in [
+            ("id", json!(self.id)),
+            ("name", json!(name)),
+            ("type", json!(POLICY_TYPE)),
+            ("location", json!(location)),
+        ] {
+            if v.get(k).is_none_or(Value::is_null) {
+                v[k] = default;
+            }
+        }
+        if !v["properties"].is_object() {
+            v["properties"] = json!({});
+        }
+        let p = &mut v["properties"];
+        for (k, default) in [
+            ("provisioningState", json!("Succeeded")),
+            ("sku", json!({ "tier": "Standard" })),
+            ("threatIntelMode", json!("Alert")),
+        ] {
+            if p.get(k).is_none_or(Value::is_null) {
+                p[k] = default;
+            }
+        }
+        p["ruleCollectionGroups"] = json!(self.groups);
+        p["firewalls"] = json!(self.firewalls);
+        p["childPolicies"] = json!(self.children);
+        v
     }
 }
 

@@ -238,6 +238,7 @@ impl World {
             .chain(inv.load_balancers.iter().map(|r| r.id.as_str()))
             .chain(inv.azure_firewalls.iter().map(|r| r.id.as_str()))
             .chain(inv.bastion_hosts.iter().map(|r| r.id.as_str()))
+            .chain(inv.firewall_policies.iter().map(|r| r.id.as_str()))
             .chain(
                 inv.firewall_policy_rule_collection_groups
                     .iter()

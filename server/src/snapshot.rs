@@ -810,7 +810,8 @@ async fn assemble(
         azure_firewalls,
         bastion_hosts
     );
-    // the rule collection groups of every firewall policy a firewall uses
+    // the firewall policies the firewalls use and their base policies, and the rule collection
+    // groups of each (a base policy's DNAT rules come before its child's)
     let mut policies: Vec<String> = inv
         .azure_firewalls
         .iter()
@@ -818,6 +819,10 @@ async fn assemble(
         .collect();
     policies.sort_by_key(|p| id_key(p));
     policies.dedup_by_key(|p| id_key(p));
+    let (found, bases) = firewall_policies(client, &policies, concurrency).await?;
+    // every policy a firewall uses (an error listing its groups is the snapshot's, as ever),
+    // and the base policies that could be read
+    policies.extend(bases);
     let groups: Vec<Vec<Value>> = stream::iter(policies.iter())
         .map(|p| async move {
             client
@@ -837,6 +842,7 @@ async fn assemble(
         groups.into_iter().flatten().collect(),
         "firewallPolicyRuleCollectionGroups",
     )?;
+    inv.firewall_policies = typed(found, "firewallPolicies")?;
     // Virtual Network Manager: the effective security admin rules of every VNet
     let admin = match admin {
         Some(admin) => admin,
@@ -856,6 +862,61 @@ async fn assemble(
 }
 
 /// The effective security admin rules of each VNet that has some, `concurrency` VNets at a time.
+/// The firewall policies `used` (by firewalls) and their base policies, read by id level by level
+/// (`basePolicy` may name a policy in a subscription outside the snapshot's scope), with the ids
+/// of the base policies read. A policy that cannot be read (gone, or not readable with this
+/// credential) is left out: the evaluation then warns that the chain of base policies stops there.
+async fn firewall_policies(
+    client: &ArmClient,
+    used: &[String],
+    concurrency: usize,
+) -> Result<(Vec<Value>, Vec<String>), ArmError> {
+    let mut seen: HashSet<String> = used.iter().map(|p| id_key(p)).collect();
+    let (mut found, mut bases) = (Vec::new(), Vec::new());
+    let mut level: Vec<String> = used.to_vec();
+    while !level.is_empty() {
+        let read: Vec<Option<Value>> = stream::iter(level.iter())
+            .map(|p| async move {
+                let path = format!("{}?api-version={}", p.trim_end_matches('/'), api::NETWORK);
+                match client.get::<Value>(&path).await {
+                    Ok(v) => Ok(Some(v)),
+                    Err(ArmError::Api {
+                        status: 403 | 404, ..
+                    }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        let mut next = Vec::new();
+        for policy in read.into_iter().flatten() {
+            if let Some(base) = policy["properties"]["basePolicy"]["id"].as_str() {
+                if seen.insert(id_key(base)) {
+                    next.push(base.to_string());
+                }
+            }
+            found.push(policy);
+        }
+        // the base policies of this level, once read, are listed for their groups too
+        bases.extend(
+            level
+                .iter()
+                .filter(|p| {
+                    !used.iter().any(|u| id_key(u) == id_key(p))
+                        && found
+                            .iter()
+                            .any(|f| f["id"].as_str().map(id_key) == Some(id_key(p)))
+                })
+                .cloned(),
+        );
+        level = next;
+    }
+    Ok((found, bases))
+}
+
 async fn admin_rules(
     client: &ArmClient,
     vnets: &[String],

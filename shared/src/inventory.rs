@@ -36,6 +36,10 @@ pub struct Inventory {
     /// Per VNet: `{"virtualNetwork": {"id"}, "value": [..]}`.
     #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub network_manager_effective_security_admin_rules: Vec<EffectiveSecurityAdminRules>,
+    /// The firewall policies, for their `basePolicy` (the rule collection groups are listed
+    /// apart, in `firewallPolicyRuleCollectionGroups`).
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
+    pub firewall_policies: Vec<FirewallPolicy>,
 }
 
 /// Bad input: the JSON path of the offending value and what is wrong with it.
@@ -152,6 +156,7 @@ impl Inventory {
             firewall_policy_rule_collection_groups,
             bastion_hosts,
             network_manager_effective_security_admin_rules,
+            firewall_policies,
         } = self;
         virtual_machines.shrink_to_fit();
         network_interfaces.shrink_to_fit();
@@ -165,6 +170,7 @@ impl Inventory {
         firewall_policy_rule_collection_groups.shrink_to_fit();
         bastion_hosts.shrink_to_fit();
         network_manager_effective_security_admin_rules.shrink_to_fit();
+        firewall_policies.shrink_to_fit();
     }
 
     /// Parses an inventory. On malformed JSON or a value of the wrong type the error names the
@@ -233,6 +239,7 @@ impl Inventory {
                 |r| r.virtual_network.id.as_deref().unwrap_or_default(),
                 k,
             ),
+            firewall_policies: pick(&self.firewall_policies, |r| &r.id, k),
         }
     }
 
@@ -249,5 +256,6 @@ impl Inventory {
             + self.firewall_policy_rule_collection_groups.len()
             + self.bastion_hosts.len()
             + self.network_manager_effective_security_admin_rules.len()
+            + self.firewall_policies.len()
     }
 }

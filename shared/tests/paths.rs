@@ -927,6 +927,140 @@ fn firewall_policy_rule_collection_groups() {
     );
 }
 
+/// Firewall Policy inheritance: a child policy inherits its base policy's rule collection
+/// groups, and Azure processes the base policy's DNAT rules before the child's.
+#[test]
+fn a_base_policys_dnat_rules_come_first_and_reach_the_vm() {
+    let pol = |name: &str| format!("{SUB}/Microsoft.Network/firewallPolicies/{name}");
+    let (parent, child) = (pol("org-parent"), pol("hub-child"));
+    let mut fw = firewall(json!([]));
+    fw[0]["properties"]["natRuleCollections"] = json!([]);
+    fw[0]["properties"]["firewallPolicy"] = json!({"id": child});
+    let group = |policy: &str, name: &str, prio: u32, rules: Value| {
+        json!({
+        "id": format!("{policy}/ruleCollectionGroups/{name}"), "name": name,
+        "properties": {"priority": prio, "ruleCollections": [
+            {"ruleCollectionType": "FirewallPolicyNatRuleCollection", "name": "dnat", "priority": 100,
+                "action": {"type": "DNAT"}, "rules": rules}]}})
+    };
+    let nat = |name: &str, src: &str, to: &str| {
+        json!({"ruleType": "NatRule", "name": name, "sourceAddresses": [src],
+        "destinationAddresses": ["52.1.1.1"], "destinationPorts": ["3389"], "ipProtocols": ["TCP"],
+        "translatedAddress": to, "translatedPort": "3389"})
+    };
+    let policies = json!([
+        {"id": child, "name": "hub-child", "properties": {"basePolicy": {"id": parent.to_uppercase()}}},
+        {"id": parent, "name": "org-parent", "properties": {}}]);
+    // the parent's group (priority 500) before the child's (priority 100): its rule for
+    // 198.51.100.0/24 to another host shadows those sources of the child's rule to vm1
+    let groups = json!([
+        group(
+            &child,
+            "spoke-dnat",
+            100,
+            json!([nat("rdp-vm1", "*", "10.0.1.4")])
+        ),
+        group(
+            &parent,
+            "org-dnat",
+            500,
+            json!([nat("rdp-jump", "198.51.100.0/24", "10.0.1.9")])
+        )
+    ]);
+    let r = eval_json(&inventory(Scene {
+        extra: json!({"azureFirewalls": fw, "firewallPolicyRuleCollectionGroups": groups,
+            "firewallPolicies": policies}),
+        ..Default::default()
+    }));
+    let e = port(vm1(&r), 3389);
+    assert_eq!(e.state, State::Open);
+    let p = &e.paths[0];
+    assert!(
+        p.via.ends_with("hub-child/ruleCollectionGroups/spoke-dnat"),
+        "{}",
+        p.via
+    );
+    assert!(
+        !p.allowed_public_sources.iter().any(|s| s == "0.0.0.0/0")
+            && p.allowed_public_sources
+                .iter()
+                .any(|s| s == "198.51.0.0/18"),
+        "the base policy's rule goes first: {:?}",
+        p.allowed_public_sources
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+
+    // only the base policy translates to vm1: its rule reaches vm1 through the child's firewall
+    let groups = json!([
+        group(&child, "spoke-dnat", 100, json!([])),
+        group(
+            &parent,
+            "org-dnat",
+            500,
+            json!([nat("rdp-vm1", "*", "10.0.1.4")])
+        )
+    ]);
+    let r = eval_json(&inventory(Scene {
+        extra: json!({"azureFirewalls": fw, "firewallPolicyRuleCollectionGroups": groups.clone(),
+            "firewallPolicies": policies}),
+        ..Default::default()
+    }));
+    let e = port(vm1(&r), 3389);
+    assert_eq!((e.state, e.reachable), (State::Open, true));
+    assert!(
+        e.paths[0]
+            .via
+            .ends_with("org-parent/ruleCollectionGroups/org-dnat"),
+        "{}",
+        e.paths[0].via
+    );
+    assert_eq!(vm1(&r).status, Status::Unhealthy);
+
+    // without firewallPolicies the inheritance is unknown: the port reads closed to the
+    // Internet, and a warning says that the parent's groups are used by no firewall here
+    let r = eval_json(&inventory(Scene {
+        extra: json!({"azureFirewalls": fw, "firewallPolicyRuleCollectionGroups": groups}),
+        ..Default::default()
+    }));
+    assert!(!port(vm1(&r), 3389).reachable);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("org-parent") && w.contains("firewallPolicies")),
+        "{:?}",
+        r.warnings
+    );
+
+    // a base policy missing from firewallPolicies is still followed, with a warning; a loop
+    // of base policies ends where it closes
+    let looped = json!([
+        {"id": child, "properties": {"basePolicy": {"id": parent}}},
+        {"id": parent, "properties": {"basePolicy": {"id": child}}}]);
+    let missing = json!([{"id": child, "properties": {"basePolicy": {"id": parent}}}]);
+    for (policies, says) in [
+        (looped, "already in its chain"),
+        (missing, "is not in firewallPolicies"),
+    ] {
+        let groups = json!([group(
+            &parent,
+            "org-dnat",
+            500,
+            json!([nat("rdp-vm1", "*", "10.0.1.4")])
+        )]);
+        let r = eval_json(&inventory(Scene {
+            extra: json!({"azureFirewalls": fw, "firewallPolicyRuleCollectionGroups": groups,
+                "firewallPolicies": policies}),
+            ..Default::default()
+        }));
+        assert!(port(vm1(&r), 3389).reachable, "{says}");
+        assert!(
+            r.warnings.iter().any(|w| w.contains(says)),
+            "{says}: {:?}",
+            r.warnings
+        );
+    }
+}
+
 #[test]
 fn security_admin_rules_come_before_the_nsgs() {
     let admin = |access: &str, src: &str, port: &str| {

@@ -247,6 +247,7 @@ def test_list_all_pages_at_default_api_versions(emulator):
     policy = net.firewall_policies.get("rg-ingress", fw.firewall_policy.id.split("/")[-1])
     assert policy.id.lower() == fw.firewall_policy.id.lower()
     assert [f.id.lower() for f in policy.firewalls] == [fw.id.lower()]
+    assert policy.base_policy is None and policy.child_policies == [], policy
     assert {g.id.lower() for g in policy.rule_collection_groups} == {g.id.lower() for g in groups}
     assert [p.id for p in net.firewall_policies.list_all()] == [policy.id]
     assert [p.id for p in net.firewall_policies.list("rg-ingress")] == [policy.id]

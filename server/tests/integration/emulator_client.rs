@@ -1135,3 +1135,110 @@ async fn a_new_snapshot_shares_what_has_not_changed_with_the_last_one() {
         ));
     }
 }
+
+/// Firewall Policy inheritance read from ARM: the snapshot reads the policy a firewall uses,
+/// follows its `basePolicy` to the parent and lists the parent's rule collection groups too;
+/// the parent's DNAT rule then reaches the VM, and the emulator lists the child under the
+/// parent's `childPolicies`.
+#[tokio::test]
+async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
+    use portcullis_emulator::Tenant;
+    use portcullis_shared::eval::report::PathKind;
+    use portcullis_shared::fleet::{InventoryBuilder, VmSpec};
+    use portcullis_shared::{evaluate, EvalConfig};
+    const SUB: &str = "44444444-4444-4444-4444-444444444444";
+    let mut b = InventoryBuilder::new(SUB);
+    let subnets = b.vnet(
+        "rg",
+        "vnet",
+        &["10.0.0.0/16"],
+        &[
+            ("default", "10.0.1.0/24", None),
+            ("AzureFirewallSubnet", "10.0.0.0/26", None),
+        ],
+    );
+    b.vm(&VmSpec {
+        name: "vm1",
+        resource_group: "rg",
+        os: "Windows",
+        subnet_id: &subnets[0],
+        private_ip: "10.0.1.4",
+        public_ip: None,
+        nic_nsg_id: None,
+        asg_ids: &[],
+    });
+    let fw_pip = b.public_ip("rg", "fw-ip", "20.9.9.9");
+    let policy = |rg: &str, name: &str| b.id(rg, "Microsoft.Network/firewallPolicies", name);
+    let (child, parent) = (policy("rg", "child"), policy("rg-org", "parent"));
+    let fw = b.id("rg", "Microsoft.Network/azureFirewalls", "fw");
+    fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+    b.inv.azure_firewalls.push(from(
+        json!({"id": fw, "name": "fw", "location": "westeurope",
+        "properties": {"firewallPolicy": {"id": child}, "ipConfigurations": [{"name": "ipc",
+            "properties": {"privateIPAddress": "10.0.0.4", "subnet": {"id": subnets[1]},
+                "publicIPAddress": {"id": fw_pip}}}]}}),
+    ));
+    b.inv.firewall_policies.push(from(
+        json!({"id": child, "name": "child", "location": "westeurope",
+        "properties": {"basePolicy": {"id": parent}}}),
+    ));
+    b.inv.firewall_policies.push(from(
+        json!({"id": parent, "name": "parent", "location": "westeurope",
+        "properties": {}}),
+    ));
+    b.inv.firewall_policy_rule_collection_groups.push(from(json!({
+        "id": format!("{parent}/ruleCollectionGroups/org-dnat"), "name": "org-dnat",
+        "properties": {"priority": 100, "ruleCollections": [{"ruleCollectionType": "FirewallPolicyNatRuleCollection",
+            "name": "dnat", "priority": 100, "action": {"type": "DNAT"}, "rules": [{"ruleType": "NatRule",
+                "name": "rdp-vm1", "sourceAddresses": ["*"], "destinationAddresses": ["20.9.9.9"],
+                "destinationPorts": ["3389"], "ipProtocols": ["TCP"], "translatedAddress": "10.0.1.4",
+                "translatedPort": "3389"}]}]}})));
+    let emu = emulator(EmulatorConfig {
+        tenant: Tenant::Custom {
+            subscriptions: vec![portcullis_emulator::world::SubscriptionInfo {
+                subscription_id: SUB.into(),
+                display_name: "Policies".into(),
+            }],
+            inventory: Box::new(b.build()),
+        },
+        ..config()
+    })
+    .await;
+    let c = client(&emu.url());
+    let got: Value = c
+        .get(&format!("{parent}?api-version={}", api::NETWORK))
+        .await
+        .unwrap();
+    assert_eq!(
+        got["properties"]["childPolicies"][0]["id"],
+        json!(child),
+        "{got}"
+    );
+
+    let inv = take_snapshot(&c, 2, &|_| {}).await.unwrap();
+    let ids: Vec<&str> = inv
+        .firewall_policies
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(inv
+        .firewall_policy_rule_collection_groups
+        .iter()
+        .any(|g| g.id.ends_with("parent/ruleCollectionGroups/org-dnat")));
+    let report = evaluate(&inv, &EvalConfig::default()).unwrap();
+    let rdp = report.vms[0]
+        .exposures
+        .iter()
+        .find(|e| e.port == 3389)
+        .unwrap();
+    assert!(rdp.reachable, "{:?}; {:?}", rdp.paths, report.warnings);
+    assert_eq!(rdp.paths[0].kind, PathKind::FirewallDnat);
+    assert!(
+        rdp.paths[0].via.ends_with("org-dnat"),
+        "{}",
+        rdp.paths[0].via
+    );
+}

@@ -294,6 +294,21 @@ pub struct NatRule {
     pub other: serde_json::Map<String, serde_json::Value>,
 }
 
+/// `Microsoft.Network/firewallPolicies`, read for `basePolicy`: a policy inherits its base
+/// policy's rule collection groups, whose DNAT rules Azure processes before its own.
+pub type FirewallPolicy = Resource<FirewallPolicyProperties>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FirewallPolicyProperties {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_policy: Option<SubResource>,
+    /// The other properties (`childPolicies`, `firewalls`, `ruleCollectionGroups`, `sku`,
+    /// `threatIntelMode`, ...), kept as they came.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
 /// `Microsoft.Network/firewallPolicies/ruleCollectionGroups`: id `{policy id}/ruleCollectionGroups/{name}`.
 pub type FirewallPolicyRuleCollectionGroup = Resource<RuleCollectionGroupProperties>;
 

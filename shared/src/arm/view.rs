@@ -74,6 +74,8 @@ pub struct Inventory<'a> {
     pub bastion_hosts: Cow<'a, [arm::BastionHost]>,
     #[serde(default, deserialize_with = "nullable")]
     pub network_manager_effective_security_admin_rules: Cow<'a, [arm::EffectiveSecurityAdminRules]>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub firewall_policies: Cow<'a, [arm::FirewallPolicy]>,
 }
 
 impl<'a> Inventory<'a> {
@@ -151,7 +153,7 @@ impl<'a> Inventory<'a> {
 mod split;
 
 /// The inventory's top-level keys, in the order of [`Inventory`]'s fields.
-pub const INVENTORY_KEYS: [&str; 12] = [
+pub const INVENTORY_KEYS: [&str; 13] = [
     "virtualMachines",
     "networkInterfaces",
     "publicIPAddresses",
@@ -164,6 +166,7 @@ pub const INVENTORY_KEYS: [&str; 12] = [
     "firewallPolicyRuleCollectionGroups",
     "bastionHosts",
     "networkManagerEffectiveSecurityAdminRules",
+    "firewallPolicies",
 ];
 
 /// The top-level keys of an inventory object (one more pass over the text, values skipped):
@@ -919,6 +922,7 @@ impl crate::inventory::Inventory {
                 |r| r.virtual_network.id.as_deref().unwrap_or_default(),
                 k,
             ),
+            firewall_policies: cow(&self.firewall_policies, |r| &r.id, k),
         }
     }
 }
@@ -957,10 +961,19 @@ mod two_threads {
     /// end): the same inventory as one parse, and most cuts are taken.
     #[test]
     fn the_second_thread_changes_nothing() {
+        let mut rich = crate::fleet::rich_fleet(300, 7);
+        // the last top-level key, given
+        rich.firewall_policies.push(
+            serde_json::from_value(serde_json::json!({
+                "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/child",
+                "properties": {"basePolicy": {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/base"}}
+            }))
+            .unwrap(),
+        );
         let shapes = [
             crate::fleet::synthetic_fleet(300, 7),
             crate::fleet::per_vm_nsg_fleet(300, 7),
-            crate::fleet::rich_fleet(300, 7),
+            rich,
         ];
         for inv in &shapes {
             for text in [

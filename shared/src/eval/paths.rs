@@ -834,6 +834,7 @@ impl Ingress {
                 self.push_dnat(j, &by_addr, &own, rule, fw_name, warnings)?;
             }
         }
+        unused_rule_collection_groups(inv, warnings);
         Ok(())
     }
 
@@ -1095,21 +1096,31 @@ fn dnat_rules<'f>(
         }
     }
     if let Some(policy) = p.firewall_policy.as_ref().and_then(|r| r.id.as_deref()) {
-        let prefix = format!("{}/rulecollectiongroups/", id_key(policy));
-        let mut groups: Vec<(i64, usize)> = inv
-            .firewall_policy_rule_collection_groups
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| id_key(&g.id).starts_with(&prefix))
-            .map(|(gi, g)| (g.properties.priority.unwrap_or(i64::MAX), gi))
-            .collect();
+        // the base policies' groups first, the farthest first, each policy's by priority
+        let chain = policy_chain(inv, policy, fw_name, warnings);
+        let mut groups: Vec<(usize, i64, usize)> = Vec::new();
+        for (depth, pol) in chain.iter().rev().enumerate() {
+            let prefix = format!("{}/rulecollectiongroups/", id_key(pol));
+            groups.extend(
+                inv.firewall_policy_rule_collection_groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| id_key(&g.id).starts_with(&prefix))
+                    .map(|(gi, g)| (depth, g.properties.priority.unwrap_or(i64::MAX), gi)),
+            );
+        }
         if groups.is_empty() {
+            let policies = if chain.len() > 1 {
+                format!("policy {policy} or its base policies")
+            } else {
+                format!("policy {policy}")
+            };
             warnings.push(format!(
-                "firewall {fw_name}: no rule collection group of policy {policy} is in the inventory; its DNAT rules are not evaluated"
+                "firewall {fw_name}: no rule collection group of {policies} is in the inventory; its DNAT rules are not evaluated"
             ));
         }
         groups.sort();
-        for (_, gi) in groups {
+        for (_, _, gi) in groups {
             let g = &inv.firewall_policy_rule_collection_groups[gi];
             let mut cols: Vec<(i64, usize, &PolicyRuleCollection)> = g
                 .properties
@@ -1142,6 +1153,89 @@ fn dnat_rules<'f>(
         }
     }
     rules
+}
+
+/// Firewall policy `policy` and its base policies by `basePolicy` (as `firewallPolicies` gives
+/// them), nearest first: Azure processes a base policy's DNAT rules before its child's. A
+/// policy `firewallPolicies` lacks ends the chain: without the list, a policy has no known base
+/// (see [`unused_rule_collection_groups`]); a base the list lacks is still in the chain, with
+/// a warning that its own base is unknown. A loop ends where it closes, with a warning.
+fn policy_chain<'i>(
+    inv: &'i Inventory<'_>,
+    policy: &'i str,
+    fw_name: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<&'i str> {
+    let find = |id: &str| {
+        let key = id_key(id);
+        inv.firewall_policies.iter().find(|p| id_key(&p.id) == key)
+    };
+    let mut chain = vec![policy];
+    let mut at = find(policy);
+    while let Some(p) = at {
+        let Some(base) = p
+            .properties
+            .base_policy
+            .as_ref()
+            .and_then(|b| b.id.as_deref())
+        else {
+            break;
+        };
+        let base = base.trim();
+        if base.is_empty() {
+            break;
+        }
+        if chain.iter().any(|c| id_key(c) == id_key(base)) {
+            warnings.push(format!(
+                "firewall {fw_name}: firewall policy {} names {base} as its base policy, which is already in its chain of base policies; the chain is read up to there",
+                p.id
+            ));
+            break;
+        }
+        chain.push(base);
+        at = find(base);
+        if at.is_none() {
+            warnings.push(format!(
+                "firewall {fw_name}: base policy {base} of firewall policy {} is not in firewallPolicies; the DNAT rules it may inherit from a base policy of its own are not evaluated",
+                p.id
+            ));
+        }
+    }
+    chain
+}
+
+/// Warnings for the rule collection groups of policies that no firewall of the inventory uses,
+/// directly or through `basePolicy`: their DNAT rules reach no frontend here. A base policy
+/// missing from `firewallPolicies` looks like that.
+fn unused_rule_collection_groups(inv: &Inventory<'_>, warnings: &mut Vec<String>) {
+    if inv.firewall_policy_rule_collection_groups.is_empty() {
+        return;
+    }
+    let mut scratch = Vec::new();
+    let used: std::collections::HashSet<String> = inv
+        .azure_firewalls
+        .iter()
+        .filter_map(|f| f.properties.firewall_policy.as_ref()?.id.as_deref())
+        .flat_map(|p| policy_chain(inv, p, "", &mut scratch))
+        .map(id_key)
+        .collect();
+    let mut unused: Vec<&str> = Vec::new();
+    for g in inv.firewall_policy_rule_collection_groups.iter() {
+        let id = g.id.trim();
+        let key = id.to_ascii_lowercase();
+        let Some(at) = key.find("/rulecollectiongroups/") else {
+            continue;
+        };
+        let policy = &id[..at];
+        if !used.contains(&key[..at]) && !unused.iter().any(|u| id_key(u) == key[..at]) {
+            unused.push(policy);
+        }
+    }
+    for policy in unused {
+        warnings.push(format!(
+            "firewall policy {policy}: no firewall in the inventory uses it, directly or as a base policy (listed in firewallPolicies); its rule collection groups' DNAT rules are not evaluated"
+        ));
+    }
 }
 
 /// What a DNAT rule matches.
