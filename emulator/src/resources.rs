@@ -181,6 +181,7 @@ impl World {
         kind!(inv.load_balancers, Kind::LoadBalancers);
         kind!(inv.azure_firewalls, Kind::AzureFirewalls);
         kind!(inv.bastion_hosts, Kind::BastionHosts);
+        kind!(inv.ip_groups, Kind::IpGroups);
         for (p, ty) in self
             .firewall_policies()
             .into_iter()
@@ -677,6 +678,7 @@ impl World {
             Kind::LoadBalancers => patch!(inv.load_balancers),
             Kind::AzureFirewalls => patch!(inv.azure_firewalls),
             Kind::BastionHosts => patch!(inv.bastion_hosts),
+            Kind::IpGroups => patch!(inv.ip_groups),
             Kind::ApplicationSecurityGroups => {
                 return Err(Fail::bad_request(
                     "InvalidRequestContent",

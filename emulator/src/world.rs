@@ -49,10 +49,11 @@ pub enum Kind {
     LoadBalancers,
     AzureFirewalls,
     BastionHosts,
+    IpGroups,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::VirtualMachines,
         Kind::NetworkInterfaces,
         Kind::PublicIpAddresses,
@@ -62,6 +63,7 @@ impl Kind {
         Kind::LoadBalancers,
         Kind::AzureFirewalls,
         Kind::BastionHosts,
+        Kind::IpGroups,
     ];
 
     /// `Microsoft.Compute/virtualMachines`, ... (ARM's spelling).
@@ -76,6 +78,7 @@ impl Kind {
             Kind::LoadBalancers => "Microsoft.Network/loadBalancers",
             Kind::AzureFirewalls => "Microsoft.Network/azureFirewalls",
             Kind::BastionHosts => "Microsoft.Network/bastionHosts",
+            Kind::IpGroups => "Microsoft.Network/ipGroups",
         }
     }
 
@@ -239,6 +242,7 @@ impl World {
             .chain(inv.azure_firewalls.iter().map(|r| r.id.as_str()))
             .chain(inv.bastion_hosts.iter().map(|r| r.id.as_str()))
             .chain(inv.firewall_policies.iter().map(|r| r.id.as_str()))
+            .chain(inv.ip_groups.iter().map(|r| r.id.as_str()))
             .chain(
                 inv.firewall_policy_rule_collection_groups
                     .iter()
@@ -402,6 +406,7 @@ impl World {
             Kind::LoadBalancers => page!(inv.load_balancers),
             Kind::AzureFirewalls => page!(inv.azure_firewalls),
             Kind::BastionHosts => page!(inv.bastion_hosts),
+            Kind::IpGroups => page!(inv.ip_groups),
         }
     }
 
@@ -430,6 +435,7 @@ impl World {
             Kind::LoadBalancers => find(&inv.load_balancers, |r| &r.id, &key),
             Kind::AzureFirewalls => find(&inv.azure_firewalls, |r| &r.id, &key),
             Kind::BastionHosts => find(&inv.bastion_hosts, |r| &r.id, &key),
+            Kind::IpGroups => find(&inv.ip_groups, |r| &r.id, &key),
         }
     }
 

@@ -843,6 +843,8 @@ async fn assemble(
         "firewallPolicyRuleCollectionGroups",
     )?;
     inv.firewall_policies = typed(found, "firewallPolicies")?;
+    let groups = ip_groups(client, &inv, concurrency).await?;
+    inv.ip_groups = typed(groups, "ipGroups")?;
     // Virtual Network Manager: the effective security admin rules of every VNet
     let admin = match admin {
         Some(admin) => admin,
@@ -862,10 +864,37 @@ async fn assemble(
 }
 
 /// The effective security admin rules of each VNet that has some, `concurrency` VNets at a time.
+/// Each resource of `ids` by id, `concurrency` at a time, in no set order; one that cannot be
+/// read (gone, or not readable with this credential: 404, 403) is left out, for the evaluation
+/// to warn about.
+async fn get_each(
+    client: &ArmClient,
+    ids: &[String],
+    concurrency: usize,
+) -> Result<Vec<Value>, ArmError> {
+    let read: Vec<Option<Value>> = stream::iter(ids)
+        .map(|id| async move {
+            let path = format!("{}?api-version={}", id.trim_end_matches('/'), api::NETWORK);
+            match client.get::<Value>(&path).await {
+                Ok(v) => Ok(Some(v)),
+                Err(ArmError::Api {
+                    status: 403 | 404, ..
+                }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    Ok(read.into_iter().flatten().collect())
+}
+
 /// The firewall policies `used` (by firewalls) and their base policies, read by id level by level
 /// (`basePolicy` may name a policy in a subscription outside the snapshot's scope), with the ids
-/// of the base policies read. A policy that cannot be read (gone, or not readable with this
-/// credential) is left out: the evaluation then warns that the chain of base policies stops there.
+/// of the base policies read. A policy that cannot be read is left out: the evaluation then
+/// warns that the chain of base policies stops there.
 async fn firewall_policies(
     client: &ArmClient,
     used: &[String],
@@ -875,24 +904,12 @@ async fn firewall_policies(
     let (mut found, mut bases) = (Vec::new(), Vec::new());
     let mut level: Vec<String> = used.to_vec();
     while !level.is_empty() {
-        let read: Vec<Option<Value>> = stream::iter(level.iter())
-            .map(|p| async move {
-                let path = format!("{}?api-version={}", p.trim_end_matches('/'), api::NETWORK);
-                match client.get::<Value>(&path).await {
-                    Ok(v) => Ok(Some(v)),
-                    Err(ArmError::Api {
-                        status: 403 | 404, ..
-                    }) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<_, _>>()?;
         let mut next = Vec::new();
-        for policy in read.into_iter().flatten() {
+        for policy in get_each(client, &level, concurrency).await? {
+            let id = policy["id"].as_str().unwrap_or_default().to_string();
+            if !used.iter().any(|u| id_key(u) == id_key(&id)) {
+                bases.push(id);
+            }
             if let Some(base) = policy["properties"]["basePolicy"]["id"].as_str() {
                 if seen.insert(id_key(base)) {
                     next.push(base.to_string());
@@ -900,21 +917,41 @@ async fn firewall_policies(
             }
             found.push(policy);
         }
-        // the base policies of this level, once read, are listed for their groups too
-        bases.extend(
-            level
-                .iter()
-                .filter(|p| {
-                    !used.iter().any(|u| id_key(u) == id_key(p))
-                        && found
-                            .iter()
-                            .any(|f| f["id"].as_str().map(id_key) == Some(id_key(p)))
-                })
-                .cloned(),
-        );
         level = next;
     }
     Ok((found, bases))
+}
+
+/// The IP groups that the firewalls' DNAT rules name (`sourceIpGroups`), classic or in the
+/// policies' groups, read by id.
+async fn ip_groups(
+    client: &ArmClient,
+    inv: &Inventory,
+    concurrency: usize,
+) -> Result<Vec<Value>, ArmError> {
+    let classic = inv
+        .azure_firewalls
+        .iter()
+        .flat_map(|f| &f.properties.nat_rule_collections)
+        .flat_map(|c| &c.properties.rules);
+    let policy = inv
+        .firewall_policy_rule_collection_groups
+        .iter()
+        .flat_map(|g| &g.properties.rule_collections)
+        .filter(|c| {
+            c.rule_collection_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("FirewallPolicyNatRuleCollection"))
+        })
+        .flat_map(|c| &c.rules);
+    let mut ids: Vec<String> = classic
+        .chain(policy)
+        .flat_map(|r| &r.source_ip_groups)
+        .cloned()
+        .collect();
+    ids.sort_by_key(|id| id_key(id));
+    ids.dedup_by_key(|id| id_key(id));
+    get_each(client, &ids, concurrency).await
 }
 
 async fn admin_rules(

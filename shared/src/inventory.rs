@@ -40,6 +40,9 @@ pub struct Inventory {
     /// apart, in `firewallPolicyRuleCollectionGroups`).
     #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub firewall_policies: Vec<FirewallPolicy>,
+    /// The IP groups that firewall rules name (`sourceIpGroups`).
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
+    pub ip_groups: Vec<IpGroup>,
 }
 
 /// Bad input: the JSON path of the offending value and what is wrong with it.
@@ -157,6 +160,7 @@ impl Inventory {
             bastion_hosts,
             network_manager_effective_security_admin_rules,
             firewall_policies,
+            ip_groups,
         } = self;
         virtual_machines.shrink_to_fit();
         network_interfaces.shrink_to_fit();
@@ -171,6 +175,7 @@ impl Inventory {
         bastion_hosts.shrink_to_fit();
         network_manager_effective_security_admin_rules.shrink_to_fit();
         firewall_policies.shrink_to_fit();
+        ip_groups.shrink_to_fit();
     }
 
     /// Parses an inventory. On malformed JSON or a value of the wrong type the error names the
@@ -240,6 +245,7 @@ impl Inventory {
                 k,
             ),
             firewall_policies: pick(&self.firewall_policies, |r| &r.id, k),
+            ip_groups: pick(&self.ip_groups, |r| &r.id, k),
         }
     }
 
@@ -257,5 +263,6 @@ impl Inventory {
             + self.bastion_hosts.len()
             + self.network_manager_effective_security_admin_rules.len()
             + self.firewall_policies.len()
+            + self.ip_groups.len()
     }
 }

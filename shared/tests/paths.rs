@@ -927,6 +927,59 @@ fn firewall_policy_rule_collection_groups() {
     );
 }
 
+/// A DNAT rule's `sourceIpGroups` are the inventory's IP groups' addresses; a group the
+/// inventory lacks counts as every source, with a warning; a bad address in a group names its
+/// JSON path.
+#[test]
+fn dnat_source_ip_groups_are_expanded() {
+    let group_id = format!("{SUB}/Microsoft.Network/ipGroups/partners");
+    let mut r = dnat("rdp-partners", &[], "3389", "10.0.1.4", "3389");
+    r["sourceIpGroups"] = json!([group_id.to_uppercase()]);
+    let fw = firewall(json!([r]));
+    let group = |addresses: Value| {
+        json!([{"id": group_id, "name": "partners",
+        "properties": {"ipAddresses": addresses}}])
+    };
+    let r = eval_json(&inventory(Scene {
+        extra: json!({"azureFirewalls": fw,
+            "ipGroups": group(json!(["198.51.100.0/24", "203.0.113.7", "192.0.2.10-192.0.2.11"]))}),
+        ..Default::default()
+    }));
+    let e = port(vm1(&r), 3389);
+    assert_eq!((e.state, e.reachable), (State::Restricted, true));
+    assert_eq!(
+        e.paths[0].allowed_public_sources.to_vec(),
+        ["192.0.2.10/31", "198.51.100.0/24", "203.0.113.7/32"]
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+
+    let r = eval_json(&inventory(Scene {
+        extra: json!({"azureFirewalls": fw}),
+        ..Default::default()
+    }));
+    assert_eq!(port(vm1(&r), 3389).state, State::Open);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("partners") && w.contains("every source")),
+        "{:?}",
+        r.warnings
+    );
+
+    let inv = inventory(Scene {
+        extra: json!({"azureFirewalls": fw, "ipGroups": group(json!(["198.51.100.0/24", "partner-net"]))}),
+        ..Default::default()
+    });
+    let inv = Inventory::from_json(inv.to_string().as_bytes()).unwrap();
+    let err = evaluate(&inv, &EvalConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("ipGroups[0].properties.ipAddresses[1]: \"partner-net\""),
+        "{err}"
+    );
+}
+
 /// Firewall Policy inheritance: a child policy inherits its base policy's rule collection
 /// groups, and Azure processes the base policy's DNAT rules before the child's.
 #[test]

@@ -251,6 +251,8 @@ def test_list_all_pages_at_default_api_versions(emulator):
     assert {g.id.lower() for g in policy.rule_collection_groups} == {g.id.lower() for g in groups}
     assert [p.id for p in net.firewall_policies.list_all()] == [policy.id]
     assert [p.id for p in net.firewall_policies.list("rg-ingress")] == [policy.id]
+    # IP groups (which DNAT rules may name): served, none in the demo
+    assert list(net.ip_groups.list()) == [] and list(net.ip_groups.list_by_resource_group("rg-ingress")) == []
 
     # a VNet's peerings as a child collection, as the VNet lists them
     hub = next(

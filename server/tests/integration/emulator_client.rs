@@ -1137,9 +1137,9 @@ async fn a_new_snapshot_shares_what_has_not_changed_with_the_last_one() {
 }
 
 /// Firewall Policy inheritance read from ARM: the snapshot reads the policy a firewall uses,
-/// follows its `basePolicy` to the parent and lists the parent's rule collection groups too;
-/// the parent's DNAT rule then reaches the VM, and the emulator lists the child under the
-/// parent's `childPolicies`.
+/// follows its `basePolicy` to the parent and lists the parent's rule collection groups too,
+/// and reads the IP group its DNAT rule names; that rule then reaches the VM from the group's
+/// addresses only, and the emulator lists the child under the parent's `childPolicies`.
 #[tokio::test]
 async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
     use portcullis_emulator::Tenant;
@@ -1148,6 +1148,8 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
     use portcullis_shared::{evaluate, EvalConfig};
     const SUB: &str = "44444444-4444-4444-4444-444444444444";
     let mut b = InventoryBuilder::new(SUB);
+    // the default rules only: the VNet (the firewall's subnet) gets in, the Internet does not
+    let nsg = b.nsg("rg", "vm1-nsg", vec![]);
     let subnets = b.vnet(
         "rg",
         "vnet",
@@ -1164,7 +1166,7 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
         subnet_id: &subnets[0],
         private_ip: "10.0.1.4",
         public_ip: None,
-        nic_nsg_id: None,
+        nic_nsg_id: Some(&nsg),
         asg_ids: &[],
     });
     let fw_pip = b.public_ip("rg", "fw-ip", "20.9.9.9");
@@ -1188,11 +1190,16 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
         json!({"id": parent, "name": "parent", "location": "westeurope",
         "properties": {}}),
     ));
+    let partners = b.id("rg-org", "Microsoft.Network/ipGroups", "partners");
+    b.inv.ip_groups.push(from(
+        json!({"id": partners, "name": "partners", "location": "westeurope",
+        "properties": {"ipAddresses": ["198.51.100.0/24"]}}),
+    ));
     b.inv.firewall_policy_rule_collection_groups.push(from(json!({
         "id": format!("{parent}/ruleCollectionGroups/org-dnat"), "name": "org-dnat",
         "properties": {"priority": 100, "ruleCollections": [{"ruleCollectionType": "FirewallPolicyNatRuleCollection",
             "name": "dnat", "priority": 100, "action": {"type": "DNAT"}, "rules": [{"ruleType": "NatRule",
-                "name": "rdp-vm1", "sourceAddresses": ["*"], "destinationAddresses": ["20.9.9.9"],
+                "name": "rdp-vm1", "sourceIpGroups": [partners], "destinationAddresses": ["20.9.9.9"],
                 "destinationPorts": ["3389"], "ipProtocols": ["TCP"], "translatedAddress": "10.0.1.4",
                 "translatedPort": "3389"}]}]}})));
     let emu = emulator(EmulatorConfig {
@@ -1235,6 +1242,10 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
         .find(|e| e.port == 3389)
         .unwrap();
     assert!(rdp.reachable, "{:?}; {:?}", rdp.paths, report.warnings);
+    assert_eq!(inv.ip_groups.len(), 1);
+    assert_eq!(rdp.state.as_str(), "restricted");
+    assert_eq!(rdp.allowed_public_sources.to_vec(), ["198.51.100.0/24"]);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert_eq!(rdp.paths[0].kind, PathKind::FirewallDnat);
     assert!(
         rdp.paths[0].via.ends_with("org-dnat"),

@@ -294,6 +294,21 @@ pub struct NatRule {
     pub other: serde_json::Map<String, serde_json::Value>,
 }
 
+/// `Microsoft.Network/ipGroups`: addresses, CIDRs and ranges that firewall rules name by the
+/// group's id (`sourceIpGroups`).
+pub type IpGroup = Resource<IpGroupProperties>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IpGroupProperties {
+    #[serde(deserialize_with = "nullable")]
+    pub ip_addresses: Vec<String>,
+    /// The other properties (`firewalls`, `firewallPolicies`, `provisioningState`), kept as
+    /// they came.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
 /// `Microsoft.Network/firewallPolicies`, read for `basePolicy`: a policy inherits its base
 /// policy's rule collection groups, whose DNAT rules Azure processes before its own.
 pub type FirewallPolicy = Resource<FirewallPolicyProperties>;

@@ -92,6 +92,7 @@ pub const PROVIDER_TYPES: &[(&str, &[(&str, ApiFamily)])] = &[
             ("firewallPolicies", ApiFamily::Network),
             ("firewallPolicies/ruleCollectionGroups", ApiFamily::Network),
             ("bastionHosts", ApiFamily::Network),
+            ("ipGroups", ApiFamily::Network),
             ("networkManagers", ApiFamily::Network),
             ("locations/operations", ApiFamily::Network),
             ("locations/operationResults", ApiFamily::Network),

@@ -76,6 +76,8 @@ pub struct Inventory<'a> {
     pub network_manager_effective_security_admin_rules: Cow<'a, [arm::EffectiveSecurityAdminRules]>,
     #[serde(default, deserialize_with = "nullable")]
     pub firewall_policies: Cow<'a, [arm::FirewallPolicy]>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ip_groups: Cow<'a, [arm::IpGroup]>,
 }
 
 impl<'a> Inventory<'a> {
@@ -153,7 +155,7 @@ impl<'a> Inventory<'a> {
 mod split;
 
 /// The inventory's top-level keys, in the order of [`Inventory`]'s fields.
-pub const INVENTORY_KEYS: [&str; 13] = [
+pub const INVENTORY_KEYS: [&str; 14] = [
     "virtualMachines",
     "networkInterfaces",
     "publicIPAddresses",
@@ -167,6 +169,7 @@ pub const INVENTORY_KEYS: [&str; 13] = [
     "bastionHosts",
     "networkManagerEffectiveSecurityAdminRules",
     "firewallPolicies",
+    "ipGroups",
 ];
 
 /// The top-level keys of an inventory object (one more pass over the text, values skipped):
@@ -923,6 +926,7 @@ impl crate::inventory::Inventory {
                 k,
             ),
             firewall_policies: cow(&self.firewall_policies, |r| &r.id, k),
+            ip_groups: cow(&self.ip_groups, |r| &r.id, k),
         }
     }
 }

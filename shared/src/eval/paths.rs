@@ -17,6 +17,7 @@ use crate::net::ports::PortSet;
 use crate::net::{AddrSet, Cidr, Family, IntervalSet};
 use smallvec::SmallVec;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A parsed ip configuration, its joins resolved to indices at build time.
@@ -784,6 +785,7 @@ impl Ingress {
                     .push(k as u32);
             }
         }
+        let ip_groups = IpGroups::new(inv)?;
         for (fi, fw) in inv.azure_firewalls.iter().enumerate() {
             let fw_name = fw.name.as_deref().unwrap_or(last_segment(&fw.id));
             let own = firewall_addresses(j, fw, fw_name, warnings);
@@ -797,7 +799,7 @@ impl Ingress {
                     dest_text,
                     ports,
                     tcp,
-                } = dnat_match(&path, r, fw_name, rname, warnings)?;
+                } = dnat_match(&path, r, &ip_groups, fw_name, rname, warnings)?;
                 // shadowing by earlier rules whose frontends cover this one's
                 let mut effective = sources.clone();
                 for (d, p, t, s) in &taken {
@@ -1249,9 +1251,34 @@ struct DnatMatch {
     tcp: bool,
 }
 
+/// The inventory's IP groups (`ipGroups`), by id: the addresses each holds.
+struct IpGroups(HashMap<String, AddrSet>);
+
+impl IpGroups {
+    fn new(inv: &Inventory<'_>) -> Result<Self, InputError> {
+        let mut groups = HashMap::new();
+        for (gi, g) in inv.ip_groups.iter().enumerate() {
+            let mut set = AddrSet::empty();
+            for (k, a) in g.properties.ip_addresses.iter().enumerate() {
+                let more = fw_address(a).ok_or_else(|| {
+                    InputError::value(
+                        format!("ipGroups[{gi}].properties.ipAddresses[{k}]"),
+                        a,
+                        "is not an address, CIDR, range or *",
+                    )
+                })?;
+                set = set.union(&more);
+            }
+            groups.insert(id_key(&g.id), set);
+        }
+        Ok(Self(groups))
+    }
+}
+
 fn dnat_match(
     path: &str,
     r: &NatRule,
+    ip_groups: &IpGroups,
     fw_name: &str,
     rname: &str,
     warnings: &mut Vec<String>,
@@ -1267,11 +1294,16 @@ fn dnat_match(
         })?;
         sources = sources.union(&set);
     }
-    if !r.source_ip_groups.is_empty() {
-        warnings.push(format!(
-            "firewall {fw_name} DNAT rule {rname}: IP groups are not expanded; counted as every source"
-        ));
-        sources = AddrSet::all();
+    for group in &r.source_ip_groups {
+        match ip_groups.0.get(&id_key(group)) {
+            Some(set) => sources = sources.union(set),
+            None => {
+                warnings.push(format!(
+                    "firewall {fw_name} DNAT rule {rname}: IP group {group} is not in the inventory (ipGroups); counted as every source"
+                ));
+                sources = AddrSet::all();
+            }
+        }
     }
     let mut dests = AddrSet::empty();
     let mut dest_text: Option<Arc<str>> = None;

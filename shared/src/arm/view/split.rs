@@ -34,7 +34,7 @@ const UNKNOWN: usize = 0;
 const NONE: usize = usize::MAX;
 
 /// The top-level keys (the derive's names), in the order of [`Inventory`]'s fields.
-const KEYS: [&str; 13] = super::INVENTORY_KEYS;
+const KEYS: [&str; 14] = super::INVENTORY_KEYS;
 
 /// The lists a cut may fall in (the borrowed ones, which hold nearly all of an inventory).
 const LISTS: usize = 7;
@@ -261,6 +261,7 @@ impl<'a> Parts<'a> {
             10 => inv.bastion_hosts = c.value::<Nullable<_>>()?.0,
             11 => inv.network_manager_effective_security_admin_rules = c.value::<Nullable<_>>()?.0,
             12 => inv.firewall_policies = c.value::<Nullable<_>>()?.0,
+            13 => inv.ip_groups = c.value::<Nullable<_>>()?.0,
             _ => unreachable!("a list key"),
         }
         Ok(())
@@ -396,6 +397,9 @@ impl<'a> Parts<'a> {
         }
         if seen(12) {
             a.firewall_policies = b.firewall_policies;
+        }
+        if seen(13) {
+            a.ip_groups = b.ip_groups;
         }
         Ok(self.inv)
     }
