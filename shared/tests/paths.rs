@@ -1114,6 +1114,62 @@ fn a_base_policys_dnat_rules_come_first_and_reach_the_vm() {
     }
 }
 
+/// Narrowing a DNAT rule that a firewall inherits: the base policy's group changes, and the
+/// change says which policies inherit it.
+#[test]
+fn narrowing_an_inherited_dnat_rule_changes_the_base_policy() {
+    use portcullis_shared::api::{RemediationKind, RemediationParams, RemediationRequest};
+    let pol = |name: &str| format!("{SUB}/Microsoft.Network/firewallPolicies/{name}");
+    let (parent, child) = (pol("org-parent"), pol("hub-child"));
+    let mut fw = firewall(json!([]));
+    fw[0]["properties"]["natRuleCollections"] = json!([]);
+    fw[0]["properties"]["firewallPolicy"] = json!({"id": child});
+    let inv_json = inventory(Scene {
+        extra: json!({"azureFirewalls": fw,
+            "firewallPolicies": [{"id": child, "name": "hub-child", "properties": {"basePolicy": {"id": parent}}}],
+            "firewallPolicyRuleCollectionGroups": [{
+                "id": format!("{parent}/ruleCollectionGroups/org-dnat"), "name": "org-dnat",
+                "properties": {"priority": 100, "ruleCollections": [{"ruleCollectionType": "FirewallPolicyNatRuleCollection",
+                    "name": "dnat", "priority": 100, "action": {"type": "DNAT"}, "rules": [{"ruleType": "NatRule",
+                        "name": "rdp-vm1", "sourceAddresses": ["*"], "destinationAddresses": ["52.1.1.1"],
+                        "destinationPorts": ["3389"], "ipProtocols": ["TCP"], "translatedAddress": "10.0.1.4",
+                        "translatedPort": "3389"}]}]}}]}),
+        ..Default::default()
+    });
+    let inv = Inventory::from_json(inv_json.to_string().as_bytes()).unwrap();
+    let req = RemediationRequest {
+        kind: RemediationKind::NarrowDnat,
+        vm_ids: vec![inv.virtual_machines[0].id.clone()],
+        ports: vec![],
+        params: RemediationParams {
+            sources: vec!["203.0.113.0/24".into()],
+            ..Default::default()
+        },
+    };
+    let cfg = EvalConfig::default();
+    assert_eq!(
+        port(vm1(&evaluate(&inv, &cfg).unwrap()), 3389).state,
+        State::Open
+    );
+    let p = portcullis_shared::remediation::plan(&inv, &cfg, &req).unwrap();
+    let c = &p.plan.firewall_changes[0];
+    assert!(
+        c.target_id
+            .ends_with("org-parent/ruleCollectionGroups/org-dnat"),
+        "{}",
+        c.target_id
+    );
+    assert!(
+        c.diff[0]
+            .summary
+            .contains("base policy org-parent (inherited by hub-child)"),
+        "{}",
+        c.diff[0].summary
+    );
+    let after = evaluate(&p.predicted, &cfg).unwrap();
+    assert_eq!(port(vm1(&after), 3389).state, State::Restricted);
+}
+
 #[test]
 fn security_admin_rules_come_before_the_nsgs() {
     let admin = |access: &str, src: &str, port: &str| {

@@ -111,6 +111,42 @@ fn edit(
     diff
 }
 
+/// How a change names the rule collection group `id`: a base policy's group says which policies
+/// inherit the change.
+fn group_home(inv: &Inventory, id: &str, name: Option<&str>) -> String {
+    let name = name.unwrap_or("?");
+    let id = id.trim();
+    let Some(at) = id.to_ascii_lowercase().find("/rulecollectiongroups/") else {
+        return format!("rule collection group {name}");
+    };
+    let policy = &id[..at];
+    let children: Vec<&str> = inv
+        .firewall_policies
+        .iter()
+        .filter(|p| {
+            p.properties
+                .base_policy
+                .as_ref()
+                .and_then(|b| b.id.as_deref())
+                .is_some_and(|b| id_key(b) == id_key(policy))
+        })
+        .map(|p| p.name.as_deref().unwrap_or_else(|| last(&p.id)))
+        .collect();
+    if children.is_empty() {
+        format!("rule collection group {name}")
+    } else {
+        format!(
+            "rule collection group {name} of base policy {} (inherited by {})",
+            last(policy),
+            children.join(", ")
+        )
+    }
+}
+
+fn last(id: &str) -> &str {
+    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
+}
+
 pub(super) fn plan(
     inv: &Inventory,
     cfg: &EvalConfig,
@@ -125,7 +161,7 @@ pub(super) fn plan(
     let mut changes = Vec::new();
     for g in &mut predicted.firewall_policy_rule_collection_groups {
         let before_json = serde_json::to_value(&*g).unwrap_or_default();
-        let home = format!("rule collection group {}", g.name.as_deref().unwrap_or("?"));
+        let home = group_home(inv, &g.id, g.name.as_deref());
         let mut diff = Vec::new();
         for c in &mut g.properties.rule_collections {
             let nat = c
