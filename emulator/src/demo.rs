@@ -383,6 +383,37 @@ fn ingress_hub(b: &mut InventoryBuilder, rg: &str, spoke: &[String], hub: &[Stri
                         "destinationAddresses": ["20.61.60.4"], "destinationPorts": ["3389"], "ipProtocols": ["TCP"],
                         "translatedAddress": "10.50.2.10", "translatedPort": "3389"}]}]}
     })));
+    // the organisation's base policy, which fwpol-hub inherits: partners' SSH to dnat-rdp-01,
+    // from an IP group
+    let org = b.id(
+        "rg-platform",
+        "Microsoft.Network/firewallPolicies",
+        "fwpol-org",
+    );
+    let partners = b.id("rg-platform", "Microsoft.Network/ipGroups", "ipg-partners");
+    for (policy, name, base) in [(&pol, "fwpol-hub", Some(&org)), (&org, "fwpol-org", None)] {
+        b.inv.firewall_policies.push(from(json!({
+            "id": policy, "name": name, "type": "Microsoft.Network/firewallPolicies", "location": b.location,
+            "properties": {"basePolicy": base.map(|id| json!({"id": id})), "sku": {"tier": "Standard"},
+                "threatIntelMode": "Alert", "provisioningState": "Succeeded"}
+        })));
+    }
+    b.inv.ip_groups.push(from(json!({
+        "id": partners, "name": "ipg-partners", "type": "Microsoft.Network/ipGroups", "location": b.location,
+        "etag": "W/\"00000000-0000-0000-0000-0000000000f4\"",
+        "properties": {"ipAddresses": ["198.51.100.0/24", "203.0.113.64/27"], "provisioningState": "Succeeded"}
+    })));
+    b.inv.firewall_policy_rule_collection_groups.push(from(json!({
+        "id": format!("{org}/ruleCollectionGroups/OrgDnatRuleCollectionGroup"), "name": "OrgDnatRuleCollectionGroup",
+        "type": "Microsoft.Network/FirewallPolicies/RuleCollectionGroups",
+        "etag": "W/\"00000000-0000-0000-0000-0000000000f3\"",
+        "properties": {"priority": 100, "provisioningState": "Succeeded", "ruleCollections": [
+            {"ruleCollectionType": "FirewallPolicyNatRuleCollection", "name": "partner-access", "priority": 100,
+                "action": {"type": "DNAT"}, "rules": [
+                    {"ruleType": "NatRule", "name": "ssh-partners", "sourceAddresses": [], "sourceIpGroups": [partners],
+                        "destinationAddresses": ["20.61.60.4"], "destinationPorts": ["22"], "ipProtocols": ["TCP"],
+                        "translatedAddress": "10.50.2.10", "translatedPort": "22"}]}]}
+    })));
     b.inv.bastion_hosts.push(from(json!({
         "id": id("bastionHosts", "bas-edge"), "name": "bas-edge", "type": "Microsoft.Network/bastionHosts", "location": b.location,
         "sku": {"name": "Standard"},

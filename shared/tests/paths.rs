@@ -1067,6 +1067,12 @@ fn a_base_policys_dnat_rules_come_first_and_reach_the_vm() {
         "{}",
         e.paths[0].via
     );
+    assert!(
+        e.reason
+            .contains("DNAT rule rdp-vm1 (from base policy org-parent)"),
+        "{}",
+        e.reason
+    );
     assert_eq!(vm1(&r).status, Status::Unhealthy);
 
     // without firewallPolicies the inheritance is unknown: the port reads closed to the

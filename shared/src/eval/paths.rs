@@ -823,11 +823,15 @@ impl Ingress {
                     continue;
                 };
                 let translated_port = translated_port(&path, r, &ports)?;
+                let label = format!(
+                    "firewall {fw_name} DNAT rule {rname}{}",
+                    inherited_from(fw, &via)
+                );
                 let rule = DnatRule {
                     path: &path,
                     rule: r,
                     via,
-                    label: Arc::from(format!("firewall {fw_name} DNAT rule {rname}")),
+                    label: Arc::from(label),
                     effective,
                     frontend,
                     ports,
@@ -1155,6 +1159,25 @@ fn dnat_rules<'f>(
         }
     }
     rules
+}
+
+/// ` (from base policy P)` when the rule collection group `via` belongs to a policy other than
+/// the one firewall `fw` uses (a base policy's), else nothing.
+fn inherited_from(fw: &AzureFirewall, via: &str) -> String {
+    let own = fw
+        .properties
+        .firewall_policy
+        .as_ref()
+        .and_then(|r| r.id.as_deref());
+    let via = via.trim();
+    let Some(at) = via.to_ascii_lowercase().find("/rulecollectiongroups/") else {
+        return String::new();
+    };
+    let policy = &via[..at];
+    if own.is_some_and(|own| id_key(own) == id_key(policy)) {
+        return String::new();
+    }
+    format!(" (from base policy {})", last_segment(policy))
 }
 
 /// Firewall policy `policy` and its base policies by `basePolicy` (as `firewallPolicies` gives
