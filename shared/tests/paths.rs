@@ -1137,9 +1137,12 @@ fn narrowing_an_inherited_dnat_rule_changes_the_base_policy() {
                 "id": format!("{parent}/ruleCollectionGroups/org-dnat"), "name": "org-dnat",
                 "properties": {"priority": 100, "ruleCollections": [{"ruleCollectionType": "FirewallPolicyNatRuleCollection",
                     "name": "dnat", "priority": 100, "action": {"type": "DNAT"}, "rules": [{"ruleType": "NatRule",
-                        "name": "rdp-vm1", "sourceAddresses": ["*"], "destinationAddresses": ["52.1.1.1"],
+                        "name": "rdp-vm1", "sourceIpGroups": [format!("{SUB}/Microsoft.Network/ipGroups/everyone")],
+                        "destinationAddresses": ["52.1.1.1"],
                         "destinationPorts": ["3389"], "ipProtocols": ["TCP"], "translatedAddress": "10.0.1.4",
-                        "translatedPort": "3389"}]}]}}]}),
+                        "translatedPort": "3389"}]}]}}],
+            "ipGroups": [{"id": format!("{SUB}/Microsoft.Network/ipGroups/everyone"),
+                "properties": {"ipAddresses": ["0.0.0.0/1", "128.0.0.0/1"]}}]}),
         ..Default::default()
     });
     let inv = Inventory::from_json(inv_json.to_string().as_bytes()).unwrap();
@@ -1168,7 +1171,7 @@ fn narrowing_an_inherited_dnat_rule_changes_the_base_policy() {
     assert!(
         c.diff[0]
             .summary
-            .contains("base policy org-parent (inherited by hub-child)"),
+            .contains("base policy org-parent (inherited by hub-child) (→ 10.0.1.4:3389): sources IP group everyone narrowed to 203.0.113.0/24"),
         "{}",
         c.diff[0].summary
     );

@@ -85,11 +85,18 @@ fn edit(
             r.translated_address.as_deref().unwrap_or("?"),
             r.translated_port.as_deref().unwrap_or("?")
         );
-        let was = if r.source_ip_groups.is_empty() {
-            r.source_addresses.join(", ")
-        } else {
-            format!("{} and IP groups", r.source_addresses.join(", "))
-        };
+        // the addresses, then the IP groups by name
+        let was = r
+            .source_addresses
+            .iter()
+            .cloned()
+            .chain(
+                r.source_ip_groups
+                    .iter()
+                    .map(|g| format!("IP group {}", last(g))),
+            )
+            .collect::<Vec<_>>()
+            .join(", ");
         if sources.is_empty() {
             diff.push(RuleDiff {
                 change: RuleChangeKind::Removed,

@@ -30,12 +30,27 @@ async fn an_operator_narrows_the_dnat_rule_to_dnat_rdp_01() {
     browser.wait_for_testid("exposure-table").await;
     let rdp = browser.text_of_testid("exposure-3389").await;
     assert!(rdp.contains("Open") || rdp.contains("open"), "{rdp}");
-    let path = browser.text_of_testid("path-firewallDnat").await;
+    // two lines through the firewall: RDP from everywhere, and SSH from the partners' IP
+    // group through the rule the hub's policy inherits from the organisation's base policy
+    let paths = browser
+        .eval("return [...document.querySelectorAll('[data-testid=path-firewallDnat]')].map(e => e.textContent)")
+        .await;
+    let paths: Vec<&str> = paths
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let rdp_path = paths.iter().find(|p| p.contains("20.61.60.4:3389"));
     assert!(
-        path.contains("20.61.60.4:3389") && path.contains("10.50.2.10:3389"),
-        "{path}"
+        rdp_path.is_some_and(|p| p.contains("10.50.2.10:3389") && p.contains("reachable")),
+        "{paths:?}"
     );
-    assert!(path.contains("reachable"), "{path}");
+    let ssh_path = paths.iter().find(|p| p.contains("20.61.60.4:22"));
+    assert!(
+        ssh_path.is_some_and(
+            |p| p.contains("198.51.100.0/24") && p.contains("(from base policy fwpol-org)")
+        ),
+        "{paths:?}"
+    );
     assert!(
         browser.has_testid("managed-access").await,
         "Bastion in the VNet is listed"
