@@ -247,12 +247,22 @@ def test_list_all_pages_at_default_api_versions(emulator):
     policy = net.firewall_policies.get("rg-ingress", fw.firewall_policy.id.split("/")[-1])
     assert policy.id.lower() == fw.firewall_policy.id.lower()
     assert [f.id.lower() for f in policy.firewalls] == [fw.id.lower()]
-    assert policy.base_policy is None and policy.child_policies == [], policy
     assert {g.id.lower() for g in policy.rule_collection_groups} == {g.id.lower() for g in groups}
-    assert [p.id for p in net.firewall_policies.list_all()] == [policy.id]
+    # the hub's policy inherits from the organisation's, which lists it as its child
+    assert policy.base_policy.id.lower().endswith("/rg-platform/providers/microsoft.network/firewallpolicies/fwpol-org")
+    base = net.firewall_policies.get("rg-platform", "fwpol-org")
+    assert base.base_policy is None and [c.id for c in base.child_policies] == [policy.id], base
+    assert [p.id for p in net.firewall_policies.list_all()] == [policy.id, base.id]
     assert [p.id for p in net.firewall_policies.list("rg-ingress")] == [policy.id]
-    # IP groups (which DNAT rules may name): served, none in the demo
-    assert list(net.ip_groups.list()) == [] and list(net.ip_groups.list_by_resource_group("rg-ingress")) == []
+    base_groups = list(net.firewall_policy_rule_collection_groups.list("rg-platform", "fwpol-org"))
+    nat = base_groups[0].rule_collections[0].rules[0]
+    # the base policy's DNAT rule names its sources by IP group, which the SDK reads back
+    assert len(nat.source_ip_groups) == 1 and not nat.source_addresses, nat
+    group = net.ip_groups.get("rg-platform", "ipg-partners")
+    assert group.id.lower() == nat.source_ip_groups[0].lower()
+    assert group.ip_addresses == ["198.51.100.0/24", "203.0.113.64/27"], group
+    assert [g.id for g in net.ip_groups.list()] == [group.id]
+    assert list(net.ip_groups.list_by_resource_group("rg-ingress")) == []
 
     # a VNet's peerings as a child collection, as the VNet lists them
     hub = next(
