@@ -7,6 +7,7 @@
 use crate::api::{get_json, get_posture, ApiError};
 use crate::format::score_number;
 use portcullis_shared::api::{RemediationPlan, RemediationRequest, VmFilter};
+use portcullis_shared::arm::id_key;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -40,6 +41,25 @@ async fn list_all(first: String) -> Result<Vec<Value>, ApiError> {
     Ok(items)
 }
 
+/// Each resource of `ids` by id, through the proxy; one that cannot be read (403, 404) is left
+/// out, as the server's snapshot leaves it out (the evaluation then warns).
+async fn get_each(ids: &[String]) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for id in ids {
+        let url = format!(
+            "/arm{}?api-version={}",
+            id.trim_end_matches('/'),
+            portcullis_shared::arm::versions::NETWORK
+        );
+        match get_json::<Value>(&url).await {
+            Ok(v) => out.push(v),
+            Err(e) if matches!(e.status(), Some(403 | 404)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// The inventory of every subscription the server can read, as ARM JSON (`Inventory`'s shape).
 pub async fn load_inventory() -> Result<Value, ApiError> {
     let subscriptions = list_all(format!("/arm/subscriptions?api-version={SUBSCRIPTIONS}")).await?;
@@ -61,7 +81,9 @@ pub async fn load_inventory() -> Result<Value, ApiError> {
             }
         }
     }
-    // the rule collection groups of the firewalls' policies (their DNAT rules)
+    // the firewalls' policies and their base policies (read by id, as the server's snapshot
+    // does), the rule collection groups of each (their DNAT rules), and the IP groups those
+    // rules name
     let mut policies: Vec<String> = all
         .get("azureFirewalls")
         .and_then(Value::as_array)
@@ -70,22 +92,72 @@ pub async fn load_inventory() -> Result<Value, ApiError> {
         .filter_map(|f| f["properties"]["firewallPolicy"]["id"].as_str())
         .map(str::to_owned)
         .collect();
-    policies.sort_by_key(|p| p.to_ascii_lowercase());
-    policies.dedup_by_key(|p| p.to_ascii_lowercase());
-    let mut groups = Vec::new();
-    for policy in policies {
-        groups.extend(
-            list_all(format!(
-                "/arm{policy}/ruleCollectionGroups?api-version={}",
-                portcullis_shared::arm::versions::NETWORK
-            ))
-            .await?,
-        );
+    policies.sort_by_key(|p| id_key(p));
+    policies.dedup_by_key(|p| id_key(p));
+    let read = get_each(&policies).await?;
+    let mut found = Vec::new();
+    let mut level = read;
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for policy in level {
+            if let Some(base) = policy["properties"]["basePolicy"]["id"].as_str() {
+                let known = policies.iter().any(|p| id_key(p) == id_key(base));
+                if !known {
+                    policies.push(base.to_owned());
+                    next.push(base.to_owned());
+                }
+            }
+            found.push(policy);
+        }
+        level = get_each(&next).await?;
     }
+    let mut groups = Vec::new();
+    for policy in &policies {
+        // a base policy that could not be read has no groups to list either
+        let readable = found
+            .iter()
+            .any(|f| f["id"].as_str().map(id_key) == Some(id_key(policy)));
+        let used = all
+            .get("azureFirewalls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|f| {
+                f["properties"]["firewallPolicy"]["id"].as_str().map(id_key) == Some(id_key(policy))
+            });
+        if readable || used {
+            groups.extend(
+                list_all(format!(
+                    "/arm{policy}/ruleCollectionGroups?api-version={}",
+                    portcullis_shared::arm::versions::NETWORK
+                ))
+                .await?,
+            );
+        }
+    }
+    fn typed<T: serde::de::DeserializeOwned>(key: &str, v: &[Value]) -> Result<Vec<T>, ApiError> {
+        serde_json::from_value(Value::Array(v.to_vec()))
+            .map_err(|e| ApiError::Decode(format!("{key}: {e}")))
+    }
+    let firewalls: Vec<portcullis_shared::arm::AzureFirewall> = typed(
+        "azureFirewalls",
+        all.get("azureFirewalls")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice),
+    )?;
+    let typed_groups: Vec<portcullis_shared::arm::FirewallPolicyRuleCollectionGroup> =
+        typed("firewallPolicyRuleCollectionGroups", &groups)?;
+    let ip_groups = get_each(&portcullis_shared::arm::dnat_ip_groups(
+        &firewalls,
+        &typed_groups,
+    ))
+    .await?;
     all.insert(
         "firewallPolicyRuleCollectionGroups".to_owned(),
         Value::Array(groups),
     );
+    all.insert("firewallPolicies".to_owned(), Value::Array(found));
+    all.insert("ipGroups".to_owned(), Value::Array(ip_groups));
     Ok(Value::Object(all))
 }
 
@@ -247,6 +319,15 @@ pub fn disagreements(server: &RemediationPlan, browser: &RemediationPlan) -> Vec
                     )
                 })
             })
+            // the firewall DNAT rules too, by the firewall or rule collection group changed
+            .chain(plan.firewall_changes.iter().flat_map(|c| {
+                c.diff.iter().map(move |d| {
+                    (
+                        c.target_id.to_lowercase(),
+                        format!("{:?} {}", d.change, d.rule),
+                    )
+                })
+            }))
             .collect();
         rules.sort();
         rules

@@ -471,3 +471,32 @@ fn apply_progress_events_update_each_write_in_place() {
     // applied writes do not by themselves refetch the pages; the summary event does
     assert_eq!(events.version.get_untracked(), 0);
 }
+
+/// The review's check that the browser's engine predicts what the server does compares the
+/// firewall DNAT changes too, not only the NSG rule changes.
+#[wasm_bindgen_test]
+fn disagreements_count_firewall_dnat_changes() {
+    use portcullis_frontend::whatif::disagreements;
+    use portcullis_shared::api::RemediationPlan;
+    let score = serde_json::json!({"name": "Secure management ports", "maxScore": 8,
+        "currentScore": 4.0, "percentage": 50.0, "healthy": 1, "unhealthy": 1,
+        "notApplicable": 0, "applicable": true});
+    let change = |group: &str| {
+        serde_json::json!({"targetId": format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/{group}/ruleCollectionGroups/dnat"),
+            "name": "dnat", "before": {}, "after": {},
+            "diff": [{"change": "changed", "rule": "rdp-in", "summary": "narrowed"}]})
+    };
+    let plan = |changes: Vec<serde_json::Value>| -> RemediationPlan {
+        serde_json::from_value(serde_json::json!({
+            "request": {"kind": "narrowDnat", "vmIds": []},
+            "nsgChanges": [], "nicChanges": [], "jitPolicies": [], "firewallChanges": changes,
+            "before": score, "after": score, "vms": [], "noop": false, "warnings": []}))
+        .unwrap()
+    };
+    let server = plan(vec![change("hub"), change("org")]);
+    assert!(disagreements(&server, &plan(vec![change("org"), change("hub")])).is_empty());
+    assert_eq!(
+        disagreements(&server, &plan(vec![change("hub")])),
+        ["the rule changes differ"]
+    );
+}

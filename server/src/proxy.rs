@@ -179,11 +179,12 @@ fn provider_tail_ok(t: &[&str]) -> bool {
         | "applicationsecuritygroups"
         | "loadbalancers"
         | "azurefirewalls"
-        | "bastionhosts", rest @ ..] => rest.len() <= 1,
+        | "bastionhosts"
+        | "ipgroups", rest @ ..] => rest.len() <= 1,
         ["microsoft.network", "firewallpolicies", rest @ ..] => {
             matches!(
                 rest,
-                [_, "rulecollectiongroups"] | [_, "rulecollectiongroups", _]
+                [_] | [_, "rulecollectiongroups"] | [_, "rulecollectiongroups", _]
             )
         }
         ["microsoft.network", "virtualnetworks", rest @ ..] => {
@@ -285,6 +286,9 @@ mod tests {
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg-1/providers/Microsoft.Network/networkSecurityGroups/nsg.a(1)/securityRules/RDP"), "2024-07-01"),
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Security/assessments"), "2021-06-01"),
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"), "2020-01-01"),
+            // what the what-if worker reads by id: a firewall policy (its base), an IP group
+            (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/org"), "2024-07-01"),
+            (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/ipGroups/partners"), "2024-07-01"),
         ] {
             let q = format!("api-version={v}&$skipToken=20");
             let out = validate(&path, Some(&q)).unwrap_or_else(|e| panic!("{path}: {e}"));

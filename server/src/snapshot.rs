@@ -843,7 +843,11 @@ async fn assemble(
         "firewallPolicyRuleCollectionGroups",
     )?;
     inv.firewall_policies = typed(found, "firewallPolicies")?;
-    let groups = ip_groups(client, &inv, concurrency).await?;
+    let ids = portcullis_shared::arm::dnat_ip_groups(
+        &inv.azure_firewalls,
+        &inv.firewall_policy_rule_collection_groups,
+    );
+    let groups = get_each(client, &ids, concurrency).await?;
     inv.ip_groups = typed(groups, "ipGroups")?;
     // Virtual Network Manager: the effective security admin rules of every VNet
     let admin = match admin {
@@ -920,38 +924,6 @@ async fn firewall_policies(
         level = next;
     }
     Ok((found, bases))
-}
-
-/// The IP groups that the firewalls' DNAT rules name (`sourceIpGroups`), classic or in the
-/// policies' groups, read by id.
-async fn ip_groups(
-    client: &ArmClient,
-    inv: &Inventory,
-    concurrency: usize,
-) -> Result<Vec<Value>, ArmError> {
-    let classic = inv
-        .azure_firewalls
-        .iter()
-        .flat_map(|f| &f.properties.nat_rule_collections)
-        .flat_map(|c| &c.properties.rules);
-    let policy = inv
-        .firewall_policy_rule_collection_groups
-        .iter()
-        .flat_map(|g| &g.properties.rule_collections)
-        .filter(|c| {
-            c.rule_collection_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("FirewallPolicyNatRuleCollection"))
-        })
-        .flat_map(|c| &c.rules);
-    let mut ids: Vec<String> = classic
-        .chain(policy)
-        .flat_map(|r| &r.source_ip_groups)
-        .cloned()
-        .collect();
-    ids.sort_by_key(|id| id_key(id));
-    ids.dedup_by_key(|id| id_key(id));
-    get_each(client, &ids, concurrency).await
 }
 
 async fn admin_rules(

@@ -309,6 +309,38 @@ pub struct IpGroupProperties {
     pub other: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The IP groups that DNAT rules name as sources (`sourceIpGroups`), in the firewalls' classic NAT
+/// collections and in the policies' NAT rule collections: what a snapshot reads besides the
+/// lists (the server's and the browser's alike). Sorted, each once (ids compare
+/// case-insensitively).
+pub fn dnat_ip_groups(
+    firewalls: &[AzureFirewall],
+    groups: &[FirewallPolicyRuleCollectionGroup],
+) -> Vec<String> {
+    let classic = firewalls
+        .iter()
+        .flat_map(|f| &f.properties.nat_rule_collections)
+        .flat_map(|c| &c.properties.rules);
+    let policy = groups
+        .iter()
+        .flat_map(|g| &g.properties.rule_collections)
+        .filter(|c| {
+            c.rule_collection_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("FirewallPolicyNatRuleCollection"))
+        })
+        .flat_map(|c| &c.rules);
+    let mut ids: Vec<String> = classic
+        .chain(policy)
+        .flat_map(|r| &r.source_ip_groups)
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+        .collect();
+    ids.sort_by_key(|id| super::id_key(id));
+    ids.dedup_by_key(|id| super::id_key(id));
+    ids
+}
+
 /// `Microsoft.Network/firewallPolicies`, read for `basePolicy`: a policy inherits its base
 /// policy's rule collection groups, whose DNAT rules Azure processes before its own.
 pub type FirewallPolicy = Resource<FirewallPolicyProperties>;
