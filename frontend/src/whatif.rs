@@ -41,6 +41,11 @@ async fn list_all(first: String) -> Result<Vec<Value>, ApiError> {
     Ok(items)
 }
 
+/// `t` as a URL query value.
+fn encode_component(t: &str) -> String {
+    js_sys::encode_uri_component(t).into()
+}
+
 /// Each resource of `ids` by id, through the proxy; one that cannot be read (403, 404) is left
 /// out, as the server's snapshot leaves it out (the evaluation then warns).
 async fn get_each(ids: &[String]) -> Result<Vec<Value>, ApiError> {
@@ -158,6 +163,43 @@ pub async fn load_inventory() -> Result<Value, ApiError> {
     );
     all.insert("firewallPolicies".to_owned(), Value::Array(found));
     all.insert("ipGroups".to_owned(), Value::Array(ip_groups));
+    // each VNet's effective security admin rules (Virtual Network Manager), which the proxy
+    // reads with ARM's POST
+    let vnets: Vec<String> = all
+        .get("virtualNetworks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["id"].as_str().map(str::to_owned))
+        .collect();
+    let mut admin = Vec::new();
+    for vnet in vnets {
+        let first = format!(
+            "/arm{vnet}/listNetworkManagerEffectiveSecurityAdminRules?api-version={}",
+            portcullis_shared::arm::versions::NETWORK
+        );
+        let mut rules = Vec::new();
+        let mut url = Some(first.clone());
+        while let Some(u) = url.take() {
+            let page = match get_json::<Value>(&u).await {
+                Ok(page) => page,
+                Err(e) if e.status() == Some(404) => break,
+                Err(e) => return Err(e),
+            };
+            rules.extend(page["value"].as_array().cloned().unwrap_or_default());
+            url = page["skipToken"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .map(|t| format!("{first}&%24skipToken={}", encode_component(t)));
+        }
+        if !rules.is_empty() {
+            admin.push(json!({"virtualNetwork": {"id": vnet}, "value": rules}));
+        }
+    }
+    all.insert(
+        "networkManagerEffectiveSecurityAdminRules".to_owned(),
+        Value::Array(admin),
+    );
     Ok(Value::Object(all))
 }
 

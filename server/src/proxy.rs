@@ -2,8 +2,10 @@
 //! client (with the server's own token) and hands the JSON back.
 //!
 //! Only GET; only `/subscriptions`, Microsoft.Compute/virtualMachines,
-//! Microsoft.Network/{networkInterfaces, publicIPAddresses, virtualNetworks (+subnets),
-//! networkSecurityGroups (+securityRules), applicationSecurityGroups} and
+//! Microsoft.Network/{networkInterfaces, publicIPAddresses, virtualNetworks (+subnets, and their
+//! effective security admin rules, which ARM lists with a POST that the proxy makes itself),
+//! networkSecurityGroups (+securityRules), applicationSecurityGroups, loadBalancers,
+//! azureFirewalls, firewallPolicies (+ruleCollectionGroups), bastionHosts, ipGroups} and
 //! Microsoft.Security/{jitNetworkAccessPolicies, secureScores, secureScoreControls,
 //! assessments, alerts, locations}; only approved api-versions and a few query parameters.
 //! Path segments may hold only `[A-Za-z0-9._()-]`, which shuts out traversal (`..`,
@@ -86,7 +88,15 @@ async fn proxy_arm(
         Ok(p) => p,
         Err(why) => return reject(StatusCode::BAD_REQUEST, "ProxyRequestRejected", why),
     };
-    let upstream = match proxy.client.get_raw(&path_and_query).await {
+    let upstream = match admin_rules_post(&path_and_query) {
+        // the one ARM read that is a POST: asked for here with GET, sent as ARM wants it
+        Some((path, body)) => match proxy.client.url(&path) {
+            Ok(url) => proxy.client.send(Method::POST, url, Some(&body), &[]).await,
+            Err(e) => Err(e),
+        },
+        None => proxy.client.get_raw(&path_and_query).await,
+    };
+    let upstream = match upstream {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, path = %path_and_query, "ARM proxy: upstream failed");
@@ -132,6 +142,39 @@ async fn proxy_arm(
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+/// A VNet's effective security admin rules (Virtual Network Manager) are read with a POST
+/// (`listNetworkManagerEffectiveSecurityAdminRules`, paged by a `skipToken` in the body). The
+/// proxy takes them as `GET .../listNetworkManagerEffectiveSecurityAdminRules?api-version=V
+/// [&$skipToken=T]` and sends that POST itself, with a body it builds (`{}` or
+/// `{"skipToken": T}`): nothing of the browser's request but the validated path and token
+/// reaches ARM, and the browser's side stays a GET. `None` for every other (validated) path.
+fn admin_rules_post(path_and_query: &str) -> Option<(String, Value)> {
+    let (path, query) = path_and_query.split_once('?')?;
+    if !path
+        .to_ascii_lowercase()
+        .ends_with("/listnetworkmanagereffectivesecurityadminrules")
+    {
+        return None;
+    }
+    let mut api_version = None;
+    let mut skip_token = None;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "api-version" => api_version = Some(v.to_string()),
+            "$skipToken" => skip_token = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("api-version", &api_version?)
+        .finish();
+    let body = match skip_token {
+        Some(t) => json!({ "skipToken": t }),
+        None => json!({}),
+    };
+    Some((format!("{path}?{query}"), body))
 }
 
 /// An upstream `nextLink` as a proxy URL (`/arm/...`), if it points at ARM and passes the
@@ -188,7 +231,13 @@ fn provider_tail_ok(t: &[&str]) -> bool {
             )
         }
         ["microsoft.network", "virtualnetworks", rest @ ..] => {
-            matches!(rest, [] | [_] | [_, "subnets"] | [_, "subnets", _])
+            matches!(
+                rest,
+                [] | [_]
+                    | [_, "subnets"]
+                    | [_, "subnets", _]
+                    | [_, "listnetworkmanagereffectivesecurityadminrules"]
+            )
         }
         ["microsoft.network", "networksecuritygroups", rest @ ..] => {
             matches!(
@@ -286,6 +335,8 @@ mod tests {
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg-1/providers/Microsoft.Network/networkSecurityGroups/nsg.a(1)/securityRules/RDP"), "2024-07-01"),
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Security/assessments"), "2021-06-01"),
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"), "2020-01-01"),
+            // a VNet's effective security admin rules (sent on as ARM's POST)
+            (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/listNetworkManagerEffectiveSecurityAdminRules"), "2024-07-01"),
             // what the what-if worker reads by id: a firewall policy (its base), an IP group
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/org"), "2024-07-01"),
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/ipGroups/partners"), "2024-07-01"),
@@ -295,6 +346,20 @@ mod tests {
             assert!(out.starts_with(&path[4..]), "{out}");
             assert!(out.contains(&format!("?api-version={v}&%24skipToken=20")), "{out}");
         }
+    }
+
+    #[test]
+    fn admin_rules_are_asked_with_get_and_sent_as_post() {
+        let path = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/listNetworkManagerEffectiveSecurityAdminRules");
+        let (to, body) = admin_rules_post(&format!("{path}?api-version=2024-07-01")).unwrap();
+        assert_eq!(to, format!("{path}?api-version=2024-07-01"));
+        assert_eq!(body, json!({}));
+        let (to, body) =
+            admin_rules_post(&format!("{path}?api-version=2024-07-01&%24skipToken=t1")).unwrap();
+        assert_eq!(to, format!("{path}?api-version=2024-07-01"));
+        assert_eq!(body, json!({"skipToken": "t1"}));
+        let nsgs = format!("/subscriptions/{SUB}/providers/Microsoft.Network/networkSecurityGroups?api-version=2024-07-01");
+        assert_eq!(admin_rules_post(&nsgs), None);
     }
 
     #[test]

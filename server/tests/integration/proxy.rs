@@ -227,3 +227,45 @@ async fn headers_do_not_cross_the_proxy_in_either_direction() {
         "ResponseTooLarge"
     );
 }
+
+/// A VNet's effective security admin rules: asked of the proxy with GET, sent to ARM as its
+/// POST (`listNetworkManagerEffectiveSecurityAdminRules`); a POST to the proxy is still refused.
+#[tokio::test]
+async fn effective_admin_rules_are_read_through_the_proxy() {
+    let emu = emulator(config()).await;
+    let proxy = proxy_for(&emu.url(), None, Arc::new(portcullis::arm::NoAuth)).await;
+    let path = format!("/arm/subscriptions/{PROD}/resourceGroups/rg-ingress/providers/Microsoft.Network/virtualNetworks/vnet-ingress/listNetworkManagerEffectiveSecurityAdminRules?api-version=2024-07-01");
+    let r = http()
+        .get(format!("http://{proxy}{path}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap();
+    let names: Vec<&str> = page["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["id"].as_str())
+        .collect();
+    assert!(
+        names.iter().any(|id| id.ends_with("/deny-winrm-internet")),
+        "{page}"
+    );
+    let (status, _) = raw(proxy, "POST", &path).await;
+    assert_eq!(status, 405);
+    // ARM's answer for a VNet that does not exist passes through as it is
+    let r = http()
+        .get(format!(
+            "http://{proxy}{}",
+            path.replace("vnet-ingress", "vnet-nope")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "ResourceNotFound"
+    );
+}
