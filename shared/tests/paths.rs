@@ -1398,6 +1398,19 @@ fn narrowing_or_removing_the_dnat_rule_closes_the_path() {
     let after = evaluate(&p.predicted, &cfg).unwrap();
     assert_eq!(port(vm1(&after), 3389).state, State::Private);
     assert!(!port(vm1(&after), 3389).reachable);
+    // an NSG fix cannot close a DNAT path, and its preview says which fix can
+    let deny = RemediationRequest {
+        kind: RemediationKind::DenyPorts,
+        ..req(vec![])
+    };
+    let p = portcullis_shared::remediation::plan(&inv, &cfg, &deny).unwrap();
+    assert!(
+        p.plan.warnings.iter().any(|w| w.contains(
+            "port 3389 is open through firewall fw-hub DNAT rule rdp-in at 52.1.1.1:3389"
+        ) && w.contains("(narrowDnat)")),
+        "{:?}",
+        p.plan.warnings
+    );
     // a VM without DNAT: nothing to do
     let plain = Inventory::from_json(inventory(Scene::default()).to_string().as_bytes()).unwrap();
     let p = portcullis_shared::remediation::plan(

@@ -8,6 +8,7 @@ use super::rules::{
 use super::{Added, Checked, Draft};
 use crate::api::RemediationKind;
 use crate::arm::{id_key, NetworkSecurityGroup, SecurityRule};
+use crate::eval::report::PathKind;
 use crate::eval::{Access, Model, State};
 use crate::inventory::InputError;
 use crate::EvalConfig;
@@ -83,10 +84,24 @@ fn rules_to_edit(
                 .filter(|d| d.access == Access::Allow && !d.default)
                 .collect();
             if allows.is_empty() && first_round {
-                warnings.push(format!(
-                    "{}: port {} is {} with no NSG rule to change (no NSG on its path: attach one first)",
-                    r.name, e.port, e.state.as_str()
-                ));
+                // a firewall DNAT path: the NSGs see the firewall's address, not the client's
+                let dnat = e.paths.iter().find(|p| {
+                    p.kind == PathKind::FirewallDnat && !p.allowed_public_sources.is_empty()
+                });
+                warnings.push(match dnat {
+                    Some(p) => format!(
+                        "{}: port {} is {} through {} at {}: no NSG rule can close it, as the firewall replaces the client's address with its own; narrow or remove the DNAT rule instead (narrowDnat)",
+                        r.name,
+                        e.port,
+                        e.state.as_str(),
+                        p.label.as_deref().unwrap_or("a firewall DNAT rule"),
+                        p.frontend
+                    ),
+                    None => format!(
+                        "{}: port {} is {} with no NSG rule to change (no NSG on its path: attach one first)",
+                        r.name, e.port, e.state.as_str()
+                    ),
+                });
             }
             for d in allows {
                 let v = edits

@@ -70,8 +70,18 @@ async fn an_operator_narrows_the_dnat_rule_to_dnat_rdp_01() {
         first
             .as_str()
             .unwrap_or_default()
+            .starts_with("fix-narrowDnat"),
+        "reached through the firewall, where no NSG fix helps: the DNAT fix first: {first}"
+    );
+    let second = browser
+        .eval("return document.querySelectorAll('.fix-option')[1].getAttribute('data-testid') + ' ' + document.querySelectorAll('.fix-option')[1].textContent")
+        .await;
+    assert!(
+        second
+            .as_str()
+            .unwrap_or_default()
             .starts_with("fix-denyPorts Remove Internet access, use Bastion bas-edge"),
-        "with a Bastion in the VNet, the first choice: {first}"
+        "with a Bastion in the VNet, removing Internet access next: {second}"
     );
     browser.click_testid("fix-narrowDnat").await;
     browser.screenshot("paths-wizard-fix").await;

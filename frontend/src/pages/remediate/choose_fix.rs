@@ -2,9 +2,11 @@
 use super::{expect_wizard, fix_explanation, Step};
 use leptos::prelude::*;
 use portcullis_shared::api::RemediationKind;
+use portcullis_shared::eval::report::PathKind;
 
 /// One radio card per fix; with a Bastion serving a selected VM's VNet, removing Internet
-/// access comes first.
+/// access comes first, and before it narrowing the DNAT rule when a selected VM is reached
+/// through a firewall (no NSG fix closes that path).
 #[component]
 pub fn ChooseFixStep() -> impl IntoView {
     let wizard = expect_wizard();
@@ -19,10 +21,20 @@ pub fn ChooseFixStep() -> impl IntoView {
                 let sel = selected.get_untracked();
                 p.vms.items.iter().filter(|r| sel.contains(&r.id)).find_map(|r| r.bastion.clone())
             });
+            // a selected VM reached through a firewall DNAT rule: no NSG fix closes that path (the
+            // firewall replaces the client's address), so narrowing the rule comes first of all
+            let dnat = candidates.get().and_then(|p| p.ok()).is_some_and(|p| {
+                let sel = selected.get_untracked();
+                p.vms.items.iter().any(|r| sel.contains(&r.id) && r.paths.contains(&PathKind::FirewallDnat))
+            });
             let mut kinds = vec![RemediationKind::EnableJit, RemediationKind::RestrictSources, RemediationKind::DenyPorts, RemediationKind::NarrowDnat, RemediationKind::AttachNsg, RemediationKind::EnforceRule];
             if bastion.is_some() {
                 kinds.retain(|k| *k != RemediationKind::DenyPorts);
                 kinds.insert(0, RemediationKind::DenyPorts);
+            }
+            if dnat {
+                kinds.retain(|k| *k != RemediationKind::NarrowDnat);
+                kinds.insert(0, RemediationKind::NarrowDnat);
             }
             kinds.into_iter().map(|k| {
                 let (title, what, tradeoff) = fix_explanation(k);
