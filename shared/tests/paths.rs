@@ -951,6 +951,12 @@ fn dnat_source_ip_groups_are_expanded() {
         e.paths[0].allowed_public_sources.to_vec(),
         ["192.0.2.10/31", "198.51.100.0/24", "203.0.113.7/32"]
     );
+    assert!(
+        e.reason
+            .contains("DNAT rule rdp-partners (sources: IP group partners)"),
+        "{}",
+        e.reason
+    );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 
     let r = eval_json(&inventory(Scene {

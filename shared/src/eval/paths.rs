@@ -824,8 +824,9 @@ impl Ingress {
                 };
                 let translated_port = translated_port(&path, r, &ports)?;
                 let label = format!(
-                    "firewall {fw_name} DNAT rule {rname}{}",
-                    inherited_from(fw, &via)
+                    "firewall {fw_name} DNAT rule {rname}{}{}",
+                    inherited_from(fw, &via),
+                    ip_groups_named(r, &ip_groups)
                 );
                 let rule = DnatRule {
                     path: &path,
@@ -1161,6 +1162,24 @@ fn dnat_rules<'f>(
     rules
 }
 
+/// ` (sources: IP group G, H)` when the rule names its sources by IP group (named as the
+/// inventory names them, else by the reference), else nothing.
+fn ip_groups_named(r: &NatRule, ip_groups: &IpGroups) -> String {
+    if r.source_ip_groups.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = r
+        .source_ip_groups
+        .iter()
+        .map(|g| match ip_groups.0.get(&id_key(g)) {
+            Some((_, name)) => name,
+            None => last_segment(g.trim()),
+        })
+        .collect();
+    let plural = if names.len() > 1 { "s" } else { "" };
+    format!(" (sources: IP group{plural} {})", names.join(", "))
+}
+
 /// ` (from base policy P)` when the rule collection group `via` belongs to a policy other than
 /// the one firewall `fw` uses (a base policy's), else nothing.
 fn inherited_from(fw: &AzureFirewall, via: &str) -> String {
@@ -1274,8 +1293,8 @@ struct DnatMatch {
     tcp: bool,
 }
 
-/// The inventory's IP groups (`ipGroups`), by id: the addresses each holds.
-struct IpGroups(HashMap<String, AddrSet>);
+/// The inventory's IP groups (`ipGroups`), by id: the addresses each holds, and its name.
+struct IpGroups(HashMap<String, (AddrSet, Arc<str>)>);
 
 impl IpGroups {
     fn new(inv: &Inventory<'_>) -> Result<Self, InputError> {
@@ -1292,7 +1311,8 @@ impl IpGroups {
                 })?;
                 set = set.union(&more);
             }
-            groups.insert(id_key(&g.id), set);
+            let name = g.name.as_deref().unwrap_or_else(|| last_segment(&g.id));
+            groups.insert(id_key(&g.id), (set, Arc::from(name)));
         }
         Ok(Self(groups))
     }
@@ -1319,7 +1339,7 @@ fn dnat_match(
     }
     for group in &r.source_ip_groups {
         match ip_groups.0.get(&id_key(group)) {
-            Some(set) => sources = sources.union(set),
+            Some((set, _)) => sources = sources.union(set),
             None => {
                 warnings.push(format!(
                     "firewall {fw_name} DNAT rule {rname}: IP group {group} is not in the inventory (ipGroups); counted as every source"

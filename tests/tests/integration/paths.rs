@@ -46,9 +46,8 @@ async fn an_operator_narrows_the_dnat_rule_to_dnat_rdp_01() {
     );
     let ssh_path = paths.iter().find(|p| p.contains("20.61.60.4:22"));
     assert!(
-        ssh_path.is_some_and(
-            |p| p.contains("198.51.100.0/24") && p.contains("(from base policy fwpol-org)")
-        ),
+        ssh_path.is_some_and(|p| p.contains("198.51.100.0/24")
+            && p.contains("(from base policy fwpol-org) (sources: IP group ipg-partners)")),
         "{paths:?}"
     );
     assert!(
