@@ -1136,16 +1136,12 @@ async fn a_new_snapshot_shares_what_has_not_changed_with_the_last_one() {
     }
 }
 
-/// Firewall Policy inheritance read from ARM: the snapshot reads the policy a firewall uses,
-/// follows its `basePolicy` to the parent and lists the parent's rule collection groups too,
-/// and reads the IP group its DNAT rule names; that rule then reaches the VM from the group's
-/// addresses only, and the emulator lists the child under the parent's `childPolicies`.
-#[tokio::test]
-async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
+/// One VM behind firewall `fw`, whose policy `child` inherits from `parent` (in subscription
+/// `parent_sub`, with a DNAT rule to the VM's RDP from the IP group `partners`): the emulator's
+/// configuration, and the two policies' ids.
+fn firewall_policy_tenant(parent_sub: &str) -> (EmulatorConfig, String, String) {
     use portcullis_emulator::Tenant;
-    use portcullis_shared::eval::report::PathKind;
     use portcullis_shared::fleet::{InventoryBuilder, VmSpec};
-    use portcullis_shared::{evaluate, EvalConfig};
     const SUB: &str = "44444444-4444-4444-4444-444444444444";
     let mut b = InventoryBuilder::new(SUB);
     // the default rules only: the VNet (the firewall's subnet) gets in, the Internet does not
@@ -1170,8 +1166,10 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
         asg_ids: &[],
     });
     let fw_pip = b.public_ip("rg", "fw-ip", "20.9.9.9");
-    let policy = |rg: &str, name: &str| b.id(rg, "Microsoft.Network/firewallPolicies", name);
-    let (child, parent) = (policy("rg", "child"), policy("rg-org", "parent"));
+    let child = b.id("rg", "Microsoft.Network/firewallPolicies", "child");
+    let org =
+        format!("/subscriptions/{parent_sub}/resourceGroups/rg-org/providers/Microsoft.Network");
+    let parent = format!("{org}/firewallPolicies/parent");
     let fw = b.id("rg", "Microsoft.Network/azureFirewalls", "fw");
     fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
         serde_json::from_value(v).unwrap()
@@ -1190,7 +1188,7 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
         json!({"id": parent, "name": "parent", "location": "westeurope",
         "properties": {}}),
     ));
-    let partners = b.id("rg-org", "Microsoft.Network/ipGroups", "partners");
+    let partners = format!("{org}/ipGroups/partners");
     b.inv.ip_groups.push(from(
         json!({"id": partners, "name": "partners", "location": "westeurope",
         "properties": {"ipAddresses": ["198.51.100.0/24"]}}),
@@ -1202,7 +1200,7 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
                 "name": "rdp-vm1", "sourceIpGroups": [partners], "destinationAddresses": ["20.9.9.9"],
                 "destinationPorts": ["3389"], "ipProtocols": ["TCP"], "translatedAddress": "10.0.1.4",
                 "translatedPort": "3389"}]}]}})));
-    let emu = emulator(EmulatorConfig {
+    let cfg = EmulatorConfig {
         tenant: Tenant::Custom {
             subscriptions: vec![portcullis_emulator::world::SubscriptionInfo {
                 subscription_id: SUB.into(),
@@ -1211,8 +1209,20 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
             inventory: Box::new(b.build()),
         },
         ..config()
-    })
-    .await;
+    };
+    (cfg, child, parent)
+}
+
+/// Firewall Policy inheritance read from ARM: the snapshot reads the policy a firewall uses,
+/// follows its `basePolicy` to the parent and lists the parent's rule collection groups too,
+/// and reads the IP group its DNAT rule names; that rule then reaches the VM from the group's
+/// addresses only, and the emulator lists the child under the parent's `childPolicies`.
+#[tokio::test]
+async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
+    use portcullis_shared::eval::report::PathKind;
+    use portcullis_shared::{evaluate, EvalConfig};
+    let (cfg, child, parent) = firewall_policy_tenant("44444444-4444-4444-4444-444444444444");
+    let emu = emulator(cfg).await;
     let c = client(&emu.url());
     let got: Value = c
         .get(&format!("{parent}?api-version={}", api::NETWORK))
@@ -1252,4 +1262,39 @@ async fn a_snapshot_follows_firewall_policies_to_their_base_policy() {
         "{}",
         rdp.paths[0].via
     );
+}
+
+/// A base policy the credential cannot read (here in a subscription outside the tenant: ARM
+/// answers 404) is left out of the snapshot, which still succeeds; the evaluation says that the
+/// chain stops there, and the VM reads what the readable policies give.
+#[tokio::test]
+async fn a_base_policy_that_cannot_be_read_is_left_out_with_a_warning() {
+    use portcullis_shared::{evaluate, EvalConfig};
+    let (cfg, child, parent) = firewall_policy_tenant("55555555-5555-5555-5555-555555555555");
+    let emu = emulator(cfg).await;
+    let inv = take_snapshot(&client(&emu.url()), 2, &|_| {})
+        .await
+        .unwrap();
+    let ids: Vec<&str> = inv
+        .firewall_policies
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(ids, [child.as_str()]);
+    assert!(inv.firewall_policy_rule_collection_groups.is_empty());
+    let report = evaluate(&inv, &EvalConfig::default()).unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains(&parent) && w.contains("is not in firewallPolicies")),
+        "{:?}",
+        report.warnings
+    );
+    let rdp = report.vms[0]
+        .exposures
+        .iter()
+        .find(|e| e.port == 3389)
+        .unwrap();
+    assert!(!rdp.reachable);
 }
