@@ -241,11 +241,24 @@ fn ingress(b: &mut InventoryBuilder) {
             ("AzureBastionSubnet", "10.50.250.0/26", None),
         ],
     );
+    // the application gateway's subnet: partners on its TCP proxy (SSH to the apps) only. (A
+    // real v2 gateway's subnet also admits `GatewayManager` to 65200-65535; Portcullis does not
+    // expand service tags and would warn about it, so the demo leaves it out.)
+    let appgw_nsg = b.nsg(
+        rg,
+        "nsg-appgw",
+        vec![Rule::allow("Allow-SSH-Proxy-Partners", 200)
+            .port("2200")
+            .from("198.51.100.0/24")],
+    );
     let hub = b.vnet(
         rg,
         "vnet-hub",
         &["10.60.0.0/16"],
-        &[("AzureFirewallSubnet", "10.60.0.0/26", None)],
+        &[
+            ("AzureFirewallSubnet", "10.60.0.0/26", None),
+            ("snet-appgw", "10.60.2.0/24", Some(&appgw_nsg)),
+        ],
     );
     let vm = |b: &mut InventoryBuilder, name: &str, subnet: &str, ip: &str, pip: Option<&str>| {
         add(
@@ -273,6 +286,43 @@ fn ingress(b: &mut InventoryBuilder) {
     vm(b, "std-ip-01", &spoke[2], "10.50.3.10", Some("20.61.50.30"));
     ingress_load_balancers(b, rg, &spoke);
     ingress_hub(b, rg, &spoke, &hub);
+    ingress_app_gateway(b, rg, &hub[1]);
+}
+
+/// An application gateway (Standard_v2) in the hub whose TCP proxy forwards 2200 to the apps'
+/// SSH: the apps' NSG sees the gateway's subnet (admitted by `AllowVnetInBound`, the VNets being
+/// peered); the gateway subnet's NSG admits the partners' range only.
+fn ingress_app_gateway(b: &mut InventoryBuilder, rg: &str, subnet: &str) {
+    let pip = b.public_ip(rg, "agw-edge-ip", "20.61.60.20");
+    let agw = b.id(rg, "Microsoft.Network/applicationGateways", "agw-edge");
+    let child = |kind: &str, name: &str| json!({"id": format!("{agw}/{kind}/{name}")});
+    b.inv.application_gateways.push(from(json!({
+        "id": agw, "name": "agw-edge", "type": "Microsoft.Network/applicationGateways", "location": b.location,
+        "etag": "W/\"00000000-0000-0000-0000-0000000000a1\"",
+        "properties": {
+            "sku": {"name": "Standard_v2", "tier": "Standard_v2", "family": "Generation_1", "capacity": 2},
+            "operationalState": "Running", "provisioningState": "Succeeded",
+            "gatewayIPConfigurations": [{"id": format!("{agw}/gatewayIPConfigurations/appGatewayIpConfig"),
+                "name": "appGatewayIpConfig", "properties": {"subnet": {"id": subnet}}}],
+            "frontendIPConfigurations": [{"id": format!("{agw}/frontendIPConfigurations/appGwPublicFrontendIp"),
+                "name": "appGwPublicFrontendIp", "properties": {"privateIPAllocationMethod": "Dynamic",
+                    "publicIPAddress": {"id": pip}}}],
+            "frontendPorts": [{"id": format!("{agw}/frontendPorts/port-2200"), "name": "port-2200",
+                "properties": {"port": 2200}}],
+            "backendAddressPools": [{"id": format!("{agw}/backendAddressPools/pool-apps-ssh"), "name": "pool-apps-ssh",
+                "properties": {"backendAddresses": [{"ipAddress": "10.50.1.21"}, {"ipAddress": "10.50.1.22"}]}}],
+            "backendSettingsCollection": [{"id": format!("{agw}/backendSettingsCollection/ssh"), "name": "ssh",
+                "properties": {"port": 22, "protocol": "Tcp", "timeout": 60}}],
+            "listeners": [{"id": format!("{agw}/listeners/ssh-proxy"), "name": "ssh-proxy",
+                "properties": {"frontendIPConfiguration": child("frontendIPConfigurations", "appGwPublicFrontendIp"),
+                    "frontendPort": child("frontendPorts", "port-2200"), "protocol": "Tcp"}}],
+            "routingRules": [{"id": format!("{agw}/routingRules/ssh-proxy"), "name": "ssh-proxy",
+                "properties": {"ruleType": "Basic", "priority": 100,
+                    "listener": child("listeners", "ssh-proxy"),
+                    "backendAddressPool": child("backendAddressPools", "pool-apps-ssh"),
+                    "backendSettings": child("backendSettingsCollection", "ssh")}}]
+        }
+    })));
 }
 
 /// A public load balancer (an RDP NAT rule, an SSH rule on a pool) and an internal HA-ports
@@ -914,6 +964,21 @@ mod tests {
                     .any(|e| e.port == 3389 && e.reachable)
         );
         assert!(open("dev-linux-01", 22));
+        // the application gateway's TCP proxy reaches the apps' SSH from the partners' range
+        for name in ["ha-app-01", "ha-app-02"] {
+            let ssh = vm(name).exposures.iter().find(|e| e.port == 22).unwrap();
+            let via = ssh
+                .paths
+                .iter()
+                .find(|p| p.kind == portcullis_shared::eval::report::PathKind::ApplicationGateway)
+                .unwrap_or_else(|| panic!("{name}: {:?}", ssh.paths));
+            assert!(via.reachable, "{name}");
+            assert_eq!(via.frontend.to_string(), "20.61.60.20:2200");
+            assert_eq!(
+                &via.allowed_public_sources[..],
+                ["198.51.100.0/24".to_string()]
+            );
+        }
         assert!(open("mgmt-win-01", 5985) && open("mgmt-win-01", 5986));
         assert!(
             open("legacy-jump-01", 3389),

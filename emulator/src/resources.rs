@@ -182,6 +182,7 @@ impl World {
         kind!(inv.azure_firewalls, Kind::AzureFirewalls);
         kind!(inv.bastion_hosts, Kind::BastionHosts);
         kind!(inv.ip_groups, Kind::IpGroups);
+        kind!(inv.application_gateways, Kind::ApplicationGateways);
         for (p, ty) in self
             .firewall_policies()
             .into_iter()
@@ -679,6 +680,7 @@ impl World {
             Kind::AzureFirewalls => patch!(inv.azure_firewalls),
             Kind::BastionHosts => patch!(inv.bastion_hosts),
             Kind::IpGroups => patch!(inv.ip_groups),
+            Kind::ApplicationGateways => patch!(inv.application_gateways),
             Kind::ApplicationSecurityGroups => {
                 return Err(Fail::bad_request(
                     "InvalidRequestContent",

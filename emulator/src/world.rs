@@ -50,10 +50,11 @@ pub enum Kind {
     AzureFirewalls,
     BastionHosts,
     IpGroups,
+    ApplicationGateways,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::VirtualMachines,
         Kind::NetworkInterfaces,
         Kind::PublicIpAddresses,
@@ -64,6 +65,7 @@ impl Kind {
         Kind::AzureFirewalls,
         Kind::BastionHosts,
         Kind::IpGroups,
+        Kind::ApplicationGateways,
     ];
 
     /// `Microsoft.Compute/virtualMachines`, ... (ARM's spelling).
@@ -79,6 +81,7 @@ impl Kind {
             Kind::AzureFirewalls => "Microsoft.Network/azureFirewalls",
             Kind::BastionHosts => "Microsoft.Network/bastionHosts",
             Kind::IpGroups => "Microsoft.Network/ipGroups",
+            Kind::ApplicationGateways => "Microsoft.Network/applicationGateways",
         }
     }
 
@@ -243,6 +246,7 @@ impl World {
             .chain(inv.bastion_hosts.iter().map(|r| r.id.as_str()))
             .chain(inv.firewall_policies.iter().map(|r| r.id.as_str()))
             .chain(inv.ip_groups.iter().map(|r| r.id.as_str()))
+            .chain(inv.application_gateways.iter().map(|r| r.id.as_str()))
             .chain(
                 inv.firewall_policy_rule_collection_groups
                     .iter()
@@ -407,6 +411,7 @@ impl World {
             Kind::AzureFirewalls => page!(inv.azure_firewalls),
             Kind::BastionHosts => page!(inv.bastion_hosts),
             Kind::IpGroups => page!(inv.ip_groups),
+            Kind::ApplicationGateways => page!(inv.application_gateways),
         }
     }
 
@@ -436,6 +441,7 @@ impl World {
             Kind::AzureFirewalls => find(&inv.azure_firewalls, |r| &r.id, &key),
             Kind::BastionHosts => find(&inv.bastion_hosts, |r| &r.id, &key),
             Kind::IpGroups => find(&inv.ip_groups, |r| &r.id, &key),
+            Kind::ApplicationGateways => find(&inv.application_gateways, |r| &r.id, &key),
         }
     }
 

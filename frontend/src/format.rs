@@ -276,6 +276,7 @@ pub fn path_kind_label(kind: portcullis_shared::eval::report::PathKind) -> &'sta
         LoadBalancerNat => "Load balancer NAT",
         LoadBalancerRule => "Load balancer rule",
         FirewallDnat => "Firewall DNAT",
+        ApplicationGateway => "Application gateway",
     }
 }
 
@@ -287,5 +288,6 @@ pub fn path_kind_phrase(kind: portcullis_shared::eval::report::PathKind) -> &'st
         LoadBalancerNat => "load balancer NAT",
         LoadBalancerRule => "a load balancer rule",
         FirewallDnat => "firewall DNAT",
+        ApplicationGateway => "an application gateway",
     }
 }

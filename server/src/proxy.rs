@@ -5,7 +5,8 @@
 //! Microsoft.Network/{networkInterfaces, publicIPAddresses, virtualNetworks (+subnets, and their
 //! effective security admin rules, which ARM lists with a POST that the proxy makes itself),
 //! networkSecurityGroups (+securityRules), applicationSecurityGroups, loadBalancers,
-//! azureFirewalls, firewallPolicies (+ruleCollectionGroups), bastionHosts, ipGroups} and
+//! azureFirewalls, firewallPolicies (+ruleCollectionGroups), bastionHosts, ipGroups,
+//! applicationGateways} and
 //! Microsoft.Security/{jitNetworkAccessPolicies, secureScores, secureScoreControls,
 //! assessments, alerts, locations}; only approved api-versions and a few query parameters.
 //! Path segments may hold only `[A-Za-z0-9._()-]`, which shuts out traversal (`..`,
@@ -223,7 +224,8 @@ fn provider_tail_ok(t: &[&str]) -> bool {
         | "loadbalancers"
         | "azurefirewalls"
         | "bastionhosts"
-        | "ipgroups", rest @ ..] => rest.len() <= 1,
+        | "ipgroups"
+        | "applicationgateways", rest @ ..] => rest.len() <= 1,
         ["microsoft.network", "firewallpolicies", rest @ ..] => {
             matches!(
                 rest,
@@ -340,6 +342,8 @@ mod tests {
             // what the what-if worker reads by id: a firewall policy (its base), an IP group
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/org"), "2024-07-01"),
             (format!("/arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/ipGroups/partners"), "2024-07-01"),
+            // the snapshot's list of application gateways (their TCP/TLS listeners are paths)
+            (format!("/arm/subscriptions/{SUB}/providers/Microsoft.Network/applicationGateways"), "2024-07-01"),
         ] {
             let q = format!("api-version={v}&$skipToken=20");
             let out = validate(&path, Some(&q)).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -528,6 +528,7 @@ fn append_at(
         "loadBalancers" => typed_into(&mut inv.load_balancers, items, name, first),
         "azureFirewalls" => typed_into(&mut inv.azure_firewalls, items, name, first),
         "bastionHosts" => typed_into(&mut inv.bastion_hosts, items, name, first),
+        "applicationGateways" => typed_into(&mut inv.application_gateways, items, name, first),
         other => Err(ArmError::Decode(format!(
             "{other}: not a resource type of the snapshot"
         ))),
@@ -549,7 +550,8 @@ fn merge(inv: &mut Inventory, mut part: Inventory) {
         jit_network_access_policies,
         load_balancers,
         azure_firewalls,
-        bastion_hosts
+        bastion_hosts,
+        application_gateways
     );
 }
 
@@ -808,7 +810,8 @@ async fn assemble(
         jit_network_access_policies,
         load_balancers,
         azure_firewalls,
-        bastion_hosts
+        bastion_hosts,
+        application_gateways
     );
     // the firewall policies the firewalls use and their base policies, and the rule collection
     // groups of each (a base policy's DNAT rules come before its child's)

@@ -265,6 +265,7 @@ pub struct PathCounts {
     pub load_balancer_nat: usize,
     pub load_balancer_rule: usize,
     pub firewall_dnat: usize,
+    pub application_gateway: usize,
 }
 
 impl PathCounts {
@@ -275,6 +276,7 @@ impl PathCounts {
             LoadBalancerNat => self.load_balancer_nat,
             LoadBalancerRule => self.load_balancer_rule,
             FirewallDnat => self.firewall_dnat,
+            ApplicationGateway => self.application_gateway,
         }
     }
 
@@ -285,6 +287,7 @@ impl PathCounts {
             LoadBalancerNat => self.load_balancer_nat += 1,
             LoadBalancerRule => self.load_balancer_rule += 1,
             FirewallDnat => self.firewall_dnat += 1,
+            ApplicationGateway => self.application_gateway += 1,
         }
     }
 }

@@ -293,6 +293,13 @@ pub struct IpConfigurationProperties {
         skip_serializing_if = "is_empty"
     )]
     pub load_balancer_inbound_nat_rules: Vec<SubResource>,
+    /// Application gateway backend pools this ip configuration is in.
+    #[serde(
+        rename = "applicationGatewayBackendAddressPools",
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub application_gateway_backend_address_pools: Vec<SubResource>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
 }

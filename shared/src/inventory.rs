@@ -43,6 +43,10 @@ pub struct Inventory {
     /// The IP groups that firewall rules name (`sourceIpGroups`).
     #[serde(default, deserialize_with = "crate::arm::nullable")]
     pub ip_groups: Vec<IpGroup>,
+    /// Application gateways: their TCP/TLS listeners forward to VMs, the client's address
+    /// replaced by the gateway's.
+    #[serde(default, deserialize_with = "crate::arm::nullable")]
+    pub application_gateways: Vec<ApplicationGateway>,
 }
 
 /// Bad input: the JSON path of the offending value and what is wrong with it.
@@ -161,6 +165,7 @@ impl Inventory {
             network_manager_effective_security_admin_rules,
             firewall_policies,
             ip_groups,
+            application_gateways,
         } = self;
         virtual_machines.shrink_to_fit();
         network_interfaces.shrink_to_fit();
@@ -176,6 +181,7 @@ impl Inventory {
         network_manager_effective_security_admin_rules.shrink_to_fit();
         firewall_policies.shrink_to_fit();
         ip_groups.shrink_to_fit();
+        application_gateways.shrink_to_fit();
     }
 
     /// Parses an inventory. On malformed JSON or a value of the wrong type the error names the
@@ -246,6 +252,7 @@ impl Inventory {
             ),
             firewall_policies: pick(&self.firewall_policies, |r| &r.id, k),
             ip_groups: pick(&self.ip_groups, |r| &r.id, k),
+            application_gateways: pick(&self.application_gateways, |r| &r.id, k),
         }
     }
 
@@ -264,5 +271,6 @@ impl Inventory {
             + self.network_manager_effective_security_admin_rules.len()
             + self.firewall_policies.len()
             + self.ip_groups.len()
+            + self.application_gateways.len()
     }
 }

@@ -1525,3 +1525,464 @@ fn a_vm_without_a_network_interface_is_closed_with_a_whole_reason() {
         assert!(e.reason.contains("no network interface"), "{}", e.reason);
     }
 }
+
+/// An application gateway in the hub's subnet `appgw` (10.100.1.0/24, with `nsg_rules` as its
+/// NSG when given): a public frontend (52.9.9.9) and a private one, and one routing rule from
+/// `listener` (protocol, frontend port, public) to a pool with `pool` as its properties through
+/// backend settings (protocol, port).
+struct Gateway {
+    listener: (&'static str, u32, bool),
+    settings: (&'static str, u32),
+    pool: Value,
+    nsg_rules: Option<Vec<Value>>,
+}
+
+fn ag_id(child: &str) -> String {
+    format!("{}/{child}", id("applicationGateways", "ag-edge"))
+}
+
+fn vm1_conf() -> String {
+    format!(
+        "{}/ipConfigurations/ipconfig1",
+        id("networkInterfaces", "vm1-nic")
+    )
+}
+
+/// `scene` with the gateway added (its subnet, NSG, public IP and the gateway itself).
+fn with_gateway(scene: Scene, g: Gateway) -> Value {
+    let mut inv = inventory(scene);
+    let subnet_id = format!("{}/subnets/appgw", id("virtualNetworks", "hub"));
+    let mut subnet =
+        json!({"id": subnet_id, "name": "appgw", "properties": {"addressPrefix": "10.100.1.0/24"}});
+    if let Some(rules) = g.nsg_rules {
+        let nsg = id("networkSecurityGroups", "appgw-nsg");
+        inv["networkSecurityGroups"]
+            .as_array_mut()
+            .expect("nsgs")
+            .push(json!({"id": nsg, "name": "appgw-nsg", "properties": {"securityRules": rules}}));
+        subnet["properties"]["networkSecurityGroup"] = json!({ "id": nsg });
+    }
+    inv["virtualNetworks"][1]["properties"]["subnets"]
+        .as_array_mut()
+        .expect("hub subnets")
+        .push(subnet);
+    inv["publicIPAddresses"].as_array_mut().expect("pips").push(
+        json!({"id": id("publicIPAddresses", "ag-pip"), "name": "ag-pip",
+            "sku": {"name": "Standard"}, "properties": {"ipAddress": "52.9.9.9"}}),
+    );
+    let (proto, port, public) = g.listener;
+    let (set_proto, set_port) = g.settings;
+    let frontend = if public { "fe-public" } else { "fe-private" };
+    let http = proto.starts_with("Http");
+    let (listeners, rules, settings) = if http {
+        (
+            "httpListeners",
+            "requestRoutingRules",
+            "backendHttpSettingsCollection",
+        )
+    } else {
+        ("listeners", "routingRules", "backendSettingsCollection")
+    };
+    let mut rule = json!({"ruleType": "Basic", "priority": 100,
+        "backendAddressPool": {"id": ag_id("backendAddressPools/pool")}});
+    rule[if http { "httpListener" } else { "listener" }] =
+        json!({"id": ag_id(&format!("{listeners}/rdp"))});
+    rule[if http {
+        "backendHttpSettings"
+    } else {
+        "backendSettings"
+    }] = json!({"id": ag_id(&format!("{settings}/rdp"))});
+    let mut props = json!({
+        "sku": {"name": "Standard_v2", "tier": "Standard_v2", "capacity": 2},
+        "gatewayIPConfigurations": [{"id": ag_id("gatewayIPConfigurations/gw"), "name": "gw",
+            "properties": {"subnet": {"id": subnet_id}}}],
+        "frontendIPConfigurations": [
+            {"id": ag_id("frontendIPConfigurations/fe-public"), "name": "fe-public",
+                "properties": {"publicIPAddress": {"id": id("publicIPAddresses", "ag-pip")}}},
+            {"id": ag_id("frontendIPConfigurations/fe-private"), "name": "fe-private",
+                "properties": {"privateIPAddress": "10.100.1.10", "privateIPAllocationMethod": "Static",
+                    "subnet": {"id": subnet_id}}}],
+        "frontendPorts": [{"id": ag_id("frontendPorts/p"), "name": "p", "properties": {"port": port}}],
+        "backendAddressPools": [{"id": ag_id("backendAddressPools/pool"), "name": "pool", "properties": g.pool}],
+    });
+    props[settings] = json!([{"id": ag_id(&format!("{settings}/rdp")), "name": "rdp",
+        "properties": {"port": set_port, "protocol": set_proto, "timeout": 20}}]);
+    props[listeners] = json!([{"id": ag_id(&format!("{listeners}/rdp")), "name": "rdp",
+        "properties": {"frontendIPConfiguration": {"id": ag_id(&format!("frontendIPConfigurations/{frontend}"))},
+            "frontendPort": {"id": ag_id("frontendPorts/p")}, "protocol": proto}}]);
+    props[rules] =
+        json!([{"id": ag_id(&format!("{rules}/rdp")), "name": "rdp", "properties": rule}]);
+    inv["applicationGateways"] = json!([{"id": id("applicationGateways", "ag-edge"), "name": "ag-edge",
+        "type": "Microsoft.Network/applicationGateways", "location": "westeurope", "properties": props}]);
+    inv
+}
+
+fn gateway() -> Gateway {
+    Gateway {
+        listener: ("Tcp", 3389, true),
+        settings: ("Tcp", 3389),
+        pool: json!({"backendIPConfigurations": [{"id": vm1_conf()}]}),
+        nsg_rules: None,
+    }
+}
+
+#[test]
+fn application_gateway_tcp_listeners_are_paths() {
+    let any = &["0.0.0.0/0"][..];
+    let partners = &["198.51.100.0/24"][..];
+    let none: &[&str] = &[];
+    // (case, scene, gateway, state of 3389, reachable, sources)
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(&str, Scene, Gateway, State, bool, &[&str])> = vec![
+        (
+            "a TCP listener with no NSG on the gateway's subnet: every source, through AllowVnetInBound",
+            Scene::default(),
+            gateway(),
+            State::Open,
+            true,
+            any,
+        ),
+        (
+            "TLS in, TLS to the backend: the same path",
+            Scene::default(),
+            Gateway {
+                listener: ("Tls", 3389, true),
+                settings: ("Tls", 3389),
+                ..gateway()
+            },
+            State::Open,
+            true,
+            any,
+        ),
+        (
+            "the gateway subnet's NSG admits partners only: restricted",
+            Scene::default(),
+            Gateway {
+                nsg_rules: Some(vec![
+                    rule("partners", 100, "Allow", "198.51.100.0/24", "*", "3389"),
+                    rule("no-rdp", 200, "Deny", "Internet", "*", "3389"),
+                ]),
+                ..gateway()
+            },
+            State::Restricted,
+            true,
+            partners,
+        ),
+        (
+            "the gateway subnet's NSG lets no public source in: only the VNet's default",
+            Scene::default(),
+            Gateway {
+                nsg_rules: Some(vec![]),
+                ..gateway()
+            },
+            State::Private,
+            false,
+            none,
+        ),
+        (
+            "listener 50000 to 3389: the subnet's NSG is judged at 50000, not at 3389",
+            Scene::default(),
+            Gateway {
+                listener: ("Tcp", 50000, true),
+                nsg_rules: Some(vec![rule("in", 100, "Allow", "*", "*", "50000")]),
+                ..gateway()
+            },
+            State::Open,
+            true,
+            any,
+        ),
+        (
+            "listener 50000, the subnet's NSG allowing 3389 only: closed",
+            Scene::default(),
+            Gateway {
+                listener: ("Tcp", 50000, true),
+                nsg_rules: Some(vec![rule("in", 100, "Allow", "Internet", "*", "3389")]),
+                ..gateway()
+            },
+            State::Private,
+            false,
+            none,
+        ),
+        (
+            "an Allow for the gateway's public frontend as destination counts",
+            Scene::default(),
+            Gateway {
+                nsg_rules: Some(vec![rule("in", 100, "Allow", "*", "52.9.9.9", "3389")]),
+                ..gateway()
+            },
+            State::Open,
+            true,
+            any,
+        ),
+        (
+            "the VM's NSG denies the gateway's subnet: not reachable",
+            Scene {
+                nic_rules: Some(vec![rule("no-gw", 100, "Deny", "10.100.1.0/24", "*", "3389")]),
+                ..Default::default()
+            },
+            gateway(),
+            State::Private,
+            false,
+            none,
+        ),
+        (
+            "to another port on the VM: not a path to 3389",
+            Scene::default(),
+            Gateway {
+                settings: ("Tcp", 8443),
+                ..gateway()
+            },
+            State::Private,
+            false,
+            none,
+        ),
+        (
+            "a private frontend is no Internet path",
+            Scene::default(),
+            Gateway {
+                listener: ("Tcp", 3389, false),
+                ..gateway()
+            },
+            State::Private,
+            false,
+            none,
+        ),
+        (
+            "HTTP to the VM's 3389 carries no RDP: no path",
+            Scene::default(),
+            Gateway {
+                listener: ("Http", 3389, true),
+                settings: ("Http", 3389),
+                ..gateway()
+            },
+            State::Private,
+            false,
+            none,
+        ),
+        (
+            "a pool of addresses: the VM's address in a peered VNet",
+            Scene::default(),
+            Gateway {
+                pool: json!({"backendAddresses": [{"ipAddress": "10.0.1.4"}]}),
+                ..gateway()
+            },
+            State::Open,
+            true,
+            any,
+        ),
+        (
+            "a pool of addresses, the VNets not peered: the address is not the VM's",
+            Scene {
+                peered: false,
+                ..Default::default()
+            },
+            Gateway {
+                pool: json!({"backendAddresses": [{"ipAddress": "10.0.1.4"}]}),
+                ..gateway()
+            },
+            State::Private,
+            false,
+            none,
+        ),
+    ];
+    for (case, scene, g, state, reachable, sources) in cases {
+        let r = eval_json(&with_gateway(scene, g));
+        let v = vm1(&r);
+        let e = port(v, 3389);
+        assert_eq!(e.state, state, "{case}: state ({:?})", e.paths);
+        assert_eq!(e.reachable, reachable, "{case}: reachable");
+        let got: Vec<&str> = e
+            .allowed_public_sources
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(got, sources, "{case}: sources");
+        let status = if state == State::Open {
+            Status::Unhealthy
+        } else {
+            Status::Healthy
+        };
+        assert_eq!(v.recommendations.management_ports_closed, status, "{case}");
+        assert!(!port(v, 22).reachable, "{case}: SSH has no listener");
+    }
+}
+
+#[test]
+fn an_application_gateway_path_names_its_rule_and_why_it_is_closed() {
+    let r = eval_json(&with_gateway(Scene::default(), gateway()));
+    let e = port(vm1(&r), 3389);
+    let p = e
+        .paths
+        .iter()
+        .find(|p| p.kind == PathKind::ApplicationGateway)
+        .expect("the gateway's path");
+    assert_eq!(&*p.via, ag_id("routingRules/rdp"));
+    assert_eq!(
+        p.reason(),
+        "reachable from 0.0.0.0/0 through application gateway ag-edge rule rdp, 52.9.9.9:3389 → 10.0.1.4:3389"
+    );
+    assert_eq!(&*e.reason, &*p.reason(), "the path explains the open port");
+    let json = serde_json::to_value(&r).expect("serialises");
+    assert_eq!(
+        json["vms"][0]["exposures"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["port"] == 3389))
+            .map(|e| e["paths"][0]["kind"].clone()),
+        Some(json!("applicationGateway"))
+    );
+
+    let closed = |scene: Scene, g: Gateway| {
+        let r = eval_json(&with_gateway(scene, g));
+        let e = port(vm1(&r), 3389);
+        let p = e
+            .paths
+            .iter()
+            .find(|p| p.kind == PathKind::ApplicationGateway)
+            .expect("the gateway's path");
+        assert!(!p.reachable);
+        p.reason()
+    };
+    assert_eq!(
+        closed(
+            Scene::default(),
+            Gateway {
+                nsg_rules: Some(vec![]),
+                ..gateway()
+            }
+        ),
+        "not reachable through application gateway ag-edge rule rdp, 52.9.9.9:3389 → 10.0.1.4:3389: the NSG of the gateway's subnet admits no public source to the listener"
+    );
+    assert_eq!(
+        closed(
+            Scene {
+                nic_rules: Some(vec![rule("no-gw", 100, "Deny", "10.100.1.0/24", "*", "3389")]),
+                ..Default::default()
+            },
+            gateway()
+        ),
+        "not reachable through application gateway ag-edge rule rdp, 52.9.9.9:3389 → 10.0.1.4:3389: the NSGs do not admit the application gateway's subnet"
+    );
+}
+
+#[test]
+fn a_nic_names_its_application_gateway_pool() {
+    let mut inv = with_gateway(
+        Scene::default(),
+        Gateway {
+            pool: json!({}),
+            ..gateway()
+        },
+    );
+    // the pool lists nobody; the NIC's side names it
+    let r = eval_json(&inv);
+    assert!(!port(vm1(&r), 3389).reachable, "no member, no path");
+    inv["networkInterfaces"][0]["properties"]["ipConfigurations"][0]["properties"]
+        ["applicationGatewayBackendAddressPools"] =
+        json!([{"id": ag_id("backendAddressPools/pool")}]);
+    let r = eval_json(&inv);
+    let e = port(vm1(&r), 3389);
+    assert!(e.reachable);
+    assert_eq!(e.state, State::Open);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+#[test]
+fn application_gateway_bad_values_and_unknowns() {
+    let bad = with_gateway(
+        Scene::default(),
+        Gateway {
+            listener: ("Tcp", 70000, true),
+            ..gateway()
+        },
+    );
+    let inv = Inventory::from_json(bad.to_string().as_bytes()).expect("parses");
+    let err = evaluate(&inv, &EvalConfig::default()).expect_err("a port out of range");
+    assert_eq!(
+        err.path,
+        "applicationGateways[0].properties.frontendPorts[0].properties.port"
+    );
+    assert!(err.message.contains("70000"), "{}", err.message);
+
+    // the gateway's subnet is not in the inventory: every source, with a warning
+    let mut inv = with_gateway(
+        Scene::default(),
+        Gateway {
+            nsg_rules: Some(vec![]),
+            ..gateway()
+        },
+    );
+    inv["virtualNetworks"][1]["properties"]["subnets"]
+        .as_array_mut()
+        .expect("subnets")
+        .pop();
+    let r = eval_json(&inv);
+    let e = port(vm1(&r), 3389);
+    assert_eq!(e.state, State::Open, "never safer for a partial inventory");
+    assert!(
+        r.warnings.iter().any(
+            |w| w.contains("application gateway ag-edge") && w.contains("not in the inventory")
+        ),
+        "{:?}",
+        r.warnings
+    );
+
+    // a host name in the pool cannot be resolved here: said, not guessed
+    let r = eval_json(&with_gateway(
+        Scene::default(),
+        Gateway {
+            pool: json!({"backendAddresses": [{"fqdn": "vm1.contoso.internal"}]}),
+            ..gateway()
+        },
+    ));
+    assert!(!port(vm1(&r), 3389).reachable);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("vm1.contoso.internal")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn fixes_for_a_vm_behind_an_application_gateway() {
+    use portcullis_shared::api::{RemediationKind, RemediationParams, RemediationRequest};
+    let inv = Inventory::from_json(
+        with_gateway(Scene::default(), gateway())
+            .to_string()
+            .as_bytes(),
+    )
+    .expect("parses");
+    let cfg = EvalConfig::default();
+    let req = |kind| RemediationRequest {
+        kind,
+        vm_ids: vec![inv.virtual_machines[0].id.clone()],
+        ports: vec![3389],
+        params: RemediationParams::default(),
+    };
+    // no rule of the VM's NSG lets the Internet in: the preview says what closes the path
+    let p = portcullis_shared::remediation::plan(&inv, &cfg, &req(RemediationKind::DenyPorts))
+        .expect("plans");
+    assert!(
+        p.plan.warnings.iter().any(|w| w.contains(
+            "port 3389 is open through application gateway ag-edge rule rdp at 52.9.9.9:3389"
+        ) && w.contains("remove the routing rule")),
+        "{:?}",
+        p.plan.warnings
+    );
+    // JIT's Deny from every source comes first: the gateway's subnet no longer reaches 3389
+    let p = portcullis_shared::remediation::plan(&inv, &cfg, &req(RemediationKind::EnableJit))
+        .expect("plans");
+    assert!(
+        !p.plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("application gateway")),
+        "{:?}",
+        p.plan.warnings
+    );
+    let after = evaluate(&p.predicted, &cfg).expect("evaluates");
+    let e = port(vm1(&after), 3389);
+    assert!(!e.reachable, "{:?}", e.paths);
+    assert_eq!(p.plan.vms[0].after, Status::Healthy);
+}

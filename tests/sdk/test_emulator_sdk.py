@@ -263,6 +263,18 @@ def test_list_all_pages_at_default_api_versions(emulator):
     assert group.ip_addresses == ["198.51.100.0/24", "203.0.113.64/27"], group
     assert [g.id for g in net.ip_groups.list()] == [group.id]
     assert list(net.ip_groups.list_by_resource_group("rg-ingress")) == []
+    # the application gateway's TCP proxy (layer 4: listeners, routing rules, backend settings)
+    agw = net.application_gateways.get("rg-ingress", "agw-edge")
+    assert agw.sku.name == "Standard_v2", agw.sku
+    assert [l.protocol for l in agw.listeners] == ["Tcp"], agw.listeners
+    rule = agw.routing_rules[0]
+    assert rule.listener.id.lower() == agw.listeners[0].id.lower()
+    assert agw.backend_settings_collection[0].port == 22
+    assert [a.ip_address for a in agw.backend_address_pools[0].backend_addresses] == ["10.50.1.21", "10.50.1.22"]
+    assert agw.frontend_ports[0].port == 2200
+    assert agw.gateway_ip_configurations[0].subnet.id.lower().endswith("/subnets/snet-appgw")
+    assert [g.id for g in net.application_gateways.list_all()] == [agw.id]
+    assert [g.id for g in net.application_gateways.list("rg-ingress")] == [agw.id]
 
     # a VNet's peerings as a child collection, as the VNet lists them
     hub = next(

@@ -487,3 +487,132 @@ pub struct AdminRuleAddress {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_prefix_type: Option<String>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Application gateways
+// ---------------------------------------------------------------------------------------------
+
+/// `Microsoft.Network/applicationGateways`. Only its TCP/TLS proxy (layer 4: `listeners`,
+/// `routingRules`, `backendSettingsCollection`) can carry a management protocol to a VM; the
+/// HTTP(S) side (`httpListeners`, `requestRoutingRules`) speaks HTTP to its backends and is
+/// kept as it came, unread.
+pub type ApplicationGateway = Resource<ApplicationGatewayProperties>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ApplicationGatewayProperties {
+    /// The gateway's own subnet (the first entry; a gateway has one).
+    #[serde(
+        rename = "gatewayIPConfigurations",
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub gateway_ip_configurations: Vec<Child<AgGatewayIpConfigurationProperties>>,
+    #[serde(
+        rename = "frontendIPConfigurations",
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub frontend_ip_configurations: Vec<LbFrontend>,
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub frontend_ports: Vec<Child<AgFrontendPortProperties>>,
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub backend_address_pools: Vec<Child<AgBackendPoolProperties>>,
+    /// Layer 4 backend settings (port and protocol `Tcp` or `Tls`).
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub backend_settings_collection: Vec<Child<AgBackendSettingsProperties>>,
+    /// Layer 4 listeners (protocol `Tcp` or `Tls`).
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub listeners: Vec<Child<AgListenerProperties>>,
+    /// Layer 4 routing rules: a listener to a backend pool with backend settings.
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_empty")]
+    pub routing_rules: Vec<Child<AgRoutingRuleProperties>>,
+    /// The other properties (`sku`, `httpListeners`, `requestRoutingRules`, `probes`,
+    /// `provisioningState`, ...), kept as they came.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgGatewayIpConfigurationProperties {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<SubResource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgFrontendPortProperties {
+    /// Validated by the engine with its path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgBackendPoolProperties {
+    /// The NIC ip configurations in the pool (ARM's back-reference of the NICs'
+    /// `applicationGatewayBackendAddressPools`).
+    #[serde(
+        rename = "backendIPConfigurations",
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub backend_ip_configurations: Vec<SubResource>,
+    /// Addresses (`ipAddress`) or host names (`fqdn`).
+    #[serde(
+        rename = "backendAddresses",
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_empty"
+    )]
+    pub backend_addresses: Vec<AgBackendAddress>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgBackendAddress {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    #[serde(rename = "ipAddress", skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgBackendSettingsProperties {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgListenerProperties {
+    #[serde(
+        rename = "frontendIPConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub frontend_ip_configuration: Option<SubResource>,
+    #[serde(rename = "frontendPort", skip_serializing_if = "Option::is_none")]
+    pub frontend_port: Option<SubResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgRoutingRuleProperties {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listener: Option<SubResource>,
+    #[serde(rename = "backendAddressPool", skip_serializing_if = "Option::is_none")]
+    pub backend_address_pool: Option<SubResource>,
+    #[serde(rename = "backendSettings", skip_serializing_if = "Option::is_none")]
+    pub backend_settings: Option<SubResource>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}

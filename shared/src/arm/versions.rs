@@ -93,6 +93,7 @@ pub const PROVIDER_TYPES: &[(&str, &[(&str, ApiFamily)])] = &[
             ("firewallPolicies/ruleCollectionGroups", ApiFamily::Network),
             ("bastionHosts", ApiFamily::Network),
             ("ipGroups", ApiFamily::Network),
+            ("applicationGateways", ApiFamily::Network),
             ("networkManagers", ApiFamily::Network),
             ("locations/operations", ApiFamily::Network),
             ("locations/operationResults", ApiFamily::Network),
@@ -197,7 +198,7 @@ const NETWORK_VERSIONS: &[&str] = &[
 /// The list calls of a snapshot, per subscription: (inventory key, path below
 /// `/subscriptions/{id}/`, api-version). Firewall policies' rule collection groups and each
 /// VNet's effective security admin rules are read per resource after these.
-pub const SNAPSHOT_LISTS: [(&str, &str, &str); 10] = [
+pub const SNAPSHOT_LISTS: [(&str, &str, &str); 11] = [
     (
         "virtualMachines",
         "providers/Microsoft.Compute/virtualMachines",
@@ -246,6 +247,11 @@ pub const SNAPSHOT_LISTS: [(&str, &str, &str); 10] = [
     (
         "bastionHosts",
         "providers/Microsoft.Network/bastionHosts",
+        NETWORK,
+    ),
+    (
+        "applicationGateways",
+        "providers/Microsoft.Network/applicationGateways",
         NETWORK,
     ),
 ];

@@ -78,6 +78,8 @@ pub struct Inventory<'a> {
     pub firewall_policies: Cow<'a, [arm::FirewallPolicy]>,
     #[serde(default, deserialize_with = "nullable")]
     pub ip_groups: Cow<'a, [arm::IpGroup]>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub application_gateways: Cow<'a, [arm::ApplicationGateway]>,
 }
 
 impl<'a> Inventory<'a> {
@@ -155,7 +157,7 @@ impl<'a> Inventory<'a> {
 mod split;
 
 /// The inventory's top-level keys, in the order of [`Inventory`]'s fields.
-pub const INVENTORY_KEYS: [&str; 14] = [
+pub const INVENTORY_KEYS: [&str; 15] = [
     "virtualMachines",
     "networkInterfaces",
     "publicIPAddresses",
@@ -170,6 +172,7 @@ pub const INVENTORY_KEYS: [&str; 14] = [
     "networkManagerEffectiveSecurityAdminRules",
     "firewallPolicies",
     "ipGroups",
+    "applicationGateways",
 ];
 
 /// The top-level keys of an inventory object (one more pass over the text, values skipped):
@@ -407,6 +410,13 @@ pub struct IpConfigurationProperties<'a> {
         deserialize_with = "list"
     )]
     pub load_balancer_inbound_nat_rules: Vec<SubResource<'a>>,
+    #[serde(
+        borrow,
+        default,
+        rename = "applicationGatewayBackendAddressPools",
+        deserialize_with = "list"
+    )]
+    pub application_gateway_backend_address_pools: Vec<SubResource<'a>>,
 }
 
 impl arm::NetworkInterface {
@@ -437,6 +447,9 @@ impl arm::NetworkInterface {
                                 ),
                                 load_balancer_inbound_nat_rules: subs(
                                     &q.load_balancer_inbound_nat_rules,
+                                ),
+                                application_gateway_backend_address_pools: subs(
+                                    &q.application_gateway_backend_address_pools,
                                 ),
                             },
                         }
@@ -927,6 +940,7 @@ impl crate::inventory::Inventory {
             ),
             firewall_policies: cow(&self.firewall_policies, |r| &r.id, k),
             ip_groups: cow(&self.ip_groups, |r| &r.id, k),
+            application_gateways: cow(&self.application_gateways, |r| &r.id, k),
         }
     }
 }

@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 mod build;
 mod explain;
+mod gate;
 mod walk;
 use build::*;
 use walk::*;
@@ -399,7 +400,7 @@ impl<'a> Model<'a> {
             bastion_hosts: inv.bastion_hosts,
             ..Default::default()
         };
-        Ok(Self {
+        let mut model = Self {
             inv,
             ports,
             admins,
@@ -430,7 +431,9 @@ impl<'a> Model<'a> {
             jit_by_vm,
             cache: Mutex::new(Cache::default()),
             warnings: Mutex::new(warnings),
-        })
+        };
+        model.open_gates();
+        Ok(model)
     }
 
     /// Frees the model; the compiled NSGs (most of its allocations) on a second thread with the

@@ -1,7 +1,7 @@
 //! Paths from the Internet beyond the NIC's own public IP (docs/ARCHITECTURE.md, "Paths from the Internet"):
 //! public load balancers (inbound NAT rules v1 and v2, load-balancing rules incl. HA ports and
-//! floating IP), Azure Firewall DNAT rules (classic and Firewall Policy), and Azure Bastion as
-//! managed access.
+//! floating IP), Azure Firewall DNAT rules (classic and Firewall Policy), application gateways'
+//! TCP/TLS listeners (`paths/app_gateway.rs`), and Azure Bastion as managed access.
 //!
 //! [`Ingress::build`] resolves, once per inventory, every public frontend that forwards to an
 //! ip configuration; the engine then judges each one with the NSG verdicts it already has
@@ -19,6 +19,8 @@ use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+mod app_gateway;
 
 /// A parsed ip configuration, its joins resolved to indices at build time.
 #[derive(Debug, Clone)]
@@ -70,14 +72,32 @@ pub(crate) struct Frontend {
     pub dnat: u32,
 }
 
-/// One DNAT rule that translates to some ip configuration.
+/// One DNAT rule that translates to some ip configuration, or one application gateway
+/// routing rule (a proxy: the same judgement, sources rewritten).
 #[derive(Debug, Clone)]
 pub(crate) struct Dnat {
-    /// The rule's sources, less those that an earlier DNAT rule for the same frontend takes.
+    /// The rule's sources, less those that an earlier DNAT rule for the same frontend takes;
+    /// for a gateway, what its subnet's NSG admits (filled in once the NSGs are compiled).
     pub sources: AddrSet,
-    /// The firewall's own addresses, the source the VM's NSGs see; `None` when unknown (then
-    /// the NSGs are taken to let it in).
+    /// The firewall's own addresses (the gateway's subnet), the source the VM's NSGs see;
+    /// `None` when unknown (then the NSGs are taken to let it in).
     pub seen_from: Option<AddrSet>,
+    /// An application gateway's listener: what judges its clients.
+    pub gate: Option<Gate>,
+}
+
+/// The NSG of an application gateway's subnet, which judges the clients of one listener.
+#[derive(Debug, Clone)]
+pub(crate) struct Gate {
+    /// The subnet's NSG; `NONE` for none (or one the inventory lacks): every source.
+    pub nsg: u32,
+    pub vnet: u32,
+    /// The gateway's addresses as the NSG's destinations: its subnet and the public frontend.
+    pub dest: AddrSet,
+    /// The listener's port.
+    pub port: u16,
+    /// The frontend's address family (`None` when its address is unknown).
+    pub family: Option<Family>,
 }
 
 /// Every path beyond the NIC's public IP, per ip configuration, and the managed access per VNet.
@@ -374,6 +394,7 @@ impl Ingress {
     pub fn needed(inv: &Inventory) -> bool {
         !inv.load_balancers.is_empty()
             || !inv.azure_firewalls.is_empty()
+            || !inv.application_gateways.is_empty()
             || !inv.bastion_hosts.is_empty()
             || inv
                 .virtual_networks
@@ -398,6 +419,7 @@ impl Ingress {
         ing.bastions(j, warnings);
         ing.load_balancers(j, warnings)?;
         ing.firewalls(j, warnings)?;
+        ing.application_gateways(j, warnings)?;
         Ok(ing)
     }
 
@@ -892,6 +914,7 @@ impl Ingress {
             // a firewall translates within one address family
             sources: effective.only(fam),
             seen_from: seen_from.clone(),
+            gate: None,
         });
         let (lo, hi) = ports.ranges().first().copied().unwrap_or((0, 0));
         for &k in targets {

@@ -125,6 +125,9 @@ pub enum PathKind {
     LoadBalancerRule,
     /// An Azure Firewall DNAT rule translating to the ip configuration's private address.
     FirewallDnat,
+    /// An application gateway's TCP/TLS listener whose routing rule's backend pool holds the
+    /// ip configuration (the gateway proxies: the VM's NSGs see the gateway's subnet).
+    ApplicationGateway,
 }
 
 impl PathKind {
@@ -134,24 +137,27 @@ impl PathKind {
             PathKind::LoadBalancerNat => "loadBalancerNat",
             PathKind::LoadBalancerRule => "loadBalancerRule",
             PathKind::FirewallDnat => "firewallDnat",
+            PathKind::ApplicationGateway => "applicationGateway",
         }
     }
 
-    /// Short form for tables: `public IP`, `LB nat`, `LB rule`, `firewall DNAT`.
+    /// Short form for tables: `public IP`, `LB nat`, `LB rule`, `firewall DNAT`, `app gateway`.
     pub fn short(self) -> &'static str {
         match self {
             PathKind::PublicIp => "public IP",
             PathKind::LoadBalancerNat => "LB nat",
             PathKind::LoadBalancerRule => "LB rule",
             PathKind::FirewallDnat => "firewall DNAT",
+            PathKind::ApplicationGateway => "app gateway",
         }
     }
 
-    pub const ALL: [PathKind; 4] = [
+    pub const ALL: [PathKind; 5] = [
         PathKind::PublicIp,
         PathKind::LoadBalancerNat,
         PathKind::LoadBalancerRule,
         PathKind::FirewallDnat,
+        PathKind::ApplicationGateway,
     ];
 }
 
@@ -226,9 +232,11 @@ pub enum PathWhy {
     StandardIpClosed,
     /// A Standard load balancer without an NSG on the path: closed by default.
     StandardLbClosed,
-    /// The NSGs do not admit the firewall's own addresses (what they see after DNAT).
+    /// The NSGs do not admit the firewall's own addresses (what they see after DNAT), or the
+    /// application gateway's subnet.
     FirewallNotAdmitted,
-    /// The DNAT rule's sources hold no public address (or an earlier rule takes them).
+    /// The DNAT rule's sources hold no public address (or an earlier rule takes them); for an
+    /// application gateway, its subnet's NSG admits none to the listener.
     DnatNoPublicSource,
     /// Read from JSON: the reason is the text.
     Text,
@@ -330,9 +338,17 @@ impl InternetPath {
                 out,
                 "a Standard load balancer admits no inbound traffic without an NSG on the path",
             ),
+            PathWhy::FirewallNotAdmitted if self.kind == PathKind::ApplicationGateway => not(
+                out,
+                "the NSGs do not admit the application gateway's subnet",
+            ),
             PathWhy::FirewallNotAdmitted => {
                 not(out, "the NSGs do not admit the firewall's own addresses")
             }
+            PathWhy::DnatNoPublicSource if self.kind == PathKind::ApplicationGateway => not(
+                out,
+                "the NSG of the gateway's subnet admits no public source to the listener",
+            ),
             PathWhy::DnatNoPublicSource => not(out, "the DNAT rule admits no public source"),
         }
     }

@@ -84,11 +84,30 @@ fn rules_to_edit(
                 .filter(|d| d.access == Access::Allow && !d.default)
                 .collect();
             if allows.is_empty() && first_round {
-                // a firewall DNAT path: the NSGs see the firewall's address, not the client's
+                // a firewall DNAT or application gateway path: the NSGs see the firewall's or
+                // the gateway's address, not the client's. JIT's Deny from every source comes
+                // ahead of the default rule that admits a gateway's subnet: the preview's
+                // predicted state then shows the path closed, with no warning
+                let jit = ask.req.kind == RemediationKind::EnableJit;
                 let dnat = e.paths.iter().find(|p| {
-                    p.kind == PathKind::FirewallDnat && !p.allowed_public_sources.is_empty()
+                    matches!(
+                        p.kind,
+                        PathKind::FirewallDnat | PathKind::ApplicationGateway
+                    ) && !p.allowed_public_sources.is_empty()
                 });
+                if jit && dnat.is_some_and(|p| p.kind == PathKind::ApplicationGateway) {
+                    continue;
+                }
                 warnings.push(match dnat {
+                    Some(p) if p.kind == PathKind::ApplicationGateway => format!(
+                        "{}: port {} is {} through {} at {}: no rule of the VM's NSGs for Internet sources can close it, as the gateway replaces the client's address with its own; remove the routing rule, restrict the listener's sources in the NSG of the gateway's subnet, or deny the gateway's subnet to port {} in the VM's NSG",
+                        r.name,
+                        e.port,
+                        e.state.as_str(),
+                        p.label.as_deref().unwrap_or("an application gateway"),
+                        p.frontend,
+                        e.port
+                    ),
                     Some(p) => format!(
                         "{}: port {} is {} through {} at {}: no NSG rule can close it, as the firewall replaces the client's address with its own; narrow or remove the DNAT rule instead (narrowDnat)",
                         r.name,

@@ -34,7 +34,7 @@ const UNKNOWN: usize = 0;
 const NONE: usize = usize::MAX;
 
 /// The top-level keys (the derive's names), in the order of [`Inventory`]'s fields.
-const KEYS: [&str; 14] = super::INVENTORY_KEYS;
+const KEYS: [&str; 15] = super::INVENTORY_KEYS;
 
 /// The lists a cut may fall in (the borrowed ones, which hold nearly all of an inventory).
 const LISTS: usize = 7;
@@ -262,6 +262,7 @@ impl<'a> Parts<'a> {
             11 => inv.network_manager_effective_security_admin_rules = c.value::<Nullable<_>>()?.0,
             12 => inv.firewall_policies = c.value::<Nullable<_>>()?.0,
             13 => inv.ip_groups = c.value::<Nullable<_>>()?.0,
+            14 => inv.application_gateways = c.value::<Nullable<_>>()?.0,
             _ => unreachable!("a list key"),
         }
         Ok(())
@@ -400,6 +401,9 @@ impl<'a> Parts<'a> {
         }
         if seen(13) {
             a.ip_groups = b.ip_groups;
+        }
+        if seen(14) {
+            a.application_gateways = b.application_gateways;
         }
         Ok(self.inv)
     }
