@@ -580,6 +580,9 @@ async fn a_snapshot_through_resource_graph_equals_one_through_list_calls() {
         .await
         .unwrap();
     assert_eq!(graph.virtual_machines.len(), 63);
+    // the demo's application gateway, through either source
+    assert_eq!(lists.application_gateways.len(), 1);
+    assert_eq!(graph.application_gateways.len(), 1);
     assert_eq!(graph.resource_count(), lists.resource_count());
     assert_eq!(rows.resource_count(), lists.resource_count());
     let ids = |inv: &portcullis_shared::Inventory| -> Vec<String> {
