@@ -2096,9 +2096,11 @@ async fn posture_counts_and_filters_by_way_in() {
     assert_eq!(by["loadBalancerNat"], 1, "{by}");
     assert_eq!(by["loadBalancerRule"], 2, "{by}");
     assert_eq!(by["firewallDnat"], 1, "{by}");
+    assert_eq!(by["applicationGateway"], 2, "{by}");
     assert!(by["publicIp"].as_u64().unwrap() > 0, "{by}");
     for (kind, names) in [
         ("firewallDnat", vec!["dnat-rdp-01"]),
+        ("applicationGateway", vec!["ha-app-01", "ha-app-02"]),
         ("loadBalancerNat", vec!["nat-rdp-01"]),
         ("loadBalancerRule", vec!["ha-app-01", "ha-app-02"]),
     ] {

@@ -113,7 +113,7 @@ enum Via {
     PublicIp = 1,
     /// A Standard public IP without an NSG on the path: closed by default.
     StandardClosed = 2,
-    /// Reachable through a load balancer or firewall (see the exposure's paths).
+    /// Reachable through a load balancer, firewall or application gateway (see the exposure's paths).
     Paths = 3,
 }
 

@@ -25,6 +25,23 @@ async fn an_operator_narrows_the_dnat_rule_to_dnat_rdp_01() {
         .wait_for_text("gauge-text", |t| t.ends_with("of 8 points"))
         .await;
 
+    // an app VM's SSH through the application gateway's TCP proxy, from what the gateway
+    // subnet's NSG admits
+    browser.open_vm(&app.base_url, "ha-app-01").await;
+    browser.wait_for_testid("exposure-table").await;
+    let gateway = browser
+        .eval("return [...document.querySelectorAll('[data-testid=path-applicationGateway]')].map(e => e.textContent)")
+        .await;
+    let gateway = gateway.to_string();
+    assert!(
+        gateway.contains("20.61.60.20:2200")
+            && gateway.contains("10.50.1.21:22")
+            && gateway.contains("198.51.100.0/24")
+            && gateway.contains("application gateway agw-edge rule ssh-proxy"),
+        "{gateway}"
+    );
+    browser.screenshot("paths-vm-app-gateway").await;
+
     // the VM page: RDP open, one line from the Internet through the firewall
     browser.open_vm(&app.base_url, "dnat-rdp-01").await;
     browser.wait_for_testid("exposure-table").await;

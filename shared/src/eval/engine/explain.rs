@@ -586,7 +586,7 @@ fn reason(
         Via::StandardClosed => {
             " (not reachable: a Standard public IP admits no inbound traffic without an NSG on the path)"
         }
-        Via::Paths => " through a load balancer or firewall (see paths)",
+        Via::Paths => " through a load balancer, firewall or application gateway (see paths)",
     };
     let mut s = String::with_capacity(160);
     match state {
