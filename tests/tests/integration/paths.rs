@@ -41,6 +41,21 @@ async fn an_operator_narrows_the_dnat_rule_to_dnat_rdp_01() {
         "{gateway}"
     );
     browser.screenshot("paths-vm-app-gateway").await;
+    // its fixes: JIT first, whose Deny from every source also stops the gateway (no NSG rule
+    // edit does: the VM's NSG sees the gateway's subnet)
+    browser.click_testid("fix-vm").await;
+    browser
+        .wait_for_text("selected-count", |t| t == "1 selected")
+        .await;
+    browser.click_testid("wizard-next").await;
+    let first = browser
+        .eval("return document.querySelector('.fix-option').getAttribute('data-testid')")
+        .await;
+    assert_eq!(
+        first.as_str(),
+        Some("fix-enableJit"),
+        "reached through an application gateway: JIT first"
+    );
 
     // the VM page: RDP open, one line from the Internet through the firewall
     browser.open_vm(&app.base_url, "dnat-rdp-01").await;

@@ -5,8 +5,9 @@ use portcullis_shared::api::RemediationKind;
 use portcullis_shared::eval::report::PathKind;
 
 /// One radio card per fix; with a Bastion serving a selected VM's VNet, removing Internet
-/// access comes first, and before it narrowing the DNAT rule when a selected VM is reached
-/// through a firewall (no NSG fix closes that path).
+/// access comes first; before it JIT when a selected VM is reached through an application
+/// gateway, and before that narrowing the DNAT rule when one is reached through a firewall (no
+/// NSG rule edit closes either path).
 #[component]
 pub fn ChooseFixStep() -> impl IntoView {
     let wizard = expect_wizard();
@@ -27,10 +28,20 @@ pub fn ChooseFixStep() -> impl IntoView {
                 let sel = selected.get_untracked();
                 p.vms.items.iter().any(|r| sel.contains(&r.id) && r.paths.contains(&PathKind::FirewallDnat))
             });
+            // a selected VM reached through an application gateway's TCP proxy: the NSG fixes
+            // see the gateway, not the client; JIT's Deny from every source closes that path
+            let gateway = candidates.get().and_then(|p| p.ok()).is_some_and(|p| {
+                let sel = selected.get_untracked();
+                p.vms.items.iter().any(|r| sel.contains(&r.id) && r.paths.contains(&PathKind::ApplicationGateway))
+            });
             let mut kinds = vec![RemediationKind::EnableJit, RemediationKind::RestrictSources, RemediationKind::DenyPorts, RemediationKind::NarrowDnat, RemediationKind::AttachNsg, RemediationKind::EnforceRule];
             if bastion.is_some() {
                 kinds.retain(|k| *k != RemediationKind::DenyPorts);
                 kinds.insert(0, RemediationKind::DenyPorts);
+            }
+            if gateway {
+                kinds.retain(|k| *k != RemediationKind::EnableJit);
+                kinds.insert(0, RemediationKind::EnableJit);
             }
             if dnat {
                 kinds.retain(|k| *k != RemediationKind::NarrowDnat);
