@@ -980,7 +980,15 @@ mod two_threads {
     #[test]
     fn the_second_thread_changes_nothing() {
         let mut rich = crate::fleet::rich_fleet(300, 7);
-        // the last top-level key, given
+        // the last top-level keys, given
+        rich.application_gateways.push(
+            serde_json::from_value(serde_json::json!({
+                "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationGateways/agw",
+                "properties": {"listeners": [{"name": "ssh", "properties": {"protocol": "Tcp"}}],
+                    "frontendPorts": [{"name": "p", "properties": {"port": 2200}}]}
+            }))
+            .unwrap(),
+        );
         rich.firewall_policies.push(
             serde_json::from_value(serde_json::json!({
                 "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/child",
