@@ -550,11 +550,17 @@ async fn a_snapshot_under_heavy_faults_equals_one_without() {
     );
     assert!(faulty_client.retries() > 0);
     let progress = progress.into_inner().unwrap();
-    assert_eq!(progress.len(), 20, "10 resource types x 2 subscriptions");
+    let types = portcullis::snapshot::RESOURCE_TYPES.len();
+    assert_eq!(types, 11, "the snapshot's lists");
+    assert_eq!(
+        progress.len(),
+        2 * types,
+        "each resource type x 2 subscriptions"
+    );
     assert!(
         progress
             .iter()
-            .any(|p| p.contains("Contoso Dev/Test") && p.contains("10/10 resource types")),
+            .any(|p| p.contains("Contoso Dev/Test") && p.contains("11/11 resource types")),
         "{progress:?}"
     );
 }
